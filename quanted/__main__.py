@@ -1,0 +1,3 @@
+from quanted.cli import main
+
+raise SystemExit(main())

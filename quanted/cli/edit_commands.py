@@ -1,0 +1,167 @@
+"""`layers`, `add`, `remove`, `check`: read and edit customized_quantize_layers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from quanted.core import qtypes
+from quanted.core.document import QuantizeDocument
+from quanted.core.entropy import EntropyReport, find_beside
+from quanted.core.errors import EditError
+from quanted.core.keys import looks_like_tensor_key, split_tensor_key
+from quanted.core.layers import build_rows, sort_by_entropy
+from quanted.core.validate import ERROR, check, qtype_problem, unknown_layer_message
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("layers", help="list layers, worst entropy first",
+                       description="One row per layer id, highest max entropy first; "
+                       "layers without entropy last.")
+    p.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
+    _entropy_option(p)
+    p.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    p.set_defaults(handler=cmd_layers)
+
+    p = sub.add_parser("add", help="add layers to customized_quantize_layers (or change their qtype)")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("layers", nargs="+", metavar="LAYER",
+                   help="layer ids; a tensor key like @c2_6:out0 names its layer")
+    p.add_argument("--qtype", default=qtypes.DEFAULT_QTYPE,
+                   help=f"one of {', '.join(qtypes.KNOWN_QTYPES)} (default: %(default)s)")
+    p.add_argument("--comment", metavar="TEXT", help="a comment kept on each added layer's line")
+    p.set_defaults(handler=cmd_add)
+
+    p = sub.add_parser("remove", help="remove layers from customized_quantize_layers")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("layers", nargs="+", metavar="LAYER")
+    p.set_defaults(handler=cmd_remove)
+
+    p = sub.add_parser("check", help="report unknown layers, bad qtypes, duplicates",
+                       description="One line per problem; exit 0 when clean, 1 with problems.")
+    p.add_argument("file", type=Path, metavar="FILE")
+    _entropy_option(p)
+    p.set_defaults(handler=cmd_check)
+
+
+def _entropy_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-e", "--entropy", type=Path, metavar="ENTROPY",
+                   help="entropy.txt to use (default: entropy.txt beside FILE, if present)")
+
+
+def load_entropy(path: Path | None, quantize_path: Path) -> EntropyReport | None:
+    if path is None:
+        path = find_beside(quantize_path)
+        if path is None:
+            return None
+    return EntropyReport.read(path)
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    doc = QuantizeDocument.open(args.file)
+    report = load_entropy(args.entropy, args.file)
+    rows = sort_by_entropy(build_rows(doc, report))
+    out = sys.stdout
+    if args.json:
+        json.dump([row.to_json() for row in rows], out, indent=1)
+        out.write("\n")
+        return 0
+    width = max((len(r.layer) for r in rows), default=5)
+    width = min(max(width, 5), 80)
+    out.write(f"{'LAYER':<{width}}  {'OUT0':>8}  {'WEIGHT':>8}  {'MAX':>8}  CUSTOMIZED\n")
+    for row in rows:
+        cells = [_fmt(row.entropy.get("out0")), _fmt(row.entropy.get("weight")), _fmt(row.max_entropy)]
+        flags = f"  [{', '.join(f for f in row.flags if f != 'no entropy')}]" if not row.in_file else ""
+        out.write(f"{row.layer:<{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}  "
+                  f"{row.customized or '-'}{flags}\n")
+    return 0
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def resolve_layer(doc: QuantizeDocument, name: str) -> str:
+    """A layer id from what the user typed; a tensor key names its layer."""
+    if looks_like_tensor_key(name):
+        layer = split_tensor_key(name)[0]
+        if doc.has_layer(layer):
+            return layer
+    return name
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    doc = QuantizeDocument.open(args.file)
+    problem = qtype_problem(args.qtype)
+    errors: list[str] = []
+    if problem is not None and problem[0] == ERROR:
+        errors.append(problem[1])
+    layers = []
+    for name in args.layers:
+        layer = resolve_layer(doc, name)
+        if not doc.has_layer(layer):
+            errors.append(unknown_layer_message(doc, name))
+        layers.append(layer)
+    if args.comment is not None and ("\n" in args.comment or "\r" in args.comment):
+        errors.append("--comment must be a single line")
+    _fail_if(errors, args.file)
+    if problem is not None:
+        print(f"quanted: warning: {problem[1]}", file=sys.stderr)
+    before = doc.customized
+    for layer in dict.fromkeys(layers):
+        doc.set_layer(layer, args.qtype)
+        if args.comment is not None:
+            doc.set_comment(layer, args.comment)
+        old = before.get(layer)
+        if old is None:
+            print(f"added {layer}: {args.qtype}")
+        elif old != args.qtype:
+            print(f"changed {layer}: {old} -> {args.qtype}")
+        else:
+            print(f"unchanged {layer}: {args.qtype}")
+    if doc.is_modified:
+        doc.save()
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    doc = QuantizeDocument.open(args.file)
+    current = doc.customized
+    errors = []
+    layers = []
+    for name in args.layers:
+        layer = name if name in current else resolve_layer(doc, name)
+        if layer not in current:
+            errors.append(f"layer {name!r} is not in customized_quantize_layers")
+        layers.append(layer)
+    _fail_if(errors, args.file)
+    for layer in dict.fromkeys(layers):
+        doc.remove_layer(layer)
+        print(f"removed {layer}")
+    doc.save()
+    return 0
+
+
+def _fail_if(errors: list[str], path: Path) -> None:
+    if not errors:
+        return
+    for message in errors[:-1]:
+        print(f"quanted: error: {path}: {message}", file=sys.stderr)
+    raise EditError(errors[-1], path)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    doc = QuantizeDocument.open(args.file)
+    report = load_entropy(args.entropy, args.file)
+    problems = check(doc, report)
+    for problem in problems:
+        print(problem.format(str(args.file)))
+    if problems:
+        return 1
+    print(f"{args.file}: ok ({len(doc.layer_ids)} layers, {len(doc.customized)} customized)")
+    return 0
+
+
+

@@ -1,0 +1,1 @@
+"""The core: documents, entropy reports, engine runs. Never imports Textual."""

@@ -1,0 +1,287 @@
+"""The `customized_quantize_layers` block as lines, edited without touching other lines.
+
+ruamel.yaml parses the block (it is small) so keys and values are read exactly as
+YAML means them, and it quotes new keys that need it. The edits themselves are
+line operations: ruamel's round-trip dump would re-attach a comment above a key
+to the key before it (FORMAT.md section 6), which is the very loss users complain
+about. Each state is an immutable tuple of lines, so undo is a pointer swap.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, replace
+
+from quanted.core.errors import EditError, ReadError
+
+_SQ = r"'[^']*(?:''[^']*)*'"
+_DQ = r'"(?:[^"\\]|\\.)*"'
+ENTRY_RE = re.compile(
+    rf"(?P<indent>[ ]+)(?P<key>{_SQ}|{_DQ}|[^\s'\"#][^#]*?)(?P<sep>[ ]*:(?:[ ]+|$))"
+    rf"(?P<value>{_SQ}|{_DQ}|[^\s#'\"][^#]*?)?(?P<post>(?:[ ]+\#.*)?[ ]*)"
+)
+HEADER_RE = re.compile(r"(?P<head>[^:]+:)(?P<gap>[ ]*)(?P<value>\{[^#]*\})?(?P<post>(?:[ ]*\#.*)?[ ]*)")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One body line. `key` is None for comment and blank lines."""
+
+    text: str  # without its line terminator
+    eol: str  # "\n", "\r\n" or "" on a last line without one
+    key: str | None = None
+    value: str | None = None
+    comment: str | None = None  # the trailing comment's text, without '#'
+
+
+@dataclass(frozen=True)
+class BlockState:
+    header: str  # the header line, without its terminator
+    header_eol: str
+    lines: tuple[Line, ...]
+
+
+def _unquote(token: str) -> str:
+    if token.startswith("'"):
+        return token[1:-1].replace("''", "'")
+    if token.startswith('"'):
+        return _yaml_load(token)
+    return token
+
+
+def _yaml_load(text: str) -> object:
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = True
+    return yaml.load(io.StringIO(text))
+
+
+def _is_plain_safe(text: str) -> bool:
+    """True when `text` written unquoted reads back as the same string."""
+    if not text or text != text.strip() or "\n" in text:
+        return False
+    if not re.fullmatch(r"[A-Za-z0-9_./@$+\-][^\s'\"#,\[\]{}]*", text):
+        return False
+    if text.endswith(":") or ": " in text or text.startswith(("-", "@", "?", ":")):
+        return False
+    from ruamel.yaml.resolver import VersionedResolver
+    from ruamel.yaml.nodes import ScalarNode
+
+    tag = VersionedResolver().resolve(ScalarNode, text, (True, False))
+    return str(tag) == "tag:yaml.org,2002:str"
+
+
+def format_scalar(text: str) -> str:
+    """A YAML scalar token for `text`: plain when safe, else single-quoted."""
+    if _is_plain_safe(text):
+        return text
+    return "'" + text.replace("'", "''") + "'"
+
+
+def parse(text: str, path: str, first_line: int) -> BlockState:
+    """Parse the block text (header line plus body) into lines; ReadError on anything odd."""
+    raw_lines = text.splitlines(keepends=True)
+    header_raw = raw_lines[0]
+    header = header_raw.rstrip("\r\n")
+    if HEADER_RE.fullmatch(header) is None:
+        raise ReadError("cannot read the customized_quantize_layers line", path, first_line)
+    lines = []
+    for offset, raw in enumerate(raw_lines[1:], start=1):
+        body = raw.rstrip("\r\n")
+        eol = raw[len(body) :]
+        stripped = body.strip(" ")
+        if not stripped or stripped.startswith("#"):
+            lines.append(Line(body, eol))
+            continue
+        match = ENTRY_RE.fullmatch(body)
+        if match is None:
+            raise ReadError(
+                f"cannot read this customized_quantize_layers entry: {stripped!r}",
+                path,
+                first_line + offset,
+                len(body) - len(body.lstrip(" ")) + 1,
+            )
+        post = match["post"]
+        comment = post.split("#", 1)[1].strip() if "#" in post else None
+        value = _unquote(match["value"]) if match["value"] else ""
+        lines.append(Line(body, eol, _unquote(match["key"]), str(value), comment))
+    state = BlockState(header, header_raw[len(header) :], tuple(lines))
+    _cross_check(state, text, path, first_line)
+    return state
+
+
+def _cross_check(state: BlockState, text: str, path: str, first_line: int) -> None:
+    """Our line reading must agree with a real YAML parse of the same text."""
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        loaded = _yaml_load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = first_line + mark.line if mark is not None else first_line
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ReadError(f"customized_quantize_layers: {problem}", path, line) from None
+    mapping = loaded.get("customized_quantize_layers") if isinstance(loaded, dict) else None
+    if mapping is None:
+        mapping = {}
+    if not isinstance(mapping, dict):
+        raise ReadError("customized_quantize_layers is not a mapping", path, first_line)
+    header_value = HEADER_RE.fullmatch(state.header)["value"]  # type: ignore[index]
+    if header_value and header_value.strip() != "{}":
+        return  # flow style with entries: ruamel's reading is the only one
+    ours = {line.key: line.value for line in state.lines if line.key is not None}
+    theirs = {str(k): "" if v is None else str(v) for k, v in mapping.items()}
+    if ours != theirs:
+        raise ReadError(
+            "customized_quantize_layers has a layout quanted cannot edit safely "
+            "(one entry per line, `LAYER: QTYPE`)",
+            path,
+            first_line,
+        )
+
+
+def flow_entries(state: BlockState) -> dict[str, str]:
+    """Entries written inline, `customized_quantize_layers: {a: b}`."""
+    value = HEADER_RE.fullmatch(state.header)["value"]  # type: ignore[index]
+    if not value or value.strip() == "{}":
+        return {}
+    loaded = _yaml_load("x: " + value)
+    return {str(k): str(v) for k, v in loaded["x"].items()}  # type: ignore[index]
+
+
+def entries(state: BlockState) -> dict[str, str]:
+    found = flow_entries(state)
+    for line in state.lines:
+        if line.key is not None:
+            found[line.key] = line.value or ""
+    return found
+
+
+def duplicates(state: BlockState) -> list[str]:
+    seen: set[str] = set()
+    dups = []
+    for line in state.lines:
+        if line.key is not None:
+            if line.key in seen and line.key not in dups:
+                dups.append(line.key)
+            seen.add(line.key)
+    return dups
+
+
+class Editor:
+    """Pure edits from one BlockState to the next."""
+
+    def __init__(self, indent: str, newline: str, original_header: str) -> None:
+        self.indent = indent
+        self.newline = newline
+        self.original_header = original_header
+
+    def _header_as_block(self, state: BlockState) -> BlockState:
+        match = HEADER_RE.fullmatch(state.header)
+        assert match is not None
+        if not match["value"]:
+            return state
+        if match["value"].strip() != "{}":
+            # Inline entries become one line each, the layout every other edit expects.
+            expanded = [self._entry_line(k, v, None, self.newline) for k, v in flow_entries(state).items()]
+            state = replace(state, lines=tuple(expanded) + state.lines)
+        post = match["post"].strip()
+        header = match["head"] + (" " + post if post else "")
+        eol = state.header_eol or self.newline
+        return replace(state, header=header, header_eol=eol)
+
+    def _entry_line(self, layer: str, qtype: str, comment: str | None, eol: str) -> Line:
+        text = f"{self.indent}{format_scalar(layer)}: {format_scalar(qtype)}"
+        if comment:
+            text += f"  # {comment}"
+        return Line(text, eol, layer, qtype, comment or None)
+
+    def set(self, state: BlockState, layer: str, qtype: str) -> BlockState:
+        state = self._header_as_block(state)
+        lines = list(state.lines)
+        changed = False
+        for i, line in enumerate(lines):
+            if line.key == layer:
+                match = ENTRY_RE.fullmatch(line.text)
+                assert match is not None
+                text = line.text[: match.start("sep")] + match["sep"].rstrip(" ") + " "
+                text += format_scalar(qtype) + match["post"]
+                lines[i] = replace(line, text=text, value=qtype)
+                changed = True
+        if not changed:
+            last = max((i for i, ln in enumerate(lines) if ln.key is not None), default=-1)
+            if last >= 0:
+                anchor_eol = lines[last].eol
+            else:
+                anchor_eol = state.header_eol
+            new = self._entry_line(layer, qtype, None, anchor_eol or "")
+            if not anchor_eol:
+                # The anchor ended the file without a newline; it gets one, the new line doesn't.
+                if last >= 0:
+                    lines[last] = replace(lines[last], eol=self.newline)
+                else:
+                    state = replace(state, header_eol=self.newline)
+            lines.insert(last + 1, new)
+        return replace(state, lines=tuple(lines))
+
+    def remove(self, state: BlockState, layer: str) -> BlockState:
+        state = self._header_as_block(state)
+        lines = list(state.lines)
+        for i in range(len(lines) - 1, -1, -1):
+            if lines[i].key != layer:
+                continue
+            if not lines[i].eol:
+                # The removed line ended the file without a newline: so does the one before.
+                if i > 0:
+                    lines[i - 1] = replace(lines[i - 1], eol="")
+                else:
+                    state = replace(state, header_eol="")
+            del lines[i]
+        state = replace(state, lines=tuple(lines))
+        if not any(line.key is not None for line in lines):
+            state = replace(state, header=self._empty_header(state))
+        return state
+
+    def _empty_header(self, state: BlockState) -> str:
+        original = HEADER_RE.fullmatch(self.original_header)
+        if original is not None and (original["value"] or "").strip() == "{}":
+            return self.original_header
+        match = HEADER_RE.fullmatch(state.header)
+        assert match is not None
+        post = match["post"].strip()
+        return match["head"] + " {}" + (" " + post if post else "")
+
+    def set_comment(self, state: BlockState, layer: str, comment: str | None) -> BlockState:
+        if comment is not None and ("\n" in comment or "\r" in comment):
+            raise EditError("a comment must be a single line")
+        comment = comment.strip() if comment else None
+        state = self._header_as_block(state)
+        lines = list(state.lines)
+        found = False
+        for i, line in enumerate(lines):
+            if line.key != layer:
+                continue
+            found = True
+            match = ENTRY_RE.fullmatch(line.text)
+            assert match is not None
+            kept = line.text[: match.start("post")]
+            post = match["post"]
+            if comment:
+                gap = post[: post.index("#")] if "#" in post else "  "
+                text = f"{kept}{gap}# {comment}"
+            else:
+                text = kept
+            lines[i] = replace(line, text=text, comment=comment)
+        if not found:
+            raise EditError(f"layer {layer!r} is not in customized_quantize_layers")
+        return replace(state, lines=tuple(lines))
+
+
+def render(state: BlockState) -> str:
+    parts = [state.header, state.header_eol]
+    for line in state.lines:
+        parts.append(line.text)
+        parts.append(line.eol)
+    return "".join(parts)

@@ -1,0 +1,352 @@
+"""An open .quantize file: fast index, customized-layer edits with undo, atomic save."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from quanted.core import block, scanner
+from quanted.core.errors import EditError, FileChangedError, ReadError
+from quanted.core.keys import split_tensor_key
+from quanted.core.scanner import CUSTOMIZED, QUANTIZE_PARAMETERS, Scan
+
+
+@dataclass(frozen=True)
+class DiskStamp:
+    """What the file on disk looked like when it was read or last saved."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+    sha256: str
+
+    @classmethod
+    def of(cls, path: Path, data: bytes) -> DiskStamp:
+        st = path.stat()
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino, hashlib.sha256(data).hexdigest())
+
+
+class QuantizeDocument:
+    """A .quantize file held as its original bytes plus an editable customized block."""
+
+    def __init__(self, data: bytes, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path is not None else None
+        self._label = str(path) if path is not None else "<input>"
+        self.scan: Scan = scanner.scan(data, self._label)
+        self.data = data
+        entry = self.scan.entries[CUSTOMIZED]
+        self._block_span = (entry.start, entry.end)
+        block_text = data[entry.start : entry.end].decode("utf-8")
+        first_line = scanner.line_of(data, entry.start)
+        self._block_first_line = first_line
+        self._saved = block.parse(block_text, self._label, first_line)
+        indent = self._detect_block_indent(self._saved)
+        self._editor = block.Editor(indent, self.scan.newline, self._saved.header)
+        self._states: list[block.BlockState] = [self._saved]
+        self._position = 0
+        self._batch_depth = 0
+        self._batch_start: int | None = None
+        self.stamp: DiskStamp | None = None
+
+    # -- opening ---------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | Path) -> QuantizeDocument:
+        path = Path(path)
+        data = read_bytes(path)
+        doc = cls(data, path)
+        doc.stamp = DiskStamp.of(path, data)
+        return doc
+
+    def _detect_block_indent(self, state: block.BlockState) -> str:
+        for line in state.lines:
+            if line.key is not None:
+                return line.text[: len(line.text) - len(line.text.lstrip(" "))]
+        return " " * self.scan.key_indent
+
+    # -- the index -------------------------------------------------------------
+
+    @cached_property
+    def tensor_keys(self) -> list[str]:
+        return scanner.tensor_keys(self.scan)
+
+    @cached_property
+    def tensors_by_layer(self) -> dict[str, list[str]]:
+        """Layer id -> its tensor keys, in file order."""
+        layers: dict[str, list[str]] = {}
+        for key in self.tensor_keys:
+            layers.setdefault(split_tensor_key(key)[0], []).append(key)
+        return layers
+
+    @property
+    def layer_ids(self) -> list[str]:
+        return list(self.tensors_by_layer)
+
+    def has_layer(self, layer: str) -> bool:
+        """True when some tensor `@LAYER:PORT` exists; fast without building the index."""
+        if "tensors_by_layer" in self.__dict__:
+            return layer in self.tensors_by_layer
+        params = self.scan.entries[QUANTIZE_PARAMETERS]
+        prefix = (b"\n" + b" " * self.scan.key_indent + b"'@" + layer.replace("'", "''").encode())
+        data = self.data
+        pos = data.find(prefix + b":", params.body_start - 1, params.end)
+        while pos >= 0:
+            end = data.find(b"\n", pos + 1)
+            line = data[pos + 1 : end if end >= 0 else len(data)].strip().decode("utf-8")
+            if line.startswith("'") and split_tensor_key(line[1 : line.rindex("'")].replace("''", "'"))[0] == layer:
+                return True
+            pos = data.find(prefix + b":", pos + 1, params.end)
+        if b'"' in data[params.body_start : params.end]:
+            return layer in self.tensors_by_layer  # double-quoted keys: take the slow path
+        return False
+
+    def tensor_fields(self, key: str) -> dict[str, str]:
+        """The scalar fields of one tensor entry, read on demand from its lines."""
+        params = self.scan.entries[QUANTIZE_PARAMETERS]
+        indent = b" " * self.scan.key_indent
+        needle = b"\n" + indent + b"'" + key.replace("'", "''").encode() + b"':"
+        pos = self.data.find(needle, params.body_start - 1, params.end)
+        if pos < 0:
+            raise KeyError(key)
+        fields: dict[str, str] = {}
+        start = self.data.find(b"\n", pos + 1) + 1
+        deeper = re.compile(rb"(?: {%d,}[^\n]*\n)*" % (self.scan.key_indent + 1))
+        body = self.data[start : deeper.match(self.data, start).end()].decode("utf-8")
+        for line in body.splitlines():
+            name, sep, value = line.strip().partition(":")
+            if sep and not name.startswith(("-", "#")):
+                fields[name] = value.strip()
+        return fields
+
+    def tensor_qtypes(self) -> dict[str, tuple[str, str]]:
+        """Every tensor key -> (quantizer, qtype), in one pass over the table."""
+        params = self.scan.entries[QUANTIZE_PARAMETERS]
+        ki = self.scan.key_indent
+        pattern = re.compile(
+            rb"\n {%d}'([^'\r\n]*(?:''[^'\r\n]*)*)':|\n {%d,}(qtype|quantizer|dtype): *([^\s#]+)"
+            % (ki, ki + 1)
+        )
+        result: dict[str, tuple[str, str]] = {}
+        current: str | None = None
+        quantizer = qtype = ""
+        for key, field, value in pattern.findall(self.data, params.body_start - 1, params.end):
+            if key:
+                if current is not None:
+                    result[current] = (quantizer, qtype)
+                current = key.decode("utf-8").replace("''", "'")
+                quantizer = qtype = ""
+            elif field == b"qtype":
+                qtype = value.decode("utf-8")
+            else:
+                quantizer = value.decode("utf-8")
+        if current is not None:
+            result[current] = (quantizer, qtype)
+        return result
+
+    # -- the customized block ------------------------------------------------------
+
+    @property
+    def block_state(self) -> block.BlockState:
+        return self._states[self._position]
+
+    @property
+    def customized(self) -> dict[str, str]:
+        """Layer id -> qtype, in file order, as it will be saved."""
+        return block.entries(self.block_state)
+
+    @property
+    def saved_customized(self) -> dict[str, str]:
+        return block.entries(self._saved)
+
+    def comments(self) -> dict[str, str]:
+        """Layer id -> its trailing comment."""
+        return {
+            line.key: line.comment
+            for line in self.block_state.lines
+            if line.key is not None and line.comment
+        }
+
+    @property
+    def block_line(self) -> int:
+        """1-based line of the `customized_quantize_layers` header."""
+        return self._block_first_line
+
+    def block_text(self) -> str:
+        return block.render(self.block_state)
+
+    # -- edits ---------------------------------------------------------------------
+
+    def _push(self, state: block.BlockState) -> None:
+        if state == self.block_state:
+            return
+        if self._batch_depth and self._batch_start is not None and self._position > self._batch_start:
+            self._states[self._position] = state  # a batch is one undo step
+            del self._states[self._position + 1 :]
+            return
+        del self._states[self._position + 1 :]
+        self._states.append(state)
+        self._position += 1
+
+    def set_layer(self, layer: str, qtype: str) -> None:
+        self._push(self._editor.set(self.block_state, layer, qtype))
+
+    def remove_layer(self, layer: str) -> None:
+        if layer not in self.customized:
+            raise EditError(f"layer {layer!r} is not in customized_quantize_layers")
+        self._push(self._editor.remove(self.block_state, layer))
+
+    def set_comment(self, layer: str, comment: str | None) -> None:
+        self._push(self._editor.set_comment(self.block_state, layer, comment))
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Edits inside one `with doc.batch():` undo and redo as one step."""
+        if self._batch_depth == 0:
+            self._batch_start = self._position
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if self._batch_depth == 0:
+                self._batch_start = None
+
+    def can_undo(self) -> bool:
+        return self._position > 0
+
+    def can_redo(self) -> bool:
+        return self._position < len(self._states) - 1
+
+    def undo(self) -> bool:
+        if not self.can_undo():
+            return False
+        self._position -= 1
+        return True
+
+    def redo(self) -> bool:
+        if not self.can_redo():
+            return False
+        self._position += 1
+        return True
+
+    @property
+    def is_modified(self) -> bool:
+        return self.block_state != self._saved
+
+    # -- output ---------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        if not self.is_modified:
+            return self.data
+        start, end = self._block_span
+        return self.data[:start] + self.block_text().encode("utf-8") + self.data[end:]
+
+    def changed_on_disk(self) -> bool:
+        if self.path is None or self.stamp is None:
+            return False
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return True
+        if (st.st_size, st.st_mtime_ns, st.st_ino) == (
+            self.stamp.size,
+            self.stamp.mtime_ns,
+            self.stamp.inode,
+        ):
+            return False
+        try:
+            current = self.path.read_bytes()
+        except OSError:
+            return True
+        return hashlib.sha256(current).hexdigest() != self.stamp.sha256
+
+    def save(self, path: str | Path | None = None, *, overwrite: bool = False) -> Path:
+        """Write atomically. Refuses if the file changed on disk, unless `overwrite`."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise EditError("no file name to save to")
+        if target == self.path and not overwrite and self.changed_on_disk():
+            raise FileChangedError(
+                "changed on disk since it was read (a pegasus run?); reload, or overwrite",
+                target,
+            )
+        data = self.to_bytes()
+        atomic_write(target, data)
+        # The saved text becomes the new baseline; undo history stays usable.
+        self._rebase(data, target)
+        return target
+
+    def _rebase(self, data: bytes, path: Path) -> None:
+        current = self.block_state
+        self.data = data
+        self.scan = scanner.scan(data, str(path))
+        entry = self.scan.entries[CUSTOMIZED]
+        self._block_span = (entry.start, entry.end)
+        self._block_first_line = scanner.line_of(data, entry.start)
+        self._saved = current
+        self.path = path
+        self._label = str(path)
+        self.stamp = DiskStamp.of(path, data)
+
+
+def read_bytes(path: Path) -> bytes:
+    """Read a file, turning every OS failure into a one-line ReadError."""
+    try:
+        if path.is_dir():
+            raise ReadError("is a directory, not a .quantize file", path)
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ReadError("no such file", path) from None
+    except PermissionError:
+        raise ReadError("permission denied", path) from None
+    except IsADirectoryError:
+        raise ReadError("is a directory, not a .quantize file", path) from None
+    except OSError as exc:
+        raise ReadError(exc.strerror or str(exc), path) from None
+
+
+def atomic_write(target: Path, data: bytes) -> None:
+    """Temp file in the same folder, fsync, keep the mode bits, rename over the target."""
+    folder = target.parent
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise ReadError(f"cannot write here: {exc.strerror}", folder) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if isinstance(exc, OSError):
+            raise ReadError(f"cannot save: {exc.strerror or exc}", target) from None
+        raise
+    try:
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
