@@ -131,8 +131,9 @@ def _cross_check(state: BlockState, text: str, path: str, first_line: int) -> No
     header_value = HEADER_RE.fullmatch(state.header)["value"]  # type: ignore[index]
     if header_value and header_value.strip() != "{}":
         return  # flow style with entries: ruamel's reading is the only one
-    ours = {line.key: line.value for line in state.lines if line.key is not None}
-    theirs = {str(k): "" if v is None else str(v) for k, v in mapping.items()}
+    dups = set(duplicates(state))
+    ours = {line.key: line.value for line in state.lines if line.key is not None and line.key not in dups}
+    theirs = {str(k): "" if v is None else str(v) for k, v in mapping.items() if str(k) not in dups}
     if ours != theirs:
         raise ReadError(
             "customized_quantize_layers has a layout quanted cannot edit safely "
@@ -189,8 +190,7 @@ class Editor:
             state = replace(state, lines=tuple(expanded) + state.lines)
         post = match["post"].strip()
         header = match["head"] + (" " + post if post else "")
-        eol = state.header_eol or self.newline
-        return replace(state, header=header, header_eol=eol)
+        return replace(state, header=header)
 
     def _entry_line(self, layer: str, qtype: str, comment: str | None, eol: str) -> Line:
         text = f"{self.indent}{format_scalar(layer)}: {format_scalar(qtype)}"

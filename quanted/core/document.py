@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -25,12 +24,11 @@ class DiskStamp:
     size: int
     mtime_ns: int
     inode: int
-    sha256: str
 
     @classmethod
-    def of(cls, path: Path, data: bytes) -> DiskStamp:
+    def of(cls, path: Path) -> DiskStamp:
         st = path.stat()
-        return cls(st.st_size, st.st_mtime_ns, st.st_ino, hashlib.sha256(data).hexdigest())
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 class QuantizeDocument:
@@ -62,7 +60,7 @@ class QuantizeDocument:
         path = Path(path)
         data = read_bytes(path)
         doc = cls(data, path)
-        doc.stamp = DiskStamp.of(path, data)
+        doc.stamp = DiskStamp.of(path)
         return doc
 
     def _detect_block_indent(self, state: block.BlockState) -> str:
@@ -252,20 +250,12 @@ class QuantizeDocument:
         if self.path is None or self.stamp is None:
             return False
         try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return True
-        if (st.st_size, st.st_mtime_ns, st.st_ino) == (
-            self.stamp.size,
-            self.stamp.mtime_ns,
-            self.stamp.inode,
-        ):
-            return False
-        try:
-            current = self.path.read_bytes()
+            if DiskStamp.of(self.path) == self.stamp:
+                return False
+            # Touched is not changed: compare the bytes (pegasus may rewrite identically).
+            return self.path.read_bytes() != self.data
         except OSError:
             return True
-        return hashlib.sha256(current).hexdigest() != self.stamp.sha256
 
     def save(self, path: str | Path | None = None, *, overwrite: bool = False) -> Path:
         """Write atomically. Refuses if the file changed on disk, unless `overwrite`."""
@@ -284,16 +274,28 @@ class QuantizeDocument:
         return target
 
     def _rebase(self, data: bytes, path: Path) -> None:
-        current = self.block_state
+        """Make the saved bytes the baseline. Only the block changed, so offsets after it
+        shift by the size difference: no second scan of a 15 MB file."""
+        start, end = self._block_span
+        new_end = end + len(data) - len(self.data)
+        shifted = {}
+        for key, entry in self.scan.entries.items():
+            if key == CUSTOMIZED:
+                entry = replace(entry, end=new_end)
+            elif entry.start >= end:
+                delta = new_end - end
+                entry = replace(
+                    entry, start=entry.start + delta, body_start=entry.body_start + delta,
+                    end=entry.end + delta,
+                )
+            shifted[key] = entry
+        self.scan = replace(self.scan, data=data, entries=shifted)
         self.data = data
-        self.scan = scanner.scan(data, str(path))
-        entry = self.scan.entries[CUSTOMIZED]
-        self._block_span = (entry.start, entry.end)
-        self._block_first_line = scanner.line_of(data, entry.start)
-        self._saved = current
+        self._block_span = (start, new_end)
+        self._saved = self.block_state
         self.path = path
         self._label = str(path)
-        self.stamp = DiskStamp.of(path, data)
+        self.stamp = DiskStamp.of(path)
 
 
 def read_bytes(path: Path) -> bytes:

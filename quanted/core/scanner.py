@@ -33,6 +33,7 @@ LINE_RE = re.compile(
     r")"
 )
 
+_NON_SPACE = re.compile(rb"\S")
 _TENSOR_KEY = r"(?:'([^'\r\n]*(?:''[^'\r\n]*)*)'|\"([^\"\\\r\n]*)\")"
 
 
@@ -77,7 +78,7 @@ def _line_end(data: bytes, pos: int) -> int:
 
 
 def _check_text(data: bytes, path: str) -> None:
-    if not data.strip():
+    if _NON_SPACE.search(data) is None:
         raise ReadError("empty file, not a .quantize file", path)
     if b"\x00" in data:
         raise ReadError("binary data, not a .quantize file", path)
@@ -123,7 +124,9 @@ def _scan_body(scan: Scan, pos: int, path: str, tensors: bool) -> int:
     key_seen = False
     while pos < len(data):
         if fast is not None:
-            pos = fast.match(data, pos).end()
+            after = fast.match(data, pos).end()
+            key_seen = key_seen or after > pos  # the fast path only consumes whole tensors
+            pos = after
             if pos >= len(data):
                 break
         match, end = _classify(data, pos, path)
@@ -163,7 +166,8 @@ def _first_field_indent(data: bytes, body_start: int) -> tuple[int, int]:
         pos = end
     if not found:
         return 2, 4
-    if len(found) == 1:
+    if len(found) == 1 or found[1] <= found[0]:
+        # A bad first field is reported by the careful path; guess the usual layout.
         return found[0], found[0] * 2
     return found[0], found[1]
 
@@ -185,6 +189,8 @@ def scan(data: bytes, path: str = "<input>") -> Scan:
             result.legacy = True
             pos = end
             continue
+        if match["item"] is not None:
+            raise _bad_line(data, pos, path, "expected a top-level key, found a list item")
         if len(match["indent"]) or match["key"] is None:
             raise _bad_line(data, pos, path, "expected a top-level key")
         key = _plain_key(match["key"])
@@ -219,6 +225,7 @@ def _check_shape(result: Scan, path: str) -> None:
             path,
             line_of(result.data, params.start),
         )
+    _check_tensors_have_fields(result, params, path)
     custom = result.entries.get(CUSTOMIZED)
     if custom is None:
         raise ReadError(
@@ -228,7 +235,6 @@ def _check_shape(result: Scan, path: str) -> None:
         raise ReadError(
             "customized_quantize_layers is not a mapping", path, line_of(result.data, custom.start)
         )
-    _check_tensors_have_fields(result, params, path)
     result.legacy = result.legacy or b"\n" + b" " * result.field_indent + b"dtype:" in (
         result.data[params.body_start : params.body_start + 4096]
     )

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from quanted.core import block, qtypes
 from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import EntropyReport
 from quanted.core.keys import looks_like_tensor_key, split_tensor_key
+
+if TYPE_CHECKING:
+    from quanted.core.entropy import EntropyReport
 
 ERROR = "error"
 WARNING = "warning"

@@ -1,0 +1,81 @@
+"""Bulk add: every layer whose max entropy is at or above a threshold, previewed first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label
+
+
+def parse_threshold(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if 0.0 <= value <= 1.0 else None
+
+
+class ThresholdDialog(ModalScreen["float | None"]):
+    """Returns the threshold to add at, or None on escape."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="threshold.cancel")]
+
+    def __init__(self, initial: float, preview: Callable[[float], tuple[int, int]]) -> None:
+        super().__init__()
+        self.initial = initial
+        self.preview = preview  # threshold -> (layers it adds, layers at or above)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Add layers at or above a max entropy of", classes="dialog-title")
+            yield Input(f"{self.initial:.4g}", id="threshold-input", type="number",
+                        select_on_focus=True)
+            yield Label("", id="threshold-preview", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Add", id="add", variant="primary")
+                yield Button("Cancel [esc]", id="cancel")
+
+    def on_mount(self) -> None:
+        self._update(self.query_one(Input).value)
+
+    def _update(self, text: str) -> None:
+        value = parse_threshold(text)
+        label = self.query_one("#threshold-preview", Label)
+        button = self.query_one("#add", Button)
+        if value is None:
+            label.update("Enter a number from 0 to 1.")
+            button.disabled = True
+            button.label = "Add"
+            return
+        adds, above = self.preview(value)
+        label.update(f"{above} layers at or above {value:g}; {adds} of them are not customized "
+                     f"yet and will be added as one undo step.")
+        button.disabled = adds == 0
+        button.label = f"Add {adds} layers [enter]"
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._update(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._confirm()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "add":
+            self._confirm()
+        else:
+            self.dismiss(None)
+
+    def _confirm(self) -> None:
+        value = parse_threshold(self.query_one(Input).value)
+        if value is not None and self.preview(value)[0] > 0:
+            self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

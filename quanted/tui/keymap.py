@@ -1,0 +1,95 @@
+"""Every key binding as data: id, key, action, footer text, tooltip, palette command.
+
+`App.set_keymap({"edit.toggle": "x"})` remaps by id (posting's habit). The help screen and the
+command palette are generated from the same table, so they cannot drift from the bindings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    id: str
+    key: str
+    action: str
+    description: str  # short: the footer
+    tooltip: str  # one sentence: footer tooltip, help screen, palette help
+    command: str  # the command palette name, "group: Verb object"
+    show: bool = True
+    key_display: str | None = None
+    priority: bool = False
+
+    def binding(self) -> Binding:
+        return Binding(
+            self.key, self.action, self.description, show=self.show, key_display=self.key_display,
+            priority=self.priority, tooltip=self.tooltip, id=self.id,
+        )
+
+
+# Bindings of the main screen (its actions live on quanted.tui.screens.main.MainScreen).
+MAIN_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("edit.toggle", "space", "toggle_layer", "Add/remove",
+            "Add the highlighted layer to customized_quantize_layers, or remove it.",
+            "edit: Toggle layer", key_display="space"),
+    KeySpec("edit.qtype", "t", "choose_qtype", "Qtype",
+            "Choose the qtype of the highlighted layer (adds it when not customized).",
+            "edit: Choose qtype"),
+    KeySpec("edit.threshold", "greater_than_sign", "add_above_threshold", "Add ≥",
+            "Add every layer whose max entropy is at or above a threshold (one undo step).",
+            "edit: Add layers at or above a threshold", key_display=">"),
+    KeySpec("edit.comment", "c", "edit_comment", "Comment",
+            "Edit the comment kept on the highlighted customized layer's line.",
+            "edit: Edit comment", show=False),
+    KeySpec("edit.undo", "ctrl+z", "undo", "Undo", "Undo the last edit.", "edit: Undo",
+            show=False),
+    KeySpec("edit.redo", "ctrl+y", "redo", "Redo", "Redo the edit undone last.", "edit: Redo",
+            show=False),
+    KeySpec("view.filter", "slash", "filter", "Filter",
+            "Show only layers whose id matches a substring or regular expression.",
+            "view: Filter layers", key_display="/"),
+    KeySpec("view.clear_filter", "escape", "clear_filter", "Clear filter",
+            "Clear the layer filter.", "view: Clear filter", show=False),
+    KeySpec("view.sort", "s", "cycle_sort", "Sort",
+            "Cycle the sort: max entropy, layer name, order in the file.", "view: Cycle sort"),
+    KeySpec("file.save", "ctrl+s", "save", "Save",
+            "Save the file (only the customized block changes).", "file: Save"),
+)
+
+# Bindings of the app (active on every screen).
+APP_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("app.help", "question_mark", "help", "Help", "Show every key.", "app: Help",
+            key_display="?"),
+    KeySpec("app.quit", "ctrl+q", "quit", "Quit",
+            "Quit; asks first when there are unsaved changes.", "app: Quit", priority=True),
+)
+
+# Keys of the table itself (not remappable through the palette; listed on the help screen).
+NAVIGATION: tuple[tuple[str, str], ...] = (
+    ("↑ ↓", "Move the cursor"),
+    ("pgup pgdn", "Move a page"),
+    ("home end", "First / last row"),
+    ("tab", "Next pane (the customized list scrolls with ↑ ↓)"),
+    ("ctrl+p", "Command palette"),
+)
+
+# Kept free on purpose: later issues bind them.
+RESERVED: tuple[tuple[str, str], ...] = (
+    ("ctrl+r", "hybrid run (reserved)"),
+    ("v", "verify (reserved)"),
+)
+
+ALL_KEYS: tuple[KeySpec, ...] = MAIN_KEYS + APP_KEYS
+
+# The keymap as a plain dict, key -> action (what a user remaps).
+KEYMAP: dict[str, str] = {spec.key: spec.action for spec in ALL_KEYS}
+
+
+def display_key(spec: KeySpec, overrides: dict[str, str] | None = None) -> str:
+    """How the help screen writes the key, after any user remapping."""
+    if overrides and spec.id in overrides:
+        return overrides[spec.id]
+    return spec.key_display or spec.key

@@ -1,0 +1,56 @@
+"""Blocking work the screens run in thread workers: open, index, sort, per-layer qtypes.
+
+No widgets here: the functions return plain values that the worker posts back as messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from quanted.core.document import QuantizeDocument
+from quanted.core.entropy import EntropyReport, find_beside
+from quanted.core.keys import split_tensor_key
+from quanted.core.layers import build_rows
+from quanted.tui.row_model import RowModel
+
+
+@dataclass
+class Loaded:
+    doc: QuantizeDocument
+    report: EntropyReport | None
+    model: RowModel
+
+
+def entropy_path(path: Path, entropy: Path | None) -> Path | None:
+    """`-e` when given, else entropy.txt beside the file, else None."""
+    return entropy if entropy is not None else find_beside(path)
+
+
+def load(path: Path, entropy: Path | None) -> Loaded:
+    doc = QuantizeDocument.open(path)
+    found = entropy_path(path, entropy)
+    report = EntropyReport.read(found) if found is not None else None
+    rows = build_rows(doc, report)
+    model = RowModel(rows, sort="entropy" if report is not None else "file")
+    return Loaded(doc, report, model)
+
+
+def reload(path: Path, report: EntropyReport | None) -> Loaded:
+    """The file again from disk, with the entropy report already read."""
+    doc = QuantizeDocument.open(path)
+    rows = build_rows(doc, report)
+    return Loaded(doc, report, RowModel(rows, sort="entropy" if report is not None else "file"))
+
+
+def layer_qtypes(doc: QuantizeDocument) -> dict[str, str]:
+    """Layer id -> the qtypes of its tensors in quantize_parameters, bias left out: 'u8', 'u8/i16'."""
+    found: dict[str, list[str]] = {}
+    for key, (_quantizer, qtype) in doc.tensor_qtypes().items():
+        layer, port = split_tensor_key(key)
+        if port == "bias" or not qtype:
+            continue
+        seen = found.setdefault(layer, [])
+        if qtype not in seen:
+            seen.append(qtype)
+    return {layer: "/".join(values) for layer, values in found.items()}

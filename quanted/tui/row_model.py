@@ -1,0 +1,125 @@
+"""The layers table's model: every LayerRow plus the filtered, sorted view of them.
+
+Kept outside the widget (and free of Textual) so the widget renders only visible rows
+and the model can be tested and measured on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+from quanted.core.layers import LayerRow, update_customized
+
+SORTS = ("entropy", "name", "file")
+
+
+def _entropy_key(row: LayerRow) -> tuple[int, float, int]:
+    best = row.max_entropy
+    return (0, -best, row.order) if best is not None else (1, 0.0, row.order)
+
+
+_SORT_KEYS: dict[str, Callable[[LayerRow], object]] = {
+    "entropy": _entropy_key,
+    "name": lambda row: (row.layer.casefold(), row.layer),
+    "file": lambda row: row.order,
+}
+
+
+def compile_filter(text: str) -> Callable[[str], bool] | None:
+    """A matcher for layer ids: a case-insensitive regex, or a substring when not one."""
+    if not text:
+        return None
+    try:
+        pattern = re.compile(text, re.IGNORECASE)
+    except re.error:
+        needle = text.casefold()
+        return lambda layer: needle in layer.casefold()
+    return lambda layer: pattern.search(layer) is not None
+
+
+class RowModel:
+    """All rows, and `view`: the row indices shown, in order."""
+
+    def __init__(self, rows: Iterable[LayerRow], sort: str = "entropy") -> None:
+        self.rows: list[LayerRow] = list(rows)
+        self.by_layer: dict[str, LayerRow] = {row.layer: row for row in self.rows}
+        self._index: dict[str, int] = {row.layer: i for i, row in enumerate(self.rows)}
+        self.sort = sort
+        self.filter_text = ""
+        self.has_entropy = any(row.entropy for row in self.rows)
+        self._orders: dict[str, list[int]] = {}
+        self.view: list[int] = []
+        self.file_qtypes: dict[str, str] = {}  # layer -> its tensors' qtypes, filled later
+        self._rebuild()
+
+    def __len__(self) -> int:
+        return len(self.view)
+
+    def row_at(self, index: int) -> LayerRow:
+        return self.rows[self.view[index]]
+
+    def index_of(self, layer: str) -> int | None:
+        """Position of `layer` in the view, or None when filtered out."""
+        target = self._index.get(layer)
+        if target is None:
+            return None
+        try:
+            return self.view.index(target)
+        except ValueError:
+            return None
+
+    def _order(self) -> list[int]:
+        order = self._orders.get(self.sort)
+        if order is None:
+            key = _SORT_KEYS[self.sort]
+            rows = self.rows
+            order = sorted(range(len(rows)), key=lambda i: key(rows[i]))
+            self._orders[self.sort] = order
+        return order
+
+    def _rebuild(self) -> None:
+        order = self._order()
+        match = compile_filter(self.filter_text)
+        if match is None:
+            self.view = list(order)
+        else:
+            rows = self.rows
+            self.view = [i for i in order if match(rows[i].layer)]
+
+    def set_sort(self, sort: str) -> None:
+        if sort not in SORTS:
+            raise ValueError(sort)
+        self.sort = sort
+        self._rebuild()
+
+    def next_sort(self) -> str:
+        self.set_sort(SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)])
+        return self.sort
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self._rebuild()
+
+    def refresh_customized(self, customized: dict[str, str]) -> None:
+        """Re-read the customized column; rows for newly named layers are appended."""
+        before = len(self.by_layer)
+        update_customized(self.by_layer, customized)
+        if len(self.by_layer) != before:
+            for row in list(self.by_layer.values())[before:]:
+                self._index[row.layer] = len(self.rows)
+                self.rows.append(row)
+            self._orders.clear()
+            self._rebuild()
+
+    # -- counts ---------------------------------------------------------------------
+
+    def at_or_above(self, threshold: float) -> list[LayerRow]:
+        """Rows whose max entropy is at or above `threshold`, highest first."""
+        found = [row for row in self.rows if (row.max_entropy or -1.0) >= threshold and row.entropy]
+        found.sort(key=_entropy_key)
+        return found
+
+    def to_add(self, threshold: float) -> list[LayerRow]:
+        """What a bulk add at `threshold` would add: in the file and not yet customized."""
+        return [row for row in self.at_or_above(threshold) if row.in_file and row.customized is None]

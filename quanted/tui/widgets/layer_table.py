@@ -1,0 +1,260 @@
+"""The layers table: a Line API ScrollView that renders only the rows on screen.
+
+The row model (`RowModel`) lives outside the widget; the widget keeps a cursor (an index
+into `model.view`) and turns one row into one Strip on demand, so 20,000 rows cost no more
+than 40.
+"""
+
+from __future__ import annotations
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.events import Click
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from quanted.core import qtypes
+from quanted.core.layers import LayerRow
+from quanted.tui.row_model import RowModel
+
+EIGHTHS = " ▏▎▍▌▋▊▉█"
+SORT_TITLES = {"entropy": "max entropy ▼", "name": "name", "file": "file order"}
+SHORT_QUANTIZERS = {
+    "dynamic_fixed_point": "dfp",
+    "perchannel_symmetric_affine": "pcsa",
+    "asymmetric_affine": "aa",
+}
+
+
+def short_qtype(qtype: str) -> str:
+    quantizer, dash, bits = qtype.rpartition("-")
+    if dash and quantizer in SHORT_QUANTIZERS:
+        return f"{SHORT_QUANTIZERS[quantizer]}-{bits}"
+    return qtype
+
+
+def fit(text: str, width: int) -> str:
+    """`text` in exactly `width` cells; long text loses its middle, not its unique tail."""
+    if width <= 0:
+        return ""
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    if width < 8:
+        return set_cell_size(text, width)
+    tail = (width - 1) * 2 // 3
+    head = width - 1 - tail
+    return set_cell_size(text[:head] + "…" + text[len(text) - tail:], width)
+
+
+def bar(value: float | None, width: int) -> str:
+    if value is None:
+        return " " * width
+    eighths = round(max(0.0, min(1.0, value)) * width * 8)
+    full, part = divmod(eighths, 8)
+    text = "█" * full + (EIGHTHS[part] if part else "")
+    return text.ljust(width)
+
+
+class Layout:
+    """Column widths for one table width."""
+
+    def __init__(self, width: int) -> None:
+        self.width = width
+        self.bar = 5 if width >= 64 else 0
+        self.number = 6
+        self.entropy = self.bar + (1 if self.bar else 0) + self.number
+        self.file = 7 if width >= 56 else 0
+        self.custom = 9
+        fixed = 3 + 2 * (self.entropy + 1) + (self.file + 1 if self.file else 0) + self.custom
+        self.layer = max(8, width - fixed - 1)
+
+
+class LayerTable(ScrollView, can_focus=True):
+    """Every layer: mark, id, out0 and weight entropy, file qtype, customized qtype."""
+
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False, id="table.up"),
+        Binding("down", "cursor(1)", "Down", show=False, id="table.down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="table.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="table.page_down"),
+        Binding("home", "jump(0)", "First", show=False, id="table.home"),
+        Binding("end", "jump(-1)", "Last", show=False, id="table.end"),
+    ]
+
+    COMPONENT_CLASSES = {
+        "layer-table--header",
+        "layer-table--cursor",
+        "layer-table--cursor-blurred",
+        "layer-table--bar",
+        "layer-table--hot",
+        "layer-table--custom",
+        "layer-table--missing",
+        "layer-table--warn",
+        "layer-table--dim",
+    }
+
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+
+    class Highlighted(Message):
+        def __init__(self, row: LayerRow | None) -> None:
+            super().__init__()
+            self.row = row
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model: RowModel | None = None
+        self.saved: dict[str, str] = {}
+        self.threshold: float | None = None
+        self.placeholder = "Loading…"
+
+    # -- model ---------------------------------------------------------------------------
+
+    def set_model(self, model: RowModel, saved: dict[str, str]) -> None:
+        self.model = model
+        self.saved = saved
+        self.cursor = 0
+        self.rows_changed()
+
+    def rows_changed(self, keep: str | None = None) -> None:
+        """The view changed (filter, sort, edits): resize, keep the cursor on `keep`."""
+        model = self.model
+        count = len(model) if model is not None else 0
+        self.virtual_size = Size(self.scrollable_content_region.width, count + 1)
+        if keep is not None and model is not None:
+            index = model.index_of(keep)
+            self.cursor = index if index is not None else 0
+        else:
+            self.cursor = min(self.cursor, max(0, count - 1))
+        self.refresh()
+
+    @property
+    def current(self) -> LayerRow | None:
+        model = self.model
+        if model is None or not len(model):
+            return None
+        return model.row_at(min(self.cursor, len(model) - 1))
+
+    # -- cursor -----------------------------------------------------------------------------
+
+    def validate_cursor(self, value: int) -> int:
+        count = len(self.model) if self.model is not None else 0
+        return max(0, min(value, count - 1)) if count else 0
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        visible = max(1, self.scrollable_content_region.height - 1)
+        top = round(self.scroll_y)
+        if new < top:
+            self.scroll_to(y=new, animate=False, immediate=True)
+        elif new >= top + visible:
+            self.scroll_to(y=new - visible + 1, animate=False, immediate=True)
+        self._refresh_row(old)
+        self._refresh_row(new)
+        self.post_message(self.Highlighted(self.current))
+
+    def _refresh_row(self, index: int) -> None:
+        y = index - round(self.scroll_y) + 1
+        if 1 <= y < self.size.height:
+            self.refresh_line(y)
+
+    def action_cursor(self, delta: int) -> None:
+        self.cursor += delta
+
+    def action_page(self, direction: int) -> None:
+        self.cursor += direction * max(1, self.scrollable_content_region.height - 2)
+
+    def action_jump(self, where: int) -> None:
+        self.cursor = 0 if where == 0 else (len(self.model) - 1 if self.model else 0)
+
+    def on_click(self, event: Click) -> None:
+        if event.y >= 1 and self.model is not None:
+            self.cursor = round(self.scroll_y) + event.y - 1
+
+    def on_resize(self) -> None:
+        self.rows_changed(keep=self.current.layer if self.current else None)
+
+    def on_focus(self) -> None:
+        self._refresh_row(self.cursor)
+
+    def on_blur(self) -> None:
+        self._refresh_row(self.cursor)
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        if y == 0:
+            return self._header(width)
+        model = self.model
+        index = round(self.scroll_y) + y - 1
+        if model is None or index >= len(model):
+            if model is None or (not len(model) and y == 1):
+                text = self.placeholder if model is None else "No layer matches the filter."
+                style = base + self.get_component_rich_style("layer-table--dim")
+                return Strip([Segment(set_cell_size(" " + text, width), style)], width)
+            return Strip.blank(width, base)
+        return self._row(model.row_at(index), index == self.cursor, width)
+
+    def _header(self, width: int) -> Strip:
+        lay = Layout(width)
+        sort = SORT_TITLES.get(self.model.sort, "") if self.model else ""
+        parts = ["   ", fit(f"LAYER  (sort: {sort})", lay.layer), " ",
+                 "OUT0".rjust(lay.entropy), " ", "WEIGHT".rjust(lay.entropy), " "]
+        if lay.file:
+            parts += ["FILE".ljust(lay.file), " "]
+        parts.append("CUSTOM".ljust(lay.custom))
+        style = self.rich_style + self.get_component_rich_style("layer-table--header")
+        return Strip([Segment(set_cell_size("".join(parts), width), style)], width)
+
+    def _row(self, row: LayerRow, is_cursor: bool, width: int) -> Strip:
+        lay = Layout(width)
+        get = self.get_component_rich_style
+        base = self.rich_style
+        if is_cursor:
+            cursor_class = "layer-table--cursor" if self.has_focus else "layer-table--cursor-blurred"
+            base = base + get(cursor_class)
+        segments: list[Segment] = []
+
+        def add(text: str, style: Style | None = None) -> None:
+            segments.append(Segment(text, base + style if style is not None else base))
+
+        # Mark: ● customized, ! not in the file; * an unsaved change on this row.
+        if not row.in_file:
+            add("!", get("layer-table--missing"))
+        elif row.customized is not None:
+            add("●", get("layer-table--custom"))
+        else:
+            add(" ")
+        add("*" if row.customized != self.saved.get(row.layer) else " ", get("layer-table--warn"))
+        add(" ")
+        add(fit(row.layer, lay.layer), get("layer-table--missing") if not row.in_file else None)
+        add(" ")
+        hot = self.threshold is not None and (row.max_entropy or -1.0) >= self.threshold
+        for port in ("out0", "weight"):
+            value = row.entropy.get(port)
+            if lay.bar:
+                add(bar(value, lay.bar), get("layer-table--hot" if hot else "layer-table--bar"))
+                add(" ")
+            add(("-" if value is None else f"{value:.4f}").rjust(lay.number),
+                None if value is not None else get("layer-table--dim"))
+            add(" ")
+        if lay.file:
+            file_qtype = "" if not row.in_file else self.model.file_qtypes.get(row.layer, "…")
+            add(fit(file_qtype, lay.file), get("layer-table--dim"))
+            add(" ")
+        if row.customized is not None:
+            style = get("layer-table--custom")
+            if not qtypes.engine_applies(row.customized):
+                style = get("layer-table--warn")
+            add(fit(short_qtype(row.customized), lay.custom), style)
+        else:
+            add(" " * lay.custom)
+        used = sum(seg.cell_length for seg in segments)
+        if used < width:
+            add(" " * (width - used))
+        return Strip(segments).crop(0, width)

@@ -1,0 +1,53 @@
+"""The architecture stays visible: a Textual-free core, small modules, styles in .tcss."""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+PACKAGE = REPO / "quanted"
+MAX_LINES = 400
+
+
+def test_import_linter_contracts_hold():
+    lint = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
+    result = subprocess.run([lint, "--no-cache"], cwd=REPO, capture_output=True, text=True,
+                            env={"PYTHONPATH": str(REPO), "PATH": str(Path(sys.executable).parent)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout or "kept" in result.stdout
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "core").rglob("*.py")), ids=lambda p: p.name)
+def test_core_never_imports_textual(path):
+    # A second, dependency-free check beside import-linter: even function-level imports count.
+    bad = {n for n in _imports(path) if n.split(".")[0] in {"textual", "rich"} or n.startswith("quanted.tui")}
+    assert not bad, f"{path.relative_to(REPO)} imports {bad}"
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_grows_past_400_lines(path):
+    assert len(path.read_text().splitlines()) <= MAX_LINES
+
+
+def test_app_module_stays_small():
+    app = PACKAGE / "tui" / "app.py"
+    if not app.exists():
+        pytest.fail("quanted/tui/app.py is missing")
+    assert len(app.read_text().splitlines()) <= 150

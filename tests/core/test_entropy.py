@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from quanted.core.entropy import EntropyReport
+from quanted.core.errors import ReadError
+from tests.conftest import public
+
+
+def test_public_report_parses_exactly():
+    path = public("khadas_mobilenet_tf_entropy.txt")
+    report = EntropyReport.read(path)
+    lines = path.read_text().splitlines()
+    assert len(report) == len(lines)
+    first_key, first_value = lines[0].rsplit(", ", 1)
+    assert report.keys[0] == first_key
+    assert report.values[0] == float(first_value)
+    by_layer = report.by_layer()
+    assert set(by_layer["MobilenetV1/MobilenetV1/Conv2d_0/Conv2D_88"]) == {"out0", "weight"}
+
+
+def test_summary_histogram_and_threshold():
+    report = EntropyReport.parse(b"@a:out0, 0.1\n@b:out0, 0.5\n@b:weight, 0.9\n@c:out0, 1.2\n")
+    summary = report.summary()
+    assert (summary.count, summary.minimum, summary.maximum) == (4, 0.1, 1.2)
+    counts, edges = report.histogram(bins=10)
+    assert counts.sum() == 4 and counts[-1] == 2  # 0.9 and the clipped 1.2
+    assert np.isclose(edges[0], 0.0) and np.isclose(edges[-1], 1.0)
+    assert report.count_at_or_above(0.5) == 3
+
+
+@pytest.mark.parametrize(
+    "data, line, message",
+    [
+        (b"@a:out0, 0.1\n@b:out0 0.2\n", 2, "expected 'TENSOR_KEY, VALUE'"),
+        (b"@a:out0, x\n", 1, "not a number"),
+        (b"@a:out0, nan\n", 1, "NaN"),
+        (b"\n\n", None, "empty entropy report"),
+        (b"@a\x00", None, "binary"),
+    ],
+)
+def test_bad_lines_name_path_and_line(data, line, message):
+    with pytest.raises(ReadError) as exc:
+        EntropyReport.parse(data, "e.txt")
+    assert exc.value.line == line
+    assert message in exc.value.message
+    assert str(exc.value).startswith("e.txt")
+
+
+def test_layer_ids_with_colons_split_at_the_last_one():
+    report = EntropyReport.parse(b"@blk:3/conv:out0, 0.25\n")
+    assert report.by_layer() == {"blk:3/conv": {"out0": 0.25}}
