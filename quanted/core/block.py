@@ -279,6 +279,27 @@ class Editor:
         return replace(state, lines=tuple(lines))
 
 
+def insert_comments(
+    editor: Editor, state: BlockState, texts: list[str], before: str | None
+) -> BlockState:
+    """Full-line comments above `before`'s line, or at the top of the block when None."""
+    if not texts:
+        return state
+    lines = list(state.lines)
+    at = 0
+    if before is not None:
+        at = next((i for i, ln in enumerate(lines) if ln.key == before), 0)
+    indent = editor.indent
+    if at < len(lines) and lines[at].key is not None:
+        text = lines[at].text
+        indent = text[: len(text) - len(text.lstrip(" "))]
+    new = [Line(f"{indent}# {t.lstrip('#').strip()}", editor.newline) for t in texts]
+    if at == len(lines) and not state.header_eol and not lines:
+        state = replace(state, header_eol=editor.newline)
+        new[-1] = replace(new[-1], eol="")
+    return replace(state, lines=tuple(lines[:at] + new + lines[at:]))
+
+
 def render(state: BlockState) -> str:
     parts = [state.header, state.header_eol]
     for line in state.lines:

@@ -203,6 +203,12 @@ class QuantizeDocument:
     def set_comment(self, layer: str, comment: str | None) -> None:
         self._push(self._editor.set_comment(self.block_state, layer, comment))
 
+    def insert_comments(self, texts: list[str], before_layer: str | None = None) -> None:
+        """Full-line comments above a layer's line, or at the top of the block."""
+        if any("\n" in t or "\r" in t for t in texts):
+            raise EditError("a comment must be a single line")
+        self._push(block.insert_comments(self._editor, self.block_state, texts, before_layer))
+
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Edits inside one `with doc.batch():` undo and redo as one step."""

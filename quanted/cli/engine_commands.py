@@ -1,0 +1,68 @@
+"""`hybrid`: rerun pegasus with --hybrid, safely."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from quanted.core.engine import hybrid
+from quanted.core.engine.command import quoted
+from quanted.core.engine.logscan import strip_ansi
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "hybrid",
+        help="rerun pegasus quantize with --hybrid on FILE",
+        description="Rerun `pegasus quantize` with --hybrid in FILE's folder: the arguments come "
+        "from the files beside FILE (NAME.json, NAME.data, NAME_inputmeta.yml) and FILE's own "
+        "quantizer and qtype, or from --from-command. The file is checked first, copied to "
+        ".quanted/history/, restored if the run fails, and your comments are put back after.",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
+    p.add_argument("--pegasus", metavar="CMD",
+                   help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
+                   "pegasus.py on PATH or in $ACUITY_PATH)")
+    p.add_argument("--from-command", metavar="TEXT",
+                   help="the `pegasus quantize ... --rebuild ...` line pegasus_quantize.sh printed; "
+                   "--rebuild becomes --hybrid, every other flag is kept")
+    p.add_argument("--dry-run", action="store_true", help="print the command and run nothing")
+    p.add_argument("--force", action="store_true",
+                   help="run even when check finds errors (unknown layers or qtypes)")
+    p.add_argument("--json", action="store_true",
+                   help="print the result as JSON on stdout (the log goes to stderr)")
+    p.set_defaults(handler=cmd_hybrid)
+
+
+def cmd_hybrid(args: argparse.Namespace) -> int:
+    plan = hybrid.plan(args.file, args.pegasus, args.from_command)
+    label = str(args.file)
+    for problem in plan.problems:
+        print(problem.format(label), file=sys.stderr)
+    if args.dry_run:
+        print(f"# in {plan.cwd}")
+        print(quoted(plan.command))
+        return 1 if plan.errors and not args.force else 0
+    log = sys.stderr if args.json else sys.stdout
+    colour = log.isatty()
+    print(f"quanted: running in {plan.cwd}: {quoted(plan.command)}", file=log, flush=True)
+
+    def on_line(line: str) -> None:
+        log.write((line if colour else strip_ansi(line)) + "\n")
+        log.flush()
+
+    result = hybrid.run(plan, on_line, force=args.force)
+    for failure in result.failures:
+        print(f"quanted: engine: {failure.describe()}", file=sys.stderr)
+    if result.restored:
+        print(f"quanted: {result.restored}", file=sys.stderr)
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    elif result.report is not None:
+        print("\n".join(result.report.lines()))
+        if result.comments_carried:
+            print(f"put back {result.comments_carried} comment(s) pegasus dropped")
+    return result.status

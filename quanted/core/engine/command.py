@@ -1,0 +1,130 @@
+"""The `pegasus quantize --hybrid` command line: from the file itself, or from the line
+`pegasus_quantize.sh` printed for the --rebuild run."""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from quanted.core.document import QuantizeDocument
+from quanted.core.errors import QuantedError
+from quanted.core.keys import split_tensor_key
+
+# A file's qtype -> pegasus's --qtype word (FORMAT.md section 7).
+QTYPE_WORDS = {"u8": "uint8", "i8": "int8", "i16": "int16", "bf16": "bfloat16", "f16": "float16"}
+REBUILD_FLAGS = ("--rebuild", "--rebuild-all")
+
+
+class CommandError(QuantedError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    name: str  # NAME in NAME_POSTFIX.quantize
+    folder: Path
+    model: Path  # NAME.json
+    data: Path  # NAME.data
+    inputmeta: Path  # NAME_inputmeta.yml
+
+
+def model_files(quantize: Path) -> ModelFiles:
+    """NAME.json, NAME.data, NAME_inputmeta.yml beside NAME_POSTFIX.quantize."""
+    folder = quantize.parent
+    stem = quantize.name[: -len(".quantize")] if quantize.name.endswith(".quantize") else quantize.stem
+    candidates = []
+    name = stem
+    while True:
+        candidates.append(name)
+        if (folder / f"{name}.json").is_file():
+            break
+        head, sep, _ = name.rpartition("_")
+        if not sep or not head:
+            name = stem.rpartition("_")[0] or stem
+            break
+        name = head
+    files = ModelFiles(name, folder, folder / f"{name}.json", folder / f"{name}.data",
+                       folder / f"{name}_inputmeta.yml")
+    missing = [p.name for p in (files.model, files.data, files.inputmeta) if not p.is_file()]
+    if missing:
+        raise CommandError(
+            f"cannot build the pegasus command: missing {', '.join(missing)} in {folder} "
+            "(use --from-command with the line pegasus_quantize.sh printed)",
+            quantize,
+        )
+    return files
+
+
+def dominant_quantization(doc: QuantizeDocument) -> tuple[str, str]:
+    """The (quantizer, qtype word) of the tensors that are not customized: the --rebuild run's."""
+    customized = set(doc.customized)
+    counts: Counter[tuple[str, str]] = Counter()
+    for key, (quantizer, qtype) in doc.tensor_qtypes().items():
+        layer, port = split_tensor_key(key)
+        if layer in customized or port == "bias" or not quantizer or not qtype:
+            continue
+        counts[(quantizer, qtype)] += 1
+    if not counts:
+        raise CommandError("cannot tell the file's quantizer and qtype", doc.path)
+    quantizer, qtype = counts.most_common(1)[0][0]
+    return quantizer, QTYPE_WORDS.get(qtype, qtype)
+
+
+def hybrid_args(quantize: Path, doc: QuantizeDocument) -> list[str]:
+    """Arguments after the pegasus prefix, relative to the file's folder (the run's cwd)."""
+    files = model_files(quantize)
+    quantizer, qtype = dominant_quantization(doc)
+    return [
+        "quantize",
+        "--model", files.model.name,
+        "--model-data", files.data.name,
+        "--with-input-meta", files.inputmeta.name,
+        "--hybrid",
+        "--model-quantize", quantize.name,
+        "--quantizer", quantizer,
+        "--qtype", qtype,
+        "--compute-entropy",
+    ]
+
+
+def from_printed_command(text: str, quantize: Path) -> tuple[list[str], list[str]]:
+    """Split a printed `... quantize ... --rebuild ...` line into (program prefix, arguments)
+    with --rebuild/--rebuild-all replaced by --hybrid; every other flag is kept as given."""
+    line = text.strip()
+    if line.startswith("+ "):  # `bash -x` echo
+        line = line[2:]
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise CommandError(f"cannot split the command: {exc}") from None
+    if "quantize" not in words:
+        raise CommandError("the command has no `quantize` step")
+    at = words.index("quantize")
+    prefix, args = words[:at], words[at:]
+    replaced = [("--hybrid" if w in REBUILD_FLAGS else w) for w in args]
+    if "--hybrid" not in replaced:
+        replaced.insert(1, "--hybrid")
+    quantize_file = _option(replaced, "--model-quantize")
+    if quantize_file is not None and Path(quantize_file).name != quantize.name:
+        raise CommandError(
+            f"the command writes {quantize_file}, not {quantize.name}: edit that file, "
+            "or pass the matching command"
+        )
+    if quantize_file is None:
+        replaced += ["--model-quantize", quantize.name]
+    return prefix, replaced
+
+
+def _option(words: list[str], flag: str) -> str | None:
+    for i, word in enumerate(words):
+        if word == flag and i + 1 < len(words):
+            return words[i + 1]
+        if word.startswith(flag + "="):
+            return word.split("=", 1)[1]
+    return None
+
+
+def quoted(command: list[str]) -> str:
+    return shlex.join(command)

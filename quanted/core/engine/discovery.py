@@ -1,0 +1,58 @@
+"""Which pegasus to run: --pegasus, else QUANTED_PEGASUS, else pegasus/pegasus.py on PATH or in
+$ACUITY_PATH."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+from pathlib import Path
+
+from quanted.core.errors import QuantedError
+
+ENV_VAR = "QUANTED_PEGASUS"
+
+
+class EngineNotFound(QuantedError):
+    exit_code = 2
+
+
+def split_prefix(text: str) -> list[str]:
+    """A command prefix split like a shell would; it is never run through a shell."""
+    try:
+        parts = shlex.split(text)
+    except ValueError as exc:
+        raise EngineNotFound(f"cannot split the pegasus command {text!r}: {exc}") from None
+    if not parts:
+        raise EngineNotFound("the pegasus command is empty")
+    return parts
+
+
+def _script(path: Path) -> list[str]:
+    # pegasus.py in an ACUITY toolkit is usually not executable; run it with python3.
+    if path.suffix == ".py" and not os.access(path, os.X_OK):
+        return ["python3", str(path)]
+    return [str(path)]
+
+
+def find_pegasus(option: str | None = None, environ: dict[str, str] | None = None) -> list[str]:
+    env = os.environ if environ is None else environ
+    if option:
+        return split_prefix(option)
+    if env.get(ENV_VAR):
+        return split_prefix(env[ENV_VAR])
+    search_path = env.get("PATH", os.defpath)
+    for name in ("pegasus", "pegasus.py"):
+        found = shutil.which(name, path=search_path)
+        if found:
+            return _script(Path(found))
+    acuity = env.get("ACUITY_PATH")
+    if acuity:
+        for name in ("pegasus", "pegasus.py", "bin/pegasus", "bin/pegasus.py"):
+            candidate = Path(acuity) / name
+            if candidate.is_file():
+                return _script(candidate)
+    raise EngineNotFound(
+        "pegasus not found: pass --pegasus CMD, set QUANTED_PEGASUS, "
+        "or put pegasus (or pegasus.py) on PATH or in $ACUITY_PATH"
+    )

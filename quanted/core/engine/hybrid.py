@@ -1,0 +1,179 @@
+"""The --hybrid rerun, made safe: check first, keep a copy, stream the log, find the
+per-layer failures pegasus only logs, restore the file when the run broke it, and put the
+user's comments back when it succeeded."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from quanted.core import comments as comment_carry
+from quanted.core.document import QuantizeDocument
+from quanted.core.engine import command as cmd
+from quanted.core.engine.discovery import find_pegasus
+from quanted.core.engine.logscan import Failure, scan_line
+from quanted.core.engine.process import EngineProcess
+from quanted.core.engine.report import HybridReport, Snapshot, compare
+from quanted.core.errors import EditError, QuantedError
+from quanted.core.history import History
+from quanted.core.validate import ERROR, Problem, check
+
+
+@dataclass
+class HybridPlan:
+    quantize: Path
+    command: list[str]
+    problems: list[Problem]
+
+    @property
+    def cwd(self) -> Path:
+        return self.quantize.parent
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == ERROR]
+
+
+@dataclass
+class HybridResult:
+    status: int  # what `quanted hybrid` exits with
+    engine_status: int | None
+    failures: list[Failure] = field(default_factory=list)
+    cancelled: bool = False
+    restored: str | None = None  # why the user's file was put back, if it was
+    backup: Path | None = None
+    comments_carried: int = 0
+    report: HybridReport | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "status": self.status,
+            "engine_status": self.engine_status,
+            "cancelled": self.cancelled,
+            "restored": self.restored,
+            "backup": str(self.backup) if self.backup else None,
+            "failures": [
+                {"kind": f.kind, "layer": f.layer, "qtype": f.qtype, "message": f.message}
+                for f in self.failures
+            ],
+            "comments_carried": self.comments_carried,
+            "report": self.report.to_json() if self.report else None,
+        }
+
+
+def plan(quantize: Path, pegasus: str | None = None, from_command: str | None = None) -> HybridPlan:
+    """The exact command and the check results, without running anything."""
+    quantize = quantize.absolute()
+    doc = QuantizeDocument.open(quantize)
+    if from_command is not None:
+        prefix, args = cmd.from_printed_command(from_command, quantize)
+        if pegasus is not None or not prefix:
+            prefix = find_pegasus(pegasus)
+    else:
+        args = cmd.hybrid_args(quantize, doc)
+        prefix = find_pegasus(pegasus)
+    return HybridPlan(quantize, prefix + args, check(doc))
+
+
+def _restore(backup: Path, target: Path) -> None:
+    tmp = target.with_name(f".{target.name}.restore")
+    shutil.copy2(backup, tmp)
+    tmp.replace(target)
+
+
+def _readable(path: Path) -> str | None:
+    """Why the file the engine left is unusable, or None when it reads as a .quantize."""
+    try:
+        QuantizeDocument.open(path)
+    except QuantedError as exc:
+        return exc.message
+    return None
+
+
+def _name_layers(failures: list[Failure], the_plan: HybridPlan) -> list[Failure]:
+    """pegasus's converter error names no layer; the check already knows which ids are unknown."""
+    unknown = [p.layer for p in the_plan.errors if p.layer and "not in quantize_parameters" in p.message]
+    named: list[Failure] = []
+    for failure in failures:
+        if failure.kind == "converter-error" and failure.layer is None and unknown:
+            named.extend(Failure(failure.kind, failure.message, layer) for layer in unknown)
+        else:
+            named.append(failure)
+    return named
+
+
+def run(
+    the_plan: HybridPlan,
+    on_line: Callable[[str], None] = lambda line: None,
+    *,
+    force: bool = False,
+    process_ready: Callable[[EngineProcess], None] = lambda proc: None,
+) -> HybridResult:
+    """Run the plan. `on_line` gets every log line (with its colours) as it comes;
+    `process_ready` gets the process, so another thread can cancel it."""
+    quantize = the_plan.quantize
+    if the_plan.errors and not force:
+        details = "; ".join(p.message for p in the_plan.errors)
+        raise EditError(f"refusing to run pegasus: {details} (--force runs it anyway)", quantize)
+    doc = QuantizeDocument.open(quantize)
+    customized = doc.customized
+    before = Snapshot.take(quantize, doc)
+    user_comments = comment_carry.collect(doc.block_state)
+    history = History(quantize)
+    backup = history.save_copy("before-hybrid", {"customized": customized, "command": the_plan.command})
+    entropy = quantize.parent / "entropy.txt"
+    entropy_backup = None
+    if entropy.is_file():
+        entropy_backup = history.save_copy("entropy-before-hybrid", source=entropy)
+
+    process = EngineProcess(the_plan.command, the_plan.cwd)
+    result = HybridResult(status=0, engine_status=None, backup=backup)
+    process.start()
+    process_ready(process)
+    try:
+        for line in process.lines():
+            on_line(line)
+            failure = scan_line(line, customized)
+            if failure is not None:
+                result.failures.append(failure)
+    except KeyboardInterrupt:
+        process.cancel()  # ctrl+c in the CLI: the engine runs in its own session, stop it here
+    finally:
+        result.engine_status = process.wait()
+    result.cancelled = process.cancelled.is_set()
+    result.failures = _name_layers(result.failures, the_plan)
+
+    broken = None
+    if result.cancelled:
+        broken = "the run was cancelled"
+    elif result.engine_status != 0:
+        broken = f"pegasus exited with status {result.engine_status}"
+    else:
+        unreadable = _readable(quantize)
+        if unreadable is not None:
+            broken = f"pegasus left {quantize.name} unusable ({unreadable})"
+    if broken is not None:
+        _restore(backup, quantize)
+        if entropy_backup is not None:
+            _restore(entropy_backup, entropy)
+        result.restored = f"{broken}; restored {quantize.name} from {backup}"
+        result.status = result.engine_status if result.engine_status not in (0, None) else 1
+        if result.cancelled:
+            result.status = 130
+        return result
+
+    after = QuantizeDocument.open(quantize)
+    result.comments_carried = comment_carry.carry_over(user_comments, after)
+    if after.is_modified:
+        after.save()
+    try:
+        original_model: Path | None = cmd.model_files(quantize).model
+    except QuantedError:
+        original_model = None  # --from-command with other file names
+    result.report = compare(before, Snapshot.take(quantize, after), original_model)
+    history.record("hybrid", {"customized": customized, "failures": len(result.failures),
+                              "engine_status": result.engine_status})
+    result.status = 1 if result.failures else 0
+    return result

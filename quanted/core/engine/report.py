@@ -1,0 +1,132 @@
+"""What a hybrid run changed: per customized layer, its tensors' qtypes and entropy before
+and after, and the converter layers pegasus inserted into NAME_POSTFIX.quantize.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from quanted.core.document import QuantizeDocument
+from quanted.core.errors import QuantedError
+from quanted.core.keys import split_tensor_key
+
+
+def model_layers(path: Path) -> list[str]:
+    """Layer ids of an ACUITY model .json (`{"Layers": {ID: {...}}}`); [] when unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    layers = data.get("Layers") if isinstance(data, dict) else None
+    return list(layers) if isinstance(layers, dict) else []
+
+
+def _entropy_by_layer(folder: Path) -> dict[str, dict[str, float]] | None:
+    path = folder / "entropy.txt"
+    if not path.is_file():
+        return None
+    from quanted.core.entropy import EntropyReport
+
+    try:
+        return EntropyReport.read(path).by_layer()
+    except QuantedError:
+        return None
+
+
+@dataclass
+class Snapshot:
+    customized: dict[str, str]
+    qtypes: dict[str, dict[str, str]]  # layer -> {tensor key: qtype}
+    entropy: dict[str, dict[str, float]] | None
+    entropy_mtime: int | None
+    hybrid_model_layers: list[str]
+
+    @classmethod
+    def take(cls, quantize: Path, doc: QuantizeDocument) -> Snapshot:
+        by_layer: dict[str, dict[str, str]] = {}
+        for key, (_, qtype) in doc.tensor_qtypes().items():
+            by_layer.setdefault(split_tensor_key(key)[0], {})[key] = qtype
+        entropy_path = quantize.parent / "entropy.txt"
+        mtime = entropy_path.stat().st_mtime_ns if entropy_path.is_file() else None
+        return cls(
+            customized=doc.customized,
+            qtypes=by_layer,
+            entropy=_entropy_by_layer(quantize.parent),
+            entropy_mtime=mtime,
+            hybrid_model_layers=model_layers(quantize.with_name(quantize.name + ".json")),
+        )
+
+
+@dataclass
+class LayerChange:
+    layer: str
+    qtype: str  # its value in customized_quantize_layers
+    before: dict[str, str]  # tensor key -> qtype
+    after: dict[str, str]
+    entropy_before: dict[str, float] = field(default_factory=dict)
+    entropy_after: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "layer": self.layer,
+            "qtype": self.qtype,
+            "tensors": {
+                key: {"before": self.before.get(key), "after": self.after.get(key)}
+                for key in dict.fromkeys([*self.before, *self.after])
+            },
+            "entropy_before": self.entropy_before,
+            "entropy_after": self.entropy_after,
+        }
+
+
+@dataclass
+class HybridReport:
+    layers: list[LayerChange]
+    converters: list[str]
+    entropy_refreshed: bool
+
+    def to_json(self) -> dict:
+        return {
+            "layers": [change.to_json() for change in self.layers],
+            "converters": self.converters,
+            "entropy_refreshed": self.entropy_refreshed,
+        }
+
+    def lines(self) -> list[str]:
+        out = []
+        for change in self.layers:
+            out.append(f"{change.layer} ({change.qtype}):")
+            for key in dict.fromkeys([*change.before, *change.after]):
+                old, new = change.before.get(key, "-"), change.after.get(key, "-")
+                mark = "" if old != new else "  (unchanged)"
+                out.append(f"  {key}: {old} -> {new}{mark}")
+            for port in dict.fromkeys([*change.entropy_before, *change.entropy_after]):
+                old_e = change.entropy_before.get(port)
+                new_e = change.entropy_after.get(port)
+                out.append(f"  entropy {port}: {_num(old_e)} -> {_num(new_e)}")
+        if self.converters:
+            out.append(f"converter layers inserted ({len(self.converters)}):")
+            out.extend(f"  {name}" for name in self.converters)
+        else:
+            out.append("no converter layers inserted")
+        return out
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
+
+
+def compare(before: Snapshot, after: Snapshot, original_model: Path | None) -> HybridReport:
+    """`converters`: layers of the hybrid model that the original NAME.json does not have."""
+    original = set(model_layers(original_model)) if original_model else set()
+    converters = [name for name in after.hybrid_model_layers if name not in original]
+    refreshed = after.entropy_mtime is not None and after.entropy_mtime != before.entropy_mtime
+    changes = []
+    for layer, qtype in after.customized.items():
+        change = LayerChange(layer, qtype, before.qtypes.get(layer, {}), after.qtypes.get(layer, {}))
+        if refreshed and before.entropy is not None and after.entropy is not None:
+            change.entropy_before = before.entropy.get(layer, {})
+            change.entropy_after = after.entropy.get(layer, {})
+        changes.append(change)
+    return HybridReport(changes, converters, refreshed)
