@@ -105,7 +105,9 @@ def build(seed=SEED):
     # class for every image. Standardise the features first (a folded BatchNorm1d, as a
     # trained head would have), so different images get different classes; rounded to 4
     # decimals so tiny floating-point differences between machines do not change the file.
-    mean, std = feats.mean(axis=0), feats.std(axis=0) + 1e-3
+    # (Near-constant features get the median spread, not a huge weight.)
+    mean, std = feats.mean(axis=0), feats.std(axis=0)
+    std = np.maximum(std, np.median(std))
     w = w / std[None, :] * 0.35
     bias = -(w @ mean)
     w, bias = np.round(w, 4), np.round(bias, 4)
