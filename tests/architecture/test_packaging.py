@@ -1,0 +1,34 @@
+"""The wheel holds every package and the bundled sample."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+import zipfile
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def test_every_package_is_listed_in_pyproject():
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {
+        ".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "quanted").rglob("__init__.py")
+    }
+    assert on_disk <= listed, f"add to [tool.setuptools] packages: {sorted(on_disk - listed)}"
+
+
+@pytest.mark.slow
+def test_wheel_contains_the_sample_and_styles(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(tmp_path), str(REPO)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    wheel = next(tmp_path.glob("quanted-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "quanted/sample_data/tinynet_uint8.quantize" in names
+    assert "quanted/sample_data/entropy.txt" in names
+    assert any(n.startswith("quanted/tui/") and n.endswith(".tcss") for n in names)
