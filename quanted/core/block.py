@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from quanted.core.errors import EditError, ReadError
@@ -58,8 +59,13 @@ def _yaml_load(text: str) -> object:
     return yaml.load(io.StringIO(text))
 
 
+_SIMPLE_SCALAR = re.compile(r"[A-Za-z_/][A-Za-z0-9_./\-]*")
+
+
 def _is_plain_safe(text: str) -> bool:
     """True when `text` written unquoted reads back as the same string."""
+    if _SIMPLE_SCALAR.fullmatch(text) and text.lower() not in _NOT_STRINGS:
+        return True
     if not text or text != text.strip() or "\n" in text:
         return False
     if not re.fullmatch(r"[A-Za-z0-9_./@$+\-][^\s'\"#,\[\]{}]*", text):
@@ -80,13 +86,42 @@ def format_scalar(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def parse(text: str, path: str, first_line: int) -> BlockState:
-    """Parse the block text (header line plus body) into lines; ReadError on anything odd."""
+# Lines whose YAML reading is beyond doubt: a plain layer id, a plain qtype, a comment.
+# A block made only of these needs no YAML parser (tests/core/test_scanner_fuzz.py holds
+# this to PyYAML); anything else is cross-checked with ruamel.yaml.
+_SIMPLE_ENTRY = re.compile(r"[ ]+[A-Za-z_/][A-Za-z0-9_./\-]*:[ ]+[A-Za-z_][A-Za-z0-9_\-]*(?:[ ]+\#.*)?[ ]*")
+_SIMPLE_HEADER = re.compile(r"[a-z_]+:(?:[ ]*\{\})?(?:[ ]+\#.*)?[ ]*")
+_NOT_STRINGS = {"yes", "no", "on", "off", "true", "false", "y", "n", "null"}
+
+
+def _needs_yaml_parser(state: BlockState) -> bool:
+    if not _SIMPLE_HEADER.fullmatch(state.header):
+        return True
+    for line in state.lines:
+        if line.key is None:
+            continue
+        if not _SIMPLE_ENTRY.fullmatch(line.text):
+            return True
+        if line.key.lower() in _NOT_STRINGS or (line.value or "").lower() in _NOT_STRINGS:
+            return True
+    return False
+
+
+def parse(text: str, path: str, first_line: int | Callable[[], int]) -> BlockState:
+    """Parse the block text (header line plus body) into lines; ReadError on anything odd.
+
+    `first_line` (the header's line number) may be a callable: it is only needed for errors,
+    and counting lines in a 15 MB file costs more than the rest of a small edit."""
+    if callable(first_line):
+        line_getter = first_line
+    else:
+        number = first_line
+        line_getter = lambda: number  # noqa: E731
     raw_lines = text.splitlines(keepends=True)
     header_raw = raw_lines[0]
     header = header_raw.rstrip("\r\n")
     if HEADER_RE.fullmatch(header) is None:
-        raise ReadError("cannot read the customized_quantize_layers line", path, first_line)
+        raise ReadError("cannot read the customized_quantize_layers line", path, line_getter())
     lines = []
     for offset, raw in enumerate(raw_lines[1:], start=1):
         body = raw.rstrip("\r\n")
@@ -100,7 +135,7 @@ def parse(text: str, path: str, first_line: int) -> BlockState:
             raise ReadError(
                 f"cannot read this customized_quantize_layers entry: {stripped!r}",
                 path,
-                first_line + offset,
+                line_getter() + offset,
                 len(body) - len(body.lstrip(" ")) + 1,
             )
         post = match["post"]
@@ -108,7 +143,8 @@ def parse(text: str, path: str, first_line: int) -> BlockState:
         value = _unquote(match["value"]) if match["value"] else ""
         lines.append(Line(body, eol, _unquote(match["key"]), str(value), comment))
     state = BlockState(header, header_raw[len(header) :], tuple(lines))
-    _cross_check(state, text, path, first_line)
+    if _needs_yaml_parser(state):
+        _cross_check(state, text, path, line_getter())
     return state
 
 

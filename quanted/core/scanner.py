@@ -12,38 +12,25 @@ import re
 from dataclasses import dataclass, field
 
 from quanted.core.errors import ReadError
+from quanted.core.yamlshape import LINE_RE, ShapeError, Stream, Structure
 
 QUANTIZE_PARAMETERS = "quantize_parameters"
 CUSTOMIZED = "customized_quantize_layers"
-
-# One line of any kind this tool accepts, checked only where the fast path stops.
-_SQ = r"'[^'\r\n]*(?:''[^'\r\n]*)*'"
-_DQ = r'"(?:[^"\\\r\n]|\\.)*"'
-_FLOW = r"\[[^\[\]{}\r\n]*\]|\{[^\[\]{}\r\n]*\}"
-_PLAIN = r"(?:[^\s'\"#,\[\]{}&*!|>%@`?:\-]|[\-?:](?=\S))(?:[^\s:#]|:(?=\S)|[ ]+(?=[^\s#])|(?<=\S)\#)*"
-_VALUE = f"(?:{_SQ}|{_DQ}|{_FLOW}|{_PLAIN})"
-_KEY = f"(?:{_SQ}|{_DQ}|{_PLAIN})"
-_END = r"(?:[ ]+\#[^\r\n]*)?[ ]*\r?$"
-LINE_RE = re.compile(
-    r"(?P<indent>[ ]*)(?:"
-    r"(?P<blank>(?:\#[^\r\n]*)?\r?$)"
-    rf"|(?P<key>{_KEY})[ ]*:(?:[ ]+(?P<value>{_VALUE}))?{_END}"
-    rf"|(?P<item>-)(?:[ ]+{_VALUE})?{_END}"
-    r"|(?P<marker>%[^\r\n]*|(?:---|\.\.\.)(?:[ ][^\r\n]*)?)\r?$"
-    r")"
-)
 
 _NON_SPACE = re.compile(rb"\S")
 _TENSOR_KEY = r"(?:'([^'\r\n]*(?:''[^'\r\n]*)*)'|\"([^\"\\\r\n]*)\")"
 
 
 def _fast_body_re(key_indent: int, field_indent: int) -> re.Pattern[bytes]:
-    """Runs of ordinary tensor-table lines: `  'KEY':` then `    field: token` lines."""
+    """Runs of whole, ordinary tensors: `  'KEY':`, then `    field: token` lines, where a
+    value-less field may be followed by `    -   token` items (the legacy layout)."""
     ki = b" " * key_indent
     fi = b" " * field_indent
-    field_line = rb"(?:" + fi + rb"(?:[A-Za-z_][A-Za-z0-9_]*:(?: [-.+\w~]+)?|-[ ]+[-.+\w]+)\r?\n)"
+    token = rb"(?:[.+\w~]|-[-.+\w~])[-.+\w~]*"
+    items = rb"(?:" + fi + rb"-[ ]+" + token + rb"\r?\n)*+"
+    field_line = fi + rb"[A-Za-z_][A-Za-z0-9_]*:(?: " + token + rb"\r?\n|\r?\n" + items + rb")"
     key_line = ki + rb"'[^'\r\n]*':\r?\n"
-    return re.compile(rb"(?:" + key_line + field_line + rb"*+)*+")
+    return re.compile(rb"(?:" + key_line + rb"(?:" + field_line + rb")*+)*+")
 
 
 @dataclass(frozen=True)
@@ -117,39 +104,6 @@ def _classify(data: bytes, pos: int, path: str) -> tuple[re.Match[str], int]:
     return match, end
 
 
-def _scan_body(scan: Scan, pos: int, path: str, tensors: bool) -> int:
-    """Check the indented lines under a top-level key; return where the body ends."""
-    data = scan.data
-    fast = _fast_body_re(scan.key_indent, scan.field_indent) if tensors else None
-    key_seen = False
-    while pos < len(data):
-        if fast is not None:
-            after = fast.match(data, pos).end()
-            key_seen = key_seen or after > pos  # the fast path only consumes whole tensors
-            pos = after
-            if pos >= len(data):
-                break
-        match, end = _classify(data, pos, path)
-        indent = len(match["indent"])
-        if match["blank"] is not None:
-            pos = end
-            continue
-        if indent == 0:
-            return pos
-        if tensors:
-            if indent == scan.key_indent:
-                if match["key"] is None or match["value"] is not None:
-                    raise _bad_line(data, pos, path, "expected a tensor key line")
-                key_seen = True
-            elif indent < scan.key_indent:
-                raise _bad_line(data, pos, path, "bad indentation")
-            elif not key_seen and fast.match(data, pos).end() == pos:
-                raise _bad_line(data, pos, path, "field before any tensor key")
-            key_seen = True
-        pos = end
-    return pos
-
-
 def _first_field_indent(data: bytes, body_start: int) -> tuple[int, int]:
     """Indentation of the first tensor key and of its first field."""
     pos = body_start
@@ -179,32 +133,95 @@ def scan(data: bytes, path: str = "<input>") -> Scan:
     first_nl = data.find(b"\n")
     if first_nl > 0 and data[first_nl - 1 : first_nl] == b"\r":
         result.newline = "\r\n"
-    pos = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    while pos < len(data):
-        match, end = _classify(data, pos, path)
-        if match["blank"] is not None:
-            pos = end
-            continue
-        if match["marker"] is not None:
-            result.legacy = True
-            pos = end
-            continue
-        if match["item"] is not None:
-            raise _bad_line(data, pos, path, "expected a top-level key, found a list item")
-        if len(match["indent"]) or match["key"] is None:
-            raise _bad_line(data, pos, path, "expected a top-level key")
-        key = _plain_key(match["key"])
-        if key in result.entries:
-            raise ReadError(f"duplicate top-level key {key!r}", path, line_of(data, pos), 1)
-        value = match["value"] or ""
-        is_tensor_table = key == QUANTIZE_PARAMETERS and not value
-        if is_tensor_table:
-            result.key_indent, result.field_indent = _first_field_indent(data, end)
-        body_end = _scan_body(result, end, path, tensors=is_tensor_table)
-        result.entries[key] = TopLevel(key, pos, end, body_end, value)
-        pos = body_end
+    _Walker(result, path).walk(3 if data.startswith(b"\xef\xbb\xbf") else 0)
     _check_shape(result, path)
     return result
+
+
+class _Walker:
+    """Line by line through the file, jumping over runs of ordinary tensors with the fast regex."""
+
+    def __init__(self, result: Scan, path: str) -> None:
+        self.result, self.data, self.path = result, result.data, path
+        self.stream = Stream()
+        self.shape = Structure()
+        self.top: tuple[str, int, int, str] | None = None  # key, start, body_start, value
+        self.fast: re.Pattern[bytes] | None = None
+        self.key_prefix = b""
+
+    def _close(self, end: int) -> None:
+        if self.top is not None:
+            key, start, body_start, value = self.top
+            self.result.entries[key] = TopLevel(key, start, body_start, end, value)
+            self.top = None
+
+    def walk(self, pos: int) -> None:
+        data = self.data
+        blocked = -1  # a key line the careful path must read itself (the fast path stopped there)
+        while pos < len(data):
+            if self.fast is not None and pos > blocked and data.startswith(self.key_prefix, pos):
+                if self.shape.accepts_key_at(self.result.key_indent):
+                    after = self.fast.match(data, pos).end()
+                    if after >= len(data):
+                        pos = after
+                        break
+                    if after > pos:
+                        # Re-read the last tensor carefully: the line that stopped the fast path
+                        # may be valid YAML the regex does not cover (comments, deeper lists).
+                        pos = data.rfind(b"\n" + self.key_prefix, pos - 1, after) + 1
+                        blocked = pos
+                        self.shape.reset_in_table(self.result.key_indent)
+            pos = self._line(pos)
+        self._close(len(data))
+
+    def _line(self, pos: int) -> int:
+        match, end = _classify(self.data, pos, self.path)
+        try:
+            if match["blank"] is not None:
+                return end
+            if match["marker"] is not None:
+                if match["indent"]:
+                    raise ShapeError("directives and document markers must start at column 0")
+                self.stream.marker(match["marker"])
+                self.result.legacy = True
+                self._close(pos)
+                self.fast = None
+                return end
+            self.stream.content()
+            indent = len(match["indent"])
+            is_item = match["item"] is not None
+            has_value = (match["ivalue"] if is_item else match["value"]) is not None
+            self.shape.feed(indent, is_item, has_value)
+        except ShapeError as exc:
+            raise _bad_line(self.data, pos, self.path, str(exc)) from None
+        if indent == 0:
+            if is_item:
+                raise _bad_line(self.data, pos, self.path, "expected a top-level key, found a list item")
+            self._top_level(match, pos, end)
+        elif self.fast is not None and indent == self.result.key_indent:
+            self._tensor_key(match, pos)
+        return end
+
+    def _top_level(self, match: re.Match[str], pos: int, end: int) -> None:
+        key = _plain_key(match["key"])
+        if key in self.result.entries or (self.top is not None and self.top[0] == key):
+            raise ReadError(f"duplicate top-level key {key!r}", self.path, line_of(self.data, pos), 1)
+        self._close(pos)
+        value = match["value"] or ""
+        self.top = (key, pos, end, value)
+        self.fast = None
+        if key == QUANTIZE_PARAMETERS and not value:
+            ki, fi = _first_field_indent(self.data, end)
+            self.result.key_indent, self.result.field_indent = ki, fi
+            self.fast = _fast_body_re(ki, fi)
+            self.key_prefix = b" " * ki + b"'"
+
+    def _tensor_key(self, match: re.Match[str], pos: int) -> None:
+        token = match["key"]
+        if match["value"] is not None or token[:1] not in ("'", '"'):
+            raise _bad_line(self.data, pos, self.path, "expected a quoted tensor key line '@LAYER:PORT':")
+        if token[:1] == '"' and "\\" in token:
+            raise _bad_line(self.data, pos, self.path, "escapes in tensor keys are not supported")
 
 
 def _plain_key(token: str) -> str:

@@ -1,0 +1,96 @@
+"""Earlier `quanted verify` results, from the "verify" entries of `.quanted/history/`, so the
+user sees whether the last change to customized_quantize_layers helped.
+
+    attempts = verify_history(path)   # oldest first
+    best(attempts)                    # highest mean cosine among those with the newest's iterations
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from quanted.core.history import History
+
+
+@dataclass(frozen=True)
+class VerifyAttempt:
+    time: str  # the history stamp, YYYYmmdd-HHMMSS-ffffff
+    customized: dict[str, str]
+    iterations: int
+    summary: dict  # the quantized run's: mean_cosine, top1_agree, count, top1_agreement, ...
+    plain_summary: dict | None  # the plain quantized run's, when it was made
+    data: dict  # the whole recorded result (VerifyResult.to_json() without file and time)
+
+    @property
+    def mean_cosine(self) -> float | None:
+        value = self.summary.get("mean_cosine")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    @property
+    def top1_agreement(self) -> float | None:
+        value = self.summary.get("top1_agreement")
+        return float(value) if isinstance(value, (int, float)) else None
+
+    @property
+    def when(self) -> str:
+        """The time for people: 2026-11-26 18:19:09."""
+        try:
+            return datetime.strptime(self.time, "%Y%m%d-%H%M%S-%f").strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return self.time
+
+    def line(self, is_best: bool = False) -> str:
+        cos = "-" if self.mean_cosine is None else f"{self.mean_cosine:.6f}"
+        top1 = f"{self.summary.get('top1_agree', '-')}/{self.summary.get('count', '-')}"
+        text = (f"{'*' if is_best else ' '} {self.when}  customized {len(self.customized):3d}  "
+                f"mean cosine {cos}  top-1 {top1}  iterations {self.iterations}")
+        if self.plain_summary and isinstance(self.plain_summary.get("mean_cosine"), (int, float)):
+            text += f"  (plain {self.plain_summary['mean_cosine']:.6f})"
+        return text + ("  <- best" if is_best else "")
+
+    def to_json(self, is_best: bool = False) -> dict:
+        return {
+            "time": self.time,
+            "customized": self.customized,
+            "iterations": self.iterations,
+            "mean_cosine": self.mean_cosine,
+            "top1_agreement": self.top1_agreement,
+            "summary": self.summary,
+            "plain_summary": self.plain_summary,
+            "best": is_best,
+        }
+
+
+def verify_history(quantize: Path) -> list[VerifyAttempt]:
+    """Every recorded verify of this file, oldest first; malformed entries are skipped."""
+    attempts = []
+    for entry in History(Path(quantize).absolute()).entries("verify"):
+        data = entry.data
+        summaries = data.get("summary")
+        if not isinstance(summaries, dict) or not isinstance(summaries.get("quantized"), dict):
+            continue
+        customized = data.get("customized")
+        attempts.append(VerifyAttempt(
+            time=entry.time,
+            customized=customized if isinstance(customized, dict) else {},
+            iterations=int(data.get("iterations") or 0),
+            summary=summaries["quantized"],
+            plain_summary=summaries.get("plain_quantized") if isinstance(
+                summaries.get("plain_quantized"), dict) else None,
+            data=data,
+        ))
+    return attempts
+
+
+def best(attempts: list[VerifyAttempt]) -> VerifyAttempt | None:
+    """Among the attempts made with as many iterations as the newest one (figures over other
+    inputs do not compare), the one with the highest mean cosine; ties go to top-1 agreement,
+    then to the newest."""
+    if not attempts:
+        return None
+    iterations = attempts[-1].iterations
+    scored = [(a.mean_cosine, a.top1_agreement or 0.0, i, a) for i, a in enumerate(attempts)
+              if a.mean_cosine is not None and a.iterations == iterations]
+    return max(scored, key=lambda s: s[:3])[3] if scored else None

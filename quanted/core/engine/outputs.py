@@ -1,0 +1,190 @@
+"""What `pegasus inference --postprocess dump_results` leaves behind, and how two runs compare.
+
+The engine writes one text file per tensor and iteration into --output-dir (engine, 6.57.1):
+
+    iter_0_attach_output_out0_0_out0_1_10.tensor      the output `@attach_output/out0_0:out0`, 1x10
+    iter_0_input_37_out0_1_3_32_32.tensor             the input it was fed
+    iter_0_input_37_out0_1_3_32_32.qnt.tensor         the quantized input (quantized runs only)
+
+i.e. `iter_<I>_<tensor key without '@', '/' and ':' as '_'>_<shape joined by '_'>.tensor`, one
+number per line. The outputs are the model .json's `op: output` layers (`{"Layers": {ID: {"op":
+"output", "outputs": ["out0"]}}}`), and a dump is matched to `@ID:PORT` by comparing both names
+with every character outside [A-Za-z0-9_] folded to `_`; the part after the name must be the
+shape (digits joined by `_`). Numbers in this module are plain floats so they go to JSON as is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from quanted.core.errors import QuantedError
+
+TOP_K = 5
+_FOLD = re.compile(r"[^A-Za-z0-9_]")
+_DUMP = re.compile(r"^iter_(?P<iter>\d+)_(?P<rest>.+)\.tensor$")
+_SHAPE = re.compile(r"^\d+(?:_\d+)*$")
+
+
+class OutputsError(QuantedError):
+    """The dumped tensors cannot be read or matched to the model's outputs (exit 2)."""
+
+    exit_code = 2
+
+
+def fold(name: str) -> str:
+    """A tensor key or file name part as the engine spells it in a dump's file name."""
+    return _FOLD.sub("_", name.lstrip("@"))
+
+
+def read_tensor(path: Path) -> np.ndarray:
+    """A `.tensor` dump: one number per line (blank lines ignored), as a flat float64 array."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise OutputsError(f"cannot read the dumped tensor: {exc.strerror or exc}", path) from None
+    words = text.split()
+    try:
+        values = np.array([float(word) for word in words], dtype=np.float64)
+    except ValueError as exc:
+        raise OutputsError(f"not a dumped tensor (one number per line): {exc}", path) from None
+    if values.size == 0:
+        raise OutputsError("the dumped tensor is empty", path)
+    return values
+
+
+def model_io(model_json: Path) -> tuple[list[str], list[str]]:
+    """(output tensor keys, input tensor keys) of an ACUITY model .json, in file order."""
+    try:
+        data = json.loads(model_json.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise OutputsError(f"cannot read the model: {exc.strerror or exc}", model_json) from None
+    except ValueError as exc:
+        raise OutputsError(f"the model is not JSON: {exc}", model_json) from None
+    layers = data.get("Layers") if isinstance(data, dict) else None
+    if not isinstance(layers, dict):
+        raise OutputsError("the model has no `Layers` object", model_json)
+    outputs: list[str] = []
+    inputs: list[str] = []
+    for layer_id, layer in layers.items():
+        if not isinstance(layer, dict):
+            continue
+        ports = layer.get("outputs") or ["out0"]
+        keys = [f"@{layer_id}:{port}" for port in ports if isinstance(port, str)]
+        if layer.get("op") == "output":
+            outputs.extend(keys)
+        elif layer.get("op") == "input":
+            inputs.extend(keys)
+    return outputs, inputs
+
+
+@dataclass(frozen=True)
+class Dump:
+    tensor: str  # the tensor key, as pegasus names it: '@attach_output/out0_0:out0'
+    iteration: int
+    shape: tuple[int, ...]
+    path: Path
+
+
+def _match(rest: str, folded: dict[str, str]) -> tuple[str, tuple[int, ...]] | None:
+    rest = fold(rest)
+    best = None
+    for name, key in folded.items():
+        if rest.startswith(name + "_") and _SHAPE.match(rest[len(name) + 1:]):
+            if best is None or len(name) > len(best[0]):
+                best = (name, key)
+    if best is None:
+        return None
+    shape = tuple(int(n) for n in rest[len(best[0]) + 1:].split("_"))
+    return best[1], shape
+
+
+def find_dumps(folder: Path, outputs: list[str]) -> dict[str, list[Dump]]:
+    """The dumps of each output tensor key, by iteration. Inputs and `.qnt.tensor` files are
+    skipped; an output with no dump at all is an error (the engine skipped it)."""
+    folded = {fold(key): key for key in outputs}
+    found: dict[str, dict[int, Dump]] = {key: {} for key in outputs}
+    for path in sorted(folder.glob("iter_*.tensor")):
+        if path.name.endswith(".qnt.tensor"):
+            continue
+        parsed = _DUMP.match(path.name)
+        if not parsed:
+            continue
+        matched = _match(parsed["rest"], folded)
+        if matched is None:
+            continue  # an input (or an intermediate tensor) dump
+        key, shape = matched
+        iteration = int(parsed["iter"])
+        found[key][iteration] = Dump(key, iteration, shape, path)
+    missing = [key for key, dumps in found.items() if not dumps]
+    if missing:
+        names = ", ".join(missing)
+        raise OutputsError(f"pegasus dumped no tensor for the model output(s) {names}", folder)
+    return {key: [dumps[i] for i in sorted(dumps)] for key, dumps in found.items()}
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two flat tensors; 1.0 when both are all zeros, 0.0 when one is."""
+    a, b = _pair(a, b)
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if na == 0.0 and nb == 0.0:
+        return 1.0
+    if na == 0.0 or nb == 0.0:
+        return 0.0
+    return float(np.dot(a, b) / (na * nb))
+
+
+def max_abs_error(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = _pair(a, b)
+    return float(np.max(np.abs(a - b)))
+
+
+def top_k(values: np.ndarray, k: int = TOP_K) -> list[tuple[int, float]]:
+    """The k largest entries as (flat index = class, value), largest first; ties by index."""
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    order = np.argsort(-flat, kind="stable")[: min(k, flat.size)]
+    return [(int(i), float(flat[i])) for i in order]
+
+
+def top_overlap(a: list[tuple[int, float]], b: list[tuple[int, float]]) -> float:
+    """|classes(a) ∩ classes(b)| / len(a): top-5 overlap when both are top-5 lists."""
+    if not a:
+        return 1.0
+    return len({c for c, _ in a} & {c for c, _ in b}) / len(a)
+
+
+def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(a, dtype=np.float64).ravel()
+    b = np.asarray(b, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise OutputsError(f"the runs dumped tensors of different sizes ({a.size} and {b.size})")
+    return a, b
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One output tensor at one iteration: a quantized run against the float run."""
+
+    cosine: float
+    max_abs_error: float
+    top1: bool  # the same top-1 class
+    top5_overlap: float
+    top5: list[tuple[int, float]]  # the quantized run's
+
+
+def compare(reference: np.ndarray, other: np.ndarray) -> Comparison:
+    ref_top, other_top = top_k(reference), top_k(other)
+    return Comparison(
+        cosine=cosine(reference, other),
+        max_abs_error=max_abs_error(reference, other),
+        top1=bool(ref_top and other_top and ref_top[0][0] == other_top[0][0]),
+        top5_overlap=top_overlap(ref_top, other_top),
+        top5=other_top,
+    )

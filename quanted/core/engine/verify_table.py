@@ -1,0 +1,73 @@
+"""The text `quanted verify` prints: float's top-5 beside each quantized top-5 (as in ACUITY's
+hybrid guide), the figures under them, and one summary line per quantized run."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from quanted.core.engine.outputs import Comparison
+
+if TYPE_CHECKING:
+    from quanted.core.engine.verify import VerifyResult
+
+COLUMN = 22
+
+
+def summarize(figures: dict[str, list[Comparison]]) -> dict:
+    """Over every output tensor and iteration of one quantized run."""
+    every = [c for comparisons in figures.values() for c in comparisons]
+    if not every:
+        return {"count": 0, "mean_cosine": None, "min_cosine": None, "max_abs_error": None,
+                "top1_agree": 0, "top1_agreement": None, "mean_top5_overlap": None}
+    agree = sum(1 for c in every if c.top1)
+    return {
+        "count": len(every),
+        "mean_cosine": sum(c.cosine for c in every) / len(every),
+        "min_cosine": min(c.cosine for c in every),
+        "max_abs_error": max(c.max_abs_error for c in every),
+        "top1_agree": agree,
+        "top1_agreement": agree / len(every),
+        "mean_top5_overlap": sum(c.top5_overlap for c in every) / len(every),
+    }
+
+
+def _cell(entry: tuple[int, float] | None) -> str:
+    return "" if entry is None else f"{entry[0]}: {entry[1]:.6f}"
+
+
+def _row(cells: list[str]) -> str:
+    return "  " + "".join(cell.ljust(COLUMN) for cell in cells).rstrip()
+
+
+def table_lines(result: VerifyResult) -> list[str]:
+    columns = [("quantized", result.quantized)]
+    if result.plain is not None:
+        columns.append(("plain quantized", result.plain))
+    lines: list[str] = []
+    for tensor in result.tensors:
+        for i, float_top in enumerate(result.float_top5[tensor]):
+            lines.append(f"{tensor}  iteration {i}")
+            lines.append(_row(["top-5 float", *(name for name, _ in columns)]))
+            tops = [c[tensor][i].top5 for _, c in columns]
+            for rank in range(max(len(float_top), *(len(t) for t in tops))):
+                cells = [_cell(float_top[rank] if rank < len(float_top) else None)]
+                cells += [_cell(t[rank] if rank < len(t) else None) for t in tops]
+                lines.append(_row(cells))
+            figures = [c[tensor][i] for _, c in columns]
+            lines.append(_row(["cosine", *(f"{f.cosine:.6f}" for f in figures)]))
+            lines.append(_row(["max abs error", *(f"{f.max_abs_error:.6f}" for f in figures)]))
+            lines.append(_row(["top-1", *("same" if f.top1 else "DIFFERENT" for f in figures)]))
+            n = len(float_top)
+            lines.append(_row(["top-5 overlap",
+                               *(f"{round(f.top5_overlap * n)}/{n}" for f in figures)]))
+            lines.append("")
+    for name, figures in columns:
+        s = summarize(figures)
+        if not s["count"]:
+            continue
+        lines.append(f"{name}: mean cosine {s['mean_cosine']:.6f} (min {s['min_cosine']:.6f}), "
+                     f"top-1 {s['top1_agree']}/{s['count']}, "
+                     f"top-5 overlap {s['mean_top5_overlap']:.2f}, "
+                     f"max abs error {s['max_abs_error']:.6f}")
+    lines.extend(f"note: {note}" for note in result.notes)
+    return lines
