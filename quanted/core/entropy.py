@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from quanted.core.errors import ReadError
+from quanted.core.files import read_bytes
 from quanted.core.keys import split_tensor_key
 
 ENTROPY_FILE = "entropy.txt"
@@ -37,17 +38,7 @@ class EntropyReport:
     @classmethod
     def read(cls, path: str | Path) -> EntropyReport:
         path = Path(path)
-        try:
-            if path.is_dir():
-                raise ReadError("is a directory, not an entropy report", path)
-            data = path.read_bytes()
-        except FileNotFoundError:
-            raise ReadError("no such file", path) from None
-        except PermissionError:
-            raise ReadError("permission denied", path) from None
-        except OSError as exc:
-            raise ReadError(exc.strerror or str(exc), path) from None
-        return cls.parse(data, path)
+        return cls.parse(read_bytes(path, "an entropy report"), path)
 
     @classmethod
     def parse(cls, data: bytes, path: str | Path | None = None) -> EntropyReport:
