@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from quanted import __version__
-from quanted.cli import edit_commands
+from quanted.cli import edit_commands, engine_commands, open_command, verify_command
 from quanted.core.errors import QuantedError
 
 PROG = "quanted"
@@ -27,19 +27,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     edit_commands.register(sub)
+    engine_commands.register(sub)
+    verify_command.register(sub)
     return parser
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> list[str]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return list(action.choices)
+    return []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    if not args_list:
-        parser.print_help()
-        return 0
-    args = parser.parse_args(args_list)
-    if args.command is None:
-        parser.print_help()
-        return 0
+    if open_command.wants_editor(args_list, _subcommands(parser)):
+        # No subcommand: `quanted [FILE] [-e ENTROPY]` opens the editor.
+        args = open_command.parse(args_list)
+    else:
+        args = parser.parse_args(args_list)
+        if args.command is None:
+            parser.print_help()
+            return 0
     try:
         return int(args.handler(args) or 0)
     except QuantedError as exc:

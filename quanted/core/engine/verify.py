@@ -6,7 +6,7 @@ cosine similarity, max absolute error, top-1 agreement and top-5 overlap against
 The API is Textual-free so a TUI worker can drive it:
 
     plan = plan_verify(path, pegasus=None, iterations=1)    # reads files, runs nothing
-    plan.runs                                                # [VerifyRun(label, title, command, ...)]
+    plan.runs                                             # [VerifyRun(label, title, command, ..)]
     control = VerifyControl()                                # control.cancel() from any thread
     result = run_verify(plan, on_line, on_progress, process_ready, control=control)
     result.to_json(); result.table_lines()                   # see VerifyResult
@@ -120,7 +120,8 @@ def plan_verify(quantize: Path, pegasus: str | None = None, iterations: int = 1,
     history = History(quantize)
     the_plan = VerifyPlan(quantize, iterations, runs, doc.customized, work, keep)
     source = history.first_copy("before-hybrid")
-    if source is not None and (model == hybrid_model or source.read_bytes() != quantize.read_bytes()):
+    if source is not None and (model == hybrid_model
+                               or source.read_bytes() != quantize.read_bytes()):
         copy = work / f"plain_{quantize.name}"
         runs.append(VerifyRun(
             PLAIN, "plain quantized (before the first hybrid run)",
@@ -129,10 +130,12 @@ def plan_verify(quantize: Path, pegasus: str | None = None, iterations: int = 1,
         the_plan.plain_source, the_plan.plain_copy = source, copy
     pending = not_applied(doc)
     if pending:
-        shown = ", ".join(pending[:3]) + (f" and {len(pending) - 3} more" if len(pending) > 3 else "")
+        more = f" and {len(pending) - 3} more" if len(pending) > 3 else ""
+        shown = ", ".join(pending[:3]) + more
         the_plan.notes.append(
             f"{len(pending)} customized layer(s) are not applied in quantize_parameters yet "
-            f"({shown}): this verifies the quantization the file has; `quanted hybrid` applies them")
+            f"({shown}): this verifies the quantization the file has; "
+            "`quanted hybrid` applies them")
     return the_plan
 
 
@@ -239,7 +242,8 @@ class VerifyResult:
             "top1_agreement": per(self.quantized, "top1"),
             "top5_overlap": per(self.quantized, "top5_overlap"),
             "top5": {
-                FLOAT: {t: [[[k, p] for k, p in it] for it in self.float_top5[t]] for t in self.tensors},
+                FLOAT: {t: [[[k, p] for k, p in it] for it in self.float_top5[t]]
+                        for t in self.tensors},
                 QUANTIZED: top5(self.quantized),
             },
             PLAIN: None,
@@ -282,7 +286,7 @@ def _execute(run: VerifyRun, cwd: Path, on_line: Callable[[str], None],
         status = process.wait()
         control._attach(None)
     if control.cancelled.is_set() or process.cancelled.is_set():
-        raise VerifyCancelled(f"verify cancelled during the {run.label} run")
+        raise VerifyCancelled(f"verify cancelled during the {run.label} run", cwd)
     if status != 0:
         raise InferenceFailed(run, status, list(tail))
 
@@ -317,7 +321,7 @@ def run_verify(
         records = []
         for index, run in enumerate(plan.runs, 1):
             if control.cancelled.is_set():
-                raise VerifyCancelled(f"verify cancelled before the {run.label} run")
+                raise VerifyCancelled(f"verify cancelled before the {run.label} run", plan.quantize)
             on_progress(index, len(plan.runs), run)
             started = time.monotonic()
             _execute(run, plan.cwd, on_line, process_ready, control)
@@ -343,7 +347,8 @@ def _figures(plan: VerifyPlan, values: dict[str, dict[str, list]]) -> VerifyResu
             continue
         missing = [t for t in tensors if t not in outputs]
         if missing:
-            raise OutputsError(f"the {label} model has no output {', '.join(missing)}", plan.quantize)
+            raise OutputsError(f"the {label} model has no output {', '.join(missing)}",
+                               plan.quantize)
         compared[label] = {}
         for t in tensors:
             if len(outputs[t]) != len(reference[t]):

@@ -1,0 +1,78 @@
+"""`quanted [FILE] [-e ENTROPY]`: open the editor (no FILE: a copy of the bundled sample)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from quanted.core.errors import ReadError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="quanted",
+        description="Open the editor on FILE; without FILE, on a copy of the bundled sample.",
+    )
+    parser.add_argument("file", type=Path, nargs="?", metavar="FILE", help="the .quantize file")
+    parser.add_argument("-e", "--entropy", type=Path, metavar="ENTROPY",
+                        help="entropy.txt to use (default: entropy.txt beside FILE, if present)")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def wants_editor(argv: Sequence[str], subcommands: Sequence[str]) -> bool:
+    """True for `quanted`, `quanted FILE ...`, `quanted -e X FILE`; False for subcommands."""
+    if not argv:
+        return True
+    first = argv[0]
+    if first in ("-e", "--entropy") or first.startswith("--entropy="):
+        return True
+    return not first.startswith("-") and first not in subcommands
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    return build_parser().parse_args(list(argv))
+
+
+def _check_file(path: Path, what: str) -> None:
+    if path.is_dir():
+        raise ReadError(f"is a directory, not {what}", path)
+    if not path.exists():
+        raise ReadError("no such file", path)
+
+
+def copy_sample_to_temp() -> Path:
+    try:
+        from quanted.core.sample import copy_sample
+    except ImportError:
+        raise ReadError("the bundled sample is missing from this install", "quanted") from None
+    folder = Path(tempfile.mkdtemp(prefix="quanted-sample-"))
+    return copy_sample(folder)
+
+
+def run(args: argparse.Namespace) -> int:
+    note = ""
+    if args.file is None:
+        path = copy_sample_to_temp()
+        display = str(path)
+        note = "(a copy of the bundled sample)"
+        print(f"quanted: opening a copy of the bundled sample: {path}", flush=True)
+    else:
+        path = args.file
+        display = str(path)
+        _check_file(path, "a .quantize file")
+    if args.entropy is not None:
+        _check_file(args.entropy, "an entropy report")
+
+    from quanted.tui.app import QuantedApp  # Textual loads only when the editor opens
+
+    app = QuantedApp(path, args.entropy, display_name=display, note=note)
+    app.run()
+    if app.error_message:
+        print(f"quanted: error: {app.error_message}", file=sys.stderr)
+    if args.file is None:
+        print(f"quanted: the sample copy stays in {path.parent}")
+    return int(app.return_code or 0)

@@ -1,0 +1,127 @@
+"""`verify`: float vs quantized (vs the plain quantized file from before the first hybrid run)
+through `pegasus inference`, and `verify --history`: every earlier verify of the file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+# The engine modules (numpy) are imported in the handler: `quanted add` must stay fast.
+
+DESCRIPTION = """\
+Run `pegasus inference --postprocess dump_results` in FILE's folder for
+  [1] the float model: NAME.json --dtype float32,
+  [2] FILE: NAME_POSTFIX.quantize.json (when a hybrid run made it, else NAME.json)
+      --model-quantize FILE --dtype quantized,
+  [3] when .quanted/history/ holds the file from before the first hybrid run, that plain
+      quantized file with NAME.json,
+and compare each quantized output with float, per output tensor and iteration: cosine
+similarity, max absolute error, top-1 agreement, top-5 overlap (|top5 & top5| / 5). The
+result is recorded in .quanted/history/ with the customized layers it was made with;
+`--history` lists those attempts and marks the best (highest mean cosine among
+the attempts made with the newest one's --iterations).
+
+--json prints (the log goes to stderr):
+  {"file", "time", "iterations", "customized": {LAYER: QTYPE}, "tensors": [T],
+   "cosine": {T: [per iteration]}, "max_abs_error": {T: [...]},
+   "top1_agreement": {T: [true|false ...]}, "top5_overlap": {T: [0..1 ...]},
+   "top5": {"float": {T: [[[class, prob] x5] per iteration]}, "quantized": {...},
+            "plain_quantized": {...} (when run [3] was made)},
+   "plain_quantized": null | {"source", "cosine", "max_abs_error", "top1_agreement",
+                              "top5_overlap"} (run [3] against float, same shapes),
+   "summary": {"quantized": {"mean_cosine", "min_cosine", "max_abs_error", "top1_agree",
+               "count", "top1_agreement", "mean_top5_overlap"}, "plain_quantized": {...}|null},
+   "runs": [{"label", "command", "seconds"}], "notes": [...]}
+T is the output's tensor key as pegasus names it, e.g. @attach_output/out0_0:out0.
+With --history --json: a list of {"time", "customized", "iterations", "mean_cosine",
+"top1_agreement", "summary", "plain_summary", "best"}.
+
+A failing inference exits with its status, after its command and last log lines."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="compare float and quantized inference results (cosine, top-5)",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
+    p.add_argument("--pegasus", metavar="CMD",
+                   help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
+                   "pegasus.py on PATH or in $ACUITY_PATH)")
+    p.add_argument("--iterations", type=int, default=1, metavar="N",
+                   help="inputs to run from the dataset (default: %(default)s)")
+    p.add_argument("--json", action="store_true",
+                   help="print the result as JSON on stdout (the log goes to stderr)")
+    p.add_argument("--history", action="store_true",
+                   help="list the earlier verify results of FILE instead of running anything")
+    p.add_argument("--dry-run", action="store_true", help="print the commands and run nothing")
+    p.set_defaults(handler=cmd_verify)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    if args.history:
+        return _history(args)
+    from quanted.core.engine import verify
+    from quanted.core.engine.command import quoted
+    from quanted.core.engine.logscan import strip_ansi
+
+    plan = verify.plan_verify(args.file, args.pegasus, args.iterations)
+    if args.dry_run:
+        print(f"# in {plan.cwd}")
+        if plan.plain_source is not None:
+            print(f"# copy {plan.plain_source} to {plan.plain_copy}")
+        for run in plan.runs:
+            print(quoted(run.command))
+        return 0
+    log = sys.stderr if args.json else sys.stdout
+    colour = log.isatty()
+    for note in plan.notes:
+        print(f"quanted: note: {note}", file=sys.stderr)
+
+    def on_line(line: str) -> None:
+        log.write((line if colour else strip_ansi(line)) + "\n")
+        log.flush()
+
+    def on_progress(index: int, total: int, run: verify.VerifyRun) -> None:
+        print(f"quanted: [{index}/{total}] {run.title}: {quoted(run.command)}", file=log,
+              flush=True)
+
+    try:
+        result = verify.run_verify(plan, on_line, on_progress)
+    except verify.InferenceFailed as exc:
+        print(f"quanted: {exc.run.title} failed with status {exc.status}: "
+              f"{quoted(exc.run.command)}", file=sys.stderr)
+        print("quanted: its last log lines:", file=sys.stderr)
+        for line in exc.tail:
+            print("  " + strip_ansi(line), file=sys.stderr)
+        print(f"quanted: error: {args.file}: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print("\n".join(result.table_lines()))
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    from quanted.core.document import QuantizeDocument
+    from quanted.core.engine.attempts import best, verify_history
+
+    QuantizeDocument.open(args.file)  # an unreadable FILE is exit 2, as everywhere
+    attempts = verify_history(args.file)
+    top = best(attempts)
+    if args.json:
+        json.dump([a.to_json(a is top) for a in attempts], sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    if not attempts:
+        print(f"no verify results for {args.file} yet (run `quanted verify {args.file}`)")
+        return 0
+    for attempt in attempts:
+        print(attempt.line(attempt is top))
+    return 0
