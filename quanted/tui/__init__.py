@@ -1,0 +1,1 @@
+"""The terminal editor (Textual). The core (quanted.core) never imports this package."""

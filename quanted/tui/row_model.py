@@ -7,6 +7,7 @@ and the model can be tested and measured on its own.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable
 
 from quanted.core.layers import LayerRow, update_customized
@@ -49,9 +50,12 @@ class RowModel:
         self.filter_text = ""
         self.has_entropy = any(row.entropy for row in self.rows)
         self._orders: dict[str, list[int]] = {}
+        self._ranked: tuple[list[int], list[float]] | None = None
         self.view: list[int] = []
         self.file_qtypes: dict[str, str] = {}  # layer -> its tensors' qtypes, filled later
         self._rebuild()
+        if self.has_entropy:
+            self._descending()  # while still in the loading thread
 
     def __len__(self) -> int:
         return len(self.view)
@@ -110,16 +114,39 @@ class RowModel:
                 self._index[row.layer] = len(self.rows)
                 self.rows.append(row)
             self._orders.clear()
+            self._ranked = None
             self._rebuild()
 
     # -- counts ---------------------------------------------------------------------
 
+    def _descending(self) -> tuple[list[int], list[float]]:
+        """Rows with entropy, highest max first, and their negated max values (for bisect)."""
+        if self._ranked is None:
+            order = self._orders.get("entropy")
+            if order is None:
+                order = sorted(range(len(self.rows)), key=lambda i: _entropy_key(self.rows[i]))
+                self._orders["entropy"] = order
+            ranked = [i for i in order if self.rows[i].entropy]
+            self._ranked = (ranked, [-(self.rows[i].max_entropy or 0.0) for i in ranked])
+        return self._ranked
+
+    def count_at_or_above(self, threshold: float) -> int:
+        return bisect_right(self._descending()[1], -threshold)
+
     def at_or_above(self, threshold: float) -> list[LayerRow]:
         """Rows whose max entropy is at or above `threshold`, highest first."""
-        found = [row for row in self.rows if (row.max_entropy or -1.0) >= threshold and row.entropy]
-        found.sort(key=_entropy_key)
-        return found
+        ranked, _ = self._descending()
+        return [self.rows[i] for i in ranked[: self.count_at_or_above(threshold)]]
 
     def to_add(self, threshold: float) -> list[LayerRow]:
         """What a bulk add at `threshold` would add: in the file and not yet customized."""
         return [row for row in self.at_or_above(threshold) if row.in_file and row.customized is None]
+
+
+def default_threshold(model: RowModel) -> float:
+    """The lowest max entropy among customized layers, else the top 5% of layers."""
+    values = [r.max_entropy for r in model.rows if r.customized is not None and r.entropy]
+    if values:
+        return round(min(values), 4)  # type: ignore[type-var]
+    ranked = model.at_or_above(0.0)
+    return round(ranked[len(ranked) // 20].max_entropy or 0.5, 4) if ranked else 0.5

@@ -34,9 +34,9 @@ class ChangedOnDisk(ModalScreen[str]):
                 id="changed-message", markup=False,
             )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Reload [r]", id=RELOAD, variant="primary")
-                yield Button("Overwrite [o]", id=OVERWRITE, variant="warning")
-                yield Button("Cancel [esc]", id=CANCEL)
+                yield Button("Reload (r)", id=RELOAD, variant="primary")
+                yield Button("Overwrite (o)", id=OVERWRITE, variant="warning")
+                yield Button("Cancel (esc)", id=CANCEL)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -16,13 +16,13 @@ class CommentDialog(ModalScreen["str | None"]):
 
     def __init__(self, layer: str, current: str | None) -> None:
         super().__init__()
-        self.layer = layer
+        self.layer_id = layer
         self.current = current or ""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Comment for", classes="dialog-title")
-            yield Label(self.layer, markup=False)
+            yield Label(self.layer_id, markup=False)
             yield Input(self.current, placeholder="kept as  # comment  on the layer's line",
                         id="comment-input", select_on_focus=False)
             yield Label("enter keep · empty removes · esc cancel", classes="dialog-hint")

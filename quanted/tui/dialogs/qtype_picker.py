@@ -20,7 +20,7 @@ class QtypePicker(ModalScreen["str | None"]):
 
     def __init__(self, layer: str, current: str | None) -> None:
         super().__init__()
-        self.layer = layer
+        self.layer_id = layer
         self.current = current
 
     def compose(self) -> ComposeResult:
@@ -35,7 +35,7 @@ class QtypePicker(ModalScreen["str | None"]):
             options.append(Option(prompt, id=qtype))
         with Vertical(classes="dialog"):
             yield Label("Qtype for", classes="dialog-title")
-            yield Label(self.layer, id="qtype-layer", markup=False)
+            yield Label(self.layer_id, id="qtype-layer", markup=False)
             yield OptionList(*options, id="qtype-options")
             yield Label("enter choose · esc cancel", classes="dialog-hint")
 

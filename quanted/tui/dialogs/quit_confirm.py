@@ -28,12 +28,12 @@ class QuitConfirm(ModalScreen[str]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Quit quanted?", classes="dialog-title")
-            yield Label(f"{self.file_name} has unsaved changes ({self.summary}).",
+            yield Label(f"{self.file_name} has unsaved changes: {self.summary}.",
                         id="quit-message", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Save and quit [s]", id=SAVE, variant="primary")
-                yield Button("Quit without saving [d]", id=DISCARD, variant="error")
-                yield Button("Cancel [esc]", id=CANCEL)
+                yield Button("Save and quit (s)", id=SAVE, variant="primary")
+                yield Button("Quit without saving (d)", id=DISCARD, variant="error")
+                yield Button("Cancel (esc)", id=CANCEL)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

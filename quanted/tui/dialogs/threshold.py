@@ -37,7 +37,7 @@ class ThresholdDialog(ModalScreen["float | None"]):
             yield Label("", id="threshold-preview", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add", id="add", variant="primary")
-                yield Button("Cancel [esc]", id="cancel")
+                yield Button("Cancel (esc)", id="cancel")
 
     def on_mount(self) -> None:
         self._update(self.query_one(Input).value)
@@ -55,7 +55,7 @@ class ThresholdDialog(ModalScreen["float | None"]):
         label.update(f"{above} layers at or above {value:g}; {adds} of them are not customized "
                      f"yet and will be added as one undo step.")
         button.disabled = adds == 0
-        button.label = f"Add {adds} layers [enter]"
+        button.label = f"Add {adds} layers (enter)"
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

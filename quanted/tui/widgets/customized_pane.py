@@ -6,14 +6,15 @@ Flags after a line: the layer is not in the file, or the 6.x engine cannot apply
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Static
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
-from quanted.core import qtypes
+from quanted.core import block, qtypes
 from quanted.core.document import QuantizeDocument
 from quanted.tui.row_model import RowModel
+from quanted.tui.widgets.layer_table import fit
 
 MARK_STYLES = {"+": "bold $text-success", "~": "bold $text-warning", "-": "bold $text-error"}
 
@@ -34,48 +35,83 @@ def changes(doc: QuantizeDocument, saved_comments: dict[str, str]) -> dict[str, 
     return found
 
 
+def counts(marks: dict[str, str]) -> str:
+    """'1 added, 0 changed, 1 removed'"""
+    n = {m: sum(1 for v in marks.values() if v == m) for m in "+~-"}
+    return f"{n['+']} added, {n['~']} changed, {n['-']} removed"
+
+
 def summary(marks: dict[str, str]) -> str:
     if not marks:
         return "saved"
-    counts = {m: sum(1 for v in marks.values() if v == m) for m in "+~-"}
-    return f"unsaved: +{counts['+']} ~{counts['~']} -{counts['-']}"
+    n = {m: sum(1 for v in marks.values() if v == m) for m in "+~-"}
+    return f"unsaved: +{n['+']} ~{n['~']} -{n['-']}"
 
 
-class CustomizedPane(VerticalScroll, can_focus=True):
-    """Scrolls with the keyboard when focused (tab)."""
+Parts = list[str | tuple[str, str]]
 
-    def compose(self) -> ComposeResult:
-        yield Static("Loading…", id="customized-text", markup=False)
+
+def _entry(mark: str, key_text: str, rest: Parts, width: int, key_style: str = "") -> list[Parts]:
+    """One entry as one line, or two when it does not fit (qtype and comment indented)."""
+    head: Parts = [(mark + " ", MARK_STYLES.get(mark, ""))]
+    rest_len = sum(len(p if isinstance(p, str) else p[0]) for p in rest)
+    if 2 + len(key_text) + 1 + rest_len <= width:
+        return [head + [(key_text, key_style), " ", *rest]]
+    return [head + [(fit(key_text, width - 2).rstrip(), key_style)], ["      ", *rest]]
+
+
+class CustomizedPane(ScrollView, can_focus=True):
+    """A Line API view: lines are built once per change and rendered on demand."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lines: list[Content] = [Content("Loading…")]
+        self._shown: tuple[QuantizeDocument, dict[str, str], RowModel] | None = None
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show(*self._shown)
 
     def show(self, doc: QuantizeDocument, saved_comments: dict[str, str], model: RowModel) -> None:
+        self._shown = (doc, saved_comments, model)
+        width = max(20, self.scrollable_content_region.width)
         marks = changes(doc, saved_comments)
-        count = len(doc.customized)
-        self.border_title = f"customized_quantize_layers ({count})"
+        self.border_title = f"customized_quantize_layers ({len(doc.customized)})"
         self.border_subtitle = summary(marks)
-        parts: list[str | tuple[str, str] | Content] = []
         state = doc.block_state
-        parts += [("  " + state.header, "bold"), "\n"]
+        lines: list[Parts] = [[("  " + state.header, "bold")]]
         for line in state.lines:
             if line.key is None:
-                parts += [("  " + line.text, "dim italic"), "\n"]
+                lines.append([("  " + line.text, "dim italic")])
                 continue
-            mark = marks.get(line.key, " ")
-            parts.append((mark + " ", MARK_STYLES.get(mark, "")))
-            text = line.text.lstrip(" ")
-            body, hash_, comment = text.partition("#") if line.comment else (text, "", "")
-            parts.append(body.rstrip() if hash_ else body)
-            if hash_:
-                parts += ["  ", ("#" + comment, "italic $text-secondary")]
+            match = block.ENTRY_RE.fullmatch(line.text)
+            key_text = match["key"] if match else line.key
+            value_text = (match["value"] or "") if match else (line.value or "")
+            rest: Parts = [value_text]
+            if line.comment:
+                rest += ["  ", ("# " + line.comment, "italic $text-secondary")]
             row = model.by_layer.get(line.key)
             if row is not None and not row.in_file:
-                parts.append(("  ! not in the file", "$text-error"))
+                rest.append(("  ! not in the file", "$text-error"))
             if line.value is not None and not qtypes.engine_applies(line.value):
-                parts.append(("  ! " + qtypes.describe(line.value), "$text-warning"))
-            parts.append("\n")
+                rest.append(("  ! " + qtypes.describe(line.value), "$text-warning"))
+            lines += _entry(marks.get(line.key, " "), key_text + ":", rest, width)
         removed = [layer for layer, mark in marks.items() if mark == "-"]
         if removed:
-            parts += [("removed (will be dropped on save):", "dim"), "\n"]
+            lines.append([("removed (dropped on save):", "dim")])
             for layer in removed:
-                parts += [("- ", MARK_STYLES["-"]),
-                          (f"{layer}: {doc.saved_customized[layer]}", "strike dim"), "\n"]
-        self.query_one("#customized-text", Static).update(Content.assemble(*parts).rstrip())
+                lines += _entry("-", layer + ":", [(doc.saved_customized[layer], "strike dim")],
+                                width, key_style="strike dim")
+        self.lines = [Content.assemble(*parts) for parts in lines]
+        size = Size(width, len(self.lines))
+        if size != self.virtual_size:
+            self.virtual_size = size
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        index = round(self.scroll_y) + y
+        if index >= len(self.lines):
+            return Strip.blank(width, self.rich_style)
+        segments = self.lines[index].render_segments(self.visual_style)
+        return Strip(segments).adjust_cell_length(width, self.rich_style)

@@ -7,6 +7,8 @@ than 40.
 
 from __future__ import annotations
 
+import time
+
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
@@ -61,15 +63,15 @@ def bar(value: float | None, width: int) -> str:
 
 
 class Layout:
-    """Column widths for one table width."""
+    """Column widths for one table width; the layer id takes what is left."""
 
     def __init__(self, width: int) -> None:
         self.width = width
-        self.bar = 5 if width >= 64 else 0
+        self.bar = 4 if width >= 60 else 0
         self.number = 6
         self.entropy = self.bar + (1 if self.bar else 0) + self.number
-        self.file = 7 if width >= 56 else 0
-        self.custom = 9
+        self.file = 6 if width >= 52 else 0
+        self.custom = 8
         fixed = 3 + 2 * (self.entropy + 1) + (self.file + 1 if self.file else 0) + self.custom
         self.layer = max(8, width - fixed - 1)
 
@@ -111,6 +113,7 @@ class LayerTable(ScrollView, can_focus=True):
         self.saved: dict[str, str] = {}
         self.threshold: float | None = None
         self.placeholder = "Loading…"
+        self.first_row_rendered: float | None = None  # perf_counter(); benchmarks read it
 
     # -- model ---------------------------------------------------------------------------
 
@@ -124,7 +127,9 @@ class LayerTable(ScrollView, can_focus=True):
         """The view changed (filter, sort, edits): resize, keep the cursor on `keep`."""
         model = self.model
         count = len(model) if model is not None else 0
-        self.virtual_size = Size(self.scrollable_content_region.width, count + 1)
+        size = Size(self.scrollable_content_region.width, count + 1)
+        if size != self.virtual_size:
+            self.virtual_size = size
         if keep is not None and model is not None:
             index = model.index_of(keep)
             self.cursor = index if index is not None else 0
@@ -198,6 +203,8 @@ class LayerTable(ScrollView, can_focus=True):
                 style = base + self.get_component_rich_style("layer-table--dim")
                 return Strip([Segment(set_cell_size(" " + text, width), style)], width)
             return Strip.blank(width, base)
+        if self.first_row_rendered is None:
+            self.first_row_rendered = time.perf_counter()
         return self._row(model.row_at(index), index == self.cursor, width)
 
     def _header(self, width: int) -> Strip:

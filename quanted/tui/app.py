@@ -1,0 +1,62 @@
+"""The quanted editor app: keymap, screens. The work happens in screens/ and widgets/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+from textual.screen import ModalScreen
+
+from quanted.tui.keymap import APP_KEYS
+from quanted.tui.screens.help import HelpScreen
+from quanted.tui.screens.main import MainScreen
+
+
+class QuantedApp(App[None]):
+    """`QuantedApp(path, entropy)`; `display_name` is what the screen calls the file."""
+
+    TITLE = "quanted"
+    CSS_PATH = ["styles/app.tcss", "styles/dialogs.tcss"]
+    BINDINGS = [spec.binding() for spec in APP_KEYS]
+
+    def __init__(
+        self,
+        path: str | Path,
+        entropy: str | Path | None = None,
+        *,
+        display_name: str | None = None,
+        note: str = "",
+        keymap: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.entropy = Path(entropy) if entropy is not None else None
+        self.display_name = display_name if display_name is not None else str(path)
+        self.note = note
+        self.keymap_overrides = dict(keymap or {})
+        self.error_message: str | None = None  # set when the file cannot be opened
+
+    def get_default_screen(self) -> MainScreen:
+        return MainScreen(self.path, self.entropy, self.display_name, self.note)
+
+    def on_mount(self) -> None:
+        if self.keymap_overrides:
+            self.set_keymap(self.keymap_overrides)
+
+    @property
+    def main(self) -> MainScreen:
+        return next(s for s in self.screen_stack if isinstance(s, MainScreen))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        """ctrl+q: close dialogs first, then ask when there are unsaved changes."""
+        from quanted.tui.dialogs.quit_confirm import QuitConfirm
+
+        if isinstance(self.screen, QuitConfirm):
+            return
+        for _ in range(sum(isinstance(s, ModalScreen) for s in self.screen_stack)):
+            await self.screen.dismiss(None)
+        self.main.request_quit()

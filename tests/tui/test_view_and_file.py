@@ -1,0 +1,316 @@
+"""Pilot tests: filter, sort, help, palette, save conflicts, quitting, layouts, the CLI."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from quanted.cli import open_command
+from quanted.tui.app import QuantedApp
+from quanted.tui.dialogs.changed_on_disk import ChangedOnDisk
+from quanted.tui.dialogs.filter_input import FilterBar
+from quanted.tui.dialogs.quit_confirm import QuitConfirm
+from quanted.tui.keymap import ALL_KEYS, display_key
+from quanted.tui.screens.help import HelpScreen
+from quanted.tui.screens.main import MainScreen
+from quanted.tui.widgets.layer_table import LayerTable
+from tui_helpers import FIFTH, KHADAS, TOP, settle
+
+cli_main = importlib.import_module("quanted.cli.main")  # `quanted.cli.main` is also a function
+
+TOUCHED = b"# touched by a pegasus run\n"
+
+
+async def test_filter_by_substring_and_regex_and_escape_clears(quantize):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        model = app.main.model
+        total = len(model)
+        await pilot.press("slash")
+        assert app.main.query_one(FilterBar).display
+        await pilot.press(*"depthwise_7", "enter")
+        layers = [model.row_at(i).layer for i in range(len(model))]
+        assert layers and all("depthwise_7" in layer for layer in layers)
+        assert app.focused is app.main.table
+        await pilot.press("slash", *"[", "enter")  # not a regex: a substring
+        assert len(model) == 0
+        await pilot.press("slash")
+        for _ in range(20):
+            await pilot.press("backspace")
+        await pilot.press(*"conv2d_1[23]_point", "enter")  # regex, any case
+        assert {model.row_at(i).layer.split("/")[2] for i in range(len(model))} == {
+            "Conv2d_12_pointwise", "Conv2d_13_pointwise"}
+        await pilot.press("escape")
+        assert len(model) == total and model.filter_text == ""
+
+
+async def test_filter_escape_while_typing_restores_the_previous_filter(quantize):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"Relu", "enter", "slash", *"xyz")
+        assert len(app.main.model) == 0
+        await pilot.press("escape")
+        assert app.main.model.filter_text == "Relu"
+        assert not app.main.query_one(FilterBar).display
+
+
+async def test_sort_cycles_entropy_name_file_and_keeps_the_cursor_row(quantize):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        main = app.main
+        await pilot.press("down", "down", "down", "down")
+        seen = []
+        for _ in range(3):
+            await pilot.press("s")
+            seen.append(main.model.sort)
+            assert main.table.current.layer == FIFTH
+        assert seen == ["name", "file", "entropy"]
+        await pilot.press("s", "home")
+        names = [main.model.row_at(i).layer for i in range(len(main.model))]
+        assert names == sorted(names, key=lambda n: (n.casefold(), n))
+        await pilot.press("s", "home")
+        assert main.table.current.order == 0
+
+
+async def test_without_entropy_the_editor_works_in_file_order(quantize):
+    (quantize.parent / "entropy.txt").unlink()
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        main = app.main
+        assert main.report is None and main.model.sort == "file"
+        assert main.table.current.order == 0
+        await pilot.press("greater_than_sign")
+        assert isinstance(app.screen, MainScreen)  # nothing to compare a threshold with
+        await pilot.press("space")
+        assert main.doc.is_modified
+
+
+async def test_explicit_entropy_option(quantize, tmp_path):
+    other = tmp_path / "elsewhere.txt"
+    (quantize.parent / "entropy.txt").rename(other)
+    app = QuantedApp(KHADAS, other)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.main.table.current.layer == TOP
+
+
+async def test_layers_missing_from_the_file_are_shown_and_flagged(quantize):
+    data = quantize.read_bytes() + b"    ghost_layer_9: dynamic_fixed_point-i16\n"
+    quantize.write_bytes(data)
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        row = app.main.model.by_layer["ghost_layer_9"]
+        assert not row.in_file and row.customized == "dynamic_fixed_point-i16"
+        text = "\n".join(str(line) for line in app.main.query_one("#customized").lines)
+        assert "! not in the file" in text
+        await pilot.press("slash", *"ghost", "enter", "space")  # removing it is allowed
+        assert "ghost_layer_9" not in app.main.doc.customized
+        await pilot.press("space")  # adding a layer the file lacks is not
+        assert "ghost_layer_9" not in app.main.doc.customized
+
+
+def _touch(path: Path) -> bytes:
+    data = path.read_bytes() + TOUCHED
+    path.write_bytes(data)
+    return data
+
+
+@pytest.mark.parametrize("choice", ["reload", "overwrite", "cancel"])
+async def test_save_when_changed_on_disk_asks(quantize, original, choice):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("space")
+        touched = _touch(quantize)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ChangedOnDisk)
+        await pilot.press({"reload": "r", "overwrite": "o", "cancel": "escape"}[choice])
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        doc = app.main.doc
+        if choice == "reload":
+            assert quantize.read_bytes() == touched
+            assert not doc.is_modified and TOP in doc.customized
+            assert doc.data == touched
+        elif choice == "overwrite":
+            line = f"    {TOP}: dynamic_fixed_point-i16\n".encode()
+            assert quantize.read_bytes() == original.replace(line, b"")
+            assert not doc.is_modified
+        else:
+            assert quantize.read_bytes() == touched
+            assert doc.is_modified
+
+
+async def test_quit_without_changes_exits_at_once(quantize):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+@pytest.mark.parametrize("key", ["escape", "cancel-button"])
+async def test_quit_with_unsaved_changes_asks_and_cancel_stays(quantize, original, key):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "ctrl+q")
+        dialog = app.screen
+        assert isinstance(dialog, QuitConfirm)
+        assert "unsaved" in str(dialog.query_one("#quit-message").render())
+        if key == "escape":
+            await pilot.press("escape")
+        else:
+            await pilot.click("#cancel")
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, MainScreen)
+        assert app.main.doc.is_modified
+    assert quantize.read_bytes() == original
+
+
+async def test_quit_discard_leaves_the_file_alone(quantize, original):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "ctrl+q", "d")
+        await pilot.pause()
+        assert not app.is_running
+    assert quantize.read_bytes() == original
+
+
+async def test_quit_save_writes_then_exits(quantize, original):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "ctrl+q", "s")
+        await settle(pilot)
+        assert not app.is_running
+    line = f"    {TOP}: dynamic_fixed_point-i16\n".encode()
+    assert quantize.read_bytes() == original.replace(line, b"")
+
+
+async def test_quit_from_a_dialog_closes_it_first(quantize):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "t", "ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, QuitConfirm)
+
+
+async def test_help_lists_every_key(quantize):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-text").render())
+        for spec in ALL_KEYS:
+            assert display_key(spec) in text and spec.tooltip in text
+        assert "ctrl+r" in text and "reserved" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_command_palette_runs_edit_commands(quantize):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p", *"edit: Toggle layer")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert TOP not in app.main.doc.customized
+
+
+async def test_keys_can_be_remapped_by_id(quantize):
+    app = QuantedApp(KHADAS, keymap={"edit.toggle": "x"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        assert TOP not in app.main.doc.customized
+
+
+@pytest.mark.parametrize(("width", "narrow"), [(80, True), (99, True), (100, False)])
+async def test_panes_stack_below_100_columns(quantize, width, narrow):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(width, 24)) as pilot:
+        await settle(pilot)
+        assert app.main.has_class("-narrow") == narrow
+        table = app.main.query_one(LayerTable)
+        pane = app.main.query_one("#customized")
+        assert (pane.region.y > table.region.y) == narrow
+        assert table.current.layer == TOP
+
+
+async def test_unreadable_file_exits_with_code_2(workdir):
+    (workdir / "bad.quantize").write_text("not: [a quantize\n")
+    app = QuantedApp("bad.quantize")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+    assert app.return_code == 2
+    assert app.error_message
+
+
+def test_cli_routes_files_to_the_editor_and_subcommands_elsewhere():
+    subs = cli_main._subcommands(cli_main.build_parser())
+    assert "layers" in subs
+    assert open_command.wants_editor([], subs)
+    assert open_command.wants_editor(["model.quantize"], subs)
+    assert open_command.wants_editor(["-e", "x.txt", "m.quantize"], subs)
+    assert not open_command.wants_editor(["layers", "m.quantize"], subs)
+    assert not open_command.wants_editor(["--version"], subs)
+    args = open_command.parse(["m.quantize", "-e", "x.txt"])
+    assert args.file == Path("m.quantize") and args.entropy == Path("x.txt")
+
+
+def test_cli_missing_file_is_a_one_line_error(workdir, capsys):
+    assert cli_main.main(["nothing.quantize"]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_cli_without_argument_copies_the_sample_and_says_where(workdir, monkeypatch, capsys):
+    from tui_helpers import KHADAS_ENTROPY, PUBLIC
+
+    def copy_sample(dest: Path) -> Path:
+        target = Path(dest) / "tinynet_uint8.quantize"
+        target.write_bytes((PUBLIC / KHADAS).read_bytes())
+        (Path(dest) / "entropy.txt").write_bytes((PUBLIC / KHADAS_ENTROPY).read_bytes())
+        return target
+
+    monkeypatch.setitem(sys.modules, "quanted.core.sample",
+                        types.SimpleNamespace(copy_sample=copy_sample))
+    seen = {}
+
+    def fake_run(self):
+        seen.update(path=self.path, name=self.display_name, note=self.note)
+
+    monkeypatch.setattr(QuantedApp, "run", fake_run)
+    assert cli_main.main([]) == 0
+    out = capsys.readouterr().out
+    assert str(seen["path"]) in out and seen["path"].is_file()
+    assert seen["name"] == str(seen["path"])  # the status line shows where the copy is
+    assert seen["path"].parent.name.startswith("quanted-sample-")
+
+
+async def test_no_color_is_respected(quantize, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.no_color
+        # Marks are characters, not only colours: ● customized, * unsaved, ! missing.
+        await pilot.press("space")
+        table = app.main.table
+        assert "".join(seg.text for seg in table.render_line(1))[:3] == " * "
