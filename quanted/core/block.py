@@ -235,31 +235,39 @@ class Editor:
         return Line(text, eol, layer, qtype, comment or None)
 
     def set(self, state: BlockState, layer: str, qtype: str) -> BlockState:
+        return self.set_many(state, {layer: qtype})
+
+    def set_many(self, state: BlockState, qtypes: dict[str, str]) -> BlockState:
+        """Set or add every layer in one pass over the lines (a bulk add of thousands of
+        layers stays linear); new layers go after the last entry, in the given order."""
         state = self._header_as_block(state)
         lines = list(state.lines)
-        changed = False
+        seen: set[str] = set()
         for i, line in enumerate(lines):
-            if line.key == layer:
+            if line.key is not None and line.key in qtypes:
+                qtype = qtypes[line.key]
                 match = ENTRY_RE.fullmatch(line.text)
                 assert match is not None
                 text = line.text[: match.start("sep")] + match["sep"].rstrip(" ") + " "
                 text += format_scalar(qtype) + match["post"]
                 lines[i] = replace(line, text=text, value=qtype)
-                changed = True
-        if not changed:
-            last = max((i for i, ln in enumerate(lines) if ln.key is not None), default=-1)
+                seen.add(line.key)
+        new_layers = [layer for layer in qtypes if layer not in seen]
+        if not new_layers:
+            return replace(state, lines=tuple(lines))
+        last = max((i for i, ln in enumerate(lines) if ln.key is not None), default=-1)
+        anchor_eol = lines[last].eol if last >= 0 else state.header_eol
+        if not anchor_eol:
+            # The anchor ended the file without a newline; it gets one, the last new line doesn't.
             if last >= 0:
-                anchor_eol = lines[last].eol
+                lines[last] = replace(lines[last], eol=self.newline)
             else:
-                anchor_eol = state.header_eol
-            new = self._entry_line(layer, qtype, None, anchor_eol or "")
-            if not anchor_eol:
-                # The anchor ended the file without a newline; it gets one, the new line doesn't.
-                if last >= 0:
-                    lines[last] = replace(lines[last], eol=self.newline)
-                else:
-                    state = replace(state, header_eol=self.newline)
-            lines.insert(last + 1, new)
+                state = replace(state, header_eol=self.newline)
+        eol = anchor_eol or self.newline
+        new = [self._entry_line(layer, qtypes[layer], None, eol) for layer in new_layers]
+        if not anchor_eol:
+            new[-1] = replace(new[-1], eol="")
+        lines[last + 1 : last + 1] = new
         return replace(state, lines=tuple(lines))
 
     def remove(self, state: BlockState, layer: str) -> BlockState:

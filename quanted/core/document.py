@@ -172,12 +172,12 @@ class QuantizeDocument:
         return block.entries(self._saved)
 
     def comments(self) -> dict[str, str]:
-        """Layer id -> its trailing comment."""
-        return {
-            line.key: line.comment
-            for line in self.block_state.lines
-            if line.key is not None and line.comment
-        }
+        """Layer id -> its trailing comment, as it will be saved."""
+        return _comments(self.block_state)
+
+    def saved_comments(self) -> dict[str, str]:
+        """Layer id -> its trailing comment, as on disk."""
+        return _comments(self._saved)
 
     @property
     def block_line(self) -> int:
@@ -202,6 +202,11 @@ class QuantizeDocument:
 
     def set_layer(self, layer: str, qtype: str) -> None:
         self._push(self._editor.set(self.block_state, layer, qtype))
+
+    def set_layers(self, qtypes: dict[str, str]) -> None:
+        """Set or add many layers as one edit (one undo step), in one pass."""
+        if qtypes:
+            self._push(self._editor.set_many(self.block_state, qtypes))
 
     def remove_layer(self, layer: str) -> None:
         if layer not in self.customized:
@@ -315,3 +320,7 @@ class QuantizeDocument:
         self.path = path
         self._label = str(path)
         self.stamp = DiskStamp.of(path)
+
+
+def _comments(state: block.BlockState) -> dict[str, str]:
+    return {line.key: line.comment for line in state.lines if line.key is not None and line.comment}

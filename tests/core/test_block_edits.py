@@ -166,3 +166,34 @@ def test_duplicate_keys_in_block_are_read_and_removed_together():
     assert any("more than once" in p.message for p in check(doc))
     doc.remove_layer("c1_8")
     assert doc.customized == {}
+
+
+def test_set_layers_is_one_step_and_matches_one_by_one():
+    text = v2_doc(customized=COMMENTED)
+    bulk, single = doc_of(text), doc_of(text)
+    wanted = {"c2_6": "bfloat16", "logits_2": "float32", "features/features.9/conv/conv.2/Conv_output_0_8": "float16"}
+    bulk.set_layers(wanted)
+    for layer, qtype in wanted.items():
+        single.set_layer(layer, qtype)
+    assert bulk.to_bytes() == single.to_bytes()
+    assert bulk.undo() and bulk.to_bytes() == text.encode()
+
+
+def test_set_layers_at_end_of_file_without_newline():
+    text = v2_doc(stable=False).rstrip("\n")
+    doc = doc_of(text)
+    doc.set_layers({"c1_8": "float16", "c2_6": "float16"})
+    assert doc.to_bytes().decode().endswith("customized_quantize_layers:\n  c1_8: float16\n  c2_6: float16")
+    doc.remove_layer("c2_6")
+    doc.remove_layer("c1_8")
+    assert doc.to_bytes() == text.encode()
+
+
+def test_saved_comments_follow_saves(tmp_path):
+    path = tmp_path / "m.quantize"
+    path.write_text(v2_doc(customized=COMMENTED))
+    doc = QuantizeDocument.open(path)
+    doc.set_comment("logits_2", "new")
+    assert doc.saved_comments() == {"c1_8": "worst activation", "c2_6": "tried bf16 first"}
+    doc.save()
+    assert doc.saved_comments()["logits_2"] == "new"

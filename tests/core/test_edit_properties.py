@@ -35,6 +35,7 @@ edit = st.one_of(
     st.tuples(st.just("set"), st.integers(0, 3), st.sampled_from(qtypes.KNOWN_QTYPES)),
     st.tuples(st.just("remove"), st.integers(0, 3), st.none()),
     st.tuples(st.just("comment"), st.integers(0, 3), st.one_of(st.none(), comment_text)),
+    st.tuples(st.just("bulk"), st.integers(0, 3), st.sampled_from(qtypes.KNOWN_QTYPES)),
     st.tuples(st.just("undo"), st.none(), st.none()),
     st.tuples(st.just("redo"), st.none(), st.none()),
 )
@@ -64,6 +65,10 @@ def test_edit_sequences_match_the_reference_model(start, edits):
         if op == "set":
             customized[layer] = arg
             doc.set_layer(layer, arg)
+        elif op == "bulk":
+            chosen = {layers[i % len(layers)]: arg for i in range(index + 1)}
+            customized.update(chosen)
+            doc.set_layers(chosen)
         elif op == "remove":
             if layer not in customized:
                 continue

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from quanted.core.document import QuantizeDocument
+from quanted.core.rebase import pending_edits, reload_keeping_edits
+from tests.core.docs import v2_doc
+
+BLOCK = "customized_quantize_layers:\n  c1_8: dynamic_fixed_point-i16  # mine\n  c2_6: float16\n"
+
+
+def test_edits_survive_a_rewrite_on_disk(tmp_path):
+    path = tmp_path / "m.quantize"
+    path.write_text(v2_doc(customized=BLOCK))
+    doc = QuantizeDocument.open(path)
+    doc.set_layer("logits_2", "bfloat16")
+    doc.remove_layer("c2_6")
+    doc.set_comment("c1_8", "still mine")
+    assert pending_edits(doc)
+    # pegasus rewrites the file: a value changes and the comment is gone
+    path.write_text(v2_doc(customized=BLOCK).replace("zero_point: 83", "zero_point: 84", 1).replace("  # mine", ""))
+    fresh, skipped = reload_keeping_edits(doc)
+    assert skipped == []
+    assert fresh.customized == {"c1_8": "dynamic_fixed_point-i16", "logits_2": "bfloat16"}
+    assert fresh.comments() == {"c1_8": "still mine"}
+    assert "zero_point: 84" in fresh.to_bytes().decode()
+    assert fresh.undo() and not fresh.is_modified  # one undo step
+
+
+def test_nothing_pending_after_save(tmp_path):
+    path = tmp_path / "m.quantize"
+    path.write_text(v2_doc(customized=BLOCK))
+    doc = QuantizeDocument.open(path)
+    doc.set_layer("logits_2", "bfloat16")
+    doc.save()
+    assert not pending_edits(doc)
