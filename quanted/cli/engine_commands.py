@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from quanted.core.errors import QuantedError
+
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from-command", metavar="TEXT",
                    help="the `pegasus quantize ... --rebuild ...` line pegasus_quantize.sh printed; "
                    "--rebuild becomes --hybrid, every other flag is kept")
+    p.add_argument("--iterations", type=int, metavar="N",
+                   help="pegasus --iterations for the zero-config command (default: the number of "
+                   "inputs in the calibration dataset.txt, as the --rebuild run most likely used)")
     p.add_argument("--dry-run", action="store_true", help="print the command and run nothing")
     p.add_argument("--force", action="store_true",
                    help="run even when check finds errors (unknown layers or qtypes)")
@@ -39,7 +44,9 @@ def cmd_hybrid(args: argparse.Namespace) -> int:
     from quanted.core.engine.command import quoted
     from quanted.core.engine.logscan import strip_ansi
 
-    plan = hybrid.plan(args.file, args.pegasus, args.from_command)
+    if args.iterations is not None and args.iterations < 1:
+        raise QuantedError("--iterations must be at least 1", args.file)
+    plan = hybrid.plan(args.file, args.pegasus, args.from_command, args.iterations)
     label = str(args.file)
     for problem in plan.problems:
         print(problem.format(label), file=sys.stderr)

@@ -127,5 +127,5 @@ def test_dry_run_prints_the_zero_config_command(sample, pegasus, capsys):
     assert last == shlex.join(pegasus + [
         "quantize", "--model", "tinynet.json", "--model-data", "tinynet.data",
         "--with-input-meta", "tinynet_inputmeta.yml", "--hybrid", "--model-quantize", QUANTIZE,
-        "--quantizer", "asymmetric_affine", "--qtype", "uint8", "--compute-entropy",
+        "--quantizer", "asymmetric_affine", "--qtype", "uint8", "--iterations", "4", "--compute-entropy",
     ])

@@ -46,8 +46,12 @@ def test_missing_pegasus_names_all_three_ways(tmp_path):
 
 @pytest.fixture
 def model_dir(tmp_path):
-    for name in ("mobilenet.json", "mobilenet.data", "mobilenet_inputmeta.yml"):
+    for name in ("mobilenet.json", "mobilenet.data"):
         (tmp_path / name).write_text("{}")
+    (tmp_path / "mobilenet_inputmeta.yml").write_text(
+        "input_meta:\n  databases:\n  - path: dataset.txt\n    type: TEXT\n"
+    )
+    (tmp_path / "dataset.txt").write_text("a.npy\nb.npy\n\nc.npy\n")
     path = tmp_path / "mobilenet_uint8.quantize"
     path.write_text(v2_doc(customized="customized_quantize_layers:\n  c1_8: dynamic_fixed_point-i16\n"))
     return path
@@ -60,8 +64,18 @@ def test_zero_config_arguments_from_the_file(model_dir):
         "quantize", "--model", "mobilenet.json", "--model-data", "mobilenet.data",
         "--with-input-meta", "mobilenet_inputmeta.yml", "--hybrid",
         "--model-quantize", "mobilenet_uint8.quantize",
-        "--quantizer", "asymmetric_affine", "--qtype", "uint8", "--compute-entropy",
+        "--quantizer", "asymmetric_affine", "--qtype", "uint8", "--iterations", "3",
+        "--compute-entropy",
     ]
+    assert "--iterations" not in hybrid_args(model_dir, doc, iterations=0)
+    assert hybrid_args(model_dir, doc, iterations=7)[-3:-1] == ["--iterations", "7"]
+
+
+def test_no_iterations_when_the_dataset_is_not_a_text_listing(model_dir):
+    (model_dir.parent / "mobilenet_inputmeta.yml").write_text(
+        "input_meta:\n  databases:\n  - path: data.h5\n    type: H5FS\n"
+    )
+    assert "--iterations" not in hybrid_args(model_dir, QuantizeDocument.open(model_dir))
 
 
 def test_names_with_underscores_find_their_model(tmp_path):

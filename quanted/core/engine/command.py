@@ -72,10 +72,34 @@ def dominant_quantization(doc: QuantizeDocument) -> tuple[str, str]:
     return quantizer, QTYPE_WORDS.get(qtype, qtype)
 
 
-def hybrid_args(quantize: Path, doc: QuantizeDocument) -> list[str]:
-    """Arguments after the pegasus prefix, relative to the file's folder (the run's cwd)."""
+def dataset_size(inputmeta: Path) -> int | None:
+    """How many inputs the calibration dataset lists (a TEXT database: one per line).
+
+    A --hybrid run recalibrates every tensor, the uint8 ones too, over --iterations
+    batches; pegasus's default is one input, which clips ranges the --rebuild run saw."""
+    try:
+        from ruamel.yaml import YAML
+
+        meta = YAML(typ="safe").load(inputmeta.read_text(encoding="utf-8"))
+        database = meta["input_meta"]["databases"][0]
+        if str(database.get("type", "TEXT")).upper() != "TEXT":
+            return None
+        listing = inputmeta.parent / str(database["path"])
+        count = sum(1 for line in listing.read_text(encoding="utf-8").splitlines() if line.strip())
+    except Exception:  # noqa: BLE001 - any odd inputmeta just means "no --iterations"
+        return None
+    return count or None
+
+
+def hybrid_args(quantize: Path, doc: QuantizeDocument, iterations: int | None = None) -> list[str]:
+    """Arguments after the pegasus prefix, relative to the file's folder (the run's cwd).
+
+    `iterations` defaults to the size of the calibration dataset (see dataset_size)."""
     files = model_files(quantize)
     quantizer, qtype = dominant_quantization(doc)
+    if iterations is None:
+        iterations = dataset_size(files.inputmeta)
+    extra = ["--iterations", str(iterations)] if iterations else []
     return [
         "quantize",
         "--model", files.model.name,
@@ -85,6 +109,7 @@ def hybrid_args(quantize: Path, doc: QuantizeDocument) -> list[str]:
         "--model-quantize", quantize.name,
         "--quantizer", quantizer,
         "--qtype", qtype,
+        *extra,
         "--compute-entropy",
     ]
 

@@ -63,8 +63,15 @@ class HybridResult:
         }
 
 
-def plan(quantize: Path, pegasus: str | None = None, from_command: str | None = None) -> HybridPlan:
-    """The exact command and the check results, without running anything."""
+def plan(
+    quantize: Path,
+    pegasus: str | None = None,
+    from_command: str | None = None,
+    iterations: int | None = None,
+) -> HybridPlan:
+    """The exact command and the check results, without running anything.
+
+    `iterations` applies to the zero-config command (a printed command keeps its own)."""
     quantize = quantize.absolute()
     doc = QuantizeDocument.open(quantize)
     if from_command is not None:
@@ -72,7 +79,7 @@ def plan(quantize: Path, pegasus: str | None = None, from_command: str | None = 
         if pegasus is not None or not prefix:
             prefix = find_pegasus(pegasus)
     else:
-        args = cmd.hybrid_args(quantize, doc)
+        args = cmd.hybrid_args(quantize, doc, iterations)
         prefix = find_pegasus(pegasus)
     return HybridPlan(quantize, prefix + args, check(doc))
 
