@@ -88,9 +88,12 @@ def main() -> None:
             results["ruamel.yaml round-trip load"] = timed(lambda: YAML(typ="rt").load(data), 1)
 
     pyyaml = results["PyYAML CSafeLoader parse"]
-    print(f"\n{'measurement':<40} {'seconds':>9} {'PyYAML / this':>14}")
+    ruamel = results.get("ruamel.yaml round-trip load")
+    header = f"\n{'measurement':<40} {'seconds':>9} {'PyYAML / this':>14}"
+    print(header + (f" {'ruamel / this':>14}" if ruamel else ""))
     for name, seconds in results.items():
-        print(f"{name:<40} {seconds:>9.3f} {pyyaml / seconds:>13.1f}x")
+        row = f"{name:<40} {seconds:>9.3f} {pyyaml / seconds:>13.1f}x"
+        print(row + (f" {ruamel / seconds:>13.1f}x" if ruamel else ""))
     for name in ("quanted add (whole process)", "quanted remove (whole process)"):
         seconds = results[name]
         verdict = "ok" if seconds < 0.3 and pyyaml / seconds >= 30 else "MISSED"
