@@ -16,7 +16,7 @@ class QuantedApp(App[None]):
     """`QuantedApp(path, entropy)`; `display_name` is what the screen calls the file."""
 
     TITLE = "quanted"
-    CSS_PATH = ["styles/app.tcss", "styles/dialogs.tcss"]
+    CSS_PATH = ["styles/app.tcss", "styles/dialogs.tcss", "styles/engine.tcss"]
     BINDINGS = [spec.binding() for spec in APP_KEYS]
 
     def __init__(
@@ -56,6 +56,9 @@ class QuantedApp(App[None]):
         from quanted.tui.dialogs.quit_confirm import QuitConfirm
 
         if isinstance(self.screen, QuitConfirm):
+            return
+        if any(getattr(s, "state", None) == "running" for s in self.screen_stack):
+            self.notify("pegasus is running: esc cancels it first.", severity="warning")
             return
         for _ in range(sum(isinstance(s, ModalScreen) for s in self.screen_stack)):
             await self.screen.dismiss(None)

@@ -57,6 +57,14 @@ MAIN_KEYS: tuple[KeySpec, ...] = (
             "Cycle the sort: max entropy, layer name, order in the file.", "view: Cycle sort"),
     KeySpec("file.save", "ctrl+s", "save", "Save",
             "Save the file (only the customized block changes).", "file: Save"),
+    KeySpec("engine.hybrid", "ctrl+r", "hybrid_run", "Hybrid run",
+            "Save, then rerun pegasus quantize --hybrid on the file: editable command, live log, "
+            "per-layer failures and what changed.",
+            "engine: Run pegasus --hybrid"),
+    KeySpec("engine.verify", "v", "verify", "Verify",
+            "Save, then run float and quantized inference and compare their top-5, cosine and "
+            "top-1 (with the history of attempts).",
+            "engine: Verify float vs quantized"),
 )
 
 # Bindings of the app (active on every screen).
@@ -76,11 +84,34 @@ NAVIGATION: tuple[tuple[str, str], ...] = (
     ("ctrl+p", "Command palette"),
 )
 
-# Kept free on purpose: later issues bind them.
-RESERVED: tuple[tuple[str, str], ...] = (
-    ("ctrl+r", "hybrid run (reserved)"),
-    ("v", "verify (reserved)"),
+# Keys of the hybrid-run and verify screens (their actions live on screens/engine_base.py).
+ENGINE_SCREEN_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("engine.cancel", "escape", "cancel_or_close", "Cancel/close",
+            "While pegasus runs: cancel it (the file is restored); after: close the screen.",
+            "engine: Cancel or close"),
+    KeySpec("engine.interrupt", "ctrl+c", "interrupt", "Cancel",
+            "Cancel the running pegasus (elsewhere ctrl+c copies).", "engine: Cancel run",
+            show=False, priority=True),
+    KeySpec("engine.close", "q", "close", "Close",
+            "Close the screen (outside the command line); the editor reloads the file.",
+            "engine: Close"),
 )
+RUN_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("run.start", "enter", "start", "Run",
+            "Run the command in the command line (edit it first, or paste the line "
+            "pegasus_quantize.sh printed: --rebuild becomes --hybrid).", "run: Start",
+            key_display="enter"),
+    KeySpec("run.force", "ctrl+f", "force", "Run anyway",
+            "Run although the check found errors (unknown layers or qtypes).",
+            "run: Run anyway (force)"),
+)
+VERIFY_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("verify.log", "l", "toggle_log", "Log/result",
+            "Switch between the result and the engine log.", "verify: Toggle log"),
+)
+
+# Kept free on purpose: later issues bind them.
+RESERVED: tuple[tuple[str, str], ...] = ()
 
 ALL_KEYS: tuple[KeySpec, ...] = MAIN_KEYS + APP_KEYS
 

@@ -43,6 +43,12 @@ def reload(path: Path, report: EntropyReport | None) -> Loaded:
     return Loaded(doc, report, RowModel(rows, sort="entropy" if report is not None else "file"))
 
 
+def from_doc(doc: QuantizeDocument, report: EntropyReport | None) -> Loaded:
+    """Rows for a document already read (a reload that kept the unsaved edits)."""
+    rows = build_rows(doc, report)
+    return Loaded(doc, report, RowModel(rows, sort="entropy" if report is not None else "file"))
+
+
 def layer_qtypes(doc: QuantizeDocument) -> dict[str, str]:
     """Layer id -> the qtypes of its tensors in quantize_parameters, bias left out: 'u8', 'u8/i16'."""
     found: dict[str, list[str]] = {}

@@ -37,3 +37,42 @@ def _no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     from textual.widgets import Input
 
     monkeypatch.setattr(Input, "cursor_blink", False, raising=False)
+
+
+# -- the engine screens ---------------------------------------------------------------------
+
+SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
+
+
+# The real engine's command prefix: QUANTED_PEGASUS, else scripts/setup-acuitylite; skipped
+# when unavailable, a failure under CI.
+from tests.engine.conftest import pegasus  # noqa: E402,F401
+
+
+@pytest.fixture
+def sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the sample model (every file but the README) in tmp_path, also the cwd."""
+    for item in SAMPLE_DATA.iterdir():
+        if item.is_file() and item.suffix != ".md":
+            (tmp_path / item.name).write_bytes(item.read_bytes())
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "tinynet_uint8.quantize"
+
+
+@pytest.fixture
+def real_engine(pegasus, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """QUANTED_PEGASUS set to the real engine (the TUI has no --pegasus)."""
+    import shlex
+
+    monkeypatch.setenv("QUANTED_PEGASUS", shlex.join(pegasus))
+    return pegasus
+
+
+@pytest.fixture
+def no_pegasus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No pegasus anywhere: not in QUANTED_PEGASUS, PATH, or ACUITY_PATH."""
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.delenv("QUANTED_PEGASUS", raising=False)
+    monkeypatch.delenv("ACUITY_PATH", raising=False)
+    monkeypatch.setenv("PATH", str(empty))

@@ -1,4 +1,5 @@
-"""The file changed on disk since it was read: reload, overwrite, or cancel."""
+"""The file changed on disk since it was read: reload (dropping or keeping the unsaved edits),
+overwrite, or cancel."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
-RELOAD, OVERWRITE, CANCEL = "reload", "overwrite", "cancel"
+RELOAD, KEEP, OVERWRITE, CANCEL = "reload", "keep", "overwrite", "cancel"
 
 
 class ChangedOnDisk(ModalScreen[str]):
-    """Returns "reload", "overwrite" or "cancel"."""
+    """Returns "reload", "keep", "overwrite" or "cancel"."""
 
     BINDINGS = [
         Binding("r", "choose('reload')", "Reload", id="changed.reload"),
+        Binding("k", "choose('keep')", "Reload keeping my edits", id="changed.keep"),
         Binding("o", "choose('overwrite')", "Overwrite", id="changed.overwrite"),
         Binding("escape", "choose('cancel')", "Cancel", id="changed.cancel"),
     ]
@@ -30,11 +32,13 @@ class ChangedOnDisk(ModalScreen[str]):
             yield Label(
                 f"{self.file_name} changed on disk since it was read (a pegasus run?).\n"
                 "Reload: read it again and drop your unsaved edits.\n"
+                "Keep: read it again and replay your unsaved edits on it.\n"
                 "Overwrite: write your version over it (its other changes are lost).",
                 id="changed-message", markup=False,
             )
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Reload (r)", id=RELOAD, variant="primary")
+                yield Button("Reload (r)", id=RELOAD)
+                yield Button("Keep my edits (k)", id=KEEP, variant="primary")
                 yield Button("Overwrite (o)", id=OVERWRITE, variant="warning")
                 yield Button("Cancel (esc)", id=CANCEL)
 

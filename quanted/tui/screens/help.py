@@ -9,7 +9,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from quanted.tui.keymap import ALL_KEYS, NAVIGATION, RESERVED, display_key
+from quanted.tui.keymap import ALL_KEYS, ENGINE_SCREEN_KEYS, NAVIGATION, RESERVED, RUN_KEYS, \
+    VERIFY_KEYS, display_key
 
 KEY_WIDTH = 11
 
@@ -23,7 +24,10 @@ def help_text(overrides: dict[str, str] | None = None) -> Content:
     for title, specs in (("Edit", [s for s in ALL_KEYS if s.id.startswith("edit.")]),
                          ("View", [s for s in ALL_KEYS if s.id.startswith("view.")]),
                          ("File and app", [s for s in ALL_KEYS
-                                           if s.id.startswith(("file.", "app."))])):
+                                           if s.id.startswith(("file.", "app."))]),
+                         ("Engine", [s for s in ALL_KEYS if s.id.startswith("engine.")]),
+                         ("Hybrid run and verify screens",
+                          [*ENGINE_SCREEN_KEYS, *RUN_KEYS, *VERIFY_KEYS])):
         parts.extend([(title, "bold underline"), "\n"])
         for spec in specs:
             row(display_key(spec, overrides), spec.tooltip)
@@ -31,9 +35,10 @@ def help_text(overrides: dict[str, str] | None = None) -> Content:
     parts.extend([("Move", "bold underline"), "\n"])
     for key, text in NAVIGATION:
         row(key, text)
-    parts.extend(["\n", ("Reserved", "bold underline"), "\n"])
-    for key, text in RESERVED:
-        row(key, text, "dim")
+    if RESERVED:
+        parts.extend(["\n", ("Reserved", "bold underline"), "\n"])
+        for key, text in RESERVED:
+            row(key, text, "dim")
     parts.extend(["\n", ("Table marks: ● customized  * unsaved change  ! not in the file", "dim")])
     return Content.assemble(*parts)
 

@@ -1,4 +1,5 @@
-"""The editor: layers table, customized block, histogram, status line; every edit action."""
+"""The editor: layers table, customized block, histogram, status line; every edit action.
+The file and engine flows (ctrl+r, v, changed on disk, quit) are in main_engine.py."""
 
 from __future__ import annotations
 
@@ -21,19 +22,19 @@ from quanted.tui.dialogs.changed_on_disk import ChangedOnDisk
 from quanted.tui.dialogs.comment import CommentDialog
 from quanted.tui.dialogs.filter_input import FilterBar
 from quanted.tui.dialogs.qtype_picker import QtypePicker
-from quanted.tui.dialogs.quit_confirm import QuitConfirm
 from quanted.tui.dialogs.threshold import ThresholdDialog
 from quanted.tui.keymap import MAIN_KEYS
 from quanted.tui.messages import BulkAdded, Loaded, QtypesReady, Saved
 from quanted.tui.row_model import RowModel, default_threshold
-from quanted.tui.widgets.customized_pane import CustomizedPane, changes, counts
+from quanted.tui.screens.main_engine import MainFlows
+from quanted.tui.widgets.customized_pane import CustomizedPane
 from quanted.tui.widgets.histogram import Histogram
 from quanted.tui.widgets.key_hints import KeyHints
 from quanted.tui.widgets.layer_table import SORT_TITLES, LayerTable
 from quanted.tui.widgets.status_bar import StatusBar
 
 
-class MainScreen(Screen[None]):
+class MainScreen(MainFlows, Screen[None]):
     BINDINGS = [spec.binding() for spec in MAIN_KEYS]
     COMMANDS = {QuantedCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -79,8 +80,9 @@ class MainScreen(Screen[None]):
     # -- workers: load, per-layer qtypes, save, bulk add --------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def load(self, reload: bool = False) -> None:
-        if reload and self.report is not None:
+    def load(self, reload: bool = False, entropy: bool = False) -> None:
+        """`reload`: keep the cursor row; `entropy`: read entropy.txt again too."""
+        if reload and self.report is not None and not entropy:
             result = loading.reload(self.path, self.report)
         else:
             result = loading.load(self.path, self.entropy)
@@ -98,9 +100,7 @@ class MainScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="edit")
     def bulk_add(self, layers: list[str], threshold: float) -> None:
         assert self.doc is not None
-        with self.doc.batch():
-            for layer in layers:
-                self.doc.set_layer(layer, qtypes.DEFAULT_QTYPE)
+        self.doc.set_layers(dict.fromkeys(layers, qtypes.DEFAULT_QTYPE))
         self.post_message(BulkAdded(len(layers), threshold))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -128,7 +128,7 @@ class MainScreen(Screen[None]):
         result = message.result
         keep = self.table.current.layer if message.reloaded and self.table.current else None
         self.doc, self.report, self.model = result.doc, result.report, result.model
-        self.saved_comments = self.doc.comments()
+        self.saved_comments = self.doc.saved_comments()
         self.busy = ""
         if self.threshold is None and self.report is not None:
             self.threshold = default_threshold(self.model)
@@ -363,32 +363,3 @@ class MainScreen(Screen[None]):
         self.busy = "saving…"
         self._refresh_status()
         self.save(overwrite)
-
-    def _changed_on_disk_chosen(self, choice: str | None) -> None:
-        if choice == "overwrite":
-            self.action_save(overwrite=True)
-        elif choice == "reload":
-            self.after_save = None
-            self.busy = "reloading…"
-            self._refresh_status()
-            self.load(reload=True)
-        else:
-            self.after_save = None
-
-    def request_quit(self) -> None:
-        if self.doc is None or not self.doc.is_modified:
-            self.app.exit()
-            return
-        if self.busy:
-            self.notify(f"Wait: {self.busy}", severity="warning")
-            return
-
-        def chosen(choice: str | None) -> None:
-            if choice == "discard":
-                self.app.exit()
-            elif choice == "save":
-                self.after_save = self.app.exit
-                self.action_save()
-
-        marks = changes(self.doc, self.saved_comments)
-        self.app.push_screen(QuitConfirm(self.display_name, counts(marks)), chosen)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widget import Widget
 
-from quanted.tui.keymap import ALL_KEYS, display_key
+from quanted.tui.keymap import ALL_KEYS, KeySpec, display_key
 
 PRETTY = {"ctrl+": "^", "space": "space", "escape": "esc"}
 
@@ -21,12 +21,19 @@ def pretty(key: str) -> str:
 
 
 class KeyHints(Widget):
+    """`KeyHints(specs=...)`: another screen's keys; without the palette hint then."""
+
+    def __init__(self, *, specs: tuple[KeySpec, ...] | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.specs = specs
+
     def render(self) -> Content:
         overrides = getattr(self.app, "keymap_overrides", None)
         parts: list[str | tuple[str, str]] = []
-        for spec in ALL_KEYS:
+        for spec in self.specs or ALL_KEYS:
             if spec.show:
                 parts += [(f" {pretty(display_key(spec, overrides))} ", "bold $text-accent"),
                           spec.description, " "]
-        parts += [(" ^p ", "bold $text-accent"), "palette"]
+        if self.specs is None:
+            parts += [(" ^p ", "bold $text-accent"), "palette"]
         return Content.assemble(*parts)

@@ -1,0 +1,242 @@
+"""v: float vs quantized (vs the plain file from before the first hybrid run) by real inference.
+
+The 2-3 `pegasus inference` runs go in one worker (progress: "[2/3] quantized"); the log is the
+second tab (l). After: per output tensor and iteration, float's top-5 beside each quantized
+top-5 (classes that moved are yellow, classes not in float's top-5 red), the figures, and the
+history of attempts with the best one starred and this one marked. Errors stay on screen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich import box
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Label, ProgressBar, Static, TabbedContent, TabPane
+
+from quanted.core.engine import verify
+from quanted.core.engine.attempts import VerifyAttempt, best, verify_history
+from quanted.core.engine.command import quoted
+from quanted.core.engine.logscan import strip_ansi
+from quanted.core.engine.outputs import Comparison
+from quanted.core.engine.verify_table import summarize
+from quanted.core.errors import QuantedError
+from quanted.tui.keymap import ENGINE_SCREEN_KEYS, VERIFY_KEYS
+from quanted.tui.screens.engine_base import EngineScreen
+from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
+from quanted.tui.widgets.key_hints import KeyHints
+
+HISTORY_COLUMNS = (("mark", ""), ("when", "when"), ("customized", "customized"),
+                   ("cosine", "mean cosine"), ("top1", "top-1"), ("iterations", "iterations"),
+                   ("plain", "plain cosine"))
+
+
+class VerifyScreen(EngineScreen):
+    BINDINGS = [spec.binding() for spec in VERIFY_KEYS]
+    AUTO_FOCUS = "#verify-body"
+
+    class Planned(Message):
+        def __init__(self, plan: verify.VerifyPlan, attempts: list[VerifyAttempt]) -> None:
+            super().__init__()
+            self.plan = plan
+            self.attempts = attempts
+
+    class Progress(Message):
+        def __init__(self, index: int, total: int, title: str) -> None:
+            super().__init__()
+            self.index, self.total, self.title = index, total, title
+
+    class Finished(Message):
+        def __init__(self, result: verify.VerifyResult, attempts: list[VerifyAttempt]) -> None:
+            super().__init__()
+            self.result = result
+            self.attempts = attempts
+
+    def __init__(self, path: Path, display_name: str) -> None:
+        super().__init__(path, display_name)
+        self.control = verify.VerifyControl()
+        self.result: verify.VerifyResult | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label(f"Verify · {self.display_name}: float vs quantized (pegasus inference)",
+                    id="verify-title", classes="engine-title")
+        with Horizontal(classes="engine-status"):
+            yield Static("Planning…", id="verify-step", markup=False)
+            yield ProgressBar(total=None, show_eta=False, id="verify-bar")
+            yield Stopwatch(id="elapsed")
+        with TabbedContent(initial="result-tab", id="verify-tabs"):
+            with TabPane("Result", id="result-tab"):
+                with VerticalScroll(id="verify-body"):
+                    yield Static("", id="verify-notes", markup=False)
+                    yield Static("", id="verify-result")
+                    yield Label("History of attempts (★ best: highest mean cosine; "
+                                "← this run)", classes="engine-hint")
+                    yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+            with TabPane("Log", id="log-tab"):
+                yield EngineLog(id="log")
+        yield KeyHints(specs=(*VERIFY_KEYS, *ENGINE_SCREEN_KEYS), id="keys")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#history", DataTable)
+        for key, label in HISTORY_COLUMNS:
+            table.add_column(label, key=key)
+        self.begin()
+        self.run_engine(self.log_view.buffer.append)
+
+    # -- the worker ----------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
+    def run_engine(self, on_line) -> None:
+        the_plan = verify.plan_verify(self.path)
+        self.post_message(self.Planned(the_plan, verify_history(self.path)))
+
+        def progress(index: int, total: int, run: verify.VerifyRun) -> None:
+            on_line(f"\x1b[1m$ {quoted(run.command)}\x1b[0m")
+            self.post_message(self.Progress(index, total, run.title))
+
+        result = verify.run_verify(the_plan, on_line, progress, control=self.control)
+        self.post_message(self.Finished(result, verify_history(self.path)))
+
+    def stop_engine(self) -> None:
+        self.control.cancel()
+
+    # -- messages ------------------------------------------------------------------------
+
+    @on(Planned)
+    def _planned(self, message: Planned) -> None:
+        self.ran = True
+        notes = "\n".join(f"note: {note}" for note in message.plan.notes)
+        self.query_one("#verify-notes", Static).update(Text(notes, style="yellow"))
+        self.query_one("#verify-bar", ProgressBar).update(total=len(message.plan.runs), progress=0)
+        self._history(message.attempts, None)
+        self.query_one("#verify-result", Static).update(
+            Text("Running the inferences… (l shows the log; esc or ctrl+c cancels)", style="dim"))
+
+    @on(Progress)
+    def _progress(self, message: Progress) -> None:
+        self._step(f"[{message.index}/{message.total}] {message.title}")
+        self.query_one("#verify-bar", ProgressBar).update(total=message.total,
+                                                          progress=message.index - 1)
+
+    @on(Finished)
+    def _finished(self, message: Finished) -> None:
+        self.end()
+        self.result = message.result
+        total = len(message.result.runs)
+        self.query_one("#verify-bar", ProgressBar).update(total=total, progress=total)
+        self._step(f"Done: {total} inference runs.", "bold green")
+        self.query_one("#verify-result", Static).update(result_view(message.result))
+        self._history(message.attempts, message.result.time)
+        self.query_one(TabbedContent).active = "result-tab"
+
+    def engine_failed(self, error: BaseException | None) -> None:
+        if isinstance(error, verify.VerifyCancelled):
+            self._step("Cancelled.", "bold yellow")
+            text = Text(f"{error.message}. Nothing was recorded.", style="bold yellow")
+        elif isinstance(error, verify.InferenceFailed):
+            self._step(f"Failed: {error.run.title}.", "bold red")
+            text = Text(f"{error.run.title} failed with status {error.status}:\n",
+                        style="bold red")
+            text.append(f"$ {quoted(error.run.command)}\n\nits last log lines:\n")
+            text.append("\n".join("  " + strip_ansi(line) for line in error.tail), style="dim")
+        else:
+            self._step("Not run.", "bold red")
+            message = (error.message if isinstance(error, QuantedError)
+                       else f"{type(error).__name__}: {error}")
+            text = Text(message, style="bold red")
+        self.query_one("#verify-result", Static).update(text)
+        self.query_one(TabbedContent).active = "result-tab"
+
+    # -- actions and text ----------------------------------------------------------------
+
+    def action_toggle_log(self) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = "log-tab" if tabs.active == "result-tab" else "result-tab"
+
+    def show_cancelling(self) -> None:
+        self._step("Cancelling…", "bold yellow")
+
+    def _step(self, text: str, style: str = "") -> None:
+        self.query_one("#verify-step", Static).update(Text(text, style=style))
+
+    def _history(self, attempts: list[VerifyAttempt], current: str | None) -> None:
+        table = self.query_one("#history", DataTable)
+        table.clear()
+        top = best(attempts)
+        for attempt in attempts:
+            is_best, is_current = attempt is top, attempt.time == current
+            style = "bold green" if is_best else ("bold" if is_current else "")
+            mark = ("★ " if is_best else "  ") + ("←" if is_current else " ")
+            cos = "-" if attempt.mean_cosine is None else f"{attempt.mean_cosine:.6f}"
+            plain = attempt.plain_summary or {}
+            plain_cos = plain.get("mean_cosine")
+            cells = [mark, attempt.when, str(len(attempt.customized)), cos,
+                     f"{attempt.summary.get('top1_agree', '-')}/{attempt.summary.get('count', '-')}",
+                     str(attempt.iterations),
+                     f"{plain_cos:.6f}" if isinstance(plain_cos, (int, float)) else "-"]
+            table.add_row(*(Text(cell, style=style) for cell in cells), key=attempt.time)
+        if current is not None and current in {a.time for a in attempts}:
+            table.move_cursor(row=table.get_row_index(current))
+
+
+def _cell(entry: tuple[int, float] | None, reference: list[tuple[int, float]], rank: int) -> Text:
+    if entry is None:
+        return Text("")
+    text = f"{entry[0]}: {entry[1]:.6f}"
+    classes = [k for k, _ in reference]
+    if entry[0] not in classes:
+        return Text(text, style="bold red")
+    if rank >= len(reference) or reference[rank][0] != entry[0]:
+        return Text(text, style="yellow")
+    return Text(text)
+
+
+def result_view(result: verify.VerifyResult) -> Group:
+    """Per output and iteration: a table of the top-5 side by side, then the figures."""
+    columns: list[tuple[str, dict[str, list[Comparison]]]] = [("quantized", result.quantized)]
+    if result.plain is not None:
+        columns.append(("plain quantized", result.plain))
+    parts: list = []
+    for tensor in result.tensors:
+        for i, float_top in enumerate(result.float_top5[tensor]):
+            table = Table(title=f"{tensor}  iteration {i}", title_justify="left",
+                          title_style="bold", expand=False, box=box.SIMPLE_HEAD)
+            table.add_column("", style="dim")
+            table.add_column("float32 (class: probability)")
+            for name, _ in columns:
+                table.add_column(name)
+            tops = [figures[tensor][i].top5 for _, figures in columns]
+            for rank in range(max(len(float_top), *(len(t) for t in tops))):
+                table.add_row(f"#{rank + 1}",
+                              Text(_cell(float_top[rank], float_top, rank).plain)
+                              if rank < len(float_top) else Text(""),
+                              *(_cell(t[rank] if rank < len(t) else None, float_top, rank)
+                                for t in tops))
+            table.add_section()
+            figures = [f[tensor][i] for _, f in columns]
+            n = len(float_top)
+            table.add_row("cosine", "", *(f"{f.cosine:.6f}" for f in figures))
+            table.add_row("max abs error", "", *(f"{f.max_abs_error:.6f}" for f in figures))
+            table.add_row("top-1", "", *(Text("same", style="green") if f.top1
+                                         else Text("DIFFERENT", style="bold red")
+                                         for f in figures))
+            table.add_row("top-5 overlap", "",
+                          *(f"{round(f.top5_overlap * n)}/{n}" for f in figures))
+            parts += [table, Text("")]
+    for name, figures in columns:
+        s = summarize(figures)
+        if not s["count"]:
+            continue
+        parts.append(Text(f"{name}: mean cosine {s['mean_cosine']:.6f} "
+                          f"(min {s['min_cosine']:.6f}), top-1 {s['top1_agree']}/{s['count']}, "
+                          f"top-5 overlap {s['mean_top5_overlap']:.2f}, "
+                          f"max abs error {s['max_abs_error']:.6f}", style="bold"))
+    parts.append(Text("yellow: a float top-5 class at another rank; red: not in float's top-5",
+                      style="dim"))
+    return Group(*parts)
