@@ -282,7 +282,11 @@ async def test_unreadable_file_exits_with_code_2(workdir):
     (workdir / "bad.quantize").write_text("not: [a quantize\n")
     app = QuantedApp("bad.quantize")
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+        # Not settle(): waiting on the failed load worker would re-raise its error.
+        for _ in range(200):
+            if app.return_code is not None:
+                break
+            await pilot.pause(0.05)
     assert app.return_code == 2
     assert app.error_message
 
