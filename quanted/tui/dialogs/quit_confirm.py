@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+
+from quanted.tui.dialogs.choice import ChoiceDialog
 
 SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 
 
-class QuitConfirm(ModalScreen[str]):
+class QuitConfirm(ChoiceDialog):
     """Returns "save", "discard" or "cancel"."""
 
     BINDINGS = [
@@ -20,24 +18,22 @@ class QuitConfirm(ModalScreen[str]):
         Binding("escape", "choose('cancel')", "Cancel", id="quit.cancel"),
     ]
 
+    MESSAGE_ID = "quit-message"
+
     def __init__(self, name: str, summary: str) -> None:
         super().__init__()
         self.file_name = name
         self.summary = summary
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label("Quit quanted?", classes="dialog-title")
-            yield Label(f"{self.file_name} has unsaved changes: {self.summary}.",
-                        id="quit-message", markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button("Save and quit (s)", id=SAVE, variant="primary")
-                yield Button("Quit without saving (d)", id=DISCARD, variant="error")
-                yield Button("Cancel (esc)", id=CANCEL)
+    def title_text(self) -> str:
+        return "Quit quanted?"
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id)
+    def message(self) -> str:
+        return f"{self.file_name} has unsaved changes: {self.summary}."
 
-    def action_choose(self, choice: str) -> None:
-        self.dismiss(choice)
+    def choices(self) -> list[tuple[str, str, str]]:
+        return [
+            (SAVE, "Save and quit (s)", "primary"),
+            (DISCARD, "Quit without saving (d)", "error"),
+            (CANCEL, "Cancel (esc)", "default"),
+        ]

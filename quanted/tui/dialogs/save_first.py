@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+
+from quanted.tui.dialogs.choice import ChoiceDialog
 
 SAVE, CANCEL = "save", "cancel"
 
 
-class SaveFirst(ModalScreen[str]):
+class SaveFirst(ChoiceDialog):
     """Returns "save" or "cancel". `verb`: "run" or "verify"."""
 
     BINDINGS = [
@@ -19,25 +17,22 @@ class SaveFirst(ModalScreen[str]):
         Binding("escape", "choose('cancel')", "Cancel", id="save_first.cancel"),
     ]
 
+    MESSAGE_ID = "save-first-message"
+
     def __init__(self, name: str, summary: str, verb: str) -> None:
         super().__init__()
         self.file_name = name
         self.summary = summary
         self.verb = verb
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(f"Save before you {self.verb}?", classes="dialog-title")
-            yield Label(f"{self.file_name} has unsaved changes: {self.summary}.\n"
-                        f"pegasus reads the file from disk, so it is saved first.",
-                        id="save-first-message", markup=False)
-            with Horizontal(classes="dialog-buttons"):
-                yield Button(f"Save and {self.verb} (s)", id=SAVE, variant="primary")
-                yield Button("Cancel (esc)", id=CANCEL)
+    def title_text(self) -> str:
+        return f"Save before you {self.verb}?"
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.dismiss(event.button.id)
+    def message(self) -> str:
+        return (
+            f"{self.file_name} has unsaved changes: {self.summary}.\n"
+            "pegasus reads the file from disk, so it is saved first."
+        )
 
-    def action_choose(self, choice: str) -> None:
-        self.dismiss(choice)
+    def choices(self) -> list[tuple[str, str, str]]:
+        return [(SAVE, f"Save and {self.verb} (s)", "primary"), (CANCEL, "Cancel (esc)", "default")]
