@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
+from itertools import compress
 
 from quanted.core.layers import LayerRow, update_customized
 
@@ -27,16 +28,15 @@ _SORT_KEYS: dict[str, Callable[[LayerRow], object]] = {
 }
 
 
-def compile_filter(text: str) -> Callable[[str], bool] | None:
-    """A matcher for layer ids: a case-insensitive regex, or a substring when not one."""
+def compile_filter(text: str) -> Callable[[str], object] | None:
+    """A matcher for layer ids (truthy on a match): a case-insensitive regex, or a substring
+    when the text is not a valid regex. A bound `search`, so a 20,000-row filter runs in C."""
     if not text:
         return None
     try:
-        pattern = re.compile(text, re.IGNORECASE)
+        return re.compile(text, re.IGNORECASE).search
     except re.error:
-        needle = text.casefold()
-        return lambda layer: needle in layer.casefold()
-    return lambda layer: pattern.search(layer) is not None
+        return re.compile(re.escape(text), re.IGNORECASE).search
 
 
 class RowModel:
@@ -50,6 +50,7 @@ class RowModel:
         self.filter_text = ""
         self.has_entropy = any(row.entropy for row in self.rows)
         self._orders: dict[str, list[int]] = {}
+        self._names_by_sort: dict[str, list[str]] = {}
         self._ranked: tuple[list[int], list[float]] | None = None
         self.view: list[int] = []
         self.file_qtypes: dict[str, str] = {}  # layer -> its tensors' qtypes, filled later
@@ -82,14 +83,20 @@ class RowModel:
             self._orders[self.sort] = order
         return order
 
+    def _names(self) -> list[str]:
+        names = self._names_by_sort.get(self.sort)
+        if names is None:
+            rows = self.rows
+            names = self._names_by_sort[self.sort] = [rows[i].layer for i in self._order()]
+        return names
+
     def _rebuild(self) -> None:
         order = self._order()
         match = compile_filter(self.filter_text)
         if match is None:
             self.view = list(order)
         else:
-            rows = self.rows
-            self.view = [i for i in order if match(rows[i].layer)]
+            self.view = list(compress(order, map(match, self._names())))
 
     def set_sort(self, sort: str) -> None:
         if sort not in SORTS:
@@ -114,6 +121,7 @@ class RowModel:
                 self._index[row.layer] = len(self.rows)
                 self.rows.append(row)
             self._orders.clear()
+            self._names_by_sort.clear()
             self._ranked = None
             self._rebuild()
 

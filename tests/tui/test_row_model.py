@@ -1,0 +1,48 @@
+"""The table's model on its own: filter and sort semantics, no app needed."""
+
+from __future__ import annotations
+
+from quanted.core.layers import LayerRow
+from quanted.tui.row_model import RowModel
+
+
+def rows():
+    return [
+        LayerRow("features/Conv_1", ["@features/Conv_1:out0"], {"out0": 0.2}, order=0),
+        LayerRow("layer1/Relu_2", ["@layer1/Relu_2:out0"], {"out0": 0.9}, order=1),
+        LayerRow("layer1/conv_3", ["@layer1/conv_3:out0"], {}, order=2),
+        LayerRow("a(b", ["@a(b:out0"], {"out0": 0.5}, order=3),
+    ]
+
+
+def names(model):
+    return [model.row_at(i).layer for i in range(len(model))]
+
+
+def test_filter_is_a_case_insensitive_regex_or_a_substring():
+    model = RowModel(rows())
+    model.set_filter("conv")
+    assert names(model) == ["features/Conv_1", "layer1/conv_3"]
+    model.set_filter("^layer1/.*_[23]$")
+    assert names(model) == ["layer1/Relu_2", "layer1/conv_3"]
+    model.set_filter("a(b")  # not a valid regex: a plain substring
+    assert names(model) == ["a(b"]
+    model.set_filter("")
+    assert len(model) == 4
+
+
+def test_sorts_keep_the_filter():
+    model = RowModel(rows())
+    assert names(model) == ["layer1/Relu_2", "a(b", "features/Conv_1", "layer1/conv_3"]
+    model.set_filter("layer1")
+    assert model.next_sort() == "name"
+    assert names(model) == ["layer1/conv_3", "layer1/Relu_2"]
+    assert model.next_sort() == "file"
+    assert names(model) == ["layer1/Relu_2", "layer1/conv_3"]
+    assert model.index_of("layer1/conv_3") == 1 and model.index_of("a(b") is None
+
+
+def test_threshold_counts():
+    model = RowModel(rows())
+    assert model.count_at_or_above(0.5) == 2
+    assert [r.layer for r in model.to_add(0.5)] == ["layer1/Relu_2", "a(b"]
