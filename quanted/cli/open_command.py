@@ -45,10 +45,9 @@ def _check_file(path: Path, what: str) -> None:
 
 
 def copy_sample_to_temp() -> Path:
-    try:
-        from quanted.core.sample import copy_sample
-    except ImportError:
-        raise ReadError("the bundled sample is missing from this install", "quanted") from None
+    from quanted.core.sample import copy_sample, sample_dir
+
+    sample_dir()  # a missing sample is an error before a temporary folder is made
     folder = Path(tempfile.mkdtemp(prefix="quanted-sample-"))
     return copy_sample(folder)
 

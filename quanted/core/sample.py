@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 import shutil
-from importlib import resources
 from pathlib import Path
 
+from quanted.core.errors import ReadError
+
 SAMPLE_QUANTIZE = "tinynet_uint8.quantize"
+_PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def sample_dir() -> Path:
-    """Where the sample lives: inside the installed package, or the checkout's sample_data/."""
-    try:
-        packaged = Path(str(resources.files("quanted.sample_data")))
-        if (packaged / SAMPLE_QUANTIZE).is_file():
-            return packaged
-    except ModuleNotFoundError:
-        pass
-    return Path(__file__).resolve().parents[2] / "sample_data"
+    """Where the sample lives: inside the installed package (quanted/sample_data, see
+    pyproject.toml), or the checkout's sample_data/ in an editable install."""
+    for candidate in (_PACKAGE / "sample_data", _PACKAGE.parent / "sample_data"):
+        if (candidate / SAMPLE_QUANTIZE).is_file():
+            return candidate
+    raise ReadError(f"the bundled sample is missing from this install (looked in {_PACKAGE})", "quanted")
 
 
 def copy_sample(dest_dir: str | Path) -> Path:
     """Copy every sample file into dest_dir; return the copied .quantize path."""
     source = sample_dir()
-    if not (source / SAMPLE_QUANTIZE).is_file():
-        raise FileNotFoundError(f"the bundled sample is missing ({source / SAMPLE_QUANTIZE})")
     dest = Path(dest_dir)
     dest.mkdir(parents=True, exist_ok=True)
     for item in source.iterdir():

@@ -32,3 +32,15 @@ def test_wheel_contains_the_sample_and_styles(tmp_path):
     assert "quanted/sample_data/tinynet_uint8.quantize" in names
     assert "quanted/sample_data/entropy.txt" in names
     assert any(n.startswith("quanted/tui/") and n.endswith(".tcss") for n in names)
+    # Installed from the wheel (not the checkout), quanted finds its sample.
+    site = tmp_path / "site"
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(site),
+                              str(wheel)], capture_output=True, text=True)
+    assert install.returncode == 0, install.stderr[-2000:]
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys, quanted.core.sample as s; print(s.copy_sample(sys.argv[1]))",
+         str(tmp_path / "copy")],
+        capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(site)},
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert (tmp_path / "copy" / "tinynet_uint8.quantize").is_file()
