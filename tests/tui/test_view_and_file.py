@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-import types
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,8 @@ from quanted.tui.keymap import ALL_KEYS, display_key
 from quanted.tui.screens.help import HelpScreen
 from quanted.tui.screens.main import MainScreen
 from quanted.tui.widgets.layer_table import LayerTable
-from tui_helpers import FIFTH, KHADAS, TOP, settle
-
 from quanted.cli import dispatch as cli_main
+from tui_helpers import FIFTH, KHADAS, REPO, TOP, settle
 
 TOUCHED = b"# touched by a pegasus run\n"
 
@@ -309,16 +307,6 @@ def test_cli_missing_file_is_a_one_line_error(workdir, capsys):
 
 
 def test_cli_without_argument_copies_the_sample_and_says_where(workdir, monkeypatch, capsys):
-    from tui_helpers import KHADAS_ENTROPY, PUBLIC
-
-    def copy_sample(dest: Path) -> Path:
-        target = Path(dest) / "tinynet_uint8.quantize"
-        target.write_bytes((PUBLIC / KHADAS).read_bytes())
-        (Path(dest) / "entropy.txt").write_bytes((PUBLIC / KHADAS_ENTROPY).read_bytes())
-        return target
-
-    monkeypatch.setitem(sys.modules, "quanted.core.sample",
-                        types.SimpleNamespace(copy_sample=copy_sample))
     seen = {}
 
     def fake_run(self):
@@ -330,6 +318,9 @@ def test_cli_without_argument_copies_the_sample_and_says_where(workdir, monkeypa
     assert str(seen["path"]) in out and seen["path"].is_file()
     assert seen["name"] == str(seen["path"])  # the status line shows where the copy is
     assert seen["path"].parent.name.startswith("quanted-sample-")
+    assert seen["path"].read_bytes() == (REPO / "sample_data" / "tinynet_uint8.quantize").read_bytes()
+    assert (seen["path"].parent / "entropy.txt").is_file()
+    shutil.rmtree(seen["path"].parent)
 
 
 async def test_no_color_is_respected(quantize, monkeypatch):
