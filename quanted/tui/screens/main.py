@@ -324,6 +324,11 @@ class MainScreen(MainFlows, Screen[None]):
         self._filter_before = self.model.filter_text
         self.query_one(FilterBar).open(self._filter_before)
 
+    @on(LayerTable.Highlighted)
+    def _show_full_id(self, message: LayerTable.Highlighted) -> None:
+        # The table shortens long ids in the middle; the border shows the highlighted one whole.
+        self.table.border_subtitle = message.row.layer if message.row is not None else ""
+
     @on(FilterBar.Changed)
     def _filter_typed(self, message: FilterBar.Changed) -> None:
         shown = self._apply_filter(message.text)
