@@ -10,6 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from quanted.core import qtypes
@@ -54,6 +55,7 @@ class MainScreen(MainFlows, Screen[None]):
         self.above = 0
         self.busy = "loading…"
         self.after_save: Callable[[], object] | None = None
+        self._id_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
@@ -327,7 +329,11 @@ class MainScreen(MainFlows, Screen[None]):
     @on(LayerTable.Highlighted)
     def _show_full_id(self, message: LayerTable.Highlighted) -> None:
         # The table shortens long ids in the middle; the border shows the highlighted one whole.
-        self.table.border_subtitle = message.row.layer if message.row is not None else ""
+        # A border change repaints the whole table, so it waits until the cursor rests.
+        layer = message.row.layer if message.row is not None else ""
+        if self._id_timer is not None:
+            self._id_timer.stop()
+        self._id_timer = self.set_timer(0.25, lambda: setattr(self.table, "border_subtitle", layer))
 
     @on(FilterBar.Changed)
     def _filter_typed(self, message: FilterBar.Changed) -> None:
