@@ -80,6 +80,21 @@ def test_unknown_layer_is_refused_and_with_force_is_exit_1(sample, pegasus, caps
     assert "layer 'no_such_layer_99'" in err and "qnt_insert_converter_layer error" in err
 
 
+def test_an_unknown_qtype_with_force_names_the_layer(sample, pegasus, capsys):
+    text = sample.read_text().replace(
+        "customized_quantize_layers:\n", f"customized_quantize_layers:\n  {LAYER}: int4_magic\n"
+    )
+    sample.write_text(text)
+    assert run_cli(str(sample), "--pegasus", shlex.join(pegasus)) == 1  # refused: unknown qtype
+    assert "refusing" in capsys.readouterr().err
+    assert run_cli(str(sample), "--pegasus", shlex.join(pegasus), "--force", "--json") == 1
+    out, err = capsys.readouterr()
+    failures = json.loads(out)["failures"]
+    kinds = {f["kind"] for f in failures}
+    assert "unsupported" in kinds  # "Unsupported quantizer : int4_magic, ..." (exit 0 from pegasus)
+    assert all(f["layer"] == LAYER for f in failures), failures
+
+
 def test_from_a_printed_rebuild_command(sample, pegasus, capsys):
     printed = (
         "pegasus quantize --model tinynet.json --model-data tinynet.data --batch-size 1 "

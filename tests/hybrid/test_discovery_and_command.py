@@ -126,6 +126,9 @@ LOG = [
     ("W 07:01:06 Optimze quantization->qnt_insert_converter_layer error: 'NoneType' object is not subscriptable!",
      ("converter-error", None, None)),
     ("W 07:01:06 Unsupported quantizer 'int4' for layer 'c1_8'", ("unsupported", "c1_8", "int4")),
+    # the engine's own wording (acuitylite 6.57.1): the qtype, bare, and no layer
+    ("W 19:42:15 Unsupported quantizer : int4, insert converter layer maybe failed.",
+     ("unsupported", "c1_8", "int4")),
     ("E 07:01:06 Something broke", ("error", None, None)),
     ("2026-11-26 18:13:29.914908: E external/local_xla/xla/stream_executor/cuda/cuda_fft.cc:485] Unable", None),
     ("I 07:01:06 Insert converter layer c2_6_pre_asymmetric_affineu8_to_dynamic_fixed_pointi16_12", None),

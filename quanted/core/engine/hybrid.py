@@ -100,8 +100,9 @@ def _readable(path: Path) -> str | None:
 
 
 def _name_layers(failures: list[Failure], the_plan: HybridPlan) -> list[Failure]:
-    """pegasus's converter error names no layer; the check already knows which ids are unknown."""
-    unknown = [p.layer for p in the_plan.errors if p.layer and "not in quantize_parameters" in p.message]
+    """pegasus's converter error names no layer; the check already knows which entries are
+    wrong (unknown layer ids, unknown qtypes)."""
+    unknown = list(dict.fromkeys(p.layer for p in the_plan.errors if p.layer))
     named: list[Failure] = []
     for failure in failures:
         if failure.kind == "converter-error" and failure.layer is None and unknown:

@@ -52,13 +52,15 @@ def scan_line(line: str, customized: dict[str, str] | None = None) -> Failure | 
 
 
 def _named_layer(text: str, customized: dict[str, str] | None) -> tuple[str | None, str | None]:
-    """A quoted name in the line that is a customized layer (or its qtype)."""
+    """The customized layer a line is about: named in quotes, or the layer(s) whose qtype the
+    line names (`Unsupported quantizer : int4, insert converter layer maybe failed.`)."""
     if not customized:
         return None, None
     for word in QUOTED.findall(text):
         if word in customized:
             return word, customized[word]
-    for layer, qtype in customized.items():
-        if f"'{qtype}'" in text or layer in text:
-            return (layer if layer in text else None), qtype
+    for qtype in dict.fromkeys(customized.values()):
+        if qtype and re.search(rf"(?<![\w-]){re.escape(qtype)}(?![\w-])", text):
+            layers = [layer for layer, q in customized.items() if q == qtype]
+            return ", ".join(layers), qtype
     return None, None
