@@ -217,7 +217,7 @@ class _Walker:
             self.key_prefix = b" " * ki + b"'"
 
     def _tensor_key(self, match: re.Match[str], pos: int) -> None:
-        token = match["key"]
+        token = match["key"] or ""  # None: a list item where a tensor key belongs
         if match["value"] is not None or token[:1] not in ("'", '"'):
             raise _bad_line(self.data, pos, self.path, "expected a quoted tensor key line '@LAYER:PORT':")
         if token[:1] == '"' and "\\" in token:

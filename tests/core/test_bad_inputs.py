@@ -32,6 +32,9 @@ BAD_INPUTS = {
     "bad-indent": (GOOD.replace("    qtype: u8", " qtype: u8", 1).encode(), "indentation"),
     "duplicate-top-level": (GOOD.replace("version: 2\n", "version: 2\nversion: 2\n").encode(), "duplicate top-level"),
     "legacy-truncated": (legacy_doc()[:-40].encode(), ""),
+    # found by the fuzzer: a compact list where the tensor key's fields belong
+    "list-at-key-indent": (legacy_doc().replace("        dtype: asymmetric_affine\n", "    -    dt x\n", 1).encode(),
+                           "expected a quoted tensor key"),
 }
 
 
