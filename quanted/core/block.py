@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from quanted.core.errors import EditError, ReadError
+from quanted.core.keys import quote_single, unquote_single
 
 _SQ = r"'[^']*(?:''[^']*)*'"
 _DQ = r'"(?:[^"\\]|\\.)*"'
@@ -45,7 +46,7 @@ class BlockState:
 
 def _unquote(token: str) -> str:
     if token.startswith("'"):
-        return token[1:-1].replace("''", "'")
+        return unquote_single(token[1:-1])
     if token.startswith('"'):
         return _yaml_load(token)
     return token
@@ -83,7 +84,7 @@ def format_scalar(text: str) -> str:
     """A YAML scalar token for `text`: plain when safe, else single-quoted."""
     if _is_plain_safe(text):
         return text
-    return "'" + text.replace("'", "''") + "'"
+    return "'" + quote_single(text) + "'"
 
 
 # Lines whose YAML reading is beyond doubt: a plain layer id, a plain qtype, a comment.
@@ -298,8 +299,7 @@ class Editor:
         return match["head"] + " {}" + (" " + post if post else "")
 
     def set_comment(self, state: BlockState, layer: str, comment: str | None) -> BlockState:
-        if comment is not None and ("\n" in comment or "\r" in comment):
-            raise EditError("a comment must be a single line")
+        _check_one_line([comment or ""])
         comment = comment.strip() if comment else None
         state = self._header_as_block(state)
         lines = list(state.lines)
@@ -323,25 +323,32 @@ class Editor:
         return replace(state, lines=tuple(lines))
 
 
-def insert_comments(
-    editor: Editor, state: BlockState, texts: list[str], before: str | None
-) -> BlockState:
-    """Full-line comments above `before`'s line, or at the top of the block when None."""
-    if not texts:
-        return state
-    lines = list(state.lines)
-    at = 0
-    if before is not None:
-        at = next((i for i, ln in enumerate(lines) if ln.key == before), 0)
-    indent = editor.indent
-    if at < len(lines) and lines[at].key is not None:
-        text = lines[at].text
-        indent = text[: len(text) - len(text.lstrip(" "))]
-    new = [Line(f"{indent}# {t.lstrip('#').strip()}", editor.newline) for t in texts]
-    if at == len(lines) and not state.header_eol and not lines:
-        state = replace(state, header_eol=editor.newline)
-        new[-1] = replace(new[-1], eol="")
-    return replace(state, lines=tuple(lines[:at] + new + lines[at:]))
+    def insert_comments(self, state: BlockState, texts: list[str], before: str | None) -> BlockState:
+        """Full-line comments above `before`'s line, or at the top of the block when None."""
+        _check_one_line(texts)
+        if not texts:
+            return state
+        lines = list(state.lines)
+        at = 0
+        if before is not None:
+            at = next((i for i, ln in enumerate(lines) if ln.key == before), 0)
+        indent = self.indent
+        if at < len(lines) and lines[at].key is not None:
+            indent = indent_of(lines[at].text)
+        new = [Line(f"{indent}# {t.lstrip('#').strip()}", self.newline) for t in texts]
+        if at == len(lines) and not state.header_eol and not lines:
+            state = replace(state, header_eol=self.newline)
+            new[-1] = replace(new[-1], eol="")
+        return replace(state, lines=tuple(lines[:at] + new + lines[at:]))
+
+
+def _check_one_line(texts: list[str]) -> None:
+    if any("\n" in t or "\r" in t for t in texts):
+        raise EditError("a comment must be a single line")
+
+
+def indent_of(text: str) -> str:
+    return text[: len(text) - len(text.lstrip(" "))]
 
 
 def render(state: BlockState) -> str:

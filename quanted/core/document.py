@@ -12,7 +12,7 @@ from pathlib import Path
 from quanted.core import block, scanner
 from quanted.core.errors import EditError, FileChangedError
 from quanted.core.files import atomic_write, read_bytes
-from quanted.core.keys import split_tensor_key
+from quanted.core.keys import quote_single, split_tensor_key, unquote_single
 from quanted.core.scanner import CUSTOMIZED, QUANTIZE_PARAMETERS, Scan
 
 
@@ -64,7 +64,7 @@ class QuantizeDocument:
     def _detect_block_indent(self, state: block.BlockState) -> str:
         for line in state.lines:
             if line.key is not None:
-                return line.text[: len(line.text) - len(line.text.lstrip(" "))]
+                return block.indent_of(line.text)
         return " " * self.scan.key_indent
 
     @property
@@ -100,13 +100,14 @@ class QuantizeDocument:
         if "tensors_by_layer" in self.__dict__:
             return layer in self.tensors_by_layer
         params = self.scan.entries[QUANTIZE_PARAMETERS]
-        prefix = (b"\n" + b" " * self.scan.key_indent + b"'@" + layer.replace("'", "''").encode())
+        prefix = b"\n" + b" " * self.scan.key_indent + b"'@" + quote_single(layer).encode()
         data = self.data
         pos = data.find(prefix + b":", params.body_start - 1, params.end)
         while pos >= 0:
             end = data.find(b"\n", pos + 1)
             line = data[pos + 1 : end if end >= 0 else len(data)].strip().decode("utf-8")
-            if line.startswith("'") and split_tensor_key(line[1 : line.rindex("'")].replace("''", "'"))[0] == layer:
+            key = unquote_single(line[1 : line.rindex("'")]) if line.startswith("'") else ""
+            if key and split_tensor_key(key)[0] == layer:
                 return True
             pos = data.find(prefix + b":", pos + 1, params.end)
         if b'"' in data[params.body_start : params.end]:
@@ -117,7 +118,7 @@ class QuantizeDocument:
         """The scalar fields of one tensor entry, read on demand from its lines."""
         params = self.scan.entries[QUANTIZE_PARAMETERS]
         indent = b" " * self.scan.key_indent
-        needle = b"\n" + indent + b"'" + key.replace("'", "''").encode() + b"':"
+        needle = b"\n" + indent + b"'" + quote_single(key).encode() + b"':"
         pos = self.data.find(needle, params.body_start - 1, params.end)
         if pos < 0:
             raise KeyError(key)
@@ -146,7 +147,7 @@ class QuantizeDocument:
             if key:
                 if current is not None:
                     result[current] = (quantizer, qtype)
-                current = key.decode("utf-8").replace("''", "'")
+                current = unquote_single(key.decode("utf-8"))
                 quantizer = qtype = ""
             elif field == b"qtype":
                 qtype = value.decode("utf-8")
@@ -218,9 +219,7 @@ class QuantizeDocument:
 
     def insert_comments(self, texts: list[str], before_layer: str | None = None) -> None:
         """Full-line comments above a layer's line, or at the top of the block."""
-        if any("\n" in t or "\r" in t for t in texts):
-            raise EditError("a comment must be a single line")
-        self._push(block.insert_comments(self._editor, self.block_state, texts, before_layer))
+        self._push(self._editor.insert_comments(self.block_state, texts, before_layer))
 
     @contextmanager
     def batch(self) -> Iterator[None]:

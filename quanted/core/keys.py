@@ -12,3 +12,13 @@ def split_tensor_key(key: str) -> tuple[str, str]:
 
 def looks_like_tensor_key(text: str) -> bool:
     return text.startswith("@") and ":" in text
+
+
+def quote_single(text: str) -> str:
+    """The inside of a single-quoted YAML scalar: `'` doubles (tensor keys are written so)."""
+    return text.replace("'", "''")
+
+
+def unquote_single(text: str) -> str:
+    """The inverse of quote_single."""
+    return text.replace("''", "'")

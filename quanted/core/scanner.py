@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from quanted.core.errors import ReadError
+from quanted.core.keys import unquote_single
 from quanted.core.yamlshape import LINE_RE, ShapeError, Stream, Structure
 
 QUANTIZE_PARAMETERS = "quantize_parameters"
@@ -64,6 +65,10 @@ def _line_end(data: bytes, pos: int) -> int:
     return len(data) if nl < 0 else nl + 1
 
 
+def _column(data: bytes, offset: int) -> int:
+    return offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+
+
 def _check_text(data: bytes, path: str) -> None:
     if _NON_SPACE.search(data) is None:
         raise ReadError("empty file, not a .quantize file", path)
@@ -73,22 +78,18 @@ def _check_text(data: bytes, path: str) -> None:
         if not data.isascii():
             data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = line_of(data, exc.start)
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ReadError("not UTF-8 text, not a .quantize file", path, line, col) from None
+        raise ReadError("not UTF-8 text, not a .quantize file", path, line_of(data, exc.start),
+                        _column(data, exc.start)) from None
     tab = data.find(b"\t")
     if tab >= 0:
-        line = line_of(data, tab)
-        col = tab - (data.rfind(b"\n", 0, tab) + 1) + 1
-        raise ReadError("tab character (ACUITY files disallow tabs)", path, line, col)
+        raise ReadError("tab character (ACUITY files disallow tabs)", path, line_of(data, tab),
+                        _column(data, tab))
 
 
 def _bad_line(data: bytes, pos: int, path: str, why: str) -> ReadError:
     end = _line_end(data, pos)
     text = data[pos:end].decode("utf-8").rstrip("\r\n")
-    if "'" in text and text.count("'") % 2:
-        why = "unclosed quote"
-    elif '"' in text and text.count('"') % 2:
+    if text.count("'") % 2 or text.count('"') % 2:
         why = "unclosed quote"
     shown = text if len(text) <= 60 else text[:57] + "..."
     col = len(text) - len(text.lstrip(" ")) + 1
@@ -226,7 +227,7 @@ class _Walker:
 
 def _plain_key(token: str) -> str:
     if token[:1] == "'":
-        return token[1:-1].replace("''", "'")
+        return unquote_single(token[1:-1])
     if token[:1] == '"':
         return token[1:-1]
     return token
@@ -266,13 +267,12 @@ def tensor_keys(result: Scan) -> list[str]:
     if not found:
         return []
     singles = [single for single, _ in found]
-    if all(singles) and not any(b"\n" in k for k in singles):
+    if all(singles):
         # One decode for all keys: 60,000 separate decodes cost as much as the search.
-        keys = b"\n".join(singles).decode("utf-8").split("\n")
-        return [k.replace("''", "'") for k in keys] if b"''" in b"".join(singles) else keys
-    return [
-        s.decode("utf-8").replace("''", "'") if s else d.decode("utf-8") for s, d in found
-    ]
+        joined = b"\n".join(singles)
+        keys = joined.decode("utf-8").split("\n")
+        return [unquote_single(k) for k in keys] if b"''" in joined else keys
+    return [unquote_single(s.decode("utf-8")) if s else d.decode("utf-8") for s, d in found]
 
 
 def _check_tensors_have_fields(result: Scan, params: TopLevel, path: str) -> None:
