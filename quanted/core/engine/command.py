@@ -57,6 +57,11 @@ def model_files(quantize: Path) -> ModelFiles:
     return files
 
 
+def hybrid_model(quantize: Path) -> Path:
+    """NAME_POSTFIX.quantize.json: the model structure a --hybrid run writes beside the file."""
+    return quantize.with_name(quantize.name + ".json")
+
+
 def dominant_quantization(doc: QuantizeDocument) -> tuple[str, str]:
     """The (quantizer, qtype word) of the tensors that are not customized: the --rebuild run's."""
     customized = set(doc.customized)

@@ -4,7 +4,6 @@ user's comments back when it succeeded."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from quanted.core.engine.logscan import Failure, scan_line
 from quanted.core.engine.process import EngineProcess
 from quanted.core.engine.report import HybridReport, Snapshot, compare
 from quanted.core.errors import EditError, QuantedError
+from quanted.core.files import atomic_write
 from quanted.core.history import History
 from quanted.core.validate import ERROR, Problem, check
 
@@ -85,18 +85,15 @@ def plan(
 
 
 def _restore(backup: Path, target: Path) -> None:
-    tmp = target.with_name(f".{target.name}.restore")
-    shutil.copy2(backup, tmp)
-    tmp.replace(target)
+    atomic_write(target, backup.read_bytes())
 
 
-def _readable(path: Path) -> str | None:
-    """Why the file the engine left is unusable, or None when it reads as a .quantize."""
+def _reopen(path: Path) -> tuple[QuantizeDocument | None, str | None]:
+    """The file the engine left, or why it is unusable."""
     try:
-        QuantizeDocument.open(path)
+        return QuantizeDocument.open(path), None
     except QuantedError as exc:
-        return exc.message
-    return None
+        return None, exc.message
 
 
 def _name_layers(failures: list[Failure], the_plan: HybridPlan) -> list[Failure]:
@@ -140,29 +137,28 @@ def run(
     result = HybridResult(status=0, engine_status=None, backup=backup)
     process.start()
     process_ready(process)
-    try:
-        for line in process.lines():
-            on_line(line)
-            failure = scan_line(line, customized)
-            if failure is not None:
-                result.failures.append(failure)
-    except KeyboardInterrupt:
-        process.cancel()  # ctrl+c in the CLI: the engine runs in its own session, stop it here
-    finally:
-        result.engine_status = process.wait()
+
+    def handle(line: str) -> None:
+        on_line(line)
+        failure = scan_line(line, customized)
+        if failure is not None:
+            result.failures.append(failure)
+
+    result.engine_status = process.follow(handle)
     result.cancelled = process.cancelled.is_set()
     result.failures = _name_layers(result.failures, the_plan)
 
     broken = None
+    after: QuantizeDocument | None = None
     if result.cancelled:
         broken = "the run was cancelled"
     elif result.engine_status != 0:
         broken = f"pegasus exited with status {result.engine_status}"
     else:
-        unreadable = _readable(quantize)
+        after, unreadable = _reopen(quantize)
         if unreadable is not None:
             broken = f"pegasus left {quantize.name} unusable ({unreadable})"
-    if broken is not None:
+    if broken is not None or after is None:
         _restore(backup, quantize)
         if entropy_backup is not None:
             _restore(entropy_backup, entropy)
@@ -172,7 +168,6 @@ def run(
             result.status = 130
         return result
 
-    after = QuantizeDocument.open(quantize)
     result.comments_carried = comment_carry.carry_over(user_comments, after)
     if after.is_modified:
         after.save()

@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from quanted.core.engine.discovery import EngineNotFound
@@ -43,6 +43,18 @@ class EngineProcess:
         assert self._proc is not None and self._proc.stdout is not None
         for raw in self._proc.stdout:
             yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
+
+    def follow(self, on_line: Callable[[str], None]) -> int:
+        """Hand every log line to `on_line` until the engine ends; return its status.
+        ctrl+c in the CLI lands here (the engine has its own session): it stops the engine."""
+        try:
+            for line in self.lines():
+                on_line(line)
+        except KeyboardInterrupt:
+            self.cancel()
+        finally:
+            status = self.wait()
+        return status
 
     def wait(self) -> int:
         assert self._proc is not None

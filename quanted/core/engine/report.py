@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
+from quanted.core.engine.command import hybrid_model
 from quanted.core.errors import QuantedError
 from quanted.core.keys import split_tensor_key
 
@@ -54,7 +55,7 @@ class Snapshot:
             qtypes=by_layer,
             entropy=_entropy_by_layer(quantize.parent),
             entropy_mtime=mtime,
-            hybrid_model_layers=model_layers(quantize.with_name(quantize.name + ".json")),
+            hybrid_model_layers=model_layers(hybrid_model(quantize)),
         )
 
 

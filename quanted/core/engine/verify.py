@@ -107,7 +107,7 @@ def plan_verify(quantize: Path, pegasus: str | None = None, iterations: int = 1,
         return [*prefix, "inference", "--model", model.name, *common, *extra, *tail,
                 "--output-dir", str(work / label)]
 
-    hybrid_model = quantize.with_name(quantize.name + ".json")
+    hybrid_model = cmd.hybrid_model(quantize)
     model = hybrid_model if hybrid_model.is_file() else files.model
     runs = [
         VerifyRun(FLOAT, "float32", inference(FLOAT, files.model, ["--dtype", "float32"]),
@@ -121,7 +121,7 @@ def plan_verify(quantize: Path, pegasus: str | None = None, iterations: int = 1,
     the_plan = VerifyPlan(quantize, iterations, runs, doc.customized, work, keep)
     source = history.first_copy("before-hybrid")
     if source is not None and (model == hybrid_model
-                               or source.read_bytes() != quantize.read_bytes()):
+                               or source.read_bytes() != doc.data):
         copy = work / f"plain_{quantize.name}"
         runs.append(VerifyRun(
             PLAIN, "plain quantized (before the first hybrid run)",
@@ -276,14 +276,14 @@ def _execute(run: VerifyRun, cwd: Path, on_line: Callable[[str], None],
     process.start()
     control._attach(process)
     process_ready(process)
+
+    def handle(line: str) -> None:
+        tail.append(line)
+        on_line(line)
+
     try:
-        for line in process.lines():
-            tail.append(line)
-            on_line(line)
-    except KeyboardInterrupt:
-        control.cancel()  # ctrl+c in the CLI: the engine runs in its own session, stop it here
+        status = process.follow(handle)
     finally:
-        status = process.wait()
         control._attach(None)
     if control.cancelled.is_set() or process.cancelled.is_set():
         raise VerifyCancelled(f"verify cancelled during the {run.label} run", cwd)
