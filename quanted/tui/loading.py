@@ -28,23 +28,18 @@ def entropy_path(path: Path, entropy: Path | None) -> Path | None:
 
 
 def load(path: Path, entropy: Path | None) -> Loaded:
-    doc = QuantizeDocument.open(path)
     found = entropy_path(path, entropy)
     report = EntropyReport.read(found) if found is not None else None
-    rows = build_rows(doc, report)
-    model = RowModel(rows, sort="entropy" if report is not None else "file")
-    return Loaded(doc, report, model)
+    return from_doc(QuantizeDocument.open(path), report)
 
 
 def reload(path: Path, report: EntropyReport | None) -> Loaded:
     """The file again from disk, with the entropy report already read."""
-    doc = QuantizeDocument.open(path)
-    rows = build_rows(doc, report)
-    return Loaded(doc, report, RowModel(rows, sort="entropy" if report is not None else "file"))
+    return from_doc(QuantizeDocument.open(path), report)
 
 
 def from_doc(doc: QuantizeDocument, report: EntropyReport | None) -> Loaded:
-    """Rows for a document already read (a reload that kept the unsaved edits)."""
+    """Rows for a document already read (also a reload that kept the unsaved edits)."""
     rows = build_rows(doc, report)
     return Loaded(doc, report, RowModel(rows, sort="entropy" if report is not None else "file"))
 

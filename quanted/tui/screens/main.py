@@ -50,7 +50,6 @@ class MainScreen(MainFlows, Screen[None]):
         self.doc: QuantizeDocument | None = None
         self.report: EntropyReport | None = None
         self.model: RowModel | None = None
-        self.saved_comments: dict[str, str] = {}
         self.threshold: float | None = None
         self.above = 0
         self.busy = "loading…"
@@ -130,7 +129,6 @@ class MainScreen(MainFlows, Screen[None]):
         result = message.result
         keep = self.table.current.layer if message.reloaded and self.table.current else None
         self.doc, self.report, self.model = result.doc, result.report, result.model
-        self.saved_comments = self.doc.saved_comments()
         self.busy = ""
         if self.threshold is None and self.report is not None:
             self.threshold = default_threshold(self.model)
@@ -157,7 +155,6 @@ class MainScreen(MainFlows, Screen[None]):
     def _saved(self, message: Saved) -> None:
         assert self.doc is not None
         self.busy = ""
-        self.saved_comments = self.doc.comments()
         self.table.saved = self.doc.saved_customized
         self._edited()
         self.notify(f"Saved {self.display_name}.")
@@ -192,7 +189,7 @@ class MainScreen(MainFlows, Screen[None]):
                 self.table.rows_changed(keep=focus)
             else:
                 self.table.refresh()
-            self.query_one(CustomizedPane).show(self.doc, self.saved_comments, self.model)
+            self.query_one(CustomizedPane).show(self.doc, self.model)
             self._refresh_status()
 
     def _refresh_status(self) -> None:

@@ -45,7 +45,7 @@ class MainFlows:
                 self.after_save = then
                 self.action_save()
 
-        summary = counts(changes(self.doc, self.saved_comments))
+        summary = counts(changes(self.doc))
         self.app.push_screen(SaveFirst(self.display_name, summary, verb), chosen)
 
     def _open_run(self: MainScreen) -> None:
@@ -114,5 +114,5 @@ class MainFlows:
                 self.after_save = self.app.exit
                 self.action_save()
 
-        marks = changes(self.doc, self.saved_comments)
+        marks = changes(self.doc)
         self.app.push_screen(QuitConfirm(self.display_name, counts(marks)), chosen)

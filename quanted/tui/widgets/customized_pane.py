@@ -19,10 +19,10 @@ from quanted.tui.widgets.layer_table import fit
 MARK_STYLES = {"+": "bold $text-success", "~": "bold $text-warning", "-": "bold $text-error"}
 
 
-def changes(doc: QuantizeDocument, saved_comments: dict[str, str]) -> dict[str, str]:
+def changes(doc: QuantizeDocument) -> dict[str, str]:
     """Layer -> '+', '~' or '-' for every unsaved difference from the file on disk."""
     now, saved = doc.customized, doc.saved_customized
-    comments = doc.comments()
+    comments, saved_comments = doc.comments(), doc.saved_comments()
     found: dict[str, str] = {}
     for layer, qtype in now.items():
         if layer not in saved:
@@ -35,16 +35,20 @@ def changes(doc: QuantizeDocument, saved_comments: dict[str, str]) -> dict[str, 
     return found
 
 
+def _tally(marks: dict[str, str]) -> dict[str, int]:
+    return {m: sum(1 for v in marks.values() if v == m) for m in "+~-"}
+
+
 def counts(marks: dict[str, str]) -> str:
     """'1 added, 0 changed, 1 removed'"""
-    n = {m: sum(1 for v in marks.values() if v == m) for m in "+~-"}
+    n = _tally(marks)
     return f"{n['+']} added, {n['~']} changed, {n['-']} removed"
 
 
 def summary(marks: dict[str, str]) -> str:
     if not marks:
         return "saved"
-    n = {m: sum(1 for v in marks.values() if v == m) for m in "+~-"}
+    n = _tally(marks)
     return f"unsaved: +{n['+']} ~{n['~']} -{n['-']}"
 
 
@@ -66,16 +70,16 @@ class CustomizedPane(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.lines: list[Content] = [Content("Loading…")]
-        self._shown: tuple[QuantizeDocument, dict[str, str], RowModel] | None = None
+        self._shown: tuple[QuantizeDocument, RowModel] | None = None
 
     def on_resize(self) -> None:
         if self._shown is not None:
             self.show(*self._shown)
 
-    def show(self, doc: QuantizeDocument, saved_comments: dict[str, str], model: RowModel) -> None:
-        self._shown = (doc, saved_comments, model)
+    def show(self, doc: QuantizeDocument, model: RowModel) -> None:
+        self._shown = (doc, model)
         width = max(20, self.scrollable_content_region.width)
-        marks = changes(doc, saved_comments)
+        marks = changes(doc)
         self.border_title = f"customized_quantize_layers ({len(doc.customized)})"
         self.border_subtitle = summary(marks)
         state = doc.block_state
