@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from quanted.core.errors import QuantedError
 
@@ -38,11 +40,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_hybrid)
 
 
+def engine_log(json_output: bool) -> tuple[TextIO, Callable[[str], None]]:
+    """Where the engine's log goes (stderr when stdout carries JSON) and a writer for it that
+    keeps pegasus's colours only on a terminal."""
+    from quanted.core.engine.logscan import strip_ansi
+
+    log = sys.stderr if json_output else sys.stdout
+    colour = log.isatty()
+
+    def on_line(line: str) -> None:
+        log.write((line if colour else strip_ansi(line)) + "\n")
+        log.flush()
+
+    return log, on_line
+
+
 def cmd_hybrid(args: argparse.Namespace) -> int:
     # Imported here: `quanted add` on a 15 MB file has a 0.3 s budget for the whole process.
     from quanted.core.engine import hybrid
     from quanted.core.engine.command import quoted
-    from quanted.core.engine.logscan import strip_ansi
 
     if args.iterations is not None and args.iterations < 1:
         raise QuantedError("--iterations must be at least 1", args.file)
@@ -54,14 +70,8 @@ def cmd_hybrid(args: argparse.Namespace) -> int:
         print(f"# in {plan.cwd}")
         print(quoted(plan.command))
         return 1 if plan.errors and not args.force else 0
-    log = sys.stderr if args.json else sys.stdout
-    colour = log.isatty()
+    log, on_line = engine_log(args.json)
     print(f"quanted: running in {plan.cwd}: {quoted(plan.command)}", file=log, flush=True)
-
-    def on_line(line: str) -> None:
-        log.write((line if colour else strip_ansi(line)) + "\n")
-        log.flush()
-
     result = hybrid.run(plan, on_line, force=args.force)
     for failure in result.failures:
         print(f"quanted: engine: {failure.describe()}", file=sys.stderr)

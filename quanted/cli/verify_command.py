@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from quanted.cli.engine_commands import engine_log
+
 # The engine modules (numpy) are imported in the handler: `quanted add` must stay fast.
 
 DESCRIPTION = """\
@@ -77,14 +79,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         for run in plan.runs:
             print(quoted(run.command))
         return 0
-    log = sys.stderr if args.json else sys.stdout
-    colour = log.isatty()
+    log, on_line = engine_log(args.json)
     for note in plan.notes:
         print(f"quanted: note: {note}", file=sys.stderr)
-
-    def on_line(line: str) -> None:
-        log.write((line if colour else strip_ansi(line)) + "\n")
-        log.flush()
 
     def on_progress(index: int, total: int, run: verify.VerifyRun) -> None:
         print(f"quanted: [{index}/{total}] {run.title}: {quoted(run.command)}", file=log,
