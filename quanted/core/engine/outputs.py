@@ -15,13 +15,13 @@ shape (digits joined by `_`). Numbers in this module are plain floats so they go
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from quanted.core.engine.model_json import ModelError, read_layers
 from quanted.core.errors import QuantedError
 
 TOP_K = 5
@@ -60,14 +60,9 @@ def read_tensor(path: Path) -> np.ndarray:
 def model_io(model_json: Path) -> tuple[list[str], list[str]]:
     """(output tensor keys, input tensor keys) of an ACUITY model .json, in file order."""
     try:
-        data = json.loads(model_json.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise OutputsError(f"cannot read the model: {exc.strerror or exc}", model_json) from None
-    except ValueError as exc:
-        raise OutputsError(f"the model is not JSON: {exc}", model_json) from None
-    layers = data.get("Layers") if isinstance(data, dict) else None
-    if not isinstance(layers, dict):
-        raise OutputsError("the model has no `Layers` object", model_json)
+        layers = read_layers(model_json)
+    except ModelError as exc:
+        raise OutputsError(exc.message, model_json) from None
     outputs: list[str] = []
     inputs: list[str] = []
     for layer_id, layer in layers.items():

@@ -3,24 +3,22 @@ and after, and the converter layers pegasus inserted into NAME_POSTFIX.quantize.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine.command import hybrid_model
+from quanted.core.engine.model_json import ModelError, read_layers
 from quanted.core.errors import QuantedError
 from quanted.core.keys import split_tensor_key
 
 
 def model_layers(path: Path) -> list[str]:
-    """Layer ids of an ACUITY model .json (`{"Layers": {ID: {...}}}`); [] when unreadable."""
+    """Layer ids of an ACUITY model .json; [] when it is missing or unreadable."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return list(read_layers(path))
+    except ModelError:
         return []
-    layers = data.get("Layers") if isinstance(data, dict) else None
-    return list(layers) if isinstance(layers, dict) else []
 
 
 def _entropy_by_layer(folder: Path) -> dict[str, dict[str, float]] | None:
