@@ -108,16 +108,11 @@ def _needs_yaml_parser(state: BlockState) -> bool:
     return False
 
 
-def parse(text: str, path: str, first_line: int | Callable[[], int]) -> BlockState:
+def parse(text: str, path: str, line_getter: Callable[[], int]) -> BlockState:
     """Parse the block text (header line plus body) into lines; ReadError on anything odd.
 
-    `first_line` (the header's line number) may be a callable: it is only needed for errors,
-    and counting lines in a 15 MB file costs more than the rest of a small edit."""
-    if callable(first_line):
-        line_getter = first_line
-    else:
-        number = first_line
-        line_getter = lambda: number  # noqa: E731
+    `line_getter()` gives the header's line number. It is a callable because it is only
+    needed for errors, and counting lines in a 15 MB file costs more than a small edit."""
     raw_lines = text.splitlines(keepends=True)
     header_raw = raw_lines[0]
     header = header_raw.rstrip("\r\n")
