@@ -1,31 +1,114 @@
-"""One engine process: its log line by line as it comes, and a cancel that stops it all."""
+"""One engine process: its log line by line as it comes, and a cancel that stops it all.
+
+pegasus runs in its own process group (it starts TensorFlow workers) and dies with quanted:
+on Linux it is started through a tiny exec shim that asks the kernel for a parent-death
+signal, and SIGTERM/SIGHUP to quanted are turned into a cancel like ctrl+c."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from quanted.core.engine.discovery import EngineNotFound
 
+# Runs in the child before pegasus: PR_SET_PDEATHSIG (1) = SIGKILL, then exec. When the parent
+# is already gone (its pid no longer ours), exit at once instead of running orphaned.
+_PDEATH_SHIM = (
+    "import ctypes,os,sys\n"
+    "ctypes.CDLL(None,use_errno=True).prctl(1,9,0,0,0)\n"
+    "if os.getppid()!=int(sys.argv[1]):os._exit(137)\n"
+    "os.execvp(sys.argv[2],sys.argv[2:])\n"
+)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class EngineInterrupted(BaseException):
+    """SIGTERM or SIGHUP arrived while the engine ran: stop it, like ctrl+c."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class SignalGuard:
+    """While installed (main thread only), SIGTERM/SIGHUP are noted; while `raising`, they
+    also raise EngineInterrupted so a blocking read of the engine's log stops."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.raising = False
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.received is None:
+            self.received = signum
+        if self.raising:
+            self.raising = False
+            raise EngineInterrupted(signum)
+
+    @contextmanager
+    def installed(self) -> Iterator[SignalGuard]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self  # the editor's workers: the app itself handles signals
+            return
+        previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
+        try:
+            yield self
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    @contextmanager
+    def raising_now(self) -> Iterator[None]:
+        if self.received is not None:
+            raise EngineInterrupted(self.received)
+        self.raising = True
+        try:
+            yield
+        finally:
+            self.raising = False
+
+
+def _check_program(program: str) -> None:
+    if os.sep in program:
+        if not os.path.exists(program):
+            raise EngineNotFound(f"cannot run {program!r}: no such program")
+        if os.path.isdir(program) or not os.access(program, os.X_OK):
+            raise EngineNotFound(f"cannot run {program!r}: permission denied")
+    elif shutil.which(program) is None:
+        raise EngineNotFound(f"cannot run {program!r}: no such program")
+
 
 class EngineProcess:
-    """pegasus in its own process group (it starts TensorFlow workers), stdout+stderr merged."""
+    """pegasus in its own process group, stdout+stderr merged."""
 
-    def __init__(self, command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, command: list[str], cwd: Path, env: dict[str, str] | None = None,
+                 guard: SignalGuard | None = None) -> None:
         self.command = command
         self.cwd = cwd
         self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         self.cancelled = threading.Event()
+        self.guard = guard
+        self.signal: int | None = None  # SIGTERM/SIGHUP that stopped the run, if one did
         self._proc: subprocess.Popen[bytes] | None = None
 
+    def _argv(self) -> list[str]:
+        if sys.platform.startswith("linux"):
+            return [sys.executable, "-S", "-E", "-c", _PDEATH_SHIM, str(os.getpid()),
+                    *self.command]
+        return list(self.command)
+
     def start(self) -> None:
+        _check_program(self.command[0])
         try:
             self._proc = subprocess.Popen(
-                self.command,
+                self._argv(),
                 cwd=self.cwd,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -46,11 +129,17 @@ class EngineProcess:
 
     def follow(self, on_line: Callable[[str], None]) -> int:
         """Hand every log line to `on_line` until the engine ends; return its status.
-        ctrl+c in the CLI lands here (the engine has its own session): it stops the engine."""
+        ctrl+c in the CLI lands here (the engine has its own session), and so do SIGTERM and
+        SIGHUP when a SignalGuard is installed: each stops the engine."""
+        guard = self.guard or SignalGuard()
         try:
-            for line in self.lines():
-                on_line(line)
+            with guard.raising_now():
+                for line in self.lines():
+                    on_line(line)
         except KeyboardInterrupt:
+            self.cancel()
+        except EngineInterrupted as exc:
+            self.signal = exc.signum
             self.cancel()
         finally:
             status = self.wait()
@@ -81,3 +170,13 @@ class EngineProcess:
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+    def kill_group(self) -> None:
+        """Whatever is left of the engine's group goes (its workers outlive a killed leader)."""
+        proc = self._proc
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
