@@ -74,8 +74,8 @@ def _is_plain_safe(text: str) -> bool:
         return False
     if text.endswith(":") or ": " in text or text.startswith(("-", "@", "?", ":")):
         return False
-    from ruamel.yaml.resolver import VersionedResolver
     from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.resolver import VersionedResolver
 
     tag = VersionedResolver().resolve(ScalarNode, text, (True, False))
     return str(tag) == "tag:yaml.org,2002:str"

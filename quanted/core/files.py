@@ -111,7 +111,7 @@ def _holder(fd: int) -> str:
 
 
 @contextmanager
-def locked(target: Path, wait: float = LOCK_WAIT_S) -> Iterator[None]:
+def locked(target: Path, wait: float | None = None) -> Iterator[None]:
     """Hold the advisory lock of `target` (flock on `.NAME.lock` beside the real file).
 
     The kernel drops it when the process dies, so it is never stale. Taken twice by the same
@@ -125,7 +125,7 @@ def locked(target: Path, wait: float = LOCK_WAIT_S) -> Iterator[None]:
         else:
             nested = False
     if not nested:
-        fd = _take(lock, target, wait)
+        fd = _take(lock, target, LOCK_WAIT_S if wait is None else wait)
         with _held_guard:
             _held[lock] = (fd, 1)
     try:
