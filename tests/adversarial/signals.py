@@ -36,11 +36,22 @@ def wait_for_engine_line(proc: subprocess.Popen[str]) -> list[str]:
 
 
 def engine_pids(quanted_pid: int) -> list[int]:
-    """The engine processes quanted started (its children, through /proc)."""
-    pids = []
-    for task in Path(f"/proc/{quanted_pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        pids.extend(int(p) for p in text)
+    """Every process under quanted (the engine, its keeper, their children), via /proc."""
+    pids: list[int] = []
+    todo = [quanted_pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = list(Path(f"/proc/{parent}/task").iterdir())
+        except FileNotFoundError:
+            continue
+        for task in tasks:
+            try:
+                children = [int(p) for p in (task / "children").read_text().split()]
+            except FileNotFoundError:
+                continue
+            pids.extend(children)
+            todo.extend(children)
     return pids
 
 

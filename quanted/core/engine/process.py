@@ -1,8 +1,8 @@
 """One engine process: its log line by line as it comes, and a cancel that stops it all.
 
 pegasus runs in its own process group (it starts TensorFlow workers) and dies with quanted:
-on Linux it is started through a tiny exec shim that asks the kernel for a parent-death
-signal, and SIGTERM/SIGHUP to quanted are turned into a cancel like ctrl+c."""
+on Linux a small keeper process in that group asks the kernel for a parent-death signal and
+takes the group down with it; SIGTERM/SIGHUP to quanted are turned into a cancel like ctrl+c."""
 
 from __future__ import annotations
 
@@ -18,14 +18,36 @@ from pathlib import Path
 
 from quanted.core.engine.discovery import EngineNotFound
 
-# Runs in the child before pegasus: PR_SET_PDEATHSIG (1) = SIGKILL, then exec. When the parent
-# is already gone (its pid no longer ours), exit at once instead of running orphaned.
-_PDEATH_SHIM = (
-    "import ctypes,os,sys\n"
-    "ctypes.CDLL(None,use_errno=True).prctl(1,9,0,0,0)\n"
-    "if os.getppid()!=int(sys.argv[1]):os._exit(137)\n"
-    "os.execvp(sys.argv[2],sys.argv[2:])\n"
-)
+# The engine's keeper, first in pegasus's process group. The kernel sends it SIGUSR2 when
+# quanted dies (PR_SET_PDEATHSIG = 1), however it dies, SIGKILL included; it then kills the
+# whole group (pegasus's own children too). It ignores the SIGTERM that a cancel sends to
+# the group, waits for pegasus, and ends as pegasus ended.
+_KEEPER = """
+import ctypes, os, signal, sys
+def die(*_):
+    os.killpg(0, signal.SIGKILL)
+signal.signal(signal.SIGUSR2, die)
+ctypes.CDLL(None).prctl(1, signal.SIGUSR2, 0, 0, 0)
+if os.getppid() != int(sys.argv[1]):
+    die()
+for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    signal.signal(s, signal.SIG_IGN)
+pid = os.fork()
+if pid == 0:
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(s, signal.SIG_DFL)
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as exc:
+        sys.stderr.write("cannot run %s: %s\\n" % (sys.argv[2], exc.strerror))
+        os._exit(127)
+_, status = os.waitpid(pid, 0)
+code = os.waitstatus_to_exitcode(status)
+if code < 0:
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+os._exit(code)
+"""
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
@@ -100,8 +122,7 @@ class EngineProcess:
 
     def _argv(self) -> list[str]:
         if sys.platform.startswith("linux"):
-            return [sys.executable, "-S", "-E", "-c", _PDEATH_SHIM, str(os.getpid()),
-                    *self.command]
+            return [sys.executable, "-S", "-E", "-c", _KEEPER, str(os.getpid()), *self.command]
         return list(self.command)
 
     def start(self) -> None:
