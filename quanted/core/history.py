@@ -84,13 +84,21 @@ def open_dir(parent: Path, parts: tuple[str, ...], create: bool) -> Iterator[int
                 yield None
                 return
             except OSError as exc:
-                raise _fail(where, exc) from None
+                why = OSError(errno.ELOOP, "a symbolic link") if _is_link(part, fd) else exc
+                raise _fail(where, why) from None
             os.close(fd)
             fd = child
         yield fd
     finally:
         if fd >= 0:
             os.close(fd)
+
+
+def _is_link(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def safe_name(name: object) -> bool:
