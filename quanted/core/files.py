@@ -234,12 +234,22 @@ def is_read_only(path: Path) -> bool:
 
 
 def atomic_write(target: Path, data: bytes | list[bytes | memoryview], *,
-                 force: bool = False) -> None:
-    """Write `data` to a temp file beside the real file, fsync, rename over it.
+                 force: bool = False, lock: bool = True) -> None:
+    """Write `data` to a temp file beside the real file, fsync, rename over it, holding the
+    file's lock (unless `lock` is False: files only an engine run writes, under the lock of
+    its .quantize).
 
     Through a symlink the target is written and the link kept. Owner, group and mode are
     kept (or the save is refused when they cannot be). A file with other hard links is
     refused: a rename would split them. A read-only file is refused unless `force`."""
+    if lock:
+        with locked(target):
+            _write(target, data, force)
+    else:
+        _write(target, data, force)
+
+
+def _write(target: Path, data: bytes | list[bytes | memoryview], force: bool) -> None:
     real = real_target(target)
     folder = real.parent
     try:

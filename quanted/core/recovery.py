@@ -159,7 +159,7 @@ def recover(quantize: Path, keep: bool = False) -> str:
         entropy = quantize.parent / "entropy.txt"
         if found.entropy_backup is not None and history.path_of(
                 _entry_for(found.entropy_backup)) is not None:
-            atomic_write(entropy, _read_copy(found.entropy_backup), force=True)
+            atomic_write(entropy, _read_copy(found.entropy_backup), force=True, lock=False)
             restored.append(f"and entropy.txt from {found.entropy_backup.name}")
         history.record("recovered", {"kind": found.kind, "started": found.started,
                                      "backup": found.backup.name})

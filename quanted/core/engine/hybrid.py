@@ -87,8 +87,8 @@ def plan(
     return HybridPlan(quantize, prefix + args, check(doc))
 
 
-def _restore(backup: Path, target: Path) -> None:
-    atomic_write(target, backup.read_bytes(), force=True)
+def _restore(backup: Path, target: Path, lock: bool = True) -> None:
+    atomic_write(target, backup.read_bytes(), force=True, lock=lock)
 
 
 def _reopen(path: Path) -> tuple[QuantizeDocument | None, str | None]:
@@ -197,7 +197,7 @@ def _run_locked(
     if broken is not None or after is None:
         _restore(backup, quantize)
         if entropy_backup is not None:
-            _restore(entropy_backup, entropy)
+            _restore(entropy_backup, entropy, lock=False)
         result.restored = f"{broken}; restored {quantize.name} from {backup}"
         result.status = result.engine_status if result.engine_status not in (0, None) else 1
         if result.cancelled:
