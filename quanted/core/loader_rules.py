@@ -55,7 +55,7 @@ def engine_loader_problems(doc: QuantizeDocument) -> list[Problem]:
     data = doc.data
     problems: list[Problem] = []
     lines_seen: set[int] = set()
-    for match in _UNPRINTABLE.finditer(data):
+    for match in _unprintable(data):
         line = scanner.line_of(data, match.start())
         if line in lines_seen:
             continue
@@ -67,6 +67,19 @@ def engine_loader_problems(doc: QuantizeDocument) -> list[Problem]:
     problems.extend(_long_key_problems(data))
     problems.extend(_duplicate_field_problems(doc))
     return problems
+
+
+_ASCII_TEXT = bytes([9, 10, 13, *range(0x20, 0x7F)])
+
+
+def _unprintable(data: bytes) -> list[re.Match[bytes]]:
+    rest = data.translate(None, _ASCII_TEXT)
+    if not rest:
+        return []  # printable ASCII only: the common file, decided in one pass
+    if rest.isascii() is False and not rest.translate(None, bytes(range(0x80, 0x100))) \
+            and b"\xc2" not in rest and b"\xef\xbf" not in rest:
+        return []  # UTF-8 letters only, none in the C1 or U+FFFE/FFFF ranges
+    return list(_UNPRINTABLE.finditer(data))
 
 
 def _line_at(data: bytes, pos: int) -> tuple[int, str]:
@@ -101,6 +114,8 @@ def _comment_start(text: str) -> int:
 
 
 def _break_problems(data: bytes) -> list[Problem]:
+    if data.isascii():
+        return []
     problems = []
     done: set[int] = set()
     for match in _BREAKS.finditer(data):
@@ -152,6 +167,12 @@ def _key_end(text: str) -> tuple[int, int] | None:
 
 
 def _long_key_problems(data: bytes) -> list[Problem]:
+    import numpy as np
+
+    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+    edges = np.concatenate([[-1], breaks, [len(data)]])
+    if np.diff(edges).max() <= MAX_KEY + 1:
+        return []  # no line long enough to hold a key over the limit
     problems = []
     for match in _LONG_LINE.finditer(data):
         text = match.group().decode("utf-8").rstrip("\r")
@@ -164,25 +185,82 @@ def _long_key_problems(data: bytes) -> list[Problem]:
 
 
 def _duplicate_field_problems(doc: QuantizeDocument) -> list[Problem]:
-    """A field written twice in one tensor entry (two `qtype:` lines): DuplicateKeyError."""
-    data = doc.data
+    """A key written twice in one mapping of quantize_parameters (two `qtype:` lines in a
+    tensor): the engine's loader fails with DuplicateKeyError. Entries that may hold one are
+    found in bulk (numpy: each key line's indent and first 16 bytes of name, per entry);
+    only those are searched exactly."""
     params = doc.scan.entries[QUANTIZE_PARAMETERS]
     ki = doc.scan.key_indent
+    problems = []
+    for start, end in _suspect_entries(doc.data, params.body_start - 1, params.end, ki):
+        problems.extend(_exact_duplicates(doc, start, end))
+    return problems
+
+
+def _suspect_entries(data: bytes, start: int, end: int, ki: int) -> list[tuple[int, int]]:
+    import numpy as np
+
+    arr = np.frombuffer(data, dtype=np.uint8, count=end - start, offset=start)
+    starts = np.flatnonzero(arr == 10) + 1
+    starts = starts[starts < arr.size]
+    if starts.size == 0:
+        return []
+    deep, width = 16, 16
+    padded = np.concatenate([arr, np.full(deep + width, 10, dtype=np.uint8)])
+    window = padded[starts[:, None] + np.arange(deep)]
+    not_space = window != 32
+    if not not_space.any(axis=1).all():
+        return [(start, end)]  # a line indented 16 or more: search it all exactly
+    indent = np.argmax(not_space, axis=1)
+    first = window[np.arange(len(starts)), indent]
+    is_entry = (indent == ki) & (first == ord("'"))
+    entry = np.cumsum(is_entry).astype(np.uint64)
+    is_field = (indent > ki) & ~np.isin(first, np.frombuffer(b"-#\n\r", dtype=np.uint8))
+    rows = np.flatnonzero(is_field)
+    if rows.size == 0:
+        return []
+    names = padded[(starts[rows] + indent[rows])[:, None] + np.arange(width)]
+    # Each name up to its ':' only: the value must not tell two lines apart.
+    colon = names == ord(":")
+    cut = np.where(colon.any(axis=1), np.argmax(colon, axis=1), width)
+    names = np.where(np.arange(width) >= cut[:, None], 0, names)
+    halves = np.ascontiguousarray(names).view(np.uint64)
+    with np.errstate(over="ignore"):
+        signature = (halves[:, 0] * np.uint64(0x9E3779B97F4A7C15)
+                     ^ halves[:, 1] * np.uint64(0xC2B2AE3D27D4EB4F)
+                     ^ entry[rows] * np.uint64(0x165667B19E3779F9)
+                     ^ indent[rows].astype(np.uint64))
+    ordered = np.sort(signature)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if repeated.size == 0:
+        return []
+    suspects = sorted({int(e) for e in entry[rows][np.isin(signature, repeated)]})
+    entry_starts = starts[is_entry]
+    spans = []
+    for number in suspects:  # entry n runs from the n-th key line to the next one
+        span_start = int(entry_starts[number - 1]) if number else 0
+        span_end = int(entry_starts[number]) if number < len(entry_starts) else arr.size
+        spans.append((start + span_start, start + span_end))
+    return spans
+
+
+def _exact_duplicates(doc: QuantizeDocument, start: int, end: int) -> list[Problem]:
+    data = doc.data
     pattern = re.compile(
         rb"^( {%d,})([^ \n'\"#\-][^:\n]*?|'[^'\n]*'):(?=[ \r\n])[^\n]*\n"
-        rb"(?:\1[^\n]*\n)*?\1\2:(?=[ \r\n])" % (ki + 1),
+        rb"(?:\1[^\n]*\n)*?\1\2:(?=[ \r\n])" % (doc.scan.key_indent + 1),
         re.MULTILINE,
     )
     problems = []
-    pos = params.body_start
-    while (match := pattern.search(data, pos, params.end)) is not None:
+    pos = start
+    while (match := pattern.search(data, pos, end)) is not None:
         second = match.end() - len(match.group(2)) - 1
-        field = match.group(2).decode("utf-8")
-        key_at = data.rfind(b"\n" + b" " * ki + b"'", 0, match.start())
+        key_at = data.rfind(b"\n" + b" " * doc.scan.key_indent + b"'", 0, match.start())
         key = _line_at(data, key_at + 1)[1].strip().rstrip(":") if key_at >= 0 else "?"
         problems.append(Problem(
-            ERROR, f"tensor {key} has '{field}:' twice: the engine's YAML loader rejects "
-            "the file (duplicate key)", scanner.line_of(data, second), code=YAML))
+            ERROR, f"tensor {key} has '{match.group(2).decode('utf-8')}:' twice: the engine's "
+            "YAML loader rejects the file (duplicate key)", scanner.line_of(data, second),
+            code=YAML))
         pos = _line_end_at(data, second)
     return problems
 
