@@ -151,9 +151,13 @@ def quantize(args: list[str], conf: dict) -> int:
             current = key[1]
         elif not line.startswith("    "):
             current = None
+        # --hybrid requantizes every tensor: the raised ones to i16, the others back to u8
         if current in applied:
             line = line.replace("qtype: u8", "qtype: i16")
             line = line.replace("quantizer: asymmetric_affine", "quantizer: dynamic_fixed_point")
+        elif current is not None:
+            line = line.replace("qtype: i16", "qtype: u8")
+            line = line.replace("quantizer: dynamic_fixed_point", "quantizer: asymmetric_affine")
         lines.append(line)
     path.write_text("".join(lines))
     model = Path(opt(args, "--model") or "")

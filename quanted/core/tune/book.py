@@ -40,6 +40,7 @@ class Book:
         self.on_event = on_event
         self.max_trials = max_trials
         self.token = f"tune-{uuid.uuid4().hex}"
+        runner.control(self.token)  # trials started in this process register their engines
         self.trials: list[Trial] = []
         self.engine_runs = 0
         self.out_of_trials = False

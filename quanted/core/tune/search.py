@@ -74,6 +74,7 @@ class Search:
             self._bounds(outcome) and self._bisect(outcome) and self._prune(outcome)
         finally:
             outcome.trials = list(self.book.trials)
+        self.on_event(Note(outcome.message))
         return outcome
 
     def _budget(self, outcome: Outcome, best: list[str] | None) -> bool:
