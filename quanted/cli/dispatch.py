@@ -9,7 +9,13 @@ import warnings
 from collections.abc import Sequence
 
 from quanted import __version__
-from quanted.cli import edit_commands, engine_commands, open_command, verify_command
+from quanted.cli import (
+    edit_commands,
+    engine_commands,
+    open_command,
+    tune_command,
+    verify_command,
+)
 from quanted.core.errors import QuantedError
 
 PROG = "quanted"
@@ -31,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit_commands.register(sub)
     engine_commands.register(sub)
     verify_command.register(sub)
+    tune_command.register(sub)
     return parser
 
 
