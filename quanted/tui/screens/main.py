@@ -17,8 +17,10 @@ from quanted.core import qtypes
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport
 from quanted.core.errors import FileChangedError, QuantedError
+from quanted.core.files import FileLockedError, ReadOnlyError
 from quanted.tui import loading
 from quanted.tui.commands import QuantedCommands
+from quanted.tui.dialogs import save_refused
 from quanted.tui.dialogs.changed_on_disk import ChangedOnDisk
 from quanted.tui.dialogs.comment import CommentDialog
 from quanted.tui.dialogs.filter_input import FilterBar
@@ -94,9 +96,9 @@ class MainScreen(MainFlows, Screen[None]):
         self.post_message(QtypesReady(doc, loading.layer_qtypes(doc)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
-    def save(self, overwrite: bool = False) -> None:
+    def save(self, overwrite: bool = False, force: bool = False) -> None:
         assert self.doc is not None
-        self.post_message(Saved(self.doc.save(overwrite=overwrite)))
+        self.post_message(Saved(self.doc.save(overwrite=overwrite, force=force)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="edit")
     def bulk_add(self, layers: list[str], threshold: float) -> None:
@@ -112,9 +114,12 @@ class MainScreen(MainFlows, Screen[None]):
         self.busy = ""
         if group == "save" and isinstance(error, FileChangedError):
             self.app.push_screen(ChangedOnDisk(self.display_name), self._changed_on_disk_chosen)
+        elif group == "save" and isinstance(error, (FileLockedError, ReadOnlyError)):
+            self.after_save = None if isinstance(error, FileLockedError) else self.after_save
+            self.app.push_screen(*save_refused.dialog_for(error, self._read_only_chosen))
         elif group == "load" and self.doc is None:
             message = str(error) if isinstance(error, QuantedError) else repr(error)
-            code = error.exit_code if isinstance(error, QuantedError) else 3
+            code = error.exit_code if isinstance(error, QuantedError) else 2
             self.app.error_message = message  # type: ignore[attr-defined]
             self.app.exit(return_code=code)
             return
@@ -357,6 +362,14 @@ class MainScreen(MainFlows, Screen[None]):
         self._refresh_status()
 
     # -- file actions ---------------------------------------------------------------------
+
+    def _read_only_chosen(self, choice: str | None) -> None:
+        if choice == save_refused.WRITE:
+            self.busy = "saving…"
+            self._refresh_status()
+            self.save(force=True)
+        else:
+            self.after_save = None
 
     def action_save(self, overwrite: bool = False) -> None:
         if not self._ready():

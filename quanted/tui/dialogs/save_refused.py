@@ -1,0 +1,68 @@
+"""A save the file refused: another quanted is changing it (say so, like the CLI does), or it
+is read-only (ask before writing it anyway)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+
+from quanted.core.files import FileLockedError, ReadOnlyError
+from quanted.tui.dialogs.choice import ChoiceDialog
+
+OK, WRITE, CANCEL = "ok", "write", "cancel"
+
+
+class FileInUse(ChoiceDialog):
+    """Another quanted holds the file's lock; the edits stay, unsaved. Returns "ok"."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose('ok')", "OK", id="in_use.ok"),
+        Binding("escape", "choose('ok')", "OK", id="in_use.escape"),
+    ]
+    MESSAGE_ID = "in-use-message"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason  # "FILE: is being changed by another quanted (pid N)..."
+
+    def title_text(self) -> str:
+        return "Not saved"
+
+    def message(self) -> str:
+        return f"{self.reason}\nYour edits are kept; save again when it is done."
+
+    def choices(self) -> list[tuple[str, str, str]]:
+        return [(OK, "OK (enter)", "primary")]
+
+
+class ReadOnlyFile(ChoiceDialog):
+    """The file is read-only. Returns "write" (save it anyway, keeping its mode) or "cancel"."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("w", "choose('write')", "Write anyway", id="read_only.write"),
+        Binding("escape", "choose('cancel')", "Cancel", id="read_only.cancel"),
+    ]
+    MESSAGE_ID = "read-only-message"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+    def title_text(self) -> str:
+        return "Read-only file"
+
+    def message(self) -> str:
+        return f"{self.reason}\nWrite it anyway? Its mode stays read-only."
+
+    def choices(self) -> list[tuple[str, str, str]]:
+        return [(WRITE, "Write anyway (w)", "warning"), (CANCEL, "Cancel (esc)", "default")]
+
+
+def dialog_for(error: FileLockedError | ReadOnlyError,
+               on_read_only: Callable[[str | None], None]) -> tuple:
+    """(dialog, callback) for `push_screen`: the lock is only reported; read-only asks."""
+    if isinstance(error, FileLockedError):
+        return FileInUse(str(error)), None
+    return ReadOnlyFile(str(error)), on_read_only

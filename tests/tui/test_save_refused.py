@@ -1,0 +1,64 @@
+"""The editor meets the file's lock and its read-only bit (issue 11): another quanted changing
+the file is said in a dialog and the edits stay; a read-only file asks before writing."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+
+from quanted.core import files
+from quanted.tui.app import QuantedApp
+from quanted.tui.dialogs.save_refused import FileInUse, ReadOnlyFile
+
+from tui_helpers import FIFTH, KHADAS, settle
+
+HOLDER = """
+import sys
+from pathlib import Path
+from quanted.core.files import locked
+with locked(Path(sys.argv[1])):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+async def test_a_save_while_another_quanted_writes_says_so_and_keeps_the_edit(
+        quantize, original, monkeypatch):
+    monkeypatch.setattr(files, "LOCK_WAIT_S", 0.0)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(quantize)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        app = QuantedApp(KHADAS)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            await pilot.press("down", "down", "down", "down", "space", "ctrl+s")
+            await settle(pilot)
+            assert isinstance(app.screen, FileInUse)
+            text = str(app.screen.query_one("#in-use-message").render())
+            assert f"is being changed by another quanted (pid {holder.pid})" in text
+            await pilot.press("enter")
+            assert not isinstance(app.screen, FileInUse)
+            assert app.main.doc.is_modified and FIFTH in app.main.doc.customized
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait()
+    assert quantize.read_bytes() == original
+
+
+async def test_a_read_only_file_asks_and_keeps_its_mode(quantize, original):
+    quantize.chmod(0o444)
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "down", "down", "down", "space", "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ReadOnlyFile)
+        assert quantize.read_bytes() == original
+        await pilot.press("w")
+        await settle(pilot)
+        assert not app.main.doc.is_modified
+    assert FIFTH.encode() in quantize.read_bytes()
+    assert stat.S_IMODE(quantize.stat().st_mode) == 0o444
