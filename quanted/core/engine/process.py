@@ -97,11 +97,13 @@ class SignalGuard:
             self.raising = False
 
 
-def _check_program(program: str) -> None:
+def _check_program(program: str, cwd: Path) -> None:
+    """The errors Popen would give, found before the keeper runs (it would only exit 127)."""
     if os.sep in program:
-        if not os.path.exists(program):
+        path = os.path.join(cwd, program)  # a relative path counts from the run's folder
+        if not os.path.exists(path):
             raise EngineNotFound(f"cannot run {program!r}: no such program")
-        if os.path.isdir(program) or not os.access(program, os.X_OK):
+        if os.path.isdir(path) or not os.access(path, os.X_OK):
             raise EngineNotFound(f"cannot run {program!r}: permission denied")
     elif shutil.which(program) is None:
         raise EngineNotFound(f"cannot run {program!r}: no such program")
@@ -126,7 +128,7 @@ class EngineProcess:
         return list(self.command)
 
     def start(self) -> None:
-        _check_program(self.command[0])
+        _check_program(self.command[0], self.cwd)
         try:
             self._proc = subprocess.Popen(
                 self._argv(),
