@@ -62,3 +62,22 @@ async def test_a_read_only_file_asks_and_keeps_its_mode(quantize, original):
         assert not app.main.doc.is_modified
     assert FIFTH.encode() in quantize.read_bytes()
     assert stat.S_IMODE(quantize.stat().st_mode) == 0o444
+
+
+async def test_an_escape_in_a_layer_id_is_drawn_escaped(quantize):
+    text = quantize.read_text()
+    odd = "MobilenetV1/Odd\x1b[31mLayer"
+    key = f"'@{FIFTH}:out0'"
+    assert key in text
+    quantize.write_text(text.replace(key, f"'@{odd}:out0'", 1))
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        main = app.main
+        index = main.model.index_of(odd)
+        assert index is not None
+        main.table.cursor = index
+        await settle(pilot)
+        row = "".join(seg.text for seg in main.table.render_line(
+            index + 1 - main.table.scroll_offset.y))
+        assert "\x1b" not in row and "Odd\\x1b[31mLayer" in row
