@@ -7,11 +7,11 @@ import stat
 import subprocess
 import sys
 
+from tui_helpers import FIFTH, KHADAS, settle
+
 from quanted.core import files
 from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.save_refused import FileInUse, ReadOnlyFile
-
-from tui_helpers import FIFTH, KHADAS, settle
 
 HOLDER = """
 import sys
