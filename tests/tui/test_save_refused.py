@@ -7,6 +7,7 @@ import stat
 import subprocess
 import sys
 
+import pytest
 from tui_helpers import FIFTH, KHADAS, settle
 
 from quanted.core import files
@@ -23,28 +24,32 @@ with locked(Path(sys.argv[1])):
 """
 
 
-async def test_a_save_while_another_quanted_writes_says_so_and_keeps_the_edit(
-        quantize, original, monkeypatch):
-    monkeypatch.setattr(files, "LOCK_WAIT_S", 0.0)
+@pytest.fixture
+def held(quantize):
+    """The file's lock, held by another process for the whole test; its pid."""
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(quantize)],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        app = QuantedApp(KHADAS)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await settle(pilot)
-            await pilot.press("down", "down", "down", "down", "space", "ctrl+s")
-            await settle(pilot)
-            assert isinstance(app.screen, FileInUse)
-            text = str(app.screen.query_one("#in-use-message").render())
-            assert f"is being changed by another quanted (pid {holder.pid})" in text
-            await pilot.press("enter")
-            assert not isinstance(app.screen, FileInUse)
-            assert app.main.doc.is_modified and FIFTH in app.main.doc.customized
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait()
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    yield holder.pid
+    assert holder.stdin is not None
+    holder.stdin.close()
+    holder.wait()
+
+
+async def test_a_save_while_another_quanted_writes_says_so_and_keeps_the_edit(
+        quantize, original, held, monkeypatch):
+    monkeypatch.setattr(files, "LOCK_WAIT_S", 0.0)
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "down", "down", "down", "space", "ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, FileInUse)
+        text = str(app.screen.query_one("#in-use-message").render())
+        assert f"is being changed by another quanted (pid {held})" in text
+        await pilot.press("enter")
+        assert not isinstance(app.screen, FileInUse)
+        assert app.main.doc.is_modified and FIFTH in app.main.doc.customized
     assert quantize.read_bytes() == original
 
 
