@@ -117,6 +117,14 @@ def locked(target: Path, wait: float | None = None) -> Iterator[None]:
     The kernel drops it when the process dies, so it is never stale. Taken twice by the same
     process it nests. Another process holding it for longer than `wait` is FileLockedError."""
     lock = lock_path(target)
+    try:
+        what = _kind_of(os.stat(target).st_mode)
+    except FileNotFoundError:
+        what = None  # a new file: a save-as
+    except OSError as exc:
+        raise ReadError(exc.strerror or str(exc), target) from None
+    if what is not None:  # no lock files beside FIFOs, in /dev, ...
+        raise ReadError(f"is {what}, not a .quantize file", target)
     with _held_guard:
         if lock in _held:
             fd, depth = _held[lock]
