@@ -67,6 +67,7 @@ def mark(quantize: Path, kind: str, backup: Path, entropy_backup: Path | None,
             finally:
                 os.close(out)
             os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+            os.fsync(fd)  # the marker must survive a power loss that the run may not
         except OSError as exc:
             raise ReadError(f"cannot write {name}: {exc.strerror or exc}",
                             quantize.parent / STATE_DIR) from None
