@@ -48,7 +48,7 @@ def _unquote(token: str) -> str:
     if token.startswith("'"):
         return unquote_single(token[1:-1])
     if token.startswith('"'):
-        return _yaml_load(token)
+        return str(_yaml_load(token))
     return token
 
 
