@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from quanted.cli import main
-from tests.adversarial.signals import alive, start_hybrid, wait_for_engine_line, wait_gone
+from tests.adversarial.signals import alive, finish, start_hybrid, wait_for_engine_line, wait_gone
 from tests.conftest import SAMPLE
 
 STANDIN = Path(__file__).with_name("standin_pegasus.py")
@@ -43,7 +43,7 @@ def _run_and_signal(sample: Path, signum: int):
     engine = int(pid_file.read_text())
     assert sample.read_bytes() != before  # the stand-in tore the file
     proc.send_signal(signum)
-    _, err = proc.communicate()
+    err = finish(proc)
     wait_gone(engine)
     return proc, before, entropy, engine, err
 
