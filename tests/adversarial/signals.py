@@ -56,6 +56,20 @@ def wait_for_engine_line(proc: subprocess.Popen[str]) -> list[str]:
             return seen
 
 
+def wait_for_fifo(fifo: Path, proc: subprocess.Popen[str]) -> None:
+    """Block until a writer (the stand-in engine) has written to `fifo`: no polling, and no
+    reliance on what quanted prints. TIMEOUT_S is only a safety net."""
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    reader.join(TIMEOUT_S)
+    if reader.is_alive():
+        proc.kill()
+        fifo.write_text("")  # unblock the reader
+        raise AssertionError(f"the stand-in engine never started within {TIMEOUT_S} s")
+    assert got == ["ready\n"]
+
+
 def finish(proc: subprocess.Popen[str]) -> str:
     """Wait for quanted to end (safety net: TIMEOUT_S); its stderr."""
     try:

@@ -5,6 +5,7 @@ at once and never ends; the same against the real engine is in test_signals_engi
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from quanted.cli import main
-from tests.adversarial.signals import alive, finish, start_hybrid, wait_for_engine_line, wait_gone
+from tests.adversarial.signals import alive, finish, start_hybrid, wait_for_fifo, wait_gone
 from tests.conftest import SAMPLE
 
 STANDIN = Path(__file__).with_name("standin_pegasus.py")
@@ -37,9 +38,11 @@ def _history(folder: Path) -> list[dict]:
 def _run_and_signal(sample: Path, signum: int):
     before, entropy = sample.read_bytes(), (sample.parent / "entropy.txt").read_bytes()
     pid_file = sample.parent / "standin.pid"
+    ready = sample.parent / "standin.ready"
+    os.mkfifo(ready)
     proc = start_hybrid(sample, [sys.executable, str(STANDIN)],
-                        {"STANDIN_PID_FILE": str(pid_file)})
-    wait_for_engine_line(proc)
+                        {"STANDIN_PID_FILE": str(pid_file), "STANDIN_READY": str(ready)})
+    wait_for_fifo(ready, proc)
     engine = int(pid_file.read_text())
     assert sample.read_bytes() != before  # the stand-in tore the file
     proc.send_signal(signum)
