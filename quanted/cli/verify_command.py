@@ -67,11 +67,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.history:
         return _history(args)
+    from quanted.core.document import QuantizeDocument
     from quanted.core.engine import verify
     from quanted.core.engine.command import quoted
     from quanted.core.engine.logscan import strip_ansi
 
-    plan = verify.plan_verify(args.file, args.pegasus, args.iterations)
+    plan = verify.plan(QuantizeDocument.open(args.file), args.pegasus, args.iterations)
     if args.dry_run:
         print(f"# in {plan.cwd}")
         if plan.plain_source is not None:
@@ -88,7 +89,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
               flush=True)
 
     try:
-        result = verify.run_verify(plan, on_line, on_progress)
+        result = verify.run(plan, on_line, on_progress)
     except verify.InferenceFailed as exc:
         print(f"quanted: {exc.run.title} failed with status {exc.status}: "
               f"{quoted(exc.run.command)}", file=sys.stderr)
