@@ -67,6 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.history:
         return _history(args)
+    from quanted.cli.verify_table import table_lines
     from quanted.core.document import QuantizeDocument
     from quanted.core.engine import verify
     from quanted.core.engine.command import quoted
@@ -102,7 +103,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         json.dump(result.to_json(), sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
-        print("\n".join(result.table_lines()))
+        print("\n".join(table_lines(result)))
     return 0
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from quanted.cli import main
+from quanted.cli.verify_table import table_lines
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.outputs import cosine
@@ -145,7 +146,7 @@ def test_without_history_and_hybrid_model_two_runs(model, stand_in, capsys):
     result = verify.run(plan)
     assert result.plain is None and result.to_json()["plain_quantized"] is None
     assert "plain_quantized" not in result.to_json()["top5"]
-    assert "plain quantized" not in "\n".join(result.table_lines())
+    assert "plain quantized" not in "\n".join(table_lines(result))
 
 
 def test_cancel_between_runs(model, stand_in):

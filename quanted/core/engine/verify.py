@@ -9,7 +9,7 @@ The API is Textual-free so a TUI worker can drive it:
     the_plan.runs                                       # [VerifyRun(label, title, command, ..)]
     control = VerifyControl()                           # control.cancel() from any thread
     result = run(the_plan, on_line, on_progress, process_ready, control=control)
-    result.to_json(); result.table_lines()              # see VerifyResult
+    result.to_json(); result.summary()                  # see VerifyResult
     attempts = verify_history(path); best(attempts)          # quanted.core.engine.attempts
 
 `run` either returns a complete VerifyResult (already recorded in the history folder as a
@@ -36,10 +36,9 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.engine import command as cmd
 from quanted.core.engine.attempts import VerifyAttempt, best, verify_history  # noqa: F401 (API)
 from quanted.core.engine.discovery import find_pegasus
-from quanted.core.engine.outputs import Comparison, OutputsError, compare, find_dumps, model_io, \
-    read_tensor, top_k
+from quanted.core.engine.outputs import Comparison, OutputsError, VerifySummary, compare, \
+    find_dumps, model_io, read_tensor, top_k
 from quanted.core.engine.process import EngineProcess
-from quanted.core.engine.verify_table import summarize, table_lines
 from quanted.core.errors import EditError, QuantedError
 from quanted.core.history import History
 
@@ -203,11 +202,10 @@ class VerifyResult:
     plain_source: Path | None = None
     time: str | None = None
 
-    def summary(self, label: str = QUANTIZED) -> dict | None:
-        """mean_cosine, min_cosine, max_abs_error, top1_agree (count), count,
-        top1_agreement (fraction), mean_top5_overlap over every tensor and iteration."""
+    def summary(self, label: str = QUANTIZED) -> VerifySummary | None:
+        """The QUANTIZED or PLAIN run's figures over every tensor and iteration."""
         figures = self.quantized if label == QUANTIZED else self.plain
-        return None if figures is None else summarize(figures)
+        return None if figures is None else VerifySummary.of(figures)
 
     def to_json(self) -> dict:
         """The JSON shape (also what the history records, without `file` and `time`):
@@ -244,7 +242,9 @@ class VerifyResult:
                 QUANTIZED: top5(self.quantized),
             },
             PLAIN: None,
-            "summary": {QUANTIZED: self.summary(QUANTIZED), PLAIN: self.summary(PLAIN)},
+            "summary": {label: summary.to_json() if summary else None
+                        for label, summary in ((QUANTIZED, self.summary(QUANTIZED)),
+                                               (PLAIN, self.summary(PLAIN)))},
             "runs": [{"label": r.label, "command": r.command, "seconds": round(r.seconds, 2)}
                      for r in self.runs],
             "notes": self.notes,
@@ -258,11 +258,6 @@ class VerifyResult:
                     ("top1_agreement", "top1"), ("top5_overlap", "top5_overlap"))},
             }
         return out
-
-    def table_lines(self) -> list[str]:
-        """Per output and iteration: float's top-5 beside each quantized top-5, then the
-        figures; a summary line per quantized run at the end."""
-        return table_lines(self)
 
 
 def _execute(run: VerifyRun, cwd: Path, on_line: Callable[[str], None],

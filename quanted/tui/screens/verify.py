@@ -25,8 +25,7 @@ from quanted.core.engine import verify
 from quanted.core.engine.attempts import VerifyAttempt, best, verify_history
 from quanted.core.engine.command import quoted
 from quanted.core.engine.logscan import strip_ansi
-from quanted.core.engine.outputs import Comparison
-from quanted.core.engine.verify_table import summarize
+from quanted.core.engine.outputs import Comparison, VerifySummary
 from quanted.core.errors import QuantedError
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, VERIFY_KEYS
 from quanted.tui.screens.engine_base import EngineScreen
@@ -231,14 +230,10 @@ def result_view(result: verify.VerifyResult) -> Group:
             table.add_row("top-5 overlap", "",
                           *(f"{round(f.top5_overlap * n)}/{n}" for f in figures))
             parts += [table, Text("")]
-    for name, figures in columns:
-        s = summarize(figures)
-        if not s["count"]:
-            continue
-        parts.append(Text(f"{name}: mean cosine {s['mean_cosine']:.6f} "
-                          f"(min {s['min_cosine']:.6f}), top-1 {s['top1_agree']}/{s['count']}, "
-                          f"top-5 overlap {s['mean_top5_overlap']:.2f}, "
-                          f"max abs error {s['max_abs_error']:.6f}", style="bold"))
+    for name, run_figures in columns:
+        summary = VerifySummary.of(run_figures)
+        if summary.count:
+            parts.append(Text(summary.line(name), style="bold"))
     parts.append(Text("yellow: a float top-5 class at another rank; red: not in float's top-5",
                       style="dim"))
     return Group(*parts)
