@@ -3,12 +3,10 @@ is read-only (ask before writing it anyway)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 
-from quanted.core.files import FileLockedError, ReadOnlyError
 from quanted.tui.dialogs.choice import ChoiceDialog
 
 OK, WRITE, CANCEL = "ok", "write", "cancel"
@@ -59,10 +57,3 @@ class ReadOnlyFile(ChoiceDialog):
     def choices(self) -> list[tuple[str, str, str]]:
         return [(WRITE, "Write anyway (w)", "warning"), (CANCEL, "Cancel (esc)", "default")]
 
-
-def dialog_for(error: FileLockedError | ReadOnlyError,
-               on_read_only: Callable[[str | None], None]) -> tuple:
-    """(dialog, callback) for `push_screen`: the lock is only reported; read-only asks."""
-    if isinstance(error, FileLockedError):
-        return FileInUse(str(error)), None
-    return ReadOnlyFile(str(error)), on_read_only
