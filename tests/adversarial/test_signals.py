@@ -102,3 +102,28 @@ def test_the_editor_refuses_a_file_in_doubt(sample, capsys):
     capsys.readouterr()
     assert main([str(sample)]) == 1
     assert "quanted recover" in capsys.readouterr().err
+
+
+STUBBORN = """
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+worker = subprocess.Popen([sys.executable, "-c", "import time\\nwhile True: time.sleep(3600)"])
+print(os.getpid(), worker.pid, flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+
+def test_a_cancel_stops_a_stand_in_that_ignores_sigterm_and_its_worker(tmp_path):
+    from quanted.core.engine.process import EngineProcess
+
+    script = tmp_path / "stubborn.py"
+    script.write_text(STUBBORN)  # a STAND-IN engine that ignores SIGTERM and starts a worker
+    engine = EngineProcess([sys.executable, str(script)], tmp_path)
+    engine.start()
+    pegasus, worker = map(int, next(engine.lines()).split())
+    engine.cancel(grace=0.2)
+    assert engine.wait() == -signal.SIGKILL
+    assert not alive(pegasus)  # reaped by the keeper, not even a zombie
+    wait_gone(worker)
+    assert not alive(worker)

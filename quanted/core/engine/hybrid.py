@@ -277,6 +277,8 @@ def _run_locked(
             _restore(entropy_backup, entropy, lock=False)
         result.restored = f"{broken}; restored {quantize.name} from {backup}"
         result.status = result.engine_status if result.engine_status not in (0, None) else 1
+        if result.status < 0:  # killed by signal N: the shell's 128+N, not 256-N
+            result.status = 128 - result.status
         if result.cancelled:
             result.status = 128 + result.signal if result.signal is not None else 130
             history.record("hybrid-cancelled", {"customized": customized,
