@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import shlex
 import threading
-import time
-from pathlib import Path
 
 import pytest
 
@@ -15,20 +13,11 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.engine import hybrid
 from quanted.core.engine.report import model_layers
 
-SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
 QUANTIZE = "tinynet_uint8.quantize"
 # The worst-entropy activation the engine did not pre-fill into customized_quantize_layers.
 LAYER = "layer2/layer2.1/Add_output_0_12"
 
 pytestmark = pytest.mark.engine
-
-
-@pytest.fixture
-def sample(tmp_path):
-    for item in SAMPLE_DATA.iterdir():
-        if item.is_file() and item.suffix != ".md":
-            (tmp_path / item.name).write_bytes(item.read_bytes())
-    return tmp_path / QUANTIZE
 
 
 def run_cli(*args: str) -> int:

@@ -16,8 +16,8 @@ import pytest
 
 from quanted.cli import main
 from quanted.core.history import History
+from tests.conftest import copy_sample
 
-SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
 QUANTIZE = "tinynet_uint8.quantize"
 OUT = "@attach_output/out0_0:out0"
 DUMP = "iter_{}_attach_output_out0_0_out0_1_10.tensor"
@@ -28,10 +28,7 @@ pytestmark = pytest.mark.engine
 
 @pytest.fixture
 def hybrid_sample(tmp_path, pegasus, capsys):
-    for item in SAMPLE_DATA.iterdir():
-        if item.is_file() and item.suffix != ".md":
-            (tmp_path / item.name).write_bytes(item.read_bytes())
-    path = tmp_path / QUANTIZE
+    path = copy_sample(tmp_path)
     assert main(["hybrid", str(path), "--pegasus", shlex.join(pegasus)]) == 0, capsys.readouterr().err[-3000:]
     capsys.readouterr()
     return path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat
 
 import pytest
@@ -147,4 +146,5 @@ def test_log_failures(line, expected):
 
 def test_strip_ansi():
     assert strip_ansi(f"{ESC}[1;31mE 10:00:00 boom{ESC}[0m") == "E 10:00:00 boom"
-    assert os.linesep not in strip_ansi("x")
+    assert strip_ansi(f"{ESC}[32mI{ESC}[0m ok {ESC}[1;33m!{ESC}[0m") == "I ok !"
+    assert strip_ansi("no escapes\there") == "no escapes\there"
