@@ -39,11 +39,13 @@ def _imports(path: Path) -> set[str]:
 @pytest.mark.parametrize("path", sorted((PACKAGE / "core").rglob("*.py")), ids=lambda p: p.name)
 def test_core_never_imports_textual(path):
     # A second, dependency-free check beside import-linter: even function-level imports count.
-    bad = {n for n in _imports(path) if n.split(".")[0] in {"textual", "rich"} or n.startswith("quanted.tui")}
+    bad = {n for n in _imports(path)
+           if n.split(".")[0] in {"textual", "rich"} or n.startswith("quanted.tui")}
     assert not bad, f"{path.relative_to(REPO)} imports {bad}"
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_module_grows_past_400_lines(path):
     assert len(path.read_text().splitlines()) <= MAX_LINES
 

@@ -56,7 +56,8 @@ def test_three_runs_figures_and_history(model, stand_in, capsys):
     result = json.loads(out)
     for i in range(2):
         f, q, p = rotated(FLOAT, i), rotated(HYBRID, i), rotated(PLAIN, i)
-        assert result["cosine"][OUT][i] == pytest.approx(float(f @ q / np.linalg.norm(f) / np.linalg.norm(q)))
+        cos = float(f @ q / np.linalg.norm(f) / np.linalg.norm(q))
+        assert result["cosine"][OUT][i] == pytest.approx(cos)
         assert result["plain_quantized"]["cosine"][OUT][i] == pytest.approx(cosine(f, p))
         assert result["max_abs_error"][OUT][i] == pytest.approx(float(np.max(np.abs(f - q))))
     assert result["top5"]["float"][OUT][0] == [[3, 0.6], [7, 0.2], [0, 0.05], [4, 0.04], [5, 0.03]]
@@ -67,11 +68,13 @@ def test_three_runs_figures_and_history(model, stand_in, capsys):
     assert result["summary"]["quantized"]["top1_agree"] == 2
     assert [r["label"] for r in result["runs"]] == ["float", "quantized", "plain_quantized"]
     # progress and the engine log went to stderr with --json, without colour
-    assert "quanted: [2/3] quantized (hybrid model): " in err and "I 10:00:00 Start inference" in err
+    assert "quanted: [2/3] quantized (hybrid model): " in err
+    assert "I 10:00:00 Start inference" in err
     assert "\x1b[" not in err
     # the engine got a copy of the history file, in the temporary folder, which is gone now
     calls = (model.parent / "calls.log").read_text().splitlines()
-    assert len(calls) == 3 and ".quanted" not in calls[2] and "plain_tinynet_uint8.quantize" in calls[2]
+    assert len(calls) == 3 and ".quanted" not in calls[2]
+    assert "plain_tinynet_uint8.quantize" in calls[2]
     assert "--postprocess dump_results" in calls[0] and "--iterations 2" in calls[0]
     assert not list((model.parent.parent / "tmp").iterdir())
 

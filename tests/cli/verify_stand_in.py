@@ -22,7 +22,8 @@ with open("calls.log", "a") as log:
     log.write(" ".join(args) + "\\n")
 print("\\x1b[32mI 10:00:00 Start inference...\\x1b[0m", flush=True)
 quantized = opt("--dtype") == "quantized"
-label = "float" if not quantized else ("hybrid" if opt("--model").endswith(".quantize.json") else "plain")
+hybrid = quantized and opt("--model").endswith(".quantize.json")
+label = "float" if not quantized else ("hybrid" if hybrid else "plain")
 if os.environ.get("STAND_IN_HANG") == label:
     import time; time.sleep(60)
 if os.environ.get("STAND_IN_FAIL") == label:
@@ -33,10 +34,11 @@ if os.environ.get("STAND_IN_FAIL") == label:
 values = {{"float": {FLOAT!r}, "hybrid": {HYBRID!r}, "plain": {PLAIN!r}}}[label]
 for i in range(int(opt("--iterations", "1"))):
     v = values[i:] + values[:i]
-    (out / f"iter_{{i}}_attach_output_out0_0_out0_1_10.tensor").write_text("".join(f"{{x}}\\n" for x in v))
+    dump = out / f"iter_{{i}}_attach_output_out0_0_out0_1_10.tensor"
+    dump.write_text("".join(f"{{x}}\\n" for x in v))
     (out / f"iter_{{i}}_input_37_out0_1_3_32_32.tensor").write_text("0.5\\n" * 3072)
     if quantized:
         (out / f"iter_{{i}}_input_37_out0_1_3_32_32.qnt.tensor").write_text("128\\n" * 3072)
-    print(f"I 10:00:03 Save tensor {{out}}/iter_{{i}}_attach_output_out0_0_out0_1_10.tensor", flush=True)
+    print(f"I 10:00:03 Save tensor {{dump}}", flush=True)
 print("I 10:00:04 End inference...", flush=True)
 """

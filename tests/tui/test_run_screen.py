@@ -229,7 +229,8 @@ async def test_ten_thousand_log_lines_arrive_in_batches(quantize, monkeypatch):
         log = screen.query_one(EngineLog)
         writes = []
         original_write = log.write
-        monkeypatch.setattr(log, "write", lambda *a, **k: writes.append(1) or original_write(*a, **k))
+        monkeypatch.setattr(log, "write", lambda *a, **k: writes.append(1) or original_write(*a,
+                                                                                             **k))
         await pilot.press("enter")
         await wait_for(pilot, lambda: log.written >= 1, timeout=30, what="the first line")
         await pilot.press("ctrl+q")

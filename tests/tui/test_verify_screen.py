@@ -1,6 +1,6 @@
 """v: the verify screen. Quick tests use the khadas fixture with stand-in model files and the
-stand-in pegasus of tests/cli/verify_stand_in.py (dump_results files as acuitylite writes them), or none; the
-`engine` test runs acuitylite 6.57.1 on a copy of the sample model."""
+stand-in pegasus of tests/cli/verify_stand_in.py (dump_results files as acuitylite writes
+them), or none; the `engine` test runs acuitylite 6.57.1 on a copy of the sample model."""
 
 from __future__ import annotations
 

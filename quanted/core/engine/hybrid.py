@@ -229,7 +229,8 @@ def _run_locked(
     before = Snapshot.take(quantize, doc)
     user_comments = comment_carry.collect(doc.block_state)
     history = History(quantize)
-    backup = history.save_copy("before-hybrid", {"customized": customized, "command": the_plan.command})
+    backup = history.save_copy("before-hybrid",
+                               {"customized": customized, "command": the_plan.command})
     entropy = quantize.parent / ENTROPY_FILE
     entropy_backup = None
     if entropy.is_file():
