@@ -1,4 +1,5 @@
-"""What `quanted check` reports: problems pegasus would only mention in a log line, or not at all."""
+"""What `quanted check` reports: problems pegasus would only mention in a log line, or not at
+all."""
 
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ def _tensor_key_problems(doc: QuantizeDocument) -> list[Problem]:
     odd = [k for k in keys if not looks_like_tensor_key(k)]
     if odd:
         problems.append(
-            Problem(WARNING, f"{len(odd)} tensor key(s) not of the form '@LAYER:PORT', first {odd[0]!r}")
+            Problem(WARNING, f"{len(odd)} tensor key(s) not of the form '@LAYER:PORT', "
+                             f"first {odd[0]!r}")
         )
     return problems
 

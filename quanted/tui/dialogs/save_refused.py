@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
+from textual.widgets.button import ButtonVariant
 
 from quanted.tui.dialogs.choice import ChoiceDialog
 
@@ -31,7 +32,7 @@ class FileInUse(ChoiceDialog):
     def message(self) -> str:
         return f"{self.reason}\nYour edits are kept; save again when it is done."
 
-    def choices(self) -> list[tuple[str, str, str]]:
+    def choices(self) -> list[tuple[str, str, ButtonVariant]]:
         return [(OK, "OK (enter)", "primary")]
 
 
@@ -54,6 +55,6 @@ class ReadOnlyFile(ChoiceDialog):
     def message(self) -> str:
         return f"{self.reason}\nWrite it anyway? Its mode stays read-only."
 
-    def choices(self) -> list[tuple[str, str, str]]:
+    def choices(self) -> list[tuple[str, str, ButtonVariant]]:
         return [(WRITE, "Write anyway (w)", "warning"), (CANCEL, "Cancel (esc)", "default")]
 
