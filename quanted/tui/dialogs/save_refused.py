@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.widgets.button import ButtonVariant
 
+from quanted.core.files import FileLockedError, ReadOnlyError
 from quanted.tui.dialogs.choice import ChoiceDialog
 
 OK, WRITE, CANCEL = "ok", "write", "cancel"
@@ -58,3 +60,11 @@ class ReadOnlyFile(ChoiceDialog):
     def choices(self) -> list[tuple[str, str, ButtonVariant]]:
         return [(WRITE, "Write anyway (w)", "warning"), (CANCEL, "Cancel (esc)", "default")]
 
+
+
+async def write_anyway(app: App[object], error: FileLockedError | ReadOnlyError) -> bool:
+    """Show why the save was refused; True when the user chose to write a read-only file."""
+    if isinstance(error, FileLockedError):
+        await app.push_screen_wait(FileInUse(str(error)))
+        return False
+    return await app.push_screen_wait(ReadOnlyFile(str(error))) == WRITE

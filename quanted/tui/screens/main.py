@@ -194,8 +194,7 @@ class MainScreen(Screen[None]):
 
     async def saved(self, overwrite: bool = False, force: bool = False) -> bool:
         """Write the edits (in a thread) and say so. A file changed on disk asks: reload,
-        keep my edits, overwrite, cancel; a read-only one asks before writing; another quanted
-        changing it is said in a dialog. True when the file on disk holds the edits."""
+        keep my edits, overwrite, cancel. True when the file on disk holds the edits."""
         doc = self.doc
         assert doc is not None
         if not doc.is_modified and not overwrite:
@@ -203,14 +202,9 @@ class MainScreen(Screen[None]):
         self.busy = "saving…"
         try:
             await asyncio.to_thread(doc.save, overwrite=overwrite, force=force)
-        except FileLockedError as error:
+        except (FileLockedError, ReadOnlyError) as error:
             self.busy = ""
-            await self.app.push_screen_wait(save_refused.FileInUse(str(error)))
-            return False
-        except ReadOnlyError as error:
-            self.busy = ""
-            choice = await self.app.push_screen_wait(save_refused.ReadOnlyFile(str(error)))
-            return choice == save_refused.WRITE and await self.saved(overwrite, force=True)
+            return await save_refused.write_anyway(self.app, error) and await self.saved(force=True)
         except FileChangedError:
             self.busy = ""
             choice = await self.app.push_screen_wait(changed_on_disk.ChangedOnDisk(
