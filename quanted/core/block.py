@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from quanted.core.errors import EditError, ReadError
+from quanted.core.keys import DOUBLE_QUOTED as _DQ
+from quanted.core.keys import SINGLE_QUOTED as _SQ
 from quanted.core.keys import quote_single, unquote_single
 
-_SQ = r"'[^']*(?:''[^']*)*'"
-_DQ = r'"(?:[^"\\]|\\.)*"'
 ENTRY_RE = re.compile(
     rf"(?P<indent>[ ]+)(?P<key>{_SQ}|{_DQ}|[^\s'\"#][^#]*?)(?P<sep>[ ]*:(?:[ ]+|$))"
     rf"(?P<value>{_SQ}|{_DQ}|[^\s#'\"][^#]*?)?(?P<post>(?:[ ]+\#.*)?[ ]*)"
@@ -48,7 +48,7 @@ def _unquote(token: str) -> str:
     if token.startswith("'"):
         return unquote_single(token[1:-1])
     if token.startswith('"'):
-        return _yaml_load(token)
+        return str(_yaml_load(token))
     return token
 
 
@@ -73,8 +73,8 @@ def _is_plain_safe(text: str) -> bool:
         return False
     if text.endswith(":") or ": " in text or text.startswith(("-", "@", "?", ":")):
         return False
-    from ruamel.yaml.resolver import VersionedResolver
     from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.resolver import VersionedResolver
 
     tag = VersionedResolver().resolve(ScalarNode, text, (True, False))
     return str(tag) == "tag:yaml.org,2002:str"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -12,8 +11,8 @@ from pathlib import Path
 from quanted.core import block, scanner
 from quanted.core.errors import EditError, FileChangedError
 from quanted.core.files import atomic_write, read_bytes
-from quanted.core.keys import quote_single, split_tensor_key, unquote_single
-from quanted.core.scanner import CUSTOMIZED, QUANTIZE_PARAMETERS, Scan
+from quanted.core.keys import split_tensor_key
+from quanted.core.scanner import CUSTOMIZED, Scan
 
 
 @dataclass(frozen=True)
@@ -80,8 +79,7 @@ class QuantizeDocument:
 
     @cached_property
     def tensor_keys(self) -> list[str]:
-        self.data  # noqa: B018 - materialise a pending save before the scan reads it
-        return scanner.tensor_keys(self.scan)
+        return scanner.tensor_keys(self._indexed())
 
     @cached_property
     def tensors_by_layer(self) -> dict[str, list[str]]:
@@ -99,63 +97,19 @@ class QuantizeDocument:
         """True when some tensor `@LAYER:PORT` exists; fast without building the index."""
         if "tensors_by_layer" in self.__dict__:
             return layer in self.tensors_by_layer
-        params = self.scan.entries[QUANTIZE_PARAMETERS]
-        prefix = b"\n" + b" " * self.scan.key_indent + b"'@" + quote_single(layer).encode()
-        data = self.data
-        pos = data.find(prefix + b":", params.body_start - 1, params.end)
-        while pos >= 0:
-            end = data.find(b"\n", pos + 1)
-            line = data[pos + 1 : end if end >= 0 else len(data)].strip().decode("utf-8")
-            key = unquote_single(line[1 : line.rindex("'")]) if line.startswith("'") else ""
-            if key and split_tensor_key(key)[0] == layer:
-                return True
-            pos = data.find(prefix + b":", pos + 1, params.end)
-        if b'"' in data[params.body_start : params.end]:
-            return layer in self.tensors_by_layer  # double-quoted keys: take the slow path
-        return False
+        return scanner.has_layer(self._indexed(), layer)
 
     def tensor_fields(self, key: str) -> dict[str, str]:
         """The scalar fields of one tensor entry, read on demand from its lines."""
-        params = self.scan.entries[QUANTIZE_PARAMETERS]
-        indent = b" " * self.scan.key_indent
-        needle = b"\n" + indent + b"'" + quote_single(key).encode() + b"':"
-        pos = self.data.find(needle, params.body_start - 1, params.end)
-        if pos < 0:
-            raise KeyError(key)
-        fields: dict[str, str] = {}
-        start = self.data.find(b"\n", pos + 1) + 1
-        deeper = re.compile(rb"(?: {%d,}[^\n]*\n)*" % (self.scan.key_indent + 1))
-        body = self.data[start : deeper.match(self.data, start).end()].decode("utf-8")
-        for line in body.splitlines():
-            name, sep, value = line.strip().partition(":")
-            if sep and not name.startswith(("-", "#")):
-                fields[name] = value.strip()
-        return fields
+        return scanner.tensor_fields(self._indexed(), key)
 
     def tensor_qtypes(self) -> dict[str, tuple[str, str]]:
         """Every tensor key -> (quantizer, qtype), in one pass over the table."""
-        params = self.scan.entries[QUANTIZE_PARAMETERS]
-        ki = self.scan.key_indent
-        pattern = re.compile(
-            rb"\n {%d}'([^'\r\n]*(?:''[^'\r\n]*)*)':|\n {%d,}(qtype|quantizer|dtype): *([^\s#]+)"
-            % (ki, ki + 1)
-        )
-        result: dict[str, tuple[str, str]] = {}
-        current: str | None = None
-        quantizer = qtype = ""
-        for key, field, value in pattern.findall(self.data, params.body_start - 1, params.end):
-            if key:
-                if current is not None:
-                    result[current] = (quantizer, qtype)
-                current = unquote_single(key.decode("utf-8"))
-                quantizer = qtype = ""
-            elif field == b"qtype":
-                qtype = value.decode("utf-8")
-            else:
-                quantizer = value.decode("utf-8")
-        if current is not None:
-            result[current] = (quantizer, qtype)
-        return result
+        return scanner.tensor_qtypes(self._indexed())
+
+    def _indexed(self) -> Scan:
+        self.data  # noqa: B018 - materialise a pending save before the scan reads it
+        return self.scan
 
     # -- the customized block ------------------------------------------------------
 

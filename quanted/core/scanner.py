@@ -9,17 +9,28 @@ per-channel lists, the few top-level keys) are looked at one by one.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from quanted.core.errors import ReadError
-from quanted.core.keys import unquote_single
+from quanted.core.keys import (
+    DOUBLE_QUOTED,
+    SINGLE_QUOTED,
+    quote_single,
+    split_tensor_key,
+    unquote_key,
+    unquote_single,
+)
 from quanted.core.yamlshape import LINE_RE, ShapeError, Stream, Structure
 
 QUANTIZE_PARAMETERS = "quantize_parameters"
 CUSTOMIZED = "customized_quantize_layers"
 
 _NON_SPACE = re.compile(rb"\S")
-_TENSOR_KEY = r"(?:'([^'\r\n]*(?:''[^'\r\n]*)*)'|\"([^\"\\\r\n]*)\")"
+# THE tensor key: a quoted token at the table's key indent, then `:`. Every reader below
+# (keys, qtypes, one tensor's fields, layer lookup) finds key lines with it.
+TENSOR_KEY = rf"(?P<key>{SINGLE_QUOTED}|{DOUBLE_QUOTED})[ ]*:"
+_FIELD_VALUE = rf"(?:{SINGLE_QUOTED}|{DOUBLE_QUOTED}|[^\s#'\"][^\s#]*)"
 
 
 def _fast_body_re(key_indent: int, field_indent: int) -> re.Pattern[bytes]:
@@ -53,6 +64,7 @@ class Scan:
     field_indent: int = 4
     newline: str = "\n"
     legacy: bool = False  # 6.0.x / RKNN: `%YAML`, `---`, `dtype:` fields
+    double_quoted_keys: bool | None = None  # any `"KEY":` in the table; found on first need
 
 
 def line_of(data: bytes, offset: int) -> int:
@@ -160,18 +172,21 @@ class _Walker:
         data = self.data
         blocked = -1  # a key line the careful path must read itself (the fast path stopped there)
         while pos < len(data):
-            if self.fast is not None and pos > blocked and data.startswith(self.key_prefix, pos):
-                if self.shape.accepts_key_at(self.result.key_indent):
-                    after = self.fast.match(data, pos).end()
-                    if after >= len(data):
-                        pos = after
-                        break
-                    if after > pos:
-                        # Re-read the last tensor carefully: the line that stopped the fast path
-                        # may be valid YAML the regex does not cover (comments, deeper lists).
-                        pos = data.rfind(b"\n" + self.key_prefix, pos - 1, after) + 1
-                        blocked = pos
-                        self.shape.reset_in_table(self.result.key_indent)
+            if (
+                self.fast is not None and pos > blocked
+                and data.startswith(self.key_prefix, pos)
+                and self.shape.accepts_key_at(self.result.key_indent)
+            ):
+                after = self.fast.match(data, pos).end()  # type: ignore[union-attr]
+                if after >= len(data):
+                    pos = after
+                    break
+                if after > pos:
+                    # Re-read the last tensor carefully: the line that stopped the fast path
+                    # may be valid YAML the regex does not cover (comments, deeper lists).
+                    pos = data.rfind(b"\n" + self.key_prefix, pos - 1, after) + 1
+                    blocked = pos
+                    self.shape.reset_in_table(self.result.key_indent)
             pos = self._line(pos)
         self._close(len(data))
 
@@ -258,21 +273,119 @@ def _check_shape(result: Scan, path: str) -> None:
     )
 
 
+def _key_line(key_indent: int) -> re.Pattern[bytes]:
+    return re.compile(rb"\n" + b" " * key_indent + TENSOR_KEY.encode())
+
+
+def _table(result: Scan) -> tuple[int, int]:
+    """The tensor table's bytes, from the newline before its first line (so every key line,
+    the first one too, is preceded by one) to its end."""
+    params = result.entries[QUANTIZE_PARAMETERS]
+    return params.body_start - 1, params.end
+
+
 def tensor_keys(result: Scan) -> list[str]:
     """Every tensor key of quantize_parameters, in file order (about 30 ms for 60,000)."""
-    params = result.entries[QUANTIZE_PARAMETERS]
-    pattern = re.compile(rb"\n" + b" " * result.key_indent + _TENSOR_KEY.encode() + rb"[ ]*:")
-    # Start one byte early so the first key's preceding newline is seen.
-    found = pattern.findall(result.data, params.body_start - 1, params.end)
+    start, end = _table(result)
+    found = _key_line(result.key_indent).findall(result.data, start, end)
     if not found:
         return []
-    singles = [single for single, _ in found]
-    if all(singles):
-        # One decode for all keys: 60,000 separate decodes cost as much as the search.
-        joined = b"\n".join(singles)
-        keys = joined.decode("utf-8").split("\n")
-        return [unquote_single(k) for k in keys] if b"''" in joined else keys
-    return [unquote_single(s.decode("utf-8")) if s else d.decode("utf-8") for s, d in found]
+    # One decode for all keys: 60,000 separate decodes cost as much as the search.
+    joined = b"\n".join(found)
+    tokens = joined.decode("utf-8").split("\n")
+    if b"''" in joined or b'"' in joined:
+        return [unquote_key(token) for token in tokens]
+    return [token[1:-1] for token in tokens]
+
+
+def tensor_qtypes(result: Scan) -> dict[str, tuple[str, str]]:
+    """Every tensor key -> (quantizer, qtype), in one pass over the table. The legacy layout's
+    `dtype:` is its quantizer."""
+    ki = result.key_indent
+    pattern = re.compile(
+        rb"\n" + b" " * ki + TENSOR_KEY.encode()
+        + rb"|\n {%d,}(?P<field>qtype|quantizer|dtype)[ ]*:[ ]+(?P<value>" % (ki + 1)
+        + _FIELD_VALUE.encode() + rb")"
+    )
+    found: dict[str, tuple[str, str]] = {}
+    current: str | None = None
+    quantizer = qtype = ""
+    start, end = _table(result)
+    for key, field_name, value in pattern.findall(result.data, start, end):
+        if key:
+            if current is not None:
+                found[current] = (quantizer, qtype)
+            current = unquote_key(key.decode("utf-8"))
+            quantizer = qtype = ""
+        elif field_name == b"qtype":
+            qtype = _scalar(value)
+        else:
+            quantizer = _scalar(value)
+    if current is not None:
+        found[current] = (quantizer, qtype)
+    return found
+
+
+def _scalar(token: bytes) -> str:
+    text = token.decode("utf-8")
+    return unquote_key(text) if text[:1] in ("'", '"') else text
+
+
+def _key_lines(result: Scan, key_prefix: str) -> Iterator[tuple[int, str]]:
+    """(offset, key) of each key line whose key starts with `key_prefix`: a byte search per
+    quoting (double quotes only when the table has any), each hit read with the key regex."""
+    start, end = _table(result)
+    data = result.data
+    indent = b"\n" + b" " * result.key_indent
+    key_re = _key_line(result.key_indent)
+    needles = [indent + b"'" + quote_single(key_prefix).encode()]
+    if _has_double_quoted_keys(result) and not set(key_prefix) & {'"', "\\"}:
+        needles.append(indent + b'"' + key_prefix.encode())
+    for needle in needles:
+        pos = data.find(needle, start, end)
+        while pos >= 0:
+            match = key_re.match(data, pos, end)
+            if match is not None:
+                yield pos, unquote_key(match["key"].decode("utf-8"))
+            pos = data.find(needle, pos + 1, end)
+
+
+def _has_double_quoted_keys(result: Scan) -> bool:
+    if result.double_quoted_keys is None:
+        start, end = _table(result)
+        needle = b"\n" + b" " * result.key_indent + b'"'
+        result.double_quoted_keys = result.data.find(needle, start, end) >= 0
+    return result.double_quoted_keys
+
+
+def has_layer(result: Scan, layer: str) -> bool:
+    """True when some tensor `@LAYER:PORT` exists, without reading the whole table."""
+    return any(split_tensor_key(key)[0] == layer for _, key in _key_lines(result, f"@{layer}:"))
+
+
+_FIELD_LINE = re.compile(
+    rf"[ ]+(?P<name>[A-Za-z_][A-Za-z0-9_]*)[ ]*:"
+    rf"(?:[ ]+(?P<value>{SINGLE_QUOTED}|{DOUBLE_QUOTED}|[^\s#'\"][^#]*?))?(?:[ ]+\#.*)?[ ]*"
+)
+
+
+def tensor_fields(result: Scan, key: str) -> dict[str, str]:
+    """The scalar fields of one tensor entry (the first, if listed twice); KeyError if absent.
+    A field holding a list reads as ''; an inline list `[a, b]` as written."""
+    at = min((pos for pos, found in _key_lines(result, key) if found == key), default=None)
+    if at is None:
+        raise KeyError(key)
+    data = result.data
+    body_start = data.find(b"\n", at + 1) + 1
+    deeper = re.compile(rb"(?: {%d,}[^\n]*(?:\n|\Z)|[ ]*(?:#[^\n]*)?\r?\n)*" % (result.key_indent + 1))
+    body_end = deeper.match(data, body_start, _table(result)[1]).end()  # type: ignore[union-attr]
+    fields: dict[str, str] = {}
+    for line in data[body_start:body_end].decode("utf-8").splitlines():
+        match = _FIELD_LINE.fullmatch(line)
+        if match is not None:
+            value = match["value"] or ""
+            fields[match["name"]] = unquote_key(value) if value[:1] in ("'", '"') else value
+    return fields
 
 
 def _check_tensors_have_fields(result: Scan, params: TopLevel, path: str) -> None:

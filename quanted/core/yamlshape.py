@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-_SQ = r"'[^'\r\n]*(?:''[^'\r\n]*)*'"
-_DQ = r'"(?:[^"\\\r\n]|\\.)*"'
+from quanted.core.keys import DOUBLE_QUOTED as _DQ
+from quanted.core.keys import SINGLE_QUOTED as _SQ
+
 # Flow collections only as .quantize files use them: `{}`, `[]`, `[0.1, 0.2]`, `{a: b}`.
 _TOK = r"(?:[.+\w/~]|-[.+\w/~])[-.+\w/~]*"
 _FLOW = (
