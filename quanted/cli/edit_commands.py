@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from quanted.core import qtypes
@@ -120,10 +119,13 @@ def cmd_add(args: argparse.Namespace) -> int:
     if problem is not None:
         print(f"quanted: warning: {problem[1]}", file=sys.stderr)
     before = doc.customized
-    for layer in dict.fromkeys(layers):
-        doc.set_layer(layer, args.qtype)
+    unique = list(dict.fromkeys(layers))
+    # One pass over the block for all layers: a loop of single edits is quadratic.
+    with doc.batch():
+        doc.set_layers(dict.fromkeys(unique, args.qtype))
         if args.comment is not None:
-            doc.set_comment(layer, args.comment)
+            doc.set_comments(dict.fromkeys(unique, args.comment))
+    for layer in unique:
         old = before.get(layer)
         if old is None:
             print(f"added {layer}: {args.qtype}")
@@ -147,8 +149,9 @@ def cmd_remove(args: argparse.Namespace) -> int:
             errors.append(f"layer {name!r} is not in customized_quantize_layers")
         layers.append(layer)
     _fail_if(errors, args.file)
-    for layer in dict.fromkeys(layers):
-        doc.remove_layer(layer)
+    unique = list(dict.fromkeys(layers))
+    doc.remove_layers(unique)
+    for layer in unique:
         print(f"removed {layer}")
     doc.save()
     return 0

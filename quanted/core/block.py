@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, replace
 
 from quanted.core.errors import EditError, ReadError
@@ -267,20 +267,24 @@ class Editor:
         return replace(state, lines=tuple(lines))
 
     def remove(self, state: BlockState, layer: str) -> BlockState:
+        return self.remove_many(state, {layer})
+
+    def remove_many(self, state: BlockState, layers: Container[str]) -> BlockState:
+        """Drop every line of these layers in one pass (a bulk remove stays linear)."""
         state = self._header_as_block(state)
         lines = list(state.lines)
-        for i in range(len(lines) - 1, -1, -1):
-            if lines[i].key != layer:
-                continue
-            if not lines[i].eol:
-                # The removed line ended the file without a newline: so does the one before.
-                if i > 0:
-                    lines[i - 1] = replace(lines[i - 1], eol="")
-                else:
-                    state = replace(state, header_eol="")
-            del lines[i]
-        state = replace(state, lines=tuple(lines))
-        if not any(line.key is not None for line in lines):
+        kept: list[Line] = []
+        for line in lines:
+            if line.key is None or line.key not in layers:
+                kept.append(line)
+        if lines and not lines[-1].eol and (not kept or kept[-1] is not lines[-1]):
+            # The removed last line ended the file without a newline: so does the new last one.
+            if kept:
+                kept[-1] = replace(kept[-1], eol="")
+            else:
+                state = replace(state, header_eol="")
+        state = replace(state, lines=tuple(kept))
+        if not any(line.key is not None for line in kept):
             state = replace(state, header=self._empty_header(state))
         return state
 
@@ -294,15 +298,20 @@ class Editor:
         return match["head"] + " {}" + (" " + post if post else "")
 
     def set_comment(self, state: BlockState, layer: str, comment: str | None) -> BlockState:
-        _check_one_line([comment or ""])
-        comment = comment.strip() if comment else None
+        return self.set_comments(state, {layer: comment})
+
+    def set_comments(self, state: BlockState, comments: dict[str, str | None]) -> BlockState:
+        """Set (or clear, with None) the trailing comment of each layer, in one pass."""
+        _check_one_line([c or "" for c in comments.values()])
+        wanted = {layer: c.strip() if c else None for layer, c in comments.items()}
         state = self._header_as_block(state)
         lines = list(state.lines)
-        found = False
+        found: set[str] = set()
         for i, line in enumerate(lines):
-            if line.key != layer:
+            if line.key is None or line.key not in wanted:
                 continue
-            found = True
+            comment = wanted[line.key]
+            found.add(line.key)
             match = ENTRY_RE.fullmatch(line.text)
             assert match is not None
             kept = line.text[: match.start("post")]
@@ -313,10 +322,10 @@ class Editor:
             else:
                 text = kept
             lines[i] = replace(line, text=text, comment=comment)
-        if not found:
-            raise EditError(f"layer {layer!r} is not in customized_quantize_layers")
+        missing = [layer for layer in wanted if layer not in found]
+        if missing:
+            raise EditError(f"layer {missing[0]!r} is not in customized_quantize_layers")
         return replace(state, lines=tuple(lines))
-
 
     def insert_comments(self, state: BlockState, texts: list[str], before: str | None) -> BlockState:
         """Full-line comments above `before`'s line, or at the top of the block when None."""

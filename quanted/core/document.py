@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 from quanted.core import block, scanner
 from quanted.core.errors import EditError, FileChangedError
 from quanted.core.files import atomic_write, read_bytes
 from quanted.core.keys import split_tensor_key
 from quanted.core.scanner import CUSTOMIZED, Scan
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class QuantizeDocument:
         self._position = 0
         self._batch_depth = 0
         self._batch_start: int | None = None
+        self._derived: dict[tuple[str, int], tuple[block.BlockState, object]] = {}
         self.stamp: DiskStamp | None = None
 
     # -- opening ---------------------------------------------------------------
@@ -117,22 +121,38 @@ class QuantizeDocument:
     def block_state(self) -> block.BlockState:
         return self._states[self._position]
 
+    def _memo(self, what: str, state: block.BlockState, compute: Callable[[], _T]) -> _T:
+        """`compute()` once per (immutable) state: a bulk edit of 18,000 layers makes every
+        derived view O(n), and the screen asks for them on every keystroke."""
+        hit = self._derived.get((what, id(state)))
+        if hit is not None and hit[0] is state:
+            return hit[1]  # type: ignore[return-value]
+        if len(self._derived) > 64:
+            self._derived.clear()
+        value = compute()
+        self._derived[(what, id(state))] = (state, value)
+        return value
+
     @property
     def customized(self) -> dict[str, str]:
-        """Layer id -> qtype, in file order, as it will be saved."""
-        return block.entries(self.block_state)
+        """Layer id -> qtype, in file order, as it will be saved (a copy)."""
+        return dict(self._entries(self.block_state))
 
     @property
     def saved_customized(self) -> dict[str, str]:
-        return block.entries(self._saved)
+        return dict(self._entries(self._saved))
+
+    def _entries(self, state: block.BlockState) -> dict[str, str]:
+        return self._memo("entries", state, lambda: block.entries(state))
 
     def comments(self) -> dict[str, str]:
         """Layer id -> its trailing comment, as it will be saved."""
-        return _comments(self.block_state)
+        state = self.block_state
+        return dict(self._memo("comments", state, lambda: _comments(state)))
 
     def saved_comments(self) -> dict[str, str]:
         """Layer id -> its trailing comment, as on disk."""
-        return _comments(self._saved)
+        return dict(self._memo("comments", self._saved, lambda: _comments(self._saved)))
 
     @property
     def block_line(self) -> int:
@@ -164,12 +184,24 @@ class QuantizeDocument:
             self._push(self._editor.set_many(self.block_state, qtypes))
 
     def remove_layer(self, layer: str) -> None:
-        if layer not in self.customized:
-            raise EditError(f"layer {layer!r} is not in customized_quantize_layers")
-        self._push(self._editor.remove(self.block_state, layer))
+        self.remove_layers([layer])
+
+    def remove_layers(self, layers: list[str]) -> None:
+        """Remove many layers as one edit (one undo step), in one pass over the lines."""
+        current = self._entries(self.block_state)
+        missing = [layer for layer in layers if layer not in current]
+        if missing:
+            raise EditError(f"layer {missing[0]!r} is not in customized_quantize_layers")
+        if layers:
+            self._push(self._editor.remove_many(self.block_state, set(layers)))
 
     def set_comment(self, layer: str, comment: str | None) -> None:
         self._push(self._editor.set_comment(self.block_state, layer, comment))
+
+    def set_comments(self, comments: dict[str, str | None]) -> None:
+        """Many layers' trailing comments as one edit, in one pass."""
+        if comments:
+            self._push(self._editor.set_comments(self.block_state, comments))
 
     def insert_comments(self, texts: list[str], before_layer: str | None = None) -> None:
         """Full-line comments above a layer's line, or at the top of the block."""
@@ -208,7 +240,10 @@ class QuantizeDocument:
 
     @property
     def is_modified(self) -> bool:
-        return self.block_state != self._saved
+        state = self.block_state
+        if state is self._saved:
+            return False
+        return self._memo("modified", state, lambda: state != self._saved)
 
     # -- output ---------------------------------------------------------------------
 

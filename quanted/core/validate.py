@@ -72,9 +72,12 @@ def check(doc: QuantizeDocument, report: EntropyReport | None = None) -> list[Pr
             lines_of.setdefault(line.key, header_line + offset)
     for layer in block.duplicates(state):
         problems.append(Problem(ERROR, f"layer {layer!r} is listed more than once", lines_of[layer], layer))
+    # check reads the whole table anyway: one index, not a search of the file per layer
+    # (18,000 customized layers took 28 s that way).
+    known = doc.tensors_by_layer
     for layer, qtype in doc.customized.items():
         line = lines_of.get(layer, header_line)
-        if not doc.has_layer(layer):
+        if layer not in known:
             problems.append(Problem(ERROR, unknown_layer_message(doc, layer), line, layer))
         found = qtype_problem(qtype)
         if found is not None:
