@@ -67,9 +67,9 @@ def check(doc: QuantizeDocument, report: EntropyReport | None = None) -> list[Pr
     state = doc.block_state
     header_line = doc.block_line
     lines_of: dict[str, int] = {}
-    for offset, line in enumerate(state.lines, start=1):
-        if line.key is not None:
-            lines_of.setdefault(line.key, header_line + offset)
+    for offset, entry in enumerate(state.lines, start=1):
+        if entry.key is not None:
+            lines_of.setdefault(entry.key, header_line + offset)
     for layer in block.duplicates(state):
         problems.append(Problem(ERROR, f"layer {layer!r} is listed more than once", lines_of[layer], layer))
     # check reads the whole table anyway: one index, not a search of the file per layer
