@@ -102,7 +102,7 @@ def resolve_layer(doc: QuantizeDocument, name: str) -> str:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    doc = QuantizeDocument.open(args.file)
+    doc = QuantizeDocument.open(args.file, full=False)  # the full scan runs before saving
     problem = qtype_problem(args.qtype)
     errors: list[str] = []
     if problem is not None and problem[0] == ERROR:
@@ -115,7 +115,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         layers.append(layer)
     if args.comment is not None and ("\n" in args.comment or "\r" in args.comment):
         errors.append("--comment must be a single line")
-    _fail_if(errors, args.file)
+    _fail_if(errors, doc)
     if problem is not None:
         print(f"quanted: warning: {problem[1]}", file=sys.stderr)
     before = doc.customized
@@ -135,11 +135,13 @@ def cmd_add(args: argparse.Namespace) -> int:
             print(f"unchanged {layer}: {args.qtype}")
     if doc.is_modified:
         doc.save()
+    else:
+        doc.verify()  # a broken file is exit 2 whether or not this add changed anything
     return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    doc = QuantizeDocument.open(args.file)
+    doc = QuantizeDocument.open(args.file, full=False)  # the full scan runs before saving
     current = doc.customized
     errors = []
     layers = []
@@ -148,7 +150,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
         if layer not in current:
             errors.append(f"layer {name!r} is not in customized_quantize_layers")
         layers.append(layer)
-    _fail_if(errors, args.file)
+    _fail_if(errors, doc)
     unique = list(dict.fromkeys(layers))
     doc.remove_layers(unique)
     for layer in unique:
@@ -157,9 +159,11 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fail_if(errors: list[str], path: Path) -> None:
+def _fail_if(errors: list[str], doc: QuantizeDocument) -> None:
     if not errors:
         return
+    doc.verify()  # a file the full scan rejects is that error (exit 2), not an unknown layer
+    path = doc.path
     for message in errors[:-1]:
         print(f"quanted: error: {path}: {message}", file=sys.stderr)
     raise EditError(errors[-1], path)

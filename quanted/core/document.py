@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -9,8 +10,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-from quanted.core import block, scanner
-from quanted.core.errors import EditError, FileChangedError
+from quanted.core import block, scanner, verdicts
+from quanted.core.errors import EditError, FileChangedError, ReadError
 from quanted.core.files import atomic_write, read_bytes
 from quanted.core.keys import split_tensor_key
 from quanted.core.scanner import CUSTOMIZED, Scan
@@ -35,10 +36,12 @@ class DiskStamp:
 class QuantizeDocument:
     """A .quantize file held as its original bytes plus an editable customized block."""
 
-    def __init__(self, data: bytes, path: str | Path | None = None) -> None:
+    def __init__(self, data: bytes, path: str | Path | None = None, *, full: bool = True) -> None:
+        """`full=False`: the fast index (top-level lines only); `verify()` runs the full scan,
+        and `save()` does before it writes anything."""
         self.path = Path(path) if path is not None else None
         self._label = str(path) if path is not None else "<input>"
-        self.scan: Scan = scanner.scan(data, self._label)
+        self.scan: Scan = (scanner.scan if full else scanner.index)(data, self._label)
         self._data = data
         self._pending: list[bytes | memoryview] | None = None
         entry = self.scan.entries[CUSTOMIZED]
@@ -57,12 +60,35 @@ class QuantizeDocument:
     # -- opening ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path) -> QuantizeDocument:
+    def open(cls, path: str | Path, *, full: bool = True) -> QuantizeDocument:
+        """`full=False` opens for an edit: the fast index, trusting the full scan's earlier
+        verdict on this very version of the file when there is one (core/verdicts.py)."""
         path = Path(path)
+        before = _stat(path)
         data = read_bytes(path)
-        doc = cls(data, path)
+        doc = cls(data, path, full=full)
+        after = _stat(path)
         doc.stamp = DiskStamp.of(path)
+        if after is not None and before == after:
+            if full:
+                verdicts.record(path)
+            elif verdicts.passed(path, after):
+                doc.scan.verified = True
         return doc
+
+    def verify(self) -> None:
+        """The full scan, once: ReadError when the file is not one quanted may write."""
+        scan = self._indexed()
+        if scan.verified:
+            return
+        full = scanner.scan(self.data, self._label)
+        if (full.entries, full.key_indent, full.field_indent, full.newline, full.legacy) != (
+            scan.entries, scan.key_indent, scan.field_indent, scan.newline, scan.legacy
+        ):
+            raise ReadError("the fast index and the full scan disagree; not written", self._label)
+        scan.verified = True
+        if self.path is not None and self.stamp is not None and not self.changed_on_disk():
+            verdicts.record(self.path)
 
     def _detect_block_indent(self, state: block.BlockState) -> str:
         for line in state.lines:
@@ -278,9 +304,15 @@ class QuantizeDocument:
                 "changed on disk since it was read (a pegasus run?); reload, or overwrite",
                 target,
             )
+        # Never write what the full scan rejects: the rest of the file is checked once (or
+        # was, by an earlier run), the new block each time (it is all that changed).
+        self.verify()
+        if self.is_modified:
+            scanner.check_block(self.block_text(), self._label, self.scan.legacy)
         # Written in pieces: joining 15 MB just to write it costs a tenth of the budget.
         chunks = self._chunks()
         atomic_write(target, chunks)
+        verdicts.record(target)
         # The saved text becomes the new baseline; undo history stays usable.
         self._rebase(chunks, target)
         return target
@@ -308,6 +340,13 @@ class QuantizeDocument:
         self.path = path
         self._label = str(path)
         self.stamp = DiskStamp.of(path)
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
 
 
 def _comments(state: block.BlockState) -> dict[str, str]:

@@ -58,6 +58,11 @@ class Structure:
         self.stack = [(0, MAP), (key_indent, MAP)]
         self.open = None
 
+    def reset_top_level(self) -> None:
+        """Just before a column-0 line, the lines before it not read (the fast index)."""
+        self.stack = [(0, MAP)]
+        self.open = None
+
     def accepts_key_at(self, indent: int) -> bool:
         if self.open is not None and indent > self.open:
             return True
