@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,6 +37,8 @@ def layer_hint(doc: QuantizeDocument, name: str) -> str | None:
     for other in (name.lstrip("/"), "/" + name):
         if other != name and doc.has_layer(other):
             return f"did you mean {other!r}? (differs by a leading '/')"
+    import difflib  # only for a name that is not a layer: 10 ms off every `add`
+
     close = difflib.get_close_matches(name, doc.layer_ids, n=1, cutoff=0.85)
     if close:
         return f"did you mean {close[0]!r}?"

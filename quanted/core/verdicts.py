@@ -1,16 +1,14 @@
 """Which files the full scan has passed, by their stat: a later open for an edit trusts it.
 
-An entry is the file's real path and (device, inode, size, mtime_ns, ctime_ns). Any write to
-the file changes its ctime, which no tool can set back, so a file edited by anything else is
-scanned again. The entries live in the user's cache folder; a cache that cannot be read or
+An entry is named by the file's device and inode and holds (device, inode, size, mtime_ns,
+ctime_ns). Any write to the file changes its ctime, which no tool can set back, so a file
+edited by anything else (or replaced by a rename) is scanned again. The entries live in the user's cache folder; a cache that cannot be read or
 written only costs a scan.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -19,8 +17,8 @@ def _folder() -> Path:
     return Path(base) / "quanted" / "scanned"
 
 
-def _entry(path: Path) -> Path:
-    return _folder() / hashlib.sha1(str(path.resolve()).encode()).hexdigest()
+def _entry(st: os.stat_result) -> Path:
+    return _folder() / f"{st.st_dev}-{st.st_ino}"
 
 
 def _stamp(st: os.stat_result) -> str:
@@ -30,7 +28,7 @@ def _stamp(st: os.stat_result) -> str:
 def passed(path: Path, st: os.stat_result) -> bool:
     """True when the full scan passed this very version of the file."""
     try:
-        return _entry(path).read_text() == _stamp(st)
+        return _entry(st).read_text() == _stamp(st)
     except (OSError, ValueError):
         return False
 
@@ -40,11 +38,12 @@ def record(path: Path) -> None:
     from a verified file)."""
     try:
         st = path.stat()
-        folder = _folder()
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(_stamp(st))
-        os.replace(tmp, _entry(path))
+        entry = _entry(st)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        # Written beside and renamed: a reader never sees half an entry (no tempfile module:
+        # its imports cost more than the rest of this file).
+        tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+        tmp.write_text(_stamp(st))
+        os.replace(tmp, entry)
     except OSError:
         pass
