@@ -115,8 +115,17 @@ class QuantizeDocument:
     def tensors_by_layer(self) -> dict[str, list[str]]:
         """Layer id -> its tensor keys, in file order."""
         layers: dict[str, list[str]] = {}
-        for key in self.tensor_keys:
-            layers.setdefault(split_tensor_key(key)[0], []).append(key)
+        keys = self.tensor_keys
+        # split_tensor_key inlined: 600,000 calls of it are a third of opening 150 MB.
+        names = [k[1:].rpartition(":")[0] if k[:1] == "@" else k.rpartition(":")[0] for k in keys]
+        for name, key in zip(names, keys):
+            if not name:  # no ':' at all: the whole key names the layer, as split_tensor_key
+                name = split_tensor_key(key)[0]
+            found = layers.get(name)
+            if found is None:
+                layers[name] = [key]
+            else:
+                found.append(key)
         return layers
 
     @property

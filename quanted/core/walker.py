@@ -239,7 +239,9 @@ def _plain_key(token: str) -> str:
     return token
 
 
-def check_shape(result: Scan, path: str) -> None:
+def check_shape(result: Scan, path: str, *, tensors: bool = True) -> None:
+    """The file's overall shape; `tensors=False` (the fast index) leaves the search of the
+    whole table for fieldless tensors to the full scan."""
     params = result.entries.get(QUANTIZE_PARAMETERS)
     if params is None:
         raise ReadError("not a .quantize file: no quantize_parameters", path)
@@ -249,7 +251,8 @@ def check_shape(result: Scan, path: str) -> None:
             path,
             line_of(result.data, params.start),
         )
-    _check_tensors_have_fields(result, params, path)
+    if tensors:
+        _check_tensors_have_fields(result, params, path)
     custom = result.entries.get(CUSTOMIZED)
     if custom is None:
         raise ReadError(

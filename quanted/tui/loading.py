@@ -46,10 +46,12 @@ def from_doc(doc: QuantizeDocument, report: EntropyReport | None) -> Loaded:
     return Loaded(doc, report, RowModel(rows, sort="entropy" if report is not None else "file"))
 
 
-def checked_qtypes(doc: QuantizeDocument) -> dict[str, str]:
+def checked_qtypes(doc: QuantizeDocument, model: RowModel | None = None) -> dict[str, str]:
     """The editor's background work after the first paint: the full scan (a ReadError names
-    the bad line; saving stays refused), then the file-qtype column."""
+    the bad line; saving stays refused), the other sort orders, the file-qtype column."""
     doc.verify()
+    if model is not None:
+        model.prepare()
     return layer_qtypes(doc)
 
 

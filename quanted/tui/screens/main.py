@@ -91,7 +91,7 @@ class MainScreen(MainFlows, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="qtypes")
     def load_qtypes(self, doc: QuantizeDocument) -> None:
-        self.post_message(QtypesReady(doc, loading.checked_qtypes(doc)))
+        self.post_message(QtypesReady(doc, loading.checked_qtypes(doc, self.model)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="save")
     def save(self, overwrite: bool = False) -> None:
