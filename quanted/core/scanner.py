@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from quanted.core.errors import ReadError
 from quanted.core.keys import (
     DOUBLE_QUOTED,
     SINGLE_QUOTED,
@@ -62,8 +63,12 @@ def index(data: bytes, path: str = "<input>") -> Scan:
     full scan). Lines inside the tensor table are not checked: `verified` stays False until
     `scan` has passed, and nothing may be written from an unverified index."""
     result, pos = _start(data, path)
-    Walker(result, path).walk_top_level(pos)
-    check_shape(result, path, tensors=False)
+    try:
+        Walker(result, path).walk_top_level(pos)
+        check_shape(result, path, tensors=False)
+    except ReadError:
+        scan(data, path)  # the error the full scan gives (it stops at the first bad line)
+        raise
     return result
 
 
