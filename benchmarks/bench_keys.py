@@ -74,7 +74,7 @@ def measure(path: Path, entropy: Path, editor: bool) -> list[tuple[str, float, f
                         KEY_BUDGET))
     for value in ("0.5", "0.85"):
         results.append((f"threshold preview {value}",
-                        timed(lambda v=float(value): (len(model.to_add(v)),
+                        timed(lambda v=float(value): (model.count_to_add(v),
                                                       model.count_at_or_above(v))), KEY_BUDGET))
     layer = model.row_at(0).layer
     model.refresh_customized(doc.customized)

@@ -81,6 +81,17 @@ def _is_plain_safe(text: str) -> bool:
     return str(tag) == "tag:yaml.org,2002:str"
 
 
+_SIMPLE_LINES = re.compile(r"(?:[A-Za-z_/][A-Za-z0-9_./\-]*\n)*")
+
+
+def _all_simple(texts: list[str]) -> bool:
+    """True when every text is a `_SIMPLE_SCALAR` that YAML reads as a string (plain-safe)."""
+    joined = "\n".join(texts) + "\n"
+    if _SIMPLE_LINES.fullmatch(joined) is None:
+        return False
+    return not any(text.lower() in _NOT_STRINGS for text in texts if len(text) <= 5)
+
+
 def format_scalar(text: str) -> str:
     """A YAML scalar token for `text`: plain when safe, else single-quoted."""
     if _is_plain_safe(text):
@@ -262,8 +273,12 @@ class Editor:
                 state = replace(state, header_eol=self.newline)
         eol = anchor_eol or self.newline
         indent, values = self.indent, {q: format_scalar(q) for q in set(qtypes.values())}
-        new = [Line(f"{indent}{format_scalar(layer)}: {values[qtypes[layer]]}", eol, layer,
-                    qtypes[layer], None) for layer in new_layers]
+        if _all_simple(new_layers):  # one regex pass for all ids, not one call per id
+            new = [Line(f"{indent}{layer}: {values[qtypes[layer]]}", eol, layer, qtypes[layer],
+                        None) for layer in new_layers]
+        else:
+            new = [Line(f"{indent}{format_scalar(layer)}: {values[qtypes[layer]]}", eol, layer,
+                        qtypes[layer], None) for layer in new_layers]
         if not anchor_eol:
             new[-1] = new[-1]._replace(eol="")
         lines[last + 1 : last + 1] = new

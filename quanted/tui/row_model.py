@@ -45,6 +45,8 @@ class RowModel:
         self._folded: np.ndarray | None = None  # ASCII ids lower-cased, for plain filters
         self._ranked: tuple[list[int], list[float]] | None = None
         self._best: np.ndarray | None = None
+        self._not_in_file: list[int] | None = None
+        self._rank_of: np.ndarray | None = None  # row -> its place among rows with entropy
         self.view: np.ndarray = np.arange(0)
         self.file_qtypes: dict[str, str] = {}  # layer -> its tensors' qtypes, filled later
         self._customized: dict[str, str] | None = None  # as last refreshed
@@ -157,7 +159,10 @@ class RowModel:
         if previous is None:
             update_customized(self.by_layer, customized)
         else:
-            changed = {k: v for k, v in customized.items() if previous.get(k) != v}
+            # Set operations in C: after a bulk add of 188,000 layers only the new ones are read.
+            common = customized.keys() & previous.keys()
+            changed = {k: customized[k] for k in customized.keys() - common}
+            changed.update((k, customized[k]) for k in common if previous[k] != customized[k])
             for layer in previous.keys() - customized.keys():
                 row = self.by_layer.get(layer)
                 if row is not None:
@@ -177,6 +182,8 @@ class RowModel:
             self._masks.clear()
             self._folded = None
             self._ranked = None
+            self._rank_of = None
+            self._not_in_file = None
             self._rebuild()
 
     # -- counts ---------------------------------------------------------------------
@@ -205,6 +212,26 @@ class RowModel:
         """Rows whose max entropy is at or above `threshold`, highest first."""
         ranked, _ = self._descending()
         return [self.rows[i] for i in ranked[: self.count_at_or_above(threshold)]]
+
+    def count_to_add(self, threshold: float) -> int:
+        """len(to_add(threshold)) without building the rows: the threshold dialog's preview
+        runs on every key, and at 200,000 rows a list of 100,000 is 0.1 s. Only the rows that
+        can be left out (customized, or not in the file: few) are looked at."""
+        above = self.count_at_or_above(threshold)
+        if not above:
+            return 0
+        if self._rank_of is None or len(self._rank_of) != len(self.rows):
+            ranked = np.asarray(self._descending()[0], np.intp)
+            self._rank_of = np.full(len(self.rows), len(self.rows), np.intp)
+            self._rank_of[ranked] = np.arange(len(ranked))
+        if self._not_in_file is None:
+            self._not_in_file = [i for i, row in enumerate(self.rows) if not row.in_file]
+        if self._customized is not None:
+            customized = [self._index[k] for k in self._customized if k in self._index]
+        else:
+            customized = [i for i, row in enumerate(self.rows) if row.customized is not None]
+        left_out = np.asarray(list(set(self._not_in_file).union(customized)), np.intp)
+        return above - int(np.count_nonzero(self._rank_of[left_out] < above))
 
     def to_add(self, threshold: float) -> list[LayerRow]:
         """What a bulk add at `threshold` would add: in the file and not yet customized."""

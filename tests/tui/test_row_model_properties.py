@@ -58,3 +58,7 @@ def test_view_matches_a_per_row_reading(rows, steps, extra):
     assert all(model.by_layer[layer].customized == "float16" for layer in customized)
     for layer in customized:
         assert model.index_of(layer) is None or model.row_at(model.index_of(layer)).layer == layer
+    for threshold in (0.0, 0.1, 0.5, 0.9, 1.0):
+        assert model.count_to_add(threshold) == len(model.to_add(threshold))
+    model.refresh_customized({})
+    assert [model.count_to_add(t) for t in (0.0, 0.5)] == [len(model.to_add(t)) for t in (0.0, 0.5)]

@@ -258,7 +258,7 @@ class MainScreen(MainFlows, Screen[None]):
             return
 
         def preview(value: float) -> tuple[int, int]:
-            return len(model.to_add(value)), model.count_at_or_above(value)
+            return model.count_to_add(value), model.count_at_or_above(value)
 
         def chosen(value: float | None) -> None:
             if value is None or not self._ready():
