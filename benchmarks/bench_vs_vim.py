@@ -27,15 +27,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import generate, layer_names
 
 QUANTED = [sys.executable, "-m", "quanted"]
+TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"
 
 
 def run(argv: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of one child process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - start, usage.ru_maxrss * 1024
+    """Wall seconds and peak RSS (bytes) of one child process. The RSS comes from GNU time
+    around the command: a child forked from this (large) process would count our pages too."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        start = time.perf_counter()
+        subprocess.run([TIME, "-f", "%M", "-o", rss.name, *argv], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds = time.perf_counter() - start
+        return seconds, int(rss.read().split()[-1]) * 1024
 
 
 def median_of(argv: list[str], repeat: int) -> float:
