@@ -33,3 +33,19 @@ def unquote_key(token: str) -> str:
     """A quoted tensor key token (`'@a:out0'` or `"@a:out0"`) -> the key. The scanner refuses
     double-quoted keys with escapes, so a double-quoted token is its text between the quotes."""
     return unquote_single(token[1:-1]) if token[:1] == "'" else token[1:-1]
+
+
+def shown(text: str) -> str:
+    """`text` safe to put on a terminal: control, format and line-separator characters are
+    written as escapes (`\\x1b`, `\\u2028`), never raw."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else
+                       f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)

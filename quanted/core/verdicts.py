@@ -44,6 +44,6 @@ def record(path: Path) -> None:
         # its imports cost more than the rest of this file).
         tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
         tmp.write_text(_stamp(st))
-        os.replace(tmp, entry)
+        os.rename(tmp, entry)  # atomic on POSIX; the cache never needs os.replace's Windows case
     except OSError:
         pass
