@@ -144,7 +144,10 @@ _UNPRINTABLE_TEXT = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U0
 # Line breaks to ruamel's scanner in comments, not to quanted's reader nor to most editors.
 _BREAKS = re.compile(rb"\xc2\x85|\xe2\x80[\xa8\xa9]")
 _BREAK_CHARS = "\x85\u2028\u2029"
-_LONG_LINE = re.compile(rb"^[^\n]{%d,}" % (MAX_KEY + 1), re.MULTILINE)
+# Found from the newline before (a literal first byte: ten times faster than `^` + MULTILINE
+# over 15 MB); the first line is matched on its own.
+_LONG_LINE = re.compile(rb"\n([^\n]{%d,})" % (MAX_KEY + 1))
+_LONG_FIRST_LINE = re.compile(rb"[^\n]{%d,}" % (MAX_KEY + 1))
 
 
 def _describe(ch: str) -> str:
@@ -223,6 +226,8 @@ def _comment_start(text: str) -> int:
 
 
 def _break_problems(data: bytes) -> list[Problem]:
+    if data.isascii():  # every break character is non-ASCII; one C pass rules them all out
+        return []
     problems = []
     done: set[int] = set()
     for match in _BREAKS.finditer(data):
@@ -275,13 +280,16 @@ def _key_end(text: str) -> tuple[int, int] | None:
 
 def _long_key_problems(data: bytes) -> list[Problem]:
     problems = []
-    for match in _LONG_LINE.finditer(data):
-        text = match.group().decode("utf-8").rstrip("\r")
+    first = _LONG_FIRST_LINE.match(data)
+    spans = [first.span()] if first else []
+    spans += [match.span(1) for match in _LONG_LINE.finditer(data)]
+    for start, end in spans:
+        text = data[start:end].decode("utf-8").rstrip("\r")
         found = _key_end(text)
         if found is not None and found[1] - found[0] > MAX_KEY:
             problems.append(Problem(
                 ERROR, f"a key of {found[1] - found[0]} characters: the engine's YAML loader "
-                f"allows {MAX_KEY}", scanner.line_of(data, match.start()), code=YAML))
+                f"allows {MAX_KEY}", scanner.line_of(data, start), code=YAML))
     return problems
 
 
