@@ -106,6 +106,22 @@ def tensor_keys(result: Scan) -> list[str]:
     return [token[1:-1] for token in tokens]
 
 
+def group_by_layer(keys: list[str]) -> dict[str, list[str]]:
+    """Layer id -> its tensor keys, in order (split_tensor_key inlined: 600,000 calls of it
+    were a third of opening 150 MB)."""
+    layers: dict[str, list[str]] = {}
+    names = [k[1:].rpartition(":")[0] if k[:1] == "@" else k.rpartition(":")[0] for k in keys]
+    for name, key in zip(names, keys):
+        if not name:  # no ':' (or nothing before it): as split_tensor_key reads it
+            name = split_tensor_key(key)[0]
+        found = layers.get(name)
+        if found is None:
+            layers[name] = [key]
+        else:
+            found.append(key)
+    return layers
+
+
 def tensor_qtypes(result: Scan) -> dict[str, tuple[str, str]]:
     """Every tensor key -> (quantizer, qtype), in one pass over the table. The legacy layout's
     `dtype:` is its quantizer."""

@@ -25,6 +25,13 @@ def _stamp(st: os.stat_result) -> str:
     return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}"
 
 
+def stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
 def passed(path: Path, st: os.stat_result) -> bool:
     """True when the full scan passed this very version of the file."""
     try:
