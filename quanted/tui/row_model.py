@@ -74,6 +74,7 @@ class RowModel:
         for sort in SORTS:
             self._order(sort)
         self._folded_ids()
+        self.count_to_add(1.0)  # the threshold preview's rank table
 
     def _order(self, sort: str | None = None) -> np.ndarray:
         sort = sort or self.sort
