@@ -74,7 +74,7 @@ class RowModel:
         for sort in SORTS:
             self._order(sort)
         self._folded_ids()
-        self.count_to_add(1.0)  # the threshold preview's rank table
+        self.count_to_add(0.0)  # the threshold preview's rank table (0: every ranked row)
 
     def _order(self, sort: str | None = None) -> np.ndarray:
         sort = sort or self.sort
