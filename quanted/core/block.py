@@ -27,7 +27,8 @@ ENTRY_RE = re.compile(
     rf"(?P<indent>[ ]+)(?P<key>{_SQ}|{_DQ}|[^\s'\"#][^#]*?)(?P<sep>[ ]*:(?:[ ]+|$))"
     rf"(?P<value>{_SQ}|{_DQ}|[^\s#'\"][^#]*?)?(?P<post>(?:[ ]+\#.*)?[ ]*)"
 )
-HEADER_RE = re.compile(r"(?P<head>[^:]+:)(?P<gap>[ ]*)(?P<value>\{[^#]*\})?(?P<post>(?:[ ]*\#.*)?[ ]*)")
+HEADER_RE = re.compile(r"(?P<head>[^:]+:)(?P<gap>[ ]*)(?P<value>\{[^#]*\})?"
+                       r"(?P<post>(?:[ ]*\#.*)?[ ]*)")
 
 
 class Line(NamedTuple):
@@ -68,7 +69,8 @@ _LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")
 # Lines whose YAML reading is beyond doubt: a plain layer id, a plain qtype, a comment.
 # A block made only of these needs no YAML parser (tests/core/test_scanner_fuzz.py holds
 # this to PyYAML); anything else is cross-checked with ruamel.yaml.
-_SIMPLE_ENTRY = re.compile(r"[ ]+[A-Za-z_/][A-Za-z0-9_./\-]*:[ ]+[A-Za-z_][A-Za-z0-9_\-]*(?:[ ]+\#.*)?[ ]*")
+_SIMPLE_ENTRY = re.compile(r"[ ]+[A-Za-z_/][A-Za-z0-9_./\-]*:[ ]+[A-Za-z_][A-Za-z0-9_\-]*"
+                           r"(?:[ ]+\#.*)?[ ]*")
 _SIMPLE_HEADER = re.compile(r"[a-z_]+:(?:[ ]*\{\})?(?:[ ]+\#.*)?[ ]*")
 
 
@@ -146,7 +148,8 @@ def _cross_check(state: BlockState, text: str, path: str, first_line: int) -> No
     if any(ch in text for ch in "\x85\u2028\u2029"):
         return  # YAML readers split lines there; check warns about each such line
     dups = set(duplicates(state))
-    ours = {line.key: line.value for line in state.lines if line.key is not None and line.key not in dups}
+    ours = {line.key: line.value for line in state.lines
+            if line.key is not None and line.key not in dups}
     theirs = {str(k): "" if v is None else str(v) for k, v in mapping.items() if str(k) not in dups}
     if ours != theirs:
         raise ReadError(
@@ -215,7 +218,8 @@ class Editor:
             return state
         if not is_empty_flow(match["value"]):
             # Inline entries become one line each, the layout every other edit expects.
-            expanded = [self._entry_line(k, v, None, self.newline) for k, v in flow_entries(state).items()]
+            expanded = [self._entry_line(k, v, None, self.newline)
+                        for k, v in flow_entries(state).items()]
             state = replace(state, lines=tuple(expanded) + state.lines)
         return replace(state, header=with_entries(state.header))
 
@@ -330,7 +334,8 @@ class Editor:
             raise EditError(f"layer {missing[0]!r} is not in customized_quantize_layers")
         return replace(state, lines=tuple(lines))
 
-    def insert_comments(self, state: BlockState, texts: list[str], before: str | None) -> BlockState:
+    def insert_comments(self, state: BlockState, texts: list[str],
+                        before: str | None) -> BlockState:
         """Full-line comments above `before`'s line, or at the top of the block when None."""
         _check_one_line(texts)
         if not texts:

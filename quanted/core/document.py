@@ -238,7 +238,8 @@ class QuantizeDocument:
     def _push(self, state: block.BlockState) -> None:
         if state == self.block_state:
             return
-        if self._batch_depth and self._batch_start is not None and self._position > self._batch_start:
+        start = self._batch_start
+        if self._batch_depth and start is not None and self._position > start:
             self._states[self._position] = state  # a batch is one undo step
             del self._states[self._position + 1 :]
             return

@@ -201,7 +201,8 @@ def tensor_fields(result: Scan, key: str) -> dict[str, str]:
         raise KeyError(key)
     data = result.data
     body_start = data.find(b"\n", at + 1) + 1
-    deeper = re.compile(rb"(?: {%d,}[^\n]*(?:\n|\Z)|[ ]*(?:#[^\n]*)?\r?\n)*" % (result.key_indent + 1))
+    deeper = re.compile(rb"(?: {%d,}[^\n]*(?:\n|\Z)|[ ]*(?:#[^\n]*)?\r?\n)*"
+                        % (result.key_indent + 1))
     body_end = deeper.match(data, body_start, _table(result)[1]).end()  # type: ignore[union-attr]
     fields: dict[str, str] = {}
     for line in data[body_start:body_end].decode("utf-8").splitlines():

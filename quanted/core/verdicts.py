@@ -2,8 +2,8 @@
 
 An entry is named by the file's device and inode and holds (device, inode, size, mtime_ns,
 ctime_ns). Any write to the file changes its ctime, which no tool can set back, so a file
-edited by anything else (or replaced by a rename) is scanned again. The entries live in the user's cache folder; a cache that cannot be read or
-written only costs a scan.
+edited by anything else (or replaced by a rename) is scanned again. The entries live in the
+user's cache folder; a cache that cannot be read or written only costs a scan.
 """
 
 from __future__ import annotations

@@ -203,7 +203,8 @@ class Walker:
             raise _bad_line(self.data, pos, self.path, str(exc)) from None
         if indent == 0:
             if is_item:
-                raise _bad_line(self.data, pos, self.path, "expected a top-level key, found a list item")
+                raise _bad_line(self.data, pos, self.path,
+                                "expected a top-level key, found a list item")
             self._top_level(match, pos, end)
         elif self.fast is not None and indent == self.result.key_indent:
             self._tensor_key(match, pos)
@@ -212,7 +213,8 @@ class Walker:
     def _top_level(self, match: re.Match[str], pos: int, end: int) -> None:
         key = _plain_key(match["key"])
         if key in self.result.entries or (self.top is not None and self.top[0] == key):
-            raise ReadError(f"duplicate top-level key {key!r}", self.path, line_of(self.data, pos), 1)
+            raise ReadError(f"duplicate top-level key {key!r}", self.path,
+                            line_of(self.data, pos), 1)
         self._close(pos)
         value = match["value"] or ""
         self.top = (key, pos, end, value)
@@ -226,7 +228,8 @@ class Walker:
     def _tensor_key(self, match: re.Match[str], pos: int) -> None:
         token = match["key"] or ""  # None: a list item where a tensor key belongs
         if match["value"] is not None or token[:1] not in ("'", '"'):
-            raise _bad_line(self.data, pos, self.path, "expected a quoted tensor key line '@LAYER:PORT':")
+            raise _bad_line(self.data, pos, self.path,
+                            "expected a quoted tensor key line '@LAYER:PORT':")
         if token[:1] == '"' and "\\" in token:
             raise _bad_line(self.data, pos, self.path, "escapes in tensor keys are not supported")
 

@@ -236,7 +236,8 @@ class RowModel:
 
     def to_add(self, threshold: float) -> list[LayerRow]:
         """What a bulk add at `threshold` would add: in the file and not yet customized."""
-        return [row for row in self.at_or_above(threshold) if row.in_file and row.customized is None]
+        return [row for row in self.at_or_above(threshold)
+                if row.in_file and row.customized is None]
 
 
 def default_threshold(model: RowModel) -> float:
