@@ -8,7 +8,15 @@ import sys
 from collections.abc import Sequence
 
 from quanted import __version__
-from quanted.cli import edit_commands, engine_commands, open_command, verify_command
+from quanted.cli import (
+    edit_commands,
+    engine_commands,
+    export_command,
+    history_commands,
+    open_command,
+    quantize_command,
+    verify_command,
+)
 from quanted.core.errors import QuantedError
 
 PROG = "quanted"
@@ -29,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     edit_commands.register(sub)
     engine_commands.register(sub)
     verify_command.register(sub)
+    quantize_command.register(sub)
+    history_commands.register(sub)
+    export_command.register(sub)
     return parser
 
 

@@ -19,6 +19,7 @@ class Entry:
     kind: str  # "before-hybrid", "verify", ...
     file: str | None  # the copy, relative to the history folder
     data: dict
+    id: str = ""  # "1", "2", ... in recording order; the time stamp for entries made before ids
 
     @property
     def is_copy(self) -> bool:
@@ -45,8 +46,10 @@ class History:
 
     def record(self, kind: str, data: dict, copy: Path | None = None, stamp: str | None = None) -> Entry:
         self.folder.mkdir(parents=True, exist_ok=True)
-        entry = Entry(stamp or self._stamp(), kind, copy.name if copy else None, data)
-        line = json.dumps({"time": entry.time, "kind": kind, "file": entry.file, "data": data})
+        entry = Entry(stamp or self._stamp(), kind, copy.name if copy else None, data,
+                      self._next_id())
+        line = json.dumps({"id": entry.id, "time": entry.time, "kind": kind, "file": entry.file,
+                           "data": data})
         with open(self.folder / INDEX, "a", encoding="utf-8") as handle:
             handle.write(line + "\n")
         return entry
@@ -59,12 +62,24 @@ class History:
         for line in index.read_text(encoding="utf-8").splitlines():
             try:
                 raw = json.loads(line)
-                entry = Entry(raw["time"], raw["kind"], raw.get("file"), raw.get("data") or {})
+                entry = Entry(raw["time"], raw["kind"], raw.get("file"), raw.get("data") or {},
+                              str(raw.get("id") or raw["time"]))
             except (ValueError, KeyError, TypeError):
                 continue  # a torn last line after a crash must not hide the rest
             if kind is None or entry.kind == kind:
                 found.append(entry)
         return found
+
+    def _next_id(self) -> str:
+        """One more than the highest numeric id so far: short enough to type."""
+        numbers = [int(e.id) for e in self.entries() if e.id.isdigit()]
+        return str(max(numbers, default=0) + 1)
+
+    def find(self, entry_id: str) -> Entry | None:
+        for entry in self.entries():
+            if entry.id == entry_id:
+                return entry
+        return None
 
     def path_of(self, entry: Entry) -> Path | None:
         if entry.file is None:

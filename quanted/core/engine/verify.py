@@ -80,6 +80,7 @@ class VerifyPlan:
     keep_workdir: bool = False
     plain_source: Path | None = None  # the history copy from before the first hybrid run
     plain_copy: Path | None = None  # where it is copied to (in workdir) for the engine
+    block: str = ""  # the customized block verified, comments included (for `quanted restore`)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -119,6 +120,7 @@ def plan_verify(quantize: Path, pegasus: str | None = None, iterations: int = 1,
     ]
     history = History(quantize)
     the_plan = VerifyPlan(quantize, iterations, runs, doc.customized, work, keep)
+    the_plan.block = doc.block_text()
     source = history.first_copy("before-hybrid")
     if source is not None and (model == hybrid_model
                                or source.read_bytes() != doc.data):
@@ -334,6 +336,7 @@ def run_verify(
     result.runs = records
     data = result.to_json()
     del data["file"], data["time"]
+    data["block"] = plan.block
     result.time = History(plan.quantize).record("verify", data).time
     return result
 
