@@ -1,4 +1,5 @@
-"""`history`: every attempt at a file's customized list; `restore`: give one back."""
+"""`history`: every attempt at a file's customized list; `restore`: give one back;
+`report`: the list and its figures, to hand over."""
 
 from __future__ import annotations
 
@@ -44,6 +45,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("id", metavar="ID", help="the attempt's id")
     r.add_argument("--dry-run", action="store_true", help="show the change, write nothing")
     r.set_defaults(handler=cmd_restore)
+
+    rep = sub.add_parser("report", help="the customized list with entropy and verify figures",
+                         description="The final customized list of FILE with each layer's "
+                         "entropy and comment, and the figures of the last verify: something "
+                         "to paste in a merge request or a ticket.")
+    rep.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
+    rep.add_argument("-e", "--entropy", type=Path, metavar="ENTROPY",
+                     help="the entropy report (default: entropy.txt beside FILE)")
+    rep.add_argument("--format", choices=("md", "json", "csv"), default="md",
+                     help="markdown (default), JSON, or CSV of the layers only")
+    rep.set_defaults(handler=cmd_report)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -105,6 +117,19 @@ def cmd_restore(args: argparse.Namespace) -> int:
     doc.save()
     note = "" if attempt.block is not None else " (its comments were not recorded)"
     print(f"restored attempt {attempt.id}'s customized list into {args.file}{note}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from quanted.core import handover
+
+    report = handover.build(args.file, args.entropy)
+    if args.format == "json":
+        _dump(report.to_json())
+    elif args.format == "csv":
+        sys.stdout.write(report.csv())
+    else:
+        sys.stdout.write(report.markdown())
     return 0
 
 
