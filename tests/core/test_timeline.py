@@ -144,6 +144,7 @@ def test_carry_over_keeps_the_users_entries_and_comments_and_lists_the_gone(tmp_
     old, new = QuantizeDocument.open(old_path), QuantizeDocument.open(new_path)
     carry = carry_customized(old, new)
     assert carry.carried == {"c2_6": "dynamic_fixed_point-i16", "logits_2": "float16"}
+    assert carry.kept == []
     assert carry.missing == {"gone_9": "float16"}
     assert new.customized == {"c1_8": "dynamic_fixed_point-i16", "logits_2": "float16",
                               "c2_6": "dynamic_fixed_point-i16"}
@@ -153,3 +154,15 @@ def test_carry_over_keeps_the_users_entries_and_comments_and_lists_the_gone(tmp_
     assert "not carried over: gone_9: float16" in "\n".join(carry.lines())
     assert new.undo() and new.customized == {"c1_8": "dynamic_fixed_point-i16",
                                              "logits_2": "dynamic_fixed_point-i16"}
+
+
+def test_carry_over_tells_entries_the_new_file_already_has(tmp_path):
+    same = "customized_quantize_layers:\n  c1_8: dynamic_fixed_point-i16\n"
+    old_path, new_path = tmp_path / "old.quantize", tmp_path / "new.quantize"
+    old_path.write_text(v2_doc(customized=same))
+    new_path.write_text(v2_doc(customized=same))
+    new = QuantizeDocument.open(new_path)
+    carry = carry_customized(QuantizeDocument.open(old_path), new)
+    assert (carry.carried, carry.kept, carry.missing) == ({}, ["c1_8"], {})
+    assert not new.is_modified
+    assert carry.lines() == ["the new file already has the old file's 1 entries"]
