@@ -26,6 +26,10 @@ COPIED_SUFFIXES = (".data",)
 SKIPPED = (".quanted", "entropy.txt")
 
 
+class CompareCancelled(QuantedError):
+    exit_code = 130
+
+
 @dataclass
 class Side:
     name: str  # DEFAULT or KLD
@@ -92,30 +96,39 @@ def compare(
     folder by default; `clean_up` removes it). A side that fails keeps its error."""
     base = scratch or Path(tempfile.mkdtemp(prefix="quanted-compare-"))
     result = Comparison([], base)
-    for name, options in ((DEFAULT, default_options(the_plan.options)),
-                          (KLD, kld_options(the_plan.options))):
-        folder = base / name
-        scratch_copy(the_plan.files, folder)
-        side_plan = qz.plan(folder / the_plan.files.model.name, options, pegasus)
-        side = Side(name, side_plan)
-        result.sides.append(side)
-        on_step(f"{name}: {' '.join(side_plan.command)}")
-        side.result = qz.run(side_plan, on_line, fresh=True, record=False)
-        if side.result.status not in (0, 1):
-            side.error = side.result.restored or f"status {side.result.status}"
-            if side.result.status == 130:
-                raise QuantedError(f"--compare cancelled during the {name} run", 
-                                   the_plan.quantize)
-            continue
-        on_step(f"{name}: verify over {iterations} input(s)")
-        try:
-            side.verify = run_verify(plan_verify(side_plan.quantize, pegasus, iterations),
-                                     on_line)
-        except QuantedError as exc:
-            side.error = exc.message
-            if exc.exit_code == 130:
-                raise
+    try:
+        for name, options in ((DEFAULT, default_options(the_plan.options)),
+                              (KLD, kld_options(the_plan.options))):
+            result.sides.append(_side(name, options, the_plan, pegasus, iterations, on_line,
+                                      on_step, base))
+    except BaseException:
+        clean_up(result)  # cancelled or broken: no scratch folder left behind
+        raise
     return result
+
+
+def _side(name: str, options: qz.QuantizeOptions, the_plan: qz.QuantizePlan,
+          pegasus: str | None, iterations: int, on_line: Callable[[str], None],
+          on_step: Callable[[str], None], base: Path) -> Side:
+    folder = base / name
+    scratch_copy(the_plan.files, folder)
+    side = Side(name, qz.plan(folder / the_plan.files.model.name, options, pegasus))
+    on_step(f"{name}: {' '.join(side.plan.command)}")
+    side.result = qz.run(side.plan, on_line, fresh=True, record=False)
+    if side.result.status not in (0, 1):
+        if side.result.status == 130:
+            raise CompareCancelled(f"--compare cancelled during the {name} run", the_plan.quantize)
+        side.error = "; ".join([side.result.restored or f"status {side.result.status}",
+                                *side.result.hints])
+        return side
+    on_step(f"{name}: verify over {iterations} input(s)")
+    try:
+        side.verify = run_verify(plan_verify(side.plan.quantize, pegasus, iterations), on_line)
+    except QuantedError as exc:
+        if exc.exit_code == 130:
+            raise
+        side.error = exc.message
+    return side
 
 
 def best_side(result: Comparison) -> Side | None:
