@@ -33,6 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
     p.add_argument("--diff", nargs=2, metavar=("A", "B"), help="compare two attempts")
+    p.add_argument("--layers", action="store_true", help="print each attempt's list under it")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_history)
 
@@ -86,6 +87,9 @@ def cmd_history(args: argparse.Namespace) -> int:
         extra = _extra(attempt)
         print(f"{star} {attempt.id:>4}  {attempt.when:19}  {attempt.kind:8}  "
               f"{len(attempt.customized):6d}  {timeline.figures_text(attempt)}{extra}")
+        if args.layers:
+            print("".join(f"{'':8}{layer}: {qtype}\n" for layer, qtype in
+                          attempt.customized.items()), end="")
     return 0
 
 

@@ -254,6 +254,8 @@ def test_history_json_restore_and_report(quantized, capsys):
     assert main(["history", str(quantized)]) == 0
     listing = capsys.readouterr().out.splitlines()
     assert listing[2].startswith("*") and "mean cosine 0.990000" in listing[2]
+    assert main(["history", str(quantized), "--layers"]) == 0
+    assert "        c2_6: float16\n" in capsys.readouterr().out
     assert main(["history", str(quantized), "--diff", "1", "2"]) == 0
     out = capsys.readouterr().out
     assert "+ c2_6: float16" in out and "- c1_8: dynamic_fixed_point-i16" in out
