@@ -100,6 +100,17 @@ def test_bad_options_are_refused(model, capsys, args, message):
     assert message in capsys.readouterr().err
 
 
+def test_the_hybrid_model_or_a_folder_of_many_models_is_not_quantized(model, capsys):
+    hybrid = model.with_name("m_uint8.quantize.json")
+    hybrid.write_text("{}")
+    assert main(["quantize", str(hybrid), "--pegasus", PEGASUS, "--dry-run"]) == 2
+    assert "quantize the imported NAME.json" in capsys.readouterr().err
+    (model.parent / "n.json").write_text("{}")
+    (model.parent / "n.data").write_text("")
+    assert main(["quantize", str(model.parent), "--pegasus", PEGASUS, "--dry-run"]) == 2
+    assert "cannot tell which model to quantize: m.json, n.json" in capsys.readouterr().err
+
+
 def test_missing_model_files_are_named(model, capsys):
     (model.parent / "m.data").unlink()
     assert main(["quantize", str(model), "--pegasus", PEGASUS, "--dry-run"]) == 2

@@ -80,6 +80,9 @@ def model_inputs(path: Path) -> ModelFiles:
         path = found[0]
     if not path.name.endswith(".json"):
         raise CommandError("not a model .json (pegasus import writes NAME.json)", path)
+    if path.name.endswith(".quantize.json"):
+        raise CommandError("this is the model a --hybrid run wrote; quantize the imported "
+                           "NAME.json", path)
     name = path.name[: -len(".json")]
     folder = path.parent
     files = ModelFiles(name, folder, path, folder / f"{name}.data",
