@@ -290,3 +290,19 @@ def test_restore_of_an_unknown_or_impossible_attempt(quantized, capsys):
     assert main(["restore", str(quantized), "1"]) == 1
     assert "not in this file any more (nope_1)" in capsys.readouterr().err
     assert quantized.read_bytes() == before
+
+
+# -- the run screen's --rebuild -------------------------------------------------------------
+
+def test_rebuild_plan_from_the_file_and_from_a_printed_hybrid_line(quantized):
+    from quanted.core.engine.quantize import rebuild_plan
+
+    zero_config = rebuild_plan(quantized, PEGASUS)
+    assert zero_config.command == [*BASE, "--iterations", "3", "--compute-entropy"]
+    assert zero_config.quantize == quantized
+    printed = ("pegasus quantize --model m.json --model-data m.data --with-input-meta "
+               "m_inputmeta.yml --hybrid --model-quantize m_uint8.quantize --quantizer "
+               "asymmetric_affine --qtype uint8 --algorithm kl_divergence --batch-size 1")
+    from_line = rebuild_plan(quantized, PEGASUS, printed)
+    assert from_line.command == [PEGASUS, *shlex.split(printed.replace("--hybrid", "--rebuild"))[1:]]
+    assert from_line.options.kld and from_line.cwd == quantized.parent

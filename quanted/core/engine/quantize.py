@@ -13,11 +13,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from quanted.core.carryover import CarryOver, carry_customized
 from quanted.core.document import QuantizeDocument
+from quanted.core.engine import command as cmd
 from quanted.core.engine.command import CommandError, ModelFiles, dataset_size
 from quanted.core.engine.discovery import find_pegasus
 from quanted.core.engine.logscan import Failure, scan_line, strip_ansi
@@ -149,12 +150,39 @@ def plan(model: Path, options: QuantizeOptions = QuantizeOptions(),
                         options)
 
 
-def with_folder(the_plan: QuantizePlan, folder: Path) -> QuantizePlan:
-    """The same command run in another folder holding the same file names."""
-    files = replace(the_plan.files, folder=folder, model=folder / the_plan.files.model.name,
-                    data=folder / the_plan.files.data.name,
-                    inputmeta=folder / the_plan.files.inputmeta.name)
-    return replace(the_plan, files=files, quantize=folder / the_plan.quantize.name)
+def rebuild_plan(quantize: Path, pegasus: str | None = None,
+                 from_command: str | None = None) -> QuantizePlan:
+    """The --rebuild run of an existing NAME_POSTFIX.quantize (what the editor's run screen
+    offers beside --hybrid): from the files beside it and its own quantizer and qtype, or from
+    a printed `pegasus quantize` line with --hybrid turned into --rebuild."""
+    quantize = quantize.absolute()
+    if from_command is None:
+        doc = QuantizeDocument.open(quantize)
+        files = cmd.model_files(quantize)
+        quantizer, qtype = cmd.dominant_quantization(doc)
+        postfix = quantize.name[len(files.name) + 1: -len(".quantize")]
+        return plan(files.model, QuantizeOptions(postfix=postfix or None, quantizer=quantizer,
+                                                 qtype=qtype), pegasus)
+    prefix, args = cmd.from_printed_command(from_command, quantize)
+    if pegasus is not None or not prefix:
+        prefix = find_pegasus(pegasus)
+    args = [("--rebuild" if word == "--hybrid" else word) for word in args]
+    model = quantize.parent / (_value(args, "--model") or "")
+    files = ModelFiles(model.stem, quantize.parent, model, quantize.parent / (
+        _value(args, "--model-data") or ""), quantize.parent / (
+        _value(args, "--with-input-meta") or ""))
+    options = QuantizeOptions(kld=_value(args, "--algorithm") == "kl_divergence",
+                              mle="--MLE" in args)
+    return QuantizePlan(files, quantize, [*prefix, *args], options)
+
+
+def _value(words: list[str], flag: str) -> str | None:
+    for i, word in enumerate(words):
+        if word == flag and i + 1 < len(words):
+            return words[i + 1]
+        if word.startswith(flag + "="):
+            return word.split("=", 1)[1]
+    return None
 
 
 @dataclass
