@@ -306,3 +306,25 @@ def test_rebuild_plan_from_the_file_and_from_a_printed_hybrid_line(quantized):
     from_line = rebuild_plan(quantized, PEGASUS, printed)
     assert from_line.command == [PEGASUS, *shlex.split(printed.replace("--hybrid", "--rebuild"))[1:]]
     assert from_line.options.kld and from_line.cwd == quantized.parent
+
+
+def test_a_rebuild_marks_the_file_while_it_runs_and_a_left_marker_refuses_the_next(
+        model, tmp_path, capsys):
+    from quanted.core import recovery
+
+    target = tmp_path / "m_uint8.quantize"
+    target.write_text(v2_doc(customized=USER))
+    marker = tmp_path / ".quanted" / "in-progress.m_uint8.quantize.json"
+    # The stand-in reports whether the marker exists while it runs.
+    pegasus = stand_in(tmp_path, f"print('I 10:00:00 marker', pathlib.Path({str(marker)!r})"
+                                 ".is_file(), flush=True)\n"
+                       + writes(v2_doc(customized=ENGINE)))
+    assert main(["quantize", str(model), "--pegasus", pegasus]) == 0
+    assert "I 10:00:00 marker True" in capsys.readouterr().out
+    assert recovery.pending(target) is None
+    copy = History(target).path_of(History(target).entries()[0])  # the before-quantize copy
+    recovery.mark(target, "quantize", copy, None, ["pegasus"])  # as a killed run leaves it
+    before = target.read_bytes()
+    assert main(["quantize", str(model), "--pegasus", pegasus]) == 1
+    assert "quanted recover" in capsys.readouterr().err
+    assert target.read_bytes() == before
