@@ -328,3 +328,34 @@ def test_a_rebuild_marks_the_file_while_it_runs_and_a_left_marker_refuses_the_ne
     assert main(["quantize", str(model), "--pegasus", pegasus]) == 1
     assert "quanted recover" in capsys.readouterr().err
     assert target.read_bytes() == before
+
+
+def test_a_cancelled_rebuild_puts_the_old_file_back(model, tmp_path):
+    import threading
+
+    from quanted.core.engine import quantize
+
+    target = tmp_path / "m_uint8.quantize"
+    target.write_text(v2_doc(customized=USER))
+    before = target.read_bytes()
+    # The stand-in truncates the file, says so, then waits to be stopped.
+    pegasus = stand_in(tmp_path, "pathlib.Path('m_uint8.quantize').write_text('')\n"
+                                 "print('I 10:00:00 Start quantization...', flush=True)\n"
+                                 "import time\ntime.sleep(60)")
+    the_plan = quantize.plan(model, quantize.QuantizeOptions(), pegasus)
+    started, holder = threading.Event(), {}
+
+    def on_line(line: str) -> None:
+        if "Start quantization" in line:
+            started.set()
+
+    worker = threading.Thread(target=lambda: holder.setdefault("result", quantize.run(
+        the_plan, on_line, process_ready=lambda p: holder.setdefault("process", p))))
+    worker.start()
+    assert started.wait(30)
+    holder["process"].cancel()
+    worker.join(30)
+    result = holder["result"]
+    assert result.cancelled and result.status == 130
+    assert "the run was cancelled; restored m_uint8.quantize" in result.restored
+    assert target.read_bytes() == before
