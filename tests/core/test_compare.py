@@ -7,6 +7,7 @@ from pathlib import Path
 
 from quanted.core.engine import compare as cmp
 from quanted.core.engine.command import ModelFiles
+from quanted.core.engine.outputs import VerifySummary
 from quanted.core.engine.quantize import QuantizeOptions, QuantizePlan
 
 
@@ -24,9 +25,10 @@ class _Verified:
     def __init__(self, mean: float) -> None:
         self.mean = mean
 
-    def summary(self) -> dict:
-        return {"mean_cosine": self.mean, "min_cosine": self.mean - 0.1, "max_abs_error": 0.5,
-                "mean_top5_overlap": 0.8, "top1_agree": 3, "count": 4}
+    def summary(self) -> VerifySummary:
+        return VerifySummary(count=4, mean_cosine=self.mean, min_cosine=self.mean - 0.1,
+                             max_abs_error=0.5, top1_agree=3, top1_agreement=0.75,
+                             mean_top5_overlap=0.8)
 
 
 def test_the_higher_mean_cosine_wins_and_a_tie_goes_to_the_default():

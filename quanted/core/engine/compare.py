@@ -16,8 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from quanted.core.document import QuantizeDocument
 from quanted.core.engine import quantize as qz
-from quanted.core.engine.verify import VerifyResult, plan_verify, run_verify
+from quanted.core.engine import verify
+from quanted.core.engine.verify import VerifyResult
 from quanted.core.errors import QuantedError
 
 DEFAULT, KLD = "default", "kld"
@@ -44,7 +46,9 @@ class Side:
 
     @property
     def summary(self) -> dict | None:
-        return self.verify.summary() if self.verify is not None else None
+        """verify's figures as a dict (VerifySummary.to_json), None when not verified."""
+        summary = self.verify.summary() if self.verify is not None else None
+        return summary.to_json() if summary is not None else None
 
 
 @dataclass
@@ -123,7 +127,8 @@ def _side(name: str, options: qz.QuantizeOptions, the_plan: qz.QuantizePlan,
         return side
     on_step(f"{name}: verify over {iterations} input(s)")
     try:
-        side.verify = run_verify(plan_verify(side.plan.quantize, pegasus, iterations), on_line)
+        doc = QuantizeDocument.open(side.plan.quantize)
+        side.verify = verify.run(verify.plan(doc, pegasus, iterations), on_line)
     except QuantedError as exc:
         if exc.exit_code == 130:
             raise
