@@ -4,16 +4,16 @@ export is tested in tests/engine/test_workflow_engine.py."""
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Static
-
 from engine_helpers import install_stand_in, khadas_model_files, plain, wait_for
+from textual.widgets import DataTable, Static
+from tui_helpers import FIFTH, KHADAS, TOP, settle
+
 from quanted.core.document import QuantizeDocument
 from quanted.core.history import History
 from quanted.tui.app import QuantedApp
 from quanted.tui.screens.export import ExportScreen
 from quanted.tui.screens.history import HistoryScreen
 from quanted.tui.screens.main import MainScreen
-from tui_helpers import FIFTH, KHADAS, TOP, settle
 
 OTHER_BLOCK = ("customized_quantize_layers:\n"
                f"    {FIFTH}: float16  # tried float16 here\n")
@@ -58,7 +58,7 @@ async def test_history_lists_attempts_diffs_and_restores_as_one_undo(quantize):
         table = screen.query_one("#attempts", DataTable)
         assert table.row_count == 2 and table.cursor_row == 1  # the newest highlighted
         diff = plain(screen.query_one("#history-diff", Static).content)
-        assert f"+ {FIFTH}: float16" in diff and f"- {TOP}:" in diff
+        assert f"+{FIFTH}: float16" in diff and f"-{TOP}:" in diff
         assert "mean cosine 0.998000" in diff
         await pilot.press("up")
         await pilot.pause()

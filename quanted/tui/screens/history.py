@@ -37,18 +37,19 @@ class Editor(Protocol):
                timeout: float | None = ..., markup: bool = ...) -> None: ...
 
 COLUMNS = (("mark", ""), ("id", "id"), ("when", "when"), ("kind", "kind"),
-           ("layers", "layers"), ("figures", "figures"))
+           ("layers", "layers"), ("cosine", "mean cosine"), ("top1", "top-1"))
 
 
 def diff_text(changes: timeline.AttemptDiff) -> Text:
-    """The diff from the current list to the attempt's: what a restore would change."""
+    """The diff from the current list to the attempt's: what a restore would change. The mark
+    is glued to the id as in a unified diff: a space would let word wrap leave it alone."""
     text = Text()
     for layer, qtype in changes.added.items():
-        text.append(f"+ {layer}: {qtype}\n", style="green")
+        text.append(f"+{layer}: {qtype}\n", style="green")
     for layer, qtype in changes.removed.items():
-        text.append(f"- {layer}: {qtype}\n", style="red")
+        text.append(f"-{layer}: {qtype}\n", style="red")
     for layer, (old, new) in changes.retyped.items():
-        text.append(f"~ {layer}: {old} -> {new}\n", style="yellow")
+        text.append(f"~{layer}: {old} -> {new}\n", style="yellow")
     if not (changes.added or changes.removed or changes.retyped):
         text.append("the same customized list as now\n", style="dim")
     text.append(f"\nfigures: {timeline.figures_text(changes.after)}", style="dim")
@@ -86,8 +87,12 @@ class HistoryScreen(Screen[timeline.Attempt | None]):
         for attempt in self.attempts:
             mark = "★" if attempt is self.best else " "
             style = "bold green" if attempt is self.best else ""
+            figures = attempt.figures or {}
+            cosine = "-" if attempt.mean_cosine is None else f"{attempt.mean_cosine:.6f}"
+            top1 = (f"{figures['top1_agree']}/{figures['count']}"
+                    if "top1_agree" in figures and "count" in figures else "-")
             cells = [mark, attempt.id, attempt.when, attempt.kind, str(len(attempt.customized)),
-                     timeline.figures_text(attempt)]
+                     cosine, top1]
             table.add_row(*(Text(c, style=style) for c in cells), key=attempt.id)
         if self.attempts:
             table.move_cursor(row=len(self.attempts) - 1)
@@ -108,9 +113,11 @@ class HistoryScreen(Screen[timeline.Attempt | None]):
         if attempt is None:
             return
         changes = timeline.diff(timeline.current(self.doc), attempt)
-        title = Text(f"{attempt.id} ({attempt.kind}, {attempt.when}) vs the current list\n\n",
-                     style="bold")
-        self.query_one("#history-diff", Static).update(title + diff_text(changes))
+        body = Text()
+        body.append(f"{attempt.id} ({attempt.kind}, {attempt.when}) vs the current list\n\n",
+                    style="bold")
+        body.append_text(diff_text(changes))
+        self.query_one("#history-diff", Static).update(body)
 
     def action_restore(self) -> None:
         attempt = self.highlighted()
