@@ -66,14 +66,14 @@ MAIN_KEYS: tuple[KeySpec, ...] = (
             "Save, then run float and quantized inference and compare their top-5, cosine and "
             "top-1 (with the history of attempts).",
             "engine: Verify float vs quantized"),
-    KeySpec("history.open", "h", "history", "History",
+    KeySpec("file.history", "h", "history", "History",
             "Every attempt at the customized list (rebuilds, hybrid runs, verifies, tunes), "
             "its diff against the current list, and restore as an undoable edit.",
             "history: Show attempts"),
     KeySpec("engine.export", "e", "engine_step('export')", "Export",
             "Save, then run pegasus export ovxlib from the hybrid model (NAME_POSTFIX.quantize."
             "json) into NAME_POSTFIX_export/, with the log and the files written.",
-            "engine: Export ovxlib case"),
+            "engine: Export ovxlib case", show=False),
 )
 
 # Bindings of the app (active on every screen).
