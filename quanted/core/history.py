@@ -43,10 +43,6 @@ class Entry:
     data: dict
     id: str = ""  # "1", "2", ... in recording order; the time stamp for entries made before ids
 
-    @property
-    def is_copy(self) -> bool:
-        return self.file is not None
-
 
 def _fail(what: Path, exc: OSError) -> ReadError:
     if exc.errno == errno.ELOOP:
@@ -131,7 +127,8 @@ class History:
         self.record(kind, {"source": source.name, **(extra or {})}, copy=target, stamp=stamp)
         return target
 
-    def record(self, kind: str, data: dict, copy: Path | None = None, stamp: str | None = None) -> Entry:
+    def record(self, kind: str, data: dict, copy: Path | None = None,
+               stamp: str | None = None) -> Entry:
         entry = Entry(stamp or self._stamp(), kind, copy.name if copy else None, data,
                       self._next_id())
         line = json.dumps({"id": entry.id, "time": entry.time, "kind": kind, "file": entry.file,

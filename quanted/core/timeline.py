@@ -80,7 +80,8 @@ def _figures(entry: Entry) -> dict | None:
 def _details(entry: Entry) -> dict:
     data = entry.data
     keys = {"quantize": ("algorithm", "mle", "missing"), "hybrid": ("failures",),
-            "verify": ("iterations",), "tune": ("iterations", "trials", "minimal")}.get(entry.kind, ())
+            "verify": ("iterations",),
+            "tune": ("iterations", "trials", "minimal")}.get(entry.kind, ())
     return {k: data[k] for k in keys if k in data}
 
 

@@ -1,6 +1,7 @@
 """`quanted quantize`, `export`, `history`, `restore`, `report` without the engine: argument
 lists, refusals, and the safety of the runs. The stand-in scripts here play a pegasus that
-writes a given file or fails; the real engine's behaviour is in tests/engine/test_workflow_engine.py."""
+writes a given file or fails; the real engine's behaviour is in
+tests/engine/test_workflow_engine.py."""
 
 from __future__ import annotations
 
@@ -304,7 +305,8 @@ def test_rebuild_plan_from_the_file_and_from_a_printed_hybrid_line(quantized):
                "m_inputmeta.yml --hybrid --model-quantize m_uint8.quantize --quantizer "
                "asymmetric_affine --qtype uint8 --algorithm kl_divergence --batch-size 1")
     from_line = rebuild_plan(quantized, PEGASUS, printed)
-    assert from_line.command == [PEGASUS, *shlex.split(printed.replace("--hybrid", "--rebuild"))[1:]]
+    rebuild = printed.replace("--hybrid", "--rebuild")
+    assert from_line.command == [PEGASUS, *shlex.split(rebuild)[1:]]
     assert from_line.options.kld and from_line.cwd == quantized.parent
 
 

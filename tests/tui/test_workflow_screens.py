@@ -128,7 +128,8 @@ async def test_export_before_the_hybrid_run_is_refused_then_forced(quantize, mon
         await wait_for(pilot, lambda: "main.c" in plain(
             screen.query_one("#export-result", Static).content), what="the file listing")
         result = plain(screen.query_one("#export-result", Static).content)
-        assert "khadas_mobilenet_tf_export" in result and "khadas_mobilenet_tf.export.data" in result
+        assert "khadas_mobilenet_tf_export" in result
+        assert "khadas_mobilenet_tf.export.data" in result
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)

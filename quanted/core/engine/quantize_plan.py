@@ -58,7 +58,8 @@ def model_inputs(path: Path) -> ModelFiles:
     path = path.absolute()
     if path.is_dir():
         found = sorted(p for p in path.glob("*.json")
-                       if not p.name.endswith(".quantize.json") and p.with_suffix(".data").is_file())
+                       if not p.name.endswith(".quantize.json")
+                       and p.with_suffix(".data").is_file())
         if len(found) != 1:
             what = ", ".join(p.name for p in found) if found else "no NAME.json with a NAME.data"
             raise CommandError(f"cannot tell which model to quantize: {what}; name MODEL.json",

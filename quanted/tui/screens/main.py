@@ -93,8 +93,8 @@ class MainScreen(Screen[None]):
             name=self.display_name, note=self.note, busy=self.busy,
             modified=bool(doc and doc.is_modified),
             layers=len(model.rows) if model else 0, shown=len(model) if model else 0,
-            customized=len(doc.customized) if doc else 0, threshold=self.threshold, above=self.above,
-            sort=SORT_TITLES.get(model.sort, "") if model else "",
+            customized=len(doc.customized) if doc else 0, threshold=self.threshold,
+            above=self.above, sort=SORT_TITLES.get(model.sort, "") if model else "",
             filter=model.filter_text if model else "",
         )
 
