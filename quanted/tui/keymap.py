@@ -119,6 +119,13 @@ VERIFY_KEYS: tuple[KeySpec, ...] = (
             "Switch between the result and the engine log.", "verify: Toggle log"),
 )
 
+QUANTIZE_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("quantize.start", "ctrl+r", "start", "Quantize",
+            "Run pegasus quantize --rebuild --compute-entropy with these options; the editor "
+            "opens the file it writes.", "quantize: Start"),
+    KeySpec("quantize.close", "escape", "cancel_or_close", "Cancel/close",
+            "While pegasus runs: cancel it; else close quanted.", "quantize: Cancel or close"),
+)
 HISTORY_KEYS: tuple[KeySpec, ...] = (
     KeySpec("history.restore", "r", "restore", "Restore",
             "Make the customized list the highlighted attempt's (one undo step; save to keep).",

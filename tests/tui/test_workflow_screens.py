@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from engine_helpers import install_stand_in, khadas_model_files, plain, wait_for
 from textual.widgets import DataTable, Static
-from tui_helpers import FIFTH, KHADAS, TOP, settle
+from tui_helpers import FIFTH, KHADAS, REPO, TOP, settle
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.history import History
@@ -134,3 +134,49 @@ async def test_export_before_the_hybrid_run_is_refused_then_forced(quantize, mon
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)
     assert (quantize.parent / "khadas_mobilenet_tf_export" / "main.c").is_file()
+
+
+# -- the first quantization -------------------------------------------------------------------
+
+QUANTIZE_STAND_IN = """#!{python}
+import pathlib, sys
+a = sys.argv
+pathlib.Path(a[a.index("--model-quantize") + 1]).write_text({text!r})
+pathlib.Path("entropy.txt").write_text("@c1_8:out0, 0.5\\n")
+print("\\x1b[32mI 10:00:00 Dump net quantize tensor table\\x1b[0m", flush=True)
+"""
+
+
+async def test_a_model_without_quantize_offers_the_form_then_opens_the_result(
+        tmp_path, monkeypatch):
+    import sys
+
+    from textual.widgets import Checkbox
+
+    from quanted.tui.screens.quantize import QuantizeScreen
+    from tests.core.docs import v2_doc
+
+    for name in ("tinynet.json", "tinynet.data", "tinynet_inputmeta.yml", "dataset.txt"):
+        (tmp_path / name).write_bytes((REPO / "sample_data" / name).read_bytes())
+    monkeypatch.chdir(tmp_path)
+    made = v2_doc(customized="customized_quantize_layers:\n  c1_8: dynamic_fixed_point-i16\n")
+    install_stand_in(tmp_path, QUANTIZE_STAND_IN.format(python=sys.executable, text=made),
+                     monkeypatch)
+    app = QuantedApp("tinynet.json")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, QuantizeScreen), what="the form")
+        screen = app.screen
+        command = plain(screen.query_one("#quantize-command", Static).content)
+        assert "--rebuild --model-quantize tinynet_uint8.quantize" in command
+        assert "--iterations 4 --compute-entropy" in command
+        screen.query_one("#kld", Checkbox).value = True
+        await pilot.pause()
+        assert "--algorithm kl_divergence --batch-size 100" in plain(
+            screen.query_one("#quantize-command", Static).content)
+        screen.query_one("#kld", Checkbox).value = False
+        await pilot.pause()
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="the editor")
+        await settle(pilot)
+        assert app.screen.doc.customized == {"c1_8": "dynamic_fixed_point-i16"}
+    assert (tmp_path / "tinynet_uint8.quantize").read_text() == made

@@ -22,6 +22,8 @@ from quanted.core.engine.command import ModelFiles  # noqa: F401 (API)
 from quanted.core.engine.logscan import Failure, scan_line, strip_ansi
 from quanted.core.engine.process import EngineProcess, SignalGuard
 from quanted.core.engine.quantize_plan import (  # noqa: F401 (API: one import for callers)
+    QTYPES,
+    QUANTIZERS,
     QuantizeOptions,
     QuantizePlan,
     model_inputs,
