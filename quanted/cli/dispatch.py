@@ -12,7 +12,10 @@ from quanted import __version__
 from quanted.cli import (
     edit_commands,
     engine_commands,
+    export_command,
+    history_commands,
     open_command,
+    quantize_command,
     tune_command,
     verify_command,
 )
@@ -39,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     engine_commands.register(sub)
     verify_command.register(sub)
     tune_command.register(sub)
+    quantize_command.register(sub)
+    history_commands.register(sub)
+    export_command.register(sub)
     return parser
 
 

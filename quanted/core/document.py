@@ -279,6 +279,13 @@ class QuantizeDocument:
         """Full-line comments above a layer's line, or at the top of the block."""
         self._push(self._editor.insert_comments(self.block_state, texts, before_layer))
 
+    def replace_block(self, text: str) -> None:
+        """Make the block exactly `text` (a header line and its body, as block_text() gives it),
+        as one undoable edit: how an earlier attempt's list comes back, comments and all."""
+        if not text.endswith(("\n", "\r")) and self._block_span[1] < len(self.data):
+            text += self.scan.newline  # a block followed by more keys must end its last line
+        self._push(block.parse(text, self._label, lambda: self.block_line))
+
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Edits inside one `with doc.batch():` undo and redo as one step."""
