@@ -10,6 +10,7 @@ from textual.screen import ModalScreen, Screen
 from quanted.tui.dialogs.quit_confirm import QuitConfirm
 from quanted.tui.keymap import APP_KEYS
 from quanted.tui.screens.help import HelpScreen
+from quanted.tui.screens.history import history_flow
 from quanted.tui.screens.main import MainScreen
 from quanted.tui.screens.quantize import QuantizeScreen
 
@@ -61,6 +62,10 @@ class QuantedApp(App[str]):
     @property
     def main(self) -> MainScreen:
         return next(s for s in self.screen_stack if isinstance(s, MainScreen))
+
+    def action_history(self) -> None:
+        """h on the editor: the attempts; a restore is one undoable edit (screens/history.py)."""
+        self.run_worker(history_flow(self.main), group="flow", exit_on_error=False)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

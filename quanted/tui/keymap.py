@@ -66,7 +66,7 @@ MAIN_KEYS: tuple[KeySpec, ...] = (
             "Save, then run float and quantized inference and compare their top-5, cosine and "
             "top-1 (with the history of attempts).",
             "engine: Verify float vs quantized"),
-    KeySpec("file.history", "h", "history", "History",
+    KeySpec("file.history", "h", "app.history", "History",
             "Every attempt at the customized list (rebuilds, hybrid runs, verifies, tunes), "
             "its diff against the current list, and restore as an undoable edit.",
             "history: Show attempts"),

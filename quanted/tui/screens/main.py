@@ -33,7 +33,6 @@ from quanted.tui.messages import BulkAdded, Loaded, QtypesReady
 from quanted.tui.row_model import RowModel, default_threshold
 from quanted.tui.screens.engine_base import EngineScreen
 from quanted.tui.screens.engine_steps import ENGINE_STEPS
-from quanted.tui.screens.history import history_flow
 from quanted.tui.widgets.customized_pane import CustomizedPane, counts
 from quanted.tui.widgets.histogram import Histogram
 from quanted.tui.widgets.key_hints import KeyHints
@@ -94,8 +93,9 @@ class MainScreen(Screen[None]):
             name=self.display_name, note=self.note, busy=self.busy,
             modified=bool(doc and doc.is_modified),
             layers=len(model.rows) if model else 0, shown=len(model) if model else 0,
-            customized=len(doc.customized) if doc else 0, threshold=self.threshold,
-            above=self.above, sort=SORT_TITLES.get(model.sort, "") if model else "",
+            customized=len(doc.customized) if doc else 0,
+            threshold=self.threshold, above=self.above,
+            sort=SORT_TITLES.get(model.sort, "") if model else "",
             filter=model.filter_text if model else "",
         )
 
@@ -377,10 +377,6 @@ class MainScreen(Screen[None]):
         after = self.doc.customized
         moved = [k for k in {**before, **after} if before.get(k) != after.get(k)]
         self._edited(focus=moved[0] if moved else None)
-
-    @work(group="flow", exit_on_error=False)
-    async def action_history(self) -> None:
-        await history_flow(self)  # h: the attempts; a restore is one undoable edit
 
     def action_undo(self) -> None:
         self._undo_or_redo(redo=False)
