@@ -11,7 +11,9 @@ from typing import TypeVar
 
 from quanted.core import block, empty_header, scanner, verdicts
 from quanted.core.errors import EditError, FileChangedError, ReadError
-from quanted.core.files import atomic_write, locked, read_bytes, remove_stale_temps
+from quanted.core.files import (
+    SMALL_FILE, DiskStamp, atomic_write, locked, read_bytes, remove_stale_temps,
+)
 from quanted.core.keys import split_tensor_key
 from quanted.core.scanner import CUSTOMIZED, Scan
 
@@ -30,27 +32,6 @@ class TensorQtype:
     port: str  # "out0", "weight", "bias", ...
     quantizer: str
     qtype: str
-
-
-@dataclass(frozen=True)
-class DiskStamp:
-    """What the file on disk looked like when it was read or last saved."""
-
-    size: int
-    mtime_ns: int
-    inode: int
-    # ctime cannot be set back by a writer: a same-size in-place change that restores the
-    # old mtime still moves it.
-    ctime_ns: int = 0
-
-    @classmethod
-    def of(cls, path: Path) -> DiskStamp:
-        st = path.stat()
-        return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-
-
-# Below this size a changed-on-disk check compares the bytes even when the stamp agrees.
-SMALL_FILE = 4 * 1024 * 1024
 
 
 class QuantizeDocument:
