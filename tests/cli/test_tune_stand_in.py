@@ -200,8 +200,10 @@ def test_dry_run_prints_the_plan_and_writes_nothing(model, monkeypatch, capsys):
     configure(model, monkeypatch)
     assert main(["tune", str(model), "--pegasus", PEGASUS, "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "38 candidate layer(s), ranked by entropy" in out and "at most 6 bisection" in out
+    assert "37 candidate layer(s), ranked by entropy" in out and "at most 6 bisection" in out
     assert f"    1  {CONV2}  (drop=-, entropy=0.7445)" in out
+    assert (f"    3  {FLATTEN}  (drop=-, entropy=0.6079; raised with {FLATTEN}_acuity_mark_perm_38"
+            " (the engine raises them only together))") in out
     assert not (model.parent / ".quanted").exists()
     assert not (model.parent.parent / "calls.log").exists()
 
