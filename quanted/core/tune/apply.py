@@ -13,7 +13,7 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.engine import hybrid, verify
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import FileChangedError
-from quanted.core.files import atomic_write
+from quanted.core.files import atomic_write, locked
 from quanted.core.history import History
 from quanted.core.tune import runner
 from quanted.core.tune.figures import Target
@@ -80,7 +80,8 @@ def apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None] = la
     result = hybrid.run(the_plan, on_line, force=True, process_ready=process_ready)
     applied.hybrid = result
     if result.cancelled or result.restored:
-        atomic_write(setup.quantize, original)
+        with locked(setup.quantize):
+            atomic_write(setup.quantize, original, force=True)
         if result.cancelled:
             raise runner.TuneCancelled(f"cancelled during the hybrid run; {setup.quantize.name} "
                                        "is back as it was before the tune", setup.quantize)
