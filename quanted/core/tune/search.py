@@ -171,11 +171,28 @@ class Search:
                 hi = mid
             else:
                 lo = mid
-        outcome.prefix = self.plan.prefix = hi
-        self.on_event(PlanMade(self.plan))
+        outcome.prefix = hi
         self.members = ranked[:hi]
+        own = self._own_members(outcome)
+        if own is not None and len(own) < hi:
+            self.members = own
+            self.on_event(Note(f"the file's own list ({len(self.current)} layers) meets the "
+                               f"target with fewer candidates than the prefix ({hi}): the "
+                               "pruning starts from it"))
+        self.plan.prefix = len(self.members)
+        self.on_event(PlanMade(self.plan))
         outcome.customized = self.raised(self.members)
         return True
+
+    def _own_members(self, outcome: Outcome) -> list[str] | None:
+        """The file's own list as candidates (ranked), when it meets the target and is exactly
+        some candidates raised to the qtype with their companions."""
+        if outcome.current is None or not outcome.current.meets(self.target):
+            return None
+        members = [c for c in self.plan.candidates if c in self.current]
+        if trial_key(self.raised(members)) != trial_key(self.current):
+            return None
+        return members
 
     def _prune(self, outcome: Outcome) -> bool:
         members = list(self.members)
