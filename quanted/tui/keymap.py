@@ -66,6 +66,9 @@ MAIN_KEYS: tuple[KeySpec, ...] = (
             "Save, then run float and quantized inference and compare their top-5, cosine and "
             "top-1 (with the history of attempts).",
             "engine: Verify float vs quantized"),
+    KeySpec("engine.tune", "T", "engine_step('tune')", "Tune",
+            "Search for the fewest layers to raise so quantized meets float (trials in scratch "
+            "folders), then apply them as one undoable edit.", "engine: Tune (automatic hybrid)"),
 )
 
 # Bindings of the app (active on every screen).
@@ -109,6 +112,15 @@ RUN_KEYS: tuple[KeySpec, ...] = (
 VERIFY_KEYS: tuple[KeySpec, ...] = (
     KeySpec("verify.log", "l", "toggle_log", "Log/result",
             "Switch between the result and the engine log.", "verify: Toggle log"),
+)
+
+TUNE_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("tune.start", "enter", "start", "Start",
+            "Start the search with the target typed (enter in the target field).", "tune: Start",
+            key_display="enter"),
+    KeySpec("tune.apply", "a", "apply", "Apply",
+            "Make the set found the file's customized list (one undoable edit), then offer the "
+            "hybrid run.", "tune: Apply the result"),
 )
 
 ALL_KEYS: tuple[KeySpec, ...] = MAIN_KEYS + APP_KEYS

@@ -270,6 +270,10 @@ class MainScreen(Screen[None]):
         ran = await self.app.push_screen_wait(step)
         if ran and step.REWRITES_FILE:
             self.reload(entropy=True)
+        if step.edit is not None and self._ready():
+            step.edit(doc)
+            self._edited()
+            self.engine_step_flow(ENGINE_STEPS["hybrid"])
 
     # -- edits ------------------------------------------------------------------------------
 
