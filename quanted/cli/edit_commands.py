@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from quanted.core import qtypes, recovery
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError
-from quanted.core.files import locked
+from quanted.core.files import check_regular, locked
 from quanted.core.keys import looks_like_tensor_key, shown, split_tensor_key
 from quanted.core.validate import (
     ERROR,
@@ -37,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
     p.set_defaults(handler=cmd_layers)
 
-    p = sub.add_parser("add", help="add layers to customized_quantize_layers (or change their qtype)")
+    p = sub.add_parser("add",
+                       help="add layers to customized_quantize_layers (or change their qtype)")
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("layers", nargs="+", metavar="LAYER",
                    help="layer ids; a tensor key like @c2_6:out0 names its layer")
@@ -118,8 +119,10 @@ def cmd_layers(args: argparse.Namespace) -> int:
     width = min(max(width, 5), 80)
     out.write(f"{'LAYER':<{width}}  {'OUT0':>8}  {'WEIGHT':>8}  {'MAX':>8}  CUSTOMIZED\n")
     for row in rows:
-        cells = [_fmt(row.entropy.get("out0")), _fmt(row.entropy.get("weight")), _fmt(row.max_entropy)]
-        flags = f"  [{', '.join(f for f in row.flags if f != 'no entropy')}]" if not row.in_file else ""
+        cells = [_fmt(row.entropy.get("out0")), _fmt(row.entropy.get("weight")),
+                 _fmt(row.max_entropy)]
+        shown_flags = ", ".join(f for f in row.flags if f != "no entropy")
+        flags = f"  [{shown_flags}]" if not row.in_file else ""
         out.write(f"{shown(row.layer):<{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}  "
                   f"{shown(row.customized or '-')}{flags}\n")
     return 0
@@ -140,6 +143,7 @@ def resolve_layer(doc: QuantizeDocument, name: str) -> str:
 
 def cmd_add(args: argparse.Namespace) -> int:
     _refuse_bad_input([*args.layers, args.qtype], args.comment, args.file)
+    check_regular(args.file, "a .quantize file")  # before a lock file is made beside it
     # Locked from the read to the rename: a concurrent edit waits for this one, then builds
     # on it; none is lost.
     with locked(args.file):
@@ -195,6 +199,7 @@ def _refuse_bad_input(words: list[str], comment: str | None, path: Path) -> None
 
 def cmd_remove(args: argparse.Namespace) -> int:
     _refuse_bad_input(args.layers, None, args.file)
+    check_regular(args.file, "a .quantize file")
     with locked(args.file):
         recovery.refuse_if_interrupted(args.file)
         doc = QuantizeDocument.open(args.file)

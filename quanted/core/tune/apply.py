@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
@@ -82,7 +82,15 @@ def apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None] = la
           on_line: Callable[[str], None] = lambda line: None,
           process_ready: Callable[[EngineProcess], None] = lambda process: None) -> Applied:
     """Edit, hybrid run, verify. A failed or cancelled hybrid run puts the file back as it was
-    before the edit (TuneCancelled on cancel); `status` is what `quanted tune` exits with."""
+    before the edit (TuneCancelled on cancel); `status` is what `quanted tune` exits with.
+    The file's lock is held throughout: no other quanted writes it between the steps."""
+    with locked(setup.quantize):
+        return _apply(setup, outcome, on_event, on_line, process_ready)
+
+
+def _apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None],
+           on_line: Callable[[str], None],
+           process_ready: Callable[[EngineProcess], None]) -> Applied:
     on_event(PhaseStarted("apply", f"writing {len(outcome.customized)} layer(s) into "
                                    f"{setup.quantize.name}"))
     applied = edit(setup, outcome)
@@ -113,7 +121,7 @@ def apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None] = la
     tuned = QuantizeDocument.open(setup.quantize)
     History(setup.quantize).record("tune", {
         "customized": tuned.customized, "block": tuned.block_text(),
-        "summary": asdict(applied.summary) if applied.summary else None,
+        "summary": applied.summary.to_json() if applied.summary else None,
         "iterations": setup.iterations,
         "trials": len(outcome.trials), "minimal": outcome.minimal})
     applied.status = 0 if result.status == 0 and applied.meets(setup.options.target) else 1
