@@ -11,7 +11,6 @@ when REWRITES_FILE) is MainScreen.engine_step_flow; register the screen in engin
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import ClassVar
 
 from textual.actions import SkipAction
@@ -41,9 +40,9 @@ class EngineScreen(Screen[bool]):
         self.state = IDLE
         self.ran = False
         self.cancelling = False
-        # An edit the step hands back (tune's apply): the editor makes it on the open document
-        # as one undoable step, then offers the hybrid run.
-        self.edit: Callable[[QuantizeDocument], object] | None = None
+        # The step the editor offers next, after this one edited the open document as one
+        # undoable step (tune's apply: then the hybrid run).
+        self.then: str | None = None
 
     @property
     def log_view(self) -> EngineLog:

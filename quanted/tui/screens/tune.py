@@ -167,8 +167,8 @@ class TuneScreen(EngineScreen):
             self.notify("Nothing to apply yet: a search has to meet the target first.",
                         severity="warning")
             return
-        customized, ranking = self.outcome.customized, self.setup.ranking
-        self.edit = lambda doc: write_into(doc, customized, ranking)
+        write_into(self.doc, self.outcome.customized, self.setup.ranking)  # one undoable step
+        self.then = "hybrid"
         self.dismiss(self.ran)
 
     def engine_failed(self, error: BaseException | None) -> None:
