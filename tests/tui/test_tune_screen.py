@@ -14,10 +14,12 @@ from engine_helpers import install_stand_in, wait_for
 from tui_helpers import settle
 
 from quanted.core.document import QuantizeDocument
+from quanted.core.tune import session
 from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.save_first import SaveFirst
 from quanted.tui.screens.main import MainScreen
 from quanted.tui.screens.tune import TuneScreen
+from quanted.tui.widgets import engine_log
 from quanted.tui.widgets.tune_plot import TunePlot
 from tests.cli import tune_stand_in
 
@@ -93,3 +95,20 @@ async def test_escape_cancels_and_leaves_the_file_untouched(sample, monkeypatch)
         assert isinstance(app.screen, MainScreen)
     assert sample.read_bytes() == before
     assert not list((sample.parent / "tmp").iterdir())  # scratch folders are gone
+
+
+def test_snapshot_of_a_finished_search(sample, monkeypatch, snap_compare):
+    stand_in(sample.parent, monkeypatch)
+    monkeypatch.setattr(engine_log, "clock", lambda: 0.0)  # the stopwatch shows 0.0 s
+
+    async def search(pilot) -> None:
+        screen = await open_tune(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.outcome is not None, TIMEOUT, "the search")
+        # not settle(): the editor's flow waits on this screen until it closes
+        await pilot.pause(0.5)
+
+    # A first search (the core's) records every trial; the picture is of the editor's, which
+    # reuses them all: no measured seconds on screen.
+    session.search(session.prepare(sample, session.Options()))
+    assert snap_compare(QuantedApp(sample.name), terminal_size=(120, 40), run_before=search)
