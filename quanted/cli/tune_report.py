@@ -98,7 +98,11 @@ def dry_run_lines(setup: Setup) -> list[str]:
     out.append(f"the file's own list: {len(setup.current)} layer(s) (measured too)")
     out.append(f"candidates, highest priority first ({plan.rank}):")
     for index, layer in enumerate(plan.candidates, 1):
-        out.append(f"  {index:3d}  {layer}  ({setup.ranking.comment(layer)[len('tune: '):]})")
+        figures = setup.ranking.comment(layer)[len("tune: "):]
+        tied = plan.companions.get(layer)
+        also = f"; raised with {', '.join(tied)} (the engine raises them only together)" \
+            if tied else ""
+        out.append(f"  {index:3d}  {layer}  ({figures}{also})")
     return out
 
 

@@ -74,6 +74,9 @@ MAIN_KEYS: tuple[KeySpec, ...] = (
             "Save, then run pegasus export ovxlib from the hybrid model (NAME_POSTFIX.quantize."
             "json) into NAME_POSTFIX_export/, with the log and the files written.",
             "engine: Export ovxlib case", show=False),
+    KeySpec("engine.tune", "T", "engine_step('tune')", "Tune",
+            "Search for the fewest layers to raise so quantized meets float (trials in scratch "
+            "folders), then apply them as one undoable edit.", "engine: Tune (automatic hybrid)"),
 )
 
 # Bindings of the app (active on every screen).
@@ -137,6 +140,14 @@ EXPORT_KEYS: tuple[KeySpec, ...] = (
     KeySpec("export.force", "ctrl+f", "force", "Export anyway",
             "Export although the case would miss customized layers or the folder is not empty.",
             "export: Export anyway (force)"),
+)
+TUNE_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("tune.start", "enter", "start", "Start",
+            "Start the search with the target typed (enter in the target field).", "tune: Start",
+            key_display="enter"),
+    KeySpec("tune.apply", "a", "apply", "Apply",
+            "Make the set found the file's customized list (one undoable edit), then offer the "
+            "hybrid run.", "tune: Apply the result"),
 )
 
 ALL_KEYS: tuple[KeySpec, ...] = MAIN_KEYS + APP_KEYS

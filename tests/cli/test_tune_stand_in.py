@@ -4,6 +4,7 @@ real engine is in tests/engine/test_tune_engine.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pickle
@@ -200,8 +201,10 @@ def test_dry_run_prints_the_plan_and_writes_nothing(model, monkeypatch, capsys):
     configure(model, monkeypatch)
     assert main(["tune", str(model), "--pegasus", PEGASUS, "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "38 candidate layer(s), ranked by entropy" in out and "at most 6 bisection" in out
+    assert "37 candidate layer(s), ranked by entropy" in out and "at most 6 bisection" in out
     assert f"    1  {CONV2}  (drop=-, entropy=0.7445)" in out
+    assert (f"    3  {FLATTEN}  (drop=-, entropy=0.6079; raised with {FLATTEN}_acuity_mark_perm_38"
+            " (the engine raises them only together))") in out
     assert not (model.parent / ".quanted").exists()
     assert not (model.parent.parent / "calls.log").exists()
 
@@ -224,18 +227,26 @@ def test_resume_after_ctrl_c(model, monkeypatch, capsys, tmp_path):
                              PEGASUS], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     hang = tmp_path / "hang"
-    deadline = time.monotonic() + 120
-    while not hang.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # waiting on the file the stand-in writes when the trial is running
-    assert hang.exists(), proc.communicate(timeout=30)
-    proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 120
+        while not hang.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # waiting on the file the stand-in writes when the trial runs
+        assert hang.exists(), proc.communicate(timeout=30)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+        stand_in = Path(f"/proc/{hang.read_text()}")
+        left_running = stand_in.exists() and "Z" not in (stand_in / "stat").read_text().split()[2]
+    finally:  # a failing test must not leave the tune or the hung stand-in behind
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if hang.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(hang.read_text()), signal.SIGKILL)
     assert proc.returncode == 130, err
     assert "cancelled" in err and model.read_bytes() == before
     assert list((tmp_path / "tmp").iterdir()) == []
-    stand_in_pid = int(hang.read_text())
-    with pytest.raises(ProcessLookupError):
-        os.kill(stand_in_pid, 0)
+    assert not left_running  # the engine run of the cancelled trial was stopped
     first_run = len(calls(model))
 
     del conf["hang_on_quantize"]
@@ -247,3 +258,15 @@ def test_resume_after_ctrl_c(model, monkeypatch, capsys, tmp_path):
     again = calls(model)[first_run:]
     assert again[0] != "inference float"  # the float outputs were recorded too
     assert "quantize " not in again  # the plain trial was not run again
+
+
+def test_pruning_starts_from_the_files_own_list_when_it_is_smaller(model, monkeypatch, capsys):
+    gemm = "classifier/Gemm_output_0_2"  # 18th by entropy; in the file's list of 7
+    conf = configure(model, monkeypatch, weights={gemm: 0.5})
+    code, result, err = tune(model, capsys)
+    assert code == 0 and result["layers"] == {gemm: "dynamic_fixed_point-i16"}
+    assert worst({gemm}, conf) >= 0.99 and worst(set(), conf) < 0.99
+    assert "the file's own list (7 layers) meets the target with fewer candidates than the " \
+           "prefix (18)" in err
+    pruned = [t for t in result["trials"] if t["phase"] == "prune"]
+    assert len(pruned) <= 6 + 1  # one per member of the 7 (its 6 candidates), one re-check

@@ -19,6 +19,7 @@ from quanted.core.history import History
 from quanted.core.tune import runner
 from quanted.core.tune.figures import Target
 from quanted.core.tune.progress import Event, Note, PhaseStarted
+from quanted.core.tune.rank import Ranking
 from quanted.core.tune.search import Outcome
 from quanted.core.tune.session import Setup
 
@@ -55,16 +56,26 @@ def edit(setup: Setup, outcome: Outcome) -> Applied:
     backup = History(setup.quantize).save_copy("before-tune", {
         "customized": before, "tune": outcome.customized})
     applied = Applied(backup)
-    applied.removed = {layer: q for layer, q in before.items() if layer not in outcome.customized}
-    applied.added = [layer for layer, q in outcome.customized.items() if before.get(layer) != q]
-    with doc.batch():
-        for layer in applied.removed:
-            doc.remove_layer(layer)
-        doc.set_layers(outcome.customized)
-        for layer in applied.added:
-            doc.set_comment(layer, setup.ranking.comment(layer))
+    applied.removed, applied.added = write_into(doc, outcome.customized, setup.ranking)
     doc.save()
     return applied
+
+
+def write_into(doc: QuantizeDocument, customized: dict[str, str], ranking: Ranking
+               ) -> tuple[dict[str, str], list[str]]:
+    """Make `customized` the document's list as one undoable edit (the editor's "apply" too):
+    entries not in it go, new or changed ones get `# tune: drop=…, entropy=…`. Returns (the
+    entries removed, the layers added or changed)."""
+    before = doc.customized
+    removed = {layer: q for layer, q in before.items() if layer not in customized}
+    added = [layer for layer, q in customized.items() if before.get(layer) != q]
+    with doc.batch():
+        for layer in removed:
+            doc.remove_layer(layer)
+        doc.set_layers(customized)
+        for layer in added:
+            doc.set_comment(layer, ranking.comment(layer))
+    return removed, added
 
 
 def apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None] = lambda e: None,
@@ -89,7 +100,8 @@ def _apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None],
     result = hybrid.run(the_plan, on_line, force=True, process_ready=process_ready)
     applied.hybrid = result
     if result.cancelled or result.restored:
-        atomic_write(setup.quantize, original)
+        with locked(setup.quantize):
+            atomic_write(setup.quantize, original, force=True)
         if result.cancelled:
             raise runner.TuneCancelled(f"cancelled during the hybrid run; {setup.quantize.name} "
                                        "is back as it was before the tune", setup.quantize)

@@ -4,7 +4,7 @@ and the plan: how many trials to expect, refined as the search learns the prefix
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from quanted.core.tune.figures import Target, Trial
 
@@ -22,6 +22,7 @@ class Plan:
     target: Target
     qtype: str
     jobs: int = 1
+    companions: dict[str, tuple[str, ...]] = field(default_factory=dict)  # see rank.companions
     bounds: int = 2
     prefix: int | None = None  # the shortest passing prefix, once bisection found it
     trial_seconds: float | None = None  # the mean of the trials run so far

@@ -5,14 +5,17 @@ of dumps) when an analysis is there, else by entropy.txt's worst value per layer
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
+from quanted.core.engine.model_json import ModelError, read_layers
 from quanted.core.entropy import EntropyReport, find_beside
 from quanted.core.errors import QuantedError
 from quanted.core.keys import split_tensor_key
 from quanted.core.layers import build_rows, sort_by_entropy
 
 ENTROPY, DROP = "entropy", "drop"
+LAYOUT_OPS = ("permute", "reshape", "squeeze", "flatten")
 
 
 class RankError(QuantedError):
@@ -25,6 +28,9 @@ class Ranking:
     how: str  # ENTROPY or DROP
     entropy: dict[str, float] = field(default_factory=dict)  # layer -> its worst tensor's
     drop: dict[str, float] = field(default_factory=dict)
+    # a tied group (see ties) is one candidate: its first member by this ranking, raised with
+    # the others, its companions
+    companions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def comment(self, layer: str) -> str:
         """The comment tune writes on a layer's line."""
@@ -39,14 +45,51 @@ def candidates(doc: QuantizeDocument) -> list[str]:
             if any(split_tensor_key(key)[1].startswith("out") for key in keys)]
 
 
+def ties(model: Path) -> list[list[str]]:
+    """Groups of layers the engine raises only together: chains of layout layers (ops
+    permute, reshape, squeeze, flatten) feeding one another, in the model's order. Measured
+    (acuitylite 6.57.1, the sample, whose importer put a permute
+    `Flatten_output_0_3_acuity_mark_perm_38` between the pooling and the reshape
+    `Flatten_output_0_3`): raising either of the two without the other makes the engine log
+    "There's a conflict to quantize tensor @Flatten_output_0_3_acuity_mark_perm_38:out0" and
+    apply none of the list, raising both works; a permute feeding a convolution, or fed by a
+    pooling, can be raised on its own."""
+    try:
+        layers = read_layers(model)
+    except ModelError:
+        return []
+    layout = {layer for layer, spec in layers.items()
+              if isinstance(spec, dict) and spec.get("op") in LAYOUT_OPS}
+    group: dict[str, str] = {layer: layer for layer in layout}
+
+    def root(layer: str) -> str:
+        while group[layer] != layer:
+            layer = group[layer]
+        return layer
+
+    for layer in layout:
+        spec = layers[layer]
+        inputs = spec.get("inputs", []) if isinstance(spec, dict) else []
+        for tensor in inputs if isinstance(inputs, list) else []:
+            producer = split_tensor_key(str(tensor))[0]
+            if producer in layout:
+                group[root(producer)] = root(layer)
+    found: dict[str, list[str]] = {}
+    for layer in layers:
+        if layer in layout:
+            found.setdefault(root(layer), []).append(layer)
+    return [members for members in found.values() if len(members) > 1]
+
+
 def drop_by_layer(doc: QuantizeDocument) -> dict[str, float] | None:
     """Per-layer `drop` from a current cached analysis of the file, or None when there is
     none. The analysis (`quanted analyze`) is not part of this build yet."""
     return None
 
 
-def rank(doc: QuantizeDocument, how: str | None = None) -> Ranking:
-    """`how`: ENTROPY, DROP, or None for drop when an analysis is cached, else entropy."""
+def rank(doc: QuantizeDocument, how: str | None = None, model: Path | None = None) -> Ranking:
+    """`how`: ENTROPY, DROP, or None for drop when an analysis is cached, else entropy.
+    `model`: the model .json, for the companions."""
     layers = candidates(doc)
     entropy = _entropy(doc)
     drop = drop_by_layer(doc)
@@ -56,7 +99,7 @@ def rank(doc: QuantizeDocument, how: str | None = None) -> Ranking:
                             "this build does not have; use --rank entropy", doc.path)
         order = sorted(layers, key=lambda layer: (-drop.get(layer, float("-inf")),
                                                   layers.index(layer)))
-        return Ranking(order, DROP, entropy or {}, drop)
+        return _tied(Ranking(order, DROP, entropy or {}, drop), model)
     if entropy is None:
         raise RankError("no entropy.txt beside the file to rank the layers by (the --rebuild "
                         "run writes it with --compute-entropy)", doc.path)
@@ -64,7 +107,20 @@ def rank(doc: QuantizeDocument, how: str | None = None) -> Ranking:
     report = EntropyReport.read(found) if found is not None else None
     wanted = set(layers)
     order = [row.layer for row in sort_by_entropy(build_rows(doc, report)) if row.layer in wanted]
-    return Ranking(order, ENTROPY, entropy)
+    return _tied(Ranking(order, ENTROPY, entropy), model)
+
+
+def _tied(ranking: Ranking, model: Path | None) -> Ranking:
+    """One candidate per tied group: its best-ranked member, the others its companions."""
+    position = {layer: i for i, layer in enumerate(ranking.layers)}
+    companions: dict[str, tuple[str, ...]] = {}
+    for members in ties(model) if model is not None else []:
+        present = sorted((m for m in members if m in position), key=position.__getitem__)
+        if len(present) > 1:
+            companions[present[0]] = tuple(present[1:])
+    riders = {layer for others in companions.values() for layer in others}
+    return Ranking([layer for layer in ranking.layers if layer not in riders], ranking.how,
+                   ranking.entropy, ranking.drop, companions)
 
 
 def _entropy(doc: QuantizeDocument) -> dict[str, float] | None:

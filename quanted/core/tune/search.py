@@ -64,9 +64,16 @@ class Search:
         self.current = current
         self.on_event = on_event
         self.target = plan.target
+        self.members: list[str] = []  # the candidates of the passing set, once bisection ends
 
     def raised(self, layers: list[str] | tuple[str, ...]) -> dict[str, str]:
-        return {layer: self.plan.qtype for layer in layers}
+        """The candidate list raising `layers`, each with the companions it needs first."""
+        out: dict[str, str] = {}
+        for layer in layers:
+            for companion in self.plan.companions.get(layer, ()):
+                out[companion] = self.plan.qtype
+            out[layer] = self.plan.qtype
+        return out
 
     def run(self) -> Outcome:
         outcome = Outcome(self.target, False, {}, BUDGET, "the trial budget ran out")
@@ -121,7 +128,8 @@ class Search:
             refused += every.not_applied
             self.on_event(Note(f"the engine did not apply {self.plan.qtype} to "
                                f"{', '.join(every.not_applied)}: dropped from the candidates"))
-            candidates = [c for c in candidates if c not in refused]
+            candidates = [c for c in candidates if c not in refused and not set(
+                self.plan.companions.get(c, ())) & set(refused)]
             self.plan.candidates = candidates
             self.plan.bounds += 1
             [every] = self.book.evaluate([self.raised(candidates)], "bounds") if candidates \
@@ -163,13 +171,31 @@ class Search:
                 hi = mid
             else:
                 lo = mid
-        outcome.prefix = self.plan.prefix = hi
+        outcome.prefix = hi
+        self.members = ranked[:hi]
+        own = self._own_members(outcome)
+        if own is not None and len(own) < hi:
+            self.members = own
+            self.on_event(Note(f"the file's own list ({len(self.current)} layers) meets the "
+                               f"target with fewer candidates than the prefix ({hi}): the "
+                               "pruning starts from it"))
+        self.plan.prefix = len(self.members)
         self.on_event(PlanMade(self.plan))
-        outcome.customized = self.raised(ranked[:hi])
+        outcome.customized = self.raised(self.members)
         return True
 
+    def _own_members(self, outcome: Outcome) -> list[str] | None:
+        """The file's own list as candidates (ranked), when it meets the target and is exactly
+        some candidates raised to the qtype with their companions."""
+        if outcome.current is None or not outcome.current.meets(self.target):
+            return None
+        members = [c for c in self.plan.candidates if c in self.current]
+        if trial_key(self.raised(members)) != trial_key(self.current):
+            return None
+        return members
+
     def _prune(self, outcome: Outcome) -> bool:
-        members = list(outcome.customized)
+        members = list(self.members)
         self.on_event(PhaseStarted("prune", f"try dropping each of the {len(members)} "
                                             "layer(s), lowest priority first"))
         while True:
@@ -201,8 +227,8 @@ class Search:
         outcome.met, outcome.customized, outcome.minimal = True, self.raised(members), True
         outcome.reason = FOUND
         outcome.result = self.book.known(outcome.customized, "prune")
-        outcome.message = (f"{len(members)} layer(s) meet the target; dropping any one of "
-                           "them misses it")
+        outcome.message = (f"{len(outcome.customized)} layer(s) meet the target; dropping "
+                           "any one of them misses it")
         return True
 
     def _without(self, members: list[str], member: str) -> dict[str, str]:

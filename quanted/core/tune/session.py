@@ -92,7 +92,7 @@ def prepare(quantize: Path, options: Options) -> Setup:
     inputs = scratch.gather(quantize, doc.data)
     pegasus = find_pegasus(options.pegasus)
     iterations = options.iterations or cmd.dataset_size(inputs.files.inputmeta) or 1
-    ranking = rank.rank(doc, options.rank)
+    ranking = rank.rank(doc, options.rank, inputs.files.model)
     if not ranking.layers:
         raise QuantedError("the file has no layer with an output tensor to raise", quantize)
     context = scratch.context_key(inputs, iterations)
@@ -100,7 +100,7 @@ def prepare(quantize: Path, options: Options) -> Setup:
              "model": str(inputs.files.model), "note": "trials of `quanted tune`; "
              "safe to delete (they are only reused, never trusted over a changed input)"}
     plan = Plan(list(ranking.layers), ranking.how, options.target, options.qtype,
-                jobs=options.jobs)
+                jobs=options.jobs, companions=ranking.companions)
     return Setup(quantize, options, doc, inputs, ranking, plan, doc.customized,
                  TrialStore(quantize, context, about), pegasus,
                  runner.hybrid_command(inputs, pegasus), iterations)

@@ -40,6 +40,9 @@ class EngineScreen(Screen[bool]):
         self.state = IDLE
         self.ran = False
         self.cancelling = False
+        # The step the editor offers next, after this one edited the open document as one
+        # undoable step (tune's apply: then the hybrid run).
+        self.then: str | None = None
 
     @property
     def log_view(self) -> EngineLog:

@@ -8,10 +8,12 @@ from __future__ import annotations
 from quanted.tui.screens.engine_base import EngineScreen
 from quanted.tui.screens.export import ExportScreen
 from quanted.tui.screens.run import RunScreen
+from quanted.tui.screens.tune import TuneScreen
 from quanted.tui.screens.verify import VerifyScreen
 
 ENGINE_STEPS: dict[str, type[EngineScreen]] = {
     "hybrid": RunScreen,
     "verify": VerifyScreen,
     "export": ExportScreen,
+    "tune": TuneScreen,
 }

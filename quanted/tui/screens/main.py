@@ -1,8 +1,8 @@
 """The editor: layers table, customized block, histogram, status line, and every action.
 
 Blocking work runs in threads. A flow that asks more than once (save first, quit, changed on
-disk, run after save) is one `@work` coroutine awaiting `self.app.push_screen_wait(dialog)`.
-An engine step (ctrl+r, v, ...) is a screen in engine_steps.ENGINE_STEPS."""
+disk, run after save) is one `@work` coroutine awaiting `self.app.push_screen_wait(dialog)`;
+an engine step (ctrl+r, v, T) is a screen in engine_steps.ENGINE_STEPS."""
 
 from __future__ import annotations
 
@@ -249,8 +249,8 @@ class MainScreen(Screen[None]):
     async def quit_flow(self) -> None:
         assert self.doc is not None
         summary = counts(self.doc.unsaved_changes())
-        choice = await self.app.push_screen_wait(quit_confirm.QuitConfirm(self.display_name,
-                                                                          summary))
+        dialog = quit_confirm.QuitConfirm(self.display_name, summary)
+        choice = await self.app.push_screen_wait(dialog)
         if choice == quit_confirm.DISCARD or (choice == quit_confirm.SAVE and await self.saved()):
             self.app.exit()
 
@@ -260,11 +260,8 @@ class MainScreen(Screen[None]):
 
     @work(group="flow", exit_on_error=False)
     async def engine_step_flow(self, screen: type[EngineScreen]) -> None:
-        """pegasus reads the file from disk: unsaved edits are saved first, after asking.
-        The step's screen gets the open document; when the engine rewrote the file (the
-        screen says so), the file and entropy.txt are read again."""
-        doc = self.doc
-        assert doc is not None
+        """Save first (asked: pegasus reads the disk), the step, re-read what it rewrote."""
+        assert (doc := self.doc) is not None
         step = screen(doc, self.display_name)
         if doc.is_modified:
             choice = await self.app.push_screen_wait(save_first.SaveFirst(
@@ -274,6 +271,9 @@ class MainScreen(Screen[None]):
         ran = await self.app.push_screen_wait(step)
         if ran and step.REWRITES_FILE:
             self.reload(entropy=True)
+        if step.then is not None:  # the step edited `doc` (tune's apply): show it, offer the next
+            self._edited()
+            self.action_engine_step(step.then)
 
     # -- edits ------------------------------------------------------------------------------
 
