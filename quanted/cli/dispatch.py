@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from collections.abc import Sequence
@@ -39,9 +40,27 @@ def _subcommands(parser: argparse.ArgumentParser) -> list[str]:
     return []
 
 
+def unknown_command(argv: Sequence[str], commands: Sequence[str]) -> str | None:
+    """The message for `quanted frobnicate x`: a first word that is no command and cannot be
+    a .quantize file (not on disk, no `/` or `.` in it), rather than the editor's usage."""
+    if not argv or argv[0].startswith("-") or argv[0] in commands:
+        return None
+    word = argv[0]
+    if os.path.exists(word) or "/" in word or os.sep in word or "." in word:
+        return None
+    close = difflib.get_close_matches(word, commands, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return (f"unknown command {word!r}{hint} (commands: {', '.join(commands)}; "
+            f"`{PROG} FILE` opens the editor, `{PROG} --help` says more)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    unknown = unknown_command(args_list, _subcommands(parser))
+    if unknown is not None:
+        print(f"{PROG}: error: {unknown}", file=sys.stderr)
+        return 2
     if open_command.wants_editor(args_list, _subcommands(parser)):
         # No subcommand: `quanted [FILE] [-e ENTROPY]` opens the editor.
         args = open_command.parse(args_list)
@@ -63,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks
+    except Exception as exc:
         if os.environ.get("QUANTED_DEBUG"):
             raise
         print(f"{PROG}: error: internal error: {type(exc).__name__}: {exc} "

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from quanted.cli.edit_commands import ENTROPY_HELP
 from quanted.core.errors import ReadError
 
 
@@ -18,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("file", type=Path, nargs="?", metavar="FILE", help="the .quantize file")
     parser.add_argument("-e", "--entropy", type=Path, metavar="ENTROPY",
-                        help="entropy.txt to use (default: entropy.txt beside FILE, if present)")
+                        help=ENTROPY_HELP)
     parser.set_defaults(handler=run)
     return parser
 

@@ -15,6 +15,7 @@ from quanted.core.engine.discovery import find_pegasus
 from quanted.core.engine.logscan import Failure, scan_line
 from quanted.core.engine.process import EngineProcess
 from quanted.core.engine.report import HybridReport, Snapshot, compare
+from quanted.core.entropy import ENGINE_WRITES
 from quanted.core.errors import EditError, QuantedError
 from quanted.core.files import atomic_write
 from quanted.core.history import History
@@ -128,7 +129,7 @@ def run(
     user_comments = comment_carry.collect(doc.block_state)
     history = History(quantize)
     backup = history.save_copy("before-hybrid", {"customized": customized, "command": the_plan.command})
-    entropy = quantize.parent / "entropy.txt"
+    entropy = quantize.parent / ENGINE_WRITES  # the engine rewrites it in its working directory
     entropy_backup = None
     if entropy.is_file():
         entropy_backup = history.save_copy("entropy-before-hybrid", source=entropy)
