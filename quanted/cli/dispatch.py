@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from quanted import __version__
 from quanted.cli import edit_commands, engine_commands, open_command, verify_command
+from quanted.core.engine.discovery import EngineNotFound
 from quanted.core.errors import QuantedError
 
 PROG = "quanted"
@@ -71,6 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
     try:
         return int(args.handler(args) or 0)
+    except EngineNotFound as exc:
+        print(f"{PROG}: error: {exc} (or pass --pegasus CMD)", file=sys.stderr)
+        return exc.exit_code
     except QuantedError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -38,6 +38,7 @@ def test_missing_pegasus(model, monkeypatch, capsys):
     assert main(["hybrid", str(model)]) == 2
     err = capsys.readouterr().err
     assert "pegasus not found" in err and "QUANTED_PEGASUS" in err
+    assert err.rstrip().endswith("(or pass --pegasus CMD)")  # the CLI's own advice, not the editor's
     assert model.read_text() == ORIGINAL
 
 

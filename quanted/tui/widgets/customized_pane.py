@@ -14,7 +14,6 @@ from textual.strip import Strip
 from quanted.core import block, qtypes
 from quanted.core.document import QuantizeDocument
 from quanted.tui.row_model import RowModel
-from quanted.tui.widgets.layer_table import fit
 
 MARK_STYLES = {"+": "bold $text-success", "~": "bold $text-warning", "-": "bold $text-error"}
 
@@ -56,12 +55,18 @@ Parts = list[str | tuple[str, str]]
 
 
 def _entry(mark: str, key_text: str, rest: Parts, width: int, key_style: str = "") -> list[Parts]:
-    """One entry as one line, or two when it does not fit (qtype and comment indented)."""
+    """One entry as one line; when it does not fit, the id wraps (shown whole, never
+    shortened: this pane is the block as it will be saved) and the qtype and comment follow
+    on their own indented line."""
     head: Parts = [(mark + " ", MARK_STYLES.get(mark, ""))]
     rest_len = sum(len(p if isinstance(p, str) else p[0]) for p in rest)
     if 2 + len(key_text) + 1 + rest_len <= width:
         return [head + [(key_text, key_style), " ", *rest]]
-    return [head + [(fit(key_text, width - 2).rstrip(), key_style)], ["      ", *rest]]
+    room = max(1, width - 2)
+    chunks = [key_text[i:i + room] for i in range(0, len(key_text), room)]
+    lines: list[Parts] = [head + [(chunks[0], key_style)]]
+    lines += [["  ", (chunk, key_style)] for chunk in chunks[1:]]
+    return [*lines, ["      ", *rest]]
 
 
 class CustomizedPane(ScrollView, can_focus=True):

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from textual.content import Content
 from textual.widget import Widget
 
+from quanted.tui.wording import count, threshold
+
 
 @dataclass
 class Status:
@@ -43,12 +45,12 @@ class StatusBar(Widget):
         else:
             parts += [(" saved ", "reverse $text-success"), " "]
         parts += [(s.name, "bold"), "  "]
-        counts = f"{s.layers} layers"
+        counts = count(s.layers, "layer")
         if s.filter:
-            counts = f"{s.shown}/{s.layers} layers (filter: {s.filter})"
+            counts = f"{s.shown}/{count(s.layers, 'layer')} (filter: {s.filter})"
         parts += [counts, " · ", f"{s.customized} customized"]
         if s.threshold is not None:
-            parts += [" · ", f"{s.above} ≥ {s.threshold:.2f}"]
+            parts += [" · ", f"{s.above} ≥ {threshold(s.threshold)}"]
         if s.sort:
             parts += [" · ", ("sort " + s.sort, "dim")]
         if s.note:
