@@ -237,7 +237,7 @@ async def test_help_lists_every_key(quantize):
         await settle(pilot)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        text = "\n".join(str(w.render()) for w in app.screen.query(".help-key, .help-text"))
+        text = "\n".join(str(w.render()) for w in app.screen.query(".help-section, .help-key, .help-text"))
         for spec in ALL_KEYS:
             assert display_key(spec) in text and spec.tooltip in text
         assert "ctrl+r" in text and "Engine" in text and "reserved" not in text
