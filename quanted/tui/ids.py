@@ -17,6 +17,16 @@ from rich.cells import cell_len, set_cell_size
 ELLIPSIS = "…"
 # The importer's suffix on an ONNX node's name: `Relu_output_0_11534` is node `Relu`, uid 11534.
 _IMPORTER_SUFFIX = re.compile(r"_output_\d+_(\d+)$")
+# A converter's suffix (core.layers.CONVERTER_NAME) keeps only its two qtypes:
+# `depthwise_13_pre_asymmetric_affineu8_to_dynamic_fixed_pointi16_12` -> `depthwise_13_pre:u8→i16_12`.
+_QUANTIZER = (r"(?:perchannel_symmetric_affine|asymmetric_affine|symmetric_affine"
+              r"|dynamic_fixed_point|qbfloat16|bfloat16|float16|float32)")
+_CONVERTER_SUFFIX = re.compile(
+    rf"_(pre|next)_{_QUANTIZER}([a-z]*\d*)_to_{_QUANTIZER}([a-z]*\d*)_(\d+)$")
+
+
+def _short_converter(text: str) -> str:
+    return _CONVERTER_SUFFIX.sub(lambda m: f"_{m[1]}:{m[2]}→{m[3]}_{m[4]}", text)
 
 
 def _cut_middle(text: str, width: int) -> str:
@@ -53,6 +63,9 @@ def elide(layer: str, width: int, neighbours: Sequence[str] = ()) -> str:
     (the rows above and below)."""
     if width <= 0:
         return ""
+    if cell_len(layer) <= width:
+        return layer
+    layer = _short_converter(layer)  # says as much in a third of the cells
     if cell_len(layer) <= width:
         return layer
     segments = layer.split("/")
