@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from textual.command import CommandPalette
+from tui_helpers import KHADAS, settle
 
 from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.quit_confirm import QuitConfirm
@@ -14,7 +15,6 @@ from quanted.tui.widgets.histogram import Histogram
 from quanted.tui.widgets.key_hints import KeyHints
 from quanted.tui.widgets.status_bar import StatusBar
 from tests.core.docs import V2_HEADER, v2_tensor
-from tui_helpers import KHADAS, settle
 
 CONVERTER = "c2_6_pre_asymmetric_affineu8_to_float16float16_12"
 
