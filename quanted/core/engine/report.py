@@ -92,23 +92,46 @@ class HybridReport:
         }
 
     def lines(self) -> list[str]:
+        """Per customized layer: its tensors' qtypes before -> after by port (`out0 u8 -> i16`;
+        a tensor the run left as it was is said so), and its entropy only where the new
+        report differs from the old one; then the converter layers."""
         out = []
         for change in self.layers:
             out.append(f"{change.layer} ({change.qtype}):")
+            moved, kept = [], []
             for key in dict.fromkeys([*change.before, *change.after]):
+                port = split_tensor_key(key)[1] or key
                 old, new = change.before.get(key, "-"), change.after.get(key, "-")
-                mark = "" if old != new else "  (unchanged)"
-                out.append(f"  {key}: {old} -> {new}{mark}")
-            for port in dict.fromkeys([*change.entropy_before, *change.entropy_after]):
-                old_e = change.entropy_before.get(port)
-                new_e = change.entropy_after.get(port)
-                out.append(f"  entropy {port}: {_num(old_e)} -> {_num(new_e)}")
+                (moved if old != new else kept).append(
+                    f"{port} {old} -> {new}" if old != new else f"{port} {old}")
+            if moved:
+                out.append(f"  qtype: {', '.join(moved)}")
+            if kept:
+                out.append(f"  unchanged: {', '.join(kept)}")
+            out.extend(f"  {line}" for line in _entropy_lines(change))
         if self.converters:
             out.append(f"converter layers inserted ({len(self.converters)}):")
             out.extend(f"  {name}" for name in self.converters)
         else:
             out.append("no converter layers inserted")
         return out
+
+
+def _entropy_lines(change: LayerChange) -> list[str]:
+    same, lines = [], []
+    for port in dict.fromkeys([*change.entropy_before, *change.entropy_after]):
+        old, new = change.entropy_before.get(port), change.entropy_after.get(port)
+        if old is not None and new is None:
+            lines.append(f"entropy {port}: {_num(old)}, not in the new report")
+        elif old is None:
+            lines.append(f"entropy {port}: new in the report, {_num(new)}")
+        elif old != new:
+            lines.append(f"entropy {port}: {_num(old)} -> {_num(new)}")
+        else:
+            same.append(f"{port} {_num(old)}")
+    if same:
+        lines.insert(0, f"entropy: {', '.join(same)} (the same in the new report)")
+    return lines
 
 
 def _num(value: float | None) -> str:
