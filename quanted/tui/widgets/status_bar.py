@@ -23,6 +23,8 @@ class Status:
     filter: str = ""
     busy: str = ""  # "loading…", "saving…"
     note: str = ""  # e.g. where the sample was copied
+    problems: str = ""  # what `quanted check` finds, "2 errors, 1 warning"; `!` lists them
+    problems_are_errors: bool = False
 
 
 class StatusBar(Widget):
@@ -44,6 +46,9 @@ class StatusBar(Widget):
             parts += [(" UNSAVED ", "bold reverse $text-warning"), " "]
         else:
             parts += [(" saved ", "reverse $text-success"), " "]
+        if s.problems:
+            style = "bold reverse $text-error" if s.problems_are_errors else "bold $text-warning"
+            parts += [(f" {s.problems} (! lists) ", style), " "]
         parts += [(s.name, "bold"), "  "]
         counts = count(s.layers, "layer")
         if s.filter:
