@@ -268,7 +268,8 @@ class LayerTable(ScrollView, can_focus=True):
                 None if value is not None else get("layer-table--dim"))
             add(" ")
         if lay.file:
-            file_qtype = "" if not row.in_file else self.model.file_qtypes.get(row.layer, "…")
+            known = self.model.file_qtypes if self.model is not None else {}
+            file_qtype = "" if not row.in_file else known.get(row.layer, "…")
             add(fit(short_file_qtype(file_qtype), lay.file), get("layer-table--dim"))
             add(" ")
         if row.customized is not None:
