@@ -20,6 +20,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from quanted.core import qtypes
+from quanted.core.keys import shown
 from quanted.core.layers import LayerRow
 from quanted.tui.ids import elide
 from quanted.tui.keymap import TABLE_KEYS
@@ -255,7 +256,7 @@ class LayerTable(ScrollView, can_focus=True):
         add(" ")
         name_style = (get("layer-table--missing") if not row.in_file
                       else get("layer-table--dim") if row.converter else None)
-        add(fit(elide(row.layer, lay.layer, neighbours or ()), lay.layer), name_style)
+        add(fit(elide(shown(row.layer), lay.layer, neighbours or ()), lay.layer), name_style)
         add(" ")
         hot = self.threshold is not None and (row.max_entropy or -1.0) >= self.threshold
         for port in ("out0", "weight"):
