@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from quanted.core import qtypes, recovery
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError
-from quanted.core.files import locked
+from quanted.core.files import check_regular, locked
 from quanted.core.keys import looks_like_tensor_key, shown, split_tensor_key
 from quanted.core.validate import (
     ERROR,
@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
     p.set_defaults(handler=cmd_layers)
 
-    p = sub.add_parser("add", help="add layers to customized_quantize_layers (or change their qtype)",
+    p = sub.add_parser("add",
+                       help="add layers to customized_quantize_layers (or change their qtype)",
                        description="Add the LAYERs, or the layers --above/--top picks from the "
                        "entropy report (converter layers a hybrid run inserted are never picked).")
     p.add_argument("file", type=Path, metavar="FILE")
@@ -159,7 +160,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
     width = min(max(width, 5), 80)
     out.write(f"{'LAYER':<{width}}  {'OUT0':>8}  {'WEIGHT':>8}  {'MAX':>8}  CUSTOMIZED\n")
     for row in rows:
-        cells = [_fmt(row.entropy.get("out0")), _fmt(row.entropy.get("weight")), _fmt(row.max_entropy)]
+        cells = [_fmt(row.entropy.get("out0")), _fmt(row.entropy.get("weight")),
+                 _fmt(row.max_entropy)]
         extra = [f for f in row.flags if f != "no entropy"]
         flags = f"  [{', '.join(extra)}]" if extra else ""
         out.write(f"{shown(row.layer):<{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}  "
@@ -182,6 +184,7 @@ def resolve_layer(doc: QuantizeDocument, name: str) -> str:
 
 def cmd_add(args: argparse.Namespace) -> int:
     _refuse_bad_input([*args.layers, args.qtype], args.comment, args.file)
+    check_regular(args.file, "a .quantize file")  # before a lock file is made beside it
     # Locked from the read to the rename: a concurrent edit waits for this one, then builds
     # on it; none is lost.
     with locked(args.file):
@@ -250,6 +253,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     """Idempotent like `add`: a layer of the file that is not customized is `unchanged`; a
     name that is neither customized nor a layer of the file is an error (a typo, most likely)."""
     _refuse_bad_input(args.layers, None, args.file)
+    check_regular(args.file, "a .quantize file")
     with locked(args.file):
         recovery.refuse_if_interrupted(args.file)
         doc = QuantizeDocument.open(args.file)

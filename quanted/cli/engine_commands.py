@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
                    "pegasus.py on PATH or in $ACUITY_PATH)")
     p.add_argument("--from-command", metavar="TEXT",
-                   help="the `pegasus quantize ... --rebuild ...` line pegasus_quantize.sh printed; "
+                   help="the `pegasus quantize ... --rebuild ...` line pegasus_quantize.sh "
+                   "printed; "
                    "--rebuild becomes --hybrid, every other flag is kept")
     p.add_argument("--iterations", type=int, metavar="N",
                    help="pegasus --iterations for the zero-config command (default: the number of "
@@ -65,12 +66,14 @@ def engine_log(quiet: bool) -> tuple[TextIO, Callable[[str], None]]:
 
 def cmd_hybrid(args: argparse.Namespace) -> int:
     # Imported here: `quanted add` on a 15 MB file has a 0.3 s budget for the whole process.
+    from quanted.core.document import QuantizeDocument
     from quanted.core.engine import hybrid
     from quanted.core.engine.command import quoted
 
     if args.iterations is not None and args.iterations < 1:
         raise QuantedError("--iterations must be at least 1", args.file)
-    plan = hybrid.plan(args.file, args.pegasus, args.from_command, args.iterations)
+    plan = hybrid.plan(QuantizeDocument.open(args.file), pegasus=args.pegasus,
+                       from_command=args.from_command, iterations=args.iterations)
     label = str(args.file)
     for problem in plan.problems:
         print(problem.format(label), file=sys.stderr)

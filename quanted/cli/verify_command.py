@@ -69,15 +69,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.history:
         return _history(args)
+    from quanted.cli.edit_commands import warn_if_interrupted
+    from quanted.cli.verify_table import table_lines
+    from quanted.core.document import QuantizeDocument
     from quanted.core.engine import verify
     from quanted.core.engine.command import dataset_iterations, quoted
     from quanted.core.engine.logscan import strip_ansi
     from quanted.core.engine.noise import KeptLog, is_noise
 
+    warn_if_interrupted(args.file)  # results over a file a killed run may have left half done
     iterations = args.iterations
     if iterations is None:
         iterations = dataset_iterations(args.file.absolute())
-    plan = verify.plan_verify(args.file, args.pegasus, iterations)
+    plan = verify.plan(QuantizeDocument.open(args.file), args.pegasus, iterations)
     if args.dry_run:
         print(f"# in {plan.cwd}")
         if plan.plain_source is not None:
@@ -96,7 +100,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     kept = KeptLog(plan.quantize, "verify", on_line)
     try:
-        result = verify.run_verify(plan, kept, on_progress)
+        result = verify.run(plan, kept, on_progress)
     except verify.InferenceFailed as exc:
         kept.close()
         print(f"quanted: {kept.describe()}", file=sys.stderr)
@@ -115,7 +119,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         json.dump(result.to_json(), sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
-        print("\n".join(result.table_lines()))
+        print("\n".join(table_lines(result)))
     return 0
 
 

@@ -59,18 +59,20 @@ class EntropyReport:
             raise ReadError("not UTF-8 text, not an entropy report", label, where) from None
         keys: list[str] = []
         numbers: list[float] = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            stripped = line.strip()
+        for number, text_line in enumerate(text.splitlines(), start=1):
+            stripped = text_line.strip()
             if not stripped:
                 continue
             key, sep, value = stripped.rpartition(",")
             key = key.strip()
             if not sep or not key:
-                raise ReadError(f"expected 'TENSOR_KEY, VALUE', got {_shorten(stripped)!r}", label, number)
+                raise ReadError(f"expected 'TENSOR_KEY, VALUE', got {_shorten(stripped)!r}",
+                                label, number)
             try:
                 parsed = float(value)
             except ValueError:
-                raise ReadError(f"not a number: {_shorten(value.strip())!r}", label, number) from None
+                raise ReadError(f"not a number: {_shorten(value.strip())!r}",
+                                label, number) from None
             if math.isnan(parsed):
                 raise ReadError("entropy is NaN", label, number)
             keys.append(key)
@@ -95,7 +97,8 @@ class EntropyReport:
         v = self.values
         return Summary(len(v), float(v.min()), float(v.max()), float(v.mean()), float(np.median(v)))
 
-    def histogram(self, bins: int = 20, low: float = 0.0, high: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    def histogram(self, bins: int = 20, low: float = 0.0,
+                  high: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """Counts per bin over [low, high] (entropy lives in 0..1); values outside are clipped."""
         import numpy as np
 
@@ -174,7 +177,8 @@ def resolve(quantize_path: Path, given: Path | None = None) -> Resolution:
     return Resolution(None, names, [], unmatched)
 
 
-def read_for(quantize_path: Path, given: Path | None = None) -> tuple[EntropyReport | None, Resolution]:
+def read_for(quantize_path: Path,
+             given: Path | None = None) -> tuple[EntropyReport | None, Resolution]:
     """The resolved report, read (None when there is none), and the resolution."""
     found = resolve(quantize_path, given)
     report = EntropyReport.read(found.path) if found.path is not None else None

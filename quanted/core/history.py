@@ -42,10 +42,6 @@ class Entry:
     file: str | None  # the copy, relative to the history folder
     data: dict
 
-    @property
-    def is_copy(self) -> bool:
-        return self.file is not None
-
 
 def _fail(what: Path, exc: OSError) -> ReadError:
     if exc.errno == errno.ELOOP:
@@ -126,11 +122,13 @@ class History:
         with self._dir(create=True) as fd:
             assert fd is not None
             _copy_into(source, fd, name, self.folder / name)
+            os.fsync(fd)
         target = self.folder / name
         self.record(kind, {"source": source.name, **(extra or {})}, copy=target, stamp=stamp)
         return target
 
-    def record(self, kind: str, data: dict, copy: Path | None = None, stamp: str | None = None) -> Entry:
+    def record(self, kind: str, data: dict, copy: Path | None = None,
+               stamp: str | None = None) -> Entry:
         entry = Entry(stamp or self._stamp(), kind, copy.name if copy else None, data)
         line = json.dumps({"time": entry.time, "kind": kind, "file": entry.file, "data": data})
         with self._dir(create=True) as fd:
@@ -238,6 +236,7 @@ def _copy_into(source: Path, dir_fd: int, name: str, shown: Path) -> None:
                     view = view[os.write(dst, view):]
             os.fchmod(dst, stat.S_IMODE(st.st_mode))
             os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
+            os.fsync(dst)  # the copy a recovery after a power loss will need
         except OSError as exc:
             raise _fail(shown, exc) from None
         finally:

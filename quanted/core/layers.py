@@ -95,7 +95,8 @@ def build_rows(
     return list(rows.values())
 
 
-def _keep_chosen_entropy(rows: dict[str, LayerRow], earlier: list[tuple[str, EntropyReport]]) -> None:
+def _keep_chosen_entropy(rows: dict[str, LayerRow],
+                         earlier: list[tuple[str, EntropyReport]]) -> None:
     missing = [row for row in rows.values() if row.customized is not None and not row.entropy]
     for label, report in earlier:
         if not missing:

@@ -18,7 +18,8 @@ ELLIPSIS = "…"
 # The importer's suffix on an ONNX node's name: `Relu_output_0_11534` is node `Relu`, uid 11534.
 _IMPORTER_SUFFIX = re.compile(r"_output_\d+_(\d+)$")
 # A converter's suffix (core.layers.CONVERTER_NAME) keeps only its two qtypes:
-# `depthwise_13_pre_asymmetric_affineu8_to_dynamic_fixed_pointi16_12` -> `depthwise_13_pre:u8→i16_12`.
+# `depthwise_13_pre_asymmetric_affineu8_to_dynamic_fixed_pointi16_12`
+# -> `depthwise_13_pre:u8→i16_12`.
 _QUANTIZER = (r"(?:perchannel_symmetric_affine|asymmetric_affine|symmetric_affine"
               r"|dynamic_fixed_point|qbfloat16|bfloat16|float16|float32)")
 _CONVERTER_SUFFIX = re.compile(

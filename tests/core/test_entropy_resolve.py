@@ -48,7 +48,8 @@ def test_given_path_wins_and_a_newer_one_is_mentioned(tmp_path):
     os.utime(mine, ns=(1_000_000_000, 1_000_000_000))
     found = resolve(quantize)
     assert found.path == mine
-    assert found.note == "using m_entropy.txt; entropy.txt beside it is newer (open it to use it instead)"
+    assert found.note == ("using m_entropy.txt; entropy.txt beside it is newer "
+                          "(open it to use it instead)")
     assert resolve(quantize, engine).path == engine
 
 

@@ -42,9 +42,8 @@ class Snapshot:
 
     @classmethod
     def take(cls, quantize: Path, doc: QuantizeDocument) -> Snapshot:
-        by_layer: dict[str, dict[str, str]] = {}
-        for key, (_, qtype) in doc.tensor_qtypes().items():
-            by_layer.setdefault(split_tensor_key(key)[0], {})[key] = qtype
+        by_layer = {layer: {t.key: t.qtype for t in tensors}
+                    for layer, tensors in doc.qtypes_by_layer().items()}
         entropy_path = quantize.parent / ENGINE_WRITES
         mtime = entropy_path.stat().st_mtime_ns if entropy_path.is_file() else None
         return cls(
@@ -98,7 +97,8 @@ class HybridReport:
         out = []
         for change in self.layers:
             out.append(f"{change.layer} ({change.qtype}):")
-            moved, kept = [], []
+            moved: list[str] = []
+            kept: list[str] = []
             for key in dict.fromkeys([*change.before, *change.after]):
                 port = split_tensor_key(key)[1] or key
                 old, new = change.before.get(key, "-"), change.after.get(key, "-")
@@ -145,7 +145,8 @@ def compare(before: Snapshot, after: Snapshot, original_model: Path | None) -> H
     refreshed = after.entropy_mtime is not None and after.entropy_mtime != before.entropy_mtime
     changes = []
     for layer, qtype in after.customized.items():
-        change = LayerChange(layer, qtype, before.qtypes.get(layer, {}), after.qtypes.get(layer, {}))
+        change = LayerChange(layer, qtype, before.qtypes.get(layer, {}),
+                             after.qtypes.get(layer, {}))
         if refreshed and before.entropy is not None and after.entropy is not None:
             change.entropy_before = before.entropy.get(layer, {})
             change.entropy_after = after.entropy.get(layer, {})

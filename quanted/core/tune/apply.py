@@ -11,9 +11,10 @@ from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import hybrid, verify
+from quanted.core.engine.outputs import VerifySummary
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import FileChangedError
-from quanted.core.files import atomic_write
+from quanted.core.files import atomic_write, locked
 from quanted.core.history import History
 from quanted.core.tune import runner
 from quanted.core.tune.figures import Target
@@ -33,15 +34,15 @@ class Applied:
     status: int = 0
 
     @property
-    def summary(self) -> dict | None:
+    def summary(self) -> VerifySummary | None:
         return self.verify.summary() if self.verify is not None else None
 
     def meets(self, target: Target) -> bool:
         figures = self.summary
-        if not figures or figures["min_cosine"] is None:
+        if figures is None or figures.min_cosine is None:
             return False
-        top1 = figures["top1_agree"] == figures["count"]
-        return figures["min_cosine"] >= target.cosine and (top1 or not target.top1)
+        top1 = figures.top1_agree == figures.count
+        return figures.min_cosine >= target.cosine and (top1 or not target.top1)
 
 
 def edit(setup: Setup, outcome: Outcome) -> Applied:
@@ -70,7 +71,15 @@ def apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None] = la
           on_line: Callable[[str], None] = lambda line: None,
           process_ready: Callable[[EngineProcess], None] = lambda process: None) -> Applied:
     """Edit, hybrid run, verify. A failed or cancelled hybrid run puts the file back as it was
-    before the edit (TuneCancelled on cancel); `status` is what `quanted tune` exits with."""
+    before the edit (TuneCancelled on cancel); `status` is what `quanted tune` exits with.
+    The file's lock is held throughout: no other quanted writes it between the steps."""
+    with locked(setup.quantize):
+        return _apply(setup, outcome, on_event, on_line, process_ready)
+
+
+def _apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None],
+           on_line: Callable[[str], None],
+           process_ready: Callable[[EngineProcess], None]) -> Applied:
     on_event(PhaseStarted("apply", f"writing {len(outcome.customized)} layer(s) into "
                                    f"{setup.quantize.name}"))
     applied = edit(setup, outcome)
@@ -94,12 +103,14 @@ def apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None] = la
                       f"not apply: {', '.join(applied.cleaned)}"))
     on_event(PhaseStarted("verify", f"float vs the tuned model over {setup.iterations} "
                                     "input(s)"))
-    vplan = verify.plan_verify(setup.quantize, shlex.join(setup.pegasus), setup.iterations)
-    applied.verify = verify.run_verify(vplan, on_line, process_ready=process_ready)
+    vplan = verify.plan(QuantizeDocument.open(setup.quantize), shlex.join(setup.pegasus),
+                        setup.iterations)
+    applied.verify = verify.run(vplan, on_line, process_ready=process_ready)
     tuned = QuantizeDocument.open(setup.quantize)
     History(setup.quantize).record("tune", {
         "customized": tuned.customized, "block": tuned.block_text(),
-        "summary": applied.summary, "iterations": setup.iterations,
+        "summary": applied.summary.to_json() if applied.summary else None,
+        "iterations": setup.iterations,
         "trials": len(outcome.trials), "minimal": outcome.minimal})
     applied.status = 0 if result.status == 0 and applied.meets(setup.options.target) else 1
     return applied

@@ -155,7 +155,7 @@ def hybrid_command(inputs: scratch.Inputs, pegasus: list[str]) -> list[str]:
 
 
 def hybrid_plan(quantize: Path, command: list[str]) -> hybrid.HybridPlan:
-    return hybrid.plan(quantize, from_command=shlex.join(command))
+    return hybrid.plan(QuantizeDocument.open(quantize), from_command=shlex.join(command))
 
 
 def _hybrid(quantize: Path, spec: TrialSpec, ctl: Control) -> tuple[tuple[str, ...],
@@ -178,7 +178,8 @@ def _hybrid(quantize: Path, spec: TrialSpec, ctl: Control) -> tuple[tuple[str, .
     if result.cancelled or ctl.cancelled.is_set():
         raise TuneCancelled("tune cancelled during a trial's hybrid run")
     if result.engine_status not in (0, None) or result.restored:
-        raise TrialFailed(f"pegasus quantize --hybrid (a trial with {len(spec.customized)} layer(s) "
+        raise TrialFailed("pegasus quantize --hybrid (a trial with "
+                          f"{len(spec.customized)} layer(s) "
                           "raised)", result.engine_status or 1, list(tail))
     wanted = set(spec.customized)
     refused: set[str] = set(verify.not_applied(QuantizeDocument.open(quantize))) & wanted
@@ -192,8 +193,8 @@ def _hybrid(quantize: Path, spec: TrialSpec, ctl: Control) -> tuple[tuple[str, .
 
 
 def _inference(quantize: Path, spec: TrialSpec, label: str, ctl: Control) -> Outputs:
-    the_plan = verify.plan_verify(quantize, shlex.join(spec.pegasus), spec.iterations,
-                                  workdir=quantize.parent / "dumps")
+    the_plan = verify.plan(QuantizeDocument.open(quantize), shlex.join(spec.pegasus),
+                           spec.iterations, workdir=quantize.parent / "dumps")
     run = next(r for r in the_plan.runs if r.label == label)
     run.output_dir.mkdir(parents=True, exist_ok=True)
     process = EngineProcess(run.command, quantize.parent)

@@ -16,7 +16,6 @@ from quanted.tui.keymap import (
     ALL_KEYS,
     ENGINE_SCREEN_KEYS,
     NAVIGATION,
-    RESERVED,
     RUN_KEYS,
     VERIFY_KEYS,
     display_key,
@@ -26,7 +25,10 @@ MARKS = ("Table marks: ● customized  * unsaved change  ! not in the file  "
          "⇄ converter layer a hybrid run inserted (never added by >)")
 
 
-def sections(overrides: dict[str, str] | None = None) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+Section = tuple[str, list[tuple[str, str]]]
+
+
+def sections(overrides: dict[str, str] | None = None) -> Iterator[Section]:
     """(title, [(key, explanation), ...]) in the order the help screen shows them."""
 
     def rows(prefixes: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -41,8 +43,6 @@ def sections(overrides: dict[str, str] | None = None) -> Iterator[tuple[str, lis
         (display_key(s, overrides), s.tooltip)
         for s in (*ENGINE_SCREEN_KEYS, *RUN_KEYS, *VERIFY_KEYS)]
     yield "Move", list(NAVIGATION)
-    if RESERVED:
-        yield "Reserved", list(RESERVED)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -235,7 +235,8 @@ class LayerTable(ScrollView, can_focus=True):
         get = self.get_component_rich_style
         base = self.rich_style
         if is_cursor:
-            cursor_class = "layer-table--cursor" if self.has_focus else "layer-table--cursor-blurred"
+            cursor_class = ("layer-table--cursor" if self.has_focus
+                            else "layer-table--cursor-blurred")
             base = base + get(cursor_class)
         segments: list[Segment] = []
 

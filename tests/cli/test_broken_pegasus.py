@@ -12,7 +12,8 @@ import pytest
 from quanted.cli import main
 from tests.core.docs import v2_doc
 
-ORIGINAL = v2_doc(customized="customized_quantize_layers:\n  c1_8: dynamic_fixed_point-i16  # mine\n")
+ORIGINAL = v2_doc(
+    customized="customized_quantize_layers:\n  c1_8: dynamic_fixed_point-i16  # mine\n")
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def test_missing_pegasus(model, monkeypatch, capsys):
     assert main(["hybrid", str(model)]) == 2
     err = capsys.readouterr().err
     assert "pegasus not found" in err and "QUANTED_PEGASUS" in err
-    assert err.rstrip().endswith("(or pass --pegasus CMD)")  # the CLI's own advice, not the editor's
+    assert err.rstrip().endswith("(or pass --pegasus CMD)")  # the CLI's advice, not the editor's
     assert model.read_text() == ORIGINAL
 
 
@@ -60,7 +61,8 @@ def test_empty_file_left_behind_is_restored(model, tmp_path, capsys):
 
 
 def test_log_streams_to_stderr_without_colour(model, tmp_path, capsys):
-    pegasus = stand_in(tmp_path, "print('\\x1b[32mI 10:00:00 Start quantization...\\x1b[0m')\nprint(sys.argv[1:])")
+    pegasus = stand_in(tmp_path, "print('\\x1b[32mI 10:00:00 Start quantization...\\x1b[0m')\n"
+                                 "print(sys.argv[1:])")
     assert main(["hybrid", str(model), "--pegasus", pegasus]) == 0
     out, err = capsys.readouterr()
     assert "I 10:00:00 Start quantization..." in err and "\x1b" not in err

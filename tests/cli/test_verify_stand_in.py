@@ -7,51 +7,19 @@ from __future__ import annotations
 import json
 import shutil
 import stat
-import sys
 import tempfile
 
 import numpy as np
 import pytest
 
 from quanted.cli import main
+from quanted.cli.verify_table import table_lines
+from quanted.core.document import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.outputs import cosine
 from quanted.core.history import History
+from tests.cli.verify_stand_in import FLOAT, HYBRID, OUT, PLAIN, STAND_IN
 from tests.conftest import SAMPLE
-
-OUT = "@attach_output/out0_0:out0"
-FLOAT = [0.05, 0.02, 0.01, 0.6, 0.04, 0.03, 0.005, 0.2, 0.03, 0.015]
-HYBRID = [0.05, 0.02, 0.01, 0.55, 0.06, 0.03, 0.005, 0.22, 0.04, 0.015]
-PLAIN = [0.05, 0.02, 0.01, 0.3, 0.04, 0.03, 0.1, 0.4, 0.03, 0.015]
-
-STAND_IN = f"""#!{sys.executable}
-import os, pathlib, sys
-args = sys.argv[1:]
-opt = lambda name, default=None: args[args.index(name) + 1] if name in args else default
-out = pathlib.Path(opt("--output-dir", "."))
-with open("calls.log", "a") as log:
-    log.write(" ".join(args) + "\\n")
-print("\\x1b[32mI 10:00:00 Start inference...\\x1b[0m", flush=True)
-quantized = opt("--dtype") == "quantized"
-label = "float" if not quantized else ("hybrid" if opt("--model").endswith(".quantize.json") else "plain")
-if os.environ.get("STAND_IN_HANG") == label:
-    import time; time.sleep(60)
-if os.environ.get("STAND_IN_FAIL") == label:
-    for i in range(30):
-        print(f"D 10:00:01 line {{i}}", flush=True)
-    print("E 10:00:02 Inference failed: out of memory", flush=True)
-    sys.exit(5)
-values = {{"float": {FLOAT!r}, "hybrid": {HYBRID!r}, "plain": {PLAIN!r}}}[label]
-for i in range(int(opt("--iterations", "1"))):
-    v = values[i:] + values[:i]
-    (out / f"iter_{{i}}_attach_output_out0_0_out0_1_10.tensor").write_text("".join(f"{{x}}\\n" for x in v))
-    (out / f"iter_{{i}}_input_37_out0_1_3_32_32.tensor").write_text("0.5\\n" * 3072)
-    if quantized:
-        (out / f"iter_{{i}}_input_37_out0_1_3_32_32.qnt.tensor").write_text("128\\n" * 3072)
-    print(f"I 10:00:03 Save tensor {{out}}/iter_{{i}}_attach_output_out0_0_out0_1_10.tensor", flush=True)
-print("I 10:00:04 End inference...", flush=True)
-"""
-
 
 @pytest.fixture
 def stand_in(tmp_path):
@@ -88,7 +56,8 @@ def test_three_runs_figures_and_history(model, stand_in, capsys):
     result = json.loads(out)
     for i in range(2):
         f, q, p = rotated(FLOAT, i), rotated(HYBRID, i), rotated(PLAIN, i)
-        assert result["cosine"][OUT][i] == pytest.approx(float(f @ q / np.linalg.norm(f) / np.linalg.norm(q)))
+        cos = float(f @ q / np.linalg.norm(f) / np.linalg.norm(q))
+        assert result["cosine"][OUT][i] == pytest.approx(cos)
         assert result["plain_quantized"]["cosine"][OUT][i] == pytest.approx(cosine(f, p))
         assert result["max_abs_error"][OUT][i] == pytest.approx(float(np.max(np.abs(f - q))))
     assert result["top5"]["float"][OUT][0] == [[3, 0.6], [7, 0.2], [0, 0.05], [4, 0.04], [5, 0.03]]
@@ -99,11 +68,13 @@ def test_three_runs_figures_and_history(model, stand_in, capsys):
     assert result["summary"]["quantized"]["top1_agree"] == 2
     assert [r["label"] for r in result["runs"]] == ["float", "quantized", "plain_quantized"]
     # progress and the engine log went to stderr with --json, without colour
-    assert "quanted: [2/3] quantized (hybrid model): " in err and "I 10:00:00 Start inference" in err
+    assert "quanted: [2/3] quantized (hybrid model): " in err
+    assert "I 10:00:00 Start inference" in err
     assert "\x1b[" not in err
     # the engine got a copy of the history file, in the temporary folder, which is gone now
     calls = (model.parent / "calls.log").read_text().splitlines()
-    assert len(calls) == 3 and ".quanted" not in calls[2] and "plain_tinynet_uint8.quantize" in calls[2]
+    assert len(calls) == 3 and ".quanted" not in calls[2]
+    assert "plain_tinynet_uint8.quantize" in calls[2]
     assert "--postprocess dump_results" in calls[0] and "--iterations 2" in calls[0]
     assert not list((model.parent.parent / "tmp").iterdir())
 
@@ -139,18 +110,18 @@ def test_failing_inference_exits_with_its_status(model, stand_in, capsys, monkey
 def test_without_history_and_hybrid_model_two_runs(model, stand_in, capsys):
     shutil.rmtree(model.parent / ".quanted")
     (model.parent / "tinynet_uint8.quantize.json").unlink()
-    plan = verify.plan_verify(model, stand_in)
+    plan = verify.plan(QuantizeDocument.open(model), stand_in)
     assert [r.label for r in plan.runs] == ["float", "quantized"]
     assert plan.runs[1].command[plan.runs[1].command.index("--model") + 1] == "tinynet.json"
     assert any("7 customized layer(s) are not applied" in note for note in plan.notes)
-    result = verify.run_verify(plan)
+    result = verify.run(plan)
     assert result.plain is None and result.to_json()["plain_quantized"] is None
     assert "plain_quantized" not in result.to_json()["top5"]
-    assert "plain quantized" not in "\n".join(result.table_lines())
+    assert "plain quantized" not in "\n".join(table_lines(result))
 
 
 def test_cancel_between_runs(model, stand_in):
-    plan = verify.plan_verify(model, stand_in)
+    plan = verify.plan(QuantizeDocument.open(model), stand_in)
     control = verify.VerifyControl()
     seen = []
 
@@ -160,7 +131,7 @@ def test_cancel_between_runs(model, stand_in):
             control.cancel()
 
     with pytest.raises(verify.VerifyCancelled) as caught:
-        verify.run_verify(plan, on_progress=on_progress, control=control)
+        verify.run(plan, on_progress=on_progress, control=control)
     assert caught.value.exit_code == 130 and seen == ["float", "quantized"]
     assert History(model).entries("verify") == []
 
@@ -179,7 +150,7 @@ def test_cancel_during_a_run_stops_the_engine(model, stand_in, monkeypatch):
     import time
 
     monkeypatch.setenv("STAND_IN_HANG", "hybrid")
-    plan = verify.plan_verify(model, stand_in)
+    plan = verify.plan(QuantizeDocument.open(model), stand_in)
     control = verify.VerifyControl()
     processes = []
     started = time.monotonic()
@@ -189,5 +160,5 @@ def test_cancel_during_a_run_stops_the_engine(model, stand_in, monkeypatch):
             threading.Thread(target=control.cancel).start()
 
     with pytest.raises(verify.VerifyCancelled, match="during the quantized run"):
-        verify.run_verify(plan, on_line, process_ready=processes.append, control=control)
+        verify.run(plan, on_line, process_ready=processes.append, control=control)
     assert time.monotonic() - started < 30 and processes[1].wait() != 0
