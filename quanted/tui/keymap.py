@@ -69,6 +69,14 @@ MAIN_KEYS: tuple[KeySpec, ...] = (
             "Save, then run float and quantized inference and compare their top-5, cosine and "
             "top-1 (with the history of attempts).",
             "engine: Verify float vs quantized"),
+    KeySpec("view.problems", "exclamation_mark", "show_problems", "Problems",
+            "List what `quanted check` finds in the file (the status line counts them on "
+            "open); enter goes to the layer.", "view: List problems", show=False,
+            key_display="!"),
+    KeySpec("file.open_report", "o", "open_report", "Open report",
+            "Open another entropy report (NAME_entropy.txt, NAME.entropy.txt and entropy.txt "
+            "beside the file are found by themselves).", "file: Open entropy report…",
+            show=False),
     # `q` quits from the main screen only: in dialogs and inputs it is a letter.
     KeySpec("app.quit_q", "q", "app.quit", "Quit",
             "Quit (as ctrl+q; asks first when there are unsaved changes).", "app: Quit (q)",

@@ -8,6 +8,8 @@ from textual.command import CommandPalette
 from tui_helpers import KHADAS, settle
 
 from quanted.tui.app import QuantedApp
+from quanted.tui.dialogs.open_report import OpenReport
+from quanted.tui.dialogs.problems import ProblemsDialog
 from quanted.tui.dialogs.quit_confirm import QuitConfirm
 from quanted.tui.dialogs.threshold import ThresholdDialog
 from quanted.tui.widgets.customized_pane import CustomizedPane
@@ -147,3 +149,48 @@ async def test_converter_layers_are_marked_and_never_added(tmp_path, monkeypatch
         assert [r.layer for r in app.main.model.to_add(0.0)] == ["logits_2", "c1_8"]
         float16_row = next(r for r in rows if r[3:].startswith("c2_6 "))
         assert " f16 " in float16_row and "float1 " not in float16_row
+
+
+async def test_problems_show_on_open_and_are_listed(sample):
+    bad = "  /layer2/layer2.1/Add_output_0_12: dynamic_fixed_point-i16\n"
+    text = sample.read_text().replace("customized_quantize_layers:\n",
+                                      "customized_quantize_layers:\n" + bad, 1)
+    sample.write_text(text)
+    app = QuantedApp(sample.name)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        status = str(app.main.query_one(StatusBar).render())
+        assert "1 error (! lists)" in status
+        await pilot.press("exclamation_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, ProblemsDialog)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.main.table.current.layer == "/layer2/layer2.1/Add_output_0_12"
+
+
+async def test_the_palette_opens_another_report(public_copy, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    public_copy(KHADAS)
+    public_copy("khadas_mobilenet_tf_entropy.txt", "old_run_entropy.txt")
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.main.report is None  # not named for this file: a note says so
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, OpenReport)
+        await pilot.press("tab", "enter")
+        await settle(pilot)
+        assert app.main.report is not None
+        assert app.main.report.path.name == "old_run_entropy.txt"
+
+
+async def test_threshold_dialog_explains_its_start(quantize):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        why = str(app.screen.query_one("#threshold-why").render())
+        assert "lowest max entropy among the layers already customized" in why

@@ -24,8 +24,8 @@ class Status:
     filter: str = ""
     busy: str = ""  # "loading…", "saving…"
     note: str = ""  # e.g. where the sample was copied
-    problems: str = ""  # what `quanted check` finds, "2 errors, 1 warning"; `!` lists them
-    problems_are_errors: bool = False
+    # What `quanted check` finds ("2 errors, 1 warning", any errors); `!` lists them.
+    problems: tuple[str, bool] = ("", False)
 
 
 class StatusBar(Widget):
@@ -42,9 +42,9 @@ class StatusBar(Widget):
             parts += [(" UNSAVED ", "bold reverse $text-warning"), " "]
         else:
             parts += [(" saved ", "reverse $text-success"), " "]
-        if s.problems:
-            style = "bold reverse $text-error" if s.problems_are_errors else "bold $text-warning"
-            parts += [(f" {s.problems} (! lists) ", style), " "]
+        if s.problems[0]:
+            style = "bold reverse $text-error" if s.problems[1] else "bold $text-warning"
+            parts += [(f" {s.problems[0]} (! lists) ", style), " "]
         parts += [(s.name, "bold"), "  "]
         counts = count(s.layers, "layer")
         if s.filter:
