@@ -5,13 +5,14 @@ sample model, picking their layer from the file at test time."""
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from engine_helpers import RUN_STAND_IN, install_stand_in, khadas_model_files, plain, wait_for
 from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.save_first import SaveFirst
 from quanted.tui.screens.main import MainScreen
 from quanted.tui.screens.run import RunScreen
+from quanted.tui.widgets.command_line import CommandLine
 from quanted.tui.widgets.engine_log import EngineLog
 from tui_helpers import KHADAS, settle
 
@@ -55,7 +56,7 @@ async def test_pegasus_not_found_is_said_and_the_command_line_stays_usable(
         await settle(pilot)
         screen = await _open_run(pilot)
         assert "pegasus not found" in _text(screen, "#problems")
-        command = screen.query_one("#command", Input)
+        command = screen.query_one("#command", CommandLine)
         assert command.value.startswith("pegasus quantize ") and "--hybrid" in command.value
         assert app.focused is command
         await pilot.press("enter")
@@ -81,7 +82,7 @@ async def test_a_printed_rebuild_command_becomes_the_hybrid_command(
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         screen = await _open_run(pilot)
-        command = screen.query_one("#command", Input)
+        command = screen.query_one("#command", CommandLine)
         command.value = printed
         command.focus()
         await pilot.press("enter")
@@ -141,7 +142,8 @@ async def test_full_run_streams_the_log_and_reloads_the_file(sample, real_engine
         assert layer in sample.read_text()  # saved before the run
         screen = app.screen
         log = screen.query_one(EngineLog)
-        await wait_for(pilot, lambda: screen.query_one("#command", Input).value, what="command")
+        await wait_for(pilot, lambda: screen.query_one("#command", CommandLine).value,
+                       what="command")
         await pilot.press("enter")
         await wait_for(pilot, lambda: log.written >= 3 or screen.result is not None,
                        timeout=ENGINE_TIMEOUT, what="engine lines")
