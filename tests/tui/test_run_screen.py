@@ -244,3 +244,44 @@ async def test_ten_thousand_log_lines_arrive_in_batches(quantize, monkeypatch):
         assert log.written == 10004
         assert len(writes) < 200  # batches, not one write per line
         assert log.plain()[-1].startswith("I 10:00:03 End quantization")
+
+
+def test_run_screen_snapshot_80x24(quantize, monkeypatch, snap_compare):
+    """Issue 12 item 6 at 80x24: the whole command in view, What changed below the log."""
+    from quanted.tui.widgets import engine_log
+
+    khadas_model_files(quantize.parent)
+    install_stand_in(quantize.parent, RUN_STAND_IN, monkeypatch)
+    monkeypatch.setattr(engine_log, "clock", lambda: 0.0)
+
+    async def run(pilot) -> None:
+        await settle(pilot)
+        screen = await _open_run(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.result is not None, what="the stand-in run")
+        await pilot.pause(0.3)
+
+    assert snap_compare(QuantedApp(KHADAS), terminal_size=(80, 24), run_before=run)
+
+
+async def test_command_line_whole_at_80_columns_and_enter_works_after_a_run(
+        quantize, monkeypatch):
+    khadas_model_files(quantize.parent)
+    install_stand_in(quantize.parent, RUN_STAND_IN, monkeypatch)
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = await _open_run(pilot)
+        command = screen.query_one("#command", CommandLine)
+        assert len(command.value) > 150 and command.size.height >= 3  # wrapped, all in view
+        await pilot.press("home")
+        assert command.cursor_location == (0, 0)
+        await pilot.press("end")
+        assert command.cursor_location == command.document.end
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.result is not None, what="the stand-in run")
+        assert app.focused is command  # enter runs again, as the footer says
+        first = screen.result
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.result is not None and screen.result is not first,
+                       what="the second run")
