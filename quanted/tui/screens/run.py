@@ -10,6 +10,7 @@ only logged come first, then the restore message, the report, the comments put b
 from __future__ import annotations
 
 import threading
+from contextlib import closing
 from collections.abc import Callable
 
 from rich.text import Text
@@ -22,6 +23,7 @@ from textual.widgets import Button, Label, Static
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import hybrid
 from quanted.core.engine.command import REBUILD_FLAGS, quoted
+from quanted.core.engine.noise import KeptLog
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import describe
 from quanted.core.validate import ERROR, Problem
@@ -93,7 +95,9 @@ class RunScreen(EngineScreen):
         # Shown before the engine starts: its command heads the log, above its first line.
         if not self.app.call_from_thread(self._planned, the_plan, force):
             return
-        result = hybrid.run(the_plan, on_line, force=force, process_ready=self._process_ready)
+        # TensorFlow's start-up lines stay out of the log view; every line goes to .quanted/logs/
+        with closing(KeptLog(self.path, "hybrid", on_line)) as kept:
+            result = hybrid.run(the_plan, kept, force=force, process_ready=self._process_ready)
         self.post_message(self.Finished(result))
 
     def _process_ready(self, process: EngineProcess) -> None:
