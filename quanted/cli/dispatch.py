@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 import warnings
@@ -19,6 +20,7 @@ from quanted.cli import (
     tune_command,
     verify_command,
 )
+from quanted.core.engine.discovery import EngineNotFound
 from quanted.core.errors import QuantedError
 
 PROG = "quanted"
@@ -55,6 +57,20 @@ def _subcommands(parser: argparse.ArgumentParser) -> list[str]:
     return []
 
 
+def unknown_command(argv: Sequence[str], commands: Sequence[str]) -> str | None:
+    """The message for `quanted frobnicate x`: a first word that is no command and cannot be
+    a .quantize file (not on disk, no `/` or `.` in it), rather than the editor's usage."""
+    if not argv or argv[0].startswith("-") or argv[0] in commands:
+        return None
+    word = argv[0]
+    if os.path.exists(word) or "/" in word or os.sep in word or "." in word:
+        return None
+    close = difflib.get_close_matches(word, commands, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return (f"unknown command {word!r}{hint} (commands: {', '.join(commands)}; "
+            f"`{PROG} FILE` opens the editor, `{PROG} --help` says more)")
+
+
 def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                   file: object = None, line: str | None = None) -> None:
     print(f"{PROG}: warning: {message}", file=sys.stderr)
@@ -87,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    unknown = unknown_command(args_list, _subcommands(parser))
+    if unknown is not None:
+        print(f"{PROG}: error: {unknown}", file=sys.stderr)
+        return 2
     if open_command.wants_editor(args_list, _subcommands(parser)):
         # No subcommand: `quanted [FILE] [-e ENTROPY]` opens the editor.
         args = open_command.parse(args_list)
@@ -97,6 +117,9 @@ def _main(argv: Sequence[str] | None) -> int:
             return 0
     try:
         return int(args.handler(args) or 0)
+    except EngineNotFound as exc:
+        print(f"{PROG}: error: {exc} (or pass --pegasus CMD)", file=sys.stderr)
+        return exc.exit_code
     except QuantedError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -23,6 +23,7 @@ from quanted.core.validate import (
 
 if TYPE_CHECKING:
     from quanted.core.entropy import EntropyReport
+    from quanted.core.layers import LayerRow
 
 # numpy (via the entropy report) is imported only by the commands that read entropy:
 # it costs 90 ms, a third of the 0.3 s budget for `add` and `remove` on a 15 MB file.
@@ -34,21 +35,28 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "layers without entropy last.")
     p.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
     _entropy_option(p)
+    _selection_options(p, "list only")
     p.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
     p.set_defaults(handler=cmd_layers)
 
     p = sub.add_parser("add",
-                       help="add layers to customized_quantize_layers (or change their qtype)")
+                       help="add layers to customized_quantize_layers (or change their qtype)",
+                       description="Add the LAYERs, or the layers --above/--top picks from the "
+                       "entropy report (converter layers a hybrid run inserted are never picked).")
     p.add_argument("file", type=Path, metavar="FILE")
-    p.add_argument("layers", nargs="+", metavar="LAYER",
+    p.add_argument("layers", nargs="*", metavar="LAYER",
                    help="layer ids; a tensor key like @c2_6:out0 names its layer")
+    _entropy_option(p)
+    _selection_options(p, "add")
     p.add_argument("--qtype", default=qtypes.DEFAULT_QTYPE,
                    help=f"one of {', '.join(qtypes.KNOWN_QTYPES)} (default: %(default)s)")
     p.add_argument("--comment", metavar="TEXT", help="a comment kept on each added layer's line")
     _force_option(p)
     p.set_defaults(handler=cmd_add)
 
-    p = sub.add_parser("remove", help="remove layers from customized_quantize_layers")
+    p = sub.add_parser("remove", help="remove layers from customized_quantize_layers",
+                       description="Remove the LAYERs; one that is not customized is reported "
+                       "`unchanged` (exit 0), like `add` of one that is.")
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("layers", nargs="+", metavar="LAYER")
     _force_option(p)
@@ -71,6 +79,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_check)
 
 
+ENTROPY_HELP = ("the entropy report (default: NAME_entropy.txt, NAME.entropy.txt or entropy.txt "
+                "beside FILE)")
+
+
 def _force_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true",
                    help="write FILE even when it is read-only (its mode is kept)")
@@ -89,27 +101,56 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def _entropy_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-e", "--entropy", type=Path, metavar="ENTROPY",
-                   help="entropy.txt to use (default: entropy.txt beside FILE, if present)")
+    p.add_argument("-e", "--entropy", type=Path, metavar="ENTROPY", help=ENTROPY_HELP)
+
+
+def _selection_options(p: argparse.ArgumentParser, verb: str) -> None:
+    p.add_argument("--above", type=float, metavar="T",
+                   help=f"{verb} the layers whose max entropy is at or above T "
+                   "(no converter layers, no layers missing from the file)")
+    p.add_argument("--top", type=int, metavar="N",
+                   help=f"{verb} the N layers of worst entropy (with --above: of those)")
+
+
+def _selected(args: argparse.Namespace, rows: list[LayerRow]) -> list[LayerRow]:
+    from quanted.core.layers import candidates
+
+    if args.top is not None and args.top < 0:
+        raise EditError("--top must be 0 or more", args.file)
+    return candidates(rows, args.above, args.top)
+
+
+def _rows(args: argparse.Namespace, doc: QuantizeDocument) -> tuple[list[LayerRow], bool]:
+    """The layer rows with the resolved entropy report (and the reports of earlier hybrid
+    runs for customized layers the current one lacks); and whether there was a report."""
+    from quanted.core.entropy import earlier_reports
+    from quanted.core.layers import build_rows
+
+    report = load_entropy(args.entropy, args.file)
+    earlier = earlier_reports(args.file) if report is not None else []
+    return build_rows(doc, report, earlier), report is not None
 
 
 def load_entropy(path: Path | None, quantize_path: Path) -> EntropyReport | None:
-    from quanted.core.entropy import EntropyReport, find_beside
+    """The report core.entropy.resolve picks; its note (none found, a newer one) on stderr."""
+    from quanted.core.entropy import read_for
 
-    if path is None:
-        path = find_beside(quantize_path)
-        if path is None:
-            return None
-    return EntropyReport.read(path)
+    report, found = read_for(quantize_path, path)
+    if found.note is not None:
+        print(f"quanted: note: {found.note}; -e ENTROPY names one", file=sys.stderr)
+    return report
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
-    from quanted.core.layers import build_rows, sort_by_entropy
+    from quanted.core.layers import sort_by_entropy
 
     doc = QuantizeDocument.open(args.file)
     warn_if_interrupted(args.file)
-    report = load_entropy(args.entropy, args.file)
-    rows = sort_by_entropy(build_rows(doc, report))
+    rows, _ = _rows(args, doc)
+    if args.above is not None or args.top is not None:
+        rows = _selected(args, rows)
+    else:
+        rows = sort_by_entropy(rows)
     out = sys.stdout
     if args.json:
         json.dump([row.to_json() for row in rows], out, indent=1)
@@ -121,8 +162,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
     for row in rows:
         cells = [_fmt(row.entropy.get("out0")), _fmt(row.entropy.get("weight")),
                  _fmt(row.max_entropy)]
-        shown_flags = ", ".join(f for f in row.flags if f != "no entropy")
-        flags = f"  [{shown_flags}]" if not row.in_file else ""
+        extra = [f for f in row.flags if f != "no entropy"]
+        flags = f"  [{', '.join(extra)}]" if extra else ""
         out.write(f"{shown(row.layer):<{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}  "
                   f"{shown(row.customized or '-')}{flags}\n")
     return 0
@@ -164,7 +205,18 @@ def _add(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
     if problem is not None and problem[0] == ERROR:
         errors.append(problem[1])
     layers = []
-    for name in args.layers:
+    names = list(args.layers)
+    if args.above is not None or args.top is not None:
+        rows, has_report = _rows(args, doc)
+        if not has_report:
+            errors.append("--above and --top need an entropy report (-e ENTROPY)")
+        picked = [row.layer for row in _selected(args, rows)]
+        if has_report and not picked and not names:
+            print("no layer matches --above/--top; nothing to add", file=sys.stderr)
+        names += picked
+    elif not names:
+        errors.append("name the layers to add, or pick them with --above T / --top N")
+    for name in names:
         layer = resolve_layer(doc, name)
         if not doc.has_layer(layer):
             errors.append(unknown_layer_message(doc, name))
@@ -205,6 +257,8 @@ def _refuse_bad_input(words: list[str], comment: str | None, path: Path) -> None
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
+    """Idempotent like `add`: a layer of the file that is not customized is `unchanged`; a
+    name that is neither customized nor a layer of the file is an error (a typo, most likely)."""
     _refuse_bad_input(args.layers, None, args.file)
     check_regular(args.file, "a .quantize file")
     with locked(args.file):
@@ -215,16 +269,21 @@ def cmd_remove(args: argparse.Namespace) -> int:
         layers = []
         for name in args.layers:
             layer = name if name in current else resolve_layer(doc, name)
-            if layer not in current:
-                errors.append(f"layer {shown(name)!r} is not in customized_quantize_layers")
+            if layer not in current and not doc.has_layer(layer):
+                errors.append(f"{unknown_layer_message(doc, name)}, "
+                              "nor in customized_quantize_layers")
             layers.append(layer)
         if errors:
             doc.verify()  # a broken file is exit 2, not an unknown layer
         _fail_if(errors, args.file)
-        unique = list(dict.fromkeys(layers))
-        doc.remove_layers(unique)
-        messages = [f"removed {shown(layer)}" for layer in unique]
-        doc.save(force=args.force)
+        wanted = list(dict.fromkeys(layers))
+        removed = [layer for layer in wanted if layer in current]
+        if removed:
+            doc.remove_layers(removed)  # one pass, one undo step
+        messages = [f"removed {shown(layer)}" if layer in current
+                    else f"unchanged {shown(layer)}: not customized" for layer in wanted]
+        if doc.is_modified:
+            doc.save(force=args.force)
     print("\n".join(messages))
     return 0
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import TextIO
 
@@ -35,20 +36,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the command and run nothing")
     p.add_argument("--force", action="store_true",
                    help="run even when check finds errors (unknown layers or qtypes)")
-    p.add_argument("--json", action="store_true",
-                   help="print the result as JSON on stdout (the log goes to stderr)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    quiet_option(p)
     p.set_defaults(handler=cmd_hybrid)
 
 
-def engine_log(json_output: bool) -> tuple[TextIO, Callable[[str], None]]:
-    """Where the engine's log goes (stderr when stdout carries JSON) and a writer for it that
-    keeps pegasus's colours only on a terminal."""
+def quiet_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="do not show the engine's log (it is still kept in .quanted/logs/)")
+
+
+def engine_log(quiet: bool) -> tuple[TextIO, Callable[[str], None]]:
+    """Where the engine's log goes (stderr: stdout carries only results, so
+    `quanted verify F > result.txt` holds the table) and a writer for it that keeps pegasus's
+    colours only on a terminal. With --quiet the writer drops every line."""
     from quanted.core.engine.logscan import strip_ansi
 
-    log = sys.stderr if json_output else sys.stdout
+    log = sys.stderr
     colour = log.isatty()
 
     def on_line(line: str) -> None:
+        if quiet:
+            return
         log.write((line if colour else strip_ansi(line)) + "\n")
         log.flush()
 
@@ -72,9 +81,15 @@ def cmd_hybrid(args: argparse.Namespace) -> int:
         print(f"# in {plan.cwd}")
         print(quoted(plan.command))
         return 1 if plan.errors and not args.force else 0
-    log, on_line = engine_log(args.json)
-    print(f"quanted: running in {plan.cwd}: {quoted(plan.command)}", file=log, flush=True)
-    result = hybrid.run(plan, on_line, force=args.force)
+    from quanted.core.engine.noise import KeptLog
+
+    log, on_line = engine_log(args.quiet)
+    if not args.quiet:
+        print(f"quanted: running in {plan.cwd}: {quoted(plan.command)}", file=log, flush=True)
+    with closing(KeptLog(plan.quantize, "hybrid", on_line)) as kept:
+        result = hybrid.run(plan, kept, force=args.force)
+    if not args.quiet or result.status != 0:
+        print(f"quanted: {kept.describe()}", file=sys.stderr)
     for failure in result.failures:
         print(f"quanted: engine: {failure.describe()}", file=sys.stderr)
     if result.restored:

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from quanted.cli.edit_commands import ENTROPY_HELP
 from quanted.core import recovery
 from quanted.core.files import check_regular
 
@@ -21,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the .quantize file; a MODEL.json or model folder offers the first "
                         "quantization")
     parser.add_argument("-e", "--entropy", type=Path, metavar="ENTROPY",
-                        help="entropy.txt to use (default: entropy.txt beside FILE, if present)")
+                        help=ENTROPY_HELP)
     parser.set_defaults(handler=run)
     return parser
 

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from quanted.cli.engine_commands import engine_log
+from quanted.cli.engine_commands import engine_log, quiet_option
 
 # The engine modules (numpy) are imported in the handler: `quanted add` must stay fast.
 
@@ -25,7 +25,8 @@ result is recorded in .quanted/history/ with the customized layers it was made w
 `--history` lists those attempts and marks the best (highest mean cosine among
 the attempts made with the newest one's --iterations).
 
---json prints (the log goes to stderr):
+The engine's log goes to stderr (--quiet hides it) and, whole, to .quanted/logs/; stdout
+carries only the result. --json prints:
   {"file", "time", "iterations", "customized": {LAYER: QTYPE}, "tensors": [T],
    "cosine": {T: [per iteration]}, "max_abs_error": {T: [...]},
    "top1_agreement": {T: [true|false ...]}, "top5_overlap": {T: [0..1 ...]},
@@ -54,10 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pegasus", metavar="CMD",
                    help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
                    "pegasus.py on PATH or in $ACUITY_PATH)")
-    p.add_argument("--iterations", type=int, default=1, metavar="N",
-                   help="inputs to run from the dataset (default: %(default)s)")
-    p.add_argument("--json", action="store_true",
-                   help="print the result as JSON on stdout (the log goes to stderr)")
+    p.add_argument("--iterations", type=int, metavar="N",
+                   help="inputs to run from the dataset (default: all the inputs the "
+                   "calibration dataset lists, 1 when it cannot be read)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    quiet_option(p)
     p.add_argument("--history", action="store_true",
                    help="list the earlier verify results of FILE instead of running anything")
     p.add_argument("--dry-run", action="store_true", help="print the commands and run nothing")
@@ -71,11 +73,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from quanted.cli.verify_table import table_lines
     from quanted.core.document import QuantizeDocument
     from quanted.core.engine import verify
-    from quanted.core.engine.command import quoted
+    from quanted.core.engine.command import dataset_iterations, quoted
     from quanted.core.engine.logscan import strip_ansi
+    from quanted.core.engine.noise import KeptLog, is_noise
 
     warn_if_interrupted(args.file)  # results over a file a killed run may have left half done
-    plan = verify.plan(QuantizeDocument.open(args.file), args.pegasus, args.iterations)
+    iterations = args.iterations
+    if iterations is None:
+        iterations = dataset_iterations(args.file.absolute())
+    plan = verify.plan(QuantizeDocument.open(args.file), args.pegasus, iterations)
     if args.dry_run:
         print(f"# in {plan.cwd}")
         if plan.plain_source is not None:
@@ -83,24 +89,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
         for run in plan.runs:
             print(quoted(run.command))
         return 0
-    log, on_line = engine_log(args.json)
+    log, on_line = engine_log(args.quiet)
     for note in plan.notes:
         print(f"quanted: note: {note}", file=sys.stderr)
 
     def on_progress(index: int, total: int, run: verify.VerifyRun) -> None:
-        print(f"quanted: [{index}/{total}] {run.title}: {quoted(run.command)}", file=log,
-              flush=True)
+        if not args.quiet:
+            print(f"quanted: [{index}/{total}] {run.title}: {quoted(run.command)}", file=log,
+                  flush=True)
 
+    kept = KeptLog(plan.quantize, "verify", on_line)
     try:
-        result = verify.run(plan, on_line, on_progress)
+        result = verify.run(plan, kept, on_progress)
     except verify.InferenceFailed as exc:
+        kept.close()
+        print(f"quanted: {kept.describe()}", file=sys.stderr)
         print(f"quanted: {exc.run.title} failed with status {exc.status}: "
               f"{quoted(exc.run.command)}", file=sys.stderr)
         print("quanted: its last log lines:", file=sys.stderr)
-        for line in exc.tail:
+        for line in (line for line in exc.tail if not is_noise(line)):
             print("  " + strip_ansi(line), file=sys.stderr)
         print(f"quanted: error: {args.file}: {exc.message}", file=sys.stderr)
         return exc.exit_code
+    finally:
+        kept.close()
+    if not args.quiet:
+        print(f"quanted: {kept.describe()}", file=sys.stderr)
     if args.json:
         json.dump(result.to_json(), sys.stdout, indent=1)
         sys.stdout.write("\n")

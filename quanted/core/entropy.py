@@ -1,19 +1,25 @@
-"""entropy.txt: `TENSOR_KEY, FLOAT` lines (pegasus --compute-entropy), higher = worse
-precision."""
+"""entropy.txt: `TENSOR_KEY, FLOAT` lines, higher = worse precision (FORMAT.md section 4),
+and the one place that decides which report belongs to a .quantize file.
+
+numpy is imported where a report is parsed, not here: `resolve` runs in every command, and
+`quanted add` on a 15 MB file has a 0.3 s budget."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from quanted.core.errors import ReadError
 from quanted.core.files import read_bytes
 from quanted.core.keys import split_tensor_key
 
-ENTROPY_FILE = "entropy.txt"
+if TYPE_CHECKING:
+    import numpy as np
+
+# What `pegasus quantize --compute-entropy` writes, always in its working directory.
+ENGINE_WRITES = "entropy.txt"
 
 
 @dataclass(frozen=True)
@@ -49,8 +55,8 @@ class EntropyReport:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
-            raise ReadError("not UTF-8 text, not an entropy report", label, line) from None
+            where = data.count(b"\n", 0, exc.start) + 1
+            raise ReadError("not UTF-8 text, not an entropy report", label, where) from None
         keys: list[str] = []
         numbers: list[float] = []
         for number, text_line in enumerate(text.splitlines(), start=1):
@@ -73,6 +79,8 @@ class EntropyReport:
             numbers.append(parsed)
         if not keys:
             raise ReadError("empty entropy report", label)
+        import numpy as np
+
         return cls(keys, np.array(numbers, dtype=np.float64), Path(path) if path else None)
 
     def by_layer(self) -> dict[str, dict[str, float]]:
@@ -91,16 +99,22 @@ class EntropyReport:
         return layers
 
     def summary(self) -> Summary:
+        import numpy as np
+
         v = self.values
         return Summary(len(v), float(v.min()), float(v.max()), float(v.mean()), float(np.median(v)))
 
     def histogram(self, bins: int = 20, low: float = 0.0,
                   high: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """Counts per bin over [low, high] (entropy lives in 0..1); values outside are clipped."""
+        import numpy as np
+
         clipped = np.clip(self.values, low, high)
         return np.histogram(clipped, bins=bins, range=(low, high))
 
     def count_at_or_above(self, threshold: float) -> int:
+        import numpy as np
+
         return int(np.count_nonzero(self.values >= threshold))
 
 
@@ -108,7 +122,106 @@ def _shorten(text: str, limit: int = 50) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def find_beside(quantize_path: Path) -> Path | None:
-    """entropy.txt in the same folder as the .quantize file, if there is one."""
-    candidate = quantize_path.parent / ENTROPY_FILE
-    return candidate if candidate.is_file() else None
+def names_beside(quantize_path: Path) -> list[str]:
+    """The report names that belong to `quantize_path`, most specific first: NAME_entropy.txt
+    and NAME.entropy.txt for the file's stem and for its model name (`tinynet` of
+    `tinynet_uint8.quantize`), then the engine's own entropy.txt."""
+    stem = quantize_path.name
+    stem = stem.removesuffix(".quantize")
+    stems = [stem]
+    head, sep, _ = stem.rpartition("_")
+    if sep and head:
+        stems.append(head)
+    names = [f"{s}{joint}entropy.txt" for s in stems for joint in ("_", ".")]
+    return [*names, ENGINE_WRITES]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Which entropy report a .quantize file uses, and what to tell the user about it."""
+
+    path: Path | None
+    looked_for: list[str] = field(default_factory=list)
+    others: list[Path] = field(default_factory=list)  # matching names not chosen
+    unmatched: list[Path] = field(default_factory=list)  # *entropy*.txt that match no name
+
+    @property
+    def note(self) -> str | None:
+        """One line for the user: why no report was found, or that another one is newer."""
+        if self.path is None:
+            text = f"no entropy report found (looked for {', '.join(self.looked_for)})"
+            if self.unmatched:
+                text += f"; {self.unmatched[0].name} is there but not named for this file"
+            return text
+        newer = [p for p in self.others if _mtime(p) > _mtime(self.path)]
+        if newer:
+            return (f"using {self.path.name}; {newer[0].name} beside it is newer "
+                    "(open it to use it instead)")
+        return None
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def resolve(quantize_path: Path, given: Path | None = None) -> Resolution:
+    """The report to use: `given` (-e, or opened in the editor) when there is one, else the
+    first of names_beside() that exists."""
+    if given is not None:
+        return Resolution(Path(given))
+    folder = quantize_path.parent
+    names = names_beside(quantize_path)
+    found = [folder / name for name in names if (folder / name).is_file()]
+    if found:
+        return Resolution(found[0], names, found[1:])
+    try:
+        unmatched = sorted(p for p in folder.glob("*entropy*.txt") if p.is_file())
+    except OSError:
+        unmatched = []
+    return Resolution(None, names, [], unmatched)
+
+
+def read_for(quantize_path: Path,
+             given: Path | None = None) -> tuple[EntropyReport | None, Resolution]:
+    """The resolved report, read (None when there is none), and the resolution."""
+    found = resolve(quantize_path, given)
+    report = EntropyReport.read(found.path) if found.path is not None else None
+    return report, found
+
+
+EARLIER_KIND = "entropy-before-hybrid"  # what hybrid runs save in .quanted/history/
+EARLIER_LIMIT = 5
+
+
+def earlier_reports(quantize_path: Path) -> list[tuple[str, EntropyReport]]:
+    """The reports saved before each hybrid run of the file, newest first, each with a label
+    for the user: `entropy.txt before the hybrid run of 2026-11-27 04:41`. Unreadable copies
+    are skipped: they only fill in values the current report lacks."""
+    from quanted.core.history import History
+
+    history = History(quantize_path)
+    found: list[tuple[str, EntropyReport]] = []
+    for entry in reversed(history.entries(EARLIER_KIND)):
+        path = history.path_of(entry)
+        if path is None:
+            continue
+        try:
+            report = EntropyReport.read(path)
+        except ReadError:
+            continue
+        source = entry.data.get("source", ENGINE_WRITES)
+        found.append((f"{source} before the hybrid run of {_when(entry.time)}", report))
+        if len(found) == EARLIER_LIMIT:
+            break
+    return found
+
+
+def _when(stamp: str) -> str:
+    """`20261127-044137-697149` -> `2026-11-27 04:41`."""
+    day, _, clock = stamp.partition("-")
+    if len(day) != 8 or len(clock) < 4:
+        return stamp
+    return f"{day[:4]}-{day[4:6]}-{day[6:]} {clock[:2]}:{clock[2:4]}"

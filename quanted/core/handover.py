@@ -14,7 +14,7 @@ from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine.attempts import VerifyAttempt, verify_history
-from quanted.core.entropy import ENTROPY_FILE, EntropyReport
+from quanted.core.entropy import ENGINE_WRITES, EntropyReport, resolve
 from quanted.core.errors import QuantedError
 
 PORTS = ("out0", "weight")
@@ -108,17 +108,17 @@ def build(quantize: Path, entropy: Path | None = None) -> HandoverReport:
     quantize = Path(quantize)
     doc = QuantizeDocument.open(quantize)
     notes = []
-    wanted = entropy or quantize.parent / ENTROPY_FILE
+    wanted = resolve(quantize, entropy).path
     entropy_path: Path | None = None
     by_layer: dict[str, dict[str, float]] = {}
-    if wanted.is_file():
+    if wanted is not None and wanted.is_file():
         try:
             by_layer = EntropyReport.read(wanted).by_layer()
             entropy_path = wanted
         except QuantedError as exc:
             notes.append(f"entropy not shown: {exc}")
     else:
-        notes.append(f"no {wanted}: entropy not shown")
+        notes.append(f"no {wanted or quantize.parent / ENGINE_WRITES}: entropy not shown")
     comments = doc.comments()
     rows = [LayerRow(layer, qtype, comments.get(layer), dict(by_layer.get(layer, {})))
             for layer, qtype in doc.customized.items()]

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport
+
+# The layers a --hybrid run inserts between quantizations (FORMAT.md section 1; engine 6.57:
+# `op: dtype_converter` in NAME_POSTFIX.quantize.json), named LAYER_pre|next_FROM_to_TO_UID:
+# `c2_6_pre_asymmetric_affineu8_to_dynamic_fixed_pointi16_12`,
+# `Add_output_0_12_next_float16float16_to_asymmetric_affineu8_46`.
+_QUANTIZATION = (r"(?:perchannel_symmetric_affine|asymmetric_affine|symmetric_affine"
+                 r"|dynamic_fixed_point|qbfloat16|bfloat16|float16|float32)[a-z]*\d*")
+CONVERTER_NAME = re.compile(rf"_(?:pre|next)_{_QUANTIZATION}_to_{_QUANTIZATION}_\d+$")
+
+
+def is_converter(layer: str) -> bool:
+    """True for a converter layer's id: never a candidate for more bits, it only converts."""
+    return "_to_" in layer and CONVERTER_NAME.search(layer) is not None
 
 
 @dataclass
@@ -16,6 +30,13 @@ class LayerRow:
     order: int = 0  # position in the file; rows not in the file come after
     in_file: bool = True  # has tensors in quantize_parameters
     customized: str | None = None
+    converter: bool = False  # inserted by a hybrid run
+    entropy_from: str | None = None  # an earlier report the entropy came from (None: current)
+
+    @property
+    def is_candidate(self) -> bool:
+        """Can be offered for more bits: a layer of the file, not a converter."""
+        return self.in_file and not self.converter
 
     @property
     def max_entropy(self) -> float | None:
@@ -28,6 +49,10 @@ class LayerRow:
             found.append("not in file")
         if not self.entropy:
             found.append("no entropy")
+        if self.converter:
+            found.append("converter")
+        if self.entropy_from:
+            found.append(f"entropy from {self.entropy_from}")
         return found
 
     def to_json(self) -> dict[str, object]:
@@ -37,24 +62,60 @@ class LayerRow:
             "entropy": dict(self.entropy),
             "max_entropy": self.max_entropy,
             "customized": self.customized,
+            "converter": self.converter,
+            "entropy_from": self.entropy_from,
         }
 
 
-def build_rows(doc: QuantizeDocument, report: EntropyReport | None = None) -> list[LayerRow]:
-    """One row per layer id: those in the file, then ones only the report or the block names."""
+def build_rows(
+    doc: QuantizeDocument,
+    report: EntropyReport | None = None,
+    earlier: list[tuple[str, EntropyReport]] | None = None,
+) -> list[LayerRow]:
+    """One row per layer id: those in the file, then ones only the report or the block names.
+
+    `earlier` (label, report), newest first: a customized layer the current report has no
+    entropy for (a float16 layer after a hybrid run) keeps the value from the newest earlier
+    report that has it, the one current when it was chosen; `entropy_from` says which."""
     rows: dict[str, LayerRow] = {}
     for order, (layer, tensors) in enumerate(doc.tensors_by_layer.items()):
-        rows[layer] = LayerRow(layer, tensors, order=order)
+        rows[layer] = LayerRow(layer, tensors, order=order, converter=is_converter(layer))
     extra = len(rows)
     if report is not None:
         for layer, ports in report.by_layer().items():
             row = rows.get(layer)
             if row is None:
-                row = rows[layer] = LayerRow(layer, [], order=extra, in_file=False)
+                row = rows[layer] = LayerRow(layer, [], order=extra, in_file=False,
+                                             converter=is_converter(layer))
                 extra += 1
             row.entropy = ports
     update_customized(rows, doc.customized)
+    if earlier:
+        _keep_chosen_entropy(rows, earlier)
     return list(rows.values())
+
+
+def _keep_chosen_entropy(rows: dict[str, LayerRow],
+                         earlier: list[tuple[str, EntropyReport]]) -> None:
+    missing = [row for row in rows.values() if row.customized is not None and not row.entropy]
+    for label, report in earlier:
+        if not missing:
+            return
+        ports_of = report.by_layer()
+        for row in [r for r in missing if r.layer in ports_of]:
+            row.entropy = ports_of[row.layer]
+            row.entropy_from = label
+            missing.remove(row)
+
+
+def candidates(rows: list[LayerRow], above: float | None = None,
+               top: int | None = None) -> list[LayerRow]:
+    """The layers worth more bits, worst first: candidates (no converters, only layers of the
+    file) with entropy, at or above `above`, the first `top` of them."""
+    found = [r for r in sort_by_entropy(rows) if r.is_candidate and r.entropy]
+    if above is not None:
+        found = [r for r in found if (r.max_entropy or 0.0) >= above]
+    return found if top is None else found[:top]
 
 
 def update_customized(rows: dict[str, LayerRow], customized: dict[str, str]) -> None:
@@ -64,7 +125,8 @@ def update_customized(rows: dict[str, LayerRow], customized: dict[str, str]) -> 
     extra = len(rows)
     for layer, qtype in customized.items():
         if layer not in rows:
-            rows[layer] = LayerRow(layer, [], order=extra, in_file=False, customized=qtype)
+            rows[layer] = LayerRow(layer, [], order=extra, in_file=False, customized=qtype,
+                                   converter=is_converter(layer))
             extra += 1
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from quanted.core.entropy import ENGINE_WRITES
 from quanted.core.errors import EditError, ReadError
 from quanted.core.files import atomic_write, is_locked_elsewhere, locked, read_bytes
 from quanted.core.history import STATE_DIR, Entry, History, open_dir, safe_name, warn
@@ -157,7 +158,7 @@ def recover(quantize: Path, keep: bool = False) -> str:
                             "(`--keep` keeps the file as it is)", quantize)
         atomic_write(quantize, _read_copy(found.backup), force=True)
         restored = [f"restored {quantize.name} from {found.backup}"]
-        entropy = quantize.parent / "entropy.txt"
+        entropy = quantize.parent / ENGINE_WRITES
         if found.entropy_backup is not None and history.path_of(
                 _entry_for(found.entropy_backup)) is not None:
             atomic_write(entropy, _read_copy(found.entropy_backup), force=True, lock=False)

@@ -4,6 +4,7 @@ all."""
 from __future__ import annotations
 
 import difflib
+import re
 from typing import TYPE_CHECKING
 
 from quanted.core import block, qtypes
@@ -28,10 +29,28 @@ def layer_hint(doc: QuantizeDocument, name: str) -> str | None:
     for other in (name.lstrip("/"), "/" + name):
         if other != name and doc.has_layer(other):
             return f"did you mean {other!r}? (differs by a leading '/')"
+    node = onnx_node_layers(doc, name)
+    if node:
+        shown = " or ".join(repr(layer) for layer in node[:3])
+        return f"that looks like an ONNX node name; its layer id is {shown}"
     close = difflib.get_close_matches(name, doc.layer_ids, n=1, cutoff=0.85)
     if close:
         return f"did you mean {close[0]!r}?"
     return None
+
+
+# The importer names a layer after its ONNX node plus an output and a unique number:
+# node `/layer1/layer1.0/conv1/Conv` -> layer `layer1/layer1.0/conv1/Conv_output_0_34`.
+_IMPORTER_SUFFIX = re.compile(r"(_output_\d+)?_\d+")
+
+
+def onnx_node_layers(doc: QuantizeDocument, name: str) -> list[str]:
+    """The layer ids the importer made from the ONNX/Netron node `name`."""
+    stem = name.strip().lstrip("/")
+    if not stem:
+        return []
+    return [layer for layer in doc.layer_ids
+            if layer.startswith(stem) and _IMPORTER_SUFFIX.fullmatch(layer, len(stem))]
 
 
 def unknown_layer_message(doc: QuantizeDocument, name: str) -> str:
@@ -103,7 +122,7 @@ def _report_problems(doc: QuantizeDocument, report: EntropyReport) -> list[Probl
     missing = [k for k in report.keys if k not in known]
     if not missing:
         return []
-    where = str(report.path) if report.path else "entropy.txt"
+    where = str(report.path) if report.path else "the entropy report"
     return [
         Problem(
             WARNING,

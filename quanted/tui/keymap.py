@@ -40,7 +40,10 @@ MAIN_KEYS: tuple[KeySpec, ...] = (
             "Choose the qtype of the highlighted layer (adds it if needed).",
             "edit: Choose qtype"),
     KeySpec("edit.threshold", "greater_than_sign", "add_above_threshold", "Add ≥",
-            "Add every layer at or above a max-entropy threshold (one undo step).",
+            "Add every layer at or above a max-entropy threshold (one undo step; only the "
+            "layers the filter shows; never converter layers). It starts at the lowest max "
+            "entropy among the customized layers (every layer at least as bad as one already "
+            "chosen), or at the top 5% when none is.",
             "edit: Add layers at or above a threshold", key_display=">"),
     KeySpec("edit.comment", "c", "edit_comment", "Comment",
             "Edit the comment kept on the highlighted customized layer's line.",
@@ -77,6 +80,18 @@ MAIN_KEYS: tuple[KeySpec, ...] = (
     KeySpec("engine.tune", "T", "engine_step('tune')", "Tune",
             "Search for the fewest layers to raise so quantized meets float (trials in scratch "
             "folders), then apply them as one undoable edit.", "engine: Tune (automatic hybrid)"),
+    KeySpec("view.problems", "exclamation_mark", "show_problems", "Problems",
+            "List what `quanted check` finds in the file (the status line counts them on "
+            "open); enter goes to the layer.", "view: List problems", show=False,
+            key_display="!"),
+    KeySpec("file.open_report", "o", "open_report", "Open report",
+            "Open another entropy report (NAME_entropy.txt, NAME.entropy.txt and entropy.txt "
+            "beside the file are found by themselves).", "file: Open entropy report…",
+            show=False),
+    # `q` quits from the main screen only: in dialogs and inputs it is a letter.
+    KeySpec("app.quit_q", "q", "app.quit", "Quit",
+            "Quit (as ctrl+q; asks first when there are unsaved changes).", "app: Quit (q)",
+            show=False),
 )
 
 # Bindings of the app (active on every screen).
@@ -85,13 +100,35 @@ APP_KEYS: tuple[KeySpec, ...] = (
             key_display="?"),
     KeySpec("app.quit", "ctrl+q", "quit", "Quit",
             "Quit; asks first when there are unsaved changes.", "app: Quit", priority=True),
+    # Not priority: a focused input copies with ctrl+c, and the engine screens cancel with it.
+    KeySpec("app.quit_ctrl_c", "ctrl+c", "quit", "Quit",
+            "Quit, as ctrl+q (in an input ctrl+c copies; while pegasus runs it cancels).",
+            "app: Quit (ctrl+c)", show=False),
+)
+
+# Second keys for an action another spec already offers: in help, not again in the palette.
+ALIASES = ("app.quit_q", "app.quit_ctrl_c")
+
+# Footer keys kept visible at any width (the rest are cut first, and listed in ? and ctrl+p).
+PINNED = ("app.help", "app.quit")
+
+# Keys of the layers table (vim's j/k/g/G beside the arrows).
+TABLE_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("table.up", "up,k", "cursor(-1)", "Up", "Move the cursor up.", "", show=False),
+    KeySpec("table.down", "down,j", "cursor(1)", "Down", "Move the cursor down.", "",
+            show=False),
+    KeySpec("table.page_up", "pageup", "page(-1)", "Page up", "Move a page up.", "", show=False),
+    KeySpec("table.page_down", "pagedown", "page(1)", "Page down", "Move a page down.", "",
+            show=False),
+    KeySpec("table.home", "home,g", "jump(0)", "First", "First row.", "", show=False),
+    KeySpec("table.end", "end,G", "jump(-1)", "Last", "Last row.", "", show=False),
 )
 
 # Keys of the table itself (not remappable through the palette; listed on the help screen).
 NAVIGATION: tuple[tuple[str, str], ...] = (
-    ("↑ ↓", "Move the cursor"),
+    ("↑ ↓  k j", "Move the cursor"),
     ("pgup pgdn", "Move a page"),
-    ("home end", "First / last row"),
+    ("home end  g G", "First / last row"),
     ("tab", "Next pane (the customized list scrolls with ↑ ↓)"),
     ("ctrl+p", "Command palette"),
 )

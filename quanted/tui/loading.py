@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import EntropyReport, find_beside
+from quanted.core.entropy import EntropyReport, resolve
 from quanted.core.layers import build_rows
 from quanted.tui.row_model import RowModel
 
@@ -22,8 +22,8 @@ class Loaded:
 
 
 def entropy_path(path: Path, entropy: Path | None) -> Path | None:
-    """`-e` when given, else entropy.txt beside the file, else None."""
-    return entropy if entropy is not None else find_beside(path)
+    """`-e` when given, else the report core.entropy.resolve finds beside the file, else None."""
+    return resolve(path, entropy).path
 
 
 def load(path: Path, entropy: Path | None) -> Loaded:

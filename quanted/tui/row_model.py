@@ -235,9 +235,20 @@ class RowModel:
         return above - int(np.count_nonzero(self._rank_of[left_out] < above))
 
     def to_add(self, threshold: float) -> list[LayerRow]:
-        """What a bulk add at `threshold` would add: in the file and not yet customized."""
+        """What a bulk add at `threshold` would add: candidates (in the file, no converters)
+        not yet customized, among the rows the filter shows when one is set."""
+        match = compile_filter(self.filter_text)
         return [row for row in self.at_or_above(threshold)
-                if row.in_file and row.customized is None]
+                if row.is_candidate and row.customized is None
+                and (match is None or match(row.layer))]
+
+
+def threshold_reason(model: RowModel) -> str:
+    """Why default_threshold chose its value, for the `>` dialog and the help screen."""
+    if any(r.customized is not None and r.entropy for r in model.rows):
+        return ("Starts at the lowest max entropy among the layers already customized: "
+                "every layer at least as bad as one you (or ACUITY) chose.")
+    return "Starts at the top 5% of layers by max entropy (none is customized yet)."
 
 
 def default_threshold(model: RowModel) -> float:

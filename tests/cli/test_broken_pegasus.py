@@ -39,6 +39,7 @@ def test_missing_pegasus(model, monkeypatch, capsys):
     assert main(["hybrid", str(model)]) == 2
     err = capsys.readouterr().err
     assert "pegasus not found" in err and "QUANTED_PEGASUS" in err
+    assert err.rstrip().endswith("(or pass --pegasus CMD)")  # the CLI's advice, not the editor's
     assert model.read_text() == ORIGINAL
 
 
@@ -59,10 +60,11 @@ def test_empty_file_left_behind_is_restored(model, tmp_path, capsys):
     assert model.read_text() == ORIGINAL
 
 
-def test_log_streams_to_stdout_without_colour(model, tmp_path, capsys):
+def test_log_streams_to_stderr_without_colour(model, tmp_path, capsys):
     pegasus = stand_in(tmp_path, "print('\\x1b[32mI 10:00:00 Start quantization...\\x1b[0m')\n"
                                  "print(sys.argv[1:])")
     assert main(["hybrid", str(model), "--pegasus", pegasus]) == 0
-    out = capsys.readouterr().out
-    assert "I 10:00:00 Start quantization..." in out and "\x1b" not in out
-    assert "'--hybrid'" in out and "'--compute-entropy'" in out
+    out, err = capsys.readouterr()
+    assert "I 10:00:00 Start quantization..." in err and "\x1b" not in err
+    assert "'--hybrid'" in err and "'--compute-entropy'" in err
+    assert "Start quantization" not in out  # stdout carries only the result

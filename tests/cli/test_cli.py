@@ -28,7 +28,8 @@ def model(tmp_path):
 def test_layers_json_has_exactly_the_documented_keys(model, capsys):
     assert main(["layers", str(model), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert all(set(r) == {"layer", "tensors", "entropy", "max_entropy", "customized"} for r in rows)
+    keys = {"layer", "tensors", "entropy", "max_entropy", "customized", "converter", "entropy_from"}
+    assert all(set(r) == keys for r in rows)
     assert [r["layer"] for r in rows] == [
         "ghost_9", "logits_2", "c1_8", "c2_6", "features/features.9/conv/conv.2/Conv_output_0_8"
     ]

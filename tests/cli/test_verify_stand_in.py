@@ -79,10 +79,11 @@ def test_three_runs_figures_and_history(model, stand_in, capsys):
     assert not list((model.parent.parent / "tmp").iterdir())
 
     assert main(["verify", str(model), "--pegasus", stand_in, "--iterations", "2"]) == 0
-    table = capsys.readouterr().out
+    table, err = capsys.readouterr()
     assert "top-5 float           quantized             plain quantized" in table
     assert "  3: 0.600000           3: 0.550000           7: 0.400000" in table
-    assert "quanted: [3/3] plain quantized" in table  # the log goes to stdout without --json
+    assert "quanted: [3/3] plain quantized" in err  # the log goes to stderr, --json or not
+    assert "Start inference" not in table
     entries = History(model).entries("verify")
     assert len(entries) == 2 and entries[0].data["customized"] == entries[1].data["customized"]
     assert main(["verify", "--history", str(model)]) == 0
@@ -95,7 +96,8 @@ def test_three_runs_figures_and_history(model, stand_in, capsys):
 
 def test_failing_inference_exits_with_its_status(model, stand_in, capsys, monkeypatch):
     monkeypatch.setenv("STAND_IN_FAIL", "hybrid")
-    assert main(["verify", str(model), "--pegasus", stand_in]) == 5
+    # --quiet hides the streamed log, not the failing run's last lines
+    assert main(["verify", str(model), "--pegasus", stand_in, "--quiet"]) == 5
     err = capsys.readouterr().err
     assert "quanted: quantized (hybrid model) failed with status 5: " in err
     assert "--model tinynet_uint8.quantize.json" in err

@@ -5,13 +5,14 @@ sample model, picking their layer from the file at test time."""
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from engine_helpers import RUN_STAND_IN, install_stand_in, khadas_model_files, plain, wait_for
 from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.save_first import SaveFirst
 from quanted.tui.screens.main import MainScreen
 from quanted.tui.screens.run import RunScreen
+from quanted.tui.widgets.command_line import CommandLine
 from quanted.tui.widgets.engine_log import EngineLog
 from tui_helpers import KHADAS, settle
 
@@ -55,7 +56,7 @@ async def test_pegasus_not_found_is_said_and_the_command_line_stays_usable(
         await settle(pilot)
         screen = await _open_run(pilot)
         assert "pegasus not found" in _text(screen, "#problems")
-        command = screen.query_one("#command", Input)
+        command = screen.query_one("#command", CommandLine)
         assert command.value.startswith("pegasus quantize ") and "--hybrid" in command.value
         assert app.focused is command
         await pilot.press("enter")
@@ -81,7 +82,7 @@ async def test_a_printed_rebuild_command_becomes_the_hybrid_command(
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         screen = await _open_run(pilot)
-        command = screen.query_one("#command", Input)
+        command = screen.query_one("#command", CommandLine)
         command.value = printed
         command.focus()
         await pilot.press("enter")
@@ -141,7 +142,8 @@ async def test_full_run_streams_the_log_and_reloads_the_file(sample, real_engine
         assert layer in sample.read_text()  # saved before the run
         screen = app.screen
         log = screen.query_one(EngineLog)
-        await wait_for(pilot, lambda: screen.query_one("#command", Input).value, what="command")
+        await wait_for(pilot, lambda: screen.query_one("#command", CommandLine).value,
+                       what="command")
         await pilot.press("enter")
         await wait_for(pilot, lambda: log.written >= 3 or screen.result is not None,
                        timeout=ENGINE_TIMEOUT, what="engine lines")
@@ -202,6 +204,8 @@ def test_run_screen_snapshot(quantize, monkeypatch, snap_compare):
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.result is not None, what="the stand-in run")
         await pilot.pause(0.3)
+        screen.log_view.scroll_end(animate=False)  # where the log rests must not be timing
+        await settle(pilot)
 
     assert snap_compare(QuantedApp(KHADAS), terminal_size=(120, 40), run_before=run)
 
@@ -242,3 +246,46 @@ async def test_ten_thousand_log_lines_arrive_in_batches(quantize, monkeypatch):
         assert log.written == 10004
         assert len(writes) < 200  # batches, not one write per line
         assert log.plain()[-1].startswith("I 10:00:03 End quantization")
+
+
+def test_run_screen_snapshot_80x24(quantize, monkeypatch, snap_compare):
+    """Issue 12 item 6 at 80x24: the whole command in view, What changed below the log."""
+    from quanted.tui.widgets import engine_log
+
+    khadas_model_files(quantize.parent)
+    install_stand_in(quantize.parent, RUN_STAND_IN, monkeypatch)
+    monkeypatch.setattr(engine_log, "clock", lambda: 0.0)
+
+    async def run(pilot) -> None:
+        await settle(pilot)
+        screen = await _open_run(pilot)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.result is not None, what="the stand-in run")
+        await pilot.pause(0.3)
+        screen.log_view.scroll_end(animate=False)  # where the log rests must not be timing
+        await settle(pilot)
+
+    assert snap_compare(QuantedApp(KHADAS), terminal_size=(80, 24), run_before=run)
+
+
+async def test_command_line_whole_at_80_columns_and_enter_works_after_a_run(
+        quantize, monkeypatch):
+    khadas_model_files(quantize.parent)
+    install_stand_in(quantize.parent, RUN_STAND_IN, monkeypatch)
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = await _open_run(pilot)
+        command = screen.query_one("#command", CommandLine)
+        assert len(command.value) > 150 and command.size.height >= 3  # wrapped, all in view
+        await pilot.press("home")
+        assert command.cursor_location == (0, 0)
+        await pilot.press("end")
+        assert command.cursor_location == command.document.end
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.result is not None, what="the stand-in run")
+        assert app.focused is command  # enter runs again, as the footer says
+        first = screen.result
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.result is not None and screen.result is not first,
+                       what="the second run")

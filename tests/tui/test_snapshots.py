@@ -56,3 +56,12 @@ def test_80x24_filter_bar(quantize, snap_compare):
         await pilot.pause()
 
     assert snap_compare(QuantedApp(KHADAS), terminal_size=(80, 24), run_before=filtering)
+
+
+def test_80x24_help(quantize, snap_compare):
+    async def help_open(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(QuantedApp(KHADAS), terminal_size=(80, 24), run_before=help_open)

@@ -96,6 +96,16 @@ def dataset_size(inputmeta: Path) -> int | None:
     return count or None
 
 
+def dataset_iterations(quantize: Path) -> int:
+    """Verify's default --iterations: every input of the calibration dataset (as the hybrid
+    run's default), so its figures are not one input's; 1 when the dataset cannot be read."""
+    try:
+        files = model_files(quantize)
+    except QuantedError:
+        return 1
+    return dataset_size(files.inputmeta) or 1
+
+
 def hybrid_args(quantize: Path, doc: QuantizeDocument, iterations: int | None = None) -> list[str]:
     """Arguments after the pegasus prefix, relative to the file's folder (the run's cwd).
 

@@ -52,7 +52,8 @@ def find_pegasus(option: str | None = None, environ: dict[str, str] | None = Non
             candidate = Path(acuity) / name
             if candidate.is_file():
                 return _script(candidate)
+    # No CLI flags here: the editor shows this too (the CLI adds its --pegasus option).
     raise EngineNotFound(
-        "pegasus not found: pass --pegasus CMD, set QUANTED_PEGASUS, "
+        "pegasus not found: set QUANTED_PEGASUS to its command, "
         "or put pegasus (or pegasus.py) on PATH or in $ACUITY_PATH"
     )

@@ -20,7 +20,7 @@ from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 from quanted.core.engine.logscan import Failure, scan_line
 from quanted.core.engine.process import EngineProcess, SignalGuard
 from quanted.core.engine.report import HybridReport, Snapshot, compare
-from quanted.core.entropy import ENTROPY_FILE
+from quanted.core.entropy import ENGINE_WRITES
 from quanted.core.errors import EditError, QuantedError
 from quanted.core.files import atomic_write, locked
 from quanted.core.history import History
@@ -248,7 +248,7 @@ def _run_locked(
     history = History(quantize)
     backup = history.save_copy("before-hybrid",
                                {"customized": customized, "command": the_plan.command})
-    entropy = quantize.parent / ENTROPY_FILE
+    entropy = quantize.parent / ENGINE_WRITES  # the engine rewrites it in its working directory
     entropy_backup = None
     if entropy.is_file():
         entropy_backup = history.save_copy("entropy-before-hybrid", source=entropy)

@@ -9,8 +9,9 @@ from pathlib import Path
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine.command import hybrid_model
 from quanted.core.engine.model_json import ModelError, read_layers
-from quanted.core.entropy import ENTROPY_FILE, EntropyReport
+from quanted.core.entropy import ENGINE_WRITES, EntropyReport
 from quanted.core.errors import QuantedError
+from quanted.core.keys import split_tensor_key
 
 
 def model_layers(path: Path) -> list[str]:
@@ -22,7 +23,7 @@ def model_layers(path: Path) -> list[str]:
 
 
 def _entropy_by_layer(folder: Path) -> dict[str, dict[str, float]] | None:
-    path = folder / ENTROPY_FILE
+    path = folder / ENGINE_WRITES
     if not path.is_file():
         return None
     try:
@@ -43,7 +44,7 @@ class Snapshot:
     def take(cls, quantize: Path, doc: QuantizeDocument) -> Snapshot:
         by_layer = {layer: {t.key: t.qtype for t in tensors}
                     for layer, tensors in doc.qtypes_by_layer().items()}
-        entropy_path = quantize.parent / ENTROPY_FILE
+        entropy_path = quantize.parent / ENGINE_WRITES
         mtime = entropy_path.stat().st_mtime_ns if entropy_path.is_file() else None
         return cls(
             customized=doc.customized,
@@ -90,23 +91,47 @@ class HybridReport:
         }
 
     def lines(self) -> list[str]:
+        """Per customized layer: its tensors' qtypes before -> after by port (`out0 u8 -> i16`;
+        a tensor the run left as it was is said so), and its entropy only where the new
+        report differs from the old one; then the converter layers."""
         out = []
         for change in self.layers:
             out.append(f"{change.layer} ({change.qtype}):")
+            moved: list[str] = []
+            kept: list[str] = []
             for key in dict.fromkeys([*change.before, *change.after]):
+                port = split_tensor_key(key)[1] or key
                 old, new = change.before.get(key, "-"), change.after.get(key, "-")
-                mark = "" if old != new else "  (unchanged)"
-                out.append(f"  {key}: {old} -> {new}{mark}")
-            for port in dict.fromkeys([*change.entropy_before, *change.entropy_after]):
-                old_e = change.entropy_before.get(port)
-                new_e = change.entropy_after.get(port)
-                out.append(f"  entropy {port}: {_num(old_e)} -> {_num(new_e)}")
+                (moved if old != new else kept).append(
+                    f"{port} {old} -> {new}" if old != new else f"{port} {old}")
+            if moved:
+                out.append(f"  qtype: {', '.join(moved)}")
+            if kept:
+                out.append(f"  unchanged: {', '.join(kept)}")
+            out.extend(f"  {line}" for line in _entropy_lines(change))
         if self.converters:
             out.append(f"converter layers inserted ({len(self.converters)}):")
             out.extend(f"  {name}" for name in self.converters)
         else:
             out.append("no converter layers inserted")
         return out
+
+
+def _entropy_lines(change: LayerChange) -> list[str]:
+    same, lines = [], []
+    for port in dict.fromkeys([*change.entropy_before, *change.entropy_after]):
+        old, new = change.entropy_before.get(port), change.entropy_after.get(port)
+        if old is not None and new is None:
+            lines.append(f"entropy {port}: {_num(old)}, not in the new report")
+        elif old is None:
+            lines.append(f"entropy {port}: new in the report, {_num(new)}")
+        elif old != new:
+            lines.append(f"entropy {port}: {_num(old)} -> {_num(new)}")
+        else:
+            same.append(f"{port} {_num(old)}")
+    if same:
+        lines.insert(0, f"entropy: {', '.join(same)} (the same in the new report)")
+    return lines
 
 
 def _num(value: float | None) -> str:

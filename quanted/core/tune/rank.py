@@ -9,7 +9,7 @@ from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine.model_json import ModelError, read_layers
-from quanted.core.entropy import EntropyReport, find_beside
+from quanted.core.entropy import EntropyReport, resolve
 from quanted.core.errors import QuantedError
 from quanted.core.keys import split_tensor_key
 from quanted.core.layers import build_rows, sort_by_entropy
@@ -101,9 +101,9 @@ def rank(doc: QuantizeDocument, how: str | None = None, model: Path | None = Non
                                                   layers.index(layer)))
         return _tied(Ranking(order, DROP, entropy or {}, drop), model)
     if entropy is None:
-        raise RankError("no entropy.txt beside the file to rank the layers by (the --rebuild "
+        raise RankError("no entropy report beside the file to rank the layers by (the --rebuild "
                         "run writes it with --compute-entropy)", doc.path)
-    found = find_beside(doc.path) if doc.path is not None else None
+    found = resolve(doc.path).path if doc.path is not None else None
     report = EntropyReport.read(found) if found is not None else None
     wanted = set(layers)
     order = [row.layer for row in sort_by_entropy(build_rows(doc, report)) if row.layer in wanted]
@@ -124,7 +124,7 @@ def _tied(ranking: Ranking, model: Path | None) -> Ranking:
 
 
 def _entropy(doc: QuantizeDocument) -> dict[str, float] | None:
-    path = find_beside(doc.path) if doc.path is not None else None
+    path = resolve(doc.path).path if doc.path is not None else None
     if path is None:
         return None
     by_layer = EntropyReport.read(path).by_layer()

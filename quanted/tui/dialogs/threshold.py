@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
 
+from quanted.tui.wording import count, threshold
+
 
 def parse_threshold(text: str) -> float | None:
     try:
@@ -24,16 +26,21 @@ class ThresholdDialog(ModalScreen["float | None"]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="threshold.cancel")]
 
-    def __init__(self, initial: float, preview: Callable[[float], tuple[int, int]]) -> None:
+    def __init__(self, initial: float, preview: Callable[[float], tuple[int, int]],
+                 why: str = "", scope: str = "") -> None:
         super().__init__()
         self.initial = initial
         self.preview = preview  # threshold -> (layers it adds, layers at or above)
+        self.why = why  # where the initial value comes from
+        self.scope = scope  # e.g. "among the layers the filter shows"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Add layers at or above a max entropy of", classes="dialog-title")
-            yield Input(f"{self.initial:.4g}", id="threshold-input", type="number",
+            yield Input(threshold(self.initial), id="threshold-input", type="number",
                         select_on_focus=True)
+            if self.why:
+                yield Label(self.why, id="threshold-why", classes="dialog-hint", markup=False)
             yield Label("", id="threshold-preview", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Add", id="add", variant="primary")
@@ -52,10 +59,16 @@ class ThresholdDialog(ModalScreen["float | None"]):
             button.label = "Add"
             return
         adds, above = self.preview(value)
-        label.update(f"{above} layers at or above {value:g}; {adds} of them are not customized "
-                     f"yet and will be added as one undo step.")
+        scope = f" {self.scope}" if self.scope else ""
+        head = f"{count(above, 'layer')} at or above {threshold(value)}{scope}"
+        if adds == 0:
+            tail = "all of them are customized already." if above else "nothing to add."
+        else:
+            tail = (f"{adds} of them {'is' if adds == 1 else 'are'} not customized yet and "
+                    "will be added as one undo step (converter layers never are).")
+        label.update(f"{head}; {tail}")
         button.disabled = adds == 0
-        button.label = f"Add {adds} layers (enter)"
+        button.label = f"Add {count(adds, 'layer')} (enter)"
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()

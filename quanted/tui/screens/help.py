@@ -1,42 +1,48 @@
-"""Every key, generated from the keymap (so remapped keys show as remapped)."""
+"""Every key, generated from the keymap (so remapped keys show as remapped).
+
+Two columns, so a long explanation wraps within its own column, not under the keys."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
-from textual.content import Content
+from textual.containers import Grid, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from quanted.tui.keymap import ALL_KEYS, ENGINE_SCREEN_KEYS, NAVIGATION, RUN_KEYS, VERIFY_KEYS, \
-    display_key
+from quanted.tui.keymap import (
+    ALL_KEYS,
+    ENGINE_SCREEN_KEYS,
+    NAVIGATION,
+    RUN_KEYS,
+    VERIFY_KEYS,
+    display_key,
+)
 
-KEY_WIDTH = 11
+MARKS = ("Table marks: ● customized  * unsaved change  ! not in the file  "
+         "⇄ converter layer a hybrid run inserted (never added by >)")
 
 
-def help_text(overrides: dict[str, str] | None = None) -> Content:
-    parts: list[str | tuple[str, str]] = []
+Section = tuple[str, list[tuple[str, str]]]
 
-    def row(key: str, text: str, style: str = "bold $text-accent") -> None:
-        parts.extend([(key.ljust(KEY_WIDTH), style), text, "\n"])
 
-    for title, specs in (("Edit", [s for s in ALL_KEYS if s.id.startswith("edit.")]),
-                         ("View", [s for s in ALL_KEYS if s.id.startswith("view.")]),
-                         ("File and app", [s for s in ALL_KEYS
-                                           if s.id.startswith(("file.", "app."))]),
-                         ("Engine", [s for s in ALL_KEYS if s.id.startswith("engine.")]),
-                         ("Hybrid run and verify screens",
-                          [*ENGINE_SCREEN_KEYS, *RUN_KEYS, *VERIFY_KEYS])):
-        parts.extend([(title, "bold underline"), "\n"])
-        for spec in specs:
-            row(display_key(spec, overrides), spec.tooltip)
-        parts.append("\n")
-    parts.extend([("Move", "bold underline"), "\n"])
-    for key, text in NAVIGATION:
-        row(key, text)
-    parts.extend(["\n", ("Table marks: ● customized  * unsaved change  ! not in the file", "dim")])
-    return Content.assemble(*parts)
+def sections(overrides: dict[str, str] | None = None) -> Iterator[Section]:
+    """(title, [(key, explanation), ...]) in the order the help screen shows them."""
+
+    def rows(prefixes: tuple[str, ...]) -> list[tuple[str, str]]:
+        return [(display_key(s, overrides), s.tooltip) for s in ALL_KEYS
+                if s.id.startswith(prefixes)]
+
+    yield "Edit", rows(("edit.",))
+    yield "View", rows(("view.",))
+    yield "File and app", rows(("file.", "app."))
+    yield "Engine", rows(("engine.",))
+    yield "Hybrid run and verify screens", [
+        (display_key(s, overrides), s.tooltip)
+        for s in (*ENGINE_SCREEN_KEYS, *RUN_KEYS, *VERIFY_KEYS)]
+    yield "Move", list(NAVIGATION)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -49,7 +55,13 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(classes="dialog", id="help-dialog"):
             yield Label("quanted keys", classes="dialog-title")
             with VerticalScroll(id="help-body"):
-                yield Static(help_text(overrides), id="help-text")
+                for title, rows in sections(overrides):
+                    yield Label(title, classes="help-section")
+                    with Grid(classes="help-grid"):
+                        for key, text in rows:
+                            yield Static(key, classes="help-key", markup=False)
+                            yield Static(text, classes="help-text", markup=False)
+                yield Static(MARKS, classes="help-marks", markup=False)
             yield Label("esc / q / ? close · ctrl+p command palette", classes="dialog-hint")
 
     def action_close(self) -> None:

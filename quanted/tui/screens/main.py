@@ -1,5 +1,4 @@
 """The editor: layers table, customized block, histogram, status line, and every action.
-
 Blocking work runs in threads. A flow that asks more than once (save first, quit, changed on
 disk, run after save) is one `@work` coroutine awaiting `self.app.push_screen_wait(dialog)`;
 an engine step (ctrl+r, v, T) is a screen in engine_steps.ENGINE_STEPS."""
@@ -30,7 +29,8 @@ from quanted.tui.dialogs.qtype_picker import QtypePicker
 from quanted.tui.dialogs.threshold import ThresholdDialog
 from quanted.tui.keymap import MAIN_KEYS
 from quanted.tui.messages import BulkAdded, Loaded, QtypesReady
-from quanted.tui.row_model import RowModel, default_threshold
+from quanted.tui.row_model import RowModel, default_threshold, threshold_reason
+from quanted.tui.screens.checks import FileChecks
 from quanted.tui.screens.engine_base import EngineScreen
 from quanted.tui.screens.engine_steps import ENGINE_STEPS
 from quanted.tui.widgets.customized_pane import CustomizedPane, counts
@@ -41,7 +41,7 @@ from quanted.tui.widgets.layer_table import SORT_TITLES, LayerTable
 from quanted.tui.widgets.status_bar import Status, StatusBar
 
 
-class MainScreen(Screen[None]):
+class MainScreen(FileChecks, Screen[None]):
     BINDINGS = [spec.binding() for spec in MAIN_KEYS]
     COMMANDS = {QuantedCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -96,7 +96,7 @@ class MainScreen(Screen[None]):
             customized=len(doc.customized) if doc else 0,
             threshold=self.threshold, above=self.above,
             sort=SORT_TITLES.get(model.sort, "") if model else "",
-            filter=model.filter_text if model else "",
+            filter=model.filter_text if model else "", problems=self.problem_status(),
         )
 
     def _ready(self) -> bool:
@@ -167,7 +167,7 @@ class MainScreen(Screen[None]):
         self.busy = ""
         self._edited()
         # After the first paint: one regex pass over the whole file holds the GIL ~0.2 s.
-        self.set_timer(0.1, lambda doc=self.doc: self.load_qtypes(doc))
+        self.set_timer(0.1, lambda doc=self.doc: (self.load_qtypes(doc), self.check_file(doc)))
         if message.skipped is None:
             if message.reloaded:
                 self.notify(f"Reloaded {self.display_name} from disk.")
@@ -342,7 +342,9 @@ class MainScreen(Screen[None]):
         def preview(value: float) -> tuple[int, int]:
             return model.count_to_add(value), model.count_at_or_above(value)
 
-        value = await self.app.push_screen_wait(ThresholdDialog(self.threshold or 0.5, preview))
+        value = await self.app.push_screen_wait(ThresholdDialog(
+            self.threshold or 0.5, preview, threshold_reason(model),
+            'among the layers the filter shows' if model.filter_text else ''))
         if value is None or not self._ready():
             return
         self._set_threshold(value)
@@ -383,8 +385,6 @@ class MainScreen(Screen[None]):
 
     def action_redo(self) -> None:
         self._undo_or_redo(redo=True)
-
-    # -- view -------------------------------------------------------------------------------
 
     def action_filter(self) -> None:
         self.query_one(LayersPane).open_filter()

@@ -10,6 +10,7 @@ only logged come first, then the restore message, the report, the comments put b
 from __future__ import annotations
 
 import threading
+from contextlib import closing
 from collections.abc import Callable
 
 from rich.text import Text
@@ -17,16 +18,18 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Label, Static
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import hybrid
 from quanted.core.engine.command import REBUILD_FLAGS, quoted
+from quanted.core.engine.noise import KeptLog
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import describe
 from quanted.core.validate import ERROR, Problem
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, RUN_KEYS
 from quanted.tui.screens.engine_base import DONE, IDLE, RUNNING, EngineScreen
+from quanted.tui.widgets.command_line import CommandLine
 from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
 from quanted.tui.widgets.key_hints import KeyHints
 
@@ -62,7 +65,7 @@ class RunScreen(EngineScreen):
     def compose(self) -> ComposeResult:
         yield Label(f"Hybrid rerun · {self.display_name}", id="run-title", classes="engine-title")
         yield Label(f"Command: {HINT}", classes="engine-hint")
-        yield Input(id="command", placeholder="pegasus quantize ... --hybrid ...")
+        yield CommandLine(id="command", placeholder="pegasus quantize ... --hybrid ...")
         yield Static("Reading the file…", id="problems", markup=False)
         with Horizontal(id="refusal"):
             yield Button("Run anyway (force) ^f", id="force", variant="warning")
@@ -92,7 +95,9 @@ class RunScreen(EngineScreen):
         # Shown before the engine starts: its command heads the log, above its first line.
         if not self.app.call_from_thread(self._planned, the_plan, force):
             return
-        result = hybrid.run(the_plan, on_line, force=force, process_ready=self._process_ready)
+        # TensorFlow's start-up lines stay out of the log view; every line goes to .quanted/logs/
+        with closing(KeptLog(self.path, "hybrid", on_line)) as kept:
+            result = hybrid.run(the_plan, kept, force=force, process_ready=self._process_ready)
         self.post_message(self.Finished(result))
 
     def _process_ready(self, process: EngineProcess) -> None:
@@ -111,10 +116,9 @@ class RunScreen(EngineScreen):
     @on(Drafted)
     def _drafted(self, message: Drafted) -> None:
         draft = message.draft
-        command = self.query_one("#command", Input)
+        command = self.query_one("#command", CommandLine)
         if not command.value:
-            command.value = draft.text
-            command.cursor_position = len(draft.text)
+            command.value = draft.text  # the cursor at its end, the whole command in view
         self._show_problems(draft.problems, draft.message)
         self._set_state("Ready: enter runs the command." if draft.message is None
                         else "Not ready: see above.")
@@ -122,7 +126,7 @@ class RunScreen(EngineScreen):
     def _planned(self, plan: hybrid.HybridPlan, force: bool) -> bool:
         """Show the plan; False when the check's errors refuse it (not forced)."""
         self.plan = plan
-        command = self.query_one("#command", Input)
+        command = self.query_one("#command", CommandLine)
         shown = quoted(plan.command)
         if any(word in REBUILD_FLAGS for word in command.value.split()):
             command.value = shown  # the --rebuild line becomes the --hybrid command it runs
@@ -153,7 +157,8 @@ class RunScreen(EngineScreen):
         box = self.query_one("#result-box")
         box.display = True
         self.query_one("#result", Static).update(result_text(result))
-        self.log_view.focus()
+        # The command line again: enter runs it once more (the footer says so), esc closes.
+        self.query_one("#command").focus()
 
     def engine_failed(self, error: BaseException | None) -> None:
         self.state = IDLE if self.result is None else DONE
@@ -163,7 +168,7 @@ class RunScreen(EngineScreen):
 
     # -- actions -------------------------------------------------------------------------
 
-    @on(Input.Submitted, "#command")
+    @on(CommandLine.Submitted, "#command")
     def _submitted(self) -> None:
         self.start(force=False)
 
@@ -185,7 +190,8 @@ class RunScreen(EngineScreen):
         self.query_one("#result-box").display = False
         self.begin()
         self._set_state("Running… esc or ctrl+c cancels (the file is restored).")
-        self.run_engine(self.query_one("#command", Input).value, force, self.log_view.buffer.append)
+        text = self.query_one("#command", CommandLine).value
+        self.run_engine(text, force, self.log_view.buffer.append)
 
     def show_cancelling(self) -> None:
         self._set_state("Cancelling… stopping pegasus, then restoring the file.", "warning")

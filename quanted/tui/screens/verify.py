@@ -9,6 +9,7 @@ history of attempts with the best one starred and this one marked. Errors stay o
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 
 from rich import box
 from rich.console import Group
@@ -23,7 +24,8 @@ from textual.widgets import DataTable, Label, ProgressBar, Static, TabbedContent
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.attempts import VerifyAttempt, best, verify_history
-from quanted.core.engine.command import quoted
+from quanted.core.engine.command import dataset_iterations, quoted
+from quanted.core.engine.noise import KeptLog
 from quanted.core.engine.logscan import strip_ansi
 from quanted.core.engine.outputs import Comparison, VerifySummary
 from quanted.core.errors import QuantedError
@@ -94,14 +96,16 @@ class VerifyScreen(EngineScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
     def run_engine(self, on_line: Callable[[str], None]) -> None:
-        the_plan = verify.plan(self.doc)
+        # Every input of the dataset, as the hybrid run calibrates on: not one input's figures.
+        the_plan = verify.plan(self.doc, iterations=dataset_iterations(self.path))
         self.post_message(self.Planned(the_plan, verify_history(self.path)))
 
         def progress(index: int, total: int, run: verify.VerifyRun) -> None:
             on_line(f"\x1b[1m$ {quoted(run.command)}\x1b[0m")
             self.post_message(self.Progress(index, total, run.title))
 
-        result = verify.run(the_plan, on_line, progress, control=self.control)
+        with closing(KeptLog(self.path, "verify", on_line)) as kept:
+            result = verify.run(the_plan, kept, progress, control=self.control)
         self.post_message(self.Finished(result, verify_history(self.path)))
 
     def stop_engine(self) -> None:

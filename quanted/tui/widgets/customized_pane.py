@@ -17,7 +17,6 @@ from textual.strip import Strip
 from quanted.core import block, qtypes
 from quanted.core.document import ADDED, CHANGED, REMOVED, QuantizeDocument
 from quanted.tui.row_model import RowModel
-from quanted.tui.widgets.layer_table import fit
 
 MARK_STYLES = {"+": "bold $text-success", "~": "bold $text-warning", "-": "bold $text-error"}
 
@@ -43,23 +42,22 @@ def summary(changes: dict[str, str]) -> str:
     return f"unsaved: +{n[ADDED]} ~{n[CHANGED]} -{n[REMOVED]}"
 
 
-Parts = list["str | tuple[str, str] | Fitted"]
-
-
-class Fitted(tuple[str, int, str]):
-    """(text, width, style): text shortened to width when the line is first shown."""
-
-    def resolve(self) -> tuple[str, str]:
-        return fit(self[0], self[1]).rstrip(), self[2]
+Parts = list["str | tuple[str, str]"]
 
 
 def _entry(mark: str, key_text: str, rest: Parts, width: int, key_style: str = "") -> list[Parts]:
-    """One entry as one line, or two when it does not fit (qtype and comment indented)."""
+    """One entry as one line; when it does not fit, the id wraps (shown whole, never
+    shortened: this pane is the block as it will be saved) and the qtype and comment follow
+    on their own indented line."""
     head: Parts = [(mark + " ", MARK_STYLES.get(mark, ""))]
-    rest_len = sum(len(p if isinstance(p, str) else p[0]) for p in rest)  # no Fitted in rest
+    rest_len = sum(len(p if isinstance(p, str) else p[0]) for p in rest)
     if 2 + len(key_text) + 1 + rest_len <= width:
         return [head + [(key_text, key_style), " ", *rest]]
-    return [head + [Fitted((key_text, width - 2, key_style))], ["      ", *rest]]
+    room = max(1, width - 2)
+    chunks = [key_text[i:i + room] for i in range(0, len(key_text), room)]
+    lines: list[Parts] = [head + [(chunks[0], key_style)]]
+    lines += [["  ", (chunk, key_style)] for chunk in chunks[1:]]
+    return [*lines, ["      ", *rest]]
 
 
 class _Lines(Sequence[Content]):
@@ -83,8 +81,7 @@ class _Lines(Sequence[Content]):
             index += len(self._parts)
         content = self._done.get(index)
         if content is None:
-            parts = [p.resolve() if isinstance(p, Fitted) else p for p in self._parts[index]]
-            content = self._done[index] = Content.assemble(*parts)
+            content = self._done[index] = Content.assemble(*self._parts[index])
         return content
 
 

@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from quanted.core.entropy import EntropyReport
+from quanted.tui import wording
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -31,7 +32,8 @@ class Histogram(Widget):
         self.threshold = threshold
         self.above = above
         if threshold is not None:
-            self.border_subtitle = f"threshold {threshold:.3f}: {above} layers at or above"
+            self.border_subtitle = (f"threshold {wording.threshold(threshold)}: "
+                                    f"{wording.count(above, 'layer')} at or above")
         self.refresh()
 
     def _bins(self, count: int) -> list[int]:
@@ -68,10 +70,15 @@ class Histogram(Widget):
             for j, ch in enumerate(label):
                 if 0 <= pos + j < len(axis):
                     axis[pos + j] = ch
-        if cut is not None:
-            marker = min(len(axis) - 1, cut * cell)
-            label = f"▲{self.threshold:.2f}"
-            start = marker if marker + len(label) <= len(axis) else max(0, len(axis) - len(label))
+        if cut is not None and self.threshold is not None:
+            # The ▲ stands where the threshold is on the 0..1 axis, and says the same number
+            # as the status line and the `>` dialog.
+            marker = min(len(axis) - 1, max(0, round(self.threshold * len(axis))))
+            label = f"▲{wording.threshold(self.threshold)}"
+            if marker + len(label) > len(axis):  # no room right of ▲: the number goes left
+                label = f"{wording.threshold(self.threshold)}▲"
+                marker = max(0, marker - len(label) + 1)
+            start = marker
             lines.append("".join(axis[:start]))
             lines.append((label, "bold $text-warning"))
             lines.append("".join(axis[start + len(label):]))

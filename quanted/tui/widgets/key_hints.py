@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widget import Widget
 
-from quanted.tui.keymap import ALL_KEYS, KeySpec, display_key
+from quanted.tui.keymap import ALL_KEYS, PINNED, KeySpec, display_key
 
 PRETTY = {"ctrl+": "^", "space": "space", "escape": "esc"}
 
@@ -28,12 +28,27 @@ class KeyHints(Widget):
         self.specs = specs
 
     def render(self) -> Content:
+        """The screen's keys left to right, cut at a whole hint when the line is full; on the
+        main screen `? Help`, `^q Quit` and `^p palette` stay at the right end at any width."""
         overrides = getattr(self.app, "keymap_overrides", None)
-        parts: list[str | tuple[str, str]] = []
-        for spec in self.specs or ALL_KEYS:
-            if spec.show:
-                parts += [(f" {pretty(display_key(spec, overrides))} ", "bold $text-accent"),
-                          spec.description, " "]
+
+        def hint(key: str, text: str) -> Content:
+            return Content.assemble((f" {key} ", "bold $text-accent"), text, " ")
+
+        shown = [spec for spec in self.specs or ALL_KEYS if spec.show]
+        pinned: list[Content] = []
         if self.specs is None:
-            parts += [(" ^p ", "bold $text-accent"), "palette"]
-        return Content.assemble(*parts)
+            pinned = [hint(pretty(display_key(s, overrides)), s.description)
+                      for s in shown if s.id in PINNED]
+            pinned.append(hint("^p", "palette"))
+            shown = [s for s in shown if s.id not in PINNED]
+        room = self.size.width - sum(c.cell_length for c in pinned)
+        left: list[Content] = []
+        for spec in shown:
+            item = hint(pretty(display_key(spec, overrides)), spec.description)
+            if item.cell_length > room:
+                break
+            left.append(item)
+            room -= item.cell_length
+        gap = Content(" " * max(0, room)) if pinned else Content("")
+        return Content.assemble(*left, gap, *pinned)

@@ -12,7 +12,6 @@ import time
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
 from textual.events import Click
 from textual.geometry import Size
 from textual.message import Message
@@ -23,6 +22,8 @@ from textual.strip import Strip
 from quanted.core import qtypes
 from quanted.core.keys import shown
 from quanted.core.layers import LayerRow
+from quanted.tui.ids import elide
+from quanted.tui.keymap import TABLE_KEYS
 from quanted.tui.row_model import RowModel
 
 EIGHTHS = " ▏▎▍▌▋▊▉█"
@@ -54,10 +55,20 @@ def fit(text: str, width: int) -> str:
     return set_cell_size(text[:head] + "…" + text[len(text) - tail:], width)
 
 
-def bar(value: float | None, width: int) -> str:
+FILE_QTYPES = {"float16": "f16", "bfloat16": "bf16", "float32": "f32"}
+
+
+def short_file_qtype(qtypes_text: str) -> str:
+    """`u8/float16` -> `u8/f16`: the FILE column is 6 cells; `float1` told nobody anything."""
+    return "/".join(FILE_QTYPES.get(q, q) for q in qtypes_text.split("/"))
+
+
+def bar(value: float | None, width: int, low: float = 0.0, high: float = 1.0) -> str:
+    """A bar over [low, high]: the report's own range, so 0.42 and 0.49 differ visibly."""
     if value is None:
         return " " * width
-    eighths = round(max(0.0, min(1.0, value)) * width * 8)
+    span = high - low if high > low else 1.0
+    eighths = round(max(0.0, min(1.0, (value - low) / span)) * width * 8)
     full, part = divmod(eighths, 8)
     text = "█" * full + (EIGHTHS[part] if part else "")
     return text.ljust(width)
@@ -80,14 +91,7 @@ class Layout:
 class LayerTable(ScrollView, can_focus=True):
     """Every layer: mark, id, out0 and weight entropy, file qtype, customized qtype."""
 
-    BINDINGS = [
-        Binding("up", "cursor(-1)", "Up", show=False, id="table.up"),
-        Binding("down", "cursor(1)", "Down", show=False, id="table.down"),
-        Binding("pageup", "page(-1)", "Page up", show=False, id="table.page_up"),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="table.page_down"),
-        Binding("home", "jump(0)", "First", show=False, id="table.home"),
-        Binding("end", "jump(-1)", "Last", show=False, id="table.end"),
-    ]
+    BINDINGS = [spec.binding() for spec in TABLE_KEYS]
 
     COMPONENT_CLASSES = {
         "layer-table--header",
@@ -113,6 +117,7 @@ class LayerTable(ScrollView, can_focus=True):
         self.model: RowModel | None = None
         self.saved: dict[str, str] = {}
         self.threshold: float | None = None
+        self.scale = (0.0, 1.0)  # the bars' range: lowest and highest entropy of the report
         self.placeholder = "Loading…"
         self.first_row_rendered: float | None = None  # perf_counter(); benchmarks read it
 
@@ -122,6 +127,8 @@ class LayerTable(ScrollView, can_focus=True):
         self.model = model
         self.saved = saved
         self.cursor = 0
+        values = [v for row in model.rows for v in row.entropy.values()]
+        self.scale = (min(values), max(values)) if values else (0.0, 1.0)
         self.rows_changed()
 
     def rows_changed(self, keep: str | None = None) -> None:
@@ -206,12 +213,15 @@ class LayerTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         if self.first_row_rendered is None:
             self.first_row_rendered = time.perf_counter()
-        return self._row(model.row_at(index), index == self.cursor, width)
+        neighbours = [model.row_at(i).layer for i in (index - 1, index + 1)
+                      if 0 <= i < len(model)]
+        return self._row(model.row_at(index), index == self.cursor, width, neighbours)
 
     def _header(self, width: int) -> Strip:
         lay = Layout(width)
         sort = SORT_TITLES.get(self.model.sort, "") if self.model else ""
-        parts = ["   ", fit(f"LAYER  (sort: {sort})", lay.layer), " ",
+        title = f"LAYER  (sort: {sort})" if sort else "LAYER"
+        parts = ["   ", fit(title, lay.layer), " ",
                  "OUT0".rjust(lay.entropy), " ", "WEIGHT".rjust(lay.entropy), " "]
         if lay.file:
             parts += ["FILE".ljust(lay.file), " "]
@@ -219,7 +229,8 @@ class LayerTable(ScrollView, can_focus=True):
         style = self.rich_style + self.get_component_rich_style("layer-table--header")
         return Strip([Segment(set_cell_size("".join(parts), width), style)], width)
 
-    def _row(self, row: LayerRow, is_cursor: bool, width: int) -> Strip:
+    def _row(self, row: LayerRow, is_cursor: bool, width: int,
+             neighbours: list[str] | None = None) -> Strip:
         lay = Layout(width)
         get = self.get_component_rich_style
         base = self.rich_style
@@ -232,23 +243,28 @@ class LayerTable(ScrollView, can_focus=True):
         def add(text: str, style: Style | None = None) -> None:
             segments.append(Segment(text, base + style if style is not None else base))
 
-        # Mark: ● customized, ! not in the file; * an unsaved change on this row.
+        # Mark: ● customized, ! not in the file, ⇄ a converter a hybrid run inserted;
+        # * an unsaved change on this row.
         if not row.in_file:
             add("!", get("layer-table--missing"))
+        elif row.converter and row.customized is None:
+            add("⇄", get("layer-table--dim"))
         elif row.customized is not None:
             add("●", get("layer-table--custom"))
         else:
             add(" ")
         add("*" if row.customized != self.saved.get(row.layer) else " ", get("layer-table--warn"))
         add(" ")
-        add(fit(shown(row.layer), lay.layer),
-            get("layer-table--missing") if not row.in_file else None)
+        name_style = (get("layer-table--missing") if not row.in_file
+                      else get("layer-table--dim") if row.converter else None)
+        add(fit(elide(shown(row.layer), lay.layer, neighbours or ()), lay.layer), name_style)
         add(" ")
         hot = self.threshold is not None and (row.max_entropy or -1.0) >= self.threshold
         for port in ("out0", "weight"):
             value = row.entropy.get(port)
             if lay.bar:
-                add(bar(value, lay.bar), get("layer-table--hot" if hot else "layer-table--bar"))
+                add(bar(value, lay.bar, *self.scale),
+                    get("layer-table--hot" if hot else "layer-table--bar"))
                 add(" ")
             add(("-" if value is None else f"{value:.4f}").rjust(lay.number),
                 None if value is not None else get("layer-table--dim"))
@@ -256,7 +272,7 @@ class LayerTable(ScrollView, can_focus=True):
         if lay.file:
             known = self.model.file_qtypes if self.model is not None else {}
             file_qtype = "" if not row.in_file else known.get(row.layer, "…")
-            add(fit(file_qtype, lay.file), get("layer-table--dim"))
+            add(fit(short_file_qtype(file_qtype), lay.file), get("layer-table--dim"))
             add(" ")
         if row.customized is not None:
             style = get("layer-table--custom")

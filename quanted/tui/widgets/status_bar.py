@@ -8,6 +8,8 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from quanted.tui.wording import count, threshold
+
 
 @dataclass(frozen=True)
 class Status:
@@ -22,6 +24,8 @@ class Status:
     filter: str = ""
     busy: str = ""  # "loading…", "saving…"
     note: str = ""  # e.g. where the sample was copied
+    # What `quanted check` finds ("2 errors, 1 warning", any errors); `!` lists them.
+    problems: tuple[str, bool] = ("", False)
 
 
 class StatusBar(Widget):
@@ -38,13 +42,16 @@ class StatusBar(Widget):
             parts += [(" UNSAVED ", "bold reverse $text-warning"), " "]
         else:
             parts += [(" saved ", "reverse $text-success"), " "]
+        if s.problems[0]:
+            style = "bold reverse $text-error" if s.problems[1] else "bold $text-warning"
+            parts += [(f" {s.problems[0]} (! lists) ", style), " "]
         parts += [(s.name, "bold"), "  "]
-        counts = f"{s.layers} layers"
+        counts = count(s.layers, "layer")
         if s.filter:
-            counts = f"{s.shown}/{s.layers} layers (filter: {s.filter})"
+            counts = f"{s.shown}/{count(s.layers, 'layer')} (filter: {s.filter})"
         parts += [counts, " · ", f"{s.customized} customized"]
         if s.threshold is not None:
-            parts += [" · ", f"{s.above} ≥ {s.threshold:.2f}"]
+            parts += [" · ", f"{s.above} ≥ {threshold(s.threshold)}"]
         if s.sort:
             parts += [" · ", ("sort " + s.sort, "dim")]
         if s.note:

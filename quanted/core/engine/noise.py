@@ -1,0 +1,91 @@
+"""TensorFlow's start-up chatter in pegasus's log, kept out of the user's sight but not lost.
+
+acuitylite imports TensorFlow, which prints lines such as
+`2026-11-27 04:41:43.509243: E external/local_xla/xla/stream_executor/cuda/cuda_fft.cc:485]
+Unable to register cuFFT factory: ...` on every run. They start with `E` but say nothing about
+the model, and users read them as the engine's errors. Every line still goes to a log file."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+from quanted.core.engine.logscan import strip_ansi
+
+LOG_DIR = Path(".quanted") / "logs"
+KEEP_LOGS = 20  # per .quantize file; older ones are removed when a new one is made
+
+NOISE = (
+    # TensorFlow's C++ logging: `2026-11-27 04:41:43.509243: E external/local_xla/...cc:485] ...`
+    re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] "
+               r"(external|tensorflow|third_party|xla)/\S+:\d+\] "),
+    # absl logging, used by newer TensorFlow/XLA: `E0000 00:00:1732... 123 cuda_dnn.cc:8454] ...`
+    re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+\.(cc|h):\d+\] "),
+    re.compile(r"^WARNING: All log messages before absl::InitializeLog\(\) is called"),
+)
+
+
+def is_noise(line: str) -> bool:
+    plain = strip_ansi(line)
+    return any(pattern.match(plain) for pattern in NOISE)
+
+
+class KeptLog:
+    """An `on_line` wrapper: every line goes to `path`; only lines that are not noise go on.
+
+    `with closing(KeptLog(quantize, "hybrid", on_line)) as log: hybrid.run(plan, log)`."""
+
+    def __init__(self, quantize: Path, kind: str, on_line: Callable[[str], None]) -> None:
+        self.on_line = on_line
+        self.hidden = 0
+        self.path, self._file = _open_log(quantize, kind)
+
+    def __call__(self, line: str) -> None:
+        self._file.write(strip_ansi(line) + "\n")
+        if is_noise(line):
+            self.hidden += 1
+        else:
+            self.on_line(line)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def describe(self) -> str:
+        """`engine log: PATH (3 TensorFlow start-up lines hidden)`."""
+        hidden = f" ({self.hidden} TensorFlow start-up line{'s' * (self.hidden != 1)} hidden)"
+        return f"engine log: {self.path}{hidden if self.hidden else ''}"
+
+
+
+def _open_log(quantize: Path, kind: str) -> tuple[Path, IO[str]]:
+    """`.quanted/logs/NAME.STAMP.KIND.log` beside the file; a temporary file when that folder
+    cannot be written (a read-only model folder must not stop the run)."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    folder = quantize.parent / LOG_DIR
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{quantize.name}.{stamp}.{kind}.log"
+        handle = open(path, "x", encoding="utf-8")  # noqa: SIM115 - KeptLog.close closes it
+    except OSError:
+        fd, name = tempfile.mkstemp(prefix=f"quanted-{kind}-", suffix=".log")
+        return Path(name), os.fdopen(fd, "w", encoding="utf-8")
+    _prune(folder, quantize.name)
+    return path, handle
+
+
+def _prune(folder: Path, name: str) -> None:
+    logs = sorted(folder.glob(f"{glob_escape(name)}.*.log"))
+    for old in logs[:-KEEP_LOGS]:
+        try:
+            old.unlink()
+        except OSError:
+            pass
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
