@@ -153,6 +153,10 @@ RUN_KEYS: tuple[KeySpec, ...] = (
     KeySpec("run.force", "ctrl+f", "force", "Run anyway",
             "Run although the check found errors (unknown layers or qtypes).",
             "run: Run anyway (force)"),
+    KeySpec("run.rebuild", "ctrl+b", "toggle_rebuild", "Rebuild/hybrid",
+            "Switch the command line between --hybrid and --rebuild: a rebuild writes a fresh "
+            "file and carries your customized entries and comments over.",
+            "run: Switch between --hybrid and --rebuild"),
 )
 VERIFY_KEYS: tuple[KeySpec, ...] = (
     KeySpec("verify.log", "l", "toggle_log", "Log/result",

@@ -146,9 +146,13 @@ def rebuild_plan(quantize: Path, pegasus: str | None = None,
         doc = QuantizeDocument.open(quantize)
         files = cmd.model_files(quantize)
         quantizer, qtype = cmd.dominant_quantization(doc)
-        postfix = quantize.name[len(files.name) + 1: -len(".quantize")]
-        return plan(files.model, QuantizeOptions(postfix=postfix or None, quantizer=quantizer,
-                                                 qtype=qtype), pegasus)
+        try:
+            options = QuantizeOptions(quantizer=quantizer, qtype=qtype).checked()
+        except CommandError as exc:
+            raise CommandError(exc.message, quantize) from None
+        # This very file, not NAME_QTYPE.quantize: a NAME.quantize has no postfix to keep.
+        args = quantize_args(files, cmd.safe_arg(quantize.name), options)
+        return QuantizePlan(files, quantize, find_pegasus(pegasus) + args, options)
     prefix, args = cmd.from_printed_command(from_command, quantize)
     if pegasus is not None or not prefix:
         prefix = find_pegasus(pegasus)

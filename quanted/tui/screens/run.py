@@ -1,10 +1,15 @@
-"""ctrl+r: rerun `pegasus quantize --hybrid` on the open file.
+"""ctrl+r: rerun `pegasus quantize --hybrid` on the open file, or (ctrl+b) rebuild it.
 
 The command comes first, editable (enter runs it; a pasted `--rebuild` line becomes --hybrid),
 with the check's problems under it; check errors refuse the run until ctrl+f (force). While the
 engine runs its log streams (engine_log batches it) and escape/ctrl+c cancel it: the process
 group is stopped in a thread and `hybrid.run` restores the file. After, the failures pegasus
 only logged come first, then the restore message, the report, the comments put back.
+
+ctrl+b switches the same command line to `--rebuild` (the zero-config line becomes the one
+`quanted quantize` would run for this file) and back; a rebuild runs through
+`quantize.run`: the old file goes to the history, the user's customized entries and their
+comments are carried over onto the fresh file, a failed run puts the old file back.
 """
 
 from __future__ import annotations
@@ -21,24 +26,27 @@ from textual.message import Message
 from textual.widgets import Button, Label, Static
 
 from quanted.core.document import QuantizeDocument
-from quanted.core.engine import hybrid
+from quanted.core.engine import hybrid, quantize
 from quanted.core.engine.command import REBUILD_FLAGS, quoted
 from quanted.core.engine.noise import KeptLog
 from quanted.core.engine.process import EngineProcess
-from quanted.core.errors import describe
+from quanted.core.errors import QuantedError, describe
 from quanted.core.validate import ERROR, Problem
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, RUN_KEYS
 from quanted.tui.screens.engine_base import DONE, IDLE, RUNNING, EngineScreen
 from quanted.tui.widgets.command_line import CommandLine
+from quanted.tui.screens.run_text import rebuild_text, result_text, switched
 from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
 from quanted.tui.widgets.key_hints import KeyHints
 
 HINT = ("edit it, or paste the line pegasus_quantize.sh printed (--rebuild becomes --hybrid); "
-        "enter runs it in the file's folder")
+        "enter runs it in the file's folder; ^b rebuilds instead")
+REBUILD_HINT = ("--rebuild writes a fresh file; your customized entries and their comments are "
+                "carried over, the old file is kept in the history; ^b back to --hybrid")
 
 
 class RunScreen(EngineScreen):
-    # run.start is the command line's own enter (Input.Submitted): listed, not bound, so enter
+    # run.start is the command line's own enter (CommandLine.Submitted): listed, not bound, so enter
     # in the log after a run does not start another.
     BINDINGS = [spec.binding() for spec in RUN_KEYS if spec.id != "run.start"]
     AUTO_FOCUS = "#command"
@@ -55,16 +63,28 @@ class RunScreen(EngineScreen):
             super().__init__()
             self.result = result
 
+    class RebuildDrafted(Message):
+        def __init__(self, text: str | None, message: str | None) -> None:
+            super().__init__()
+            self.text, self.message = text, message
+
+    class Rebuilt(Message):
+        def __init__(self, result: quantize.QuantizeResult) -> None:
+            super().__init__()
+            self.result = result
+
     def __init__(self, doc: QuantizeDocument, display_name: str) -> None:
         super().__init__(doc, display_name)
-        self.plan: hybrid.HybridPlan | None = None
-        self.result: hybrid.HybridResult | None = None
+        self.plan: hybrid.HybridPlan | quantize.QuantizePlan | None = None
+        self.result: hybrid.HybridResult | quantize.QuantizeResult | None = None
+        self.rebuild = False  # ctrl+b: the command line is a --rebuild
+        self.zero_config: dict[bool, str] = {}  # rebuild? -> the command line quanted drafted
         self.process: EngineProcess | None = None
         self.stop_requested = threading.Event()
 
     def compose(self) -> ComposeResult:
         yield Label(f"Hybrid rerun · {self.display_name}", id="run-title", classes="engine-title")
-        yield Label(f"Command: {HINT}", classes="engine-hint")
+        yield Label(f"Command: {HINT}", id="run-hint", classes="engine-hint")
         yield CommandLine(id="command", placeholder="pegasus quantize ... --hybrid ...")
         yield Static("Reading the file…", id="problems", markup=False)
         with Horizontal(id="refusal"):
@@ -100,6 +120,23 @@ class RunScreen(EngineScreen):
             result = hybrid.run(the_plan, kept, force=force, process_ready=self._process_ready)
         self.post_message(self.Finished(result))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="rebuild-draft")
+    def draft_rebuild(self) -> None:
+        try:
+            text = quoted(quantize.rebuild_plan(self.path).command)
+        except QuantedError as exc:
+            self.post_message(self.RebuildDrafted(None, exc.message))
+            return
+        self.post_message(self.RebuildDrafted(text, None))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
+    def run_rebuild(self, text: str, on_line: Callable[[str], None]) -> None:
+        the_plan = quantize.rebuild_plan(self.path, from_command=text)
+        self.app.call_from_thread(self._rebuild_planned, the_plan)
+        with closing(KeptLog(self.path, "rebuild", on_line)) as kept:
+            result = quantize.run(the_plan, kept, process_ready=self._process_ready)
+        self.post_message(self.Rebuilt(result))
+
     def _process_ready(self, process: EngineProcess) -> None:
         """In the worker thread: keep the process for cancel; cancel at once if asked already."""
         self.process = process
@@ -117,6 +154,8 @@ class RunScreen(EngineScreen):
     def _drafted(self, message: Drafted) -> None:
         draft = message.draft
         command = self.query_one("#command", CommandLine)
+        if draft.text:
+            self.zero_config[False] = draft.text
         if not command.value:
             command.value = draft.text  # the cursor at its end, the whole command in view
         self._show_problems(draft.problems, draft.message)
@@ -140,6 +179,39 @@ class RunScreen(EngineScreen):
         self.ran = True
         self.log_view.note(f"$ {shown}")
         return True
+
+    @on(RebuildDrafted)
+    def _rebuild_drafted(self, message: RebuildDrafted) -> None:
+        command = self.query_one("#command", CommandLine)
+        if not self.rebuild or command.value != self.zero_config.get(False):
+            return  # switched back, or edited, meanwhile
+        if message.text is None:
+            self.notify(f"{message.message}; --hybrid turned into --rebuild as written.",
+                        severity="warning")
+            self._set_command(switched(command.value, rebuild=True))
+            return
+        self.zero_config[True] = message.text
+        self._set_command(message.text)
+
+    def _rebuild_planned(self, plan: quantize.QuantizePlan) -> None:
+        self.plan = plan
+        self._show_problems([], None)
+        self.ran = True
+        self.log_view.note(f"$ {quoted(plan.command)}")
+
+    @on(Rebuilt)
+    def _rebuilt(self, message: Rebuilt) -> None:
+        self.end()
+        self.result = result = message.result
+        if result.cancelled:
+            self._set_state("Cancelled; the old file was put back.", "error")
+        elif result.restored:
+            self._set_state("Failed; the old file was put back.", "error")
+        else:
+            self._set_state("Rebuilt. esc/q close and reload the file in the editor.", "success")
+        self.query_one("#result-box").display = True
+        self.query_one("#result", Static).update(rebuild_text(result))
+        self.log_view.focus()
 
     @on(Finished)
     def _finished(self, message: Finished) -> None:
@@ -180,6 +252,29 @@ class RunScreen(EngineScreen):
         event.stop()
         self.start(force=True)
 
+    def action_toggle_rebuild(self) -> None:
+        if self.state == RUNNING:
+            self.notify("pegasus is running: the command cannot change now.", severity="warning")
+            return
+        line = self.query_one("#command", CommandLine).value
+        drafted = self.zero_config.get(self.rebuild)
+        self.rebuild = not self.rebuild
+        title = "Rebuild" if self.rebuild else "Hybrid rerun"
+        self.query_one("#run-title", Label).update(f"{title} · {self.display_name}")
+        hint = REBUILD_HINT if self.rebuild else HINT
+        self.query_one("#run-hint", Label).update(f"Command: {hint}")
+        if line and line == drafted:  # the zero-config line: the other mode's own
+            if self.rebuild and True not in self.zero_config:
+                self.draft_rebuild()  # opens the file and finds pegasus: not in the UI thread
+            else:
+                self._set_command(self.zero_config[self.rebuild])
+        else:
+            self._set_command(switched(line, self.rebuild))
+
+    def _set_command(self, text: str) -> None:
+        command = self.query_one("#command", CommandLine)
+        command.value = text  # the cursor at its end
+
     def start(self, force: bool) -> None:
         if self.state == RUNNING:
             self.notify("pegasus is running already.", severity="warning")
@@ -191,7 +286,10 @@ class RunScreen(EngineScreen):
         self.begin()
         self._set_state("Running… esc or ctrl+c cancels (the file is restored).")
         text = self.query_one("#command", CommandLine).value
-        self.run_engine(text, force, self.log_view.buffer.append)
+        if self.rebuild:
+            self.run_rebuild(text, self.log_view.buffer.append)
+        else:
+            self.run_engine(text, force, self.log_view.buffer.append)
 
     def show_cancelling(self) -> None:
         self._set_state("Cancelling… stopping pegasus, then restoring the file.", "warning")
@@ -221,29 +319,3 @@ class RunScreen(EngineScreen):
 
 _STYLES = {"error": "bold red", "warning": "bold yellow", "success": "bold green"}
 
-
-def result_text(result: hybrid.HybridResult) -> Text:
-    """Failures first (each with its layer), then the restore, the report, the comments."""
-    text = Text()
-    if result.failures:
-        text.append(f"{len(result.failures)} edit(s) NOT applied — pegasus exited "
-                    f"{result.engine_status} anyway:\n", style="bold red")
-        for failure in result.failures:
-            text.append(f"  {failure.layer or '(no layer named)'}", style="bold red")
-            if failure.qtype:
-                text.append(f"  {failure.qtype}", style="red")
-            text.append(f"\n      {failure.message}\n", style="red")
-        text.append("\n")
-    if result.restored:
-        text.append(f"{result.restored}\n\n", style="bold yellow")
-    if result.report is not None:
-        text.append("What changed\n", style="bold underline")
-        for line in result.report.lines():
-            style = "dim" if line.endswith("(unchanged)") else ""
-            text.append(line + "\n", style=style)
-    if result.comments_carried:
-        text.append(f"\nPut back {result.comments_carried} comment(s) pegasus dropped.\n",
-                    style="green")
-    if result.report is not None or result.restored:
-        text.append("\nesc/q: close; the editor reloads the file and entropy.txt.", style="dim")
-    return text
