@@ -8,7 +8,13 @@ import sys
 from collections.abc import Sequence
 
 from quanted import __version__
-from quanted.cli import edit_commands, engine_commands, open_command, verify_command
+from quanted.cli import (
+    analyze_command,
+    edit_commands,
+    engine_commands,
+    open_command,
+    verify_command,
+)
 from quanted.core.errors import QuantedError
 
 PROG = "quanted"
@@ -29,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit_commands.register(sub)
     engine_commands.register(sub)
     verify_command.register(sub)
+    analyze_command.register(sub)
     return parser
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
+from quanted.cli import analyze_command
 from quanted.core import qtypes
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError
@@ -73,18 +74,23 @@ def cmd_layers(args: argparse.Namespace) -> int:
     doc = QuantizeDocument.open(args.file)
     report = load_entropy(args.entropy, args.file)
     rows = sort_by_entropy(build_rows(doc, report))
+    figures = analyze_command.current_figures(args.file)  # a current cached `quanted analyze`
     out = sys.stdout
     if args.json:
-        json.dump([row.to_json() for row in rows], out, indent=1)
+        json.dump([{**row.to_json(), **({} if figures is None else
+                                        analyze_command.figure_json(figures.get(row.layer)))}
+                   for row in rows], out, indent=1)
         out.write("\n")
         return 0
     width = max((len(r.layer) for r in rows), default=5)
     width = min(max(width, 5), 80)
-    out.write(f"{'LAYER':<{width}}  {'OUT0':>8}  {'WEIGHT':>8}  {'MAX':>8}  CUSTOMIZED\n")
+    extra = "" if figures is None else f"  {'COSINE':>9}  {'DROP':>9}"
+    out.write(f"{'LAYER':<{width}}  {'OUT0':>8}  {'WEIGHT':>8}  {'MAX':>8}{extra}  CUSTOMIZED\n")
     for row in rows:
         cells = [_fmt(row.entropy.get("out0")), _fmt(row.entropy.get("weight")), _fmt(row.max_entropy)]
         flags = f"  [{', '.join(f for f in row.flags if f != 'no entropy')}]" if not row.in_file else ""
-        out.write(f"{row.layer:<{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}  "
+        extra = "" if figures is None else "  " + analyze_command.figure_cells(figures.get(row.layer))
+        out.write(f"{row.layer:<{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}{extra}  "
                   f"{row.customized or '-'}{flags}\n")
     return 0
 
