@@ -287,10 +287,13 @@ def run(
     *,
     control: AnalysisControl | None = None,
     use_cache: bool = True,
+    keep_dumps: Path | None = None,
 ) -> Analysis:
     """The analysis of the file as it is on disk (a TUI saves first): the cached one when it is
     current, else made by running the engine (the float run only when its dumps are not cached).
-    `use_cache=False` runs both and writes nothing into `.quanted/`."""
+    `use_cache=False` runs both and writes nothing into `.quanted/`. `keep_dumps`: a folder
+    for the runs (kept afterwards: LABEL/probes.json, LABEL/dumps/) instead of a temporary one;
+    float dumps still move into the cache."""
     control = control or AnalysisControl()
     the_plan = plan(path, iterations)
     store = cache_mod.AnalysisCache(the_plan.quantize)
@@ -300,7 +303,9 @@ def run(
             return Analysis.from_cache(data, current=True)
     prefix = find_pegasus(pegasus)
     float_dumps = store.float_dumps(the_plan.float_key) if use_cache else None
-    work = Path(tempfile.mkdtemp(prefix="quanted-analyze-"))
+    if keep_dumps is not None:
+        keep_dumps.mkdir(parents=True, exist_ok=True)
+    work = keep_dumps or Path(tempfile.mkdtemp(prefix="quanted-analyze-"))
     try:
         wanted = ([] if float_dumps is not None else [(FLOAT, the_plan.files.model)])
         wanted.append((QUANTIZED, the_plan.model))
@@ -329,7 +334,8 @@ def run(
         result.own_seconds = time.monotonic() - started
         return result
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if keep_dumps is None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def _compare(the_plan: AnalysisPlan, float_folder: Path, quant_folder: Path) -> list[LayerFigures]:
@@ -347,7 +353,8 @@ def _compare(the_plan: AnalysisPlan, float_folder: Path, quant_folder: Path) -> 
     known = set(doc.tensor_keys)
     layers = []
     for probe in quant_probes:
-        if probe not in quant_files or (probe.layer, probe.port) not in float_files:
+        source = _float_source((probe.layer, probe.port), float_files, inputs, plain)
+        if probe not in quant_files or source is None:
             continue
         key = f"@{probe.layer}:{probe.port}"
         ops = consumers.get((probe.layer, probe.port), [])
@@ -355,12 +362,26 @@ def _compare(the_plan: AnalysisPlan, float_folder: Path, quant_folder: Path) -> 
         if ops and all(op in CLAMPING_OPS for op in ops) and key in known:
             clamp = clamp_range(doc.tensor_fields(key))
         item = figures(probe.layer, probe.port,
-                       [probe_mod.read_npy(p) for p in float_files[(probe.layer, probe.port)]],
+                       [probe_mod.read_npy(p) for p in float_files[source]],
                        [probe_mod.read_npy(p) for p in quant_files[probe]], clamp)
         item.converter = probe.layer not in plain
         layers.append(item)
     set_drops(layers, inputs)
     return layers
+
+
+def _float_source(tensor: tuple[str, str], float_files: dict, inputs: dict,
+                  plain: set[str]) -> tuple[str, str] | None:
+    """The float tensor to compare a quantized one with: itself, or for a converter a hybrid
+    run inserted (not in NAME.json, one input; float through it is the identity) its input's."""
+    seen = set()
+    while tensor not in float_files:
+        feeding = inputs.get(tensor[0], [])
+        if tensor[0] in plain or len(feeding) != 1 or tensor in seen:
+            return None
+        seen.add(tensor)
+        tensor = feeding[0]
+    return tensor
 
 
 def _edges(layers: dict) -> tuple[dict[str, list[tuple[str, str]]], dict[tuple[str, str], list[str]]]:

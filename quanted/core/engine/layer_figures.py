@@ -71,15 +71,21 @@ def _opt(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    # einsum, not np.dot: BLAS's threaded dot stalls for milliseconds per call on a loaded
+    # machine (measured: 6 ms instead of 4 us per 16k values with 2 cores busy).
+    return float(np.einsum("i,i->", a, b))
+
+
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
     """Cosine similarity of two flat float64 arrays; 1.0 when both are all zeros, 0.0 when
     only one is."""
-    na, nb = float(np.sqrt(np.dot(a, a))), float(np.sqrt(np.dot(b, b)))
+    na, nb = math.sqrt(_dot(a, a)), math.sqrt(_dot(b, b))
     if na == 0.0 and nb == 0.0:
         return 1.0
     if na == 0.0 or nb == 0.0:
         return 0.0
-    return float(np.dot(a, b) / (na * nb))
+    return _dot(a, b) / (na * nb)
 
 
 def clamp_range(fields: dict[str, str]) -> tuple[tuple[float, float], str] | None:
@@ -128,8 +134,8 @@ def figures(layer: str, port: str, floats: Sequence[np.ndarray], quantized: Sequ
         diff = ref - got
         cosines.append(cosine(ref, got))
         raw_cosines.append(cosine(raw, got) if clamp is not None else cosines[-1])
-        signal += float(np.dot(ref, ref))
-        noise += float(np.dot(diff, diff))
+        signal += _dot(ref, ref)
+        noise += _dot(diff, diff)
         if diff.size:
             worst = max(worst, float(np.max(np.abs(diff))))
     sqnr = 10.0 * math.log10(signal / noise) if noise > 0.0 and signal > 0.0 else None

