@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -27,8 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from quanted.core.engine import analysis, probes  # noqa: E402
-from quanted.core.engine.discovery import EngineNotFound, find_pegasus  # noqa: E402
+from quanted.core.engine import analysis, probes
+from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES = [(1, 32, 32, 16), (1, 16, 16, 32), (1, 8, 8, 64), (1, 4, 4, 128)]
@@ -122,11 +123,15 @@ def main() -> None:
         folder = Path(tmp) / "model"
         folder.mkdir()
         linker = synthetic(folder, args.layers, args.inputs)
-        started = time.perf_counter()
-        result = analysis.run(folder / "net_uint8.quantize", f"{sys.executable} {linker}")
-        _, own = report(f"synthetic ({args.layers} layers, stand-in engine that links files)",
-                        result, time.perf_counter() - started)
-        print(f"synthetic: quanted's own work {own:.3f} s (target < 0.5 s: "
+        owns = []
+        for _ in range(3):  # the median of three fresh analyses (no cache), the machine is shared
+            started = time.perf_counter()
+            result = analysis.run(folder / "net_uint8.quantize", f"{sys.executable} {linker}",
+                                  use_cache=False)
+            owns.append(report(f"synthetic ({args.layers} layers, stand-in engine that links "
+                               "files)", result, time.perf_counter() - started)[1])
+        own = statistics.median(owns)
+        print(f"synthetic: quanted's own work, median {own:.3f} s (target < 0.5 s: "
               f"{'met' if own < 0.5 else 'NOT met'})")
 
 

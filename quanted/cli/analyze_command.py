@@ -84,6 +84,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         log.write(f"quanted: [{p.run}/{p.runs}] {p.title} run: {where}\n")
         log.flush()
 
+    _note_pending(args.file)
     try:
         result = analysis.run(args.file, args.pegasus, args.iterations, on_line, on_progress)
     except analysis.AnalysisFailed as exc:
@@ -105,6 +106,20 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         return 0
     write_table(sys.stdout, items, entropy, customized, bars=sys.stdout.isatty())
     return 0
+
+
+def _note_pending(path: Path) -> None:
+    """Customized layers the file's quantize_parameters do not apply yet are not analyzed as
+    customized: say so, as verify does."""
+    from quanted.core.document import QuantizeDocument
+    from quanted.core.engine.verify import not_applied
+
+    pending = not_applied(QuantizeDocument.open(path))
+    if pending:
+        shown = ", ".join(pending[:3]) + (f" and {len(pending) - 3} more" if len(pending) > 3 else "")
+        print(f"quanted: note: {len(pending)} customized layer(s) are not applied in "
+              f"quantize_parameters yet ({shown}): this analyzes the quantization the file has; "
+              "`quanted hybrid` applies them", file=sys.stderr)
 
 
 def _joins(path: Path) -> tuple[dict[str, float], dict[str, str]]:

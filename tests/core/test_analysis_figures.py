@@ -49,6 +49,10 @@ def test_clamp_range_from_min_max_or_from_the_quantizer():
         (-32768 / 4096, 32767 / 4096), "qtype")
     assert clamp_range({"qtype": "i8", "quantizer": "symmetric_affine", "scale": "0.1"}) == (
         pytest.approx((-12.8, 12.7)), "qtype")
+    # An i16 tensor's min/max are calibration figures, not where its values saturate.
+    assert clamp_range({"qtype": "i16", "quantizer": "dynamic_fixed_point", "fl": "11",
+                        "min_value": "0.0", "max_value": "14.2"}) == ((-16.0, 32767 / 2048),
+                                                                       "qtype")
     assert clamp_range({"qtype": "bf16", "quantizer": "bfloat16"}) is None
     assert clamp_range({"qtype": "i8", "quantizer": "perchannel_symmetric_affine",
                         "scale": ""}) is None

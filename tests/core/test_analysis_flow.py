@@ -172,3 +172,16 @@ def test_cli_uses_the_cache_and_layers_gains_columns(model, capsys):
     assert main(["layers", str(model)]) == 0
     assert "COSINE" in capsys.readouterr().out.splitlines()[0]
     assert main(["analyze", str(model), "--iterations", "0"]) == 1
+
+
+def test_a_float_run_stored_twice_keeps_the_first(tmp_path):
+    from quanted.core.engine.analysis_cache import AnalysisCache
+
+    store = AnalysisCache(tmp_path / "m_uint8.quantize")
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "probes.json").write_text(name)
+    kept = store.store_float("k" * 64, tmp_path / "first")
+    again = store.store_float("k" * 64, tmp_path / "second")  # a concurrent analysis, later
+    assert again == kept and (kept / "probes.json").read_text() == "first"
+    assert [p.name for p in store.folder.iterdir()] == [kept.name]

@@ -72,14 +72,19 @@ def _probe_arrays(folder, iterations):
     return found
 
 
-def _min_max(quantize_text, key):
+def _saturation(quantize_text, key):
+    """Where the tensor's quantized values saturate: min/max for asymmetric_affine u8, the i16
+    range scaled by 2^-fl for dynamic_fixed_point."""
     block = re.search(rf"^  '{re.escape(key)}':\n((?:    .*\n)+)", quantize_text,
                       re.MULTILINE)
     if block is None:
         return None
-    fields = dict(re.findall(r"^    (min_value|max_value): (\S+)$", block.group(1), re.MULTILINE))
-    if len(fields) < 2:
-        return None
+    fields = dict(re.findall(r"^    (\w+): (\S+)$", block.group(1), re.MULTILINE))
+    if fields.get("quantizer") == "dynamic_fixed_point":
+        assert fields["qtype"] == "i16"
+        step = 2.0 ** -int(fields["fl"])
+        return -32768 * step, 32767 * step
+    assert fields.get("quantizer") == "asymmetric_affine"
     return float(fields["min_value"]), float(fields["max_value"])
 
 
@@ -99,10 +104,17 @@ def _reference(quantize, model_json, float_dir, quant_dir, iterations):
             producers.setdefault(layer_id, []).append(tuple(tensor))
     floats = _probe_arrays(float_dir, iterations)
     quants = _probe_arrays(quant_dir, iterations)
+    for tensor in list(quants):
+        source = tensor
+        while source not in floats and len(producers.get(source[0], [])) == 1:
+            source = producers[source[0]][0]  # a converter: identity in float
+        if source in floats:
+            floats[tensor] = floats[source]
     out = {}
     for tensor in quants.keys() & floats.keys():
         ops = consumers.get(tensor, [])
-        rng = _min_max(text, "@{}:{}".format(*tensor)) if ops and set(ops) <= CLAMPING else None
+        rng = (_saturation(text, "@{}:{}".format(*tensor)) if ops and set(ops) <= CLAMPING
+               else None)
         cos, raw, signal, noise, worst = [], [], 0.0, 0.0, 0.0
         for f, q in zip(floats[tensor], quants[tensor]):
             f = f.astype(np.float64).ravel()
@@ -285,6 +297,14 @@ def sample_story(pegasus, tmp_path_factory):
     story["layers_stale"] = cli("layers", str(quantize), "--json")
     story["cli_after_edit"] = cli("analyze", str(quantize), "--pegasus", wrapper, "--json")
     story["calls_after_edit"] = _calls(log)
+    # A hybrid run (the engine's own pre-filled layers, put back): converters, i16 tensors.
+    story["add"] = cli("add", str(quantize), "Flatten_output_0_3")
+    story["hybrid"] = cli("hybrid", str(quantize), "--pegasus", wrapper)
+    hybrid_kept = folder.parent / (folder.name + "-hybrid-dumps")
+    story["hybrid_result"] = analysis.run(quantize, wrapper, keep_dumps=hybrid_kept)
+    story["calls_after_hybrid"] = _calls(log)
+    story["hybrid_reference"] = _reference(quantize, folder / "tinynet_uint8.quantize.json",
+                                           story["float_dir"], hybrid_kept / "quantized", 4)
     return story
 
 
@@ -346,3 +366,41 @@ def test_after_an_edit_the_analysis_is_stale_and_only_the_quantized_run_repeats(
     assert status == 0, err
     rows = {row["layer"]: row for row in json.loads(out)["layers"]}
     assert rows["Flatten_output_0_3"]["customized"] is None  # the edit is seen
+
+
+def test_ids_equal_after_slash_to_underscore_cannot_reach_the_engine(pegasus, sidenet, tmp_path):
+    """Two ids equal once `/` becomes `_` end in the same `_<uid>`; the engine refuses such a
+    model (ids must have unique uids), so dump names can be alike but never equal. The failure
+    comes back as AnalysisFailed naming the run and the engine's status."""
+    folder = tmp_path / "dup"
+    folder.mkdir()
+    for name in ("sidenet.data", "sidenet_inputmeta.yml", "dataset.txt", "input_0.npy",
+                 "input_1.npy", "input_2.npy", "sidenet_uint8.quantize"):
+        shutil.copy2(sidenet / name, folder / name)
+    model = json.loads((sidenet / "sidenet.json").read_text())
+    twin = dict(model["Layers"]["head/conv/Conv_output_0_6"])
+    model["Layers"]["head_conv/Conv_output_0_6"] = twin  # folds to head_conv_Conv_output_0_6 too
+    (folder / "sidenet.json").write_text(json.dumps(model))
+    with pytest.raises(analysis.AnalysisFailed) as caught:
+        analysis.run(folder / "sidenet_uint8.quantize", shlex.join(pegasus), iterations=1)
+    assert caught.value.run.label == "float" and caught.value.status != 0
+    assert caught.value.exit_code == caught.value.status
+    assert any("Duplicated uid" in line for line in caught.value.tail), caught.value.tail
+
+
+def test_after_a_hybrid_run_converters_and_i16_tensors_match_numpy(sample_story):
+    status, _, err = sample_story["hybrid"]
+    assert status == 0, err
+    result = sample_story["hybrid_result"]
+    new = sample_story["calls_after_hybrid"][len(sample_story["calls_after_edit"]):]
+    assert len(new) == 2 and new[0].startswith("quantize") and "--dtype quantized" in new[1]
+    assert result.model.name == "tinynet_uint8.quantize.json"
+    _assert_matches(result, sample_story["hybrid_reference"])
+    figures = result.by_layer()
+    converters = [f for f in result.layers if f.converter]
+    assert converters and all("_to_" in f.layer for f in converters)
+    add = figures["layer3/layer3.0/Add_output_0_6"]  # i16 now, feeding a relu
+    assert add.clamped and add.clamp_source == "qtype" and add.clamp_range[0] < 0
+    relu = figures["layer3/layer3.0/relu_1/Relu_output_0_5"]
+    assert abs(add.cosine - relu.cosine) < 0.01  # the relu sees what the clamp assumed
+    assert figures["output_1"].cosine > 0.99  # the hybrid model agrees with float again

@@ -18,9 +18,10 @@ the same, so an analysis after editing the .quantize file is one engine run.
 The clamp: ACUITY gives a tensor whose every consumer is a clamping activation (relu, relu6,
 relun, clip) the activation's range (`min_value: 0.0`), so its quantized output is already
 clamped while the float one is not; raw cosine would rank all those tensors worst. For such a
-tensor the reference is the float output clipped to the tensor's [min_value, max_value] in the
-file (or the range its quantizer and qtype represent); `clamped` says so, `cosine_raw` keeps
-the raw comparison.
+tensor the reference is the float output clipped to the range its quantized values saturate
+to (layer_figures.clamp_range: the file's [min_value, max_value] for asymmetric_affine, the
+qtype's range for dynamic_fixed_point); `clamped` says so, `cosine_raw` keeps the raw
+comparison.
 
 `run` either returns a complete Analysis (stored in the cache) or raises: AnalysisFailed
 (exit_code = the engine's status; `.run`, `.status`, `.tail`), AnalysisCancelled (130), a
@@ -44,7 +45,7 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.engine import analysis_cache as cache_mod
 from quanted.core.engine import command as cmd
 from quanted.core.engine import probes as probe_mod
-from quanted.core.engine.discovery import find_pegasus
+from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 from quanted.core.engine.layer_figures import (
     CLAMPING_OPS,
     LayerFigures,
@@ -178,7 +179,7 @@ def plan(quantize: Path, iterations: int | None = None) -> AnalysisPlan:
     inputs = [("input", p) for p in cache_mod.dataset_inputs(files.inputmeta, n)]
     common = [("float_model", files.model), ("data", files.data),
               ("inputmeta", files.inputmeta), *inputs]
-    float_key = cache_mod.compute_key(common, n)
+    float_key = cache_mod.compute_key(common, n, cache_mod.FLOAT_SCHEME)
     key = cache_mod.compute_key([*common, ("quantize", quantize), ("model", model)], n)
     return AnalysisPlan(quantize, files, n, model, float_key, key)
 
@@ -301,7 +302,10 @@ def run(
         data = store.load_result(the_plan.key)
         if data is not None:
             return Analysis.from_cache(data, current=True)
-    prefix = find_pegasus(pegasus)
+    try:
+        prefix = find_pegasus(pegasus)
+    except EngineNotFound as exc:
+        raise EngineNotFound(exc.message, the_plan.quantize) from None
     float_dumps = store.float_dumps(the_plan.float_key) if use_cache else None
     if keep_dumps is not None:
         keep_dumps.mkdir(parents=True, exist_ok=True)

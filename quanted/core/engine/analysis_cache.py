@@ -20,7 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 CACHE_DIR = Path(".quanted") / "analysis"
-SCHEME = "probes-1"  # changes whenever what is stored or how it is computed changes
+# Part of every key: change FLOAT_SCHEME when the float dumps change, SCHEME when the figures do.
+FLOAT_SCHEME = "probes-1"
+SCHEME = "figures-2"
 KEEP_FLOAT = 3
 
 
@@ -62,9 +64,10 @@ def dataset_inputs(inputmeta: Path, iterations: int) -> list[Path]:
     return found
 
 
-def compute_key(parts: Sequence[tuple[str, Path | None]], iterations: int) -> str:
-    """sha256 over (label, content digest) of each part and N."""
-    digest = hashlib.sha256(f"{SCHEME}\n{iterations}\n".encode())
+def compute_key(parts: Sequence[tuple[str, Path | None]], iterations: int,
+                scheme: str = SCHEME) -> str:
+    """sha256 over the scheme, N and (label, content digest) of each part."""
+    digest = hashlib.sha256(f"{scheme}\n{iterations}\n".encode())
     for label, path in parts:
         value = file_digest(path) if path is not None and path.is_file() else "-"
         digest.update(f"{label}\t{value}\n".encode())
@@ -121,9 +124,14 @@ class AnalysisCache:
         staging = self.folder / f".float-{uuid.uuid4().hex[:12]}.tmp"
         shutil.move(str(source), str(staging))
         (staging / "complete").write_text(key + "\n", encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target, ignore_errors=True)
-        os.replace(staging, target)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            # Another analysis stored the same float run first (renaming onto a non-empty
+            # folder fails): keep that one, a reader may be using it.
+            shutil.rmtree(staging, ignore_errors=True)
+            if not (target / "complete").is_file():
+                raise
         self._prune_float(keep=target)
         return target
 

@@ -89,14 +89,20 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def clamp_range(fields: dict[str, str]) -> tuple[tuple[float, float], str] | None:
-    """A tensor's representable range: its `min_value`/`max_value` in the .quantize file, else
-    what its quantizer and qtype can represent; None when neither can be told."""
-    try:
-        return (float(fields["min_value"]), float(fields["max_value"])), "min_max"
-    except (KeyError, ValueError):
-        pass
-    qrange = QTYPE_RANGES.get(fields.get("qtype", ""))
+    """The range a tensor's quantized values are saturated to: for `asymmetric_affine` (u8/i8,
+    whose scale and zero point are made from them) its `min_value`/`max_value` in the file;
+    for `dynamic_fixed_point` and `symmetric_affine`, or without min/max, what the quantizer
+    and qtype represent. (Measured on the sample after a hybrid run: an i16 `fl: 11` Add with
+    `min_value: 0.0` holds values down to -16, so clamping its float to [0, max] would compare
+    it with a tensor it never tries to be; cosine 0.59 instead of the 0.9995 of its relu.)
+    None when neither can be told."""
     quantizer = fields.get("quantizer") or fields.get("dtype") or ""
+    if quantizer not in ("dynamic_fixed_point", "symmetric_affine"):
+        try:
+            return (float(fields["min_value"]), float(fields["max_value"])), "min_max"
+        except (KeyError, ValueError):
+            pass
+    qrange = QTYPE_RANGES.get(fields.get("qtype", ""))
     if qrange is None:
         return None
     low, high = qrange
