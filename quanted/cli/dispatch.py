@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from quanted import __version__
@@ -13,13 +14,15 @@ from quanted.cli import (
     edit_commands,
     engine_commands,
     open_command,
+    tune_command,
     verify_command,
 )
 from quanted.core.errors import QuantedError
 
 PROG = "quanted"
 EPILOG = """\
-exit status: 0 ok, 1 a validation problem (nothing written), 2 unreadable input.
+exit status: 0 ok, 1 a validation problem or a refused edit (nothing written), 2 unreadable
+input; engine commands: the engine's status when it fails, 130 (128+N for signal N) stopped.
 Without a subcommand, `quanted FILE` opens the editor."""
 
 
@@ -35,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit_commands.register(sub)
     engine_commands.register(sub)
     verify_command.register(sub)
+    tune_command.register(sub)
     analyze_command.register(sub)
     return parser
 
@@ -46,7 +50,36 @@ def _subcommands(parser: argparse.ArgumentParser) -> list[str]:
     return []
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def _safe_streams() -> None:
+    """Names from argv that are not UTF-8 are written back as they came, never a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="surrogateescape")
+            except (ValueError, OSError):
+                pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from quanted.core.history import HistoryWarning
+
+    _safe_streams()
+    warnings.simplefilter("always", HistoryWarning)
+    previous_hook = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        return _main(argv)
+    finally:
+        warnings.showwarning = previous_hook
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if open_command.wants_editor(args_list, _subcommands(parser)):
@@ -70,9 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no tracebacks
+    except Exception as exc:
         if os.environ.get("QUANTED_DEBUG"):
             raise
+        # Exit statuses are 0, 1 and 2 only: an unforeseen failure is reported as a failure to
+        # read or write the input, with the one line users can act on.
         print(f"{PROG}: error: internal error: {type(exc).__name__}: {exc} "
               "(set QUANTED_DEBUG=1 for a traceback)", file=sys.stderr)
-        return 3
+        return 2

@@ -6,15 +6,21 @@ import argparse
 import json
 import sys
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from quanted.cli import analyze_command
-from quanted.core import qtypes
+from quanted.core import qtypes, recovery
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError
-from quanted.core.keys import looks_like_tensor_key, split_tensor_key
-from quanted.core.validate import ERROR, check, qtype_problem, unknown_layer_message
+from quanted.core.files import locked
+from quanted.core.keys import looks_like_tensor_key, shown, split_tensor_key
+from quanted.core.validate import (
+    ERROR,
+    check,
+    input_problem,
+    qtype_problem,
+    unknown_layer_message,
+)
 
 if TYPE_CHECKING:
     from quanted.core.entropy import EntropyReport
@@ -39,18 +45,47 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--qtype", default=qtypes.DEFAULT_QTYPE,
                    help=f"one of {', '.join(qtypes.KNOWN_QTYPES)} (default: %(default)s)")
     p.add_argument("--comment", metavar="TEXT", help="a comment kept on each added layer's line")
+    _force_option(p)
     p.set_defaults(handler=cmd_add)
 
     p = sub.add_parser("remove", help="remove layers from customized_quantize_layers")
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("layers", nargs="+", metavar="LAYER")
+    _force_option(p)
     p.set_defaults(handler=cmd_remove)
+
+    p = sub.add_parser(
+        "recover", help="after a killed engine run: restore the file from before it, or keep it",
+        description="A pegasus run that quanted started was stopped before it finished "
+        "(quanted was killed, or the machine went down): FILE may be what pegasus left. "
+        "Edits of FILE are refused until you choose. Without --keep the copy taken before "
+        "the run (and entropy.txt's) is put back.")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--keep", action="store_true", help="keep FILE as it is now")
+    p.set_defaults(handler=cmd_recover)
 
     p = sub.add_parser("check", help="report unknown layers, bad qtypes, duplicates",
                        description="One line per problem; exit 0 when clean, 1 with problems.")
     p.add_argument("file", type=Path, metavar="FILE")
     _entropy_option(p)
     p.set_defaults(handler=cmd_check)
+
+
+def _force_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="write FILE even when it is read-only (its mode is kept)")
+
+
+def warn_if_interrupted(path: Path) -> None:
+    """Reading commands go on, with a word about a killed engine run."""
+    found = recovery.pending(path)
+    if found is not None:
+        print(f"quanted: warning: {path}: {found.describe()}; {found.advice()}", file=sys.stderr)
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    print(f"{shown(str(args.file))}: {recovery.recover(args.file, keep=args.keep)}")
+    return 0
 
 
 def _entropy_option(p: argparse.ArgumentParser) -> None:
@@ -72,6 +107,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
     from quanted.core.layers import build_rows, sort_by_entropy
 
     doc = QuantizeDocument.open(args.file)
+    warn_if_interrupted(args.file)
     report = load_entropy(args.entropy, args.file)
     rows = sort_by_entropy(build_rows(doc, report))
     figures = analyze_command.current_figures(args.file)  # a current cached `quanted analyze`
@@ -90,8 +126,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
         cells = [_fmt(row.entropy.get("out0")), _fmt(row.entropy.get("weight")), _fmt(row.max_entropy)]
         flags = f"  [{', '.join(f for f in row.flags if f != 'no entropy')}]" if not row.in_file else ""
         extra = "" if figures is None else "  " + analyze_command.figure_cells(figures.get(row.layer))
-        out.write(f"{row.layer:<{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}{extra}  "
-                  f"{row.customized or '-'}{flags}\n")
+        out.write(f"{shown(row.layer):<{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}{extra}  "
+                  f"{shown(row.customized or '-')}{flags}\n")
     return 0
 
 
@@ -109,7 +145,20 @@ def resolve_layer(doc: QuantizeDocument, name: str) -> str:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    doc = QuantizeDocument.open(args.file)
+    _refuse_bad_input([*args.layers, args.qtype], args.comment, args.file)
+    # Locked from the read to the rename: a concurrent edit waits for this one, then builds
+    # on it; none is lost.
+    with locked(args.file):
+        recovery.refuse_if_interrupted(args.file)
+        doc = QuantizeDocument.open(args.file)
+        messages = _add(doc, args)
+        if doc.is_modified:
+            doc.save(force=args.force)
+    print("\n".join(messages))  # only once it is written: a failed save printed nothing
+    return 0
+
+
+def _add(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
     problem = qtype_problem(args.qtype)
     errors: list[str] = []
     if problem is not None and problem[0] == ERROR:
@@ -120,43 +169,56 @@ def cmd_add(args: argparse.Namespace) -> int:
         if not doc.has_layer(layer):
             errors.append(unknown_layer_message(doc, name))
         layers.append(layer)
-    if args.comment is not None and ("\n" in args.comment or "\r" in args.comment):
-        errors.append("--comment must be a single line")
     _fail_if(errors, args.file)
     if problem is not None:
         print(f"quanted: warning: {problem[1]}", file=sys.stderr)
     before = doc.customized
+    messages = []
     for layer in dict.fromkeys(layers):
         doc.set_layer(layer, args.qtype)
         if args.comment is not None:
             doc.set_comment(layer, args.comment)
         old = before.get(layer)
         if old is None:
-            print(f"added {layer}: {args.qtype}")
+            messages.append(f"added {shown(layer)}: {shown(args.qtype)}")
         elif old != args.qtype:
-            print(f"changed {layer}: {old} -> {args.qtype}")
+            messages.append(f"changed {shown(layer)}: {shown(old)} -> {shown(args.qtype)}")
         else:
-            print(f"unchanged {layer}: {args.qtype}")
-    if doc.is_modified:
-        doc.save()
-    return 0
+            messages.append(f"unchanged {shown(layer)}: {shown(args.qtype)}")
+    return messages
+
+
+def _refuse_bad_input(words: list[str], comment: str | None, path: Path) -> None:
+    """Text the engine's YAML loader would reject, or read differently, never gets written."""
+    errors = [f"layer or qtype {shown(w)!r}: {why}" for w in words
+              if (why := input_problem(w)) is not None]
+    if comment is not None:
+        why = input_problem(comment, comment=True)
+        if why is not None:
+            errors.append(f"--comment: {why}")
+    _fail_if(errors, path)
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    doc = QuantizeDocument.open(args.file)
-    current = doc.customized
-    errors = []
-    layers = []
-    for name in args.layers:
-        layer = name if name in current else resolve_layer(doc, name)
-        if layer not in current:
-            errors.append(f"layer {name!r} is not in customized_quantize_layers")
-        layers.append(layer)
-    _fail_if(errors, args.file)
-    for layer in dict.fromkeys(layers):
-        doc.remove_layer(layer)
-        print(f"removed {layer}")
-    doc.save()
+    _refuse_bad_input(args.layers, None, args.file)
+    with locked(args.file):
+        recovery.refuse_if_interrupted(args.file)
+        doc = QuantizeDocument.open(args.file)
+        current = doc.customized
+        errors = []
+        layers = []
+        for name in args.layers:
+            layer = name if name in current else resolve_layer(doc, name)
+            if layer not in current:
+                errors.append(f"layer {shown(name)!r} is not in customized_quantize_layers")
+            layers.append(layer)
+        _fail_if(errors, args.file)
+        messages = []
+        for layer in dict.fromkeys(layers):
+            doc.remove_layer(layer)
+            messages.append(f"removed {shown(layer)}")
+        doc.save(force=args.force)
+    print("\n".join(messages))
     return 0
 
 
@@ -170,6 +232,7 @@ def _fail_if(errors: list[str], path: Path) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     doc = QuantizeDocument.open(args.file)
+    warn_if_interrupted(args.file)
     report = load_entropy(args.entropy, args.file)
     problems = check(doc, report)
     for problem in problems:

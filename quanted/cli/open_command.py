@@ -8,7 +8,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from quanted.core.errors import ReadError
+from quanted.core import recovery
+from quanted.core.files import check_regular
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,10 +39,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def _check_file(path: Path, what: str) -> None:
-    if path.is_dir():
-        raise ReadError(f"is a directory, not {what}", path)
-    if not path.exists():
-        raise ReadError("no such file", path)
+    check_regular(path, what)
 
 
 def copy_sample_to_temp() -> Path:
@@ -63,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
         path = args.file
         display = str(path)
         _check_file(path, "a .quantize file")
+        # A killed engine run left the file in doubt: the user chooses before editing it.
+        recovery.refuse_if_interrupted(path)
     if args.entropy is not None:
         _check_file(args.entropy, "an entropy report")
 

@@ -60,6 +60,7 @@ def _yaml_load(text: str) -> object:
     return yaml.load(io.StringIO(text))
 
 
+_LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")
 _SIMPLE_SCALAR = re.compile(r"[A-Za-z_/][A-Za-z0-9_./\-]*")
 
 
@@ -73,8 +74,8 @@ def _is_plain_safe(text: str) -> bool:
         return False
     if text.endswith(":") or ": " in text or text.startswith(("-", "@", "?", ":")):
         return False
-    from ruamel.yaml.resolver import VersionedResolver
     from ruamel.yaml.nodes import ScalarNode
+    from ruamel.yaml.resolver import VersionedResolver
 
     tag = VersionedResolver().resolve(ScalarNode, text, (True, False))
     return str(tag) == "tag:yaml.org,2002:str"
@@ -113,7 +114,10 @@ def parse(text: str, path: str, line_getter: Callable[[], int]) -> BlockState:
 
     `line_getter()` gives the header's line number. It is a callable because it is only
     needed for errors, and counting lines in a 15 MB file costs more than a small edit."""
-    raw_lines = text.splitlines(keepends=True)
+    # Lines end at \n only: str.splitlines() also breaks at \x0b, \x1c, U+0085, U+2028...,
+    # which a layer id or comment may hold (the engine's loader reads them as text, or
+    # check reports them).
+    raw_lines = _LINES.findall(text)
     header_raw = raw_lines[0]
     header = header_raw.rstrip("\r\n")
     if HEADER_RE.fullmatch(header) is None:
@@ -161,8 +165,10 @@ def _cross_check(state: BlockState, text: str, path: str, first_line: int) -> No
     if not isinstance(mapping, dict):
         raise ReadError("customized_quantize_layers is not a mapping", path, first_line)
     header_value = HEADER_RE.fullmatch(state.header)["value"]  # type: ignore[index]
-    if header_value and header_value.strip() != "{}":
+    if header_value and not is_empty_flow(header_value):
         return  # flow style with entries: ruamel's reading is the only one
+    if any(ch in text for ch in "\x85\u2028\u2029"):
+        return  # YAML readers split lines there; check warns about each such line
     dups = set(duplicates(state))
     ours = {line.key: line.value for line in state.lines if line.key is not None and line.key not in dups}
     theirs = {str(k): "" if v is None else str(v) for k, v in mapping.items() if str(k) not in dups}
@@ -175,10 +181,21 @@ def _cross_check(state: BlockState, text: str, path: str, first_line: int) -> No
         )
 
 
+def is_empty_flow(value: str) -> bool:
+    """`{}`, `{ }`, ...: an empty mapping written inline."""
+    return value[1:-1].strip(" ") == ""
+
+
+def is_empty(state: BlockState) -> bool:
+    """No entries, inline or on lines of their own."""
+    value = HEADER_RE.fullmatch(state.header)["value"]  # type: ignore[index]
+    return (not value or is_empty_flow(value)) and all(ln.key is None for ln in state.lines)
+
+
 def flow_entries(state: BlockState) -> dict[str, str]:
     """Entries written inline, `customized_quantize_layers: {a: b}`."""
     value = HEADER_RE.fullmatch(state.header)["value"]  # type: ignore[index]
-    if not value or value.strip() == "{}":
+    if not value or is_empty_flow(value):
         return {}
     loaded = _yaml_load("x: " + value)
     return {str(k): str(v) for k, v in loaded["x"].items()}  # type: ignore[index]
@@ -206,23 +223,25 @@ def duplicates(state: BlockState) -> list[str]:
 class Editor:
     """Pure edits from one BlockState to the next."""
 
-    def __init__(self, indent: str, newline: str, original_header: str) -> None:
+    def __init__(self, indent: str, newline: str, original_header: str,
+                 empty_header: str | None = None) -> None:
         self.indent = indent
         self.newline = newline
         self.original_header = original_header
+        # The header to write when the block becomes empty again: the file's own empty form
+        # (`{}  # none yet`, a bare `customized_quantize_layers:`, `{ }`) when it had one.
+        self.empty_header = empty_header
 
     def _header_as_block(self, state: BlockState) -> BlockState:
         match = HEADER_RE.fullmatch(state.header)
         assert match is not None
         if not match["value"]:
             return state
-        if match["value"].strip() != "{}":
+        if not is_empty_flow(match["value"]):
             # Inline entries become one line each, the layout every other edit expects.
             expanded = [self._entry_line(k, v, None, self.newline) for k, v in flow_entries(state).items()]
             state = replace(state, lines=tuple(expanded) + state.lines)
-        post = match["post"].strip()
-        header = match["head"] + (" " + post if post else "")
-        return replace(state, header=header)
+        return replace(state, header=with_entries(state.header))
 
     def _entry_line(self, layer: str, qtype: str, comment: str | None, eol: str) -> Line:
         text = f"{self.indent}{format_scalar(layer)}: {format_scalar(qtype)}"
@@ -285,6 +304,8 @@ class Editor:
         return state
 
     def _empty_header(self, state: BlockState) -> str:
+        if self.empty_header is not None and with_entries(self.empty_header) == state.header:
+            return self.empty_header
         original = HEADER_RE.fullmatch(self.original_header)
         if original is not None and (original["value"] or "").strip() == "{}":
             return self.original_header
@@ -335,6 +356,22 @@ class Editor:
             state = replace(state, header_eol=self.newline)
             new[-1] = replace(new[-1], eol="")
         return replace(state, lines=tuple(lines[:at] + new + lines[at:]))
+
+
+def with_entries(header: str) -> str:
+    """The header an empty-block header becomes once the block has entries."""
+    match = HEADER_RE.fullmatch(header)
+    assert match is not None
+    if not match["value"]:
+        return header
+    post = match["post"].strip()
+    return match["head"] + (" " + post if post else "")
+
+
+def default_empty(header: str) -> str:
+    """The empty form quanted writes for a header with entries, without other knowledge."""
+    post = HEADER_RE.fullmatch(header)["post"].strip()  # type: ignore[index]
+    return HEADER_RE.fullmatch(header)["head"] + " {}" + (" " + post if post else "")  # type: ignore[index]
 
 
 def _check_one_line(texts: list[str]) -> None:

@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
-from quanted.core import block, scanner
-from quanted.core.errors import EditError, FileChangedError
-from quanted.core.files import atomic_write, read_bytes
+from quanted.core import block, empty_header, scanner
+from quanted.core.errors import EditError, FileChangedError, ReadError
+from quanted.core.files import atomic_write, locked, read_bytes, remove_stale_temps
 from quanted.core.keys import quote_single, split_tensor_key, unquote_single
 from quanted.core.scanner import CUSTOMIZED, QUANTIZE_PARAMETERS, Scan
 
@@ -23,11 +23,18 @@ class DiskStamp:
     size: int
     mtime_ns: int
     inode: int
+    # ctime cannot be set back by a writer: a same-size in-place change that restores the
+    # old mtime still moves it.
+    ctime_ns: int = 0
 
     @classmethod
     def of(cls, path: Path) -> DiskStamp:
         st = path.stat()
-        return cls(st.st_size, st.st_mtime_ns, st.st_ino)
+        return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+
+# Below this size a changed-on-disk check compares the bytes even when the stamp agrees.
+SMALL_FILE = 4 * 1024 * 1024
 
 
 class QuantizeDocument:
@@ -44,7 +51,8 @@ class QuantizeDocument:
         block_text = data[entry.start : entry.end].decode("utf-8")
         self._saved = block.parse(block_text, self._label, lambda: self.block_line)
         indent = self._detect_block_indent(self._saved)
-        self._editor = block.Editor(indent, self.scan.newline, self._saved.header)
+        empty = self._saved.header if block.is_empty(self._saved) else None
+        self._editor = block.Editor(indent, self.scan.newline, self._saved.header, empty)
         self._states: list[block.BlockState] = [self._saved]
         self._position = 0
         self._batch_depth = 0
@@ -56,9 +64,12 @@ class QuantizeDocument:
     @classmethod
     def open(cls, path: str | Path) -> QuantizeDocument:
         path = Path(path)
+        remove_stale_temps(path)  # left by a save that was killed
         data = read_bytes(path)
         doc = cls(data, path)
         doc.stamp = DiskStamp.of(path)
+        if doc._editor.empty_header is None:
+            doc._editor.empty_header = empty_header.recall(path)
         return doc
 
     def _detect_block_indent(self, state: block.BlockState) -> str:
@@ -272,28 +283,36 @@ class QuantizeDocument:
         if self.path is None or self.stamp is None:
             return False
         try:
-            if DiskStamp.of(self.path) == self.stamp:
+            now = DiskStamp.of(self.path)
+            if now == self.stamp and now.size > SMALL_FILE:
                 return False
             # Touched is not changed: compare the bytes (pegasus may rewrite identically).
-            return self.path.read_bytes() != self.data
-        except OSError:
+            return read_bytes(self.path) != self.data
+        except (OSError, ReadError):
             return True
 
-    def save(self, path: str | Path | None = None, *, overwrite: bool = False) -> Path:
-        """Write atomically. Refuses if the file changed on disk, unless `overwrite`."""
+    def save(self, path: str | Path | None = None, *, overwrite: bool = False,
+             force: bool = False) -> Path:
+        """Write atomically under the file's lock. Refuses if the file changed on disk, unless
+        `overwrite`; refuses a read-only file unless `force`."""
         target = Path(path) if path is not None else self.path
         if target is None:
             raise EditError("no file name to save to")
-        if target == self.path and not overwrite and self.changed_on_disk():
-            raise FileChangedError(
-                "changed on disk since it was read (a pegasus run?); reload, or overwrite",
-                target,
-            )
-        # Written in pieces: joining 15 MB just to write it costs a tenth of the budget.
-        chunks = self._chunks()
-        atomic_write(target, chunks)
-        # The saved text becomes the new baseline; undo history stays usable.
-        self._rebase(chunks, target)
+        # The lock covers the changed-on-disk check and the rename: no writer in between.
+        with locked(target):
+            if target == self.path and not overwrite and self.changed_on_disk():
+                raise FileChangedError(
+                    "changed on disk since it was read (a pegasus run?); reload, or overwrite",
+                    target,
+                )
+            # Written in pieces: joining 15 MB just to write it costs a tenth of the budget.
+            chunks = self._chunks()
+            was_empty = block.is_empty(self._saved)
+            atomic_write(target, chunks, force=force)
+            if was_empty and not block.is_empty(self.block_state):
+                empty_header.remember(target, self._saved.header)
+            # The saved text becomes the new baseline; undo history stays usable.
+            self._rebase(chunks, target)
         return target
 
     def _rebase(self, chunks: list[bytes | memoryview], path: Path) -> None:

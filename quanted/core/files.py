@@ -1,20 +1,55 @@
-"""Reading and writing files: one-line errors in, atomic replacement out."""
+"""Reading and writing files: one-line errors in; out, a replacement that respects the file
+(its link, owner, mode, read-only bit) under a lock no other quanted can cross."""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
+import re
+import stat
 import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from quanted.core.errors import ReadError
+from quanted.core.errors import EditError, ReadError
+
+LOCK_WAIT_S = 5.0  # a second writer waits this long for the first, then gives up loudly
+_POLL_S = 0.05
+
+
+class FileLockedError(EditError):
+    """Another quanted process holds the file's lock (exit 1, nothing written)."""
+
+
+class ReadOnlyError(EditError):
+    """The file is read-only; writing it needs an explicit force."""
+
+
+def _kind_of(mode: int) -> str | None:
+    """What a non-regular file is, in words; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
 
 
 def read_bytes(path: Path, kind: str = "a .quantize file") -> bytes:
-    """Read a file, turning every OS failure into a one-line ReadError."""
+    """Read a regular file, turning every OS failure into a one-line ReadError.
+
+    Opened non-blocking and checked before reading: a FIFO or /dev/zero must not hang."""
     try:
-        if path.is_dir():
-            raise ReadError(f"is a directory, not {kind}", path)
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise ReadError("no such file", path) from None
     except PermissionError:
@@ -23,19 +58,215 @@ def read_bytes(path: Path, kind: str = "a .quantize file") -> bytes:
         raise ReadError(f"is a directory, not {kind}", path) from None
     except OSError as exc:
         raise ReadError(exc.strerror or str(exc), path) from None
-
-
-def atomic_write(target: Path, data: bytes | list[bytes | memoryview]) -> None:
-    """Temp file in the same folder, fsync, keep the mode bits, rename over the target."""
-    folder = target.parent
     try:
-        mode = target.stat().st_mode & 0o7777
+        what = _kind_of(os.fstat(fd).st_mode)
+        if what is not None:
+            raise ReadError(f"is {what}, not {kind}", path)
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    except IsADirectoryError:
+        raise ReadError(f"is a directory, not {kind}", path) from None
+    except OSError as exc:
+        raise ReadError(exc.strerror or str(exc), path) from None
+    finally:
+        os.close(fd)
+
+
+def check_regular(path: Path, kind: str) -> None:
+    """ReadError unless `path` is an existing regular file (following symlinks)."""
+    try:
+        mode = os.stat(path).st_mode
     except FileNotFoundError:
+        raise ReadError("no such file", path) from None
+    except OSError as exc:
+        raise ReadError(exc.strerror or str(exc), path) from None
+    what = _kind_of(mode)
+    if what is not None:
+        raise ReadError(f"is {what}, not {kind}", path)
+
+
+def real_target(path: Path) -> Path:
+    """The file a save must write: through symlinks, so the link stays and its target changes."""
+    return Path(os.path.realpath(path))
+
+
+# -- the lock ------------------------------------------------------------------------------
+
+def lock_path(target: Path) -> Path:
+    real = real_target(target)
+    return real.with_name(f".{real.name}.lock")
+
+
+_held: dict[Path, tuple[int, int]] = {}  # lock file -> (fd, depth): nested takes are free
+_held_guard = threading.Lock()
+
+
+def _holder(fd: int) -> str:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return "?"
+    return text if text.isdigit() else "?"
+
+
+@contextmanager
+def locked(target: Path, wait: float | None = None) -> Iterator[None]:
+    """Hold the advisory lock of `target` (flock on `.NAME.lock` beside the real file).
+
+    The kernel drops it when the process dies, so it is never stale. Taken twice by the same
+    process it nests. Another process holding it for longer than `wait` is FileLockedError."""
+    lock = lock_path(target)
+    with _held_guard:
+        if lock in _held:
+            fd, depth = _held[lock]
+            _held[lock] = (fd, depth + 1)
+            nested = True
+        else:
+            nested = False
+    if not nested:
+        fd = _take(lock, target, LOCK_WAIT_S if wait is None else wait)
+        with _held_guard:
+            _held[lock] = (fd, 1)
+    try:
+        yield
+    finally:
+        with _held_guard:
+            fd, depth = _held[lock]
+            if depth > 1:
+                _held[lock] = (fd, depth - 1)
+            else:
+                del _held[lock]
+                os.close(fd)  # closing the descriptor releases the flock
+
+
+def _take(lock: Path, target: Path, wait: float) -> int:
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(lock, flags, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise EditError(f"{lock.name} beside it is a symbolic link; refusing to use it",
+                            target) from None
+        raise EditError(f"cannot lock it ({lock.name}: {exc.strerror})", target) from None
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                holder = _holder(fd)
+                os.close(fd)
+                raise FileLockedError(
+                    f"is being changed by another quanted (pid {holder}); try again when it "
+                    "is done", target) from None
+            time.sleep(_POLL_S)
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def is_locked_elsewhere(target: Path) -> bool:
+    """True while another process holds the lock of `target` (never waits, never creates)."""
+    lock = lock_path(target)
+    with _held_guard:
+        if lock in _held:
+            return False
+    try:
+        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+# -- temp files ------------------------------------------------------------------------------
+
+def _temp_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(re.escape(f".{name}.") + r"[A-Za-z0-9_]{8}\.tmp")
+
+
+def stale_temps(target: Path) -> list[Path]:
+    """Temp files a killed save of `target` left beside it."""
+    real = real_target(target)
+    pattern = _temp_pattern(real.name)
+    try:
+        names = os.listdir(real.parent)
+    except OSError:
+        return []
+    return [real.parent / n for n in names if pattern.fullmatch(n)]
+
+
+def remove_stale_temps(target: Path) -> int:
+    """Delete temp files of killed saves; only when no other quanted is saving right now."""
+    found = stale_temps(target)
+    if not found or is_locked_elsewhere(target):
+        return 0
+    removed = 0
+    try:
+        with locked(target, wait=0):
+            for path in stale_temps(target):
+                try:
+                    if stat.S_ISREG(os.lstat(path).st_mode):
+                        os.unlink(path)
+                        removed += 1
+                except OSError:
+                    pass
+    except EditError:
+        return removed
+    return removed
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+def is_read_only(path: Path) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return not (st.st_mode & 0o222) or not os.access(path, os.W_OK)
+
+
+def atomic_write(target: Path, data: bytes | list[bytes | memoryview], *,
+                 force: bool = False) -> None:
+    """Write `data` to a temp file beside the real file, fsync, rename over it.
+
+    Through a symlink the target is written and the link kept. Owner, group and mode are
+    kept (or the save is refused when they cannot be). A file with other hard links is
+    refused: a rename would split them. A read-only file is refused unless `force`."""
+    real = real_target(target)
+    folder = real.parent
+    try:
+        st: os.stat_result | None = os.stat(real)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise ReadError(f"cannot save: {exc.strerror}", target) from None
+    if st is not None:
+        what = _kind_of(st.st_mode)
+        if what is not None:
+            raise ReadError(f"cannot save: it is {what}", target)
+        if st.st_nlink > 1:
+            raise EditError(
+                f"has {st.st_nlink} hard links; replacing it would split them (nothing "
+                "written): save to a copy, or remove the other links", target)
+        if not force and is_read_only(real):
+            raise ReadOnlyError(
+                f"is read-only (mode {stat.S_IMODE(st.st_mode):04o}); nothing written "
+                "(--force writes it and keeps the mode)", target)
+        mode = stat.S_IMODE(st.st_mode)
+    else:
         umask = os.umask(0)
         os.umask(umask)
         mode = 0o666 & ~umask
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{real.name}.", suffix=".tmp")
     except OSError as exc:
         raise ReadError(f"cannot write here: {exc.strerror}", folder) from None
     try:
@@ -43,9 +274,11 @@ def atomic_write(target: Path, data: bytes | list[bytes | memoryview]) -> None:
             for chunk in [data] if isinstance(data, bytes) else data:
                 handle.write(chunk)
             handle.flush()
+            if st is not None and (st.st_uid, st.st_gid) != _owner_of(handle.fileno()):
+                _keep_owner(handle.fileno(), st, target)
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
+        os.replace(tmp, real)
     except BaseException as exc:
         try:
             os.unlink(tmp)
@@ -54,6 +287,25 @@ def atomic_write(target: Path, data: bytes | list[bytes | memoryview]) -> None:
         if isinstance(exc, OSError):
             raise ReadError(f"cannot save: {exc.strerror or exc}", target) from None
         raise
+    _fsync_dir(folder)
+
+
+def _owner_of(fd: int) -> tuple[int, int]:
+    st = os.fstat(fd)
+    return st.st_uid, st.st_gid
+
+
+def _keep_owner(fd: int, st: os.stat_result, target: Path) -> None:
+    try:
+        os.fchown(fd, st.st_uid, st.st_gid)
+    except PermissionError:
+        raise EditError(
+            f"is owned by uid {st.st_uid} gid {st.st_gid}; saving would make it yours and "
+            "quanted cannot keep its owner (nothing written): edit it as its owner", target
+        ) from None
+
+
+def _fsync_dir(folder: Path) -> None:
     try:
         dir_fd = os.open(folder, os.O_RDONLY)
     except OSError:

@@ -22,3 +22,19 @@ def quote_single(text: str) -> str:
 def unquote_single(text: str) -> str:
     """The inverse of quote_single."""
     return text.replace("''", "'")
+
+
+def shown(text: str) -> str:
+    """`text` safe to put on a terminal: control, format and line-separator characters are
+    written as escapes (`\\x1b`, `\\u2028`), never raw."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else
+                       f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)

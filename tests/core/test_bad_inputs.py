@@ -67,10 +67,14 @@ def test_no_permission(tmp_path, capsys, monkeypatch):
     if os.geteuid() == 0:
         # root reads files whatever their mode bits (CI runs as root): make the read fail
         # the way it does for everyone else.
-        def refuse(self):
-            raise PermissionError(13, "Permission denied", str(self))
+        real_open = os.open
 
-        monkeypatch.setattr(type(locked), "read_bytes", refuse)
+        def refuse(path, *args, **kwargs):
+            if str(path) == str(locked):
+                raise PermissionError(13, "Permission denied", str(path))
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(os, "open", refuse)
     try:
         assert main(["check", str(locked)]) == 2
         assert capsys.readouterr().err.strip() == f"quanted: error: {locked}: permission denied"

@@ -25,7 +25,8 @@ def test_save_keeps_mode_and_leaves_no_temp_files(path):
     doc.set_layer("c1_8", "float16")
     doc.save()
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
-    assert sorted(p.name for p in path.parent.iterdir()) == ["m.quantize"]
+    # The lock file stays (removing it would let two writers lock different files).
+    assert sorted(p.name for p in path.parent.iterdir()) == [".m.quantize.lock", "m.quantize"]
     assert QuantizeDocument.open(path).customized == {"c1_8": "float16"}
     assert not doc.is_modified
 
@@ -75,7 +76,8 @@ def test_failed_write_leaves_the_file_alone(path, monkeypatch):
         doc.save()
     assert "No space left" in str(exc.value)
     assert path.read_bytes() == before
-    assert sorted(p.name for p in path.parent.iterdir()) == ["m.quantize"]
+    # The lock file stays (removing it would let two writers lock different files).
+    assert sorted(p.name for p in path.parent.iterdir()) == [".m.quantize.lock", "m.quantize"]
 
 
 @pytest.mark.parametrize("rknn", [False, True])

@@ -45,17 +45,11 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.engine import analysis_cache as cache_mod
 from quanted.core.engine import command as cmd
 from quanted.core.engine import probes as probe_mod
+from quanted.core.engine.analysis_compare import compare_dumps
 from quanted.core.engine.discovery import EngineNotFound, find_pegasus
-from quanted.core.engine.layer_figures import (
-    CLAMPING_OPS,
-    LayerFigures,
-    clamp_range,
-    figures,
-    set_drops,
-)
+from quanted.core.engine.layer_figures import LayerFigures
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import QuantedError
-from quanted.core.keys import split_tensor_key
 
 FLOAT, QUANTIZED = "float", "quantized"
 TAIL_LINES = 20
@@ -274,7 +268,11 @@ def _execute(run: EngineRun, the_plan: AnalysisPlan, index: int, runs: int,
     finally:
         control.attach(None)
     if control.cancelled.is_set() or process.cancelled.is_set():
-        raise AnalysisCancelled(f"analysis cancelled during the {run.title} run", the_plan.quantize)
+        cancelled = AnalysisCancelled(f"analysis cancelled during the {run.title} run",
+                                      the_plan.quantize)
+        if process.signal is not None:  # SIGTERM/SIGHUP: 128+N, as the other engine commands
+            cancelled.exit_code = 128 + process.signal
+        raise cancelled
     if status != 0:
         raise AnalysisFailed(run, status, list(tail))
 
@@ -328,7 +326,8 @@ def run(
         if float_dumps is None and use_cache:
             float_dumps = store.store_float(the_plan.float_key, folders[FLOAT])
         float_folder = float_dumps if float_dumps is not None else folders[FLOAT]
-        layers = _compare(the_plan, float_folder, folders[QUANTIZED])
+        layers = compare_dumps(the_plan.quantize, the_plan.model, the_plan.files.model,
+                               the_plan.iterations, float_folder, folders[QUANTIZED])
         result = Analysis(the_plan.quantize, the_plan.iterations, the_plan.model,
                           the_plan.files.model, the_plan.key,
                           datetime.now(timezone.utc).isoformat(), layers, records,
@@ -340,65 +339,3 @@ def run(
     finally:
         if keep_dumps is None:
             shutil.rmtree(work, ignore_errors=True)
-
-
-def _compare(the_plan: AnalysisPlan, float_folder: Path, quant_folder: Path) -> list[LayerFigures]:
-    """Figures for every layer output both runs dumped, in the quantized model's order."""
-    n = the_plan.iterations
-    float_probes = probe_mod.read_probe_list(float_folder)
-    quant_probes = probe_mod.read_probe_list(quant_folder)
-    float_files = {(p.layer, p.port): files for p, files in
-                   probe_mod.probe_files(float_folder / "dumps", float_probes, n).items()}
-    quant_files = probe_mod.probe_files(quant_folder / "dumps", quant_probes, n)
-    model = probe_mod.load_model(the_plan.model)["Layers"]
-    plain = set(probe_mod.load_model(the_plan.files.model)["Layers"])
-    inputs, consumers = _edges(model)
-    doc = QuantizeDocument.open(the_plan.quantize)
-    known = set(doc.tensor_keys)
-    layers = []
-    for probe in quant_probes:
-        source = _float_source((probe.layer, probe.port), float_files, inputs, plain)
-        if probe not in quant_files or source is None:
-            continue
-        key = f"@{probe.layer}:{probe.port}"
-        ops = consumers.get((probe.layer, probe.port), [])
-        clamp = None
-        if ops and all(op in CLAMPING_OPS for op in ops) and key in known:
-            clamp = clamp_range(doc.tensor_fields(key))
-        item = figures(probe.layer, probe.port,
-                       [probe_mod.read_npy(p) for p in float_files[source]],
-                       [probe_mod.read_npy(p) for p in quant_files[probe]], clamp)
-        item.converter = probe.layer not in plain
-        layers.append(item)
-    set_drops(layers, inputs)
-    return layers
-
-
-def _float_source(tensor: tuple[str, str], float_files: dict, inputs: dict,
-                  plain: set[str]) -> tuple[str, str] | None:
-    """The float tensor to compare a quantized one with: itself, or for a converter a hybrid
-    run inserted (not in NAME.json, one input; float through it is the identity) its input's."""
-    seen = set()
-    while tensor not in float_files:
-        feeding = inputs.get(tensor[0], [])
-        if tensor[0] in plain or len(feeding) != 1 or tensor in seen:
-            return None
-        seen.add(tensor)
-        tensor = feeding[0]
-    return tensor
-
-
-def _edges(layers: dict) -> tuple[dict[str, list[tuple[str, str]]], dict[tuple[str, str], list[str]]]:
-    """Each layer's input tensors as (layer, port), and each tensor's consumers' ops."""
-    inputs: dict[str, list[tuple[str, str]]] = {}
-    consumers: dict[tuple[str, str], list[str]] = {}
-    for layer_id, layer in layers.items():
-        if not isinstance(layer, dict):
-            continue
-        for ref in layer.get("inputs") or []:
-            if not isinstance(ref, str):
-                continue
-            tensor = split_tensor_key(ref)
-            inputs.setdefault(layer_id, []).append(tensor)
-            consumers.setdefault(tensor, []).append(str(layer.get("op")))
-    return inputs, consumers

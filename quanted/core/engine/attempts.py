@@ -72,10 +72,13 @@ def verify_history(quantize: Path) -> list[VerifyAttempt]:
         if not isinstance(summaries, dict) or not isinstance(summaries.get("quantized"), dict):
             continue
         customized = data.get("customized")
+        iterations = data.get("iterations") or 0
+        if not isinstance(iterations, int) or isinstance(iterations, bool):
+            continue  # `"iterations": "a"`: not a record quanted wrote
         attempts.append(VerifyAttempt(
             time=entry.time,
             customized=customized if isinstance(customized, dict) else {},
-            iterations=int(data.get("iterations") or 0),
+            iterations=iterations,
             summary=summaries["quantized"],
             plain_summary=summaries.get("plain_quantized") if isinstance(
                 summaries.get("plain_quantized"), dict) else None,

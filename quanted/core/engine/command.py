@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections import Counter
 from dataclasses import dataclass
@@ -107,11 +108,11 @@ def hybrid_args(quantize: Path, doc: QuantizeDocument, iterations: int | None = 
     extra = ["--iterations", str(iterations)] if iterations else []
     return [
         "quantize",
-        "--model", files.model.name,
-        "--model-data", files.data.name,
-        "--with-input-meta", files.inputmeta.name,
+        "--model", safe_arg(files.model.name),
+        "--model-data", safe_arg(files.data.name),
+        "--with-input-meta", safe_arg(files.inputmeta.name),
         "--hybrid",
-        "--model-quantize", quantize.name,
+        "--model-quantize", safe_arg(quantize.name),
         "--quantizer", quantizer,
         "--qtype", qtype,
         *extra,
@@ -136,24 +137,46 @@ def from_printed_command(text: str, quantize: Path) -> tuple[list[str], list[str
     replaced = [("--hybrid" if w in REBUILD_FLAGS else w) for w in args]
     if "--hybrid" not in replaced:
         replaced.insert(1, "--hybrid")
-    quantize_file = _option(replaced, "--model-quantize")
-    if quantize_file is not None and Path(quantize_file).name != quantize.name:
-        raise CommandError(
-            f"the command writes {quantize_file}, not {quantize.name}: edit that file, "
-            "or pass the matching command"
-        )
-    if quantize_file is None:
-        replaced += ["--model-quantize", quantize.name]
+    named = _model_quantize_values(replaced)
+    for value in named:
+        if value is None or not _same_file(value, quantize):
+            raise CommandError(
+                f"the command writes {value if value is not None else '(nothing)'} with "
+                f"--model-quantize, not {quantize.name}: quanted keeps and restores only "
+                f"{quantize.name}; pass the command for that file"
+            )
+    if not named:
+        replaced += ["--model-quantize", safe_arg(quantize.name)]
     return prefix, replaced
 
 
-def _option(words: list[str], flag: str) -> str | None:
+_FLAG = "--model-quantize"
+_SHORTEST = len("--model-q")  # argparse takes any unambiguous prefix: --model-q, --model-quant
+
+
+def _model_quantize_values(words: list[str]) -> list[str | None]:
+    """Every value given to --model-quantize, in both spellings and abbreviations."""
+    values: list[str | None] = []
     for i, word in enumerate(words):
-        if word == flag and i + 1 < len(words):
-            return words[i + 1]
-        if word.startswith(flag + "="):
-            return word.split("=", 1)[1]
-    return None
+        flag, eq, value = word.partition("=")
+        if len(flag) < _SHORTEST or not _FLAG.startswith(flag):
+            continue
+        if eq:
+            values.append(value)
+        else:
+            values.append(words[i + 1] if i + 1 < len(words) else None)
+    return values
+
+
+def _same_file(value: str, quantize: Path) -> bool:
+    """`value` (relative to the run's folder, the file's own) names the user's file."""
+    candidate = Path(value) if Path(value).is_absolute() else quantize.parent / value
+    return os.path.normpath(candidate.absolute()) == os.path.normpath(quantize.absolute())
+
+
+def safe_arg(name: str) -> str:
+    """A file name as a pegasus argument: `-rf_uint8.quantize` must not read as an option."""
+    return f"./{name}" if name.startswith("-") else name
 
 
 def quoted(command: list[str]) -> str:

@@ -9,14 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from quanted.core import comments as comment_carry
+from quanted.core import recovery
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import find_pegasus
 from quanted.core.engine.logscan import Failure, scan_line
-from quanted.core.engine.process import EngineProcess
+from quanted.core.engine.process import EngineProcess, SignalGuard
 from quanted.core.engine.report import HybridReport, Snapshot, compare
 from quanted.core.errors import EditError, QuantedError
-from quanted.core.files import atomic_write
+from quanted.core.files import atomic_write, locked
 from quanted.core.history import History
 from quanted.core.validate import ERROR, Problem, check
 
@@ -42,6 +43,7 @@ class HybridResult:
     engine_status: int | None
     failures: list[Failure] = field(default_factory=list)
     cancelled: bool = False
+    signal: int | None = None  # SIGTERM/SIGHUP that stopped the run
     restored: str | None = None  # why the user's file was put back, if it was
     backup: Path | None = None
     comments_carried: int = 0
@@ -52,6 +54,7 @@ class HybridResult:
             "status": self.status,
             "engine_status": self.engine_status,
             "cancelled": self.cancelled,
+            "signal": self.signal,
             "restored": self.restored,
             "backup": str(self.backup) if self.backup else None,
             "failures": [
@@ -85,7 +88,7 @@ def plan(
 
 
 def _restore(backup: Path, target: Path) -> None:
-    atomic_write(target, backup.read_bytes())
+    atomic_write(target, backup.read_bytes(), force=True)
 
 
 def _reopen(path: Path) -> tuple[QuantizeDocument | None, str | None]:
@@ -117,11 +120,33 @@ def run(
     process_ready: Callable[[EngineProcess], None] = lambda proc: None,
 ) -> HybridResult:
     """Run the plan. `on_line` gets every log line (with its colours) as it comes;
-    `process_ready` gets the process, so another thread can cancel it."""
+    `process_ready` gets the process, so another thread can cancel it.
+
+    The file's lock is held for the whole run (no other quanted writes it meanwhile), and an
+    in-progress marker in `.quanted/` covers the time the engine may leave it half written.
+    SIGTERM and SIGHUP (in the main thread) stop the run like ctrl+c: restored, recorded,
+    status 128+n."""
     quantize = the_plan.quantize
     if the_plan.errors and not force:
         details = "; ".join(p.message for p in the_plan.errors)
         raise EditError(f"refusing to run pegasus: {details} (--force runs it anyway)", quantize)
+    guard = SignalGuard()
+    with locked(quantize), guard.installed():
+        recovery.refuse_if_interrupted(quantize)
+        result = _run_locked(the_plan, on_line, process_ready, guard)
+        if result.signal is None and guard.received is not None:
+            result.signal = guard.received  # arrived after the run: finish, then honour it
+            result.status = 128 + guard.received
+        return result
+
+
+def _run_locked(
+    the_plan: HybridPlan,
+    on_line: Callable[[str], None],
+    process_ready: Callable[[EngineProcess], None],
+    guard: SignalGuard,
+) -> HybridResult:
+    quantize = the_plan.quantize
     doc = QuantizeDocument.open(quantize)
     customized = doc.customized
     before = Snapshot.take(quantize, doc)
@@ -133,9 +158,14 @@ def run(
     if entropy.is_file():
         entropy_backup = history.save_copy("entropy-before-hybrid", source=entropy)
 
-    process = EngineProcess(the_plan.command, the_plan.cwd)
+    process = EngineProcess(the_plan.command, the_plan.cwd, guard=guard)
     result = HybridResult(status=0, engine_status=None, backup=backup)
-    process.start()
+    recovery.mark(quantize, "hybrid", backup, entropy_backup, the_plan.command)
+    try:
+        process.start()
+    except BaseException:
+        recovery.clear(quantize)
+        raise
     process_ready(process)
 
     def handle(line: str) -> None:
@@ -144,7 +174,11 @@ def run(
         if failure is not None:
             result.failures.append(failure)
 
-    result.engine_status = process.follow(handle)
+    try:
+        result.engine_status = process.follow(handle)
+    finally:
+        process.kill_group()  # its workers must not outlive it and write on
+    result.signal = process.signal
     result.cancelled = process.cancelled.is_set()
     result.failures = _name_layers(result.failures, the_plan)
 
@@ -152,6 +186,8 @@ def run(
     after: QuantizeDocument | None = None
     if result.cancelled:
         broken = "the run was cancelled"
+        if result.signal is not None:
+            broken = f"the run was stopped by {_signal_name(result.signal)}"
     elif result.engine_status != 0:
         broken = f"pegasus exited with status {result.engine_status}"
     else:
@@ -165,12 +201,17 @@ def run(
         result.restored = f"{broken}; restored {quantize.name} from {backup}"
         result.status = result.engine_status if result.engine_status not in (0, None) else 1
         if result.cancelled:
-            result.status = 130
+            result.status = 128 + result.signal if result.signal is not None else 130
+            history.record("hybrid-cancelled", {"customized": customized,
+                                                "signal": result.signal,
+                                                "engine_status": result.engine_status})
+        recovery.clear(quantize)
         return result
 
     result.comments_carried = comment_carry.carry_over(user_comments, after)
     if after.is_modified:
-        after.save()
+        after.save(force=True)
+    recovery.clear(quantize)
     try:
         original_model: Path | None = cmd.model_files(quantize).model
     except QuantedError:
@@ -180,3 +221,12 @@ def run(
                               "engine_status": result.engine_status})
     result.status = 1 if result.failures else 0
     return result
+
+
+def _signal_name(signum: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"

@@ -1,31 +1,135 @@
-"""One engine process: its log line by line as it comes, and a cancel that stops it all."""
+"""One engine process: its log line by line as it comes, and a cancel that stops it all.
+
+pegasus runs in its own process group (it starts TensorFlow workers) and dies with quanted:
+on Linux a small keeper process in that group asks the kernel for a parent-death signal and
+takes the group down with it; SIGTERM/SIGHUP to quanted are turned into a cancel like ctrl+c."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from quanted.core.engine.discovery import EngineNotFound
 
+# The engine's keeper, first in pegasus's process group. The kernel sends it SIGUSR2 when
+# quanted dies (PR_SET_PDEATHSIG = 1), however it dies, SIGKILL included; it then kills the
+# whole group (pegasus's own children too). It ignores the SIGTERM that a cancel sends to
+# the group, waits for pegasus, and ends as pegasus ended.
+_KEEPER = """
+import ctypes, os, signal, sys
+def die(*_):
+    os.killpg(0, signal.SIGKILL)
+signal.signal(signal.SIGUSR2, die)
+ctypes.CDLL(None).prctl(1, signal.SIGUSR2, 0, 0, 0)
+if os.getppid() != int(sys.argv[1]):
+    die()
+for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    signal.signal(s, signal.SIG_IGN)
+pid = os.fork()
+if pid == 0:
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(s, signal.SIG_DFL)
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as exc:
+        sys.stderr.write("cannot run %s: %s\\n" % (sys.argv[2], exc.strerror))
+        os._exit(127)
+_, status = os.waitpid(pid, 0)
+code = os.waitstatus_to_exitcode(status)
+if code < 0:
+    signal.signal(-code, signal.SIG_DFL)
+    os.kill(os.getpid(), -code)
+os._exit(code)
+"""
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class EngineInterrupted(BaseException):
+    """SIGTERM or SIGHUP arrived while the engine ran: stop it, like ctrl+c."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class SignalGuard:
+    """While installed (main thread only), SIGTERM/SIGHUP are noted; while `raising`, they
+    also raise EngineInterrupted so a blocking read of the engine's log stops."""
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.raising = False
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.received is None:
+            self.received = signum
+        if self.raising:
+            self.raising = False
+            raise EngineInterrupted(signum)
+
+    @contextmanager
+    def installed(self) -> Iterator[SignalGuard]:
+        if threading.current_thread() is not threading.main_thread():
+            yield self  # the editor's workers: the app itself handles signals
+            return
+        previous = {s: signal.signal(s, self._handle) for s in STOP_SIGNALS}
+        try:
+            yield self
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    @contextmanager
+    def raising_now(self) -> Iterator[None]:
+        if self.received is not None:
+            raise EngineInterrupted(self.received)
+        self.raising = True
+        try:
+            yield
+        finally:
+            self.raising = False
+
+
+def _check_program(program: str) -> None:
+    if os.sep in program:
+        if not os.path.exists(program):
+            raise EngineNotFound(f"cannot run {program!r}: no such program")
+        if os.path.isdir(program) or not os.access(program, os.X_OK):
+            raise EngineNotFound(f"cannot run {program!r}: permission denied")
+    elif shutil.which(program) is None:
+        raise EngineNotFound(f"cannot run {program!r}: no such program")
+
 
 class EngineProcess:
-    """pegasus in its own process group (it starts TensorFlow workers), stdout+stderr merged."""
+    """pegasus in its own process group, stdout+stderr merged."""
 
-    def __init__(self, command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, command: list[str], cwd: Path, env: dict[str, str] | None = None,
+                 guard: SignalGuard | None = None) -> None:
         self.command = command
         self.cwd = cwd
         self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
         self.cancelled = threading.Event()
+        self.guard = guard
+        self.signal: int | None = None  # SIGTERM/SIGHUP that stopped the run, if one did
         self._proc: subprocess.Popen[bytes] | None = None
 
+    def _argv(self) -> list[str]:
+        if sys.platform.startswith("linux"):
+            return [sys.executable, "-S", "-E", "-c", _KEEPER, str(os.getpid()), *self.command]
+        return list(self.command)
+
     def start(self) -> None:
+        _check_program(self.command[0])
         try:
             self._proc = subprocess.Popen(
-                self.command,
+                self._argv(),
                 cwd=self.cwd,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -46,11 +150,17 @@ class EngineProcess:
 
     def follow(self, on_line: Callable[[str], None]) -> int:
         """Hand every log line to `on_line` until the engine ends; return its status.
-        ctrl+c in the CLI lands here (the engine has its own session): it stops the engine."""
+        ctrl+c in the CLI lands here (the engine has its own session), and so do SIGTERM and
+        SIGHUP when a SignalGuard is installed: each stops the engine."""
+        guard = self.guard or SignalGuard()
         try:
-            for line in self.lines():
-                on_line(line)
+            with guard.raising_now():
+                for line in self.lines():
+                    on_line(line)
         except KeyboardInterrupt:
+            self.cancel()
+        except EngineInterrupted as exc:
+            self.signal = exc.signum
             self.cancel()
         finally:
             status = self.wait()
@@ -81,3 +191,13 @@ class EngineProcess:
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+    def kill_group(self) -> None:
+        """Whatever is left of the engine's group goes (its workers outlive a killed leader)."""
+        proc = self._proc
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass

@@ -104,7 +104,7 @@ def plan_verify(quantize: Path, pegasus: str | None = None, iterations: int = 1,
     tail = ["--postprocess", "dump_results", "--iterations", str(iterations)]
 
     def inference(label: str, model: Path, extra: list[str]) -> list[str]:
-        return [*prefix, "inference", "--model", model.name, *common, *extra, *tail,
+        return [*prefix, "inference", "--model", cmd.safe_arg(model.name), *common, *extra, *tail,
                 "--output-dir", str(work / label)]
 
     hybrid_model = cmd.hybrid_model(quantize)
@@ -113,7 +113,7 @@ def plan_verify(quantize: Path, pegasus: str | None = None, iterations: int = 1,
         VerifyRun(FLOAT, "float32", inference(FLOAT, files.model, ["--dtype", "float32"]),
                   files.model, work / FLOAT),
         VerifyRun(QUANTIZED, "quantized (hybrid model)" if model == hybrid_model else "quantized",
-                  inference(QUANTIZED, model, ["--model-quantize", quantize.name,
+                  inference(QUANTIZED, model, ["--model-quantize", cmd.safe_arg(quantize.name),
                                                "--dtype", "quantized"]),
                   model, work / QUANTIZED),
     ]

@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from quanted.core import qtypes
+from quanted.core.keys import shown
 from quanted.core.layers import LayerRow
 from quanted.tui.row_model import RowModel
 
@@ -239,7 +240,7 @@ class LayerTable(ScrollView, can_focus=True):
             add(" ")
         add("*" if row.customized != self.saved.get(row.layer) else " ", get("layer-table--warn"))
         add(" ")
-        add(fit(row.layer, lay.layer), get("layer-table--missing") if not row.in_file else None)
+        add(fit(shown(row.layer), lay.layer), get("layer-table--missing") if not row.in_file else None)
         add(" ")
         hot = self.threshold is not None and (row.max_entropy or -1.0) >= self.threshold
         for port in ("out0", "weight"):

@@ -1,0 +1,107 @@
+"""`tune`: search for the smallest set of layers to raise so that quantized meets float."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+# The tune modules (numpy, the engine drivers) are imported in the handler: `quanted add`
+# must stay fast.
+
+DESCRIPTION = """\
+Find the smallest set of layers whose raise to QTYPE (default dynamic_fixed_point-i16) makes
+the quantized model meet the target: the worst cosine between float and quantized outputs,
+over N calibration inputs and every output, at least C (and with --target-top1 the same top-1
+class as float on every input). Each trial writes a candidate customized list into a scratch
+copy of the model folder (never FILE or its folder), runs the --hybrid quantize and the
+quantized inference there, and compares with the float outputs (run once).
+
+Phases: bounds (plain, and all candidates raised: the search stops when plain already meets
+the target, or when all raised cannot), bisection over the ranked candidates (by entropy, or
+by `drop` from an analysis) for the shortest passing prefix, then pruning to a 1-minimal set:
+dropping any one of its layers misses the target. About 2 + log2(N) + P trials for N
+candidates and a passing prefix of P. Every trial is recorded in .quanted/tune/ and reused by
+a later run on the same inputs (after ctrl+c, say). The file's own customized list is
+measured too.
+
+When the target is met, the set becomes FILE's customized list (each added line commented
+`# tune: drop=..., entropy=...`; the old file is kept in .quanted/history/), then the hybrid
+quantize runs in FILE's folder and `verify` measures the result.
+
+Progress goes to stderr, the report to stdout. --json prints:
+  {"target": {"cosine": C, "top1": BOOL}, "met": BOOL, "layers": {ID: QTYPE},
+   "trials": [{"layers": [ID], "min_cosine": F, "top1_all": BOOL, "applied": BOOL,
+               "seconds": F, "phase": "bounds|bisect|prune", "cached": BOOL}],
+   "points": [{"count": K, "min_cosine": F}]}
+
+Exit status: 0 the target is met, 1 it cannot be (or the budget ran out first), 130
+cancelled, the engine's status when an engine run fails."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "tune",
+        help="find the fewest layers to raise so quantized meets float (automatic hybrid)",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
+    p.add_argument("--target-cosine", type=float, default=0.99, metavar="C",
+                   help="the worst cosine to reach (default: %(default)s)")
+    p.add_argument("--target-top1", action="store_true",
+                   help="also require float's top-1 class on every input")
+    p.add_argument("--iterations", type=int, metavar="N",
+                   help="inputs to measure (default: all in the calibration dataset listing)")
+    p.add_argument("--qtype", default="dynamic_fixed_point-i16", metavar="Q",
+                   help="the qtype layers are raised to (default: %(default)s)")
+    p.add_argument("--rank", choices=["entropy", "drop"],
+                   help="candidate order (default: drop when an analysis is cached, else "
+                   "entropy)")
+    p.add_argument("--max-trials", type=int, metavar="K",
+                   help="run at most K engine trials (recorded ones are free)")
+    p.add_argument("--jobs", type=int, default=1, metavar="J",
+                   help="trials run in parallel, each in its own scratch folder "
+                   "(default: %(default)s)")
+    p.add_argument("--pegasus", metavar="CMD",
+                   help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
+                   "pegasus.py on PATH or in $ACUITY_PATH)")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the plan and the candidates; run and write nothing")
+    p.set_defaults(handler=cmd_tune)
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from quanted.cli.tune_report import Progress, dry_run_lines, report_json, report_lines
+    from quanted.core.engine.logscan import strip_ansi
+    from quanted.core.tune import runner, session
+    from quanted.core.tune.apply import apply
+    from quanted.core.tune.figures import Target
+
+    options = session.Options(Target(args.target_cosine, args.target_top1), args.iterations,
+                              args.qtype, args.rank, args.max_trials, args.jobs, args.pegasus)
+    setup = session.prepare(args.file, options)
+    if args.dry_run:
+        print("\n".join(dry_run_lines(setup)))
+        return 0
+    progress = Progress(setup, sys.stderr)
+    try:
+        outcome = session.search(setup, progress.on_event)
+        applied = None
+        if outcome.met:
+            applied = apply(setup, outcome, progress.on_event)
+    except runner.TrialFailed as exc:
+        print("quanted: the engine's last log lines:", file=sys.stderr)
+        for line in exc.tail:
+            print("  " + strip_ansi(line), file=sys.stderr)
+        raise
+    if args.json:
+        json.dump(report_json(setup, outcome, applied), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print("\n".join(report_lines(setup, outcome, applied)))
+    if applied is not None:
+        return applied.status
+    return 0 if outcome.met else 1

@@ -1,0 +1,160 @@
+"""What `quanted tune` prints: progress lines on stderr as the search goes, the report (or the
+JSON object) on stdout at the end, and the plan for --dry-run."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from quanted.core.tune.apply import Applied
+from quanted.core.tune.figures import Trial
+from quanted.core.tune.progress import (
+    Event,
+    Note,
+    PhaseStarted,
+    PlanMade,
+    TrialEnded,
+    TrialStarted,
+)
+from quanted.core.tune.search import Outcome
+from quanted.core.tune.session import Setup
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def describe(trial: Trial) -> str:
+    top1 = sum(trial.figures.top1)
+    text = (f"{len(trial.customized)} layer(s): min cosine {trial.min_cosine:.6f}, top-1 "
+            f"{top1}/{len(trial.figures.top1)}")
+    if not trial.applied:
+        names = ", ".join(trial.not_applied) or "; ".join(trial.notes)
+        text += f", NOT APPLIED ({names})"
+    return text
+
+
+class Progress:
+    """Progress lines for a person (stderr): phase, trial i of ~K, the set size, the last
+    cosine, the ETA."""
+
+    def __init__(self, setup: Setup, stream: TextIO) -> None:
+        self.setup = setup
+        self.stream = stream
+        self.phase = ""
+        self.timed = False
+
+    def _say(self, text: str) -> None:
+        print(f"quanted: {text}", file=self.stream, flush=True)
+
+    def _of(self, expected: int | None) -> str:
+        if expected is not None:
+            return f"~{expected}"
+        return f"~{self.setup.plan.before_pruning()}+P"
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, PlanMade):
+            lines = event.plan.lines()
+            for line in lines if event.plan.prefix is None else lines[1:]:
+                self._say(line)
+            self.timed = self.timed or event.plan.trial_seconds is not None
+            if event.plan.prefix is None and self.setup.recorded:
+                self._say(f"plan: {self.setup.recorded} trial(s) recorded for these inputs "
+                          f"are reused ({self.setup.store.folder})")
+        elif isinstance(event, PhaseStarted):
+            self.phase = event.phase
+            self._say(f"[{event.phase}] {event.text}")
+        elif isinstance(event, TrialStarted):
+            self._say(f"[{event.phase}] trial {event.index} of {self._of(event.expected)}: "
+                      f"{len(event.layers)} layer(s) raised ...")
+        elif isinstance(event, TrialEnded):
+            trial = event.trial
+            verdict = "meets" if event.meets else "misses"
+            how = "recorded" if trial.cached else f"{trial.seconds:.1f} s"
+            eta = "" if event.eta is None else f"; ETA {duration(event.eta)}"
+            self._say(f"[{trial.phase}] trial {event.index} of {self._of(event.expected)}: "
+                      f"{describe(trial)} -> {verdict} ({how}{eta})")
+            if not self.timed and self.setup.plan.trial_seconds is not None:
+                self.timed = True
+                self._say(f"plan: one trial takes about {self.setup.plan.trial_seconds:.1f} s")
+        elif isinstance(event, Note):
+            self._say(event.text)
+
+
+def dry_run_lines(setup: Setup) -> list[str]:
+    plan = setup.plan
+    out = [f"# tune {setup.quantize} (nothing is run or written)"]
+    out += plan.lines()
+    out.append(f"inputs measured: {setup.iterations}; trials recorded for them: "
+               f"{setup.recorded} ({setup.store.folder})")
+    out.append(f"the file's own list: {len(setup.current)} layer(s) (measured too)")
+    out.append(f"candidates, highest priority first ({plan.rank}):")
+    for index, layer in enumerate(plan.candidates, 1):
+        out.append(f"  {index:3d}  {layer}  ({setup.ranking.comment(layer)[len('tune: '):]})")
+    return out
+
+
+def report_json(setup: Setup, outcome: Outcome, applied: Applied | None) -> dict:
+    met = outcome.met if applied is None else applied.meets(outcome.target)
+    return {
+        "target": outcome.target.to_json(),
+        "met": met,
+        "layers": dict(outcome.customized) if outcome.met else {},
+        "trials": [trial.to_json() for trial in outcome.trials],
+        "points": [{"count": count, "min_cosine": cosine}
+                   for count, cosine in outcome.points()],
+    }
+
+
+def report_lines(setup: Setup, outcome: Outcome, applied: Applied | None) -> list[str]:
+    out = [(f"tune {setup.quantize.name}: target {outcome.target.describe()} over "
+            f"{setup.iterations} input(s)"), outcome.message]
+    if outcome.met:
+        out.append(f"layers ({len(outcome.customized)}, ranked by {setup.ranking.how}):")
+        for layer, qtype in outcome.customized.items():
+            out.append(f"  {layer}: {qtype}  # {setup.ranking.comment(layer)}")
+    out.append("figures (worst cosine over inputs and outputs, top-1 agreeing inputs):")
+    rows = [("plain (nothing raised)", outcome.plain),
+            (f"the file's own list ({len(setup.current)})", outcome.current),
+            (f"all {len(setup.plan.candidates)} candidates raised", outcome.everything),
+            ("the set found (its trial)", outcome.result if outcome.met else None)]
+    for label, trial in rows:
+        if trial is not None:
+            out.append(f"  {label:<34} {describe(trial)}")
+    if outcome.refused:
+        out.append(f"not applied by the engine, left out: {', '.join(outcome.refused)}")
+    if applied is not None:
+        out += _applied_lines(setup, applied)
+    engine = sum(t.seconds for t in outcome.trials if not t.cached)
+    reused = sum(1 for t in outcome.trials if t.cached)
+    out.append(f"trials: {len(outcome.trials)} ({reused} reused from {setup.store.folder}), "
+               f"{duration(engine)} of engine time")
+    out.append("operating points (layers raised: best worst-cosine measured):")
+    out += [f"  {count:4d}: {cosine:.6f}" for count, cosine in outcome.points()]
+    return out
+
+
+def _applied_lines(setup: Setup, applied: Applied) -> list[str]:
+    out = []
+    if applied.removed:
+        out.append(f"removed from the list ({len(applied.removed)}; the old file is "
+                   f"{applied.backup}): {', '.join(applied.removed)}")
+    if applied.hybrid is not None and applied.hybrid.failures:
+        out += [f"engine: {failure.describe()}" for failure in applied.hybrid.failures]
+    if applied.hybrid is not None and applied.hybrid.restored:
+        out.append(f"the hybrid run failed: {applied.hybrid.restored}")
+    summary = applied.summary
+    if summary is not None and summary["min_cosine"] is not None:
+        verdict = "meets" if applied.meets(setup.options.target) else "MISSES"
+        out.append(f"  {'verify of ' + setup.quantize.name:<34} min cosine "
+                   f"{summary['min_cosine']:.6f}, top-1 {summary['top1_agree']}/"
+                   f"{summary['count']} -> {verdict} the target")
+    return out

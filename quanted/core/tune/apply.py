@@ -1,0 +1,118 @@
+"""After the search: the found set becomes the file's customized list (an edit: only the block's
+lines change, every added line says why it is there), the hybrid quantize runs in the user's
+folder with the trials' own command, and `verify` measures the result independently."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from quanted.core.document import QuantizeDocument
+from quanted.core.engine import hybrid, verify
+from quanted.core.engine.process import EngineProcess
+from quanted.core.errors import FileChangedError
+from quanted.core.files import atomic_write
+from quanted.core.history import History
+from quanted.core.tune import runner
+from quanted.core.tune.figures import Target
+from quanted.core.tune.progress import Event, Note, PhaseStarted
+from quanted.core.tune.search import Outcome
+from quanted.core.tune.session import Setup
+
+
+@dataclass
+class Applied:
+    backup: Path  # the file as it was before the edit, in .quanted/history/
+    added: list[str] = field(default_factory=list)  # layers new to the list (commented)
+    removed: dict[str, str] = field(default_factory=dict)  # entries the search did not keep
+    hybrid: hybrid.HybridResult | None = None
+    cleaned: list[str] = field(default_factory=list)  # entries the engine appended, removed
+    verify: verify.VerifyResult | None = None
+    status: int = 0
+
+    @property
+    def summary(self) -> dict | None:
+        return self.verify.summary() if self.verify is not None else None
+
+    def meets(self, target: Target) -> bool:
+        figures = self.summary
+        if not figures or figures["min_cosine"] is None:
+            return False
+        top1 = figures["top1_agree"] == figures["count"]
+        return figures["min_cosine"] >= target.cosine and (top1 or not target.top1)
+
+
+def edit(setup: Setup, outcome: Outcome) -> Applied:
+    """Write the found set as the customized list; the file must be as the tune found it."""
+    doc = QuantizeDocument.open(setup.quantize)
+    if doc.data != setup.inputs.base:
+        raise FileChangedError("changed on disk while the tune ran; its trials measured the "
+                               "earlier file, so nothing was written", setup.quantize)
+    before = doc.customized
+    backup = History(setup.quantize).save_copy("before-tune", {
+        "customized": before, "tune": outcome.customized})
+    applied = Applied(backup)
+    applied.removed = {layer: q for layer, q in before.items() if layer not in outcome.customized}
+    applied.added = [layer for layer, q in outcome.customized.items() if before.get(layer) != q]
+    with doc.batch():
+        for layer in applied.removed:
+            doc.remove_layer(layer)
+        doc.set_layers(outcome.customized)
+        for layer in applied.added:
+            doc.set_comment(layer, setup.ranking.comment(layer))
+    doc.save()
+    return applied
+
+
+def apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None] = lambda e: None,
+          on_line: Callable[[str], None] = lambda line: None,
+          process_ready: Callable[[EngineProcess], None] = lambda process: None) -> Applied:
+    """Edit, hybrid run, verify. A failed or cancelled hybrid run puts the file back as it was
+    before the edit (TuneCancelled on cancel); `status` is what `quanted tune` exits with."""
+    on_event(PhaseStarted("apply", f"writing {len(outcome.customized)} layer(s) into "
+                                   f"{setup.quantize.name}"))
+    applied = edit(setup, outcome)
+    original = applied.backup.read_bytes()
+    on_event(PhaseStarted("hybrid", f"pegasus quantize --hybrid in {setup.quantize.parent}"))
+    the_plan = runner.hybrid_plan(setup.quantize, setup.command)
+    result = hybrid.run(the_plan, on_line, force=True, process_ready=process_ready)
+    applied.hybrid = result
+    if result.cancelled or result.restored:
+        atomic_write(setup.quantize, original)
+        if result.cancelled:
+            raise runner.TuneCancelled(f"cancelled during the hybrid run; {setup.quantize.name} "
+                                       "is back as it was before the tune", setup.quantize)
+        on_event(Note(f"the hybrid run failed ({result.restored}); {setup.quantize.name} is "
+                      "back as it was before the tune"))
+        applied.status = result.status
+        return applied
+    applied.cleaned = _clean(setup.quantize, outcome.customized)
+    if applied.cleaned:
+        on_event(Note(f"removed {len(applied.cleaned)} entr(y/ies) the engine appended but did "
+                      f"not apply: {', '.join(applied.cleaned)}"))
+    on_event(PhaseStarted("verify", f"float vs the tuned model over {setup.iterations} "
+                                    "input(s)"))
+    vplan = verify.plan_verify(setup.quantize, shlex.join(setup.pegasus), setup.iterations)
+    applied.verify = verify.run_verify(vplan, on_line, process_ready=process_ready)
+    tuned = QuantizeDocument.open(setup.quantize)
+    History(setup.quantize).record("tune", {
+        "customized": tuned.customized, "block": tuned.block_text(),
+        "summary": applied.summary, "iterations": setup.iterations,
+        "trials": len(outcome.trials), "minimal": outcome.minimal})
+    applied.status = 0 if result.status == 0 and applied.meets(setup.options.target) else 1
+    return applied
+
+
+def _clean(quantize: Path, wanted: dict[str, str]) -> list[str]:
+    """Entries the run appended that it did not apply: the list stays the tuned set, so a
+    later hybrid run rebuilds the same model."""
+    doc = QuantizeDocument.open(quantize)
+    extra = [layer for layer in verify.not_applied(doc) if layer not in wanted]
+    if extra:
+        with doc.batch():
+            for layer in extra:
+                doc.remove_layer(layer)
+        doc.save()
+    return extra

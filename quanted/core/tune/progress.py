@@ -1,0 +1,107 @@
+"""What a tune tells its driver as it goes (the CLI prints it to stderr, the editor shows it),
+and the plan: how many trials to expect, refined as the search learns the prefix length."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from quanted.core.tune.figures import Target, Trial
+
+
+@dataclass
+class Plan:
+    """Expected trials: the bounds (plain, all raised, and the file's own list when it is
+    another set), ceil(log2 N) bisection steps, and about P-1 pruning trials once the
+    bisection has found the shortest passing prefix P (its last layer is already known to be
+    needed: the prefix without it is the bisection's failing bound). Removals make the pruning
+    re-check the members tried before them, which `most` bounds."""
+
+    candidates: list[str]  # ranked, highest priority first
+    rank: str  # "entropy" or "drop"
+    target: Target
+    qtype: str
+    jobs: int = 1
+    bounds: int = 2
+    prefix: int | None = None  # the shortest passing prefix, once bisection found it
+    trial_seconds: float | None = None  # the mean of the trials run so far
+
+    @property
+    def bisect(self) -> int:
+        return math.ceil(math.log2(len(self.candidates))) if len(self.candidates) > 1 else 0
+
+    @property
+    def expected(self) -> int | None:
+        """About how many trials in all; None until the prefix length is known."""
+        if self.prefix is None:
+            return None
+        return self.bounds + self.bisect + max(self.prefix - 1, 0)
+
+    @property
+    def most(self) -> int | None:
+        """A hard bound on the trials, once the prefix length is known."""
+        if self.prefix is None:
+            return None
+        p = self.prefix
+        return self.bounds + self.bisect + p * (p + 1) // 2 + (self.jobs - 1) * max(p - 1, 0)
+
+    def before_pruning(self) -> int:
+        return self.bounds + self.bisect
+
+    def eta(self, done: int) -> float | None:
+        """Seconds left, from the measured trial time; covers the pruning once P is known."""
+        if self.trial_seconds is None:
+            return None
+        total = self.expected if self.expected is not None else self.before_pruning()
+        return max(total - done, 0) * self.trial_seconds
+
+    def lines(self) -> list[str]:
+        n = len(self.candidates)
+        out = [(f"plan: {n} candidate layer(s), ranked by {self.rank}, raised to "
+                f"{self.qtype}; target {self.target.describe()}")]
+        if self.prefix is None:
+            out.append(f"plan: about {self.bounds} + {self.bisect} + P trials: {self.bounds} "
+                       f"bounds, at most {self.bisect} bisection (log2 {n}), then about P-1 "
+                       "pruning (P = the shortest passing prefix)")
+        else:
+            out.append(f"plan: prefix of {self.prefix} found; about {self.expected} trials in "
+                       f"all, at most {self.most}")
+        if self.trial_seconds is not None:
+            out.append(f"plan: one trial takes about {self.trial_seconds:.1f} s")
+        return out
+
+
+@dataclass(frozen=True)
+class PlanMade:
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class PhaseStarted:
+    phase: str  # "bounds", "bisect", "prune", "apply", "hybrid", "verify"
+    text: str
+
+
+@dataclass(frozen=True)
+class TrialStarted:
+    phase: str
+    layers: tuple[str, ...]
+    index: int  # 1-based, among this run's trials
+    expected: int | None
+
+
+@dataclass(frozen=True)
+class TrialEnded:
+    trial: Trial
+    index: int
+    expected: int | None
+    eta: float | None  # seconds
+    meets: bool
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+
+
+Event = PlanMade | PhaseStarted | TrialStarted | TrialEnded | Note

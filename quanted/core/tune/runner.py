@@ -1,0 +1,215 @@
+"""One trial, start to end, in its own scratch folder: write the candidate list, run the
+`--hybrid` quantize (quanted.core.engine.hybrid), then the quantized inference, and return the
+outputs; and the float inference, run once per tune.
+
+`run_trial(spec)` is a plain module-level function of a picklable spec, so any executor can run
+it: a ThreadPoolExecutor here, or a dask.distributed Client on other machines (which share the
+model folder's path). Cancelling reaches the engine processes started in this process through
+the spec's token (`cancel(token)`); a remote worker simply has no such token."""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from quanted.core.document import QuantizeDocument
+from quanted.core.engine import command as cmd
+from quanted.core.engine import hybrid, verify
+from quanted.core.engine.outputs import OutputsError, find_dumps, model_io, read_tensor
+from quanted.core.engine.process import EngineProcess
+from quanted.core.errors import QuantedError
+from quanted.core.tune import scratch
+from quanted.core.tune.figures import Outputs
+
+TAIL_LINES = 20
+
+
+class TuneCancelled(QuantedError):
+    exit_code = 130
+
+
+class TrialFailed(QuantedError):
+    """An engine run of a trial failed; `exit_code` is the engine's status."""
+
+    def __init__(self, what: str, status: int, tail: list[str]) -> None:
+        super().__init__(f"{what} exited with status {status}")
+        self.status, self.tail = status, tail
+        self.exit_code = status if 0 < status < 256 else (128 - status if status < 0 else 1)
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    inputs: scratch.Inputs
+    customized: dict[str, str]  # the candidate list; {} is the plain model
+    pegasus: list[str]  # the engine's command prefix
+    command: list[str]  # the hybrid quantize command (hybrid_command), run in the scratch folder
+    iterations: int  # inputs measured
+    token: str = ""  # names this tune's Control in this process
+
+
+@dataclass(frozen=True)
+class TrialOutput:
+    customized: dict[str, str]
+    outputs: Outputs
+    not_applied: tuple[str, ...]  # requested layers the engine did not apply
+    notes: tuple[str, ...]  # engine failures that name no layer
+    seconds: float
+
+
+class Control:
+    """The engine processes of one tune in this process; cancel() stops them and starts no
+    more."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._running: set[EngineProcess] = set()
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        with self._lock:
+            running = list(self._running)
+        for process in running:
+            process.cancel()
+
+    def attach(self, process: EngineProcess) -> None:
+        with self._lock:
+            self._running.add(process)
+        if self.cancelled.is_set():
+            process.cancel()
+
+    def detach(self, process: EngineProcess) -> None:
+        with self._lock:
+            self._running.discard(process)
+
+    def check(self, what: str) -> None:
+        if self.cancelled.is_set():
+            raise TuneCancelled(f"tune cancelled {what}")
+
+
+_controls: dict[str, Control] = {}
+_controls_lock = threading.Lock()
+
+
+def control(token: str) -> Control:
+    """The Control of `token` in this process (made on first use)."""
+    with _controls_lock:
+        return _controls.setdefault(token, Control())
+
+
+def release(token: str) -> None:
+    with _controls_lock:
+        _controls.pop(token, None)
+
+
+def cancel(token: str) -> None:
+    control(token).cancel()
+
+
+def _control_of(spec: TrialSpec) -> Control:
+    with _controls_lock:
+        return _controls.get(spec.token) or Control()
+
+
+def run_trial(spec: TrialSpec) -> TrialOutput:
+    started = time.monotonic()
+    ctl = _control_of(spec)
+    ctl.check("before a trial")
+    quantize = scratch.make(spec.inputs, spec.customized)
+    try:
+        not_applied, notes = _hybrid(quantize, spec, ctl)
+        outputs = _inference(quantize, spec, verify.QUANTIZED, ctl)
+    finally:
+        shutil.rmtree(quantize.parent, ignore_errors=True)
+    return TrialOutput(spec.customized, outputs, not_applied, notes, time.monotonic() - started)
+
+
+def run_float(spec: TrialSpec) -> Outputs:
+    """The float model's outputs over the spec's inputs (its layers do not matter)."""
+    ctl = _control_of(spec)
+    ctl.check("before the float run")
+    quantize = scratch.make(spec.inputs, {})
+    try:
+        return _inference(quantize, spec, verify.FLOAT, ctl)
+    finally:
+        shutil.rmtree(quantize.parent, ignore_errors=True)
+
+
+def hybrid_command(inputs: scratch.Inputs, pegasus: list[str]) -> list[str]:
+    """`quanted hybrid`'s zero-configuration command for the user's file as the tune found it,
+    without --compute-entropy; every trial and the final run use it as is (file names are
+    relative, so it runs in a scratch folder too). From the user's file because a candidate
+    list can raise every layer, leaving no tensor to tell the base quantizer and qtype by.
+    Without --compute-entropy because, measured on the sample (acuitylite 6.57.1), computing
+    entropy shifts the calibrated ranges (in the 5th digit), makes the engine append its own
+    suggestions to the customized list, and costs a third more time: so the tuned model is
+    exactly the one the trials measured, and entropy.txt keeps describing the plain model."""
+    doc = QuantizeDocument(inputs.base, inputs.quantize)
+    args = cmd.hybrid_args(inputs.quantize, doc)
+    return pegasus + [word for word in args if word != "--compute-entropy"]
+
+
+def hybrid_plan(quantize: Path, command: list[str]) -> hybrid.HybridPlan:
+    return hybrid.plan(quantize, from_command=shlex.join(command))
+
+
+def _hybrid(quantize: Path, spec: TrialSpec, ctl: Control) -> tuple[tuple[str, ...],
+                                                                         tuple[str, ...]]:
+    the_plan = hybrid_plan(quantize, spec.command)
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    attached: list[EngineProcess] = []
+
+    def ready(process: EngineProcess) -> None:
+        attached.append(process)
+        ctl.attach(process)
+
+    try:
+        # force: the file's own list may name what the check calls an error; the engine's
+        # verdict on it is what a trial measures (a refusal makes the trial "not applied").
+        result = hybrid.run(the_plan, tail.append, force=True, process_ready=ready)
+    finally:
+        for process in attached:
+            ctl.detach(process)
+    if result.cancelled or ctl.cancelled.is_set():
+        raise TuneCancelled("tune cancelled during a trial's hybrid run")
+    if result.engine_status not in (0, None) or result.restored:
+        raise TrialFailed(f"pegasus quantize --hybrid (a trial with {len(spec.customized)} layer(s) "
+                          "raised)", result.engine_status or 1, list(tail))
+    wanted = set(spec.customized)
+    refused: set[str] = set(verify.not_applied(QuantizeDocument.open(quantize))) & wanted
+    notes: list[str] = []
+    for failure in result.failures:
+        named = {name for name in (failure.layer or "").split(", ") if name in wanted}
+        refused |= named
+        if not named:
+            notes.append(failure.message)
+    return tuple(layer for layer in spec.customized if layer in refused), tuple(notes)
+
+
+def _inference(quantize: Path, spec: TrialSpec, label: str, ctl: Control) -> Outputs:
+    the_plan = verify.plan_verify(quantize, shlex.join(spec.pegasus), spec.iterations,
+                                  workdir=quantize.parent / "dumps")
+    run = next(r for r in the_plan.runs if r.label == label)
+    run.output_dir.mkdir(parents=True, exist_ok=True)
+    process = EngineProcess(run.command, quantize.parent)
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    process.start()
+    ctl.attach(process)
+    try:
+        status = process.follow(tail.append)
+    finally:
+        ctl.detach(process)
+    if process.cancelled.is_set() or ctl.cancelled.is_set():
+        raise TuneCancelled(f"tune cancelled during a {label} inference")
+    if status != 0:
+        raise TrialFailed(f"pegasus inference ({label})", status, list(tail))
+    keys, _ = model_io(run.model)
+    if not keys:
+        raise OutputsError("the model has no output layer (`op: output`)", run.model)
+    return {key: [read_tensor(d.path) for d in dumps]
+            for key, dumps in find_dumps(run.output_dir, keys).items()}

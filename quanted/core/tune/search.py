@@ -1,0 +1,209 @@
+"""The search, in phases (each announced through `on_event`):
+
+1. bounds: the plain model (nothing raised) and every candidate raised (and the file's own
+   list, a free operating point). Plain meeting the target ends the search with the empty
+   list; all-raised missing it ends it too: no layer set reaches the target with this qtype.
+   Candidates the engine did not apply in the all-raised trial are dropped from the ranking.
+2. bisection over the ranked candidates for the shortest prefix that meets the target (the
+   plain model is the failing bound, all-raised the passing one; a response that is not
+   monotonic still ends with a failing prefix next to a passing one).
+3. pruning, lowest priority first: drop a member when the set without it still meets the
+   target; passes repeat until every single removal has been measured to miss on the final
+   set, so the result is 1-minimal.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from quanted.core.tune.book import Book
+from quanted.core.tune.figures import Target, Trial
+from quanted.core.tune.progress import Event, Note, PhaseStarted, Plan, PlanMade
+from quanted.core.tune.store import trial_key
+
+PLAIN, UNREACHABLE, FOUND, BUDGET = "plain", "unreachable", "found", "budget"
+
+
+@dataclass
+class Outcome:
+    target: Target
+    met: bool  # the layers found meet the target (measured in a trial)
+    customized: dict[str, str]  # the set found, in ranking order
+    reason: str  # PLAIN, UNREACHABLE, FOUND or BUDGET
+    message: str
+    minimal: bool = False  # every single removal was measured to miss
+    trials: list[Trial] = field(default_factory=list)
+    plain: Trial | None = None
+    everything: Trial | None = None
+    current: Trial | None = None  # the file's own list, when it was another set
+    result: Trial | None = None  # the trial of the set found
+    refused: tuple[str, ...] = ()  # candidates the engine did not apply
+    prefix: int | None = None
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        return tuple(self.customized)
+
+    def points(self) -> list[tuple[int, float]]:
+        """Layers raised -> the best worst-case cosine measured with that many (applied)."""
+        best: dict[int, float] = {}
+        for trial in self.trials:
+            if trial.applied:
+                count = len(trial.customized)
+                best[count] = max(best.get(count, trial.min_cosine), trial.min_cosine)
+        return sorted(best.items())
+
+
+class Search:
+    def __init__(self, book: Book, plan: Plan, current: dict[str, str],
+                 on_event: Callable[[Event], None]) -> None:
+        self.book = book
+        self.plan = plan
+        self.current = current
+        self.on_event = on_event
+        self.target = plan.target
+
+    def raised(self, layers: list[str] | tuple[str, ...]) -> dict[str, str]:
+        return {layer: self.plan.qtype for layer in layers}
+
+    def run(self) -> Outcome:
+        outcome = Outcome(self.target, False, {}, BUDGET, "the trial budget ran out")
+        try:
+            self._bounds(outcome) and self._bisect(outcome) and self._prune(outcome)
+        finally:
+            outcome.trials = list(self.book.trials)
+        self.on_event(Note(outcome.message))
+        return outcome
+
+    def _budget(self, outcome: Outcome, best: list[str] | None) -> bool:
+        outcome.reason = BUDGET
+        if best is None:
+            outcome.message = (f"--max-trials {self.book.max_trials} ran out before a set "
+                               "meeting the target was found")
+            return False
+        outcome.met, outcome.customized = True, self.raised(best)
+        outcome.result = self.book.known(outcome.customized, "prune")
+        outcome.message = (f"--max-trials {self.book.max_trials} ran out: these {len(best)} "
+                           "layer(s) meet the target but are not proven minimal")
+        return False
+
+    def _bounds(self, outcome: Outcome) -> bool:
+        candidates = list(self.plan.candidates)
+        everything = self.raised(candidates)
+        extra = [self.current] if trial_key(self.current) not in (
+            trial_key({}), trial_key(everything)) else []
+        self.plan.bounds = 2 + len(extra)
+        self.on_event(PlanMade(self.plan))
+        own = f", the file's own list ({len(self.current)})" if extra else ""
+        self.on_event(PhaseStarted("bounds", f"plain (nothing raised), all {len(candidates)} "
+                                             f"candidates raised{own}"))
+        if self.plan.jobs > 1:
+            plain, every, *mine = self.book.evaluate([{}, everything, *extra], "bounds")
+        else:
+            [plain] = self.book.evaluate([{}], "bounds")
+            every = None
+            if plain is not None and not plain.meets(self.target):
+                [every] = self.book.evaluate([everything], "bounds")
+            mine = self.book.evaluate(extra, "bounds")
+        outcome.plain, outcome.current = plain, (mine[0] if mine else None)
+        if plain is None:
+            return self._budget(outcome, None)
+        if plain.meets(self.target):
+            outcome.met, outcome.customized, outcome.result = True, {}, plain
+            outcome.reason, outcome.minimal = PLAIN, True
+            outcome.message = (f"the plain model already meets the target (min cosine "
+                               f"{plain.min_cosine:.6f}): no layer needs raising")
+            return False
+        refused: list[str] = []
+        while every is not None and not every.applied and every.not_applied:
+            refused += every.not_applied
+            self.on_event(Note(f"the engine did not apply {self.plan.qtype} to "
+                               f"{', '.join(every.not_applied)}: dropped from the candidates"))
+            candidates = [c for c in candidates if c not in refused]
+            self.plan.candidates = candidates
+            self.plan.bounds += 1
+            [every] = self.book.evaluate([self.raised(candidates)], "bounds") if candidates \
+                else [None]
+            if not candidates:
+                break
+        outcome.refused, outcome.everything = tuple(refused), every
+        if every is None:
+            if candidates:
+                return self._budget(outcome, None)
+            outcome.reason = UNREACHABLE
+            outcome.message = "the engine applied the qtype to none of the candidates"
+            return False
+        if not every.meets(self.target):
+            outcome.reason = UNREACHABLE
+            if not every.applied:
+                why = f"the engine reported: {'; '.join(every.notes)}"
+            elif every.min_cosine < self.target.cosine:
+                why = f"min cosine {every.min_cosine:.6f}"
+            else:
+                why = "the top-1 class differs from float on some input"
+            outcome.message = (f"even with all {len(candidates)} candidates raised to "
+                               f"{self.plan.qtype} the target is missed ({why}): no layer "
+                               "set reaches it with this qtype")
+            return False
+        return True
+
+    def _bisect(self, outcome: Outcome) -> bool:
+        ranked = list(self.plan.candidates)
+        lo, hi = 0, len(ranked)  # prefix(lo) misses, prefix(hi) meets
+        self.on_event(PhaseStarted("bisect", f"the shortest passing prefix of {hi} ranked "
+                                             f"candidates (at most {self.plan.bisect} trials)"))
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            [trial] = self.book.evaluate([self.raised(ranked[:mid])], "bisect")
+            if trial is None:
+                return self._budget(outcome, ranked[:hi])
+            if trial.meets(self.target):
+                hi = mid
+            else:
+                lo = mid
+        outcome.prefix = self.plan.prefix = hi
+        self.on_event(PlanMade(self.plan))
+        outcome.customized = self.raised(ranked[:hi])
+        return True
+
+    def _prune(self, outcome: Outcome) -> bool:
+        members = list(outcome.customized)
+        self.on_event(PhaseStarted("prune", f"try dropping each of the {len(members)} "
+                                            "layer(s), lowest priority first"))
+        while True:
+            removed = False
+            queue = deque(reversed(members))
+            while queue:
+                batch: list[str] = []
+                while queue and len(batch) < self.plan.jobs:
+                    member = queue.popleft()
+                    known = self.book.known(self._without(members, member), "prune")
+                    if known is None:
+                        batch.append(member)
+                    elif known.meets(self.target):
+                        members.remove(member)
+                        removed = True
+                if not batch:
+                    break
+                trials = self.book.evaluate([self._without(members, m) for m in batch], "prune")
+                for index, (member, trial) in enumerate(zip(batch, trials)):
+                    if trial is None:
+                        return self._budget(outcome, members)
+                    if trial.meets(self.target):
+                        members.remove(member)
+                        removed = True
+                        queue.extendleft(reversed(batch[index + 1:]))
+                        break
+            if not removed:
+                break
+        outcome.met, outcome.customized, outcome.minimal = True, self.raised(members), True
+        outcome.reason = FOUND
+        outcome.result = self.book.known(outcome.customized, "prune")
+        outcome.message = (f"{len(members)} layer(s) meet the target; dropping any one of "
+                           "them misses it")
+        return True
+
+    def _without(self, members: list[str], member: str) -> dict[str, str]:
+        return self.raised([m for m in members if m != member])

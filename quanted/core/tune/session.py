@@ -1,0 +1,132 @@
+"""`quanted tune`, Textual-free, for the CLI and the editor alike:
+
+    setup = prepare(path, Options(target=Target(0.99), jobs=2))   # reads files, runs nothing
+    setup.plan.lines()                                            # what --dry-run prints
+    outcome = search(setup, on_event)                             # the trials (cancel: setup.cancel())
+    applied = apply(setup, outcome, on_event, on_line)            # edit + hybrid + verify
+
+`search` never writes the user's file or folder except `.quanted/tune/` (the recorded trials);
+`apply` makes the found set the file's customized list, runs the hybrid quantize there and
+verifies it. `executor=` takes any object with `submit()` (see book.Executor); by default a
+ThreadPoolExecutor with `jobs` workers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from quanted.core import qtypes
+from quanted.core.document import QuantizeDocument
+from quanted.core.engine import command as cmd
+from quanted.core.engine.discovery import find_pegasus
+from quanted.core.errors import EditError, QuantedError
+from quanted.core.tune import rank, runner, scratch
+from quanted.core.tune.book import Book, Executor
+from quanted.core.tune.figures import Target
+from quanted.core.tune.progress import Event, Plan
+from quanted.core.tune.search import Outcome, Search
+from quanted.core.tune.store import TrialStore
+
+
+@dataclass
+class Options:
+    target: Target = field(default_factory=Target)
+    iterations: int | None = None  # inputs measured; default: all in the dataset listing
+    qtype: str = qtypes.DEFAULT_QTYPE
+    rank: str | None = None  # rank.ENTROPY, rank.DROP, or None (drop when cached)
+    max_trials: int | None = None
+    jobs: int = 1
+    pegasus: str | None = None
+
+
+@dataclass
+class Setup:
+    quantize: Path
+    options: Options
+    doc: QuantizeDocument  # the file as the tune found it
+    inputs: scratch.Inputs
+    ranking: rank.Ranking
+    plan: Plan
+    current: dict[str, str]  # the file's customized list
+    store: TrialStore
+    pegasus: list[str]
+    command: list[str]  # the hybrid quantize command of every trial and of the final run
+    iterations: int
+    book: Book | None = None
+
+    @property
+    def recorded(self) -> int:
+        """Trials already in .quanted/tune/ for these inputs (reused, not rerun)."""
+        return len(self.store)
+
+    def cancel(self) -> None:
+        """Stop the running trials (from any thread); `search` then raises TuneCancelled."""
+        if self.book is not None:
+            self.book.cancel()
+
+
+def _check(options: Options) -> None:
+    target = options.target
+    if not (math.isfinite(target.cosine) and -1.0 <= target.cosine <= 1.0):
+        raise EditError(f"--target-cosine must be between -1 and 1, not {target.cosine}")
+    for name, value in (("--iterations", options.iterations), ("--jobs", options.jobs),
+                        ("--max-trials", options.max_trials)):
+        if value is not None and value < 1:
+            raise EditError(f"{name} must be at least 1, not {value}")
+    if not qtypes.is_known(options.qtype):
+        raise EditError(f"unknown qtype {options.qtype!r} (known: "
+                        f"{', '.join(qtypes.KNOWN_QTYPES)})")
+    if options.rank not in (None, rank.ENTROPY, rank.DROP):
+        raise EditError(f"--rank must be {rank.ENTROPY} or {rank.DROP}, not {options.rank!r}")
+
+
+def prepare(quantize: Path, options: Options) -> Setup:
+    """Read everything a tune needs and plan it; runs no engine and writes nothing."""
+    _check(options)
+    quantize = quantize.absolute()
+    doc = QuantizeDocument.open(quantize)
+    inputs = scratch.gather(quantize, doc.data)
+    pegasus = find_pegasus(options.pegasus)
+    iterations = options.iterations or cmd.dataset_size(inputs.files.inputmeta) or 1
+    ranking = rank.rank(doc, options.rank)
+    if not ranking.layers:
+        raise QuantedError("the file has no layer with an output tensor to raise", quantize)
+    context = scratch.context_key(inputs, iterations)
+    about = {"file": str(quantize), "iterations": iterations,
+             "model": str(inputs.files.model), "note": "trials of `quanted tune`; "
+             "safe to delete (they are only reused, never trusted over a changed input)"}
+    plan = Plan(list(ranking.layers), ranking.how, options.target, options.qtype,
+                jobs=options.jobs)
+    return Setup(quantize, options, doc, inputs, ranking, plan, doc.customized,
+                 TrialStore(quantize, context, about), pegasus,
+                 runner.hybrid_command(inputs, pegasus), iterations)
+
+
+def search(setup: Setup, on_event: Callable[[Event], None] = lambda event: None,
+           executor: Executor | None = None) -> Outcome:
+    """Run the phases. Raises runner.TuneCancelled (130) on cancel or ctrl+c,
+    runner.TrialFailed (the engine's status) when an engine run fails."""
+
+    def make_spec(customized: dict[str, str]) -> runner.TrialSpec:
+        return runner.TrialSpec(setup.inputs, customized, setup.pegasus, setup.command,
+                                setup.iterations)
+
+    pool: ThreadPoolExecutor | None = None
+    if executor is None:
+        pool = executor = ThreadPoolExecutor(max_workers=setup.options.jobs,
+                                             thread_name_prefix="quanted-tune")
+    book = Book(setup.store, make_spec, executor, setup.plan, setup.options.target,
+                on_event, setup.options.max_trials)
+    setup.book = book
+    try:
+        return Search(book, setup.plan, setup.current, on_event).run()
+    except KeyboardInterrupt:
+        raise runner.TuneCancelled("tune cancelled (ctrl+c); the trials measured so far are "
+                                   f"kept in {setup.store.folder}", setup.quantize) from None
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        book.close()
