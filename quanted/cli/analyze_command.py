@@ -26,8 +26,10 @@ output (float vs quantized, element by element):
   sqnr_db      10*log10(sum f^2 / sum (f-q)^2) over all inputs (null when equal)
   max_abs_error
 A tensor whose consumers are all clamping activations (relu, relu6, relun, clip) is quantized
-to the activation's range, so it is compared with the float output clamped to its
-[min_value, max_value] ("clamped": true, marked `c`); cosine_raw is always the raw comparison.
+to the activation's range, so it is compared with the float output clamped to where its
+quantized values saturate: [min_value, max_value] for asymmetric_affine, the qtype's range for
+dynamic_fixed_point ("clamped": true, marked `c`); cosine_raw is always the raw comparison.
+A converter layer a hybrid run inserted is compared with the float output it converts.
 The result is cached in .quanted/analysis/: analyzing an unchanged file runs no engine, and
 the float run is reused after an edit (one engine run).
 
