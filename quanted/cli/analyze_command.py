@@ -217,7 +217,19 @@ def current_figures(path: Path) -> dict[str, LayerFigures] | None:
     from quanted.core.engine.analysis import load_latest
 
     found = load_latest(path)
+    if found is not None and not found.current:
+        print(f"quanted: note: the cached analysis ({age_text(found.age_seconds())} old) is stale: "
+              f"the file or its model changed; `quanted analyze {path}` renews it",
+              file=sys.stderr)
     return found.by_layer() if found is not None and found.current else None
+
+
+def age_text(seconds: float) -> str:
+    """`42 s`, `5 min`, `3 h`, `2 d`."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{max(int(seconds), 0)} s"
 
 
 def figure_json(item: LayerFigures | None) -> dict[str, object]:

@@ -172,6 +172,19 @@ def test_cli_uses_the_cache_and_layers_gains_columns(model, capsys):
     assert main(["layers", str(model)]) == 0
     assert "COSINE" in capsys.readouterr().out.splitlines()[0]
     assert main(["analyze", str(model), "--iterations", "0"]) == 1
+    capsys.readouterr()
+    doc = QuantizeDocument.open(model)
+    doc.set_layer("add_4", "dynamic_fixed_point-i16")
+    doc.save()
+    assert main(["layers", str(model)]) == 0
+    captured = capsys.readouterr()
+    assert "COSINE" not in captured.out and "is stale" in captured.err
+
+
+def test_age_text():
+    from quanted.cli.analyze_command import age_text
+
+    assert [age_text(s) for s in (3, 61, 7300, 200000)] == ["3 s", "1 min", "2 h", "2 d"]
 
 
 def test_a_float_run_stored_twice_keeps_the_first(tmp_path):
