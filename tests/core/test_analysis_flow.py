@@ -181,6 +181,18 @@ def test_cli_uses_the_cache_and_layers_gains_columns(model, capsys):
     assert "COSINE" not in captured.out and "is stale" in captured.err
 
 
+def test_results_kept_are_the_newest_ones(tmp_path, monkeypatch):
+    from quanted.core.engine import analysis_cache
+
+    monkeypatch.setattr(analysis_cache, "KEEP_RESULTS", 2)
+    store = analysis_cache.AnalysisCache(tmp_path / "m_uint8.quantize")
+    for i in range(4):
+        store.store_result(f"{i}" * 64, {"key": f"{i}" * 64, "time": f"2026-01-0{i + 1}"})
+    assert store.latest_result() == {"key": "3" * 64, "time": "2026-01-04"}
+    assert store.load_result("3" * 64) is not None and store.load_result("2" * 64) is not None
+    assert store.load_result("1" * 64) is None and store.load_result("0" * 64) is None
+
+
 def test_age_text():
     from quanted.cli.analyze_command import age_text
 

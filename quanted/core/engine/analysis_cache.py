@@ -24,6 +24,7 @@ CACHE_DIR = Path(".quanted") / "analysis"
 FLOAT_SCHEME = "probes-1"
 SCHEME = "figures-2"
 KEEP_FLOAT = 3
+KEEP_RESULTS = 20  # per .quantize file: the newest ones (each edit makes a new one)
 
 
 def file_digest(path: Path) -> str:
@@ -96,14 +97,20 @@ class AnalysisCache:
         tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
         tmp.write_text(json.dumps(data), encoding="utf-8")
         os.replace(tmp, target)
+        results = sorted(self._results(), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        for old in results[KEEP_RESULTS:]:
+            old.unlink(missing_ok=True)
         return target
+
+    def _results(self) -> list[Path]:
+        if not self.folder.is_dir():
+            return []
+        return list(self.folder.glob(f"{glob_escape(self.quantize.name)}.*.json"))
 
     def latest_result(self) -> dict | None:
         """The newest stored result for this file, current or not."""
         newest: dict | None = None
-        if not self.folder.is_dir():
-            return None
-        for path in self.folder.glob(f"{glob_escape(self.quantize.name)}.*.json"):
+        for path in self._results():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
