@@ -12,7 +12,6 @@ from typing import TextIO
 from quanted.core.errors import QuantedError
 
 
-
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "hybrid",
@@ -57,12 +56,14 @@ def engine_log(json_output: bool) -> tuple[TextIO, Callable[[str], None]]:
 
 def cmd_hybrid(args: argparse.Namespace) -> int:
     # Imported here: `quanted add` on a 15 MB file has a 0.3 s budget for the whole process.
+    from quanted.core.document import QuantizeDocument
     from quanted.core.engine import hybrid
     from quanted.core.engine.command import quoted
 
     if args.iterations is not None and args.iterations < 1:
         raise QuantedError("--iterations must be at least 1", args.file)
-    plan = hybrid.plan(args.file, args.pegasus, args.from_command, args.iterations)
+    plan = hybrid.plan(QuantizeDocument.open(args.file), pegasus=args.pegasus,
+                       from_command=args.from_command, iterations=args.iterations)
     label = str(args.file)
     for problem in plan.problems:
         print(problem.format(label), file=sys.stderr)

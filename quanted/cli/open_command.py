@@ -69,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
     from quanted.tui.app import QuantedApp  # Textual loads only when the editor opens
 
     app = QuantedApp(path, args.entropy, display_name=display, note=note)
-    app.run()
-    if app.error_message:
-        print(f"quanted: error: {app.error_message}", file=sys.stderr)
+    error = app.run()
+    if error:
+        print(f"quanted: error: {error}", file=sys.stderr)
     if args.file is None:
         print(f"quanted: the sample copy stays in {path.parent}")
     return int(app.return_code or 0)

@@ -152,9 +152,9 @@ def _applied_lines(setup: Setup, applied: Applied) -> list[str]:
     if applied.hybrid is not None and applied.hybrid.restored:
         out.append(f"the hybrid run failed: {applied.hybrid.restored}")
     summary = applied.summary
-    if summary is not None and summary["min_cosine"] is not None:
+    if summary is not None and summary.min_cosine is not None:
         verdict = "meets" if applied.meets(setup.options.target) else "MISSES"
         out.append(f"  {'verify of ' + setup.quantize.name:<34} min cosine "
-                   f"{summary['min_cosine']:.6f}, top-1 {summary['top1_agree']}/"
-                   f"{summary['count']} -> {verdict} the target")
+                   f"{summary.min_cosine:.6f}, top-1 {summary.top1_agree}/"
+                   f"{summary.count} -> {verdict} the target")
     return out

@@ -67,11 +67,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.history:
         return _history(args)
+    from quanted.cli.verify_table import table_lines
+    from quanted.core.document import QuantizeDocument
     from quanted.core.engine import verify
     from quanted.core.engine.command import quoted
     from quanted.core.engine.logscan import strip_ansi
 
-    plan = verify.plan_verify(args.file, args.pegasus, args.iterations)
+    plan = verify.plan(QuantizeDocument.open(args.file), args.pegasus, args.iterations)
     if args.dry_run:
         print(f"# in {plan.cwd}")
         if plan.plain_source is not None:
@@ -88,7 +90,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
               flush=True)
 
     try:
-        result = verify.run_verify(plan, on_line, on_progress)
+        result = verify.run(plan, on_line, on_progress)
     except verify.InferenceFailed as exc:
         print(f"quanted: {exc.run.title} failed with status {exc.status}: "
               f"{quoted(exc.run.command)}", file=sys.stderr)
@@ -101,7 +103,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         json.dump(result.to_json(), sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
-        print("\n".join(result.table_lines()))
+        print("\n".join(table_lines(result)))
     return 0
 
 

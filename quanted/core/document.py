@@ -16,6 +16,20 @@ from quanted.core.keys import quote_single, split_tensor_key, unquote_single
 from quanted.core.scanner import CUSTOMIZED, QUANTIZE_PARAMETERS, Scan
 
 
+# What an unsaved edit did to a layer of the customized block.
+ADDED, CHANGED, REMOVED = "added", "changed", "removed"
+
+
+@dataclass(frozen=True)
+class TensorQtype:
+    """One tensor of quantize_parameters: its key, port, quantizer and qtype."""
+
+    key: str
+    port: str  # "out0", "weight", "bias", ...
+    quantizer: str
+    qtype: str
+
+
 @dataclass(frozen=True)
 class DiskStamp:
     """What the file on disk looked like when it was read or last saved."""
@@ -168,6 +182,15 @@ class QuantizeDocument:
             result[current] = (quantizer, qtype)
         return result
 
+    def qtypes_by_layer(self) -> dict[str, list[TensorQtype]]:
+        """Layer id -> its tensors' quantizer and qtype, in file order (one pass over the
+        table; "" where a tensor has no such field)."""
+        layers: dict[str, list[TensorQtype]] = {}
+        for key, (quantizer, qtype) in self.tensor_qtypes().items():
+            layer, port = split_tensor_key(key)
+            layers.setdefault(layer, []).append(TensorQtype(key, port, quantizer, qtype))
+        return layers
+
     # -- the customized block ------------------------------------------------------
 
     @property
@@ -190,6 +213,21 @@ class QuantizeDocument:
     def saved_comments(self) -> dict[str, str]:
         """Layer id -> its trailing comment, as on disk."""
         return _comments(self._saved)
+
+    def unsaved_changes(self) -> dict[str, str]:
+        """Layer id -> ADDED, CHANGED (its qtype or comment) or REMOVED, for every difference
+        between the block as it will be saved and the file as last read or saved; removed
+        layers come last."""
+        now, saved = self.customized, self.saved_customized
+        comments, saved_comments = self.comments(), self.saved_comments()
+        found: dict[str, str] = {}
+        for layer, qtype in now.items():
+            if layer not in saved:
+                found[layer] = ADDED
+            elif saved[layer] != qtype or comments.get(layer) != saved_comments.get(layer):
+                found[layer] = CHANGED
+        found.update((layer, REMOVED) for layer in saved if layer not in now)
+        return found
 
     @property
     def block_line(self) -> int:

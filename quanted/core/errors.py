@@ -47,3 +47,8 @@ class EditError(QuantedError):
 
 class FileChangedError(QuantedError):
     """The file changed on disk since it was read; saving would lose those changes."""
+
+
+def describe(error: BaseException | None) -> str:
+    """One line for any error: a QuantedError as `PATH[:LINE]: message`, others with their type."""
+    return str(error) if isinstance(error, QuantedError) else f"{type(error).__name__}: {error}"

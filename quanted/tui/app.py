@@ -7,13 +7,15 @@ from pathlib import Path
 from textual.app import App
 from textual.screen import ModalScreen
 
+from quanted.tui.dialogs.quit_confirm import QuitConfirm
 from quanted.tui.keymap import APP_KEYS
 from quanted.tui.screens.help import HelpScreen
 from quanted.tui.screens.main import MainScreen
 
 
-class QuantedApp(App[None]):
-    """`QuantedApp(path, entropy)`; `display_name` is what the screen calls the file."""
+class QuantedApp(App[str]):
+    """`QuantedApp(path, entropy)`; `display_name` is what the screen calls the file. `run()`
+    returns why the file could not be opened (with return_code 2), else None."""
 
     TITLE = "quanted"
     CSS_PATH = ["styles/app.tcss", "styles/dialogs.tcss", "styles/engine.tcss"]
@@ -34,7 +36,6 @@ class QuantedApp(App[None]):
         self.display_name = display_name if display_name is not None else str(path)
         self.note = note
         self.keymap_overrides = dict(keymap or {})
-        self.error_message: str | None = None  # set when the file cannot be opened
 
     def get_default_screen(self) -> MainScreen:
         return MainScreen(self.path, self.entropy, self.display_name, self.note)
@@ -53,8 +54,6 @@ class QuantedApp(App[None]):
 
     async def action_quit(self) -> None:
         """ctrl+q: close dialogs first, then ask when there are unsaved changes."""
-        from quanted.tui.dialogs.quit_confirm import QuitConfirm
-
         if isinstance(self.screen, QuitConfirm):
             return
         if any(getattr(s, "state", None) == "running" for s in self.screen_stack):

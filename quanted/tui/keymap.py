@@ -30,7 +30,8 @@ class KeySpec:
         )
 
 
-# Bindings of the main screen (its actions live on quanted.tui.screens.main.MainScreen).
+# Bindings of the main screen (its actions live on quanted.tui.screens.main.MainScreen;
+# `engine_step('NAME')` opens quanted.tui.screens.engine_steps.ENGINE_STEPS[NAME]).
 MAIN_KEYS: tuple[KeySpec, ...] = (
     KeySpec("edit.toggle", "space", "toggle_layer", "Add/remove",
             "Add the highlighted layer to customized_quantize_layers, or remove it.",
@@ -57,11 +58,11 @@ MAIN_KEYS: tuple[KeySpec, ...] = (
             "Cycle the sort: max entropy, layer name, order in the file.", "view: Cycle sort"),
     KeySpec("file.save", "ctrl+s", "save", "Save",
             "Save the file (only the customized block changes).", "file: Save"),
-    KeySpec("engine.hybrid", "ctrl+r", "hybrid_run", "Hybrid run",
+    KeySpec("engine.hybrid", "ctrl+r", "engine_step('hybrid')", "Hybrid run",
             "Save, then rerun pegasus quantize --hybrid on the file: editable command, live log, "
             "per-layer failures and what changed.",
             "engine: Run pegasus --hybrid"),
-    KeySpec("engine.verify", "v", "verify", "Verify",
+    KeySpec("engine.verify", "v", "engine_step('verify')", "Verify",
             "Save, then run float and quantized inference and compare their top-5, cosine and "
             "top-1 (with the history of attempts).",
             "engine: Verify float vs quantized"),
@@ -110,13 +111,7 @@ VERIFY_KEYS: tuple[KeySpec, ...] = (
             "Switch between the result and the engine log.", "verify: Toggle log"),
 )
 
-# Kept free on purpose: later issues bind them.
-RESERVED: tuple[tuple[str, str], ...] = ()
-
 ALL_KEYS: tuple[KeySpec, ...] = MAIN_KEYS + APP_KEYS
-
-# The keymap as a plain dict, key -> action (what a user remaps).
-KEYMAP: dict[str, str] = {spec.key: spec.action for spec in ALL_KEYS}
 
 
 def display_key(spec: KeySpec, overrides: dict[str, str] | None = None) -> str:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport, find_beside
-from quanted.core.keys import split_tensor_key
 from quanted.core.layers import build_rows
 from quanted.tui.row_model import RowModel
 
@@ -46,12 +45,6 @@ def from_doc(doc: QuantizeDocument, report: EntropyReport | None) -> Loaded:
 
 def layer_qtypes(doc: QuantizeDocument) -> dict[str, str]:
     """Layer id -> the qtypes of its tensors in quantize_parameters, bias left out: 'u8', 'u8/i16'."""
-    found: dict[str, list[str]] = {}
-    for key, (_quantizer, qtype) in doc.tensor_qtypes().items():
-        layer, port = split_tensor_key(key)
-        if port == "bias" or not qtype:
-            continue
-        seen = found.setdefault(layer, [])
-        if qtype not in seen:
-            seen.append(qtype)
-    return {layer: "/".join(values) for layer, values in found.items()}
+    found = {layer: [t.qtype for t in tensors if t.port != "bias" and t.qtype]
+             for layer, tensors in doc.qtypes_by_layer().items()}
+    return {layer: "/".join(dict.fromkeys(qtypes)) for layer, qtypes in found.items() if qtypes}

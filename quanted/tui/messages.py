@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from textual.message import Message
 
 from quanted.core.document import QuantizeDocument
@@ -11,10 +9,14 @@ from quanted.tui import loading
 
 
 class Loaded(Message):
-    def __init__(self, result: loading.Loaded, reloaded: bool) -> None:
+    """`skipped`: after a reload that kept the unsaved edits, the ones it could not replay."""
+
+    def __init__(self, result: loading.Loaded, reloaded: bool,
+                 skipped: list[str] | None = None) -> None:
         super().__init__()
         self.result = result
         self.reloaded = reloaded
+        self.skipped = skipped
 
 
 class QtypesReady(Message):
@@ -22,12 +24,6 @@ class QtypesReady(Message):
         super().__init__()
         self.doc = doc
         self.qtypes_by_layer = qtypes_by_layer
-
-
-class Saved(Message):
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self.path = path
 
 
 class BulkAdded(Message):

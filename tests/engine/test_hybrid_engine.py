@@ -114,7 +114,7 @@ def test_from_a_printed_rebuild_command(sample, pegasus, capsys):
 def test_cancelled_run_restores_the_file(sample, pegasus):
     assert main(["add", str(sample), LAYER, "--comment", "keep me"]) == 0
     before = sample.read_bytes()
-    plan = hybrid.plan(sample, shlex.join(pegasus))
+    plan = hybrid.plan(QuantizeDocument.open(sample), pegasus=shlex.join(pegasus))
     started = threading.Event()
     holder = {}
 

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from quanted.core.engine.attempts import VerifyAttempt, best
-from quanted.core.engine.outputs import (OutputsError, compare, cosine, find_dumps, fold,
+from quanted.core.engine.outputs import (OutputsError, VerifySummary, compare, cosine, find_dumps, fold,
                                          max_abs_error, model_io, read_tensor, top_k, top_overlap)
-from quanted.core.engine.verify_table import summarize
 from tests.conftest import SAMPLE
 
 
@@ -95,7 +94,7 @@ def test_cosine_edge_cases():
 def test_summary_and_json_friendliness():
     figures = {"@o:out0": [compare(np.array([1.0, 0.0]), np.array([1.0, 0.0])),
                            compare(np.array([1.0, 0.0]), np.array([0.0, 1.0]))]}
-    s = summarize(figures)
+    s = VerifySummary.of(figures).to_json()
     assert s == {"count": 2, "mean_cosine": 0.5, "min_cosine": 0.0, "max_abs_error": 1.0,
                  "top1_agree": 1, "top1_agreement": 0.5, "mean_top5_overlap": 1.0}
     json.dumps(s)  # plain floats and ints

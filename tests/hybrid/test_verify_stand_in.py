@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 
 from quanted.cli import main
+from quanted.cli.verify_table import table_lines
+from quanted.core.document import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.outputs import cosine
 from quanted.core.history import History
@@ -137,18 +139,18 @@ def test_failing_inference_exits_with_its_status(model, stand_in, capsys, monkey
 def test_without_history_and_hybrid_model_two_runs(model, stand_in, capsys):
     shutil.rmtree(model.parent / ".quanted")
     (model.parent / "tinynet_uint8.quantize.json").unlink()
-    plan = verify.plan_verify(model, stand_in)
+    plan = verify.plan(QuantizeDocument.open(model), stand_in)
     assert [r.label for r in plan.runs] == ["float", "quantized"]
     assert plan.runs[1].command[plan.runs[1].command.index("--model") + 1] == "tinynet.json"
     assert any("7 customized layer(s) are not applied" in note for note in plan.notes)
-    result = verify.run_verify(plan)
+    result = verify.run(plan)
     assert result.plain is None and result.to_json()["plain_quantized"] is None
     assert "plain_quantized" not in result.to_json()["top5"]
-    assert "plain quantized" not in "\n".join(result.table_lines())
+    assert "plain quantized" not in "\n".join(table_lines(result))
 
 
 def test_cancel_between_runs(model, stand_in):
-    plan = verify.plan_verify(model, stand_in)
+    plan = verify.plan(QuantizeDocument.open(model), stand_in)
     control = verify.VerifyControl()
     seen = []
 
@@ -158,7 +160,7 @@ def test_cancel_between_runs(model, stand_in):
             control.cancel()
 
     with pytest.raises(verify.VerifyCancelled) as caught:
-        verify.run_verify(plan, on_progress=on_progress, control=control)
+        verify.run(plan, on_progress=on_progress, control=control)
     assert caught.value.exit_code == 130 and seen == ["float", "quantized"]
     assert History(model).entries("verify") == []
 
@@ -177,7 +179,7 @@ def test_cancel_during_a_run_stops_the_engine(model, stand_in, monkeypatch):
     import time
 
     monkeypatch.setenv("STAND_IN_HANG", "hybrid")
-    plan = verify.plan_verify(model, stand_in)
+    plan = verify.plan(QuantizeDocument.open(model), stand_in)
     control = verify.VerifyControl()
     processes = []
     started = time.monotonic()
@@ -187,5 +189,5 @@ def test_cancel_during_a_run_stops_the_engine(model, stand_in, monkeypatch):
             threading.Thread(target=control.cancel).start()
 
     with pytest.raises(verify.VerifyCancelled, match="during the quantized run"):
-        verify.run_verify(plan, on_line, process_ready=processes.append, control=control)
+        verify.run(plan, on_line, process_ready=processes.append, control=control)
     assert time.monotonic() - started < 30 and processes[1].wait() != 0

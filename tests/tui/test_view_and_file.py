@@ -286,7 +286,7 @@ async def test_unreadable_file_exits_with_code_2(workdir):
                 break
             await pilot.pause(0.05)
     assert app.return_code == 2
-    assert app.error_message
+    assert app.return_value is not None and "bad.quantize" in app.return_value
 
 
 def test_cli_routes_files_to_the_editor_and_subcommands_elsewhere():

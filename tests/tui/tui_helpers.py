@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.screen import ModalScreen
+
 REPO = Path(__file__).resolve().parents[2]
 PUBLIC = REPO / ".." / "shared" / "fixtures" / "public"
 KHADAS = "khadas_mobilenet_tf.quantize"
@@ -14,13 +16,25 @@ TOP = "MobilenetV1/MobilenetV1/Conv2d_1_pointwise/Conv2D_82"
 FIFTH = "MobilenetV1/MobilenetV1/Conv2d_3_depthwise/depthwise_73"
 
 
-async def settle(pilot) -> None:
-    """Wait for every worker (load, qtypes, save) and the repaint after it."""
+async def _workers_done(pilot) -> None:
+    """Every worker finished, except a flow waiting for the dialog on screen (the test answers
+    it next: waiting for that flow would wait forever)."""
     app = pilot.app
+    while True:
+        waiting = [w for w in app.workers if not w.is_finished]
+        if waiting and isinstance(app.screen, ModalScreen):
+            waiting = [w for w in waiting if w.group != "flow"]
+        if not waiting:
+            return
+        await pilot.pause(0.02)
+
+
+async def settle(pilot) -> None:
+    """Wait for every worker (load, qtypes, save, flows) and the repaint after it."""
     for _ in range(3):
-        await app.workers.wait_for_complete()
+        await _workers_done(pilot)
         await pilot.pause(0.15)
-    await app.workers.wait_for_complete()
+    await _workers_done(pilot)
     await pilot.pause()
 
 

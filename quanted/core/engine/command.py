@@ -11,7 +11,6 @@ from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import QuantedError
-from quanted.core.keys import split_tensor_key
 
 # A file's qtype -> pegasus's --qtype word (FORMAT.md section 7).
 QTYPE_WORDS = {"u8": "uint8", "i8": "int8", "i16": "int16", "bf16": "bfloat16", "f16": "float16"}
@@ -67,11 +66,10 @@ def dominant_quantization(doc: QuantizeDocument) -> tuple[str, str]:
     """The (quantizer, qtype word) of the tensors that are not customized: the --rebuild run's."""
     customized = set(doc.customized)
     counts: Counter[tuple[str, str]] = Counter()
-    for key, (quantizer, qtype) in doc.tensor_qtypes().items():
-        layer, port = split_tensor_key(key)
-        if layer in customized or port == "bias" or not quantizer or not qtype:
-            continue
-        counts[(quantizer, qtype)] += 1
+    for layer, tensors in doc.qtypes_by_layer().items():
+        if layer not in customized:
+            counts.update((t.quantizer, t.qtype) for t in tensors
+                          if t.port != "bias" and t.quantizer and t.qtype)
     if not counts:
         raise CommandError("cannot tell the file's quantizer and qtype", doc.path)
     quantizer, qtype = counts.most_common(1)[0][0]

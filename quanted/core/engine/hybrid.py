@@ -4,6 +4,9 @@ user's comments back when it succeeded."""
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,10 +15,11 @@ from quanted.core import comments as comment_carry
 from quanted.core import recovery
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import command as cmd
-from quanted.core.engine.discovery import find_pegasus
+from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 from quanted.core.engine.logscan import Failure, scan_line
 from quanted.core.engine.process import EngineProcess, SignalGuard
 from quanted.core.engine.report import HybridReport, Snapshot, compare
+from quanted.core.entropy import ENTROPY_FILE
 from quanted.core.errors import EditError, QuantedError
 from quanted.core.files import atomic_write, locked
 from quanted.core.history import History
@@ -24,7 +28,10 @@ from quanted.core.validate import ERROR, Problem, check
 
 @dataclass
 class HybridPlan:
-    quantize: Path
+    """What `run` will do: the command, in the file's folder, and the check's problems."""
+
+    doc: QuantizeDocument  # the file as planned; `run` reads it again only if it changed
+    quantize: Path  # absolute
     command: list[str]
     problems: list[Problem]
 
@@ -35,6 +42,15 @@ class HybridPlan:
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == ERROR]
+
+
+@dataclass
+class Draft:
+    """The command an editor offers before the user edits it."""
+
+    text: str  # the command line; "" when it cannot be built
+    problems: list[Problem] = field(default_factory=list)
+    message: str | None = None  # why the command is not ready (pegasus not found, ...)
 
 
 @dataclass
@@ -66,17 +82,52 @@ class HybridResult:
         }
 
 
+def _path(doc: QuantizeDocument) -> Path:
+    if doc.path is None:
+        raise EditError("the document has no file: pegasus reads the file from disk")
+    return doc.path.absolute()
+
+
+def draft(doc: QuantizeDocument) -> Draft:
+    """The zero-config command, or as much of it as can be built, and the check's problems."""
+    path = _path(doc)
+    problems = check(doc)
+    try:
+        args = cmd.hybrid_args(path, doc)
+    except QuantedError as exc:
+        return Draft("", problems, f"{exc.message}. Paste the `pegasus quantize ... --rebuild` "
+                                   "line pegasus_quantize.sh printed, then press enter.")
+    try:
+        prefix = find_pegasus(None)
+    except EngineNotFound as exc:
+        return Draft(cmd.quoted(["pegasus", *args]), problems,
+                     f"{exc.message}. Or write the full pegasus command in the command line.")
+    return Draft(cmd.quoted(prefix + args), problems)
+
+
 def plan(
-    quantize: Path,
+    doc: QuantizeDocument,
+    text: str | None = None,
+    *,
     pegasus: str | None = None,
     from_command: str | None = None,
     iterations: int | None = None,
 ) -> HybridPlan:
-    """The exact command and the check results, without running anything.
+    """The exact command and the check's problems, without running anything.
 
-    `iterations` applies to the zero-config command (a printed command keeps its own)."""
-    quantize = quantize.absolute()
-    doc = QuantizeDocument.open(quantize)
+    `text`: a command line as a person left it (the editor's): a printed `--rebuild` line is
+    read as `from_command`, anything else runs as written. `from_command`: the line
+    pegasus_quantize.sh printed (--rebuild becomes --hybrid). Neither: the zero-config command;
+    `iterations` applies to it only (a printed command keeps its own)."""
+    quantize = _path(doc)
+    if text is not None:
+        # Typed in an editor: a program that does not exist is said before anything runs.
+        words = _words(text)
+        if any(word in cmd.REBUILD_FLAGS for word in words):
+            printed = plan(doc, from_command=text)
+            _runnable(printed.command, quantize.parent)
+            return printed
+        return HybridPlan(doc, quantize, _runnable(words, quantize.parent), check(doc))
     if from_command is not None:
         prefix, args = cmd.from_printed_command(from_command, quantize)
         if pegasus is not None or not prefix:
@@ -84,7 +135,31 @@ def plan(
     else:
         args = cmd.hybrid_args(quantize, doc, iterations)
         prefix = find_pegasus(pegasus)
-    return HybridPlan(quantize, prefix + args, check(doc))
+    return HybridPlan(doc, quantize, prefix + args, check(doc))
+
+
+def _words(text: str) -> list[str]:
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise cmd.CommandError(f"cannot split the command line: {exc}") from None
+    if not words:
+        raise cmd.CommandError("the command line is empty: write the pegasus command")
+    return words
+
+
+def _runnable(command: list[str], cwd: Path) -> list[str]:
+    """The command, once its program is known to exist (relative paths from `cwd`)."""
+    program = command[0]
+    if "/" in program:
+        target = cwd / program
+        found = target.is_file() and os.access(target, os.X_OK)
+    else:
+        found = shutil.which(program) is not None
+    if not found:
+        raise EngineNotFound(f"cannot run {program!r}: no such program (set QUANTED_PEGASUS, "
+                             "put pegasus on PATH, or write its full path)")
+    return command
 
 
 def _restore(backup: Path, target: Path) -> None:
@@ -147,13 +222,15 @@ def _run_locked(
     guard: SignalGuard,
 ) -> HybridResult:
     quantize = the_plan.quantize
-    doc = QuantizeDocument.open(quantize)
+    doc = the_plan.doc
+    if doc.is_modified or doc.changed_on_disk():
+        doc = QuantizeDocument.open(quantize)  # pegasus reads the file as it is on disk
     customized = doc.customized
     before = Snapshot.take(quantize, doc)
     user_comments = comment_carry.collect(doc.block_state)
     history = History(quantize)
     backup = history.save_copy("before-hybrid", {"customized": customized, "command": the_plan.command})
-    entropy = quantize.parent / "entropy.txt"
+    entropy = quantize.parent / ENTROPY_FILE
     entropy_backup = None
     if entropy.is_file():
         entropy_backup = history.save_copy("entropy-before-hybrid", source=entropy)

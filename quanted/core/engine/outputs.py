@@ -16,7 +16,7 @@ shape (digits joined by `_`). Numbers in this module are plain floats so they go
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -172,6 +172,46 @@ class Comparison:
     top1: bool  # the same top-1 class
     top5_overlap: float
     top5: list[tuple[int, float]]  # the quantized run's
+
+
+@dataclass(frozen=True)
+class VerifySummary:
+    """One quantized run against float, over every output tensor and iteration (the means,
+    minimum and maximum are None when there is nothing to compare)."""
+
+    count: int
+    mean_cosine: float | None
+    min_cosine: float | None
+    max_abs_error: float | None
+    top1_agree: int  # how many agree
+    top1_agreement: float | None  # the fraction that agrees
+    mean_top5_overlap: float | None
+
+    @classmethod
+    def of(cls, figures: dict[str, list[Comparison]]) -> VerifySummary:
+        every = [c for comparisons in figures.values() for c in comparisons]
+        if not every:
+            return cls(0, None, None, None, 0, None, None)
+        agree = sum(1 for c in every if c.top1)
+        return cls(
+            count=len(every),
+            mean_cosine=sum(c.cosine for c in every) / len(every),
+            min_cosine=min(c.cosine for c in every),
+            max_abs_error=max(c.max_abs_error for c in every),
+            top1_agree=agree,
+            top1_agreement=agree / len(every),
+            mean_top5_overlap=sum(c.top5_overlap for c in every) / len(every),
+        )
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    def line(self, name: str) -> str:
+        """`NAME: mean cosine ...`: how the CLI and the editor end a verify result."""
+        return (f"{name}: mean cosine {self.mean_cosine:.6f} (min {self.min_cosine:.6f}), "
+                f"top-1 {self.top1_agree}/{self.count}, "
+                f"top-5 overlap {self.mean_top5_overlap:.2f}, "
+                f"max abs error {self.max_abs_error:.6f}")
 
 
 def compare(reference: np.ndarray, other: np.ndarray) -> Comparison:

@@ -9,8 +9,8 @@ from pathlib import Path
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine.command import hybrid_model
 from quanted.core.engine.model_json import ModelError, read_layers
+from quanted.core.entropy import ENTROPY_FILE, EntropyReport
 from quanted.core.errors import QuantedError
-from quanted.core.keys import split_tensor_key
 
 
 def model_layers(path: Path) -> list[str]:
@@ -22,11 +22,9 @@ def model_layers(path: Path) -> list[str]:
 
 
 def _entropy_by_layer(folder: Path) -> dict[str, dict[str, float]] | None:
-    path = folder / "entropy.txt"
+    path = folder / ENTROPY_FILE
     if not path.is_file():
         return None
-    from quanted.core.entropy import EntropyReport
-
     try:
         return EntropyReport.read(path).by_layer()
     except QuantedError:
@@ -43,10 +41,9 @@ class Snapshot:
 
     @classmethod
     def take(cls, quantize: Path, doc: QuantizeDocument) -> Snapshot:
-        by_layer: dict[str, dict[str, str]] = {}
-        for key, (_, qtype) in doc.tensor_qtypes().items():
-            by_layer.setdefault(split_tensor_key(key)[0], {})[key] = qtype
-        entropy_path = quantize.parent / "entropy.txt"
+        by_layer = {layer: {t.key: t.qtype for t in tensors}
+                    for layer, tensors in doc.qtypes_by_layer().items()}
+        entropy_path = quantize.parent / ENTROPY_FILE
         mtime = entropy_path.stat().st_mtime_ns if entropy_path.is_file() else None
         return cls(
             customized=doc.customized,

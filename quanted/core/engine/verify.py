@@ -5,14 +5,14 @@ cosine similarity, max absolute error, top-1 agreement and top-5 overlap against
 
 The API is Textual-free so a TUI worker can drive it:
 
-    plan = plan_verify(path, pegasus=None, iterations=1)    # reads files, runs nothing
-    plan.runs                                             # [VerifyRun(label, title, command, ..)]
-    control = VerifyControl()                                # control.cancel() from any thread
-    result = run_verify(plan, on_line, on_progress, process_ready, control=control)
-    result.to_json(); result.table_lines()                   # see VerifyResult
+    the_plan = plan(doc, pegasus=None, iterations=1)    # doc: an open QuantizeDocument
+    the_plan.runs                                       # [VerifyRun(label, title, command, ..)]
+    control = VerifyControl()                           # control.cancel() from any thread
+    result = run(the_plan, on_line, on_progress, process_ready, control=control)
+    result.to_json(); result.summary()                  # see VerifyResult
     attempts = verify_history(path); best(attempts)          # quanted.core.engine.attempts
 
-`run_verify` either returns a complete VerifyResult (already recorded in the history folder as a
+`run` either returns a complete VerifyResult (already recorded in the history folder as a
 "verify" entry) or raises a QuantedError: InferenceFailed (exit_code = the engine's status, with
 `.run`, `.status`, `.tail`), VerifyCancelled (130), OutputsError (2). It verifies the file as
 it is on disk: a TUI saves first. Every run happens in the file's folder (the inputmeta names
@@ -36,13 +36,11 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.engine import command as cmd
 from quanted.core.engine.attempts import VerifyAttempt, best, verify_history  # noqa: F401 (API)
 from quanted.core.engine.discovery import find_pegasus
-from quanted.core.engine.outputs import Comparison, OutputsError, compare, find_dumps, model_io, \
-    read_tensor, top_k
+from quanted.core.engine.outputs import Comparison, OutputsError, VerifySummary, compare, \
+    find_dumps, model_io, read_tensor, top_k
 from quanted.core.engine.process import EngineProcess
-from quanted.core.engine.verify_table import summarize, table_lines
-from quanted.core.errors import QuantedError
+from quanted.core.errors import EditError, QuantedError
 from quanted.core.history import History
-from quanted.core.keys import split_tensor_key
 
 FLOAT, QUANTIZED, PLAIN = "float", "quantized", "plain_quantized"
 TAIL_LINES = 20
@@ -76,7 +74,7 @@ class VerifyPlan:
     iterations: int
     runs: list[VerifyRun]
     customized: dict[str, str]
-    workdir: Path  # created by run_verify, removed afterwards unless keep_workdir
+    workdir: Path  # created by `run`, removed afterwards unless keep_workdir
     keep_workdir: bool = False
     plain_source: Path | None = None  # the history copy from before the first hybrid run
     plain_copy: Path | None = None  # where it is copied to (in workdir) for the engine
@@ -87,14 +85,15 @@ class VerifyPlan:
         return self.quantize.parent
 
 
-def plan_verify(quantize: Path, pegasus: str | None = None, iterations: int = 1,
-                workdir: Path | None = None) -> VerifyPlan:
+def plan(doc: QuantizeDocument, pegasus: str | None = None, iterations: int = 1,
+         workdir: Path | None = None) -> VerifyPlan:
     """The runs and their exact commands, without running anything. `workdir` (kept afterwards)
     receives the dumps; by default a fresh folder under the system temp folder (removed)."""
     if iterations < 1:
         raise cmd.CommandError(f"--iterations must be at least 1, not {iterations}")
-    quantize = quantize.absolute()
-    doc = QuantizeDocument.open(quantize)
+    if doc.path is None:
+        raise EditError("the document has no file: pegasus reads the file from disk")
+    quantize = doc.path.absolute()
     files = cmd.model_files(quantize)
     prefix = find_pegasus(pegasus)
     keep = workdir is not None
@@ -143,11 +142,8 @@ def not_applied(doc: QuantizeDocument) -> list[str]:
     """Customized layers (`QUANTIZER-QTYPE` values) none of whose outN tensors has that quantizer
     and qtype: edited since the last hybrid run, or added by it (the engine appends layers to
     customized_quantize_layers that it does not apply in the same run), or refused by it."""
-    by_layer: dict[str, list[tuple[str, str]]] = {}
-    for key, pair in doc.tensor_qtypes().items():
-        layer, port = split_tensor_key(key)
-        if port.startswith("out"):
-            by_layer.setdefault(layer, []).append(pair)
+    by_layer = {layer: [(t.quantizer, t.qtype) for t in tensors if t.port.startswith("out")]
+                for layer, tensors in doc.qtypes_by_layer().items()}
     pending = []
     for layer, value in doc.customized.items():
         quantizer, sep, qtype = value.rpartition("-")
@@ -157,7 +153,7 @@ def not_applied(doc: QuantizeDocument) -> list[str]:
 
 
 class VerifyControl:
-    """Cancel a run_verify from another thread: stops the engine run now and starts no more."""
+    """Cancel a `run` from another thread: stops the engine run now and starts no more."""
 
     def __init__(self) -> None:
         self.cancelled = threading.Event()
@@ -206,11 +202,10 @@ class VerifyResult:
     plain_source: Path | None = None
     time: str | None = None
 
-    def summary(self, label: str = QUANTIZED) -> dict | None:
-        """mean_cosine, min_cosine, max_abs_error, top1_agree (count), count,
-        top1_agreement (fraction), mean_top5_overlap over every tensor and iteration."""
+    def summary(self, label: str = QUANTIZED) -> VerifySummary | None:
+        """The QUANTIZED or PLAIN run's figures over every tensor and iteration."""
         figures = self.quantized if label == QUANTIZED else self.plain
-        return None if figures is None else summarize(figures)
+        return None if figures is None else VerifySummary.of(figures)
 
     def to_json(self) -> dict:
         """The JSON shape (also what the history records, without `file` and `time`):
@@ -247,7 +242,9 @@ class VerifyResult:
                 QUANTIZED: top5(self.quantized),
             },
             PLAIN: None,
-            "summary": {QUANTIZED: self.summary(QUANTIZED), PLAIN: self.summary(PLAIN)},
+            "summary": {label: summary.to_json() if summary else None
+                        for label, summary in ((QUANTIZED, self.summary(QUANTIZED)),
+                                               (PLAIN, self.summary(PLAIN)))},
             "runs": [{"label": r.label, "command": r.command, "seconds": round(r.seconds, 2)}
                      for r in self.runs],
             "notes": self.notes,
@@ -261,11 +258,6 @@ class VerifyResult:
                     ("top1_agreement", "top1"), ("top5_overlap", "top5_overlap"))},
             }
         return out
-
-    def table_lines(self) -> list[str]:
-        """Per output and iteration: float's top-5 beside each quantized top-5, then the
-        figures; a summary line per quantized run at the end."""
-        return table_lines(self)
 
 
 def _execute(run: VerifyRun, cwd: Path, on_line: Callable[[str], None],
@@ -299,10 +291,10 @@ def _outputs(run: VerifyRun) -> dict[str, list]:
             for key, dumps in find_dumps(run.output_dir, keys).items()}
 
 
-def run_verify(
-    plan: VerifyPlan,
+def run(
+    the_plan: VerifyPlan,
     on_line: Callable[[str], None] = lambda line: None,
-    on_progress: Callable[[int, int, VerifyRun], None] = lambda index, total, run: None,
+    on_progress: Callable[[int, int, VerifyRun], None] = lambda index, total, step: None,
     process_ready: Callable[[EngineProcess], None] = lambda process: None,
     *,
     control: VerifyControl | None = None,
@@ -311,34 +303,35 @@ def run_verify(
     (with its colours); `on_progress(i, total, run)` is called before run i (1-based);
     `process_ready` gets each engine process; `control.cancel()` stops it all."""
     control = control or VerifyControl()
-    for run in plan.runs:
-        if run.output_dir.exists():
-            shutil.rmtree(run.output_dir)  # stale dumps from a kept workdir must not count
-    plan.workdir.mkdir(parents=True, exist_ok=True)
+    for step in the_plan.runs:
+        if step.output_dir.exists():
+            shutil.rmtree(step.output_dir)  # stale dumps from a kept workdir must not count
+    the_plan.workdir.mkdir(parents=True, exist_ok=True)
     try:
-        if plan.plain_source is not None and plan.plain_copy is not None:
-            shutil.copy2(plan.plain_source, plan.plain_copy)
+        if the_plan.plain_source is not None and the_plan.plain_copy is not None:
+            shutil.copy2(the_plan.plain_source, the_plan.plain_copy)
         records = []
-        for index, run in enumerate(plan.runs, 1):
+        for index, step in enumerate(the_plan.runs, 1):
             if control.cancelled.is_set():
-                raise VerifyCancelled(f"verify cancelled before the {run.label} run", plan.quantize)
-            on_progress(index, len(plan.runs), run)
+                raise VerifyCancelled(f"verify cancelled before the {step.label} run",
+                                      the_plan.quantize)
+            on_progress(index, len(the_plan.runs), step)
             started = time.monotonic()
-            _execute(run, plan.cwd, on_line, process_ready, control)
-            records.append(RunRecord(run.label, run.command, time.monotonic() - started))
-        values = {run.label: _outputs(run) for run in plan.runs}
+            _execute(step, the_plan.cwd, on_line, process_ready, control)
+            records.append(RunRecord(step.label, step.command, time.monotonic() - started))
+        values = {step.label: _outputs(step) for step in the_plan.runs}
     finally:
-        if not plan.keep_workdir:
-            shutil.rmtree(plan.workdir, ignore_errors=True)
-    result = _figures(plan, values)
+        if not the_plan.keep_workdir:
+            shutil.rmtree(the_plan.workdir, ignore_errors=True)
+    result = _figures(the_plan, values)
     result.runs = records
     data = result.to_json()
     del data["file"], data["time"]
-    result.time = History(plan.quantize).record("verify", data).time
+    result.time = History(the_plan.quantize).record("verify", data).time
     return result
 
 
-def _figures(plan: VerifyPlan, values: dict[str, dict[str, list]]) -> VerifyResult:
+def _figures(the_plan: VerifyPlan, values: dict[str, dict[str, list]]) -> VerifyResult:
     reference = values[FLOAT]
     tensors = list(reference)
     compared: dict[str, dict[str, list[Comparison]]] = {}
@@ -348,21 +341,21 @@ def _figures(plan: VerifyPlan, values: dict[str, dict[str, list]]) -> VerifyResu
         missing = [t for t in tensors if t not in outputs]
         if missing:
             raise OutputsError(f"the {label} model has no output {', '.join(missing)}",
-                               plan.quantize)
+                               the_plan.quantize)
         compared[label] = {}
         for t in tensors:
             if len(outputs[t]) != len(reference[t]):
                 raise OutputsError(f"the float and {label} runs dumped {len(reference[t])} and "
-                                   f"{len(outputs[t])} iterations of {t}", plan.quantize)
+                                   f"{len(outputs[t])} iterations of {t}", the_plan.quantize)
             compared[label][t] = [compare(f, q) for f, q in zip(reference[t], outputs[t])]
     return VerifyResult(
-        quantize=plan.quantize,
-        iterations=plan.iterations,
-        customized=plan.customized,
+        quantize=the_plan.quantize,
+        iterations=the_plan.iterations,
+        customized=the_plan.customized,
         tensors=tensors,
         float_top5={t: [top_k(v) for v in reference[t]] for t in tensors},
         quantized=compared[QUANTIZED],
         plain=compared.get(PLAIN),
-        notes=list(plan.notes),
-        plain_source=plan.plain_source,
+        notes=list(the_plan.notes),
+        plain_source=the_plan.plain_source,
     )

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import hybrid, verify
+from quanted.core.engine.outputs import VerifySummary
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import FileChangedError
 from quanted.core.files import atomic_write
@@ -33,15 +34,15 @@ class Applied:
     status: int = 0
 
     @property
-    def summary(self) -> dict | None:
+    def summary(self) -> VerifySummary | None:
         return self.verify.summary() if self.verify is not None else None
 
     def meets(self, target: Target) -> bool:
         figures = self.summary
-        if not figures or figures["min_cosine"] is None:
+        if figures is None or figures.min_cosine is None:
             return False
-        top1 = figures["top1_agree"] == figures["count"]
-        return figures["min_cosine"] >= target.cosine and (top1 or not target.top1)
+        top1 = figures.top1_agree == figures.count
+        return figures.min_cosine >= target.cosine and (top1 or not target.top1)
 
 
 def edit(setup: Setup, outcome: Outcome) -> Applied:
@@ -94,12 +95,13 @@ def apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None] = la
                       f"not apply: {', '.join(applied.cleaned)}"))
     on_event(PhaseStarted("verify", f"float vs the tuned model over {setup.iterations} "
                                     "input(s)"))
-    vplan = verify.plan_verify(setup.quantize, shlex.join(setup.pegasus), setup.iterations)
-    applied.verify = verify.run_verify(vplan, on_line, process_ready=process_ready)
+    vplan = verify.plan(QuantizeDocument.open(setup.quantize), shlex.join(setup.pegasus),
+                        setup.iterations)
+    applied.verify = verify.run(vplan, on_line, process_ready=process_ready)
     tuned = QuantizeDocument.open(setup.quantize)
     History(setup.quantize).record("tune", {
         "customized": tuned.customized, "block": tuned.block_text(),
-        "summary": applied.summary, "iterations": setup.iterations,
+        "summary": asdict(applied.summary) if applied.summary else None, "iterations": setup.iterations,
         "trials": len(outcome.trials), "minimal": outcome.minimal})
     applied.status = 0 if result.status == 0 and applied.meets(setup.options.target) else 1
     return applied

@@ -155,7 +155,7 @@ def hybrid_command(inputs: scratch.Inputs, pegasus: list[str]) -> list[str]:
 
 
 def hybrid_plan(quantize: Path, command: list[str]) -> hybrid.HybridPlan:
-    return hybrid.plan(quantize, from_command=shlex.join(command))
+    return hybrid.plan(QuantizeDocument.open(quantize), from_command=shlex.join(command))
 
 
 def _hybrid(quantize: Path, spec: TrialSpec, ctl: Control) -> tuple[tuple[str, ...],
@@ -192,8 +192,8 @@ def _hybrid(quantize: Path, spec: TrialSpec, ctl: Control) -> tuple[tuple[str, .
 
 
 def _inference(quantize: Path, spec: TrialSpec, label: str, ctl: Control) -> Outputs:
-    the_plan = verify.plan_verify(quantize, shlex.join(spec.pegasus), spec.iterations,
-                                  workdir=quantize.parent / "dumps")
+    the_plan = verify.plan(QuantizeDocument.open(quantize), shlex.join(spec.pegasus),
+                           spec.iterations, workdir=quantize.parent / "dumps")
     run = next(r for r in the_plan.runs if r.label == label)
     run.output_dir.mkdir(parents=True, exist_ok=True)
     process = EngineProcess(run.command, quantize.parent)

@@ -1,13 +1,23 @@
-"""What the hybrid-run and verify screens share: one engine worker at a time, cancel (escape or
-ctrl+c while it runs, in a thread: stopping the process group can wait a few seconds), close
-(escape or q after), a stopwatch and the log."""
+"""What every engine step's screen shares (hybrid run, verify, and the next ones): the open
+document, one engine worker at a time, cancel (escape or ctrl+c while it runs, in a thread:
+stopping the process group can wait a few seconds), close (escape or q after), a stopwatch
+and the log.
+
+A new step: subclass EngineScreen; say VERB and REWRITES_FILE; in a thread worker (group
+"engine") plan from `self.doc` with the core (`quanted.core.engine.STEP.plan(doc, ...)`), run
+the plan with `on_line=self.log_view.buffer.append`, post the result back as a message; fill in
+stop_engine and engine_failed. The editor's flow (save first, then this screen, then reload
+when REWRITES_FILE) is MainScreen.engine_step_flow; register the screen in engine_steps.py."""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from textual.actions import SkipAction
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from quanted.core.document import QuantizeDocument
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS
 from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
 
@@ -15,13 +25,17 @@ IDLE, RUNNING, DONE = "idle", "running", "done"
 
 
 class EngineScreen(Screen[bool]):
-    """Dismissed with True when the engine ran (the editor then reloads the file)."""
+    """Dismissed with True when the engine ran."""
 
     BINDINGS = [spec.binding() for spec in ENGINE_SCREEN_KEYS]
+    VERB: ClassVar[str]  # what the save-first dialog asks for: "Save and VERB"
+    REWRITES_FILE: ClassVar[bool] = False  # True: the editor reads the file again after a run
 
-    def __init__(self, path, display_name: str) -> None:
+    def __init__(self, doc: QuantizeDocument, display_name: str) -> None:
         super().__init__()
-        self.path = path
+        assert doc.path is not None, "an engine step runs on a file"
+        self.doc = doc
+        self.path = doc.path
         self.display_name = display_name
         self.state = IDLE
         self.ran = False

@@ -9,8 +9,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from quanted.tui.keymap import ALL_KEYS, ENGINE_SCREEN_KEYS, NAVIGATION, RESERVED, RUN_KEYS, \
-    VERIFY_KEYS, display_key
+from quanted.tui.keymap import ALL_KEYS, ENGINE_SCREEN_KEYS, NAVIGATION, RUN_KEYS, VERIFY_KEYS, \
+    display_key
 
 KEY_WIDTH = 11
 
@@ -35,10 +35,6 @@ def help_text(overrides: dict[str, str] | None = None) -> Content:
     parts.extend([("Move", "bold underline"), "\n"])
     for key, text in NAVIGATION:
         row(key, text)
-    if RESERVED:
-        parts.extend(["\n", ("Reserved", "bold underline"), "\n"])
-        for key, text in RESERVED:
-            row(key, text, "dim")
     parts.extend(["\n", ("Table marks: ● customized  * unsaved change  ! not in the file", "dim")])
     return Content.assemble(*parts)
 

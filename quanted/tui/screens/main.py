@@ -1,45 +1,53 @@
-"""The editor: layers table, customized block, histogram, status line; every edit action.
-The file and engine flows (ctrl+r, v, changed on disk, quit) are in main_engine.py."""
+"""The editor: layers table, customized block, histogram, status line, and every action.
+
+Blocking work runs in threads. A flow that asks more than once (save first, quit, changed on
+disk, run after save) is one `@work` coroutine awaiting `self.app.push_screen_wait(dialog)`.
+An engine step (ctrl+r, v, ...) is a screen in engine_steps.ENGINE_STEPS."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
 from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from quanted.core import qtypes
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport
-from quanted.core.errors import FileChangedError, QuantedError
+from quanted.core.errors import FileChangedError, QuantedError, describe
+from quanted.core.rebase import reload_keeping_edits
 from quanted.tui import loading
 from quanted.tui.commands import QuantedCommands
-from quanted.tui.dialogs.changed_on_disk import ChangedOnDisk
+from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first
 from quanted.tui.dialogs.comment import CommentDialog
-from quanted.tui.dialogs.filter_input import FilterBar
 from quanted.tui.dialogs.qtype_picker import QtypePicker
 from quanted.tui.dialogs.threshold import ThresholdDialog
 from quanted.tui.keymap import MAIN_KEYS
-from quanted.tui.messages import BulkAdded, Loaded, QtypesReady, Saved
+from quanted.tui.messages import BulkAdded, Loaded, QtypesReady
 from quanted.tui.row_model import RowModel, default_threshold
-from quanted.tui.screens.main_engine import MainFlows
-from quanted.tui.widgets.customized_pane import CustomizedPane
+from quanted.tui.screens.engine_base import EngineScreen
+from quanted.tui.screens.engine_steps import ENGINE_STEPS
+from quanted.tui.widgets.customized_pane import CustomizedPane, counts
 from quanted.tui.widgets.histogram import Histogram
 from quanted.tui.widgets.key_hints import KeyHints
+from quanted.tui.widgets.layers_pane import LayersPane
 from quanted.tui.widgets.layer_table import SORT_TITLES, LayerTable
-from quanted.tui.widgets.status_bar import StatusBar
+from quanted.tui.widgets.status_bar import Status, StatusBar
 
 
-class MainScreen(MainFlows, Screen[None]):
+class MainScreen(Screen[None]):
     BINDINGS = [spec.binding() for spec in MAIN_KEYS]
     COMMANDS = {QuantedCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     AUTO_FOCUS = "#layers"
+
+    busy: reactive[str] = reactive("loading…", init=False)  # "" when edits may run
+    status: reactive[Status] = reactive(Status, init=False)  # what the status line shows
 
     def __init__(self, path: Path, entropy: Path | None, display_name: str, note: str = "") -> None:
         super().__init__()
@@ -52,19 +60,14 @@ class MainScreen(MainFlows, Screen[None]):
         self.model: RowModel | None = None
         self.threshold: float | None = None
         self.above = 0
-        self.busy = "loading…"
-        self.after_save: Callable[[], object] | None = None
-        self._id_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
-            with Vertical(id="left"):
-                yield LayerTable(id="layers")
-                yield FilterBar(id="filter-bar")
+            yield LayersPane(id="left")
             with Vertical(id="right"):
                 yield CustomizedPane(id="customized")
                 yield Histogram(id="histogram")
-        yield StatusBar(id="status")
+        yield StatusBar(id="status").data_bind(MainScreen.status)
         yield KeyHints(id="keys")
 
     @property
@@ -75,126 +78,17 @@ class MainScreen(MainFlows, Screen[None]):
         self.table.border_title = "layers"
         self.table.placeholder = f"Loading {self.display_name}…"
         self.query_one(Histogram).border_title = "entropy (tensors, log scale)"
-        self._refresh_status()
+        self.refresh_status()
         self.load()
 
-    # -- workers: load, per-layer qtypes, save, bulk add --------------------------------
+    # -- state -> status line ---------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
-    def load(self, reload: bool = False, entropy: bool = False) -> None:
-        """`reload`: keep the cursor row; `entropy`: read entropy.txt again too."""
-        if reload and self.report is not None and not entropy:
-            result = loading.reload(self.path, self.report)
-        else:
-            result = loading.load(self.path, self.entropy)
-        self.post_message(Loaded(result, reload))
+    def watch_busy(self) -> None:
+        self.refresh_status()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="qtypes")
-    def load_qtypes(self, doc: QuantizeDocument) -> None:
-        self.post_message(QtypesReady(doc, loading.layer_qtypes(doc)))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="save")
-    def save(self, overwrite: bool = False) -> None:
-        assert self.doc is not None
-        self.post_message(Saved(self.doc.save(overwrite=overwrite)))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="edit")
-    def bulk_add(self, layers: list[str], threshold: float) -> None:
-        assert self.doc is not None
-        self.doc.set_layers(dict.fromkeys(layers, qtypes.DEFAULT_QTYPE))
-        self.post_message(BulkAdded(len(layers), threshold))
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """The one place worker failures are handled."""
-        if event.state != WorkerState.ERROR:
-            return
-        group, error = event.worker.group, event.worker.error
-        self.busy = ""
-        if group == "save" and isinstance(error, FileChangedError):
-            self.app.push_screen(ChangedOnDisk(self.display_name), self._changed_on_disk_chosen)
-        elif group == "load" and self.doc is None:
-            message = str(error) if isinstance(error, QuantedError) else repr(error)
-            code = error.exit_code if isinstance(error, QuantedError) else 3
-            self.app.error_message = message  # type: ignore[attr-defined]
-            self.app.exit(return_code=code)
-            return
-        else:
-            self.after_save = None
-            text = str(error) if isinstance(error, QuantedError) else f"{type(error).__name__}: {error}"
-            self.notify(text, title=f"{group} failed", severity="error", timeout=8)
-        self._refresh_status()
-
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        result = message.result
-        keep = self.table.current.layer if message.reloaded and self.table.current else None
-        self.doc, self.report, self.model = result.doc, result.report, result.model
-        self.busy = ""
-        if self.threshold is None and self.report is not None:
-            self.threshold = default_threshold(self.model)
-        self.table.set_model(self.model, self.doc.saved_customized)
-        if keep is not None:
-            self.table.rows_changed(keep=keep)
-        self.query_one(Histogram).set_report(self.report)
-        self._set_threshold(self.threshold)
-        self._edited()
-        # After the first paint: one regex pass over the whole file holds the GIL ~0.2 s.
-        self.set_timer(0.1, lambda doc=self.doc: self.load_qtypes(doc))
-        if message.reloaded:
-            self.notify(f"Reloaded {self.display_name} from disk.")
-            if self.after_save is not None:
-                self.after_save = None
-
-    @on(QtypesReady)
-    def _qtypes_ready(self, message: QtypesReady) -> None:
-        if self.model is not None and message.doc is self.doc:
-            self.model.file_qtypes = message.qtypes_by_layer
-            self.table.refresh()
-
-    @on(Saved)
-    def _saved(self, message: Saved) -> None:
-        assert self.doc is not None
-        self.busy = ""
-        self.table.saved = self.doc.saved_customized
-        self._edited()
-        self.notify(f"Saved {self.display_name}.")
-        then, self.after_save = self.after_save, None
-        if then is not None:
-            then()
-
-    @on(BulkAdded)
-    def _bulk_added(self, message: BulkAdded) -> None:
-        self.busy = ""
-        self._edited()
-        self.notify(f"Added {message.count} layers at or above {message.threshold:g} "
-                    "(ctrl+z undoes them together).")
-
-    # -- state -> widgets -------------------------------------------------------------------
-
-    def _set_threshold(self, threshold: float | None) -> None:
-        self.threshold = threshold
-        self.table.threshold = threshold
-        if self.model is not None and threshold is not None:
-            self.above = self.model.count_at_or_above(threshold)
-            self.query_one(Histogram).set_threshold(threshold, self.above)
-
-    def _edited(self, focus: str | None = None) -> None:
-        """After any change of the document: refresh the rows, the pane, the status."""
-        if self.doc is None or self.model is None:
-            return
-        with self.app.batch_update():
-            before = len(self.model.rows)
-            self.model.refresh_customized(self.doc.customized)
-            if focus is not None or len(self.model.rows) != before:
-                self.table.rows_changed(keep=focus)
-            else:
-                self.table.refresh()
-            self.query_one(CustomizedPane).show(self.doc, self.model)
-            self._refresh_status()
-
-    def _refresh_status(self) -> None:
+    def refresh_status(self) -> None:
         doc, model = self.doc, self.model
-        self.query_one(StatusBar).update_status(
+        self.status = Status(
             name=self.display_name, note=self.note, busy=self.busy,
             modified=bool(doc and doc.is_modified),
             layers=len(model.rows) if model else 0, shown=len(model) if model else 0,
@@ -214,7 +108,192 @@ class MainScreen(MainFlows, Screen[None]):
             return False
         return True
 
-    # -- edit actions -----------------------------------------------------------------------
+    # -- thread workers: load, per-layer qtypes, bulk add ---------------------------------
+
+    def reload(self, *, entropy: bool = False, keep_edits: bool = False) -> None:
+        """The file from disk again; `entropy`: entropy.txt too; `keep_edits`: replay the
+        unsaved edits on it."""
+        self.busy = "reloading…"
+        self.load(reload=True, entropy=entropy, keep_edits=keep_edits)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def load(self, reload: bool = False, entropy: bool = False, keep_edits: bool = False) -> None:
+        skipped = None
+        if keep_edits and self.doc is not None:
+            fresh, skipped = reload_keeping_edits(self.doc)
+            result = loading.from_doc(fresh, self.report)
+        elif reload and self.report is not None and not entropy:
+            result = loading.reload(self.path, self.report)
+        else:
+            result = loading.load(self.path, self.entropy)
+        self.post_message(Loaded(result, reload, skipped))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="qtypes")
+    def load_qtypes(self, doc: QuantizeDocument) -> None:
+        self.post_message(QtypesReady(doc, loading.layer_qtypes(doc)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="edit")
+    def bulk_add(self, layers: list[str], threshold: float) -> None:
+        assert self.doc is not None
+        self.doc.set_layers(dict.fromkeys(layers, qtypes.DEFAULT_QTYPE))
+        self.post_message(BulkAdded(len(layers), threshold))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures are handled (flows handle the ones they expect)."""
+        if event.state != WorkerState.ERROR:
+            return
+        group, error = event.worker.group, event.worker.error
+        self.busy = ""
+        if group == "load" and self.doc is None:
+            # The app's result is why it could not open the file (the CLI prints it).
+            code = error.exit_code if isinstance(error, QuantedError) else 2
+            self.app.exit(result=describe(error), return_code=code)
+        else:
+            self.notify(describe(error), title=f"{group} failed", severity="error", timeout=8)
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        result = message.result
+        keep = self.table.current.layer if message.reloaded and self.table.current else None
+        self.doc, self.report, self.model = result.doc, result.report, result.model
+        if self.threshold is None and self.report is not None:
+            self.threshold = default_threshold(self.model)
+        self.table.set_model(self.model, self.doc.saved_customized)
+        if keep is not None:
+            self.table.rows_changed(keep=keep)
+        self.query_one(Histogram).set_report(self.report)
+        self._set_threshold(self.threshold)
+        self.busy = ""
+        self._edited()
+        # After the first paint: one regex pass over the whole file holds the GIL ~0.2 s.
+        self.set_timer(0.1, lambda doc=self.doc: self.load_qtypes(doc))
+        if message.skipped is None:
+            if message.reloaded:
+                self.notify(f"Reloaded {self.display_name} from disk.")
+        elif message.skipped:
+            self.notify("Not replayed:\n" + "\n".join(message.skipped),
+                        title="Reloaded, keeping edits", severity="warning", timeout=12)
+        else:
+            self.notify("Your unsaved edits were replayed on the file from disk (unsaved).")
+
+    @on(QtypesReady)
+    def _qtypes_ready(self, message: QtypesReady) -> None:
+        if self.model is not None and message.doc is self.doc:
+            self.model.file_qtypes = message.qtypes_by_layer
+            self.table.refresh()
+
+    @on(BulkAdded)
+    def _bulk_added(self, message: BulkAdded) -> None:
+        self.busy = ""
+        self._edited()
+        self.notify(f"Added {message.count} layers at or above {message.threshold:g} "
+                    "(ctrl+z undoes them together).")
+
+    # -- flows: each reads top to bottom, awaiting its dialogs ----------------------------
+
+    async def saved(self, overwrite: bool = False) -> bool:
+        """Write the edits (in a thread) and say so. A file changed on disk asks: reload,
+        keep my edits, overwrite, cancel. True when the file on disk holds the edits."""
+        doc = self.doc
+        assert doc is not None
+        if not doc.is_modified and not overwrite:
+            return True
+        self.busy = "saving…"
+        try:
+            await asyncio.to_thread(doc.save, overwrite=overwrite)
+        except FileChangedError:
+            self.busy = ""
+            choice = await self.app.push_screen_wait(changed_on_disk.ChangedOnDisk(
+                self.display_name))
+            if choice == changed_on_disk.OVERWRITE:
+                return await self.saved(overwrite=True)
+            if choice in (changed_on_disk.RELOAD, changed_on_disk.KEEP):
+                self.reload(keep_edits=choice == changed_on_disk.KEEP)
+            return False
+        except Exception as error:  # noqa: BLE001 - any failure is shown; the edits stay
+            self.busy = ""
+            self.notify(describe(error), title="save failed", severity="error", timeout=8)
+            return False
+        self.busy = ""
+        self.table.saved = doc.saved_customized
+        self._edited()
+        self.notify(f"Saved {self.display_name}.")
+        return True
+
+    def action_save(self) -> None:
+        if not self._ready():
+            return
+        assert self.doc is not None
+        if not self.doc.is_modified:
+            self.notify("No unsaved changes.")
+            return
+        self.save_flow()
+
+    @work(group="flow", exit_on_error=False)
+    async def save_flow(self) -> None:
+        await self.saved()
+
+    def request_quit(self) -> None:
+        if self.doc is None or not self.doc.is_modified:
+            self.app.exit()
+        elif self.busy:
+            self.notify(f"Wait: {self.busy}", severity="warning")
+        else:
+            self.quit_flow()
+
+    @work(group="flow", exit_on_error=False)
+    async def quit_flow(self) -> None:
+        assert self.doc is not None
+        summary = counts(self.doc.unsaved_changes())
+        choice = await self.app.push_screen_wait(quit_confirm.QuitConfirm(self.display_name,
+                                                                          summary))
+        if choice == quit_confirm.DISCARD or (choice == quit_confirm.SAVE and await self.saved()):
+            self.app.exit()
+
+    def action_engine_step(self, name: str) -> None:
+        if self._ready():
+            self.engine_step_flow(ENGINE_STEPS[name])
+
+    @work(group="flow", exit_on_error=False)
+    async def engine_step_flow(self, screen: type[EngineScreen]) -> None:
+        """pegasus reads the file from disk: unsaved edits are saved first, after asking.
+        The step's screen gets the open document; when the engine rewrote the file (the
+        screen says so), the file and entropy.txt are read again."""
+        doc = self.doc
+        assert doc is not None
+        step = screen(doc, self.display_name)
+        if doc.is_modified:
+            choice = await self.app.push_screen_wait(save_first.SaveFirst(
+                self.display_name, counts(doc.unsaved_changes()), step.VERB))
+            if choice != save_first.SAVE or not self._ready() or not await self.saved():
+                return
+        ran = await self.app.push_screen_wait(step)
+        if ran and step.REWRITES_FILE:
+            self.reload(entropy=True)
+
+    # -- edits ------------------------------------------------------------------------------
+
+    def _set_threshold(self, threshold: float | None) -> None:
+        self.threshold = threshold
+        self.table.threshold = threshold
+        if self.model is not None and threshold is not None:
+            self.above = self.model.count_at_or_above(threshold)
+            self.query_one(Histogram).set_threshold(threshold, self.above)
+        self.refresh_status()
+
+    def _edited(self, focus: str | None = None) -> None:
+        """After any change of the document: refresh the rows, the pane, the status."""
+        if self.doc is None or self.model is None:
+            return
+        with self.app.batch_update():
+            before = len(self.model.rows)
+            self.model.refresh_customized(self.doc.customized)
+            if focus is not None or len(self.model.rows) != before:
+                self.table.rows_changed(keep=focus)
+            else:
+                self.table.refresh()
+            self.query_one(CustomizedPane).show(self.doc, self.model)
+            self.refresh_status()
 
     def action_toggle_layer(self) -> None:
         row = self.table.current
@@ -231,23 +310,22 @@ class MainScreen(MainFlows, Screen[None]):
             self.doc.set_layer(row.layer, qtypes.DEFAULT_QTYPE)
         self._edited()
 
-    def action_choose_qtype(self) -> None:
+    @work(group="flow", exit_on_error=False)
+    async def action_choose_qtype(self) -> None:
         row = self.table.current
         if row is None or not self._ready():
             return
         if not row.in_file and row.customized is None:
             self.notify(f"{row.layer} is not in quantize_parameters.", severity="warning")
             return
+        qtype = await self.app.push_screen_wait(QtypePicker(row.layer, row.customized))
+        if qtype is not None and self._ready():
+            assert self.doc is not None
+            self.doc.set_layer(row.layer, qtype)
+            self._edited()
 
-        def chosen(qtype: str | None) -> None:
-            if qtype is not None and self._ready():
-                assert self.doc is not None
-                self.doc.set_layer(row.layer, qtype)
-                self._edited()
-
-        self.app.push_screen(QtypePicker(row.layer, row.customized), chosen)
-
-    def action_add_above_threshold(self) -> None:
+    @work(group="flow", exit_on_error=False)
+    async def action_add_above_threshold(self) -> None:
         if not self._ready():
             return
         model = self.model
@@ -260,18 +338,16 @@ class MainScreen(MainFlows, Screen[None]):
         def preview(value: float) -> tuple[int, int]:
             return len(model.to_add(value)), model.count_at_or_above(value)
 
-        def chosen(value: float | None) -> None:
-            if value is None or not self._ready():
-                return
-            self._set_threshold(value)
-            layers = [row.layer for row in model.to_add(value)]
-            self.busy = f"adding {len(layers)} layers…"
-            self._refresh_status()
-            self.bulk_add(layers, value)
+        value = await self.app.push_screen_wait(ThresholdDialog(self.threshold or 0.5, preview))
+        if value is None or not self._ready():
+            return
+        self._set_threshold(value)
+        layers = [row.layer for row in model.to_add(value)]
+        self.busy = f"adding {len(layers)} layers…"
+        self.bulk_add(layers, value)
 
-        self.app.push_screen(ThresholdDialog(self.threshold or 0.5, preview), chosen)
-
-    def action_edit_comment(self) -> None:
+    @work(group="flow", exit_on_error=False)
+    async def action_edit_comment(self) -> None:
         row = self.table.current
         if row is None or not self._ready():
             return
@@ -280,94 +356,41 @@ class MainScreen(MainFlows, Screen[None]):
             self.notify("Only customized layers carry a comment: add it first (space).",
                         severity="warning")
             return
+        current = self.doc.comments().get(row.layer)
+        text = await self.app.push_screen_wait(CommentDialog(row.layer, current))
+        if text is not None and self._ready():
+            self.doc.set_comment(row.layer, text or None)
+            self._edited()
 
-        def chosen(text: str | None) -> None:
-            if text is not None and self._ready():
-                assert self.doc is not None
-                self.doc.set_comment(row.layer, text or None)
-                self._edited()
-
-        self.app.push_screen(CommentDialog(row.layer, self.doc.comments().get(row.layer)), chosen)
-
-    def _history(self, step: Callable[[], bool], word: str) -> None:
+    def _undo_or_redo(self, redo: bool) -> None:
         if not self._ready():
             return
         assert self.doc is not None
         before = self.doc.customized
-        if not step():
-            self.notify(f"Nothing to {word}.")
+        if not (self.doc.redo() if redo else self.doc.undo()):
+            self.notify(f"Nothing to {'redo' if redo else 'undo'}.")
             return
         after = self.doc.customized
         moved = [k for k in {**before, **after} if before.get(k) != after.get(k)]
         self._edited(focus=moved[0] if moved else None)
 
     def action_undo(self) -> None:
-        self._history(lambda: self.doc.undo(), "undo")  # type: ignore[union-attr]
+        self._undo_or_redo(redo=False)
 
     def action_redo(self) -> None:
-        self._history(lambda: self.doc.redo(), "redo")  # type: ignore[union-attr]
+        self._undo_or_redo(redo=True)
 
-    # -- view actions -----------------------------------------------------------------------
-
-    def _apply_filter(self, text: str) -> int:
-        assert self.model is not None
-        current = self.table.current
-        self.model.set_filter(text)
-        self.table.rows_changed(keep=current.layer if current else None)
-        self._refresh_status()
-        return len(self.model)
+    # -- view -------------------------------------------------------------------------------
 
     def action_filter(self) -> None:
-        if self.model is None:
-            return
-        self._filter_before = self.model.filter_text
-        self.query_one(FilterBar).open(self._filter_before)
-
-    @on(LayerTable.Highlighted)
-    def _show_full_id(self, message: LayerTable.Highlighted) -> None:
-        # The table shortens long ids in the middle; the border shows the highlighted one whole.
-        # A border change repaints the whole table, so it waits until the cursor rests.
-        layer = message.row.layer if message.row is not None else ""
-        if self._id_timer is not None:
-            self._id_timer.stop()
-        self._id_timer = self.set_timer(0.25, lambda: setattr(self.table, "border_subtitle", layer))
-
-    @on(FilterBar.Changed)
-    def _filter_typed(self, message: FilterBar.Changed) -> None:
-        shown = self._apply_filter(message.text)
-        self.query_one(FilterBar).set_hint(message.text, shown)
-
-    @on(FilterBar.Done)
-    def _filter_done(self, message: FilterBar.Done) -> None:
-        if message.text is None:
-            self._apply_filter(getattr(self, "_filter_before", ""))
-        self.query_one(FilterBar).close()
-        self.table.focus()
+        self.query_one(LayersPane).open_filter()
 
     def action_clear_filter(self) -> None:
-        if self.model is not None and self.model.filter_text:
-            self._apply_filter("")
+        self.query_one(LayersPane).clear_filter()
 
     def action_cycle_sort(self) -> None:
-        if self.model is None:
-            return
-        current = self.table.current
-        self.model.next_sort()
-        self.table.rows_changed(keep=current.layer if current else None)
-        self._refresh_status()
+        self.query_one(LayersPane).cycle_sort()
 
-    # -- file actions ---------------------------------------------------------------------
-
-    def action_save(self, overwrite: bool = False) -> None:
-        if not self._ready():
-            return
-        assert self.doc is not None
-        if not self.doc.is_modified and not overwrite:
-            self.notify("No unsaved changes.")
-            then, self.after_save = self.after_save, None
-            if then is not None:
-                then()
-            return
-        self.busy = "saving…"
-        self._refresh_status()
-        self.save(overwrite)
+    @on(LayersPane.ViewChanged)
+    def _view_changed(self) -> None:
+        self.refresh_status()

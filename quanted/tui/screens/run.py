@@ -10,7 +10,7 @@ only logged come first, then the restore message, the report, the comments put b
 from __future__ import annotations
 
 import threading
-from pathlib import Path
+from collections.abc import Callable
 
 from rich.text import Text
 from textual import on, work
@@ -19,12 +19,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
+from quanted.core.document import QuantizeDocument
 from quanted.core.engine import hybrid
-from quanted.core.engine.command import quoted
+from quanted.core.engine.command import REBUILD_FLAGS, quoted
 from quanted.core.engine.process import EngineProcess
-from quanted.core.errors import QuantedError
-from quanted.core.validate import ERROR
-from quanted.tui import engine_plans
+from quanted.core.errors import describe
+from quanted.core.validate import ERROR, Problem
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, RUN_KEYS
 from quanted.tui.screens.engine_base import DONE, IDLE, RUNNING, EngineScreen
 from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
@@ -35,27 +35,25 @@ HINT = ("edit it, or paste the line pegasus_quantize.sh printed (--rebuild becom
 
 
 class RunScreen(EngineScreen):
+    # run.start is the command line's own enter (Input.Submitted): listed, not bound, so enter
+    # in the log after a run does not start another.
     BINDINGS = [spec.binding() for spec in RUN_KEYS if spec.id != "run.start"]
     AUTO_FOCUS = "#command"
+    VERB = "run pegasus --hybrid"
+    REWRITES_FILE = True
 
     class Drafted(Message):
-        def __init__(self, draft: engine_plans.Draft) -> None:
+        def __init__(self, draft: hybrid.Draft) -> None:
             super().__init__()
             self.draft = draft
-
-    class Planned(Message):
-        def __init__(self, plan: hybrid.HybridPlan, force: bool) -> None:
-            super().__init__()
-            self.plan = plan
-            self.force = force
 
     class Finished(Message):
         def __init__(self, result: hybrid.HybridResult) -> None:
             super().__init__()
             self.result = result
 
-    def __init__(self, path: Path, display_name: str) -> None:
-        super().__init__(path, display_name)
+    def __init__(self, doc: QuantizeDocument, display_name: str) -> None:
+        super().__init__(doc, display_name)
         self.plan: hybrid.HybridPlan | None = None
         self.result: hybrid.HybridResult | None = None
         self.process: EngineProcess | None = None
@@ -86,13 +84,13 @@ class RunScreen(EngineScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="draft")
     def make_draft(self) -> None:
-        self.post_message(self.Drafted(engine_plans.draft(self.path)))
+        self.post_message(self.Drafted(hybrid.draft(self.doc)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
-    def run_engine(self, text: str, force: bool, on_line) -> None:
-        the_plan = engine_plans.plan_from_text(self.path, text)
-        self.post_message(self.Planned(the_plan, force))
-        if the_plan.errors and not force:
+    def run_engine(self, text: str, force: bool, on_line: Callable[[str], None]) -> None:
+        the_plan = hybrid.plan(self.doc, text)
+        # Shown before the engine starts: its command heads the log, above its first line.
+        if not self.app.call_from_thread(self._planned, the_plan, force):
             return
         result = hybrid.run(the_plan, on_line, force=force, process_ready=self._process_ready)
         self.post_message(self.Finished(result))
@@ -121,22 +119,23 @@ class RunScreen(EngineScreen):
         self._set_state("Ready: enter runs the command." if draft.message is None
                         else "Not ready: see above.")
 
-    @on(Planned)
-    def _planned(self, message: Planned) -> None:
-        self.plan = message.plan
+    def _planned(self, plan: hybrid.HybridPlan, force: bool) -> bool:
+        """Show the plan; False when the check's errors refuse it (not forced)."""
+        self.plan = plan
         command = self.query_one("#command", Input)
-        shown = quoted(message.plan.command)
-        if engine_plans.is_printed_rebuild(command.value.split()):
+        shown = quoted(plan.command)
+        if any(word in REBUILD_FLAGS for word in command.value.split()):
             command.value = shown  # the --rebuild line becomes the --hybrid command it runs
-        refused = bool(message.plan.errors) and not message.force
-        self._show_problems(message.plan.problems, None, refused=refused)
+        refused = bool(plan.errors) and not force
+        self._show_problems(plan.problems, None, refused=refused)
         if refused:
             self.end()
             self.state = IDLE
             self._set_state("Refused: the check found errors. ^f runs it anyway.")
-            return
+            return False
         self.ran = True
         self.log_view.note(f"$ {shown}")
+        return True
 
     @on(Finished)
     def _finished(self, message: Finished) -> None:
@@ -158,8 +157,7 @@ class RunScreen(EngineScreen):
 
     def engine_failed(self, error: BaseException | None) -> None:
         self.state = IDLE if self.result is None else DONE
-        text = str(error) if isinstance(error, QuantedError) else f"{type(error).__name__}: {error}"
-        self.query_one("#problems", Static).update(Text(text, style="bold red"))
+        self.query_one("#problems", Static).update(Text(describe(error), style="bold red"))
         self._set_state("Not run: see above. Edit the command line and press enter.", "error")
         self.query_one("#command").focus()
 
@@ -167,9 +165,6 @@ class RunScreen(EngineScreen):
 
     @on(Input.Submitted, "#command")
     def _submitted(self) -> None:
-        self.start(force=False)
-
-    def action_start(self) -> None:
         self.start(force=False)
 
     def action_force(self) -> None:
@@ -200,7 +195,8 @@ class RunScreen(EngineScreen):
     def _set_state(self, text: str, style: str = "") -> None:
         self.query_one("#run-state", Static).update(Text(text, style=_STYLES.get(style, "")))
 
-    def _show_problems(self, problems, message: str | None, refused: bool = False) -> None:
+    def _show_problems(self, problems: list[Problem], message: str | None,
+                       refused: bool = False) -> None:
         text = Text()
         if message:
             text.append(message + "\n", style="bold red")
@@ -212,7 +208,8 @@ class RunScreen(EngineScreen):
             text.append(problem.format(self.display_name) + "\n", style=style)
         if not message and not problems:
             text.append("check: no problems.", style="green")
-        self.query_one("#problems", Static).update(text.rstrip() or text)
+        text.rstrip()
+        self.query_one("#problems", Static).update(text)
         self.query_one("#refusal").display = refused
 
 

@@ -8,7 +8,7 @@ history of attempts with the best one starred and this one marked. Errors stay o
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 
 from rich import box
 from rich.console import Group
@@ -20,12 +20,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Label, ProgressBar, Static, TabbedContent, TabPane
 
+from quanted.core.document import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.attempts import VerifyAttempt, best, verify_history
 from quanted.core.engine.command import quoted
 from quanted.core.engine.logscan import strip_ansi
-from quanted.core.engine.outputs import Comparison
-from quanted.core.engine.verify_table import summarize
+from quanted.core.engine.outputs import Comparison, VerifySummary
 from quanted.core.errors import QuantedError
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, VERIFY_KEYS
 from quanted.tui.screens.engine_base import EngineScreen
@@ -40,6 +40,7 @@ HISTORY_COLUMNS = (("mark", ""), ("when", "when"), ("customized", "customized"),
 class VerifyScreen(EngineScreen):
     BINDINGS = [spec.binding() for spec in VERIFY_KEYS]
     AUTO_FOCUS = "#verify-body"
+    VERB = "verify"
 
     class Planned(Message):
         def __init__(self, plan: verify.VerifyPlan, attempts: list[VerifyAttempt]) -> None:
@@ -58,8 +59,8 @@ class VerifyScreen(EngineScreen):
             self.result = result
             self.attempts = attempts
 
-    def __init__(self, path: Path, display_name: str) -> None:
-        super().__init__(path, display_name)
+    def __init__(self, doc: QuantizeDocument, display_name: str) -> None:
+        super().__init__(doc, display_name)
         self.control = verify.VerifyControl()
         self.result: verify.VerifyResult | None = None
 
@@ -92,15 +93,15 @@ class VerifyScreen(EngineScreen):
     # -- the worker ----------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
-    def run_engine(self, on_line) -> None:
-        the_plan = verify.plan_verify(self.path)
+    def run_engine(self, on_line: Callable[[str], None]) -> None:
+        the_plan = verify.plan(self.doc)
         self.post_message(self.Planned(the_plan, verify_history(self.path)))
 
         def progress(index: int, total: int, run: verify.VerifyRun) -> None:
             on_line(f"\x1b[1m$ {quoted(run.command)}\x1b[0m")
             self.post_message(self.Progress(index, total, run.title))
 
-        result = verify.run_verify(the_plan, on_line, progress, control=self.control)
+        result = verify.run(the_plan, on_line, progress, control=self.control)
         self.post_message(self.Finished(result, verify_history(self.path)))
 
     def stop_engine(self) -> None:
@@ -229,14 +230,10 @@ def result_view(result: verify.VerifyResult) -> Group:
             table.add_row("top-5 overlap", "",
                           *(f"{round(f.top5_overlap * n)}/{n}" for f in figures))
             parts += [table, Text("")]
-    for name, figures in columns:
-        s = summarize(figures)
-        if not s["count"]:
-            continue
-        parts.append(Text(f"{name}: mean cosine {s['mean_cosine']:.6f} "
-                          f"(min {s['min_cosine']:.6f}), top-1 {s['top1_agree']}/{s['count']}, "
-                          f"top-5 overlap {s['mean_top5_overlap']:.2f}, "
-                          f"max abs error {s['max_abs_error']:.6f}", style="bold"))
+    for name, run_figures in columns:
+        summary = VerifySummary.of(run_figures)
+        if summary.count:
+            parts.append(Text(summary.line(name), style="bold"))
     parts.append(Text("yellow: a float top-5 class at another rank; red: not in float's top-5",
                       style="dim"))
     return Group(*parts)

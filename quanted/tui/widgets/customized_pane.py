@@ -12,44 +12,32 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from quanted.core import block, qtypes
-from quanted.core.document import QuantizeDocument
+from quanted.core.document import ADDED, CHANGED, REMOVED, QuantizeDocument
 from quanted.tui.row_model import RowModel
 from quanted.tui.widgets.layer_table import fit
 
 MARK_STYLES = {"+": "bold $text-success", "~": "bold $text-warning", "-": "bold $text-error"}
 
 
-def changes(doc: QuantizeDocument) -> dict[str, str]:
-    """Layer -> '+', '~' or '-' for every unsaved difference from the file on disk."""
-    now, saved = doc.customized, doc.saved_customized
-    comments, saved_comments = doc.comments(), doc.saved_comments()
-    found: dict[str, str] = {}
-    for layer, qtype in now.items():
-        if layer not in saved:
-            found[layer] = "+"
-        elif saved[layer] != qtype or comments.get(layer) != saved_comments.get(layer):
-            found[layer] = "~"
-    for layer in saved:
-        if layer not in now:
-            found[layer] = "-"
-    return found
+# The mark each unsaved change gets in the pane.
+MARKS = {ADDED: "+", CHANGED: "~", REMOVED: "-"}
 
 
-def _tally(marks: dict[str, str]) -> dict[str, int]:
-    return {m: sum(1 for v in marks.values() if v == m) for m in "+~-"}
+def _tally(changes: dict[str, str]) -> dict[str, int]:
+    return {c: sum(1 for v in changes.values() if v == c) for c in (ADDED, CHANGED, REMOVED)}
 
 
-def counts(marks: dict[str, str]) -> str:
-    """'1 added, 0 changed, 1 removed'"""
-    n = _tally(marks)
-    return f"{n['+']} added, {n['~']} changed, {n['-']} removed"
+def counts(changes: dict[str, str]) -> str:
+    """'1 added, 0 changed, 1 removed' for QuantizeDocument.unsaved_changes()."""
+    n = _tally(changes)
+    return f"{n[ADDED]} added, {n[CHANGED]} changed, {n[REMOVED]} removed"
 
 
-def summary(marks: dict[str, str]) -> str:
-    if not marks:
+def summary(changes: dict[str, str]) -> str:
+    if not changes:
         return "saved"
-    n = _tally(marks)
-    return f"unsaved: +{n['+']} ~{n['~']} -{n['-']}"
+    n = _tally(changes)
+    return f"unsaved: +{n[ADDED]} ~{n[CHANGED]} -{n[REMOVED]}"
 
 
 Parts = list[str | tuple[str, str]]
@@ -79,9 +67,10 @@ class CustomizedPane(ScrollView, can_focus=True):
     def show(self, doc: QuantizeDocument, model: RowModel) -> None:
         self._shown = (doc, model)
         width = max(20, self.scrollable_content_region.width)
-        marks = changes(doc)
+        changes = doc.unsaved_changes()
+        marks = {layer: MARKS[change] for layer, change in changes.items()}
         self.border_title = f"customized_quantize_layers ({len(doc.customized)})"
-        self.border_subtitle = summary(marks)
+        self.border_subtitle = summary(changes)
         state = doc.block_state
         lines: list[Parts] = [[("  " + state.header, "bold")]]
         for line in state.lines:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.content import Content
+from textual.reactive import reactive
 from textual.widget import Widget
 
 
-@dataclass
+@dataclass(frozen=True)
 class Status:
     name: str = ""
     modified: bool = False
@@ -24,14 +25,9 @@ class Status:
 
 
 class StatusBar(Widget):
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.status = Status()
+    """Repaints when `status` changes (the main screen data-binds its own `status` to it)."""
 
-    def update_status(self, **changes: object) -> None:
-        for name, value in changes.items():
-            setattr(self.status, name, value)
-        self.refresh()
+    status: reactive[Status] = reactive(Status)
 
     def render(self) -> Content:
         s = self.status

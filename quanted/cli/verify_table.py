@@ -3,32 +3,10 @@ hybrid guide), the figures under them, and one summary line per quantized run.""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from quanted.core.engine.outputs import Comparison
-
-if TYPE_CHECKING:
-    from quanted.core.engine.verify import VerifyResult
+from quanted.core.engine.outputs import Comparison, VerifySummary
+from quanted.core.engine.verify import VerifyResult
 
 COLUMN = 22
-
-
-def summarize(figures: dict[str, list[Comparison]]) -> dict:
-    """Over every output tensor and iteration of one quantized run."""
-    every = [c for comparisons in figures.values() for c in comparisons]
-    if not every:
-        return {"count": 0, "mean_cosine": None, "min_cosine": None, "max_abs_error": None,
-                "top1_agree": 0, "top1_agreement": None, "mean_top5_overlap": None}
-    agree = sum(1 for c in every if c.top1)
-    return {
-        "count": len(every),
-        "mean_cosine": sum(c.cosine for c in every) / len(every),
-        "min_cosine": min(c.cosine for c in every),
-        "max_abs_error": max(c.max_abs_error for c in every),
-        "top1_agree": agree,
-        "top1_agreement": agree / len(every),
-        "mean_top5_overlap": sum(c.top5_overlap for c in every) / len(every),
-    }
 
 
 def _cell(entry: tuple[int, float] | None) -> str:
@@ -40,7 +18,9 @@ def _row(cells: list[str]) -> str:
 
 
 def table_lines(result: VerifyResult) -> list[str]:
-    columns = [("quantized", result.quantized)]
+    """Per output and iteration: float's top-5 beside each quantized top-5, then the figures;
+    a summary line per quantized run at the end."""
+    columns: list[tuple[str, dict[str, list[Comparison]]]] = [("quantized", result.quantized)]
     if result.plain is not None:
         columns.append(("plain quantized", result.plain))
     lines: list[str] = []
@@ -62,12 +42,8 @@ def table_lines(result: VerifyResult) -> list[str]:
                                *(f"{round(f.top5_overlap * n)}/{n}" for f in figures)]))
             lines.append("")
     for name, figures in columns:
-        s = summarize(figures)
-        if not s["count"]:
-            continue
-        lines.append(f"{name}: mean cosine {s['mean_cosine']:.6f} (min {s['min_cosine']:.6f}), "
-                     f"top-1 {s['top1_agree']}/{s['count']}, "
-                     f"top-5 overlap {s['mean_top5_overlap']:.2f}, "
-                     f"max abs error {s['max_abs_error']:.6f}")
+        summary = VerifySummary.of(figures)
+        if summary.count:
+            lines.append(summary.line(name))
     lines.extend(f"note: {note}" for note in result.notes)
     return lines

@@ -1,0 +1,80 @@
+"""The layers table with its filter bar: which rows show (filter), in which order (sort), and
+the highlighted layer's id in full. The rows themselves are the screen's RowModel."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.timer import Timer
+
+from quanted.tui.dialogs.filter_input import FilterBar
+from quanted.tui.widgets.layer_table import LayerTable
+
+
+class LayersPane(Vertical):
+    class ViewChanged(Message):
+        """The rows shown or their order changed (the status line counts them)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._filter_before = ""
+        self._id_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield LayerTable(id="layers")
+        yield FilterBar(id="filter-bar")
+
+    @property
+    def table(self) -> LayerTable:
+        return self.query_one(LayerTable)
+
+    def _apply_filter(self, text: str) -> int:
+        model = self.table.model
+        assert model is not None
+        current = self.table.current
+        model.set_filter(text)
+        self.table.rows_changed(keep=current.layer if current else None)
+        self.post_message(self.ViewChanged())
+        return len(model)
+
+    def open_filter(self) -> None:
+        if self.table.model is None:
+            return
+        self._filter_before = self.table.model.filter_text
+        self.query_one(FilterBar).open(self._filter_before)
+
+    def clear_filter(self) -> None:
+        if self.table.model is not None and self.table.model.filter_text:
+            self._apply_filter("")
+
+    def cycle_sort(self) -> None:
+        model = self.table.model
+        if model is None:
+            return
+        current = self.table.current
+        model.next_sort()
+        self.table.rows_changed(keep=current.layer if current else None)
+        self.post_message(self.ViewChanged())
+
+    @on(FilterBar.Changed)
+    def _filter_typed(self, message: FilterBar.Changed) -> None:
+        shown = self._apply_filter(message.text)
+        self.query_one(FilterBar).set_hint(message.text, shown)
+
+    @on(FilterBar.Done)
+    def _filter_done(self, message: FilterBar.Done) -> None:
+        if message.text is None:
+            self._apply_filter(self._filter_before)
+        self.query_one(FilterBar).close()
+        self.table.focus()
+
+    @on(LayerTable.Highlighted)
+    def _show_full_id(self, message: LayerTable.Highlighted) -> None:
+        # The table shortens long ids in the middle; the border shows the highlighted one whole.
+        # A border change repaints the whole table, so it waits until the cursor rests.
+        layer = message.row.layer if message.row is not None else ""
+        if self._id_timer is not None:
+            self._id_timer.stop()
+        self._id_timer = self.set_timer(0.25, lambda: setattr(self.table, "border_subtitle", layer))
