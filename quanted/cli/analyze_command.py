@@ -127,11 +127,12 @@ def _note_pending(path: Path) -> None:
 def _joins(path: Path) -> tuple[dict[str, float], dict[str, str]]:
     """max entropy per layer (from entropy.txt beside the file, when there) and the customized
     qtypes, as the file holds them now."""
-    from quanted.cli.edit_commands import load_entropy
     from quanted.core.document import QuantizeDocument
+    from quanted.core.entropy import EntropyReport, find_beside
 
     doc = QuantizeDocument.open(path)
-    report = load_entropy(None, path)
+    found = find_beside(path)
+    report = EntropyReport.read(found) if found is not None else None
     entropy = {layer: max(ports.values())
                for layer, ports in (report.by_layer().items() if report else []) if ports}
     return entropy, doc.customized
