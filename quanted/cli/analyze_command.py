@@ -215,7 +215,7 @@ def current_figures(path: Path) -> dict[str, LayerFigures] | None:
 
     if not (path.absolute().parent / CACHE_DIR).is_dir():
         return None  # nothing cached: do not hash the model files
-    from quanted.core.engine.analysis import load_latest
+    from quanted.core.engine.analysis import age_text, load_latest
 
     found = load_latest(path)
     if found is not None and not found.current:
@@ -224,13 +224,6 @@ def current_figures(path: Path) -> dict[str, LayerFigures] | None:
               file=sys.stderr)
     return found.by_layer() if found is not None and found.current else None
 
-
-def age_text(seconds: float) -> str:
-    """`42 s`, `5 min`, `3 h`, `2 d`."""
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)} {unit}"
-    return f"{max(int(seconds), 0)} s"
 
 
 def figure_json(item: LayerFigures | None) -> dict[str, object]:

@@ -11,9 +11,11 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from itertools import compress
 
+from quanted.core.engine.layer_figures import LayerFigures
 from quanted.core.layers import LayerRow, update_customized
 
 SORTS = ("entropy", "name", "file")
+ANALYSIS_SORTS = ("drop", "cosine")  # offered while an analysis (`a`) is shown
 
 
 def _entropy_key(row: LayerRow) -> tuple[int, float, int]:
@@ -54,6 +56,9 @@ class RowModel:
         self._ranked: tuple[list[int], list[float]] | None = None
         self.view: list[int] = []
         self.file_qtypes: dict[str, str] = {}  # layer -> its tensors' qtypes, filled later
+        self.figures: dict[str, LayerFigures] = {}  # layer -> its analysis figures (`a`)
+        self.analysis_current = True  # False: the file changed since: shown greyed
+        self.analysis_age = ""  # "5 min", for the header
         self._rebuild()
         if self.has_entropy:
             self._descending()  # while still in the loading thread
@@ -77,7 +82,7 @@ class RowModel:
     def _order(self) -> list[int]:
         order = self._orders.get(self.sort)
         if order is None:
-            key = _SORT_KEYS[self.sort]
+            key = _SORT_KEYS.get(self.sort) or self._analysis_key
             rows = self.rows
             order = sorted(range(len(rows)), key=lambda i: key(rows[i]))
             self._orders[self.sort] = order
@@ -98,15 +103,39 @@ class RowModel:
         else:
             self.view = list(compress(order, map(match, self._names())))
 
+    def _analysis_key(self, row: LayerRow) -> tuple[int, float, int]:
+        """drop: largest first; cosine: lowest first; rows without figures last."""
+        found = self.figures.get(row.layer)
+        value = None if found is None else (
+            -found.drop if self.sort == "drop" and found.drop is not None else
+            found.cosine if self.sort == "cosine" else None)
+        return (1, 0.0, row.order) if value is None else (0, value, row.order)
+
+    def sorts(self) -> tuple[str, ...]:
+        return SORTS + ANALYSIS_SORTS if self.figures else SORTS
+
     def set_sort(self, sort: str) -> None:
-        if sort not in SORTS:
+        if sort not in self.sorts():
             raise ValueError(sort)
         self.sort = sort
         self._rebuild()
 
     def next_sort(self) -> str:
-        self.set_sort(SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)])
+        sorts = self.sorts()
+        self.set_sort(sorts[(sorts.index(self.sort) + 1) % len(sorts)])
         return self.sort
+
+    def set_analysis(self, figures: dict[str, LayerFigures] | None, current: bool = True,
+                     age: str = "") -> None:
+        """Show an analysis's figures (None: none); a sort by them falls back to entropy."""
+        self.figures = figures or {}
+        self.analysis_current, self.analysis_age = current, age
+        for sort in ANALYSIS_SORTS:
+            self._orders.pop(sort, None)
+            self._names_by_sort.pop(sort, None)
+        if self.sort not in self.sorts():
+            self.sort = "entropy"
+        self._rebuild()
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text

@@ -194,7 +194,7 @@ def test_results_kept_are_the_newest_ones(tmp_path, monkeypatch):
 
 
 def test_age_text():
-    from quanted.cli.analyze_command import age_text
+    from quanted.core.engine.analysis import age_text
 
     assert [age_text(s) for s in (3, 61, 7300, 200000)] == ["3 s", "1 min", "2 h", "2 d"]
 

@@ -134,6 +134,14 @@ class Analysis:
                    runs=list(data.get("runs") or []), current=current)
 
 
+def age_text(seconds: float) -> str:
+    """`42 s`, `5 min`, `3 h`, `2 d`: how old an analysis is, for people."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{max(int(seconds), 0)} s"
+
+
 @dataclass
 class AnalysisPlan:
     quantize: Path

@@ -5,6 +5,7 @@ and one KeySpec."""
 
 from __future__ import annotations
 
+from quanted.tui.screens.analyze import AnalyzeScreen
 from quanted.tui.screens.engine_base import EngineScreen
 from quanted.tui.screens.run import RunScreen
 from quanted.tui.screens.verify import VerifyScreen
@@ -12,4 +13,5 @@ from quanted.tui.screens.verify import VerifyScreen
 ENGINE_STEPS: dict[str, type[EngineScreen]] = {
     "hybrid": RunScreen,
     "verify": VerifyScreen,
+    "analyze": AnalyzeScreen,
 }

@@ -21,7 +21,7 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport
 from quanted.core.errors import FileChangedError, QuantedError, describe
 from quanted.core.rebase import reload_keeping_edits
-from quanted.tui import loading
+from quanted.tui import analysis_view, loading
 from quanted.tui.commands import QuantedCommands
 from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first
 from quanted.tui.dialogs.comment import CommentDialog
@@ -167,6 +167,7 @@ class MainScreen(Screen[None]):
         self._edited()
         # After the first paint: one regex pass over the whole file holds the GIL ~0.2 s.
         self.set_timer(0.1, lambda doc=self.doc: self.load_qtypes(doc))
+        analysis_view.load(self)
         if message.skipped is None:
             if message.reloaded:
                 self.notify(f"Reloaded {self.display_name} from disk.")
@@ -218,6 +219,7 @@ class MainScreen(Screen[None]):
         self.table.saved = doc.saved_customized
         self._edited()
         self.notify(f"Saved {self.display_name}.")
+        analysis_view.load(self)  # the file changed: a shown analysis may now be stale
         return True
 
     def action_save(self) -> None:
@@ -270,6 +272,8 @@ class MainScreen(Screen[None]):
         ran = await self.app.push_screen_wait(step)
         if ran and step.REWRITES_FILE:
             self.reload(entropy=True)
+        elif ran:
+            analysis_view.load(self)
 
     # -- edits ------------------------------------------------------------------------------
 

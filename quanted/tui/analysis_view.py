@@ -1,0 +1,45 @@
+"""The editor's view of the per-layer analysis (`a`): the newest cached one, current or stale,
+read in a thread and shown as the layers table's COS and DROP columns (greyed, with its age in
+the header, when the file changed since)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from quanted.core.engine.analysis import Analysis
+
+# `screen` is the MainScreen (not imported: it imports this module): its path, model, table.
+MainScreen = Any
+
+
+def latest(path: Path) -> Analysis | None:
+    from quanted.core.engine.analysis import load_latest
+
+    return load_latest(path)
+
+
+def load(screen: MainScreen) -> None:
+    """Read the analysis in a worker thread, then show it on `screen` (its model and table)."""
+
+    def read() -> None:
+        found = latest(screen.path)
+        screen.app.call_from_thread(show, screen, found)
+
+    screen.run_worker(read, thread=True, group="analysis", exit_on_error=False)
+
+
+def show(screen: MainScreen, found: Analysis | None) -> None:
+    from quanted.core.engine.analysis import age_text
+
+    model = screen.model
+    if model is None:
+        return
+    keep = screen.table.current.layer if screen.table.current else None
+    if found is None:
+        model.set_analysis(None)
+    else:
+        model.set_analysis(found.by_layer(), found.current, age_text(found.age_seconds()))
+    screen.table.rows_changed(keep=keep)
+    screen.refresh_status()
