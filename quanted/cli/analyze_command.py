@@ -118,7 +118,8 @@ def _note_pending(path: Path) -> None:
 
     pending = not_applied(QuantizeDocument.open(path))
     if pending:
-        shown = ", ".join(pending[:3]) + (f" and {len(pending) - 3} more" if len(pending) > 3 else "")
+        more = f" and {len(pending) - 3} more" if len(pending) > 3 else ""
+        shown = ", ".join(pending[:3]) + more
         print(f"quanted: note: {len(pending)} customized layer(s) are not applied in "
               f"quantize_parameters yet ({shown}): this analyzes the quantization the file has; "
               "`quanted hybrid` applies them", file=sys.stderr)

@@ -29,7 +29,8 @@ Without a subcommand, `quanted FILE` opens the editor."""
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Edit ACUITY .quantize files: hybrid-quantization layers, guided by entropy.txt.",
+        description="Edit ACUITY .quantize files: hybrid-quantization layers, guided by "
+        "entropy.txt.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

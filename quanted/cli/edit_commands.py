@@ -38,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
     p.set_defaults(handler=cmd_layers)
 
-    p = sub.add_parser("add", help="add layers to customized_quantize_layers (or change their qtype)")
+    p = sub.add_parser("add",
+                       help="add layers to customized_quantize_layers (or change their qtype)")
     p.add_argument("file", type=Path, metavar="FILE")
     p.add_argument("layers", nargs="+", metavar="LAYER",
                    help="layer ids; a tensor key like @c2_6:out0 names its layer")
@@ -123,10 +124,14 @@ def cmd_layers(args: argparse.Namespace) -> int:
     extra = "" if figures is None else f"  {'COSINE':>9}  {'DROP':>9}"
     out.write(f"{'LAYER':<{width}}  {'OUT0':>8}  {'WEIGHT':>8}  {'MAX':>8}{extra}  CUSTOMIZED\n")
     for row in rows:
-        cells = [_fmt(row.entropy.get("out0")), _fmt(row.entropy.get("weight")), _fmt(row.max_entropy)]
-        flags = f"  [{', '.join(f for f in row.flags if f != 'no entropy')}]" if not row.in_file else ""
-        extra = "" if figures is None else "  " + analyze_command.figure_cells(figures.get(row.layer))
-        out.write(f"{shown(row.layer):<{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}{extra}  "
+        cells = [_fmt(row.entropy.get("out0")), _fmt(row.entropy.get("weight")),
+                 _fmt(row.max_entropy)]
+        shown_flags = ", ".join(f for f in row.flags if f != "no entropy")
+        flags = f"  [{shown_flags}]" if not row.in_file else ""
+        extra = "" if figures is None else "  " + analyze_command.figure_cells(
+            figures.get(row.layer))
+        out.write(f"{shown(row.layer):<{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}"
+                  f"{extra}  "
                   f"{shown(row.customized or '-')}{flags}\n")
     return 0
 

@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
                    "pegasus.py on PATH or in $ACUITY_PATH)")
     p.add_argument("--from-command", metavar="TEXT",
-                   help="the `pegasus quantize ... --rebuild ...` line pegasus_quantize.sh printed; "
+                   help="the `pegasus quantize ... --rebuild ...` line pegasus_quantize.sh "
+                   "printed; "
                    "--rebuild becomes --hybrid, every other flag is kept")
     p.add_argument("--iterations", type=int, metavar="N",
                    help="pegasus --iterations for the zero-config command (default: the number of "

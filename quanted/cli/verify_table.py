@@ -41,8 +41,8 @@ def table_lines(result: VerifyResult) -> list[str]:
             lines.append(_row(["top-5 overlap",
                                *(f"{round(f.top5_overlap * n)}/{n}" for f in figures)]))
             lines.append("")
-    for name, figures in columns:
-        summary = VerifySummary.of(figures)
+    for name, run_figures in columns:
+        summary = VerifySummary.of(run_figures)
         if summary.count:
             lines.append(summary.line(name))
     lines.extend(f"note: {note}" for note in result.notes)

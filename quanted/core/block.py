@@ -3,7 +3,7 @@
 ruamel.yaml parses the block (it is small) so keys and values are read exactly as
 YAML means them, and it quotes new keys that need it. The edits themselves are
 line operations: ruamel's round-trip dump would re-attach a comment above a key
-to the key before it (FORMAT.md section 6), which is the very loss users complain
+to the key before it, which is the very loss users complain
 about. Each state is an immutable tuple of lines, so undo is a pointer swap.
 """
 
@@ -23,7 +23,8 @@ ENTRY_RE = re.compile(
     rf"(?P<indent>[ ]+)(?P<key>{_SQ}|{_DQ}|[^\s'\"#][^#]*?)(?P<sep>[ ]*:(?:[ ]+|$))"
     rf"(?P<value>{_SQ}|{_DQ}|[^\s#'\"][^#]*?)?(?P<post>(?:[ ]+\#.*)?[ ]*)"
 )
-HEADER_RE = re.compile(r"(?P<head>[^:]+:)(?P<gap>[ ]*)(?P<value>\{[^#]*\})?(?P<post>(?:[ ]*\#.*)?[ ]*)")
+HEADER_RE = re.compile(r"(?P<head>[^:]+:)(?P<gap>[ ]*)(?P<value>\{[^#]*\})?"
+                       r"(?P<post>(?:[ ]*\#.*)?[ ]*)")
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def _unquote(token: str) -> str:
     if token.startswith("'"):
         return unquote_single(token[1:-1])
     if token.startswith('"'):
-        return _yaml_load(token)
+        return str(_yaml_load(token))
     return token
 
 
@@ -91,7 +92,8 @@ def format_scalar(text: str) -> str:
 # Lines whose YAML reading is beyond doubt: a plain layer id, a plain qtype, a comment.
 # A block made only of these needs no YAML parser (tests/core/test_scanner_fuzz.py holds
 # this to PyYAML); anything else is cross-checked with ruamel.yaml.
-_SIMPLE_ENTRY = re.compile(r"[ ]+[A-Za-z_/][A-Za-z0-9_./\-]*:[ ]+[A-Za-z_][A-Za-z0-9_\-]*(?:[ ]+\#.*)?[ ]*")
+_SIMPLE_ENTRY = re.compile(r"[ ]+[A-Za-z_/][A-Za-z0-9_./\-]*:[ ]+[A-Za-z_][A-Za-z0-9_\-]*"
+                           r"(?:[ ]+\#.*)?[ ]*")
 _SIMPLE_HEADER = re.compile(r"[a-z_]+:(?:[ ]*\{\})?(?:[ ]+\#.*)?[ ]*")
 _NOT_STRINGS = {"yes", "no", "on", "off", "true", "false", "y", "n", "null"}
 
@@ -170,7 +172,8 @@ def _cross_check(state: BlockState, text: str, path: str, first_line: int) -> No
     if any(ch in text for ch in "\x85\u2028\u2029"):
         return  # YAML readers split lines there; check warns about each such line
     dups = set(duplicates(state))
-    ours = {line.key: line.value for line in state.lines if line.key is not None and line.key not in dups}
+    ours = {line.key: line.value for line in state.lines
+            if line.key is not None and line.key not in dups}
     theirs = {str(k): "" if v is None else str(v) for k, v in mapping.items() if str(k) not in dups}
     if ours != theirs:
         raise ReadError(
@@ -239,7 +242,8 @@ class Editor:
             return state
         if not is_empty_flow(match["value"]):
             # Inline entries become one line each, the layout every other edit expects.
-            expanded = [self._entry_line(k, v, None, self.newline) for k, v in flow_entries(state).items()]
+            expanded = [self._entry_line(k, v, None, self.newline)
+                        for k, v in flow_entries(state).items()]
             state = replace(state, lines=tuple(expanded) + state.lines)
         return replace(state, header=with_entries(state.header))
 
@@ -339,7 +343,8 @@ class Editor:
         return replace(state, lines=tuple(lines))
 
 
-    def insert_comments(self, state: BlockState, texts: list[str], before: str | None) -> BlockState:
+    def insert_comments(self, state: BlockState, texts: list[str],
+                        before: str | None) -> BlockState:
         """Full-line comments above `before`'s line, or at the top of the block when None."""
         _check_one_line(texts)
         if not texts:

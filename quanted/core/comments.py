@@ -1,5 +1,5 @@
-"""Carrying the user's comments across a pegasus --hybrid run, which drops them all
-(FORMAT.md section 1): each goes back to the layer it was written for."""
+"""Carrying the user's comments across a pegasus --hybrid run, which drops them all (the
+engine rewrites the file without them): each goes back to the layer it was written for."""
 
 from __future__ import annotations
 

@@ -150,7 +150,9 @@ class QuantizeDocument:
         fields: dict[str, str] = {}
         start = self.data.find(b"\n", pos + 1) + 1
         deeper = re.compile(rb"(?: {%d,}[^\n]*\n)*" % (self.scan.key_indent + 1))
-        body = self.data[start : deeper.match(self.data, start).end()].decode("utf-8")
+        lines = deeper.match(self.data, start)
+        assert lines is not None  # a starred pattern: it matches, if only ""
+        body = self.data[start : lines.end()].decode("utf-8")
         for line in body.splitlines():
             name, sep, value = line.strip().partition(":")
             if sep and not name.startswith(("-", "#")):
@@ -242,7 +244,8 @@ class QuantizeDocument:
     def _push(self, state: block.BlockState) -> None:
         if state == self.block_state:
             return
-        if self._batch_depth and self._batch_start is not None and self._position > self._batch_start:
+        start = self._batch_start
+        if self._batch_depth and start is not None and self._position > start:
             self._states[self._position] = state  # a batch is one undo step
             del self._states[self._position + 1 :]
             return

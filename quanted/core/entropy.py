@@ -1,4 +1,5 @@
-"""entropy.txt: `TENSOR_KEY, FLOAT` lines, higher = worse precision (FORMAT.md section 4)."""
+"""entropy.txt: `TENSOR_KEY, FLOAT` lines (pegasus --compute-entropy), higher = worse
+precision."""
 
 from __future__ import annotations
 
@@ -52,18 +53,20 @@ class EntropyReport:
             raise ReadError("not UTF-8 text, not an entropy report", label, line) from None
         keys: list[str] = []
         numbers: list[float] = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            stripped = line.strip()
+        for number, text_line in enumerate(text.splitlines(), start=1):
+            stripped = text_line.strip()
             if not stripped:
                 continue
             key, sep, value = stripped.rpartition(",")
             key = key.strip()
             if not sep or not key:
-                raise ReadError(f"expected 'TENSOR_KEY, VALUE', got {_shorten(stripped)!r}", label, number)
+                raise ReadError(f"expected 'TENSOR_KEY, VALUE', got {_shorten(stripped)!r}",
+                                label, number)
             try:
                 parsed = float(value)
             except ValueError:
-                raise ReadError(f"not a number: {_shorten(value.strip())!r}", label, number) from None
+                raise ReadError(f"not a number: {_shorten(value.strip())!r}",
+                                label, number) from None
             if math.isnan(parsed):
                 raise ReadError("entropy is NaN", label, number)
             keys.append(key)
@@ -84,7 +87,8 @@ class EntropyReport:
         v = self.values
         return Summary(len(v), float(v.min()), float(v.max()), float(v.mean()), float(np.median(v)))
 
-    def histogram(self, bins: int = 20, low: float = 0.0, high: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    def histogram(self, bins: int = 20, low: float = 0.0,
+                  high: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """Counts per bin over [low, high] (entropy lives in 0..1); values outside are clipped."""
         clipped = np.clip(self.values, low, high)
         return np.histogram(clipped, bins=bins, range=(low, high))

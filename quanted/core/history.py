@@ -42,10 +42,6 @@ class Entry:
     file: str | None  # the copy, relative to the history folder
     data: dict
 
-    @property
-    def is_copy(self) -> bool:
-        return self.file is not None
-
 
 def _fail(what: Path, exc: OSError) -> ReadError:
     if exc.errno == errno.ELOOP:
@@ -130,7 +126,8 @@ class History:
         self.record(kind, {"source": source.name, **(extra or {})}, copy=target, stamp=stamp)
         return target
 
-    def record(self, kind: str, data: dict, copy: Path | None = None, stamp: str | None = None) -> Entry:
+    def record(self, kind: str, data: dict, copy: Path | None = None,
+               stamp: str | None = None) -> Entry:
         entry = Entry(stamp or self._stamp(), kind, copy.name if copy else None, data)
         line = json.dumps({"time": entry.time, "kind": kind, "file": entry.file, "data": data})
         with self._dir(create=True) as fd:

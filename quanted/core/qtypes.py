@@ -1,6 +1,6 @@
 """The values `customized_quantize_layers` accepts, and what the 6.x engine does with them.
 
-FORMAT.md section 5: measured against acuitylite 6.57.1.
+Measured against acuitylite 6.57.1.
 """
 
 from __future__ import annotations

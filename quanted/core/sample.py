@@ -17,7 +17,8 @@ def sample_dir() -> Path:
     for candidate in (_PACKAGE / "sample_data", _PACKAGE.parent / "sample_data"):
         if (candidate / SAMPLE_QUANTIZE).is_file():
             return candidate
-    raise ReadError(f"the bundled sample is missing from this install (looked in {_PACKAGE})", "quanted")
+    raise ReadError(f"the bundled sample is missing from this install (looked in {_PACKAGE})",
+                    "quanted")
 
 
 def copy_sample(dest_dir: str | Path) -> Path:

@@ -1,7 +1,7 @@
 """A fast structural scan of a .quantize file, without a YAML parse of its tensors.
 
-A 15 MB file holds 540,000 lines; a YAML parser needs seconds for them (FORMAT.md
-section 6). The tensor table has a rigid shape, so one possessive regex checks
+A 15 MB file holds 540,000 lines; a YAML parser needs seconds for them (ruamel.yaml about
+48 s, see benchmarks/). The tensor table has a rigid shape, so one possessive regex checks
 runs of ordinary lines in C, and only lines it does not recognise (comments,
 per-channel lists, the few top-level keys) are looked at one by one.
 """
@@ -162,7 +162,9 @@ class _Walker:
         while pos < len(data):
             if self.fast is not None and pos > blocked and data.startswith(self.key_prefix, pos):
                 if self.shape.accepts_key_at(self.result.key_indent):
-                    after = self.fast.match(data, pos).end()
+                    run = self.fast.match(data, pos)
+                    assert run is not None  # a starred pattern: it matches, if only ""
+                    after = run.end()
                     if after >= len(data):
                         pos = after
                         break
@@ -197,7 +199,8 @@ class _Walker:
             raise _bad_line(self.data, pos, self.path, str(exc)) from None
         if indent == 0:
             if is_item:
-                raise _bad_line(self.data, pos, self.path, "expected a top-level key, found a list item")
+                raise _bad_line(self.data, pos, self.path,
+                                "expected a top-level key, found a list item")
             self._top_level(match, pos, end)
         elif self.fast is not None and indent == self.result.key_indent:
             self._tensor_key(match, pos)
@@ -206,7 +209,8 @@ class _Walker:
     def _top_level(self, match: re.Match[str], pos: int, end: int) -> None:
         key = _plain_key(match["key"])
         if key in self.result.entries or (self.top is not None and self.top[0] == key):
-            raise ReadError(f"duplicate top-level key {key!r}", self.path, line_of(self.data, pos), 1)
+            raise ReadError(f"duplicate top-level key {key!r}", self.path,
+                            line_of(self.data, pos), 1)
         self._close(pos)
         value = match["value"] or ""
         self.top = (key, pos, end, value)
@@ -220,7 +224,8 @@ class _Walker:
     def _tensor_key(self, match: re.Match[str], pos: int) -> None:
         token = match["key"] or ""  # None: a list item where a tensor key belongs
         if match["value"] is not None or token[:1] not in ("'", '"'):
-            raise _bad_line(self.data, pos, self.path, "expected a quoted tensor key line '@LAYER:PORT':")
+            raise _bad_line(self.data, pos, self.path,
+                            "expected a quoted tensor key line '@LAYER:PORT':")
         if token[:1] == '"' and "\\" in token:
             raise _bad_line(self.data, pos, self.path, "escapes in tensor keys are not supported")
 

@@ -1,4 +1,5 @@
-"""What `quanted check` reports: problems pegasus would only mention in a log line, or not at all."""
+"""What `quanted check` reports: problems pegasus would only mention in a log line, or not at
+all."""
 
 from __future__ import annotations
 
@@ -106,7 +107,8 @@ def _tensor_key_problems(doc: QuantizeDocument) -> list[Problem]:
     odd = [k for k in keys if not looks_like_tensor_key(k)]
     if odd:
         problems.append(
-            Problem(WARNING, f"{len(odd)} tensor key(s) not of the form '@LAYER:PORT', first {odd[0]!r}")
+            Problem(WARNING, f"{len(odd)} tensor key(s) not of the form '@LAYER:PORT', "
+                             f"first {odd[0]!r}")
         )
     return problems
 
@@ -135,8 +137,10 @@ YAML = "yaml"
 MAX_KEY = 1024  # a simple key's ':' must come within 1024 characters of its start
 # ruamel's Reader refuses all but \t \n \r, 0x20-0x7e, 0x85, 0xa0-0xd7ff, 0xe000-0xfffd and
 # the astral planes. The same set, as UTF-8 bytes (tabs quanted's reader refuses itself).
-_UNPRINTABLE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x84\x86-\x9f]|\xef\xbf[\xbe\xbf]")
-_UNPRINTABLE_TEXT = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_UNPRINTABLE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x84\x86-\x9f]"
+                          rb"|\xef\xbf[\xbe\xbf]")
+_UNPRINTABLE_TEXT = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd"
+                               "\U00010000-\U0010ffff]")
 # Line breaks to ruamel's scanner in comments, not to quanted's reader nor to most editors.
 _BREAKS = re.compile(rb"\xc2\x85|\xe2\x80[\xa8\xa9]")
 _BREAK_CHARS = "\x85\u2028\u2029"

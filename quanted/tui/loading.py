@@ -44,7 +44,8 @@ def from_doc(doc: QuantizeDocument, report: EntropyReport | None) -> Loaded:
 
 
 def layer_qtypes(doc: QuantizeDocument) -> dict[str, str]:
-    """Layer id -> the qtypes of its tensors in quantize_parameters, bias left out: 'u8', 'u8/i16'."""
+    """Layer id -> the qtypes of its tensors in quantize_parameters, bias left out: 'u8',
+    'u8/i16'."""
     found = {layer: [t.qtype for t in tensors if t.port != "bias" and t.qtype]
              for layer, tensors in doc.qtypes_by_layer().items()}
     return {layer: "/".join(dict.fromkeys(qtypes)) for layer, qtypes in found.items() if qtypes}

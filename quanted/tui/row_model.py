@@ -10,6 +10,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from itertools import compress
+from typing import Any
 
 from quanted.core.engine.layer_figures import LayerFigures
 from quanted.core.layers import LayerRow, update_customized
@@ -23,7 +24,7 @@ def _entropy_key(row: LayerRow) -> tuple[int, float, int]:
     return (0, -best, row.order) if best is not None else (1, 0.0, row.order)
 
 
-_SORT_KEYS: dict[str, Callable[[LayerRow], object]] = {
+_SORT_KEYS: dict[str, Callable[[LayerRow], Any]] = {
     "entropy": _entropy_key,
     "name": lambda row: (row.layer.casefold(), row.layer),
     "file": lambda row: row.order,
@@ -177,13 +178,15 @@ class RowModel:
 
     def to_add(self, threshold: float) -> list[LayerRow]:
         """What a bulk add at `threshold` would add: in the file and not yet customized."""
-        return [row for row in self.at_or_above(threshold) if row.in_file and row.customized is None]
+        return [row for row in self.at_or_above(threshold)
+                if row.in_file and row.customized is None]
 
 
 def default_threshold(model: RowModel) -> float:
     """The lowest max entropy among customized layers, else the top 5% of layers."""
-    values = [r.max_entropy for r in model.rows if r.customized is not None and r.entropy]
+    values = [r.max_entropy for r in model.rows
+              if r.customized is not None and r.max_entropy is not None]
     if values:
-        return round(min(values), 4)  # type: ignore[type-var]
+        return round(min(values), 4)
     ranked = model.at_or_above(0.0)
     return round(ranked[len(ranked) // 20].max_entropy or 0.5, 4) if ranked else 0.5

@@ -96,12 +96,14 @@ def _mutations(rng: random.Random) -> list[tuple[str, list[str]]]:
     cases.append(("duplicate layer", lines))
     lines = _base()
     t = _tensor_lines(lines)[3]
-    lines[t + 1 : t + 1] = [lines[t]] + [ln for ln in lines[t + 1 : t + 10] if ln.startswith("    ")]
+    lines[t + 1 : t + 1] = [lines[t]] + [ln for ln in lines[t + 1 : t + 10]
+                                         if ln.startswith("    ")]
     cases.append(("duplicate tensor", lines))
     for _ in range(20):
         lines = _base()
         b = _block_at(lines)
-        lines[b + 1] += f"  # {''.join(rng.choice(['a', 'é', '中', ' ', '#', ':']) for _ in range(12))}"
+        noise = "".join(rng.choice(["a", "é", "中", " ", "#", ":"]) for _ in range(12))
+        lines[b + 1] += f"  # {noise}"
         cases.append(("benign comment", lines))
     return cases
 

@@ -94,5 +94,6 @@ def test_a_name_starting_with_a_dash_is_passed_as_a_name(tmp_path):
 def test_hybrid_and_verify_exit_statuses_stay_in_range(sample, tmp_path, capsys):
     failing = tmp_path / "failing.py"
     failing.write_text("import sys\nsys.exit(7)\n")  # a STAND-IN pegasus that fails
-    assert main(["hybrid", str(sample), "--pegasus", shlex.join([sys.executable, str(failing)])]) == 7
-    assert main(["verify", str(sample), "--pegasus", shlex.join([sys.executable, str(failing)])]) == 7
+    failing_pegasus = shlex.join([sys.executable, str(failing)])
+    assert main(["hybrid", str(sample), "--pegasus", failing_pegasus]) == 7
+    assert main(["verify", str(sample), "--pegasus", failing_pegasus]) == 7

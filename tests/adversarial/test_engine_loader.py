@@ -50,6 +50,7 @@ def test_check_agrees_with_the_engine_loader(tmp_path, pegasus):
         rejected += theirs is not None
         if (ours is None) != (theirs is None):
             disagreements.append(f"{path.name} [{what}]: quanted {ours!r}, engine {theirs!r}")
-    assert not disagreements, f"{len(disagreements)} of {len(cases)}:\n" + "\n".join(disagreements[:40])
+    assert not disagreements, (f"{len(disagreements)} of {len(cases)}:\n"
+                               + "\n".join(disagreements[:40]))
     # The corpus is hostile enough to matter: both verdicts occur, many times.
     assert 100 < rejected < len(cases) - 100

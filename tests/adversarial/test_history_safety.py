@@ -27,7 +27,8 @@ def sample(tmp_path):
 
 
 def hybrid(sample) -> int:
-    return main(["hybrid", str(sample), "--pegasus", f"{sys.executable} {sample.parent / 'standin.py'}"])
+    standin = f"{sys.executable} {sample.parent / 'standin.py'}"
+    return main(["hybrid", str(sample), "--pegasus", standin])
 
 
 def test_a_planted_index_link_is_not_appended_to(sample, tmp_path, capsys):

@@ -66,13 +66,15 @@ def test_check_reports_a_field_written_twice(sample, capsys):
     sample.write_text("\n".join(lines))
     assert main(["check", str(sample)]) == 1
     out = capsys.readouterr().out
-    assert f"{sample}:{key_at + 3}: error: tensor {lines[key_at].strip()[:-1]} has 'qtype:' twice" in out
+    tensor = lines[key_at].strip()[:-1]
+    assert f"{sample}:{key_at + 3}: error: tensor {tensor} has 'qtype:' twice" in out
 
 
 def test_check_reports_a_key_over_1024_characters(sample, capsys):
     sample.write_text(sample.read_text().replace(f"  {LAYER}:", "  " + "k" * 1025 + ":"))
     assert main(["check", str(sample)]) == 1
-    assert "a key of 1025 characters: the engine's YAML loader allows 1024" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "a key of 1025 characters: the engine's YAML loader allows 1024" in out
 
 
 def test_an_escape_in_a_layer_id_is_shown_escaped(tmp_path, capsys):

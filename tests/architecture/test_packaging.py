@@ -13,7 +13,8 @@ from tests.conftest import REPO
 
 
 def test_every_package_is_listed_in_pyproject():
-    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
     on_disk = {
         ".".join(p.parent.relative_to(REPO).parts) for p in (REPO / "quanted").rglob("__init__.py")
     }
@@ -34,11 +35,13 @@ def test_wheel_contains_the_sample_and_styles(tmp_path):
     assert any(n.startswith("quanted/tui/") and n.endswith(".tcss") for n in names)
     # Installed from the wheel (not the checkout), quanted finds its sample.
     site = tmp_path / "site"
-    install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(site),
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target",
+                              str(site),
                               str(wheel)], capture_output=True, text=True)
     assert install.returncode == 0, install.stderr[-2000:]
     probe = subprocess.run(
-        [sys.executable, "-c", "import sys, quanted.core.sample as s; print(s.copy_sample(sys.argv[1]))",
+        [sys.executable, "-c",
+         "import sys, quanted.core.sample as s; print(s.copy_sample(sys.argv[1]))",
          str(tmp_path / "copy")],
         capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(site)},
     )

@@ -9,8 +9,9 @@ def v2_tensor(key: str, qtype: str = "u8", indent: str = "  ") -> str:
     f = indent * 2
     quoted = key.replace("'", "''")
     return (
-        f"{indent}'{quoted}':\n{f}qtype: {qtype}\n{f}quantizer: asymmetric_affine\n{f}rounding: rtne\n"
-        f"{f}quant_range_mode: 0\n{f}max_value: 1.4739121198654175\n{f}min_value: -0.7146259546279907\n"
+        f"{indent}'{quoted}':\n{f}qtype: {qtype}\n{f}quantizer: asymmetric_affine\n"
+        f"{f}rounding: rtne\n{f}quant_range_mode: 0\n{f}max_value: 1.4739121198654175\n"
+        f"{f}min_value: -0.7146259546279907\n"
         f"{f}scale: 4.811771941604093e-05\n{f}zero_point: 83\n"
     )
 
@@ -32,10 +33,12 @@ def legacy_doc(customized: str | None = None, rknn: bool = False) -> str:
         "        -   129\n        scale:\n        -   0.007751225493848324\n        qtype: u8\n"
     )
     params = "quantize_parameters:\n" + "".join(
-        entry.format(name) for name in ("attach_input/out0_1", "MobilenetV1/Logits/AvgPool_1a/AvgPool_7")
+        entry.format(name)
+        for name in ("attach_input/out0_1", "MobilenetV1/Logits/AvgPool_1a/AvgPool_7")
     )
     custom = customized if customized is not None else (
-        "customized_quantize_layers:\n    MobilenetV1/Logits/AvgPool_1a/AvgPool_7: dynamic_fixed_point-i16\n"
+        "customized_quantize_layers:\n"
+        "    MobilenetV1/Logits/AvgPool_1a/AvgPool_7: dynamic_fixed_point-i16\n"
     )
     head = "%YAML 1.2\n---\n# !!!This file disallow TABs!!!\n"
     return head + (custom + params if rknn else params + custom)

@@ -21,19 +21,27 @@ BAD_INPUTS = {
     "not-yaml": (b"this is: not: yaml: at all\n", "not valid"),
     "json": (b'{"quantize_parameters": {}}\n', "not valid"),
     "other-yaml": (b"input_meta:\n  databases: []\n", "no quantize_parameters"),
-    "unclosed-quote-key": (GOOD.replace("'@c2_6:out0':", "'@c2_6:out0:", 1).encode(), "unclosed quote"),
-    "unclosed-quote-value": (GOOD.replace("rounding: rtne", "rounding: 'rtne", 1).encode(), "unclosed quote"),
+    "unclosed-quote-key": (GOOD.replace("'@c2_6:out0':", "'@c2_6:out0:", 1).encode(),
+                           "unclosed quote"),
+    "unclosed-quote-value": (GOOD.replace("rounding: rtne", "rounding: 'rtne", 1).encode(),
+                             "unclosed quote"),
     "tab": (GOOD.replace("    qtype: u8", "\tqtype: u8", 1).encode(), "tab"),
-    "truncated-mid-line": (GOOD[: GOOD.index("customized") - 20].encode(), "customized_quantize_layers"),
+    "truncated-mid-line": (GOOD[: GOOD.index("customized") - 20].encode(),
+                           "customized_quantize_layers"),
     "truncated-after-key": (GOOD[: GOOD.index("'@c2_6:out0':") + 14].encode(), "no fields"),
-    "no-customized": (GOOD.replace("customized_quantize_layers: {}\n", "").encode(), "customized_quantize_layers"),
-    "params-scalar": (b"version: 2\nquantize_parameters: 5\ncustomized_quantize_layers: {}\n", "not a mapping"),
-    "customized-list": (GOOD.replace("customized_quantize_layers: {}", "customized_quantize_layers:\n- a").encode(), "list item"),
+    "no-customized": (GOOD.replace("customized_quantize_layers: {}\n", "").encode(),
+                      "customized_quantize_layers"),
+    "params-scalar": (b"version: 2\nquantize_parameters: 5\ncustomized_quantize_layers: {}\n",
+                      "not a mapping"),
+    "customized-list": (GOOD.replace("customized_quantize_layers: {}",
+                                     "customized_quantize_layers:\n- a").encode(), "list item"),
     "bad-indent": (GOOD.replace("    qtype: u8", " qtype: u8", 1).encode(), "indentation"),
-    "duplicate-top-level": (GOOD.replace("version: 2\n", "version: 2\nversion: 2\n").encode(), "duplicate top-level"),
+    "duplicate-top-level": (GOOD.replace("version: 2\n", "version: 2\nversion: 2\n").encode(),
+                            "duplicate top-level"),
     "legacy-truncated": (legacy_doc()[:-40].encode(), ""),
     # found by the fuzzer: a compact list where the tensor key's fields belong
-    "list-at-key-indent": (legacy_doc().replace("        dtype: asymmetric_affine\n", "    -    dt x\n", 1).encode(),
+    "list-at-key-indent": (legacy_doc().replace("        dtype: asymmetric_affine\n",
+                                                "    -    dt x\n", 1).encode(),
                            "expected a quoted tensor key"),
 }
 
@@ -48,7 +56,8 @@ def test_bad_input_is_exit_2_with_one_line(name, tmp_path, capsys):
         out, err = capsys.readouterr()
         lines = err.strip().splitlines()
         assert len(lines) == 1, err
-        assert re.match(rf"quanted: error: {re.escape(str(path))}(:\d+(:\d+)?)?: ", lines[0]), lines[0]
+        assert re.match(rf"quanted: error: {re.escape(str(path))}(:\d+(:\d+)?)?: ",
+                        lines[0]), lines[0]
         assert fragment in lines[0]
     assert path.read_bytes() == data  # nothing written
 

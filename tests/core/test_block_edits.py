@@ -26,7 +26,8 @@ def test_empty_flow_block_becomes_a_block_and_back_to_exactly_braces():
     text = v2_doc()
     doc = doc_of(text)
     doc.set_layer("c2_6", "dynamic_fixed_point-i16")
-    assert "customized_quantize_layers:\n  c2_6: dynamic_fixed_point-i16\nstable" in doc.to_bytes().decode()
+    edited = doc.to_bytes().decode()
+    assert "customized_quantize_layers:\n  c2_6: dynamic_fixed_point-i16\nstable" in edited
     doc.remove_layer("c2_6")
     assert doc.to_bytes() == text.encode()
 
@@ -35,7 +36,8 @@ def test_removing_the_last_layer_of_a_block_writes_braces():
     text = v2_doc(customized="customized_quantize_layers:\n  c2_6: dynamic_fixed_point-i16\n")
     doc = doc_of(text)
     doc.remove_layer("c2_6")
-    assert "customized_quantize_layers: {}\nstable_quantize_tensors: {}\n" in doc.to_bytes().decode()
+    edited = doc.to_bytes().decode()
+    assert "customized_quantize_layers: {}\nstable_quantize_tensors: {}\n" in edited
 
 
 def test_remove_keeps_every_other_comment():
@@ -113,13 +115,15 @@ def test_legacy_and_rknn_order_use_four_spaces():
         assert "\n    attach_input/out0_1: float32\n" in doc.to_bytes().decode()
         doc.remove_layer("attach_input/out0_1")
         assert doc.to_bytes() == text.encode()
-        assert doc.tensor_keys == ["@attach_input/out0_1:out0", "@MobilenetV1/Logits/AvgPool_1a/AvgPool_7:out0"]
+        assert doc.tensor_keys == ["@attach_input/out0_1:out0",
+                                   "@MobilenetV1/Logits/AvgPool_1a/AvgPool_7:out0"]
 
 
 def test_empty_legacy_block_gets_the_files_indent():
     doc = doc_of(legacy_doc(customized="customized_quantize_layers: {}\n"))
     doc.set_layer("attach_input/out0_1", "float32")
-    assert "customized_quantize_layers:\n    attach_input/out0_1: float32\n" in doc.to_bytes().decode()
+    edited = doc.to_bytes().decode()
+    assert "customized_quantize_layers:\n    attach_input/out0_1: float32\n" in edited
 
 
 def test_keys_that_need_quotes_are_quoted_and_read_back():
@@ -171,7 +175,8 @@ def test_duplicate_keys_in_block_are_read_and_removed_together():
 def test_set_layers_is_one_step_and_matches_one_by_one():
     text = v2_doc(customized=COMMENTED)
     bulk, single = doc_of(text), doc_of(text)
-    wanted = {"c2_6": "bfloat16", "logits_2": "float32", "features/features.9/conv/conv.2/Conv_output_0_8": "float16"}
+    wanted = {"c2_6": "bfloat16", "logits_2": "float32",
+              "features/features.9/conv/conv.2/Conv_output_0_8": "float16"}
     bulk.set_layers(wanted)
     for layer, qtype in wanted.items():
         single.set_layer(layer, qtype)
@@ -183,7 +188,8 @@ def test_set_layers_at_end_of_file_without_newline():
     text = v2_doc(stable=False).rstrip("\n")
     doc = doc_of(text)
     doc.set_layers({"c1_8": "float16", "c2_6": "float16"})
-    assert doc.to_bytes().decode().endswith("customized_quantize_layers:\n  c1_8: float16\n  c2_6: float16")
+    edited = doc.to_bytes().decode()
+    assert edited.endswith("customized_quantize_layers:\n  c1_8: float16\n  c2_6: float16")
     doc.remove_layer("c2_6")
     doc.remove_layer("c1_8")
     assert doc.to_bytes() == text.encode()

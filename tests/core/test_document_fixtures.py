@@ -1,4 +1,5 @@
-"""The public files: quanted's fast index agrees with a full YAML parse, and round trips are exact."""
+"""The public files: quanted's fast index agrees with a full YAML parse, and round trips are
+exact."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ def test_index_agrees_with_a_full_yaml_parse(name):
     doc = QuantizeDocument.open(path)
     parsed = yaml.load(path.read_bytes(), Loader=yaml.CSafeLoader)
     assert doc.tensor_keys == list(parsed["quantize_parameters"])
-    assert doc.customized == {k: str(v) for k, v in (parsed["customized_quantize_layers"] or {}).items()}
-    assert doc.layer_ids == list(dict.fromkeys(split_tensor_key(k)[0] for k in parsed["quantize_parameters"]))
+    assert doc.customized == {k: str(v) for k,
+                              v in (parsed["customized_quantize_layers"] or {}).items()}
+    layers = (split_tensor_key(k)[0] for k in parsed["quantize_parameters"])
+    assert doc.layer_ids == list(dict.fromkeys(layers))
     qtypes = doc.tensor_qtypes()
     for key, fields in parsed["quantize_parameters"].items():
         quantizer = fields.get("quantizer", fields.get("dtype"))

@@ -24,7 +24,8 @@ STARTS = {
     "v2-commented": v2_doc(layers=LAYERS, customized=COMMENTED),
     "v2-crlf": v2_doc(layers=LAYERS, customized=COMMENTED).replace("\n", "\r\n"),
     "v2-no-final-newline": v2_doc(layers=LAYERS, stable=False).rstrip("\n"),
-    "v2-block-last-no-newline": v2_doc(layers=LAYERS, customized=COMMENTED, stable=False).rstrip("\n"),
+    "v2-block-last-no-newline": v2_doc(layers=LAYERS, customized=COMMENTED,
+                                       stable=False).rstrip("\n"),
     "legacy": legacy_doc(),
     "rknn": legacy_doc(rknn=True),
 }
@@ -105,7 +106,8 @@ def test_edit_sequences_match_the_reference_model(start, edits):
     again = QuantizeDocument(out)
     assert _reference_state(again) == history[position]
     parsed = yaml.load(out, Loader=yaml.CSafeLoader)
-    assert {k: str(v) for k, v in (parsed["customized_quantize_layers"] or {}).items()} == history[position][0]
+    assert {k: str(v) for k,
+            v in (parsed["customized_quantize_layers"] or {}).items()} == history[position][0]
     # Back at the start of history means back to the original bytes.
     if position == 0:
         assert out == original

@@ -16,7 +16,8 @@ def test_edits_survive_a_rewrite_on_disk(tmp_path):
     doc.set_comment("c1_8", "still mine")
     assert pending_edits(doc)
     # pegasus rewrites the file: a value changes and the comment is gone
-    path.write_text(v2_doc(customized=BLOCK).replace("zero_point: 83", "zero_point: 84", 1).replace("  # mine", ""))
+    path.write_text(v2_doc(customized=BLOCK).replace("zero_point: 83", "zero_point: 84",
+                                                     1).replace("  # mine", ""))
     fresh, skipped = reload_keeping_edits(doc)
     assert skipped == []
     assert fresh.customized == {"c1_8": "dynamic_fixed_point-i16", "logits_2": "bfloat16"}

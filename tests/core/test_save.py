@@ -91,7 +91,8 @@ def test_after_save_the_index_matches_a_fresh_open(tmp_path, rknn):
     doc.save()
     fresh = QuantizeDocument.open(p)
     assert doc.scan.entries == fresh.scan.entries
-    assert doc.tensor_fields("@attach_input/out0_1:out0") == fresh.tensor_fields("@attach_input/out0_1:out0")
+    key = "@attach_input/out0_1:out0"
+    assert doc.tensor_fields(key) == fresh.tensor_fields(key)
     doc.remove_layer("attach_input/out0_1")
     doc.save()
     assert p.read_text() == legacy_doc(rknn=rknn)

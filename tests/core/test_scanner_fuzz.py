@@ -20,17 +20,21 @@ BASES = [
     )),
     legacy_doc(),
     legacy_doc(rknn=True),
-    v2_doc(layers=("a", "b"), customized="customized_quantize_layers: {a: float16}\n").replace("\n", "\r\n"),
-    v2_doc(layers=("a",)).replace("    scale: 4.811771941604093e-05\n", "    scale: [0.1, 0.2]\n    channel_dim: 0\n"),
+    v2_doc(layers=("a", "b"),
+           customized="customized_quantize_layers: {a: float16}\n").replace("\n", "\r\n"),
+    v2_doc(layers=("a",)).replace("    scale: 4.811771941604093e-05\n",
+                                  "    scale: [0.1, 0.2]\n    channel_dim: 0\n"),
 ]
-SPECIAL = list("'\":#-{}[]&*!|>%@` \n?,\\") + ["  ", "- ", ": ", " #", "\n  ", "\n    ", "~", "...", "---"]
+SPECIAL = list("'\":#-{}[]&*!|>%@` \n?,\\") + ["  ", "- ", ": ", " #", "\n  ", "\n    ", "~",
+                                               "...", "---"]
 
 
 @st.composite
 def corrupted(draw):
     text = draw(st.sampled_from(BASES))
     for _ in range(draw(st.integers(1, 3))):
-        kind = draw(st.sampled_from(["insert", "delete", "replace", "truncate", "dup-line", "drop-line"]))
+        kind = draw(st.sampled_from(["insert", "delete", "replace", "truncate", "dup-line",
+                                     "drop-line"]))
         pos = draw(st.integers(0, max(0, len(text) - 1)))
         if kind == "insert":
             text = text[:pos] + draw(st.sampled_from(SPECIAL)) + text[pos:]

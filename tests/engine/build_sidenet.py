@@ -3,7 +3,8 @@
 Run with the engine environment's python (onnx, numpy): ENV/bin/python build_sidenet.py OUTDIR
 
 Unlike tinynet (sample_data/) it has a depthwise convolution, a Clip(0, 6) (relu6) after it,
-a residual Add, a Transpose (a permute), a Mul of two branches, and tensor names, as `torch.onnx.export` writes them,
+a residual Add, a Transpose (a permute), a Mul of two branches, and tensor names, as
+`torch.onnx.export` writes them,
 that become alike once `/` is replaced by `_`: `/head/conv/Conv_output_0` and
 `/head_conv/Conv_output_0` give layer ids `head/conv/Conv_output_0_N` and
 `head_conv/Conv_output_0_M`, whose dump file names differ only in the uid.
@@ -76,7 +77,8 @@ def main(outdir):
     names = []
     for i in range(N_INPUTS):
         name = f"input_{i}.npy"
-        np.save(os.path.join(outdir, name), rng.normal(0.0, 1.0, size=(1, 3, 16, 16)).astype(np.float32))
+        image = rng.normal(0.0, 1.0, size=(1, 3, 16, 16)).astype(np.float32)
+        np.save(os.path.join(outdir, name), image)
         names.append(name)
     with open(os.path.join(outdir, "dataset.txt"), "w", newline="\n") as f:
         f.write("".join(n + "\n" for n in names))

@@ -1,11 +1,11 @@
 """The real engine reproduces sample_data/ byte for byte, and quanted reads what it writes."""
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
-SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
+from tests.conftest import SAMPLE
+
 
 ENGINE_LOG_LINE = re.compile(r"^(?:\x1b\[[0-9;]*m)?([DIWE]) \d\d:\d\d:\d\d ")
 
@@ -35,8 +35,8 @@ def test_rebuild_reproduces_sample_and_quanted_reads_it(pegasus, sample_model):
 
     produced_quantize = sample_model / "tinynet_uint8.quantize"
     produced_entropy = sample_model / "entropy.txt"  # the engine writes it into its cwd
-    assert produced_quantize.read_bytes() == (SAMPLE_DATA / "tinynet_uint8.quantize").read_bytes()
-    assert produced_entropy.read_bytes() == (SAMPLE_DATA / "entropy.txt").read_bytes()
+    assert produced_quantize.read_bytes() == (SAMPLE / "tinynet_uint8.quantize").read_bytes()
+    assert produced_entropy.read_bytes() == (SAMPLE / "entropy.txt").read_bytes()
 
     from quanted.core.document import QuantizeDocument
     from quanted.core.entropy import EntropyReport

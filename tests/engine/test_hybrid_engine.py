@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import shlex
 import threading
-import time
-from pathlib import Path
 
 import pytest
 
@@ -15,20 +13,11 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.engine import hybrid
 from quanted.core.engine.report import model_layers
 
-SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
 QUANTIZE = "tinynet_uint8.quantize"
 # The worst-entropy activation the engine did not pre-fill into customized_quantize_layers.
 LAYER = "layer2/layer2.1/Add_output_0_12"
 
 pytestmark = pytest.mark.engine
-
-
-@pytest.fixture
-def sample(tmp_path):
-    for item in SAMPLE_DATA.iterdir():
-        if item.is_file() and item.suffix != ".md":
-            (tmp_path / item.name).write_bytes(item.read_bytes())
-    return tmp_path / QUANTIZE
 
 
 def run_cli(*args: str) -> int:
@@ -48,7 +37,8 @@ def test_hybrid_applies_a_layer_keeps_the_comment_and_reports(sample, pegasus, c
     assert set(result["report"]["converters"]) >= set(converters)
     doc = QuantizeDocument.open(sample)
     assert doc.tensor_fields(f"@{LAYER}:out0")["qtype"] == "i16"
-    assert f"  {LAYER}: dynamic_fixed_point-i16  # worst activation not pre-filled\n" in doc.block_text()
+    line = f"  {LAYER}: dynamic_fixed_point-i16  # worst activation not pre-filled\n"
+    assert line in doc.block_text()
     assert result["comments_carried"] == 1
     change = next(c for c in result["report"]["layers"] if c["layer"] == LAYER)
     assert change["tensors"][f"@{LAYER}:out0"] == {"before": "u8", "after": "i16"}
@@ -64,12 +54,14 @@ def test_a_qtype_the_engine_cannot_apply_is_exit_1_naming_the_layer(sample, pega
     status = run_cli(str(sample), "--pegasus", shlex.join(pegasus))
     err = capsys.readouterr().err
     assert status == 1
-    assert f"quanted: engine: layer '{LAYER}': Hybrid qtype 'dynamic_fixed_point-i8' could not be applied" in err
+    assert (f"quanted: engine: layer '{LAYER}': Hybrid qtype 'dynamic_fixed_point-i8' "
+            "could not be applied") in err
 
 
 def test_unknown_layer_is_refused_and_with_force_is_exit_1(sample, pegasus, capsys):
     text = sample.read_text().replace(
-        "customized_quantize_layers:\n", "customized_quantize_layers:\n  no_such_layer_99: dynamic_fixed_point-i16\n"
+        "customized_quantize_layers:\n",
+        "customized_quantize_layers:\n  no_such_layer_99: dynamic_fixed_point-i16\n"
     )
     sample.write_text(text)
     assert run_cli(str(sample), "--pegasus", shlex.join(pegasus)) == 1
@@ -103,7 +95,8 @@ def test_from_a_printed_rebuild_command(sample, pegasus, capsys):
         "--algorithm normal --iterations 4 --compute-entropy"
     )
     assert main(["add", str(sample), LAYER]) == 0
-    assert run_cli(str(sample), "--from-command", printed, "--pegasus", shlex.join(pegasus), "--dry-run") == 0
+    assert run_cli(str(sample), "--from-command", printed, "--pegasus", shlex.join(pegasus),
+                   "--dry-run") == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     expected = printed.replace("pegasus quantize", "quantize").replace("--rebuild", "--hybrid")
     assert last == shlex.join(pegasus) + " " + expected
@@ -123,7 +116,8 @@ def test_cancelled_run_restores_the_file(sample, pegasus):
             started.set()
 
     def go() -> None:
-        holder["result"] = hybrid.run(plan, on_line, process_ready=lambda p: holder.setdefault("proc", p))
+        holder["result"] = hybrid.run(plan, on_line,
+                                      process_ready=lambda p: holder.setdefault("proc", p))
 
     thread = threading.Thread(target=go)
     thread.start()
@@ -142,5 +136,6 @@ def test_dry_run_prints_the_zero_config_command(sample, pegasus, capsys):
     assert last == shlex.join(pegasus + [
         "quantize", "--model", "tinynet.json", "--model-data", "tinynet.data",
         "--with-input-meta", "tinynet_inputmeta.yml", "--hybrid", "--model-quantize", QUANTIZE,
-        "--quantizer", "asymmetric_affine", "--qtype", "uint8", "--iterations", "4", "--compute-entropy",
+        "--quantizer", "asymmetric_affine", "--qtype", "uint8", "--iterations", "4",
+        "--compute-entropy",
     ])

@@ -16,8 +16,8 @@ import pytest
 
 from quanted.cli import main
 from quanted.core.history import History
+from tests.conftest import copy_sample
 
-SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
 QUANTIZE = "tinynet_uint8.quantize"
 OUT = "@attach_output/out0_0:out0"
 DUMP = "iter_{}_attach_output_out0_0_out0_1_10.tensor"
@@ -28,11 +28,9 @@ pytestmark = pytest.mark.engine
 
 @pytest.fixture
 def hybrid_sample(tmp_path, pegasus, capsys):
-    for item in SAMPLE_DATA.iterdir():
-        if item.is_file() and item.suffix != ".md":
-            (tmp_path / item.name).write_bytes(item.read_bytes())
-    path = tmp_path / QUANTIZE
-    assert main(["hybrid", str(path), "--pegasus", shlex.join(pegasus)]) == 0, capsys.readouterr().err[-3000:]
+    path = copy_sample(tmp_path)
+    assert main(["hybrid", str(path), "--pegasus",
+                 shlex.join(pegasus)]) == 0, capsys.readouterr().err[-3000:]
     capsys.readouterr()
     return path
 
@@ -40,21 +38,26 @@ def hybrid_sample(tmp_path, pegasus, capsys):
 def own_inferences(pegasus, folder: Path, out: Path) -> dict[str, list[np.ndarray]]:
     """float, hybrid quantized and plain quantized, dumped by pegasus, read with numpy only."""
     plain = History(folder / QUANTIZE).first_copy("before-hybrid")
-    base = ["inference", "--model-data", "tinynet.data", "--with-input-meta", "tinynet_inputmeta.yml",
+    base = ["inference", "--model-data", "tinynet.data", "--with-input-meta",
+            "tinynet_inputmeta.yml",
             "--postprocess", "dump_results", "--iterations", str(ITERATIONS)]
     runs = {
         "float": ["--model", "tinynet.json", "--dtype", "float32"],
-        "quantized": ["--model", QUANTIZE + ".json", "--model-quantize", QUANTIZE, "--dtype", "quantized"],
-        "plain": ["--model", "tinynet.json", "--model-quantize", str(plain), "--dtype", "quantized"],
+        "quantized": ["--model", QUANTIZE + ".json", "--model-quantize", QUANTIZE, "--dtype",
+                      "quantized"],
+        "plain": ["--model", "tinynet.json", "--model-quantize", str(plain), "--dtype",
+                  "quantized"],
     }
     procs = {}
     for label, extra in runs.items():
         (out / label).mkdir(parents=True)
-        procs[label] = subprocess.Popen([*pegasus, *base, *extra, "--output-dir", str(out / label)],
-                                        cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        procs[label] = subprocess.Popen(
+            [*pegasus, *base, *extra, "--output-dir", str(out / label)],
+            cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     for label, proc in procs.items():
         assert proc.wait(timeout=300) == 0, label
-    return {label: [np.loadtxt(out / label / DUMP.format(i)) for i in range(ITERATIONS)] for label in runs}
+    return {label: [np.loadtxt(out / label / DUMP.format(i)) for i in range(ITERATIONS)]
+            for label in runs}
 
 
 def cos(a, b):
@@ -83,7 +86,8 @@ def test_verify_matches_pegasus_dumps_and_keeps_history(hybrid_sample, pegasus, 
         f, q, p = own["float"][i], own["quantized"][i], own["plain"][i]
         assert result["cosine"][OUT][i] == pytest.approx(cos(f, q), abs=1e-9)
         assert result["plain_quantized"]["cosine"][OUT][i] == pytest.approx(cos(f, p), abs=1e-9)
-        assert result["max_abs_error"][OUT][i] == pytest.approx(float(np.abs(f - q).max()), abs=1e-9)
+        assert result["max_abs_error"][OUT][i] == pytest.approx(float(np.abs(f - q).max()),
+                                                                abs=1e-9)
         top_f, top_q = np.argsort(-f, kind="stable")[:5], np.argsort(-q, kind="stable")[:5]
         assert [c for c, _ in result["top5"]["float"][OUT][i]] == top_f.tolist()
         assert [c for c, _ in result["top5"]["quantized"][OUT][i]] == top_q.tolist()

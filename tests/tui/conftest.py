@@ -41,23 +41,6 @@ def _no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # -- the engine screens ---------------------------------------------------------------------
 
-SAMPLE_DATA = Path(__file__).resolve().parents[2] / "sample_data"
-
-
-# The real engine's command prefix: QUANTED_PEGASUS, else scripts/setup-acuitylite; skipped
-# when unavailable, a failure under CI.
-from tests.engine.conftest import pegasus  # noqa: E402,F401
-
-
-@pytest.fixture
-def sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A copy of the sample model (every file but the README) in tmp_path, also the cwd."""
-    for item in SAMPLE_DATA.iterdir():
-        if item.is_file() and item.suffix != ".md":
-            (tmp_path / item.name).write_bytes(item.read_bytes())
-    monkeypatch.chdir(tmp_path)
-    return tmp_path / "tinynet_uint8.quantize"
-
 
 @pytest.fixture
 def real_engine(pegasus, monkeypatch: pytest.MonkeyPatch) -> list[str]:

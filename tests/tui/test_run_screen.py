@@ -207,13 +207,21 @@ def test_run_screen_snapshot(quantize, monkeypatch, snap_compare):
 
 
 async def test_ten_thousand_log_lines_arrive_in_batches(quantize, monkeypatch):
-    """10,000 coloured lines: written in a few batched writes, ctrl+q refused while running."""
+    """10,000 coloured lines: written in a few batched writes, ctrl+q refused while running.
+    The stand-in prints them, then waits for a flag file this test writes once it has seen
+    every line: "still running" is a fact, not a race with a sleep."""
     folder = quantize.parent
+    release = folder / "release"
     khadas_model_files(folder)
     install_stand_in(folder, RUN_STAND_IN.replace(
         'print("\\x1b[32mI 10:00:03 End',
-        'import time\nfor i in range(10000):\n    print(f"\\x1b[36mD 10:00:02 line {i}\\x1b[0m")\n'
-        'sys.stdout.flush()\ntime.sleep(2)\nprint("\\x1b[32mI 10:00:03 End'), monkeypatch)
+        'import pathlib, time\nfor i in range(10000):\n'
+        '    print(f"\\x1b[36mD 10:00:02 line {i}\\x1b[0m")\n'
+        'sys.stdout.flush()\n'
+        f'deadline = time.monotonic() + 120  # a test that died must not leave it behind\n'
+        f'while not pathlib.Path({str(release)!r}).exists() and time.monotonic() < deadline:\n'
+        '    time.sleep(0.01)\n'
+        'print("\\x1b[32mI 10:00:03 End'), monkeypatch)
     app = QuantedApp(KHADAS)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -221,14 +229,16 @@ async def test_ten_thousand_log_lines_arrive_in_batches(quantize, monkeypatch):
         log = screen.query_one(EngineLog)
         writes = []
         original_write = log.write
-        monkeypatch.setattr(log, "write", lambda *a, **k: writes.append(1) or original_write(*a, **k))
+        monkeypatch.setattr(log, "write", lambda *a, **k: writes.append(1) or original_write(*a,
+                                                                                             **k))
         await pilot.press("enter")
         await wait_for(pilot, lambda: log.written >= 1, timeout=30, what="the first line")
         await pilot.press("ctrl+q")
         assert app.is_running and screen.state == "running"
-        await wait_for(pilot, lambda: log.written >= 10000, timeout=30, what="10,000 lines")
-        assert screen.result is None  # still running: the lines came while pegasus ran
-        await wait_for(pilot, lambda: screen.result is not None, timeout=30, what="the end")
+        await wait_for(pilot, lambda: log.written >= 10003, timeout=60, what="10,000 lines")
+        assert screen.result is None  # the stand-in waits for the flag: the lines came live
+        release.touch()
+        await wait_for(pilot, lambda: screen.result is not None, timeout=60, what="the end")
         assert log.written == 10004
         assert len(writes) < 200  # batches, not one write per line
         assert log.plain()[-1].startswith("I 10:00:03 End quantization")

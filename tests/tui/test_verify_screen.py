@@ -1,6 +1,6 @@
 """v: the verify screen. Quick tests use the khadas fixture with stand-in model files and the
-stand-in pegasus of tests/hybrid (dump_results files as acuitylite writes them), or none; the
-`engine` test runs acuitylite 6.57.1 on a copy of the sample model."""
+stand-in pegasus of tests/cli/verify_stand_in.py (dump_results files as acuitylite writes
+them), or none; the `engine` test runs acuitylite 6.57.1 on a copy of the sample model."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.save_first import SaveFirst
 from quanted.tui.screens.main import MainScreen
 from quanted.tui.screens.verify import VerifyScreen
-from tests.hybrid.test_verify_stand_in import STAND_IN
+from tests.cli.verify_stand_in import STAND_IN
 from tui_helpers import KHADAS, settle
 
 ENGINE_TIMEOUT = 120

@@ -1,13 +1,11 @@
-"""Pilot tests: filter, sort, help, palette, save conflicts, quitting, layouts, the CLI."""
+"""Pilot tests: filter, sort, help, palette, save conflicts, quitting, layouts."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from quanted.cli import open_command
 from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.changed_on_disk import ChangedOnDisk
 from quanted.tui.dialogs.filter_input import FilterBar
@@ -16,8 +14,7 @@ from quanted.tui.keymap import ALL_KEYS, display_key
 from quanted.tui.screens.help import HelpScreen
 from quanted.tui.screens.main import MainScreen
 from quanted.tui.widgets.layer_table import LayerTable
-from quanted.cli import dispatch as cli_main
-from tui_helpers import FIFTH, KHADAS, REPO, TOP, settle
+from tui_helpers import FIFTH, KHADAS, TOP, settle
 
 TOUCHED = b"# touched by a pegasus run\n"
 
@@ -240,7 +237,8 @@ async def test_help_lists_every_key(quantize):
         text = str(app.screen.query_one("#help-text").render())
         for spec in ALL_KEYS:
             assert display_key(spec) in text and spec.tooltip in text
-        assert "ctrl+r" in text and "Engine" in text and "reserved" not in text
+        for heading in ("Edit", "View", "File and app", "Engine", "Move"):
+            assert f"{heading}\n" in text
         await pilot.press("escape")
         assert isinstance(app.screen, MainScreen)
 
@@ -287,40 +285,6 @@ async def test_unreadable_file_exits_with_code_2(workdir):
             await pilot.pause(0.05)
     assert app.return_code == 2
     assert app.return_value is not None and "bad.quantize" in app.return_value
-
-
-def test_cli_routes_files_to_the_editor_and_subcommands_elsewhere():
-    subs = cli_main._subcommands(cli_main.build_parser())
-    assert "layers" in subs
-    assert open_command.wants_editor([], subs)
-    assert open_command.wants_editor(["model.quantize"], subs)
-    assert open_command.wants_editor(["-e", "x.txt", "m.quantize"], subs)
-    assert not open_command.wants_editor(["layers", "m.quantize"], subs)
-    assert not open_command.wants_editor(["--version"], subs)
-    args = open_command.parse(["m.quantize", "-e", "x.txt"])
-    assert args.file == Path("m.quantize") and args.entropy == Path("x.txt")
-
-
-def test_cli_missing_file_is_a_one_line_error(workdir, capsys):
-    assert cli_main.main(["nothing.quantize"]) == 2
-    assert "no such file" in capsys.readouterr().err
-
-
-def test_cli_without_argument_copies_the_sample_and_says_where(workdir, monkeypatch, capsys):
-    seen = {}
-
-    def fake_run(self):
-        seen.update(path=self.path, name=self.display_name, note=self.note)
-
-    monkeypatch.setattr(QuantedApp, "run", fake_run)
-    assert cli_main.main([]) == 0
-    out = capsys.readouterr().out
-    assert str(seen["path"]) in out and seen["path"].is_file()
-    assert seen["name"] == str(seen["path"])  # the status line shows where the copy is
-    assert seen["path"].parent.name.startswith("quanted-sample-")
-    assert seen["path"].read_bytes() == (REPO / "sample_data" / "tinynet_uint8.quantize").read_bytes()
-    assert (seen["path"].parent / "entropy.txt").is_file()
-    shutil.rmtree(seen["path"].parent)
 
 
 async def test_no_color_is_respected(quantize, monkeypatch):

@@ -69,7 +69,10 @@ def _float_source(tensor: tuple[str, str], float_files: dict, inputs: dict,
     return tensor
 
 
-def _edges(layers: dict) -> tuple[dict[str, list[tuple[str, str]]], dict[tuple[str, str], list[str]]]:
+Tensor = tuple[str, str]  # (layer id, port)
+
+
+def _edges(layers: dict) -> tuple[dict[str, list[Tensor]], dict[Tensor, list[str]]]:
     """Each layer's input tensors as (layer, port), and each tensor's consumers' ops."""
     inputs: dict[str, list[tuple[str, str]]] = {}
     consumers: dict[tuple[str, str], list[str]] = {}

@@ -12,7 +12,7 @@ from pathlib import Path
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import QuantedError
 
-# A file's qtype -> pegasus's --qtype word (FORMAT.md section 7).
+# A file's qtype -> pegasus's --qtype word (the words `pegasus quantize --qtype` accepts).
 QTYPE_WORDS = {"u8": "uint8", "i8": "int8", "i16": "int16", "bf16": "bfloat16", "f16": "float16"}
 REBUILD_FLAGS = ("--rebuild", "--rebuild-all")
 
@@ -33,7 +33,8 @@ class ModelFiles:
 def model_files(quantize: Path) -> ModelFiles:
     """NAME.json, NAME.data, NAME_inputmeta.yml beside NAME_POSTFIX.quantize."""
     folder = quantize.parent
-    stem = quantize.name[: -len(".quantize")] if quantize.name.endswith(".quantize") else quantize.stem
+    name = quantize.name
+    stem = name[: -len(".quantize")] if name.endswith(".quantize") else quantize.stem
     candidates = []
     name = stem
     while True:

@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from weakref import WeakKeyDictionary
 
 from quanted.core import comments as comment_carry
 from quanted.core import recovery
@@ -82,6 +83,22 @@ class HybridResult:
         }
 
 
+# check() takes seconds on a 15 MB file; an editor drafts and then plans the same document.
+_checked: WeakKeyDictionary[QuantizeDocument, tuple[object, bytes, list[Problem]]] = \
+    WeakKeyDictionary()
+
+
+def _check(doc: QuantizeDocument) -> list[Problem]:
+    """check(doc), once per state of the document (its block and its bytes)."""
+    state, data = doc.block_state, doc.data
+    known = _checked.get(doc)
+    if known is not None and known[0] is state and known[1] is data:
+        return list(known[2])
+    problems = check(doc)
+    _checked[doc] = (state, data, problems)
+    return list(problems)
+
+
 def _path(doc: QuantizeDocument) -> Path:
     if doc.path is None:
         raise EditError("the document has no file: pegasus reads the file from disk")
@@ -91,7 +108,7 @@ def _path(doc: QuantizeDocument) -> Path:
 def draft(doc: QuantizeDocument) -> Draft:
     """The zero-config command, or as much of it as can be built, and the check's problems."""
     path = _path(doc)
-    problems = check(doc)
+    problems = _check(doc)
     try:
         args = cmd.hybrid_args(path, doc)
     except QuantedError as exc:
@@ -127,7 +144,7 @@ def plan(
             printed = plan(doc, from_command=text)
             _runnable(printed.command, quantize.parent)
             return printed
-        return HybridPlan(doc, quantize, _runnable(words, quantize.parent), check(doc))
+        return HybridPlan(doc, quantize, _runnable(words, quantize.parent), _check(doc))
     if from_command is not None:
         prefix, args = cmd.from_printed_command(from_command, quantize)
         if pegasus is not None or not prefix:
@@ -135,7 +152,7 @@ def plan(
     else:
         args = cmd.hybrid_args(quantize, doc, iterations)
         prefix = find_pegasus(pegasus)
-    return HybridPlan(doc, quantize, prefix + args, check(doc))
+    return HybridPlan(doc, quantize, prefix + args, _check(doc))
 
 
 def _words(text: str) -> list[str]:
@@ -229,7 +246,8 @@ def _run_locked(
     before = Snapshot.take(quantize, doc)
     user_comments = comment_carry.collect(doc.block_state)
     history = History(quantize)
-    backup = history.save_copy("before-hybrid", {"customized": customized, "command": the_plan.command})
+    backup = history.save_copy("before-hybrid",
+                               {"customized": customized, "command": the_plan.command})
     entropy = quantize.parent / ENTROPY_FILE
     entropy_backup = None
     if entropy.is_file():

@@ -126,7 +126,8 @@ def figures(layer: str, port: str, floats: Sequence[np.ndarray], quantized: Sequ
     """The figures of one layer output over its inputs (floats[i] and quantized[i] are the same
     input's dumps). With `clamp`, the reference is the float output clipped to that range."""
     if len(floats) != len(quantized) or not floats:
-        raise ValueError(f"{layer}:{port}: {len(floats)} float and {len(quantized)} quantized dumps")
+        raise ValueError(f"{layer}:{port}: {len(floats)} float and {len(quantized)} quantized "
+                         "dumps")
     cosines, raw_cosines = [], []
     signal = noise = 0.0
     worst = 0.0

@@ -1,4 +1,5 @@
-"""Reading pegasus's log: it exits 0 even when a hybrid edit was not applied (FORMAT.md 1)."""
+"""Reading pegasus's log: it exits 0 even when a hybrid edit was not applied (acuitylite
+6.57.1 only logs it)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from dataclasses import dataclass
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 LEVEL = re.compile(r"^(?P<level>[DIWE]) \d\d:\d\d:\d\d (?P<text>.*)$")
-NOT_APPLIED = re.compile(r"Hybrid qtype '(?P<qtype>[^']*)' could not be applied for layer '(?P<layer>[^']*)'")
+NOT_APPLIED = re.compile(r"Hybrid qtype '(?P<qtype>[^']*)' could not be applied "
+                         r"for layer '(?P<layer>[^']*)'")
 UNSUPPORTED = re.compile(r"Unsupported quantizer(?P<rest>.*)")
 CONVERTER_ERROR = re.compile(r"qnt_insert_converter_layer error: (?P<detail>.*)")
 QUOTED = re.compile(r"'([^']+)'")

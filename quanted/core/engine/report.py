@@ -120,7 +120,8 @@ def compare(before: Snapshot, after: Snapshot, original_model: Path | None) -> H
     refreshed = after.entropy_mtime is not None and after.entropy_mtime != before.entropy_mtime
     changes = []
     for layer, qtype in after.customized.items():
-        change = LayerChange(layer, qtype, before.qtypes.get(layer, {}), after.qtypes.get(layer, {}))
+        change = LayerChange(layer, qtype, before.qtypes.get(layer, {}),
+                             after.qtypes.get(layer, {}))
         if refreshed and before.entropy is not None and after.entropy is not None:
             change.entropy_before = before.entropy.get(layer, {})
             change.entropy_after = after.entropy.get(layer, {})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
@@ -101,7 +101,8 @@ def apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None] = la
     tuned = QuantizeDocument.open(setup.quantize)
     History(setup.quantize).record("tune", {
         "customized": tuned.customized, "block": tuned.block_text(),
-        "summary": asdict(applied.summary) if applied.summary else None, "iterations": setup.iterations,
+        "summary": applied.summary.to_json() if applied.summary else None,
+        "iterations": setup.iterations,
         "trials": len(outcome.trials), "minimal": outcome.minimal})
     applied.status = 0 if result.status == 0 and applied.meets(setup.options.target) else 1
     return applied

@@ -178,7 +178,8 @@ def _hybrid(quantize: Path, spec: TrialSpec, ctl: Control) -> tuple[tuple[str, .
     if result.cancelled or ctl.cancelled.is_set():
         raise TuneCancelled("tune cancelled during a trial's hybrid run")
     if result.engine_status not in (0, None) or result.restored:
-        raise TrialFailed(f"pegasus quantize --hybrid (a trial with {len(spec.customized)} layer(s) "
+        raise TrialFailed("pegasus quantize --hybrid (a trial with "
+                          f"{len(spec.customized)} layer(s) "
                           "raised)", result.engine_status or 1, list(tail))
     wanted = set(spec.customized)
     refused: set[str] = set(verify.not_applied(QuantizeDocument.open(quantize))) & wanted

@@ -2,7 +2,8 @@
 
     setup = prepare(path, Options(target=Target(0.99), jobs=2))   # reads files, runs nothing
     setup.plan.lines()                                            # what --dry-run prints
-    outcome = search(setup, on_event)                             # the trials (cancel: setup.cancel())
+    outcome = search(setup, on_event)                             # the trials
+                                                                  # (cancel: setup.cancel())
     applied = apply(setup, outcome, on_event, on_line)            # edit + hybrid + verify
 
 `search` never writes the user's file or folder except `.quanted/tune/` (the recorded trials);

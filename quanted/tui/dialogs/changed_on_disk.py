@@ -4,6 +4,7 @@ overwrite, or cancel."""
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.widgets.button import ButtonVariant
 
 from quanted.tui.dialogs.choice import ChoiceDialog
 
@@ -37,7 +38,7 @@ class ChangedOnDisk(ChoiceDialog):
             "Overwrite: write your version over it (its other changes are lost)."
         )
 
-    def choices(self) -> list[tuple[str, str, str]]:
+    def choices(self) -> list[tuple[str, str, ButtonVariant]]:
         return [
             (RELOAD, "Reload (r)", "default"),
             (KEEP, "Keep my edits (k)", "primary"),

@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
+from textual.widgets.button import ButtonVariant
 
 
 class ChoiceDialog(ModalScreen[str]):
@@ -19,7 +20,7 @@ class ChoiceDialog(ModalScreen[str]):
     def message(self) -> str:
         raise NotImplementedError
 
-    def choices(self) -> list[tuple[str, str, str]]:
+    def choices(self) -> list[tuple[str, str, ButtonVariant]]:
         """(button id, label, variant) in display order."""
         raise NotImplementedError
 

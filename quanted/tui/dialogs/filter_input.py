@@ -26,7 +26,8 @@ def describe_filter(text: str) -> str:
 
 
 class FilterBar(Horizontal):
-    """Hidden until `open()`. Posts Changed while typing and Done on enter (text) or escape (None)."""
+    """Hidden until `open()`. Posts Changed while typing and Done on enter (text) or escape
+    (None)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel filter", id="filter.cancel")]
 

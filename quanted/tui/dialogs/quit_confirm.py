@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.widgets.button import ButtonVariant
 
 from quanted.tui.dialogs.choice import ChoiceDialog
 
@@ -31,7 +32,7 @@ class QuitConfirm(ChoiceDialog):
     def message(self) -> str:
         return f"{self.file_name} has unsaved changes: {self.summary}."
 
-    def choices(self) -> list[tuple[str, str, str]]:
+    def choices(self) -> list[tuple[str, str, ButtonVariant]]:
         return [
             (SAVE, "Save and quit (s)", "primary"),
             (DISCARD, "Quit without saving (d)", "error"),

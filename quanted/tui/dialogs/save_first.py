@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.widgets.button import ButtonVariant
 
 from quanted.tui.dialogs.choice import ChoiceDialog
 
@@ -34,5 +35,5 @@ class SaveFirst(ChoiceDialog):
             "pegasus reads the file from disk, so it is saved first."
         )
 
-    def choices(self) -> list[tuple[str, str, str]]:
+    def choices(self) -> list[tuple[str, str, ButtonVariant]]:
         return [(SAVE, f"Save and {self.verb} (s)", "primary"), (CANCEL, "Cancel (esc)", "default")]

@@ -178,7 +178,8 @@ class VerifyScreen(EngineScreen):
             plain = attempt.plain_summary or {}
             plain_cos = plain.get("mean_cosine")
             cells = [mark, attempt.when, str(len(attempt.customized)), cos,
-                     f"{attempt.summary.get('top1_agree', '-')}/{attempt.summary.get('count', '-')}",
+                     f"{attempt.summary.get('top1_agree', '-')}/"
+                     f"{attempt.summary.get('count', '-')}",
                      str(attempt.iterations),
                      f"{plain_cos:.6f}" if isinstance(plain_cos, (int, float)) else "-"]
             table.add_row(*(Text(cell, style=style) for cell in cells), key=attempt.time)

@@ -12,6 +12,7 @@ import threading
 import time
 
 from rich.text import Text
+from textual.timer import Timer
 from textual.widgets import RichLog, Static
 
 MAX_LINES = 20_000
@@ -74,7 +75,7 @@ class Stopwatch(Static):
         super().__init__("", id=id, markup=False)
         self._started: float | None = None
         self._stopped: float | None = None
-        self._timer = None
+        self._timer: Timer | None = None
 
     @property
     def seconds(self) -> float:

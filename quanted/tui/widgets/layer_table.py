@@ -235,7 +235,8 @@ class LayerTable(ScrollView, can_focus=True):
         get = self.get_component_rich_style
         base = self.rich_style
         if is_cursor:
-            cursor_class = "layer-table--cursor" if self.has_focus else "layer-table--cursor-blurred"
+            cursor_class = ("layer-table--cursor" if self.has_focus
+                            else "layer-table--cursor-blurred")
             base = base + get(cursor_class)
         segments: list[Segment] = []
 
@@ -251,7 +252,8 @@ class LayerTable(ScrollView, can_focus=True):
             add(" ")
         add("*" if row.customized != self.saved.get(row.layer) else " ", get("layer-table--warn"))
         add(" ")
-        add(fit(shown(row.layer), lay.layer), get("layer-table--missing") if not row.in_file else None)
+        add(fit(shown(row.layer), lay.layer),
+            get("layer-table--missing") if not row.in_file else None)
         add(" ")
         hot = self.threshold is not None and (row.max_entropy or -1.0) >= self.threshold
         for port in ("out0", "weight"):
@@ -272,7 +274,8 @@ class LayerTable(ScrollView, can_focus=True):
             add(drop.rjust(lay.figure), style)
             add(" ")
         if lay.file:
-            file_qtype = "" if not row.in_file else self.model.file_qtypes.get(row.layer, "…")
+            known = self.model.file_qtypes if self.model is not None else {}
+            file_qtype = "" if not row.in_file else known.get(row.layer, "…")
             add(fit(file_qtype, lay.file), get("layer-table--dim"))
             add(" ")
         if row.customized is not None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import stat
 
 import pytest
 
 from quanted.core.document import QuantizeDocument
-from quanted.core.engine.command import CommandError, dominant_quantization, from_printed_command, hybrid_args
+from quanted.core.engine.command import (CommandError, dominant_quantization,
+                                         from_printed_command, hybrid_args)
 from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 from quanted.core.engine.logscan import scan_line, strip_ansi
 from tests.core.docs import v2_doc
@@ -53,7 +53,8 @@ def model_dir(tmp_path):
     )
     (tmp_path / "dataset.txt").write_text("a.npy\nb.npy\n\nc.npy\n")
     path = tmp_path / "mobilenet_uint8.quantize"
-    path.write_text(v2_doc(customized="customized_quantize_layers:\n  c1_8: dynamic_fixed_point-i16\n"))
+    path.write_text(v2_doc(
+        customized="customized_quantize_layers:\n  c1_8: dynamic_fixed_point-i16\n"))
     return path
 
 
@@ -114,24 +115,29 @@ def test_printed_command_keeps_every_flag(model_dir):
 
 def test_printed_command_for_another_file_is_refused(model_dir):
     with pytest.raises(CommandError):
-        from_printed_command("pegasus quantize --rebuild --model-quantize other.quantize", model_dir)
+        from_printed_command("pegasus quantize --rebuild --model-quantize other.quantize",
+                             model_dir)
     with pytest.raises(CommandError):
         from_printed_command("pegasus inference --model x.json", model_dir)
 
 
 ESC = "\x1b"
 LOG = [
-    (f"{ESC}[33mW 07:01:06 Hybrid qtype 'dynamic_fixed_point-i8' could not be applied for layer 'c2_6'{ESC}[0m",
+    (f"{ESC}[33mW 07:01:06 Hybrid qtype 'dynamic_fixed_point-i8' could not be applied "
+     f"for layer 'c2_6'{ESC}[0m",
      ("not-applied", "c2_6", "dynamic_fixed_point-i8")),
-    ("W 07:01:06 Optimze quantization->qnt_insert_converter_layer error: 'NoneType' object is not subscriptable!",
+    ("W 07:01:06 Optimze quantization->qnt_insert_converter_layer error: 'NoneType' object "
+     "is not subscriptable!",
      ("converter-error", None, None)),
     ("W 07:01:06 Unsupported quantizer 'int4' for layer 'c1_8'", ("unsupported", "c1_8", "int4")),
     # the engine's own wording (acuitylite 6.57.1): the qtype, bare, and no layer
     ("W 19:42:15 Unsupported quantizer : int4, insert converter layer maybe failed.",
      ("unsupported", "c1_8", "int4")),
     ("E 07:01:06 Something broke", ("error", None, None)),
-    ("2026-11-26 18:13:29.914908: E external/local_xla/xla/stream_executor/cuda/cuda_fft.cc:485] Unable", None),
-    ("I 07:01:06 Insert converter layer c2_6_pre_asymmetric_affineu8_to_dynamic_fixed_pointi16_12", None),
+    ("2026-11-26 18:13:29.914908: E external/local_xla/xla/stream_executor/cuda/"
+     "cuda_fft.cc:485] Unable", None),
+    ("I 07:01:06 Insert converter layer c2_6_pre_asymmetric_affineu8_to_dynamic_fixed_pointi16_12",
+     None),
 ]
 
 
@@ -147,4 +153,5 @@ def test_log_failures(line, expected):
 
 def test_strip_ansi():
     assert strip_ansi(f"{ESC}[1;31mE 10:00:00 boom{ESC}[0m") == "E 10:00:00 boom"
-    assert os.linesep not in strip_ansi("x")
+    assert strip_ansi(f"{ESC}[32mI{ESC}[0m ok {ESC}[1;33m!{ESC}[0m") == "I ok !"
+    assert strip_ansi("no escapes\there") == "no escapes\there"

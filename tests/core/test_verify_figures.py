@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from quanted.core.engine.attempts import VerifyAttempt, best
-from quanted.core.engine.outputs import (OutputsError, VerifySummary, compare, cosine, find_dumps, fold,
+from quanted.core.engine.outputs import (OutputsError, VerifySummary, compare, cosine, find_dumps,
+                                         fold,
                                          max_abs_error, model_io, read_tensor, top_k, top_overlap)
 from tests.conftest import SAMPLE
 

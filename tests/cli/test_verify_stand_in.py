@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 import stat
-import sys
 import tempfile
 
 import numpy as np
@@ -19,41 +18,8 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.outputs import cosine
 from quanted.core.history import History
+from tests.cli.verify_stand_in import FLOAT, HYBRID, OUT, PLAIN, STAND_IN
 from tests.conftest import SAMPLE
-
-OUT = "@attach_output/out0_0:out0"
-FLOAT = [0.05, 0.02, 0.01, 0.6, 0.04, 0.03, 0.005, 0.2, 0.03, 0.015]
-HYBRID = [0.05, 0.02, 0.01, 0.55, 0.06, 0.03, 0.005, 0.22, 0.04, 0.015]
-PLAIN = [0.05, 0.02, 0.01, 0.3, 0.04, 0.03, 0.1, 0.4, 0.03, 0.015]
-
-STAND_IN = f"""#!{sys.executable}
-import os, pathlib, sys
-args = sys.argv[1:]
-opt = lambda name, default=None: args[args.index(name) + 1] if name in args else default
-out = pathlib.Path(opt("--output-dir", "."))
-with open("calls.log", "a") as log:
-    log.write(" ".join(args) + "\\n")
-print("\\x1b[32mI 10:00:00 Start inference...\\x1b[0m", flush=True)
-quantized = opt("--dtype") == "quantized"
-label = "float" if not quantized else ("hybrid" if opt("--model").endswith(".quantize.json") else "plain")
-if os.environ.get("STAND_IN_HANG") == label:
-    import time; time.sleep(60)
-if os.environ.get("STAND_IN_FAIL") == label:
-    for i in range(30):
-        print(f"D 10:00:01 line {{i}}", flush=True)
-    print("E 10:00:02 Inference failed: out of memory", flush=True)
-    sys.exit(5)
-values = {{"float": {FLOAT!r}, "hybrid": {HYBRID!r}, "plain": {PLAIN!r}}}[label]
-for i in range(int(opt("--iterations", "1"))):
-    v = values[i:] + values[:i]
-    (out / f"iter_{{i}}_attach_output_out0_0_out0_1_10.tensor").write_text("".join(f"{{x}}\\n" for x in v))
-    (out / f"iter_{{i}}_input_37_out0_1_3_32_32.tensor").write_text("0.5\\n" * 3072)
-    if quantized:
-        (out / f"iter_{{i}}_input_37_out0_1_3_32_32.qnt.tensor").write_text("128\\n" * 3072)
-    print(f"I 10:00:03 Save tensor {{out}}/iter_{{i}}_attach_output_out0_0_out0_1_10.tensor", flush=True)
-print("I 10:00:04 End inference...", flush=True)
-"""
-
 
 @pytest.fixture
 def stand_in(tmp_path):
@@ -90,7 +56,8 @@ def test_three_runs_figures_and_history(model, stand_in, capsys):
     result = json.loads(out)
     for i in range(2):
         f, q, p = rotated(FLOAT, i), rotated(HYBRID, i), rotated(PLAIN, i)
-        assert result["cosine"][OUT][i] == pytest.approx(float(f @ q / np.linalg.norm(f) / np.linalg.norm(q)))
+        cos = float(f @ q / np.linalg.norm(f) / np.linalg.norm(q))
+        assert result["cosine"][OUT][i] == pytest.approx(cos)
         assert result["plain_quantized"]["cosine"][OUT][i] == pytest.approx(cosine(f, p))
         assert result["max_abs_error"][OUT][i] == pytest.approx(float(np.max(np.abs(f - q))))
     assert result["top5"]["float"][OUT][0] == [[3, 0.6], [7, 0.2], [0, 0.05], [4, 0.04], [5, 0.03]]
@@ -101,11 +68,13 @@ def test_three_runs_figures_and_history(model, stand_in, capsys):
     assert result["summary"]["quantized"]["top1_agree"] == 2
     assert [r["label"] for r in result["runs"]] == ["float", "quantized", "plain_quantized"]
     # progress and the engine log went to stderr with --json, without colour
-    assert "quanted: [2/3] quantized (hybrid model): " in err and "I 10:00:00 Start inference" in err
+    assert "quanted: [2/3] quantized (hybrid model): " in err
+    assert "I 10:00:00 Start inference" in err
     assert "\x1b[" not in err
     # the engine got a copy of the history file, in the temporary folder, which is gone now
     calls = (model.parent / "calls.log").read_text().splitlines()
-    assert len(calls) == 3 and ".quanted" not in calls[2] and "plain_tinynet_uint8.quantize" in calls[2]
+    assert len(calls) == 3 and ".quanted" not in calls[2]
+    assert "plain_tinynet_uint8.quantize" in calls[2]
     assert "--postprocess dump_results" in calls[0] and "--iterations 2" in calls[0]
     assert not list((model.parent.parent / "tmp").iterdir())
 

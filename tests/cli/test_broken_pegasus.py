@@ -12,7 +12,8 @@ import pytest
 from quanted.cli import main
 from tests.core.docs import v2_doc
 
-ORIGINAL = v2_doc(customized="customized_quantize_layers:\n  c1_8: dynamic_fixed_point-i16  # mine\n")
+ORIGINAL = v2_doc(
+    customized="customized_quantize_layers:\n  c1_8: dynamic_fixed_point-i16  # mine\n")
 
 
 @pytest.fixture
@@ -59,7 +60,8 @@ def test_empty_file_left_behind_is_restored(model, tmp_path, capsys):
 
 
 def test_log_streams_to_stdout_without_colour(model, tmp_path, capsys):
-    pegasus = stand_in(tmp_path, "print('\\x1b[32mI 10:00:00 Start quantization...\\x1b[0m')\nprint(sys.argv[1:])")
+    pegasus = stand_in(tmp_path, "print('\\x1b[32mI 10:00:00 Start quantization...\\x1b[0m')\n"
+                                 "print(sys.argv[1:])")
     assert main(["hybrid", str(model), "--pegasus", pegasus]) == 0
     out = capsys.readouterr().out
     assert "I 10:00:00 Start quantization..." in out and "\x1b" not in out
