@@ -43,3 +43,15 @@ def show(screen: MainScreen, found: Analysis | None) -> None:
         model.set_analysis(found.by_layer(), found.current, age_text(found.age_seconds()))
     screen.table.rows_changed(keep=keep)
     screen.refresh_status()
+
+
+def detail(figures: dict, layer: str) -> str:
+    """` · producers' cosine → its cosine (drop)`: the damage happening, for the highlighted
+    layer; "" without figures."""
+    found = figures.get(layer)
+    if found is None:
+        return ""
+    feeding = [f"{figures[p].cosine:.4f}" for p in found.producers if p in figures]
+    before = ", ".join(feeding) if feeding else ("input" if not found.producers else "-")
+    drop = "-" if found.drop is None else f"{found.drop:+.4f}"
+    return f"  ·  cos {before} → {found.cosine:.4f}  drop {drop}"

@@ -67,6 +67,10 @@ async def test_a_runs_the_analysis_with_progress_then_columns_and_sorts(model):
         table = main.query_one(LayerTable)
         header = "".join(seg.text for seg in table.render_line(0))
         assert "COS" in header and "DROP" in header
+        top = main.model.row_at(0).layer  # conv/a_2, fed by input_1: the damage shown
+        await wait_for(pilot, lambda: "→" in str(table.border_subtitle), what="the detail")
+        assert str(table.border_subtitle).startswith(top) and "drop" in table.border_subtitle
+        assert f"{main.model.figures['input_1'].cosine:.4f} → " in table.border_subtitle
         drops = {layer: f.drop for layer, f in main.model.figures.items()}
         for _ in range(3):  # entropy -> name -> file -> drop
             await pilot.press("s")
