@@ -12,7 +12,7 @@ from quanted.cli import analyze_command
 from quanted.core import qtypes, recovery
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError
-from quanted.core.files import locked
+from quanted.core.files import check_regular, locked
 from quanted.core.keys import looks_like_tensor_key, shown, split_tensor_key
 from quanted.core.validate import (
     ERROR,
@@ -151,6 +151,7 @@ def resolve_layer(doc: QuantizeDocument, name: str) -> str:
 
 def cmd_add(args: argparse.Namespace) -> int:
     _refuse_bad_input([*args.layers, args.qtype], args.comment, args.file)
+    check_regular(args.file, "a .quantize file")  # before a lock file is made beside it
     # Locked from the read to the rename: a concurrent edit waits for this one, then builds
     # on it; none is lost.
     with locked(args.file):
@@ -206,6 +207,7 @@ def _refuse_bad_input(words: list[str], comment: str | None, path: Path) -> None
 
 def cmd_remove(args: argparse.Namespace) -> int:
     _refuse_bad_input(args.layers, None, args.file)
+    check_regular(args.file, "a .quantize file")
     with locked(args.file):
         recovery.refuse_if_interrupted(args.file)
         doc = QuantizeDocument.open(args.file)

@@ -67,12 +67,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.history:
         return _history(args)
+    from quanted.cli.edit_commands import warn_if_interrupted
     from quanted.cli.verify_table import table_lines
     from quanted.core.document import QuantizeDocument
     from quanted.core.engine import verify
     from quanted.core.engine.command import quoted
     from quanted.core.engine.logscan import strip_ansi
 
+    warn_if_interrupted(args.file)  # results over a file a killed run may have left half done
     plan = verify.plan(QuantizeDocument.open(args.file), args.pegasus, args.iterations)
     if args.dry_run:
         print(f"# in {plan.cwd}")

@@ -117,6 +117,14 @@ def locked(target: Path, wait: float | None = None) -> Iterator[None]:
     The kernel drops it when the process dies, so it is never stale. Taken twice by the same
     process it nests. Another process holding it for longer than `wait` is FileLockedError."""
     lock = lock_path(target)
+    try:
+        what = _kind_of(os.stat(target).st_mode)
+    except FileNotFoundError:
+        what = None  # a new file: a save-as
+    except OSError as exc:
+        raise ReadError(exc.strerror or str(exc), target) from None
+    if what is not None:  # no lock files beside FIFOs, in /dev, ...
+        raise ReadError(f"is {what}, not a .quantize file", target)
     with _held_guard:
         if lock in _held:
             fd, depth = _held[lock]
@@ -234,12 +242,22 @@ def is_read_only(path: Path) -> bool:
 
 
 def atomic_write(target: Path, data: bytes | list[bytes | memoryview], *,
-                 force: bool = False) -> None:
-    """Write `data` to a temp file beside the real file, fsync, rename over it.
+                 force: bool = False, lock: bool = True) -> None:
+    """Write `data` to a temp file beside the real file, fsync, rename over it, holding the
+    file's lock (unless `lock` is False: files only an engine run writes, under the lock of
+    its .quantize).
 
     Through a symlink the target is written and the link kept. Owner, group and mode are
     kept (or the save is refused when they cannot be). A file with other hard links is
     refused: a rename would split them. A read-only file is refused unless `force`."""
+    if lock:
+        with locked(target):
+            _write(target, data, force)
+    else:
+        _write(target, data, force)
+
+
+def _write(target: Path, data: bytes | list[bytes | memoryview], force: bool) -> None:
     real = real_target(target)
     folder = real.parent
     try:

@@ -122,6 +122,7 @@ class History:
         with self._dir(create=True) as fd:
             assert fd is not None
             _copy_into(source, fd, name, self.folder / name)
+            os.fsync(fd)
         target = self.folder / name
         self.record(kind, {"source": source.name, **(extra or {})}, copy=target, stamp=stamp)
         return target
@@ -235,6 +236,7 @@ def _copy_into(source: Path, dir_fd: int, name: str, shown: Path) -> None:
                     view = view[os.write(dst, view):]
             os.fchmod(dst, stat.S_IMODE(st.st_mode))
             os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
+            os.fsync(dst)  # the copy a recovery after a power loss will need
         except OSError as exc:
             raise _fail(shown, exc) from None
         finally:

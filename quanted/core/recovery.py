@@ -67,6 +67,7 @@ def mark(quantize: Path, kind: str, backup: Path, entropy_backup: Path | None,
             finally:
                 os.close(out)
             os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+            os.fsync(fd)  # the marker must survive a power loss that the run may not
         except OSError as exc:
             raise ReadError(f"cannot write {name}: {exc.strerror or exc}",
                             quantize.parent / STATE_DIR) from None
@@ -159,7 +160,7 @@ def recover(quantize: Path, keep: bool = False) -> str:
         entropy = quantize.parent / "entropy.txt"
         if found.entropy_backup is not None and history.path_of(
                 _entry_for(found.entropy_backup)) is not None:
-            atomic_write(entropy, _read_copy(found.entropy_backup), force=True)
+            atomic_write(entropy, _read_copy(found.entropy_backup), force=True, lock=False)
             restored.append(f"and entropy.txt from {found.entropy_backup.name}")
         history.record("recovered", {"kind": found.kind, "started": found.started,
                                      "backup": found.backup.name})

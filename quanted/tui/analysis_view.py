@@ -30,6 +30,14 @@ def load(screen: MainScreen) -> None:
     screen.run_worker(read, thread=True, group="analysis", exit_on_error=False)
 
 
+def show_on_editor(app: Any, found: Analysis) -> None:
+    """A fresh analysis goes straight to the editor screen below (the one showing its file)."""
+    for screen in app.screen_stack:
+        path = getattr(screen, "path", None)
+        if path is not None and Path(path).absolute() == found.file and hasattr(screen, "table"):
+            show(screen, found)
+
+
 def show(screen: MainScreen, found: Analysis | None) -> None:
     from quanted.core.engine.analysis import age_text
 

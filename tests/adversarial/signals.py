@@ -4,9 +4,11 @@ never on a clock) until the engine is running, and wait for a pid to be gone (pi
 from __future__ import annotations
 
 import os
+import queue
 import select
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 TIMEOUT_S = 300  # a safety net for a hung test only; nothing waits on it in a passing run
@@ -25,14 +27,59 @@ def start_hybrid(quantize: Path, pegasus: list[str], env: dict[str, str] | None 
 
 
 def wait_for_engine_line(proc: subprocess.Popen[str]) -> list[str]:
-    """Read quanted's stdout until the engine itself has written a line."""
+    """Read quanted's stdout until the engine itself has written a line. A reader thread
+    drains stdout from then on (the engine may write much more); TIMEOUT_S is only a safety
+    net so that a broken build fails instead of hanging."""
     assert proc.stdout is not None
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def drain() -> None:
+        try:
+            for line in proc.stdout:  # type: ignore[union-attr]
+                lines.put(line)
+        except (OSError, ValueError):
+            pass
+        lines.put(None)
+
+    threading.Thread(target=drain, daemon=True).start()
     seen = []
-    for line in proc.stdout:
+    while True:
+        try:
+            line = lines.get(timeout=TIMEOUT_S)
+        except queue.Empty:
+            proc.kill()
+            raise AssertionError(f"no engine line in {TIMEOUT_S} s: {seen}") from None
+        if line is None:
+            raise AssertionError(f"quanted ended before the engine wrote a line: {seen}")
         seen.append(line)
         if not line.startswith("quanted:"):
             return seen
-    raise AssertionError(f"the engine never wrote a line: {seen}")
+
+
+def wait_for_fifo(fifo: Path, proc: subprocess.Popen[str]) -> None:
+    """Block until a writer (the stand-in engine) has written to `fifo`: no polling, and no
+    reliance on what quanted prints. TIMEOUT_S is only a safety net."""
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()), daemon=True)
+    reader.start()
+    reader.join(TIMEOUT_S)
+    if reader.is_alive():
+        proc.kill()
+        fifo.write_text("")  # unblock the reader
+        raise AssertionError(f"the stand-in engine never started within {TIMEOUT_S} s")
+    assert got == ["ready\n"]
+
+
+def finish(proc: subprocess.Popen[str]) -> str:
+    """Wait for quanted to end (safety net: TIMEOUT_S); its stderr."""
+    try:
+        proc.wait(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"quanted did not end within {TIMEOUT_S} s") from None
+    assert proc.stderr is not None
+    return proc.stderr.read()
 
 
 def engine_pids(quanted_pid: int) -> list[int]:

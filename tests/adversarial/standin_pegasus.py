@@ -13,5 +13,7 @@ Path(os.environ["STANDIN_PID_FILE"]).write_text(str(os.getpid()))
 quantize.write_text("version: 2\nquantize_parameters:\n  '@half")  # torn, like a killed dump
 Path("entropy.txt").write_text("@overwritten:out0, 1.0\n")
 print("I stand-in: rewrote the file, running", flush=True)
+with open(os.environ["STANDIN_READY"], "w") as ready:  # a FIFO the test waits on
+    ready.write("ready\n")
 while True:  # until a signal ends it; no exit on its own
     time.sleep(3600)

@@ -127,3 +127,20 @@ def test_an_unwritable_history_folder_is_exit_2(sample, capsys):
         assert "internal error" not in capsys.readouterr().err
     finally:
         history.chmod(0o700)
+
+
+def test_a_history_folder_refusing_writes_is_exit_2_even_for_root(sample, monkeypatch, capsys):
+    real_open = os.open
+
+    def refuse(path, flags, *args, **kwargs):
+        if str(path) == "history.jsonl" and flags & os.O_WRONLY:
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+    before = sample.read_bytes()
+    assert hybrid(sample) == 2
+    err = capsys.readouterr().err
+    assert "history.jsonl: cannot use it: Permission denied" in err
+    assert "internal error" not in err
+    assert sample.read_bytes() == before

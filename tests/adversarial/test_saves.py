@@ -146,3 +146,5 @@ def test_a_file_that_is_not_regular_is_exit_2_at_once(tmp_path, kind, capsys):
         assert main(args) == 2
         assert f"is {what}, not a .quantize file" in capsys.readouterr().err
     assert main([str(path)]) == 2  # the editor refuses before it starts
+    if kind == "fifo":
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.quantize"]  # no lock file

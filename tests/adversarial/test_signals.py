@@ -5,6 +5,7 @@ at once and never ends; the same against the real engine is in test_signals_engi
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from quanted.cli import main
-from tests.adversarial.signals import alive, start_hybrid, wait_for_engine_line, wait_gone
+from tests.adversarial.signals import alive, finish, start_hybrid, wait_for_fifo, wait_gone
 from tests.conftest import SAMPLE
 
 STANDIN = Path(__file__).with_name("standin_pegasus.py")
@@ -37,13 +38,15 @@ def _history(folder: Path) -> list[dict]:
 def _run_and_signal(sample: Path, signum: int):
     before, entropy = sample.read_bytes(), (sample.parent / "entropy.txt").read_bytes()
     pid_file = sample.parent / "standin.pid"
+    ready = sample.parent / "standin.ready"
+    os.mkfifo(ready)
     proc = start_hybrid(sample, [sys.executable, str(STANDIN)],
-                        {"STANDIN_PID_FILE": str(pid_file)})
-    wait_for_engine_line(proc)
+                        {"STANDIN_PID_FILE": str(pid_file), "STANDIN_READY": str(ready)})
+    wait_for_fifo(ready, proc)
     engine = int(pid_file.read_text())
     assert sample.read_bytes() != before  # the stand-in tore the file
     proc.send_signal(signum)
-    _, err = proc.communicate()
+    err = finish(proc)
     wait_gone(engine)
     return proc, before, entropy, engine, err
 
@@ -99,3 +102,28 @@ def test_the_editor_refuses_a_file_in_doubt(sample, capsys):
     capsys.readouterr()
     assert main([str(sample)]) == 1
     assert "quanted recover" in capsys.readouterr().err
+
+
+STUBBORN = """
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+worker = subprocess.Popen([sys.executable, "-c", "import time\\nwhile True: time.sleep(3600)"])
+print(os.getpid(), worker.pid, flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+
+def test_a_cancel_stops_a_stand_in_that_ignores_sigterm_and_its_worker(tmp_path):
+    from quanted.core.engine.process import EngineProcess
+
+    script = tmp_path / "stubborn.py"
+    script.write_text(STUBBORN)  # a STAND-IN engine that ignores SIGTERM and starts a worker
+    engine = EngineProcess([sys.executable, str(script)], tmp_path)
+    engine.start()
+    pegasus, worker = map(int, next(engine.lines()).split())
+    engine.cancel(grace=0.2)
+    assert engine.wait() == -signal.SIGKILL
+    assert not alive(pegasus)  # reaped by the keeper, not even a zombie
+    wait_gone(worker)
+    assert not alive(worker)

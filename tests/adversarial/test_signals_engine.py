@@ -15,6 +15,7 @@ from quanted.cli import main
 from tests.adversarial.signals import (
     alive,
     engine_pids,
+    finish,
     start_hybrid,
     wait_for_engine_line,
     wait_gone,
@@ -45,7 +46,7 @@ def test_a_stopped_hybrid_run_leaves_the_file_protected(sample, pegasus, signum,
     engines = engine_pids(proc.pid)
     assert len(engines) >= 2, "no engine (and keeper) under quanted"
     proc.send_signal(signum)
-    _, err = proc.communicate()
+    err = finish(proc)
     for pid in engines:  # the keeper, pegasus and anything pegasus started: all gone
         wait_gone(pid)
         assert not alive(pid)

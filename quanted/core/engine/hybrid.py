@@ -179,8 +179,8 @@ def _runnable(command: list[str], cwd: Path) -> list[str]:
     return command
 
 
-def _restore(backup: Path, target: Path) -> None:
-    atomic_write(target, backup.read_bytes(), force=True)
+def _restore(backup: Path, target: Path, lock: bool = True) -> None:
+    atomic_write(target, backup.read_bytes(), force=True, lock=lock)
 
 
 def _reopen(path: Path) -> tuple[QuantizeDocument | None, str | None]:
@@ -292,9 +292,11 @@ def _run_locked(
     if broken is not None or after is None:
         _restore(backup, quantize)
         if entropy_backup is not None:
-            _restore(entropy_backup, entropy)
+            _restore(entropy_backup, entropy, lock=False)
         result.restored = f"{broken}; restored {quantize.name} from {backup}"
         result.status = result.engine_status if result.engine_status not in (0, None) else 1
+        if result.status < 0:  # killed by signal N: the shell's 128+N, not 256-N
+            result.status = 128 - result.status
         if result.cancelled:
             result.status = 128 + result.signal if result.signal is not None else 130
             history.record("hybrid-cancelled", {"customized": customized,

@@ -18,36 +18,60 @@ from pathlib import Path
 
 from quanted.core.engine.discovery import EngineNotFound
 
-# The engine's keeper, first in pegasus's process group. The kernel sends it SIGUSR2 when
-# quanted dies (PR_SET_PDEATHSIG = 1), however it dies, SIGKILL included; it then kills the
-# whole group (pegasus's own children too). It ignores the SIGTERM that a cancel sends to
-# the group, waits for pegasus, and ends as pegasus ended.
+# The engine's keeper: quanted's child, pegasus's parent. pegasus runs in a process group of
+# its own (its workers with it), so the keeper can stop all of it and still reap pegasus:
+# when quanted is gone nothing of the engine is left, not even a zombie.
+# - The kernel sends the keeper SIGUSR2 when quanted dies (PR_SET_PDEATHSIG = 1), however it
+#   dies, SIGKILL included; quanted sends it too for a hard stop: SIGKILL to pegasus's group.
+# - SIGTERM (a cancel) is passed on to pegasus's group.
+# - When pegasus ends, whatever it left running in its group is killed; the keeper ends as
+#   pegasus ended.
 _KEEPER = """
 import ctypes, os, signal, sys
-def die(*_):
-    os.killpg(0, signal.SIGKILL)
-signal.signal(signal.SIGUSR2, die)
-ctypes.CDLL(None).prctl(1, signal.SIGUSR2, 0, 0, 0)
-if os.getppid() != int(sys.argv[1]):
-    die()
-for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+parent, child = int(sys.argv[1]), 0
+def stop(signum, frame):
+    if child:
+        try:
+            os.killpg(child, signal.SIGKILL if signum == signal.SIGUSR2 else signal.SIGTERM)
+        except OSError:
+            pass
+for s in (signal.SIGUSR2, signal.SIGTERM):
+    signal.signal(s, stop)
+for s in (signal.SIGHUP, signal.SIGINT):
     signal.signal(s, signal.SIG_IGN)
+ctypes.CDLL(None).prctl(1, signal.SIGUSR2, 0, 0, 0)
+if os.getppid() != parent:
+    os._exit(137)
 pid = os.fork()
 if pid == 0:
-    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+    os.setpgid(0, 0)
+    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGUSR2):
         signal.signal(s, signal.SIG_DFL)
     try:
         os.execvp(sys.argv[2], sys.argv[2:])
     except OSError as exc:
         sys.stderr.write("cannot run %s: %s\\n" % (sys.argv[2], exc.strerror))
         os._exit(127)
+try:
+    os.setpgid(pid, pid)
+except OSError:
+    pass
+child = pid
+if os.getppid() != parent:
+    stop(signal.SIGUSR2, None)
 _, status = os.waitpid(pid, 0)
+try:
+    os.killpg(pid, signal.SIGKILL)
+except OSError:
+    pass
 code = os.waitstatus_to_exitcode(status)
 if code < 0:
-    signal.signal(-code, signal.SIG_DFL)
+    if -code not in (signal.SIGKILL, signal.SIGSTOP):
+        signal.signal(-code, signal.SIG_DFL)
     os.kill(os.getpid(), -code)
-os._exit(code)
+os._exit(code if code >= 0 else 128 - code)
 """
+_KEEPING = sys.platform.startswith("linux")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
@@ -97,11 +121,13 @@ class SignalGuard:
             self.raising = False
 
 
-def _check_program(program: str) -> None:
+def _check_program(program: str, cwd: Path) -> None:
+    """The errors Popen would give, found before the keeper runs (it would only exit 127)."""
     if os.sep in program:
-        if not os.path.exists(program):
+        path = os.path.join(cwd, program)  # a relative path counts from the run's folder
+        if not os.path.exists(path):
             raise EngineNotFound(f"cannot run {program!r}: no such program")
-        if os.path.isdir(program) or not os.access(program, os.X_OK):
+        if os.path.isdir(path) or not os.access(path, os.X_OK):
             raise EngineNotFound(f"cannot run {program!r}: permission denied")
     elif shutil.which(program) is None:
         raise EngineNotFound(f"cannot run {program!r}: no such program")
@@ -121,12 +147,12 @@ class EngineProcess:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def _argv(self) -> list[str]:
-        if sys.platform.startswith("linux"):
+        if _KEEPING:
             return [sys.executable, "-S", "-E", "-c", _KEEPER, str(os.getpid()), *self.command]
         return list(self.command)
 
     def start(self) -> None:
-        _check_program(self.command[0])
+        _check_program(self.command[0], self.cwd)
         try:
             self._proc = subprocess.Popen(
                 self._argv(),
@@ -175,29 +201,41 @@ class EngineProcess:
         return self._proc.pid if self._proc else None
 
     def cancel(self, grace: float = 5.0) -> None:
-        """SIGTERM to the whole group, SIGKILL after `grace` seconds. Safe from any thread."""
+        """SIGTERM to pegasus's group, SIGKILL after `grace` seconds. Safe from any thread."""
         self.cancelled.set()
         proc = self._proc
         if proc is None or proc.poll() is not None:
             return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
+        self._signal(hard=False)
         try:
             proc.wait(timeout=grace)
+            return
         except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            self._signal(hard=True)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:  # a wedged keeper: its own group, the hard way
+            self._killpg(proc.pid, signal.SIGKILL)
 
     def kill_group(self) -> None:
-        """Whatever is left of the engine's group goes (its workers outlive a killed leader)."""
+        """Whatever is left of the engine goes (its workers outlive a killed leader)."""
         proc = self._proc
-        if proc is None:
-            return
+        if proc is not None and proc.poll() is None:
+            self._signal(hard=True)
+
+    def _signal(self, hard: bool) -> None:
+        assert self._proc is not None
+        if _KEEPING:  # the keeper passes it on to pegasus's group and reaps pegasus
+            try:
+                os.kill(self._proc.pid, signal.SIGUSR2 if hard else signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        else:
+            self._killpg(self._proc.pid, signal.SIGKILL if hard else signal.SIGTERM)
+
+    @staticmethod
+    def _killpg(pgid: int, signum: int) -> None:
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(pgid, signum)
         except (ProcessLookupError, PermissionError):
             pass

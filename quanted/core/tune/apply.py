@@ -14,7 +14,7 @@ from quanted.core.engine import hybrid, verify
 from quanted.core.engine.outputs import VerifySummary
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import FileChangedError
-from quanted.core.files import atomic_write
+from quanted.core.files import atomic_write, locked
 from quanted.core.history import History
 from quanted.core.tune import runner
 from quanted.core.tune.figures import Target
@@ -71,7 +71,15 @@ def apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None] = la
           on_line: Callable[[str], None] = lambda line: None,
           process_ready: Callable[[EngineProcess], None] = lambda process: None) -> Applied:
     """Edit, hybrid run, verify. A failed or cancelled hybrid run puts the file back as it was
-    before the edit (TuneCancelled on cancel); `status` is what `quanted tune` exits with."""
+    before the edit (TuneCancelled on cancel); `status` is what `quanted tune` exits with.
+    The file's lock is held throughout: no other quanted writes it between the steps."""
+    with locked(setup.quantize):
+        return _apply(setup, outcome, on_event, on_line, process_ready)
+
+
+def _apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None],
+           on_line: Callable[[str], None],
+           process_ready: Callable[[EngineProcess], None]) -> Applied:
     on_event(PhaseStarted("apply", f"writing {len(outcome.customized)} layer(s) into "
                                    f"{setup.quantize.name}"))
     applied = edit(setup, outcome)

@@ -22,6 +22,7 @@ from quanted.core.engine import analysis
 from quanted.core.engine.command import quoted
 from quanted.core.engine.logscan import strip_ansi
 from quanted.core.errors import QuantedError
+from quanted.tui import analysis_view
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS
 from quanted.tui.screens.engine_base import EngineScreen
 from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
@@ -96,6 +97,7 @@ class AnalyzeScreen(EngineScreen):
         self._step(f"Done: {len(result.layers)} layer outputs x {result.iterations} inputs, "
                    f"{runs}.", "bold green")
         self.query_one("#analyze-result", Static).update(worst_drops(result))
+        analysis_view.show_on_editor(self.app, result)
 
     def engine_failed(self, error: BaseException | None) -> None:
         if isinstance(error, analysis.AnalysisCancelled):

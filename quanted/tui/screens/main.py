@@ -20,10 +20,11 @@ from quanted.core import qtypes
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport
 from quanted.core.errors import FileChangedError, QuantedError, describe
+from quanted.core.files import FileLockedError, ReadOnlyError
 from quanted.core.rebase import reload_keeping_edits
 from quanted.tui import analysis_view, loading
 from quanted.tui.commands import QuantedCommands
-from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first
+from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first, save_refused
 from quanted.tui.dialogs.comment import CommentDialog
 from quanted.tui.dialogs.qtype_picker import QtypePicker
 from quanted.tui.dialogs.threshold import ThresholdDialog
@@ -90,13 +91,11 @@ class MainScreen(Screen[None]):
         doc, model = self.doc, self.model
         self.status = Status(
             name=self.display_name, note=self.note, busy=self.busy,
-            modified=bool(doc and doc.is_modified),
+            modified=bool(doc and doc.is_modified), customized=len(doc.customized) if doc else 0,
             layers=len(model.rows) if model else 0, shown=len(model) if model else 0,
-            customized=len(doc.customized) if doc else 0,
             threshold=self.threshold, above=self.above,
             sort=SORT_TITLES.get(model.sort, "") if model else "",
-            filter=model.filter_text if model else "",
-        )
+            filter=model.filter_text if model else "")
 
     def _ready(self) -> bool:
         """True when edits may run now (loaded, not saving)."""
@@ -192,7 +191,7 @@ class MainScreen(Screen[None]):
 
     # -- flows: each reads top to bottom, awaiting its dialogs ----------------------------
 
-    async def saved(self, overwrite: bool = False) -> bool:
+    async def saved(self, overwrite: bool = False, force: bool = False) -> bool:
         """Write the edits (in a thread) and say so. A file changed on disk asks: reload,
         keep my edits, overwrite, cancel. True when the file on disk holds the edits."""
         doc = self.doc
@@ -201,7 +200,10 @@ class MainScreen(Screen[None]):
             return True
         self.busy = "saving…"
         try:
-            await asyncio.to_thread(doc.save, overwrite=overwrite)
+            await asyncio.to_thread(doc.save, overwrite=overwrite, force=force)
+        except (FileLockedError, ReadOnlyError) as error:
+            self.busy = ""
+            return await save_refused.write_anyway(self.app, error) and await self.saved(force=True)
         except FileChangedError:
             self.busy = ""
             choice = await self.app.push_screen_wait(changed_on_disk.ChangedOnDisk(
@@ -272,8 +274,6 @@ class MainScreen(Screen[None]):
         ran = await self.app.push_screen_wait(step)
         if ran and step.REWRITES_FILE:
             self.reload(entropy=True)
-        elif ran:
-            analysis_view.load(self)
 
     # -- edits ------------------------------------------------------------------------------
 
