@@ -13,7 +13,10 @@ from quanted.cli import (
     analyze_command,
     edit_commands,
     engine_commands,
+    export_command,
+    history_commands,
     open_command,
+    quantize_command,
     tune_command,
     verify_command,
 )
@@ -41,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify_command.register(sub)
     tune_command.register(sub)
     analyze_command.register(sub)
+    quantize_command.register(sub)
+    history_commands.register(sub)
+    export_command.register(sub)
     return parser
 
 

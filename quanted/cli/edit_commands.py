@@ -156,10 +156,12 @@ def cmd_add(args: argparse.Namespace) -> int:
     # on it; none is lost.
     with locked(args.file):
         recovery.refuse_if_interrupted(args.file)
-        doc = QuantizeDocument.open(args.file)
+        doc = QuantizeDocument.open(args.file, full=False)  # the full scan runs before saving
         messages = _add(doc, args)
         if doc.is_modified:
             doc.save(force=args.force)
+        else:
+            doc.verify()  # a broken file is exit 2 whether or not this add changed anything
     print("\n".join(messages))  # only once it is written: a failed save printed nothing
     return 0
 
@@ -175,15 +177,20 @@ def _add(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
         if not doc.has_layer(layer):
             errors.append(unknown_layer_message(doc, name))
         layers.append(layer)
+    if errors:
+        doc.verify()  # a file the full scan rejects is that error (exit 2), not an unknown layer
     _fail_if(errors, args.file)
     if problem is not None:
         print(f"quanted: warning: {problem[1]}", file=sys.stderr)
     before = doc.customized
     messages = []
-    for layer in dict.fromkeys(layers):
-        doc.set_layer(layer, args.qtype)
+    unique = list(dict.fromkeys(layers))
+    # One pass over the block for all layers: a loop of single edits is quadratic.
+    with doc.batch():
+        doc.set_layers(dict.fromkeys(unique, args.qtype))
         if args.comment is not None:
-            doc.set_comment(layer, args.comment)
+            doc.set_comments(dict.fromkeys(unique, args.comment))
+    for layer in unique:
         old = before.get(layer)
         if old is None:
             messages.append(f"added {shown(layer)}: {shown(args.qtype)}")
@@ -210,7 +217,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     check_regular(args.file, "a .quantize file")
     with locked(args.file):
         recovery.refuse_if_interrupted(args.file)
-        doc = QuantizeDocument.open(args.file)
+        doc = QuantizeDocument.open(args.file, full=False)  # the full scan runs before saving
         current = doc.customized
         errors = []
         layers = []
@@ -219,11 +226,12 @@ def cmd_remove(args: argparse.Namespace) -> int:
             if layer not in current:
                 errors.append(f"layer {shown(name)!r} is not in customized_quantize_layers")
             layers.append(layer)
+        if errors:
+            doc.verify()  # a broken file is exit 2, not an unknown layer
         _fail_if(errors, args.file)
-        messages = []
-        for layer in dict.fromkeys(layers):
-            doc.remove_layer(layer)
-            messages.append(f"removed {shown(layer)}")
+        unique = list(dict.fromkeys(layers))
+        doc.remove_layers(unique)
+        messages = [f"removed {shown(layer)}" for layer in unique]
         doc.save(force=args.force)
     print("\n".join(messages))
     return 0

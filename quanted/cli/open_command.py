@@ -17,7 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="quanted",
         description="Open the editor on FILE; without FILE, on a copy of the bundled sample.",
     )
-    parser.add_argument("file", type=Path, nargs="?", metavar="FILE", help="the .quantize file")
+    parser.add_argument("file", type=Path, nargs="?", metavar="FILE",
+                        help="the .quantize file; a MODEL.json or model folder offers the first "
+                        "quantization")
     parser.add_argument("-e", "--entropy", type=Path, metavar="ENTROPY",
                         help="entropy.txt to use (default: entropy.txt beside FILE, if present)")
     parser.set_defaults(handler=run)
@@ -57,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
         display = str(path)
         note = "(a copy of the bundled sample)"
         print(f"quanted: opening a copy of the bundled sample: {path}", flush=True)
+    elif args.file.is_dir() or args.file.suffix == ".json":
+        from quanted.core.engine.quantize import model_inputs
+
+        path = model_inputs(args.file).model  # refused here when NAME.data or inputmeta is missing
+        display = str(path)
     else:
         path = args.file
         display = str(path)

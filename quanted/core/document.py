@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
-from quanted.core import block, empty_header, scanner
+from quanted.core import block, empty_header, scanner, verdicts
 from quanted.core.errors import EditError, FileChangedError, ReadError
-from quanted.core.files import atomic_write, locked, read_bytes, remove_stale_temps
-from quanted.core.keys import quote_single, split_tensor_key, unquote_single
-from quanted.core.scanner import CUSTOMIZED, QUANTIZE_PARAMETERS, Scan
+from quanted.core.files import (
+    SMALL_FILE, DiskStamp, atomic_write, locked, read_bytes, remove_stale_temps,
+)
+from quanted.core.keys import split_tensor_key
+from quanted.core.scanner import CUSTOMIZED, Scan
+
+_T = TypeVar("_T")
 
 
 # What an unsaved edit did to a layer of the customized block.
@@ -30,34 +34,15 @@ class TensorQtype:
     qtype: str
 
 
-@dataclass(frozen=True)
-class DiskStamp:
-    """What the file on disk looked like when it was read or last saved."""
-
-    size: int
-    mtime_ns: int
-    inode: int
-    # ctime cannot be set back by a writer: a same-size in-place change that restores the
-    # old mtime still moves it.
-    ctime_ns: int = 0
-
-    @classmethod
-    def of(cls, path: Path) -> DiskStamp:
-        st = path.stat()
-        return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-
-
-# Below this size a changed-on-disk check compares the bytes even when the stamp agrees.
-SMALL_FILE = 4 * 1024 * 1024
-
-
 class QuantizeDocument:
     """A .quantize file held as its original bytes plus an editable customized block."""
 
-    def __init__(self, data: bytes, path: str | Path | None = None) -> None:
+    def __init__(self, data: bytes, path: str | Path | None = None, *, full: bool = True) -> None:
+        """`full=False`: the fast index (top-level lines only); `verify()` runs the full scan,
+        and `save()` does before it writes anything."""
         self.path = Path(path) if path is not None else None
         self._label = str(path) if path is not None else "<input>"
-        self.scan: Scan = scanner.scan(data, self._label)
+        self.scan: Scan = (scanner.scan if full else scanner.index)(data, self._label)
         self._data = data
         self._pending: list[bytes | memoryview] | None = None
         entry = self.scan.entries[CUSTOMIZED]
@@ -71,20 +56,44 @@ class QuantizeDocument:
         self._position = 0
         self._batch_depth = 0
         self._batch_start: int | None = None
+        self._derived: dict[tuple[str, int], tuple[block.BlockState, object]] = {}
         self.stamp: DiskStamp | None = None
 
     # -- opening ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path) -> QuantizeDocument:
+    def open(cls, path: str | Path, *, full: bool = True) -> QuantizeDocument:
+        """`full=False` opens for an edit: the fast index, trusting the full scan's earlier
+        verdict on this very version of the file when there is one (core/verdicts.py)."""
         path = Path(path)
         remove_stale_temps(path)  # left by a save that was killed
+        before = verdicts.stat(path)
         data = read_bytes(path)
-        doc = cls(data, path)
+        doc = cls(data, path, full=full)
+        after = verdicts.stat(path)
         doc.stamp = DiskStamp.of(path)
+        if after is not None and before == after:
+            if full:
+                verdicts.record(path)
+            elif verdicts.passed(path, after):
+                doc.scan.verified = True
         if doc._editor.empty_header is None:
             doc._editor.empty_header = empty_header.recall(path)
         return doc
+
+    def verify(self) -> None:
+        """The full scan, once: ReadError when the file is not one quanted may write."""
+        scan = self._indexed()
+        if scan.verified:
+            return
+        full = scanner.scan(self.data, self._label)
+        if (full.entries, full.key_indent, full.field_indent, full.newline, full.legacy) != (
+            scan.entries, scan.key_indent, scan.field_indent, scan.newline, scan.legacy
+        ):
+            raise ReadError("the fast index and the full scan disagree; not written", self._label)
+        scan.verified = True
+        if self.path is not None and self.stamp is not None and not self.changed_on_disk():
+            verdicts.record(self.path)
 
     def _detect_block_indent(self, state: block.BlockState) -> str:
         for line in state.lines:
@@ -105,16 +114,12 @@ class QuantizeDocument:
 
     @cached_property
     def tensor_keys(self) -> list[str]:
-        self.data  # noqa: B018 - materialise a pending save before the scan reads it
-        return scanner.tensor_keys(self.scan)
+        return scanner.tensor_keys(self._indexed())
 
     @cached_property
     def tensors_by_layer(self) -> dict[str, list[str]]:
         """Layer id -> its tensor keys, in file order."""
-        layers: dict[str, list[str]] = {}
-        for key in self.tensor_keys:
-            layers.setdefault(split_tensor_key(key)[0], []).append(key)
-        return layers
+        return scanner.group_by_layer(self.tensor_keys)
 
     @property
     def layer_ids(self) -> list[str]:
@@ -124,65 +129,19 @@ class QuantizeDocument:
         """True when some tensor `@LAYER:PORT` exists; fast without building the index."""
         if "tensors_by_layer" in self.__dict__:
             return layer in self.tensors_by_layer
-        params = self.scan.entries[QUANTIZE_PARAMETERS]
-        prefix = b"\n" + b" " * self.scan.key_indent + b"'@" + quote_single(layer).encode()
-        data = self.data
-        pos = data.find(prefix + b":", params.body_start - 1, params.end)
-        while pos >= 0:
-            end = data.find(b"\n", pos + 1)
-            line = data[pos + 1 : end if end >= 0 else len(data)].strip().decode("utf-8")
-            key = unquote_single(line[1 : line.rindex("'")]) if line.startswith("'") else ""
-            if key and split_tensor_key(key)[0] == layer:
-                return True
-            pos = data.find(prefix + b":", pos + 1, params.end)
-        if b'"' in data[params.body_start : params.end]:
-            return layer in self.tensors_by_layer  # double-quoted keys: take the slow path
-        return False
+        return scanner.has_layer(self._indexed(), layer)
 
     def tensor_fields(self, key: str) -> dict[str, str]:
         """The scalar fields of one tensor entry, read on demand from its lines."""
-        params = self.scan.entries[QUANTIZE_PARAMETERS]
-        indent = b" " * self.scan.key_indent
-        needle = b"\n" + indent + b"'" + quote_single(key).encode() + b"':"
-        pos = self.data.find(needle, params.body_start - 1, params.end)
-        if pos < 0:
-            raise KeyError(key)
-        fields: dict[str, str] = {}
-        start = self.data.find(b"\n", pos + 1) + 1
-        deeper = re.compile(rb"(?: {%d,}[^\n]*\n)*" % (self.scan.key_indent + 1))
-        lines = deeper.match(self.data, start)
-        assert lines is not None  # a starred pattern: it matches, if only ""
-        body = self.data[start : lines.end()].decode("utf-8")
-        for line in body.splitlines():
-            name, sep, value = line.strip().partition(":")
-            if sep and not name.startswith(("-", "#")):
-                fields[name] = value.strip()
-        return fields
+        return scanner.tensor_fields(self._indexed(), key)
 
     def tensor_qtypes(self) -> dict[str, tuple[str, str]]:
         """Every tensor key -> (quantizer, qtype), in one pass over the table."""
-        params = self.scan.entries[QUANTIZE_PARAMETERS]
-        ki = self.scan.key_indent
-        pattern = re.compile(
-            rb"\n {%d}'([^'\r\n]*(?:''[^'\r\n]*)*)':|\n {%d,}(qtype|quantizer|dtype): *([^\s#]+)"
-            % (ki, ki + 1)
-        )
-        result: dict[str, tuple[str, str]] = {}
-        current: str | None = None
-        quantizer = qtype = ""
-        for key, field, value in pattern.findall(self.data, params.body_start - 1, params.end):
-            if key:
-                if current is not None:
-                    result[current] = (quantizer, qtype)
-                current = unquote_single(key.decode("utf-8"))
-                quantizer = qtype = ""
-            elif field == b"qtype":
-                qtype = value.decode("utf-8")
-            else:
-                quantizer = value.decode("utf-8")
-        if current is not None:
-            result[current] = (quantizer, qtype)
-        return result
+        return scanner.tensor_qtypes(self._indexed())
+
+    def _indexed(self) -> Scan:
+        self.data  # noqa: B018 - materialise a pending save before the scan reads it
+        return self.scan
 
     def qtypes_by_layer(self) -> dict[str, list[TensorQtype]]:
         """Layer id -> its tensors' quantizer and qtype, in file order (one pass over the
@@ -199,22 +158,38 @@ class QuantizeDocument:
     def block_state(self) -> block.BlockState:
         return self._states[self._position]
 
+    def _memo(self, what: str, state: block.BlockState, compute: Callable[[], _T]) -> _T:
+        """`compute()` once per (immutable) state: a bulk edit of 18,000 layers makes every
+        derived view O(n), and the screen asks for them on every keystroke."""
+        hit = self._derived.get((what, id(state)))
+        if hit is not None and hit[0] is state:
+            return hit[1]  # type: ignore[return-value]
+        if len(self._derived) > 64:
+            self._derived.clear()
+        value = compute()
+        self._derived[(what, id(state))] = (state, value)
+        return value
+
     @property
     def customized(self) -> dict[str, str]:
-        """Layer id -> qtype, in file order, as it will be saved."""
-        return block.entries(self.block_state)
+        """Layer id -> qtype, in file order, as it will be saved (a copy)."""
+        return dict(self._entries(self.block_state))
 
     @property
     def saved_customized(self) -> dict[str, str]:
-        return block.entries(self._saved)
+        return dict(self._entries(self._saved))
+
+    def _entries(self, state: block.BlockState) -> dict[str, str]:
+        return self._memo("entries", state, lambda: block.entries(state))
 
     def comments(self) -> dict[str, str]:
         """Layer id -> its trailing comment, as it will be saved."""
-        return _comments(self.block_state)
+        state = self.block_state
+        return dict(self._memo("comments", state, lambda: _comments(state)))
 
     def saved_comments(self) -> dict[str, str]:
         """Layer id -> its trailing comment, as on disk."""
-        return _comments(self._saved)
+        return dict(self._memo("comments", self._saved, lambda: _comments(self._saved)))
 
     def unsaved_changes(self) -> dict[str, str]:
         """Layer id -> ADDED, CHANGED (its qtype or comment) or REMOVED, for every difference
@@ -262,16 +237,35 @@ class QuantizeDocument:
             self._push(self._editor.set_many(self.block_state, qtypes))
 
     def remove_layer(self, layer: str) -> None:
-        if layer not in self.customized:
-            raise EditError(f"layer {layer!r} is not in customized_quantize_layers")
-        self._push(self._editor.remove(self.block_state, layer))
+        self.remove_layers([layer])
+
+    def remove_layers(self, layers: list[str]) -> None:
+        """Remove many layers as one edit (one undo step), in one pass over the lines."""
+        current = self._entries(self.block_state)
+        missing = [layer for layer in layers if layer not in current]
+        if missing:
+            raise EditError(f"layer {missing[0]!r} is not in customized_quantize_layers")
+        if layers:
+            self._push(self._editor.remove_many(self.block_state, set(layers)))
 
     def set_comment(self, layer: str, comment: str | None) -> None:
         self._push(self._editor.set_comment(self.block_state, layer, comment))
 
+    def set_comments(self, comments: dict[str, str | None]) -> None:
+        """Many layers' trailing comments as one edit, in one pass."""
+        if comments:
+            self._push(self._editor.set_comments(self.block_state, comments))
+
     def insert_comments(self, texts: list[str], before_layer: str | None = None) -> None:
         """Full-line comments above a layer's line, or at the top of the block."""
         self._push(self._editor.insert_comments(self.block_state, texts, before_layer))
+
+    def replace_block(self, text: str) -> None:
+        """Make the block exactly `text` (a header line and its body, as block_text() gives it),
+        as one undoable edit: how an earlier attempt's list comes back, comments and all."""
+        if not text.endswith(("\n", "\r")) and self._block_span[1] < len(self.data):
+            text += self.scan.newline  # a block followed by more keys must end its last line
+        self._push(block.parse(text, self._label, lambda: self.block_line))
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -306,7 +300,10 @@ class QuantizeDocument:
 
     @property
     def is_modified(self) -> bool:
-        return self.block_state != self._saved
+        state = self.block_state
+        if state is self._saved:
+            return False
+        return self._memo("modified", state, lambda: state != self._saved)
 
     # -- output ---------------------------------------------------------------------
 
@@ -346,10 +343,16 @@ class QuantizeDocument:
                     "changed on disk since it was read (a pegasus run?); reload, or overwrite",
                     target,
                 )
+            # Never write what the full scan rejects: the rest of the file is checked once
+            # (or was, by an earlier run), the new block each time (it is all that changed).
+            self.verify()
+            if self.is_modified:
+                scanner.check_block(self.block_text(), self._label, self.scan.legacy)
             # Written in pieces: joining 15 MB just to write it costs a tenth of the budget.
             chunks = self._chunks()
             was_empty = block.is_empty(self._saved)
             atomic_write(target, chunks, force=force)
+            verdicts.record(target)
             if was_empty and not block.is_empty(self.block_state):
                 empty_header.remember(target, self._saved.header)
             # The saved text becomes the new baseline; undo history stays usable.

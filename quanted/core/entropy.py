@@ -79,8 +79,15 @@ class EntropyReport:
         """Layer id -> {port: value}. Values stay Python floats, exactly as written."""
         layers: dict[str, dict[str, float]] = {}
         for key, value in zip(self.keys, self.values.tolist()):
-            layer, port = split_tensor_key(key)
-            layers.setdefault(layer, {})[port] = value
+            # split_tensor_key inlined (a million keys at 150 MB); a key without ':' is all layer
+            layer, sep, port = (key[1:] if key[:1] == "@" else key).rpartition(":")
+            if not sep:
+                layer, port = split_tensor_key(key)
+            ports = layers.get(layer)
+            if ports is None:
+                layers[layer] = {port: value}
+            else:
+                ports[port] = value
         return layers
 
     def summary(self) -> Summary:

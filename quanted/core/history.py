@@ -41,6 +41,7 @@ class Entry:
     kind: str  # "before-hybrid", "verify", ...
     file: str | None  # the copy, relative to the history folder
     data: dict
+    id: str = ""  # "1", "2", ... in recording order; the time stamp for entries made before ids
 
 
 def _fail(what: Path, exc: OSError) -> ReadError:
@@ -129,8 +130,10 @@ class History:
 
     def record(self, kind: str, data: dict, copy: Path | None = None,
                stamp: str | None = None) -> Entry:
-        entry = Entry(stamp or self._stamp(), kind, copy.name if copy else None, data)
-        line = json.dumps({"time": entry.time, "kind": kind, "file": entry.file, "data": data})
+        entry = Entry(stamp or self._stamp(), kind, copy.name if copy else None, data,
+                      self._next_id())
+        line = json.dumps({"id": entry.id, "time": entry.time, "kind": kind, "file": entry.file,
+                           "data": data})
         with self._dir(create=True) as fd:
             try:
                 out = os.open(INDEX, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW, 0o666,
@@ -177,7 +180,8 @@ class History:
                 continue
             try:
                 raw = json.loads(line)
-                entry = Entry(raw["time"], raw["kind"], raw.get("file"), raw.get("data") or {})
+                entry = Entry(raw["time"], raw["kind"], raw.get("file"), raw.get("data") or {},
+                              str(raw.get("id") or raw["time"]))
                 if not (isinstance(entry.time, str) and isinstance(entry.kind, str)
                         and isinstance(entry.data, dict)):
                     raise TypeError("bad field types")
@@ -193,6 +197,17 @@ class History:
         if bad:
             warn(f"{self.folder / INDEX}: skipped {bad} line(s) that are not history records")
         return found
+
+    def _next_id(self) -> str:
+        """One more than the highest numeric id so far: short enough to type."""
+        numbers = [int(e.id) for e in self.entries() if e.id.isdigit()]
+        return str(max(numbers, default=0) + 1)
+
+    def find(self, entry_id: str) -> Entry | None:
+        for entry in self.entries():
+            if entry.id == entry_id:
+                return entry
+        return None
 
     def path_of(self, entry: Entry) -> Path | None:
         """The copy an entry names, when it is a regular file inside the history folder."""

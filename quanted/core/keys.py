@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+# A quoted YAML scalar on one line, the one definition every reader uses (the scanner's
+# tensor-key regex, the customized block, the line checker). Single quotes double inside.
+SINGLE_QUOTED = r"'[^'\r\n]*(?:''[^'\r\n]*)*'"
+DOUBLE_QUOTED = r'"(?:[^"\\\r\n]|\\.)*"'
+
 
 def split_tensor_key(key: str) -> tuple[str, str]:
     """`'@c2_6:out0'` -> ('c2_6', 'out0'). Layer ids may hold ':', so split at the LAST one."""
-    body = key[1:] if key.startswith("@") else key
+    body = key.removeprefix("@")
     layer, sep, port = body.rpartition(":")
     return (layer, port) if sep else (body, "")
 
@@ -22,6 +27,12 @@ def quote_single(text: str) -> str:
 def unquote_single(text: str) -> str:
     """The inverse of quote_single."""
     return text.replace("''", "'")
+
+
+def unquote_key(token: str) -> str:
+    """A quoted tensor key token (`'@a:out0'` or `"@a:out0"`) -> the key. The scanner refuses
+    double-quoted keys with escapes, so a double-quoted token is its text between the quotes."""
+    return unquote_single(token[1:-1]) if token[:1] == "'" else token[1:-1]
 
 
 def shown(text: str) -> str:

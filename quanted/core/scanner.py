@@ -1,303 +1,215 @@
-"""A fast structural scan of a .quantize file, without a YAML parse of its tensors.
+"""A .quantize file's structure and every byte-level query of its tensor table.
 
-A 15 MB file holds 540,000 lines; a YAML parser needs seconds for them (ruamel.yaml about
-48 s, see benchmarks/). The tensor table has a rigid shape, so one possessive regex checks
-runs of ordinary lines in C, and only lines it does not recognise (comments,
-per-channel lists, the few top-level keys) are looked at one by one.
+Two ways in: `scan` walks every line (the full validation: `check`, saves of a file not
+yet verified, the editor's background); `index` reads only the top-level lines and the
+customized block (opening for an edit). Both give the same `Scan` for every file the full
+scan accepts (tests/core/test_fast_open.py). The readers below find tensor key lines with
+ONE regex, `TENSOR_KEY`, for single- and double-quoted keys alike.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
 from quanted.core.errors import ReadError
-from quanted.core.keys import unquote_single
-from quanted.core.yamlshape import LINE_RE, ShapeError, Stream, Structure
+from quanted.core.keys import (
+    DOUBLE_QUOTED,
+    SINGLE_QUOTED,
+    quote_single,
+    split_tensor_key,
+    unquote_key,
+)
+from quanted.core.walker import (
+    CUSTOMIZED,
+    QUANTIZE_PARAMETERS,
+    Scan,
+    TopLevel,
+    Walker,
+    check_shape,
+    check_text,
+    line_of,
+)
 
-QUANTIZE_PARAMETERS = "quantize_parameters"
-CUSTOMIZED = "customized_quantize_layers"
+__all__ = ["CUSTOMIZED", "QUANTIZE_PARAMETERS", "Scan", "TopLevel", "line_of"]
 
-_NON_SPACE = re.compile(rb"\S")
-_TENSOR_KEY = r"(?:'([^'\r\n]*(?:''[^'\r\n]*)*)'|\"([^\"\\\r\n]*)\")"
-
-
-def _fast_body_re(key_indent: int, field_indent: int) -> re.Pattern[bytes]:
-    """Runs of whole, ordinary tensors: `  'KEY':`, then `    field: token` lines, where a
-    value-less field may be followed by `    -   token` items (the legacy layout)."""
-    ki = b" " * key_indent
-    fi = b" " * field_indent
-    token = rb"(?:[.+\w~]|-[-.+\w~])[-.+\w~]*"
-    items = rb"(?:" + fi + rb"-[ ]+" + token + rb"\r?\n)*+"
-    field_line = fi + rb"[A-Za-z_][A-Za-z0-9_]*:(?: " + token + rb"\r?\n|\r?\n" + items + rb")"
-    key_line = ki + rb"'[^'\r\n]*':\r?\n"
-    return re.compile(rb"(?:" + key_line + rb"(?:" + field_line + rb")*+)*+")
-
-
-@dataclass(frozen=True)
-class TopLevel:
-    """A top-level key: its header line and the indented body under it (byte offsets)."""
-
-    key: str
-    start: int  # offset of the header line
-    body_start: int  # offset just past the header line
-    end: int  # offset just past the body (start of the next top-level line, or EOF)
-    value: str  # inline value on the header line ('' for a block)
+# THE tensor key: a quoted token at the table's key indent, then `:`. Every reader below
+# (keys, qtypes, one tensor's fields, layer lookup) finds key lines with it.
+TENSOR_KEY = rf"(?P<key>{SINGLE_QUOTED}|{DOUBLE_QUOTED})[ ]*:"
+_FIELD_VALUE = rf"(?:{SINGLE_QUOTED}|{DOUBLE_QUOTED}|[^\s#'\"][^\s#]*)"
 
 
-@dataclass
-class Scan:
-    data: bytes
-    entries: dict[str, TopLevel] = field(default_factory=dict)
-    key_indent: int = 2
-    field_indent: int = 4
-    newline: str = "\n"
-    legacy: bool = False  # 6.0.x / RKNN: `%YAML`, `---`, `dtype:` fields
-
-
-def line_of(data: bytes, offset: int) -> int:
-    return data.count(b"\n", 0, offset) + 1
-
-
-def _line_end(data: bytes, pos: int) -> int:
-    """Offset just past the line starting at pos (its newline included)."""
-    nl = data.find(b"\n", pos)
-    return len(data) if nl < 0 else nl + 1
-
-
-def _column(data: bytes, offset: int) -> int:
-    return offset - (data.rfind(b"\n", 0, offset) + 1) + 1
-
-
-def _check_text(data: bytes, path: str) -> None:
-    if _NON_SPACE.search(data) is None:
-        raise ReadError("empty file, not a .quantize file", path)
-    if b"\x00" in data:
-        raise ReadError("binary data, not a .quantize file", path)
-    try:
-        if not data.isascii():
-            data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ReadError("not UTF-8 text, not a .quantize file", path, line_of(data, exc.start),
-                        _column(data, exc.start)) from None
-    tab = data.find(b"\t")
-    if tab >= 0:
-        raise ReadError("tab character (ACUITY files disallow tabs)", path, line_of(data, tab),
-                        _column(data, tab))
-
-
-def _bad_line(data: bytes, pos: int, path: str, why: str) -> ReadError:
-    end = _line_end(data, pos)
-    text = data[pos:end].decode("utf-8").rstrip("\r\n")
-    if text.count("'") % 2 or text.count('"') % 2:
-        why = "unclosed quote"
-    shown = text if len(text) <= 60 else text[:57] + "..."
-    col = len(text) - len(text.lstrip(" ")) + 1
-    return ReadError(f"{why}: {shown!r}", path, line_of(data, pos), col)
-
-
-def _classify(data: bytes, pos: int, path: str) -> tuple[re.Match[str], int]:
-    end = _line_end(data, pos)
-    text = data[pos:end].decode("utf-8").rstrip("\n")
-    match = LINE_RE.fullmatch(text)
-    if match is None:
-        raise _bad_line(data, pos, path, "not valid .quantize YAML")
-    return match, end
-
-
-def _first_field_indent(data: bytes, body_start: int) -> tuple[int, int]:
-    """Indentation of the first tensor key and of its first field."""
-    pos = body_start
-    found: list[int] = []
-    while pos < len(data) and len(found) < 2:
-        end = _line_end(data, pos)
-        text = data[pos:end].rstrip(b"\r\n")
-        stripped = text.lstrip(b" ")
-        if stripped and not stripped.startswith(b"#"):
-            indent = len(text) - len(stripped)
-            if indent == 0:
-                break
-            found.append(indent)
-        pos = end
-    if not found:
-        return 2, 4
-    if len(found) == 1 or found[1] <= found[0]:
-        # A bad first field is reported by the careful path; guess the usual layout.
-        return found[0], found[0] * 2
-    return found[0], found[1]
-
-
-def scan(data: bytes, path: str = "<input>") -> Scan:
-    """Index a .quantize file's structure; raise ReadError for anything that is not one."""
-    _check_text(data, path)
+def _start(data: bytes, path: str) -> tuple[Scan, int]:
+    check_text(data, path)
     result = Scan(data=data)
     first_nl = data.find(b"\n")
     if first_nl > 0 and data[first_nl - 1 : first_nl] == b"\r":
         result.newline = "\r\n"
-    _Walker(result, path).walk(3 if data.startswith(b"\xef\xbb\xbf") else 0)
-    _check_shape(result, path)
+    return result, 3 if data.startswith(b"\xef\xbb\xbf") else 0
+
+
+def scan(data: bytes, path: str = "<input>") -> Scan:
+    """The full scan: index the structure, checking every line; ReadError for anything that
+    is not a .quantize file."""
+    result, pos = _start(data, path)
+    Walker(result, path).walk(pos)
+    check_shape(result, path)
+    result.verified = True
     return result
 
 
-class _Walker:
-    """Line by line through the file, jumping over runs of ordinary tensors with the fast regex."""
-
-    def __init__(self, result: Scan, path: str) -> None:
-        self.result, self.data, self.path = result, result.data, path
-        self.stream = Stream()
-        self.shape = Structure()
-        self.top: tuple[str, int, int, str] | None = None  # key, start, body_start, value
-        self.fast: re.Pattern[bytes] | None = None
-        self.key_prefix = b""
-
-    def _close(self, end: int) -> None:
-        if self.top is not None:
-            key, start, body_start, value = self.top
-            self.result.entries[key] = TopLevel(key, start, body_start, end, value)
-            self.top = None
-
-    def walk(self, pos: int) -> None:
-        data = self.data
-        blocked = -1  # a key line the careful path must read itself (the fast path stopped there)
-        while pos < len(data):
-            if self.fast is not None and pos > blocked and data.startswith(self.key_prefix, pos):
-                if self.shape.accepts_key_at(self.result.key_indent):
-                    run = self.fast.match(data, pos)
-                    assert run is not None  # a starred pattern: it matches, if only ""
-                    after = run.end()
-                    if after >= len(data):
-                        pos = after
-                        break
-                    if after > pos:
-                        # Re-read the last tensor carefully: the line that stopped the fast path
-                        # may be valid YAML the regex does not cover (comments, deeper lists).
-                        pos = data.rfind(b"\n" + self.key_prefix, pos - 1, after) + 1
-                        blocked = pos
-                        self.shape.reset_in_table(self.result.key_indent)
-            pos = self._line(pos)
-        self._close(len(data))
-
-    def _line(self, pos: int) -> int:
-        match, end = _classify(self.data, pos, self.path)
-        try:
-            if match["blank"] is not None:
-                return end
-            if match["marker"] is not None:
-                if match["indent"]:
-                    raise ShapeError("directives and document markers must start at column 0")
-                self.stream.marker(match["marker"])
-                self.result.legacy = True
-                self._close(pos)
-                self.fast = None
-                return end
-            self.stream.content()
-            indent = len(match["indent"])
-            is_item = match["item"] is not None
-            has_value = (match["ivalue"] if is_item else match["value"]) is not None
-            self.shape.feed(indent, is_item, has_value)
-        except ShapeError as exc:
-            raise _bad_line(self.data, pos, self.path, str(exc)) from None
-        if indent == 0:
-            if is_item:
-                raise _bad_line(self.data, pos, self.path,
-                                "expected a top-level key, found a list item")
-            self._top_level(match, pos, end)
-        elif self.fast is not None and indent == self.result.key_indent:
-            self._tensor_key(match, pos)
-        return end
-
-    def _top_level(self, match: re.Match[str], pos: int, end: int) -> None:
-        key = _plain_key(match["key"])
-        if key in self.result.entries or (self.top is not None and self.top[0] == key):
-            raise ReadError(f"duplicate top-level key {key!r}", self.path,
-                            line_of(self.data, pos), 1)
-        self._close(pos)
-        value = match["value"] or ""
-        self.top = (key, pos, end, value)
-        self.fast = None
-        if key == QUANTIZE_PARAMETERS and not value:
-            ki, fi = _first_field_indent(self.data, end)
-            self.result.key_indent, self.result.field_indent = ki, fi
-            self.fast = _fast_body_re(ki, fi)
-            self.key_prefix = b" " * ki + b"'"
-
-    def _tensor_key(self, match: re.Match[str], pos: int) -> None:
-        token = match["key"] or ""  # None: a list item where a tensor key belongs
-        if match["value"] is not None or token[:1] not in ("'", '"'):
-            raise _bad_line(self.data, pos, self.path,
-                            "expected a quoted tensor key line '@LAYER:PORT':")
-        if token[:1] == '"' and "\\" in token:
-            raise _bad_line(self.data, pos, self.path, "escapes in tensor keys are not supported")
+def index(data: bytes, path: str = "<input>") -> Scan:
+    """The fast open: the same index from the top-level lines only (about a tenth of the
+    full scan). Lines inside the tensor table are not checked: `verified` stays False until
+    `scan` has passed, and nothing may be written from an unverified index."""
+    result, pos = _start(data, path)
+    try:
+        Walker(result, path).walk_top_level(pos)
+        check_shape(result, path, tensors=False)
+    except ReadError:
+        scan(data, path)  # the error the full scan gives (it stops at the first bad line)
+        raise
+    return result
 
 
-def _plain_key(token: str) -> str:
-    if token[:1] == "'":
-        return unquote_single(token[1:-1])
-    if token[:1] == '"':
-        return token[1:-1]
-    return token
+def check_block(text: str, path: str, legacy: bool) -> None:
+    """The full scan's verdict on one rendered customized block (a top-level entry: the walk
+    starts and ends at column 0, so the rest of a verified file cannot change it)."""
+    data = text.encode("utf-8")
+    walker = Walker(Scan(data=data), path)
+    walker.stream.started = legacy  # after `---`
+    walker.walk(0)
 
 
-def _check_shape(result: Scan, path: str) -> None:
-    params = result.entries.get(QUANTIZE_PARAMETERS)
-    if params is None:
-        raise ReadError("not a .quantize file: no quantize_parameters", path)
-    if params.value not in ("", "{}"):
-        raise ReadError(
-            "not a .quantize file: quantize_parameters is not a mapping",
-            path,
-            line_of(result.data, params.start),
-        )
-    _check_tensors_have_fields(result, params, path)
-    custom = result.entries.get(CUSTOMIZED)
-    if custom is None:
-        raise ReadError(
-            "no customized_quantize_layers (a truncated or incomplete .quantize file?)", path
-        )
-    if custom.value not in ("", "{}") and not custom.value.startswith("{"):
-        raise ReadError(
-            "customized_quantize_layers is not a mapping", path, line_of(result.data, custom.start)
-        )
-    result.legacy = result.legacy or b"\n" + b" " * result.field_indent + b"dtype:" in (
-        result.data[params.body_start : params.body_start + 4096]
-    )
+def _key_line(key_indent: int) -> re.Pattern[bytes]:
+    return re.compile(rb"\n" + b" " * key_indent + TENSOR_KEY.encode())
+
+
+def _table(result: Scan) -> tuple[int, int]:
+    """The tensor table's bytes, from the newline before its first line (so every key line,
+    the first one too, is preceded by one) to its end."""
+    params = result.entries[QUANTIZE_PARAMETERS]
+    return params.body_start - 1, params.end
 
 
 def tensor_keys(result: Scan) -> list[str]:
     """Every tensor key of quantize_parameters, in file order (about 30 ms for 60,000)."""
-    params = result.entries[QUANTIZE_PARAMETERS]
-    pattern = re.compile(rb"\n" + b" " * result.key_indent + _TENSOR_KEY.encode() + rb"[ ]*:")
-    # Start one byte early so the first key's preceding newline is seen.
-    found = pattern.findall(result.data, params.body_start - 1, params.end)
+    start, end = _table(result)
+    found = _key_line(result.key_indent).findall(result.data, start, end)
     if not found:
         return []
-    singles = [single for single, _ in found]
-    if all(singles):
-        # One decode for all keys: 60,000 separate decodes cost as much as the search.
-        joined = b"\n".join(singles)
-        keys = joined.decode("utf-8").split("\n")
-        return [unquote_single(k) for k in keys] if b"''" in joined else keys
-    return [unquote_single(s.decode("utf-8")) if s else d.decode("utf-8") for s, d in found]
+    # One decode for all keys: 60,000 separate decodes cost as much as the search.
+    joined = b"\n".join(found)
+    tokens = joined.decode("utf-8").split("\n")
+    if b"''" in joined or b'"' in joined:
+        return [unquote_key(token) for token in tokens]
+    return [token[1:-1] for token in tokens]
 
 
-def _check_tensors_have_fields(result: Scan, params: TopLevel, path: str) -> None:
-    """A tensor key directly followed by another key (or by the end) lost its fields."""
-    data = result.data
-    ki = b" " * result.key_indent
-    empty = re.compile(rb"':\r?\n(?:" + ki + rb"'|[^ \r\n#])")
-    match = empty.search(data, params.body_start, params.end + 1)
-    if match is None:
-        tail = params.end
-        while tail > params.body_start and data[tail - 1 : tail] in (b"\n", b"\r", b" "):
-            tail -= 1
-        if data[tail - 2 : tail] != b"':":
-            return
-        at = tail
-    else:
-        at = match.start()
-    line_start = data.rfind(b"\n", 0, at) + 1
-    if not data.startswith(ki + b"'", line_start):
-        return
-    raise ReadError(
-        "tensor has no fields (a truncated .quantize file?)", path, line_of(data, line_start)
+def group_by_layer(keys: list[str]) -> dict[str, list[str]]:
+    """Layer id -> its tensor keys, in order (split_tensor_key inlined: 600,000 calls of it
+    were a third of opening 150 MB)."""
+    layers: dict[str, list[str]] = {}
+    names = [k[1:].rpartition(":")[0] if k[:1] == "@" else k.rpartition(":")[0] for k in keys]
+    for name, key in zip(names, keys):
+        if not name:  # no ':' (or nothing before it): as split_tensor_key reads it
+            name = split_tensor_key(key)[0]
+        found = layers.get(name)
+        if found is None:
+            layers[name] = [key]
+        else:
+            found.append(key)
+    return layers
+
+
+def tensor_qtypes(result: Scan) -> dict[str, tuple[str, str]]:
+    """Every tensor key -> (quantizer, qtype), in one pass over the table. The legacy layout's
+    `dtype:` is its quantizer."""
+    ki = result.key_indent
+    pattern = re.compile(
+        rb"\n" + b" " * ki + TENSOR_KEY.encode()
+        + rb"|\n {%d,}(?P<field>qtype|quantizer|dtype)[ ]*:[ ]+(?P<value>" % (ki + 1)
+        + _FIELD_VALUE.encode() + rb")"
     )
+    found: dict[str, tuple[str, str]] = {}
+    current: str | None = None
+    quantizer = qtype = ""
+    start, end = _table(result)
+    for key, field_name, value in pattern.findall(result.data, start, end):
+        if key:
+            if current is not None:
+                found[current] = (quantizer, qtype)
+            current = unquote_key(key.decode("utf-8"))
+            quantizer = qtype = ""
+        elif field_name == b"qtype":
+            qtype = _scalar(value)
+        else:
+            quantizer = _scalar(value)
+    if current is not None:
+        found[current] = (quantizer, qtype)
+    return found
+
+
+def _scalar(token: bytes) -> str:
+    text = token.decode("utf-8")
+    return unquote_key(text) if text[:1] in ("'", '"') else text
+
+
+def _key_lines(result: Scan, key_prefix: str) -> Iterator[tuple[int, str]]:
+    """(offset, key) of each key line whose key starts with `key_prefix`: a byte search per
+    quoting (double quotes only when the table has any), each hit read with the key regex."""
+    start, end = _table(result)
+    data = result.data
+    indent = b"\n" + b" " * result.key_indent
+    key_re = _key_line(result.key_indent)
+    needles = [indent + b"'" + quote_single(key_prefix).encode()]
+    if _has_double_quoted_keys(result) and not set(key_prefix) & {'"', "\\"}:
+        needles.append(indent + b'"' + key_prefix.encode())
+    for needle in needles:
+        pos = data.find(needle, start, end)
+        while pos >= 0:
+            match = key_re.match(data, pos, end)
+            if match is not None:
+                yield pos, unquote_key(match["key"].decode("utf-8"))
+            pos = data.find(needle, pos + 1, end)
+
+
+def _has_double_quoted_keys(result: Scan) -> bool:
+    if result.double_quoted_keys is None:
+        start, end = _table(result)
+        needle = b"\n" + b" " * result.key_indent + b'"'
+        result.double_quoted_keys = result.data.find(needle, start, end) >= 0
+    return result.double_quoted_keys
+
+
+def has_layer(result: Scan, layer: str) -> bool:
+    """True when some tensor `@LAYER:PORT` exists, without reading the whole table."""
+    return any(split_tensor_key(key)[0] == layer for _, key in _key_lines(result, f"@{layer}:"))
+
+
+_FIELD_LINE = re.compile(
+    rf"[ ]+(?P<name>[A-Za-z_][A-Za-z0-9_]*)[ ]*:"
+    rf"(?:[ ]+(?P<value>{SINGLE_QUOTED}|{DOUBLE_QUOTED}|[^\s#'\"][^#]*?))?(?:[ ]+\#.*)?[ ]*"
+)
+
+
+def tensor_fields(result: Scan, key: str) -> dict[str, str]:
+    """The scalar fields of one tensor entry (the first, if listed twice); KeyError if absent.
+    A field holding a list reads as ''; an inline list `[a, b]` as written."""
+    at = min((pos for pos, found in _key_lines(result, key) if found == key), default=None)
+    if at is None:
+        raise KeyError(key)
+    data = result.data
+    body_start = data.find(b"\n", at + 1) + 1
+    deeper = re.compile(rb"(?: {%d,}[^\n]*(?:\n|\Z)|[ ]*(?:#[^\n]*)?\r?\n)*"
+                        % (result.key_indent + 1))
+    body_end = deeper.match(data, body_start, _table(result)[1]).end()  # type: ignore[union-attr]
+    fields: dict[str, str] = {}
+    for line in data[body_start:body_end].decode("utf-8").splitlines():
+        match = _FIELD_LINE.fullmatch(line)
+        if match is not None:
+            value = match["value"] or ""
+            fields[match["name"]] = unquote_key(value) if value[:1] in ("'", '"') else value
+    return fields
+
+

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-_SQ = r"'[^'\r\n]*(?:''[^'\r\n]*)*'"
-_DQ = r'"(?:[^"\\\r\n]|\\.)*"'
+from quanted.core.keys import DOUBLE_QUOTED as _DQ
+from quanted.core.keys import SINGLE_QUOTED as _SQ
+
 # Flow collections only as .quantize files use them: `{}`, `[]`, `[0.1, 0.2]`, `{a: b}`.
 _TOK = r"(?:[.+\w/~]|-[.+\w/~])[-.+\w/~]*"
 _FLOW = (
@@ -57,6 +58,11 @@ class Structure:
     def reset_in_table(self, key_indent: int) -> None:
         """Just before a tensor key line: inside quantize_parameters' mapping."""
         self.stack = [(0, MAP), (key_indent, MAP)]
+        self.open = None
+
+    def reset_top_level(self) -> None:
+        """Just before a column-0 line, the lines before it not read (the fast index)."""
+        self.stack = [(0, MAP)]
         self.open = None
 
     def accepts_key_at(self, indent: int) -> bool:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.app import App
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 
 from quanted.tui.dialogs.quit_confirm import QuitConfirm
 from quanted.tui.keymap import APP_KEYS
 from quanted.tui.screens.help import HelpScreen
+from quanted.tui.screens.history import history_flow
 from quanted.tui.screens.main import MainScreen
+from quanted.tui.screens.quantize import QuantizeScreen
 
 
 class QuantedApp(App[str]):
@@ -37,16 +39,33 @@ class QuantedApp(App[str]):
         self.note = note
         self.keymap_overrides = dict(keymap or {})
 
-    def get_default_screen(self) -> MainScreen:
+    def get_default_screen(self) -> Screen:
+        if self.path.suffix == ".json" or self.path.is_dir():
+            return Screen()  # a model without a .quantize yet: the quantize form comes first
         return MainScreen(self.path, self.entropy, self.display_name, self.note)
 
     def on_mount(self) -> None:
         if self.keymap_overrides:
             self.set_keymap(self.keymap_overrides)
+        if not isinstance(self.screen, MainScreen):
+            self.push_screen(QuantizeScreen(self.path), self._quantized)
+
+    def _quantized(self, written: Path | None) -> None:
+        if written is None:
+            self.exit()
+            return
+        self.path, self.display_name = written, str(written)
+        # Over the blank first screen, once the form is gone.
+        self.call_later(self.push_screen,
+                        MainScreen(written, None, str(written), "(just quantized)"))
 
     @property
     def main(self) -> MainScreen:
         return next(s for s in self.screen_stack if isinstance(s, MainScreen))
+
+    def action_history(self) -> None:
+        """h on the editor: the attempts; a restore is one undoable edit (screens/history.py)."""
+        self.run_worker(history_flow(self.main), group="flow", exit_on_error=False)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -61,4 +80,7 @@ class QuantedApp(App[str]):
             return
         for _ in range(sum(isinstance(s, ModalScreen) for s in self.screen_stack)):
             await self.screen.dismiss(None)
+        if not any(isinstance(s, MainScreen) for s in self.screen_stack):
+            self.exit()  # the quantize form: nothing to save yet
+            return
         self.main.request_quit()

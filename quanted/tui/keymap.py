@@ -70,6 +70,14 @@ MAIN_KEYS: tuple[KeySpec, ...] = (
             "Save, then compare every layer's float and quantized output (cosine, drop: the "
             "damage each layer does itself); the table gains COS and DROP.",
             "engine: Analyze per-layer error"),
+    KeySpec("file.history", "h", "app.history", "History",
+            "Every attempt at the customized list (rebuilds, hybrid runs, verifies, tunes), "
+            "its diff against the current list, and restore as an undoable edit.",
+            "history: Show attempts"),
+    KeySpec("engine.export", "e", "engine_step('export')", "Export",
+            "Save, then run pegasus export ovxlib from the hybrid model (NAME_POSTFIX.quantize."
+            "json) into NAME_POSTFIX_export/, with the log and the files written.",
+            "engine: Export ovxlib case", show=False),
 )
 
 # Bindings of the app (active on every screen).
@@ -113,6 +121,26 @@ RUN_KEYS: tuple[KeySpec, ...] = (
 VERIFY_KEYS: tuple[KeySpec, ...] = (
     KeySpec("verify.log", "l", "toggle_log", "Log/result",
             "Switch between the result and the engine log.", "verify: Toggle log"),
+)
+
+QUANTIZE_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("quantize.start", "ctrl+r", "start", "Quantize",
+            "Run pegasus quantize --rebuild --compute-entropy with these options; the editor "
+            "opens the file it writes.", "quantize: Start"),
+    KeySpec("quantize.close", "escape", "cancel_or_close", "Cancel/close",
+            "While pegasus runs: cancel it; else close quanted.", "quantize: Cancel or close"),
+)
+HISTORY_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("history.restore", "r", "restore", "Restore",
+            "Make the customized list the highlighted attempt's (one undo step; save to keep).",
+            "history: Restore attempt"),
+    KeySpec("history.close", "escape", "close", "Close", "Back to the editor.",
+            "history: Close"),
+)
+EXPORT_KEYS: tuple[KeySpec, ...] = (
+    KeySpec("export.force", "ctrl+f", "force", "Export anyway",
+            "Export although the case would miss customized layers or the folder is not empty.",
+            "export: Export anyway (force)"),
 )
 
 ALL_KEYS: tuple[KeySpec, ...] = MAIN_KEYS + APP_KEYS

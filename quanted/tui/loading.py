@@ -27,20 +27,31 @@ def entropy_path(path: Path, entropy: Path | None) -> Path | None:
 
 
 def load(path: Path, entropy: Path | None) -> Loaded:
+    """Opened the fast way (top-level lines only): the full scan runs after the first paint,
+    in `checked_qtypes`, and before any save."""
     found = entropy_path(path, entropy)
     report = EntropyReport.read(found) if found is not None else None
-    return from_doc(QuantizeDocument.open(path), report)
+    return from_doc(QuantizeDocument.open(path, full=False), report)
 
 
 def reload(path: Path, report: EntropyReport | None) -> Loaded:
     """The file again from disk, with the entropy report already read."""
-    return from_doc(QuantizeDocument.open(path), report)
+    return from_doc(QuantizeDocument.open(path, full=False), report)
 
 
 def from_doc(doc: QuantizeDocument, report: EntropyReport | None) -> Loaded:
     """Rows for a document already read (also a reload that kept the unsaved edits)."""
     rows = build_rows(doc, report)
     return Loaded(doc, report, RowModel(rows, sort="entropy" if report is not None else "file"))
+
+
+def checked_qtypes(doc: QuantizeDocument, model: RowModel | None = None) -> dict[str, str]:
+    """The editor's background work after the first paint: the full scan (a ReadError names
+    the bad line; saving stays refused), the other sort orders, the file-qtype column."""
+    doc.verify()
+    if model is not None:
+        model.prepare()
+    return layer_qtypes(doc)
 
 
 def layer_qtypes(doc: QuantizeDocument) -> dict[str, str]:

@@ -314,7 +314,9 @@ def _run_locked(
     except QuantedError:
         original_model = None  # --from-command with other file names
     result.report = compare(before, Snapshot.take(quantize, after), original_model)
-    history.record("hybrid", {"customized": customized, "failures": len(result.failures),
+    # The block as the user ran it (comments included): `quanted restore` gives it back.
+    history.record("hybrid", {"customized": customized, "block": doc.block_text(),
+                              "failures": len(result.failures),
                               "engine_status": result.engine_status})
     result.status = 1 if result.failures else 0
     return result

@@ -78,6 +78,7 @@ class VerifyPlan:
     keep_workdir: bool = False
     plain_source: Path | None = None  # the history copy from before the first hybrid run
     plain_copy: Path | None = None  # where it is copied to (in workdir) for the engine
+    block: str = ""  # the customized block verified, comments included (for `quanted restore`)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -118,6 +119,7 @@ def plan(doc: QuantizeDocument, pegasus: str | None = None, iterations: int = 1,
     ]
     history = History(quantize)
     the_plan = VerifyPlan(quantize, iterations, runs, doc.customized, work, keep)
+    the_plan.block = doc.block_text()
     source = history.first_copy("before-hybrid")
     if source is not None and (model == hybrid_model
                                or source.read_bytes() != doc.data):
@@ -327,6 +329,7 @@ def run(
     result.runs = records
     data = result.to_json()
     del data["file"], data["time"]
+    data["block"] = the_plan.block
     result.time = History(the_plan.quantize).record("verify", data).time
     return result
 

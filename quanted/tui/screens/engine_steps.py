@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from quanted.tui.screens.analyze import AnalyzeScreen
 from quanted.tui.screens.engine_base import EngineScreen
+from quanted.tui.screens.export import ExportScreen
 from quanted.tui.screens.run import RunScreen
 from quanted.tui.screens.verify import VerifyScreen
 
@@ -14,4 +15,5 @@ ENGINE_STEPS: dict[str, type[EngineScreen]] = {
     "hybrid": RunScreen,
     "verify": VerifyScreen,
     "analyze": AnalyzeScreen,
+    "export": ExportScreen,
 }

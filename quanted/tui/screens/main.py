@@ -129,7 +129,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="qtypes")
     def load_qtypes(self, doc: QuantizeDocument) -> None:
-        self.post_message(QtypesReady(doc, loading.layer_qtypes(doc)))
+        self.post_message(QtypesReady(doc, loading.checked_qtypes(doc, self.model)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="edit")
     def bulk_add(self, layers: list[str], threshold: float) -> None:
@@ -340,7 +340,7 @@ class MainScreen(Screen[None]):
             return
 
         def preview(value: float) -> tuple[int, int]:
-            return len(model.to_add(value)), model.count_at_or_above(value)
+            return model.count_to_add(value), model.count_at_or_above(value)
 
         value = await self.app.push_screen_wait(ThresholdDialog(self.threshold or 0.5, preview))
         if value is None or not self._ready():

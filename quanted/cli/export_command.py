@@ -1,0 +1,71 @@
+"""`export`: `pegasus export ovxlib` from the hybrid model, with the problems in its log named."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from quanted.cli.engine_commands import engine_log
+
+DESCRIPTION = """\
+Run `pegasus export ovxlib` in FILE's folder: --model NAME_POSTFIX.quantize.json (the model
+the hybrid run wrote, with its converter layers; ACUITY's guide warns that NAME.json is wrong
+after a hybrid run), --model-data NAME.data, --model-quantize FILE, --with-input-meta
+NAME_inputmeta.yml, into DIR (default NAME_POSTFIX_export/ beside FILE).
+
+Refused unless --force: no hybrid model yet while FILE has customized layers, a hybrid model
+older than FILE while some customized layers are not applied, a DIR that is not empty.
+The log is searched for what the exporter only prints (dtype mismatches such as
+"DFP INT16, ASYM UINT8", unsupported qtypes, E lines): exit 1 naming the layer.
+Exit status: pegasus's own when it failed, 1 for problems in the log, else 0."""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export an ovxlib case from FILE (after the hybrid run)",
+                       description=DESCRIPTION,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
+    p.add_argument("--output", type=Path, metavar="DIR",
+                   help="the folder for the case (default: NAME_POSTFIX_export/ beside FILE)")
+    p.add_argument("--dtype", default="quantized", help="pegasus --dtype (default: %(default)s)")
+    p.add_argument("--pegasus", metavar="CMD",
+                   help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
+                   "pegasus.py on PATH or in $ACUITY_PATH)")
+    p.add_argument("--force", action="store_true",
+                   help="export even when the case would miss customized layers, or into a "
+                   "folder that is not empty")
+    p.add_argument("--dry-run", action="store_true", help="print the command and run nothing")
+    p.add_argument("--json", action="store_true",
+                   help="print the result as JSON on stdout (the log goes to stderr)")
+    p.set_defaults(handler=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from quanted.core.engine import export
+    from quanted.core.engine.command import quoted
+
+    the_plan = export.plan(args.file, args.output, args.dtype, args.pegasus, args.force)
+    for warning in the_plan.warnings:
+        print(f"quanted: warning: {warning} (--force)", file=sys.stderr)
+    if args.dry_run:
+        print(quoted(the_plan.command))
+        return 0
+    log, on_line = engine_log(args.json)
+    print(f"quanted: running in {the_plan.cwd}: {quoted(the_plan.command)}", file=log,
+          flush=True)
+    result = export.run(the_plan, on_line)
+    for problem in result.problems:
+        print(f"quanted: export: {problem.describe()}", file=sys.stderr)
+    if args.json:
+        json.dump(result.to_json(), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return result.status
+    if result.status == 0:
+        print(f"exported {the_plan.model.name} into {result.output}:")
+        print("\n".join(f"  {name}" for name in result.files))
+    elif not result.files:
+        print(f"quanted: error: {args.file}: pegasus wrote nothing into {result.output}",
+              file=sys.stderr)
+    return result.status

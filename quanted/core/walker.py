@@ -1,0 +1,295 @@
+"""The careful walk behind the full scan: every line of a .quantize file checked.
+
+A 15 MB file holds 540,000 lines; a YAML parser needs seconds for them (FORMAT.md
+section 6). The tensor table has a rigid shape, so one possessive regex checks
+runs of ordinary lines in C, and only lines it does not recognise (comments,
+per-channel lists, the few top-level keys) are looked at one by one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from quanted.core.errors import ReadError
+from quanted.core.keys import unquote_single
+from quanted.core.yamlshape import LINE_RE, ShapeError, Stream, Structure
+
+QUANTIZE_PARAMETERS = "quantize_parameters"
+CUSTOMIZED = "customized_quantize_layers"
+
+_NON_SPACE = re.compile(rb"\S")
+# A line at column 0 that may be content (not indented, not a comment, not blank), found
+# from the newline before it: a literal first byte is ten times faster than `^` + MULTILINE.
+_TOP_LEVEL_LINE = re.compile(rb"\n[^ #\r\n]")
+
+
+def _fast_body_re(key_indent: int, field_indent: int) -> re.Pattern[bytes]:
+    """Runs of whole, ordinary tensors: `  'KEY':`, then `    field: token` lines, where a
+    value-less field may be followed by `    -   token` items (the legacy layout)."""
+    ki = b" " * key_indent
+    fi = b" " * field_indent
+    token = rb"(?:[.+\w~]|-[-.+\w~])[-.+\w~]*"
+    items = rb"(?:" + fi + rb"-[ ]+" + token + rb"\r?\n)*+"
+    field_line = fi + rb"[A-Za-z_][A-Za-z0-9_]*:(?: " + token + rb"\r?\n|\r?\n" + items + rb")"
+    key_line = ki + rb"'[^'\r\n]*':\r?\n"
+    return re.compile(rb"(?:" + key_line + rb"(?:" + field_line + rb")*+)*+")
+
+
+@dataclass(frozen=True)
+class TopLevel:
+    """A top-level key: its header line and the indented body under it (byte offsets)."""
+
+    key: str
+    start: int  # offset of the header line
+    body_start: int  # offset just past the header line
+    end: int  # offset just past the body (start of the next top-level line, or EOF)
+    value: str  # inline value on the header line ('' for a block)
+
+
+@dataclass
+class Scan:
+    data: bytes
+    entries: dict[str, TopLevel] = field(default_factory=dict)
+    key_indent: int = 2
+    field_indent: int = 4
+    newline: str = "\n"
+    legacy: bool = False  # 6.0.x / RKNN: `%YAML`, `---`, `dtype:` fields
+    double_quoted_keys: bool | None = None  # any `"KEY":` in the table; found on first need
+    verified: bool = False  # the full scan passed (not just the top-level index)
+
+
+def line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _line_end(data: bytes, pos: int) -> int:
+    """Offset just past the line starting at pos (its newline included)."""
+    nl = data.find(b"\n", pos)
+    return len(data) if nl < 0 else nl + 1
+
+
+def _column(data: bytes, offset: int) -> int:
+    return offset - (data.rfind(b"\n", 0, offset) + 1) + 1
+
+
+def check_text(data: bytes, path: str) -> None:
+    if _NON_SPACE.search(data) is None:
+        raise ReadError("empty file, not a .quantize file", path)
+    if b"\x00" in data:
+        raise ReadError("binary data, not a .quantize file", path)
+    try:
+        if not data.isascii():
+            data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReadError("not UTF-8 text, not a .quantize file", path, line_of(data, exc.start),
+                        _column(data, exc.start)) from None
+    tab = data.find(b"\t")
+    if tab >= 0:
+        raise ReadError("tab character (ACUITY files disallow tabs)", path, line_of(data, tab),
+                        _column(data, tab))
+
+
+def _bad_line(data: bytes, pos: int, path: str, why: str) -> ReadError:
+    end = _line_end(data, pos)
+    text = data[pos:end].decode("utf-8").rstrip("\r\n")
+    if text.count("'") % 2 or text.count('"') % 2:
+        why = "unclosed quote"
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    col = len(text) - len(text.lstrip(" ")) + 1
+    return ReadError(f"{why}: {shown!r}", path, line_of(data, pos), col)
+
+
+def _classify(data: bytes, pos: int, path: str) -> tuple[re.Match[str], int]:
+    end = _line_end(data, pos)
+    text = data[pos:end].decode("utf-8").rstrip("\n")
+    match = LINE_RE.fullmatch(text)
+    if match is None:
+        raise _bad_line(data, pos, path, "not valid .quantize YAML")
+    return match, end
+
+
+def _first_field_indent(data: bytes, body_start: int) -> tuple[int, int]:
+    """Indentation of the first tensor key and of its first field."""
+    pos = body_start
+    found: list[int] = []
+    while pos < len(data) and len(found) < 2:
+        end = _line_end(data, pos)
+        text = data[pos:end].rstrip(b"\r\n")
+        stripped = text.lstrip(b" ")
+        if stripped and not stripped.startswith(b"#"):
+            indent = len(text) - len(stripped)
+            if indent == 0:
+                break
+            found.append(indent)
+        pos = end
+    if not found:
+        return 2, 4
+    if len(found) == 1 or found[1] <= found[0]:
+        # A bad first field is reported by the careful path; guess the usual layout.
+        return found[0], found[0] * 2
+    return found[0], found[1]
+
+
+class Walker:
+    """Line by line through the file, jumping over runs of ordinary tensors with the fast regex."""
+
+    def __init__(self, result: Scan, path: str) -> None:
+        self.result, self.data, self.path = result, result.data, path
+        self.stream = Stream()
+        self.shape = Structure()
+        self.top: tuple[str, int, int, str] | None = None  # key, start, body_start, value
+        self.fast: re.Pattern[bytes] | None = None
+        self.key_prefix = b""
+
+    def _close(self, end: int) -> None:
+        if self.top is not None:
+            key, start, body_start, value = self.top
+            self.result.entries[key] = TopLevel(key, start, body_start, end, value)
+            self.top = None
+
+    def walk(self, pos: int) -> None:
+        data = self.data
+        blocked = -1  # a key line the careful path must read itself (the fast path stopped there)
+        while pos < len(data):
+            if (
+                self.fast is not None and pos > blocked
+                and data.startswith(self.key_prefix, pos)
+                and self.shape.accepts_key_at(self.result.key_indent)
+            ):
+                after = self.fast.match(data, pos).end()  # type: ignore[union-attr]
+                if after >= len(data):
+                    pos = after
+                    break
+                if after > pos:
+                    # Re-read the last tensor carefully: the line that stopped the fast path
+                    # may be valid YAML the regex does not cover (comments, deeper lists).
+                    pos = data.rfind(b"\n" + self.key_prefix, pos - 1, after) + 1
+                    blocked = pos
+                    self.shape.reset_in_table(self.result.key_indent)
+            pos = self._line(pos)
+        self._close(len(data))
+
+    def walk_top_level(self, pos: int) -> None:
+        """Only the lines at column 0 (top-level keys, document markers), each read as the
+        full walk reads it; the indented lines between them are skipped unread."""
+        data = self.data
+        if pos < len(data) and data[pos : pos + 1] not in (b" ", b"#", b"\r", b"\n"):
+            pos = self._line(pos)
+        for match in _TOP_LEVEL_LINE.finditer(data, max(0, pos - 1)):
+            self.shape.reset_top_level()
+            self._line(match.start() + 1)
+        self._close(len(data))
+
+    def _line(self, pos: int) -> int:
+        match, end = _classify(self.data, pos, self.path)
+        try:
+            if match["blank"] is not None:
+                return end
+            if match["marker"] is not None:
+                if match["indent"]:
+                    raise ShapeError("directives and document markers must start at column 0")
+                self.stream.marker(match["marker"])
+                self.result.legacy = True
+                self._close(pos)
+                self.fast = None
+                return end
+            self.stream.content()
+            indent = len(match["indent"])
+            is_item = match["item"] is not None
+            has_value = (match["ivalue"] if is_item else match["value"]) is not None
+            self.shape.feed(indent, is_item, has_value)
+        except ShapeError as exc:
+            raise _bad_line(self.data, pos, self.path, str(exc)) from None
+        if indent == 0:
+            if is_item:
+                raise _bad_line(self.data, pos, self.path,
+                                "expected a top-level key, found a list item")
+            self._top_level(match, pos, end)
+        elif self.fast is not None and indent == self.result.key_indent:
+            self._tensor_key(match, pos)
+        return end
+
+    def _top_level(self, match: re.Match[str], pos: int, end: int) -> None:
+        key = _plain_key(match["key"])
+        if key in self.result.entries or (self.top is not None and self.top[0] == key):
+            raise ReadError(f"duplicate top-level key {key!r}", self.path,
+                            line_of(self.data, pos), 1)
+        self._close(pos)
+        value = match["value"] or ""
+        self.top = (key, pos, end, value)
+        self.fast = None
+        if key == QUANTIZE_PARAMETERS and not value:
+            ki, fi = _first_field_indent(self.data, end)
+            self.result.key_indent, self.result.field_indent = ki, fi
+            self.fast = _fast_body_re(ki, fi)
+            self.key_prefix = b" " * ki + b"'"
+
+    def _tensor_key(self, match: re.Match[str], pos: int) -> None:
+        token = match["key"] or ""  # None: a list item where a tensor key belongs
+        if match["value"] is not None or token[:1] not in ("'", '"'):
+            raise _bad_line(self.data, pos, self.path,
+                            "expected a quoted tensor key line '@LAYER:PORT':")
+        if token[:1] == '"' and "\\" in token:
+            raise _bad_line(self.data, pos, self.path, "escapes in tensor keys are not supported")
+
+
+def _plain_key(token: str) -> str:
+    if token[:1] == "'":
+        return unquote_single(token[1:-1])
+    if token[:1] == '"':
+        return token[1:-1]
+    return token
+
+
+def check_shape(result: Scan, path: str, *, tensors: bool = True) -> None:
+    """The file's overall shape; `tensors=False` (the fast index) leaves the search of the
+    whole table for fieldless tensors to the full scan."""
+    params = result.entries.get(QUANTIZE_PARAMETERS)
+    if params is None:
+        raise ReadError("not a .quantize file: no quantize_parameters", path)
+    if params.value not in ("", "{}"):
+        raise ReadError(
+            "not a .quantize file: quantize_parameters is not a mapping",
+            path,
+            line_of(result.data, params.start),
+        )
+    if tensors:
+        _check_tensors_have_fields(result, params, path)
+    custom = result.entries.get(CUSTOMIZED)
+    if custom is None:
+        raise ReadError(
+            "no customized_quantize_layers (a truncated or incomplete .quantize file?)", path
+        )
+    if custom.value not in ("", "{}") and not custom.value.startswith("{"):
+        raise ReadError(
+            "customized_quantize_layers is not a mapping", path, line_of(result.data, custom.start)
+        )
+    result.legacy = result.legacy or b"\n" + b" " * result.field_indent + b"dtype:" in (
+        result.data[params.body_start : params.body_start + 4096]
+    )
+
+
+
+def _check_tensors_have_fields(result: Scan, params: TopLevel, path: str) -> None:
+    """A tensor key directly followed by another key (or by the end) lost its fields."""
+    data = result.data
+    ki = b" " * result.key_indent
+    empty = re.compile(rb"':\r?\n(?:" + ki + rb"'|[^ \r\n#])")
+    match = empty.search(data, params.body_start, params.end + 1)
+    if match is None:
+        tail = params.end
+        while tail > params.body_start and data[tail - 1 : tail] in (b"\n", b"\r", b" "):
+            tail -= 1
+        if data[tail - 2 : tail] != b"':":
+            return
+        at = tail
+    else:
+        at = match.start()
+    line_start = data.rfind(b"\n", 0, at) + 1
+    if not data.startswith(ki + b"'", line_start):
+        return
+    raise ReadError(
+        "tensor has no fields (a truncated .quantize file?)", path, line_of(data, line_start)
+    )
+

@@ -1,0 +1,126 @@
+"""e: `pegasus export ovxlib` from the hybrid model (quanted.core.engine.export), with the log
+as it comes and the case folder's files at the end. A refusal (no hybrid run yet, customized
+layers not applied, a folder that is not empty) is shown with what ctrl+f overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Label, Static
+
+from quanted.core.document import QuantizeDocument
+from quanted.core.engine import export
+from quanted.core.engine.command import quoted
+from quanted.core.engine.process import EngineProcess
+from quanted.core.errors import QuantedError
+from quanted.tui.keymap import ENGINE_SCREEN_KEYS, EXPORT_KEYS
+from quanted.tui.screens.engine_base import EngineScreen
+from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
+from quanted.tui.widgets.key_hints import KeyHints
+
+
+class ExportScreen(EngineScreen):
+    BINDINGS = [spec.binding() for spec in EXPORT_KEYS]
+    VERB = "export"
+
+    class Planned(Message):
+        def __init__(self, the_plan: export.ExportPlan) -> None:
+            super().__init__()
+            self.plan = the_plan
+
+    class Finished(Message):
+        def __init__(self, result: export.ExportResult) -> None:
+            super().__init__()
+            self.result = result
+
+    def __init__(self, doc: QuantizeDocument, display_name: str) -> None:
+        super().__init__(doc, display_name)
+        self.process: EngineProcess | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label(f"Export · {self.display_name}: pegasus export ovxlib",
+                    id="export-title", classes="engine-title")
+        with Horizontal(classes="engine-status"):
+            yield Static("Planning…", id="export-step", markup=False)
+            yield Stopwatch(id="elapsed")
+        yield Static("", id="export-result", markup=False)
+        yield EngineLog(id="log")
+        yield KeyHints(specs=(*EXPORT_KEYS, *ENGINE_SCREEN_KEYS), id="keys")
+
+    def on_mount(self) -> None:
+        self.start(force=False)
+
+    def start(self, force: bool) -> None:
+        self.begin()
+        self.run_engine(self.log_view.buffer.append, force)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
+    def run_engine(self, on_line: Callable[[str], None], force: bool) -> None:
+        the_plan = export.plan(self.path, force=force)
+        self.post_message(self.Planned(the_plan))
+        on_line(f"\x1b[1m$ {quoted(the_plan.command)}\x1b[0m")
+        result = export.run(the_plan, on_line, process_ready=self._ready)
+        self.post_message(self.Finished(result))
+
+    def _ready(self, process: EngineProcess) -> None:
+        self.process = process
+
+    def stop_engine(self) -> None:
+        if self.process is not None:
+            self.process.cancel()
+
+    @on(Planned)
+    def _planned(self, message: Planned) -> None:
+        self.ran = True
+        self._step(f"Exporting {message.plan.model.name} into {message.plan.output}…")
+        if message.plan.warnings:
+            self._result(Text("\n".join(f"forced: {w}" for w in message.plan.warnings),
+                              style="yellow"))
+
+    @on(Finished)
+    def _finished(self, message: Finished) -> None:
+        self.end()
+        result = message.result
+        if result.status == 0:
+            self._step(f"Done: {len(result.files)} files.", "bold green")
+            text = Text(f"{result.output}:\n", style="bold")
+            text.append("\n".join(f"  {name}" for name in result.files))
+        else:
+            self._step("Cancelled." if result.cancelled else "Problems.", "bold red")
+            text = Text("")
+            for problem in result.problems:
+                text.append(f"{problem.describe()}\n", style="bold red")
+            if result.engine_status:
+                text.append(f"pegasus exited with status {result.engine_status}\n",
+                            style="bold red")
+            if not result.files:
+                text.append(f"nothing was written into {result.output}\n", style="bold red")
+        self._result(text)
+
+    def engine_failed(self, error: BaseException | None) -> None:
+        self._step("Not run.", "bold red")
+        message = (error.message if isinstance(error, QuantedError)
+                   else f"{type(error).__name__}: {error}")
+        hint = "\nctrl+f exports anyway." if "--force" in message else ""
+        self._result(Text(message.replace(" (--force exports anyway)", "") + hint,
+                          style="bold red"))
+
+    def action_force(self) -> None:
+        if self.state == "running":
+            return
+        self.log_view.clear()
+        self.start(force=True)
+
+    def show_cancelling(self) -> None:
+        self._step("Cancelling…", "bold yellow")
+
+    def _step(self, text: str, style: str = "") -> None:
+        self.query_one("#export-step", Static).update(Text(text, style=style))
+
+    def _result(self, text: Text) -> None:
+        self.query_one("#export-result", Static).update(text)

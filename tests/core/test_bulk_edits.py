@@ -1,0 +1,70 @@
+"""Bulk edits (one pass over the block) give exactly what the same edits one by one give."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from quanted.core.document import QuantizeDocument
+from quanted.core.errors import EditError
+from quanted.core.validate import check
+from tests.core.docs import v2_doc
+
+LAYERS = ("c1_8", "c2_6", "logits_2", "d/e.1", "f")
+BLOCKS = [
+    "customized_quantize_layers: {}\n",
+    "customized_quantize_layers:\n  # top\n  c1_8: float16  # a\n  c2_6: dynamic_fixed_point-i16\n",
+    "customized_quantize_layers: {c1_8: float16, f: float16}\n",
+    "customized_quantize_layers:\n  c1_8: float16\n  logits_2: float16  # last, no newline",
+]
+
+
+def _doc(block: str) -> QuantizeDocument:
+    stable = block.endswith("\n")
+    return QuantizeDocument(v2_doc(layers=LAYERS, customized=block, stable=stable).encode())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(BLOCKS), st.lists(st.sampled_from(LAYERS), min_size=1, unique=True),
+       st.sampled_from([None, "why", "  padded  "]))
+def test_bulk_add_comment_remove_match_one_by_one(block, layers, comment):
+    bulk, single = _doc(block), _doc(block)
+    with bulk.batch():
+        bulk.set_layers(dict.fromkeys(layers, "float16"))
+        bulk.set_comments(dict.fromkeys(layers, comment))
+    for layer in layers:
+        single.set_layer(layer, "float16")
+        single.set_comment(layer, comment)
+    assert bulk.to_bytes() == single.to_bytes()
+    bulk.remove_layers(layers)
+    for layer in layers:
+        single.remove_layer(layer)
+    assert bulk.to_bytes() == single.to_bytes()
+    bulk.undo()  # the bulk remove is one step
+    assert set(layers) <= set(bulk.customized)
+
+
+def test_bulk_remove_refuses_a_layer_that_is_not_customized_and_changes_nothing():
+    doc = _doc(BLOCKS[1])
+    with pytest.raises(EditError, match="'f' is not in customized_quantize_layers"):
+        doc.remove_layers(["c1_8", "f"])
+    assert not doc.is_modified
+
+
+def test_check_of_many_customized_layers_finds_the_one_unknown():
+    layers = [f"l{i}" for i in range(300)]
+    lines = "".join(f"  {layer}: dynamic_fixed_point-i16\n" for layer in layers + ["nope"])
+    doc = QuantizeDocument(v2_doc(layers=layers, customized="customized_quantize_layers:\n" + lines)
+                           .encode())
+    problems = check(doc)
+    assert [p.layer for p in problems] == ["nope"]
+    assert problems[0].line == doc.block_line + 301
+
+
+def test_derived_views_are_copies():
+    doc = _doc(BLOCKS[1])
+    doc.customized["x"] = "float16"
+    doc.comments()["c2_6"] = "x"
+    assert "x" not in doc.customized
+    assert "c2_6" not in doc.comments()
