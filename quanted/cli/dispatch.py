@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from quanted import __version__
 from quanted.cli import (
+    analyze_command,
     edit_commands,
     engine_commands,
     export_command,
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     engine_commands.register(sub)
     verify_command.register(sub)
     tune_command.register(sub)
+    analyze_command.register(sub)
     quantize_command.register(sub)
     history_commands.register(sub)
     export_command.register(sub)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from quanted.cli import analyze_command
 from quanted.core import qtypes, recovery
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError
@@ -151,20 +152,28 @@ def cmd_layers(args: argparse.Namespace) -> int:
         rows = _selected(args, rows)
     else:
         rows = sort_by_entropy(rows)
+    figures = analyze_command.current_figures(args.file)  # a current cached `quanted analyze`
     out = sys.stdout
     if args.json:
-        json.dump([row.to_json() for row in rows], out, indent=1)
+        # The row's own `converter` (from the id) wins over the analysis's (null when unmeasured).
+        json.dump([{**({} if figures is None else
+                       analyze_command.figure_json(figures.get(row.layer))), **row.to_json()}
+                   for row in rows], out, indent=1)
         out.write("\n")
         return 0
     width = max((len(r.layer) for r in rows), default=5)
     width = min(max(width, 5), 80)
-    out.write(f"{'LAYER':<{width}}  {'OUT0':>8}  {'WEIGHT':>8}  {'MAX':>8}  CUSTOMIZED\n")
+    extra = "" if figures is None else f"  {'COSINE':>9}  {'DROP':>9}"
+    out.write(f"{'LAYER':<{width}}  {'OUT0':>8}  {'WEIGHT':>8}  {'MAX':>8}{extra}  CUSTOMIZED\n")
     for row in rows:
         cells = [_fmt(row.entropy.get("out0")), _fmt(row.entropy.get("weight")),
                  _fmt(row.max_entropy)]
-        extra = [f for f in row.flags if f != "no entropy"]
-        flags = f"  [{', '.join(extra)}]" if extra else ""
-        out.write(f"{shown(row.layer):<{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}  "
+        marks = [f for f in row.flags if f != "no entropy"]
+        flags = f"  [{', '.join(marks)}]" if marks else ""
+        figure = "" if figures is None else "  " + analyze_command.figure_cells(
+            figures.get(row.layer))
+        out.write(f"{shown(row.layer):<{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}"
+                  f"{figure}  "
                   f"{shown(row.customized or '-')}{flags}\n")
     return 0
 

@@ -69,6 +69,10 @@ MAIN_KEYS: tuple[KeySpec, ...] = (
             "Save, then run float and quantized inference and compare their top-5, cosine and "
             "top-1 (with the history of attempts).",
             "engine: Verify float vs quantized"),
+    KeySpec("engine.analyze", "a", "engine_step('analyze')", "Analyze",
+            "Save, then compare every layer's float and quantized output (cosine, drop: the "
+            "damage each layer does itself); the table gains COS and DROP.",
+            "engine: Analyze per-layer error"),
     KeySpec("file.history", "h", "app.history", "History",
             "Every attempt at the customized list (rebuilds, hybrid runs, verifies, tunes), "
             "its diff against the current list, and restore as an undoable edit.",

@@ -13,9 +13,11 @@ from itertools import compress
 
 import numpy as np
 
+from quanted.core.engine.layer_figures import LayerFigures
 from quanted.core.layers import LayerRow, update_customized
 
 SORTS = ("entropy", "name", "file")
+ANALYSIS_SORTS = ("drop", "cosine")  # offered while an analysis (`a`) is shown
 
 
 def compile_filter(text: str) -> Callable[[str], object] | None:
@@ -50,6 +52,9 @@ class RowModel:
         self.view: np.ndarray = np.arange(0)
         self.file_qtypes: dict[str, str] = {}  # layer -> its tensors' qtypes, filled later
         self._customized: dict[str, str] | None = None  # as last refreshed
+        self.figures: dict[str, LayerFigures] = {}  # layer -> its analysis figures (`a`)
+        self.analysis_current = True  # False: the file changed since: shown greyed
+        self.analysis_age = ""  # "5 min", for the header
         self._rebuild()
         if self.has_entropy:
             self._descending()  # while still in the loading thread
@@ -89,6 +94,9 @@ class RowModel:
                 keys = np.fromiter((row.order for row in rows), np.int64, len(rows))
                 missing = np.isnan(best)
                 order = np.lexsort((keys, np.where(missing, 0.0, -best), missing))
+            elif sort in ANALYSIS_SORTS:
+                keys_of = [self._analysis_key(row, sort) for row in rows]
+                order = np.array(sorted(range(len(rows)), key=keys_of.__getitem__), np.intp)
             else:
                 names = [(row.layer.casefold(), row.layer) for row in rows]
                 order = np.array(sorted(range(len(rows)), key=names.__getitem__), np.intp)
@@ -138,15 +146,38 @@ class RowModel:
         else:
             self.view = order[self._mask(self.filter_text)[order]]
 
+    def _analysis_key(self, row: LayerRow, sort: str) -> tuple[int, float, int]:
+        """drop: largest first; cosine: lowest first; rows without figures last."""
+        found = self.figures.get(row.layer)
+        value = None if found is None else (
+            -found.drop if sort == "drop" and found.drop is not None else
+            found.cosine if sort == "cosine" else None)
+        return (1, 0.0, row.order) if value is None else (0, value, row.order)
+
+    def sorts(self) -> tuple[str, ...]:
+        return SORTS + ANALYSIS_SORTS if self.figures else SORTS
+
     def set_sort(self, sort: str) -> None:
-        if sort not in SORTS:
+        if sort not in self.sorts():
             raise ValueError(sort)
         self.sort = sort
         self._rebuild()
 
     def next_sort(self) -> str:
-        self.set_sort(SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)])
+        sorts = self.sorts()
+        self.set_sort(sorts[(sorts.index(self.sort) + 1) % len(sorts)])
         return self.sort
+
+    def set_analysis(self, figures: dict[str, LayerFigures] | None, current: bool = True,
+                     age: str = "") -> None:
+        """Show an analysis's figures (None: none); a sort by them falls back to entropy."""
+        self.figures = figures or {}
+        self.analysis_current, self.analysis_age = current, age
+        for sort in ANALYSIS_SORTS:
+            self._orders.pop(sort, None)
+        if self.sort not in self.sorts():
+            self.sort = "entropy"
+        self._rebuild()
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text

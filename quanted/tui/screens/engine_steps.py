@@ -5,6 +5,7 @@ and one KeySpec."""
 
 from __future__ import annotations
 
+from quanted.tui.screens.analyze import AnalyzeScreen
 from quanted.tui.screens.engine_base import EngineScreen
 from quanted.tui.screens.export import ExportScreen
 from quanted.tui.screens.run import RunScreen
@@ -14,6 +15,7 @@ from quanted.tui.screens.verify import VerifyScreen
 ENGINE_STEPS: dict[str, type[EngineScreen]] = {
     "hybrid": RunScreen,
     "verify": VerifyScreen,
+    "analyze": AnalyzeScreen,
     "export": ExportScreen,
     "tune": TuneScreen,
 }

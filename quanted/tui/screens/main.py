@@ -21,7 +21,7 @@ from quanted.core.entropy import EntropyReport
 from quanted.core.errors import FileChangedError, QuantedError, describe
 from quanted.core.files import FileLockedError, ReadOnlyError
 from quanted.core.rebase import reload_keeping_edits
-from quanted.tui import loading
+from quanted.tui import analysis_view, loading
 from quanted.tui.commands import QuantedCommands
 from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first, save_refused
 from quanted.tui.dialogs.comment import CommentDialog
@@ -91,13 +91,11 @@ class MainScreen(FileChecks, Screen[None]):
         doc, model = self.doc, self.model
         self.status = Status(
             name=self.display_name, note=self.note, busy=self.busy,
-            modified=bool(doc and doc.is_modified),
+            modified=bool(doc and doc.is_modified), customized=len(doc.customized) if doc else 0,
             layers=len(model.rows) if model else 0, shown=len(model) if model else 0,
-            customized=len(doc.customized) if doc else 0,
             threshold=self.threshold, above=self.above,
             sort=SORT_TITLES.get(model.sort, "") if model else "",
-            filter=model.filter_text if model else "", problems=self.problem_status(),
-        )
+            filter=model.filter_text if model else "", problems=self.problem_status())
 
     def _ready(self) -> bool:
         """True when edits may run now (loaded, not saving)."""
@@ -168,6 +166,7 @@ class MainScreen(FileChecks, Screen[None]):
         self._edited()
         # After the first paint: one regex pass over the whole file holds the GIL ~0.2 s.
         self.set_timer(0.1, lambda doc=self.doc: (self.load_qtypes(doc), self.check_file(doc)))
+        analysis_view.load(self)
         if message.skipped is None:
             if message.reloaded:
                 self.notify(f"Reloaded {self.display_name} from disk.")
@@ -222,6 +221,7 @@ class MainScreen(FileChecks, Screen[None]):
         self.table.saved = doc.saved_customized
         self._edited()
         self.notify(f"Saved {self.display_name}.")
+        analysis_view.load(self)  # the file changed: a shown analysis may now be stale
         return True
 
     def action_save(self) -> None:

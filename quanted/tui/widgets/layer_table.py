@@ -27,7 +27,8 @@ from quanted.tui.keymap import TABLE_KEYS
 from quanted.tui.row_model import RowModel
 
 EIGHTHS = " ▏▎▍▌▋▊▉█"
-SORT_TITLES = {"entropy": "max entropy ▼", "name": "name", "file": "file order"}
+SORT_TITLES = {"entropy": "max entropy ▼", "name": "name", "file": "file order",
+               "drop": "drop ▼", "cosine": "cosine ▲"}
 SHORT_QUANTIZERS = {
     "dynamic_fixed_point": "dfp",
     "perchannel_symmetric_affine": "pcsa",
@@ -77,14 +78,16 @@ def bar(value: float | None, width: int, low: float = 0.0, high: float = 1.0) ->
 class Layout:
     """Column widths for one table width; the layer id takes what is left."""
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, analysis: bool = False) -> None:
         self.width = width
         self.bar = 4 if width >= 60 else 0
         self.number = 6
         self.entropy = self.bar + (1 if self.bar else 0) + self.number
         self.file = 6 if width >= 52 else 0
         self.custom = 8
+        self.figure = 7 if analysis else 0  # `cos` and `drop` (an analysis is shown)
         fixed = 3 + 2 * (self.entropy + 1) + (self.file + 1 if self.file else 0) + self.custom
+        fixed += 2 * (self.figure + 1) if self.figure else 0
         self.layer = max(8, width - fixed - 1)
 
 
@@ -217,12 +220,21 @@ class LayerTable(ScrollView, can_focus=True):
                       if 0 <= i < len(model)]
         return self._row(model.row_at(index), index == self.cursor, width, neighbours)
 
+    def _layout(self, width: int) -> Layout:
+        return Layout(width, bool(self.model is not None and self.model.figures))
+
     def _header(self, width: int) -> Strip:
-        lay = Layout(width)
-        sort = SORT_TITLES.get(self.model.sort, "") if self.model else ""
-        title = f"LAYER  (sort: {sort})" if sort else "LAYER"
+        lay = self._layout(width)
+        model = self.model
+        sort = SORT_TITLES.get(model.sort, "") if model else ""
+        stale = (f"analysis stale, {model.analysis_age} old"
+                 if model is not None and model.figures and not model.analysis_current else "")
+        notes = "; ".join(n for n in (f"sort: {sort}" if sort else "", stale) if n)
+        title = f"LAYER  ({notes})" if notes else "LAYER"
         parts = ["   ", fit(title, lay.layer), " ",
                  "OUT0".rjust(lay.entropy), " ", "WEIGHT".rjust(lay.entropy), " "]
+        if lay.figure:
+            parts += ["COS".rjust(lay.figure), " ", "DROP".rjust(lay.figure), " "]
         if lay.file:
             parts += ["FILE".ljust(lay.file), " "]
         parts.append("CUSTOM".ljust(lay.custom))
@@ -231,7 +243,7 @@ class LayerTable(ScrollView, can_focus=True):
 
     def _row(self, row: LayerRow, is_cursor: bool, width: int,
              neighbours: list[str] | None = None) -> Strip:
-        lay = Layout(width)
+        lay = self._layout(width)
         get = self.get_component_rich_style
         base = self.rich_style
         if is_cursor:
@@ -268,6 +280,15 @@ class LayerTable(ScrollView, can_focus=True):
                 add(" ")
             add(("-" if value is None else f"{value:.4f}").rjust(lay.number),
                 None if value is not None else get("layer-table--dim"))
+            add(" ")
+        if lay.figure and self.model is not None:
+            found = self.model.figures.get(row.layer)
+            style = None if self.model.analysis_current else get("layer-table--dim")
+            cos = "-" if found is None else f"{found.cosine:.4f}"
+            drop = "-" if found is None or found.drop is None else f"{found.drop:+.4f}"
+            add(cos.rjust(lay.figure), style)
+            add(" ")
+            add(drop.rjust(lay.figure), style)
             add(" ")
         if lay.file:
             known = self.model.file_qtypes if self.model is not None else {}

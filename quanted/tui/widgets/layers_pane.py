@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.timer import Timer
 
+from quanted.tui import analysis_view
 from quanted.tui.dialogs.filter_input import FilterBar
 from quanted.tui.widgets.layer_table import LayerTable
 
@@ -75,6 +76,8 @@ class LayersPane(Vertical):
         # The table shortens long ids in the middle; the border shows the highlighted one whole.
         # A border change repaints the whole table, so it waits until the cursor rests.
         layer = message.row.layer if message.row is not None else ""
+        if layer and self.table.model is not None:  # with an analysis: where the damage happens
+            layer += analysis_view.detail(self.table.model.figures, layer)
         if self._id_timer is not None:
             self._id_timer.stop()
         self._id_timer = self.set_timer(0.25, lambda: setattr(self.table, "border_subtitle", layer))

@@ -1,0 +1,65 @@
+"""The editor's view of the per-layer analysis (`a`): the newest cached one, current or stale,
+read in a thread and shown as the layers table's COS and DROP columns (greyed, with its age in
+the header, when the file changed since)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from quanted.core.engine.analysis import Analysis
+
+# `screen` is the MainScreen (not imported: it imports this module): its path, model, table.
+MainScreen = Any
+
+
+def latest(path: Path) -> Analysis | None:
+    from quanted.core.engine.analysis import load_latest
+
+    return load_latest(path)
+
+
+def load(screen: MainScreen) -> None:
+    """Read the analysis in a worker thread, then show it on `screen` (its model and table)."""
+
+    def read() -> None:
+        found = latest(screen.path)
+        screen.app.call_from_thread(show, screen, found)
+
+    screen.run_worker(read, thread=True, group="analysis", exit_on_error=False)
+
+
+def show_on_editor(app: Any, found: Analysis) -> None:
+    """A fresh analysis goes straight to the editor screen below (the one showing its file)."""
+    for screen in app.screen_stack:
+        path = getattr(screen, "path", None)
+        if path is not None and Path(path).absolute() == found.file and hasattr(screen, "table"):
+            show(screen, found)
+
+
+def show(screen: MainScreen, found: Analysis | None) -> None:
+    from quanted.core.engine.analysis import age_text
+
+    model = screen.model
+    if model is None:
+        return
+    keep = screen.table.current.layer if screen.table.current else None
+    if found is None:
+        model.set_analysis(None)
+    else:
+        model.set_analysis(found.by_layer(), found.current, age_text(found.age_seconds()))
+    screen.table.rows_changed(keep=keep)
+    screen.refresh_status()
+
+
+def detail(figures: dict, layer: str) -> str:
+    """` · producers' cosine → its cosine (drop)`: the damage happening, for the highlighted
+    layer; "" without figures."""
+    found = figures.get(layer)
+    if found is None:
+        return ""
+    feeding = [f"{figures[p].cosine:.4f}" for p in found.producers if p in figures]
+    before = ", ".join(feeding) if feeding else ("input" if not found.producers else "-")
+    drop = "-" if found.drop is None else f"{found.drop:+.4f}"
+    return f"  ·  cos {before} → {found.cosine:.4f}  drop {drop}"

@@ -1,0 +1,139 @@
+"""a: per-layer error analysis (`quanted analyze` in the editor).
+
+One worker runs quanted.core.engine.analysis (the float run only when its dumps are not cached,
+then the quantized run), with a progress bar over runs x inputs, the live log, and cancel
+(escape or ctrl+c). After: the worst drops, and the editor's table gains `COS` and `DROP`
+columns (MainScreen reads the cached analysis when this screen closes)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Label, ProgressBar, Static
+
+from quanted.core.document import QuantizeDocument
+from quanted.core.engine import analysis
+from quanted.core.engine.command import quoted
+from quanted.core.engine.logscan import strip_ansi
+from quanted.core.errors import QuantedError
+from quanted.tui import analysis_view
+from quanted.tui.keymap import ENGINE_SCREEN_KEYS
+from quanted.tui.screens.engine_base import EngineScreen
+from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
+from quanted.tui.widgets.key_hints import KeyHints
+
+TOP = 8
+
+
+class AnalyzeScreen(EngineScreen):
+    VERB = "analyze"
+
+    class Stepped(Message):
+        def __init__(self, progress: analysis.Progress) -> None:
+            super().__init__()
+            self.progress = progress
+
+    class Finished(Message):
+        def __init__(self, result: analysis.Analysis) -> None:
+            super().__init__()
+            self.result = result
+
+    def __init__(self, doc: QuantizeDocument, display_name: str) -> None:
+        super().__init__(doc, display_name)
+        self.control = analysis.AnalysisControl()
+        self.result: analysis.Analysis | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label(f"Analyze · {self.display_name}: float vs quantized, layer by layer",
+                    id="analyze-title", classes="engine-title")
+        with Horizontal(classes="engine-status"):
+            yield Static("Starting…", id="analyze-step", markup=False)
+            yield ProgressBar(total=None, show_eta=False, id="analyze-bar")
+            yield Stopwatch(id="elapsed")
+        yield Static("", id="analyze-result")
+        yield EngineLog(id="log")
+        yield KeyHints(specs=ENGINE_SCREEN_KEYS, id="keys")
+
+    def on_mount(self) -> None:
+        self.begin()
+        self.run_engine(self.log_view.buffer.append)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
+    def run_engine(self, on_line: Callable[[str], None]) -> None:
+        def progress(step: analysis.Progress) -> None:
+            self.post_message(self.Stepped(step))
+
+        result = analysis.run(self.path, on_line=on_line, on_progress=progress,
+                              control=self.control)
+        self.post_message(self.Finished(result))
+
+    def stop_engine(self) -> None:
+        self.control.cancel()
+
+    @on(Stepped)
+    def _stepped(self, message: Stepped) -> None:
+        p = message.progress
+        where = f"input {p.input} of {p.inputs}" if p.input else "starting"
+        self._step(f"[{p.run}/{p.runs}] {p.title} run: {where}")
+        self.query_one("#analyze-bar", ProgressBar).update(total=p.runs * p.inputs,
+                                                           progress=round(p.fraction * p.runs
+                                                                          * p.inputs))
+
+    @on(Finished)
+    def _finished(self, message: Finished) -> None:
+        self.end()
+        self.ran = True
+        self.result = result = message.result
+        bar = self.query_one("#analyze-bar", ProgressBar)
+        bar.update(total=bar.total or 1, progress=bar.total or 1)
+        runs = ("no engine run: the file is unchanged since this analysis"
+                if result.engine_runs == 0 else f"{result.engine_runs} engine run(s)")
+        self._step(f"Done: {len(result.layers)} layer outputs x {result.iterations} inputs, "
+                   f"{runs}.", "bold green")
+        self.query_one("#analyze-result", Static).update(worst_drops(result))
+        analysis_view.show_on_editor(self.app, result)
+
+    def engine_failed(self, error: BaseException | None) -> None:
+        if isinstance(error, analysis.AnalysisCancelled):
+            self._step("Cancelled.", "bold yellow")
+            text = Text(f"{error.message}. Nothing was kept.", style="bold yellow")
+        elif isinstance(error, analysis.AnalysisFailed):
+            self._step(f"Failed: {error.run.title}.", "bold red")
+            text = Text(f"the {error.run.title} run failed with status {error.status}:\n",
+                        style="bold red")
+            text.append(f"$ {quoted(error.run.command)}\n\nits last log lines:\n")
+            text.append("\n".join("  " + strip_ansi(line) for line in error.tail), style="dim")
+        else:
+            self._step("Not run.", "bold red")
+            text = Text(error.message if isinstance(error, QuantedError)
+                        else f"{type(error).__name__}: {error}", style="bold red")
+        self.query_one("#analyze-result", Static).update(text)
+
+    def show_cancelling(self) -> None:
+        self._step("Cancelling…", "bold yellow")
+
+    def _step(self, text: str, style: str = "") -> None:
+        self.query_one("#analyze-step", Static).update(Text(text, style=style))
+
+
+def worst_drops(result: analysis.Analysis) -> Table:
+    """The layers that do the most damage themselves, with their producers' cosine."""
+    by_key = {(f.layer, f.port): f for f in result.layers}
+    cos = {f.layer: f.cosine for f in by_key.values() if f.port == "out0"}
+    ranked = sorted((f for f in result.layers if f.drop is not None),
+                    key=lambda f: -(f.drop or 0.0))[:TOP]
+    table = Table(title="Largest drops (esc closes; the table gains COS and DROP, s sorts by "
+                  "them)", title_justify="left", expand=False)
+    for name in ("layer", "producers' cosine", "cosine", "drop"):
+        table.add_column(name, justify="left" if name == "layer" else "right")
+    for f in ranked:
+        feeding = ", ".join(f"{cos[p]:.4f}" for p in f.producers if p in cos) or "input"
+        table.add_row(f.layer + (" [converter]" if f.converter else ""), feeding,
+                      f"{f.cosine:.6f}" + ("c" if f.clamped else ""), f"{f.drop:+.6f}")
+    return table

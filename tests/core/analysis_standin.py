@@ -1,0 +1,65 @@
+"""A STAND-IN for `pegasus inference` with probe outputs (not the engine): deterministic dumps
+for the fast tests of analysis's flow (cache, stale, errors, cancel). The real engine is tested
+in tests/engine/test_analysis_engine.py.
+
+Each probe `quanted_probe_U` reading `@L:P` gets, for input i, fixed pseudo-random values from
+(L, i); the quantized run rounds them to steps of 1/8, or 1/1024 for layers the .quantize file
+lists in customized_quantize_layers. STANDIN_MODE=fail exits 3 after a log line; =hang waits
+(for a cancel). STANDIN_LOG names a file that gets one line per invocation."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+SHAPE = (1, 4, 4, 2)
+
+
+def main(args: list[str]) -> int:
+    def opt(name: str) -> str | None:
+        return args[args.index(name) + 1] if name in args else None
+
+    if os.environ.get("STANDIN_LOG"):
+        with open(os.environ["STANDIN_LOG"], "a") as handle:
+            handle.write(" ".join(args) + "\n")
+    print("\x1b[32mI 00:00:00 Start inference...\x1b[0m", flush=True)
+    mode = os.environ.get("STANDIN_MODE", "ok")
+    if mode == "fail":
+        print("E 00:00:00 stand-in failure", flush=True)
+        return 3
+    if mode == "hang":
+        time.sleep(600)
+        return 0
+    model = json.loads(Path(str(opt("--model"))).read_text())
+    out = Path(str(opt("--output-dir")))
+    out.mkdir(parents=True, exist_ok=True)
+    quantized = opt("--dtype") == "quantized"
+    customized: set[str] = set()
+    if quantized:
+        text = Path(str(opt("--model-quantize"))).read_text()
+        block = text.split("customized_quantize_layers:", 1)[1].split("stable_quantize", 1)[0]
+        customized = {line.split(":")[0].strip() for line in block.splitlines() if ":" in line}
+    for i in range(int(str(opt("--iterations")))):
+        for lid, layer in model["Layers"].items():
+            if not lid.startswith("quanted_probe_"):
+                continue
+            source = layer["inputs"][0][1:].rsplit(":", 1)[0]
+            rng = np.random.default_rng(zlib.crc32(source.encode()) + i)
+            values = rng.normal(0.0, 2.0, size=SHAPE).astype(np.float32)
+            if quantized:
+                step = 1024.0 if source in customized else 8.0
+                values = (np.round(values * step) / step).astype(np.float32)
+            path = out / f"iter_{i}_{lid}_out0_{'_'.join(map(str, SHAPE))}.npy"
+            np.save(path, values)
+            print(f"I 00:00:00 Save tensor {path}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,121 @@
+"""a: the analysis in the editor, with the STAND-IN engine of tests/core/analysis_standin.py
+(the real engine: tests/engine/test_analysis_engine.py). Its progress, cancel, the COS and
+DROP columns, sorting by them, the stale view, and a snapshot of the table with an analysis."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+from engine_helpers import wait_for
+from tui_helpers import settle
+
+from quanted.core.engine import analysis
+from quanted.tui.app import QuantedApp
+from quanted.tui.screens.analyze import AnalyzeScreen
+from quanted.tui.screens.main import MainScreen
+from quanted.tui.widgets.layer_table import LayerTable
+from tests.core.test_analysis_flow import LAYERS, STANDIN, quantize_text
+
+
+@pytest.fixture
+def model(tmp_path, monkeypatch):
+    """The stand-in model of the core flow tests, as the editor opens it."""
+    (tmp_path / "m.json").write_text(json.dumps({"Layers": LAYERS}))
+    (tmp_path / "m.data").write_bytes(b"\x00weights")
+    (tmp_path / "m_inputmeta.yml").write_text(
+        "input_meta:\n  databases:\n  - path: dataset.txt\n    type: TEXT\n")
+    (tmp_path / "dataset.txt").write_text("in_0.npy\nin_1.npy\n")
+    for i in range(2):
+        np.save(tmp_path / f"in_{i}.npy", np.full((1, 2), i, dtype=np.float32))
+    (tmp_path / "entropy.txt").write_text("@conv/a_2:out0, 0.7\n@add_4:out0, 0.3\n"
+                                          "@conv_a_3:out0, 0.5\n@input_1:out0, 0.1\n")
+    path = tmp_path / "m_uint8.quantize"
+    path.write_text(quantize_text())
+    monkeypatch.setenv("QUANTED_PEGASUS", f"{sys.executable} {STANDIN}")
+    monkeypatch.chdir(tmp_path)
+    return path
+
+
+def _main(app) -> MainScreen:
+    return next(s for s in app.screen_stack if isinstance(s, MainScreen))
+
+
+def _ids(app) -> list[str]:
+    model = _main(app).model
+    return [model.row_at(i).layer for i in range(len(model))]
+
+
+async def test_a_runs_the_analysis_with_progress_then_columns_and_sorts(model):
+    app = QuantedApp(model)
+    async with app.run_test(size=(140, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AnalyzeScreen), what="the screen")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.result is not None, timeout=60, what="the result")
+        bar = screen.query_one("#analyze-bar")
+        assert bar.total == 4 and bar.progress == 4  # 2 runs x 2 inputs
+        assert "Done: 4 layer outputs x 2 inputs, 2 engine run(s)" in str(
+            screen.query_one("#analyze-step").render())
+        await pilot.press("escape")
+        await settle(pilot)
+        main = _main(app)
+        assert main.model.figures and main.model.analysis_current
+        table = main.query_one(LayerTable)
+        header = "".join(seg.text for seg in table.render_line(0))
+        assert "COS" in header and "DROP" in header
+        top = main.model.row_at(0).layer  # conv/a_2, fed by input_1: the damage shown
+        await wait_for(pilot, lambda: "→" in str(table.border_subtitle), what="the detail")
+        assert str(table.border_subtitle).startswith(top) and "drop" in table.border_subtitle
+        assert f"{main.model.figures['input_1'].cosine:.4f} → " in table.border_subtitle
+        drops = {layer: f.drop for layer, f in main.model.figures.items()}
+        for _ in range(3):  # entropy -> name -> file -> drop
+            await pilot.press("s")
+        assert main.model.sort == "drop"
+        shown = [layer for layer in _ids(app) if drops.get(layer) is not None]
+        assert shown == sorted(shown, key=lambda layer: -drops[layer])
+        await pilot.press("s")
+        assert main.model.sort == "cosine"
+        cosines = [main.model.figures[layer].cosine for layer in _ids(app)]
+        assert cosines == sorted(cosines)
+
+
+async def test_cancel_stops_the_analysis(model, monkeypatch):
+    monkeypatch.setenv("STANDIN_MODE", "hang")
+    app = QuantedApp(model)
+    async with app.run_test(size=(140, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AnalyzeScreen), what="the screen")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.log_view.written >= 1, timeout=30,
+                       what="the first log line")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: screen.state == "done", timeout=30, what="the cancel")
+        assert "Cancelled" in str(screen.query_one("#analyze-step").render())
+        assert analysis.load_latest(model) is None
+
+
+async def test_stale_analysis_is_shown_greyed_with_its_age(model):
+    analysis.run(model)
+    model.write_text(quantize_text("customized_quantize_layers:\n  add_4: float16\n"))
+    app = QuantedApp(model)
+    async with app.run_test(size=(140, 36)) as pilot:
+        await settle(pilot)
+        main = _main(app)
+        assert main.model.figures and not main.model.analysis_current
+        header = "".join(seg.text for seg in main.query_one(LayerTable).render_line(0))
+        assert "stale, 0 s old" in header or "stale, 1 s old" in header
+
+
+def test_snapshot_table_with_analysis(model, snap_compare):
+    analysis.run(model)
+
+    async def ready(pilot):
+        await settle(pilot)
+
+    assert snap_compare(QuantedApp(model, display_name="m_uint8.quantize"),
+                        terminal_size=(140, 30), run_before=ready)
