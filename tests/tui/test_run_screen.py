@@ -205,7 +205,9 @@ def test_run_screen_snapshot(quantize, monkeypatch, snap_compare):
         await wait_for(pilot, lambda: screen.result is not None, what="the stand-in run")
         await pilot.pause(0.3)
         screen.log_view.scroll_end(animate=False)  # where the log rests must not be timing
-        await settle(pilot)
+        # Not settle(): the editor's flow waits on this screen until it closes.
+        await pilot.pause()
+        await pilot.pause()
 
     assert snap_compare(QuantedApp(KHADAS), terminal_size=(120, 40), run_before=run)
 
@@ -263,7 +265,9 @@ def test_run_screen_snapshot_80x24(quantize, monkeypatch, snap_compare):
         await wait_for(pilot, lambda: screen.result is not None, what="the stand-in run")
         await pilot.pause(0.3)
         screen.log_view.scroll_end(animate=False)  # where the log rests must not be timing
-        await settle(pilot)
+        # Not settle(): the editor's flow waits on this screen until it closes.
+        await pilot.pause()
+        await pilot.pause()
 
     assert snap_compare(QuantedApp(KHADAS), terminal_size=(80, 24), run_before=run)
 
