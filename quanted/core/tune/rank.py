@@ -82,9 +82,19 @@ def ties(model: Path) -> list[list[str]]:
 
 
 def drop_by_layer(doc: QuantizeDocument) -> dict[str, float] | None:
-    """Per-layer `drop` from a current cached analysis of the file, or None when there is
-    none. The analysis (`quanted analyze`) is not part of this build yet."""
-    return None
+    """Per-layer `drop` from a current cached analysis of the file (`quanted analyze`), or None
+    when there is none. Reads the cache only: ranking never starts an engine run."""
+    from quanted.core.engine import analysis  # numpy and the dump readers: only when ranking
+
+    if doc.path is None:
+        return None
+    try:
+        found = analysis.load_current(doc.path)
+    except QuantedError:
+        return None  # model files missing or unreadable: no analysis to rank by
+    if found is None:
+        return None
+    return {layer: f.drop for layer, f in found.by_layer().items() if f.drop is not None}
 
 
 def rank(doc: QuantizeDocument, how: str | None = None, model: Path | None = None) -> Ranking:
@@ -95,8 +105,8 @@ def rank(doc: QuantizeDocument, how: str | None = None, model: Path | None = Non
     drop = drop_by_layer(doc)
     if how == DROP or (how is None and drop is not None):
         if drop is None:
-            raise RankError("--rank drop needs a per-layer analysis (`quanted analyze`), which "
-                            "this build does not have; use --rank entropy", doc.path)
+            raise RankError("--rank drop needs a current per-layer analysis: run `quanted analyze "
+                            "FILE` first, or use --rank entropy", doc.path)
         order = sorted(layers, key=lambda layer: (-drop.get(layer, float("-inf")),
                                                   layers.index(layer)))
         return _tied(Ranking(order, DROP, entropy or {}, drop), model)
