@@ -5,7 +5,7 @@ palette. Mixed into MainScreen (main.py is at its size limit)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from textual import work
 
@@ -15,11 +15,9 @@ from quanted.core.validate import ERROR, Problem, check
 from quanted.tui.dialogs.open_report import OpenReport
 from quanted.tui.dialogs.problems import ProblemsDialog, summary
 
-if TYPE_CHECKING:
-    from quanted.tui.screens.main import MainScreen
-
-
 class FileChecks:
+    """Mixed into MainScreen; `self` is that screen (typed Any: importing it would be a cycle)."""
+
     problems: list[Problem] = []
     entropy: Path | None
 
@@ -28,11 +26,11 @@ class FileChecks:
         return summary(self.problems), any(p.severity == ERROR for p in self.problems)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="check")
-    def check_file(self: MainScreen, doc: QuantizeDocument) -> None:
+    def check_file(self: Any, doc: QuantizeDocument) -> None:
         found = check(doc, self.report)
         self.app.call_from_thread(self._checked, doc, found)
 
-    def _checked(self: MainScreen, doc: QuantizeDocument, found: list[Problem]) -> None:  # type: ignore[misc]  # a mixin of MainScreen
+    def _checked(self: Any, doc: QuantizeDocument, found: list[Problem]) -> None:
         if doc is not self.doc:
             return  # a newer load or edit is being checked
         self.problems = found
@@ -41,7 +39,7 @@ class FileChecks:
         if note:
             self.notify(f"{note}: the palette (ctrl+p) opens one.", severity="warning")
 
-    def action_show_problems(self: MainScreen) -> None:  # type: ignore[misc]  # a mixin of MainScreen
+    def action_show_problems(self: Any) -> None:
         if self.doc is None:
             return
 
@@ -53,7 +51,7 @@ class FileChecks:
 
         self.app.push_screen(ProblemsDialog(self.problems, self.display_name), chosen)
 
-    def action_open_report(self: MainScreen) -> None:  # type: ignore[misc]  # a mixin of MainScreen
+    def action_open_report(self: Any) -> None:
         def chosen(path: Path | None) -> None:
             if path is None:
                 return
