@@ -322,7 +322,7 @@ def test_a_rebuild_marks_the_file_while_it_runs_and_a_left_marker_refuses_the_ne
                                  ".is_file(), flush=True)\n"
                        + writes(v2_doc(customized=ENGINE)))
     assert main(["quantize", str(model), "--pegasus", pegasus]) == 0
-    assert "I 10:00:00 marker True" in capsys.readouterr().out
+    assert "I 10:00:00 marker True" in capsys.readouterr().err  # the engine log: stderr
     assert recovery.pending(target) is None
     copy = History(target).path_of(History(target).entries()[0])  # the before-quantize copy
     recovery.mark(target, "quantize", copy, None, ["pegasus"])  # as a killed run leaves it

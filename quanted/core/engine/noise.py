@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import IO
 
 from quanted.core.engine.logscan import strip_ansi
+from quanted.core.errors import QuantedError
+from quanted.core.history import open_dir
 
 LOG_DIR = Path(".quanted") / "logs"
 KEEP_LOGS = 20  # per .quantize file; older ones are removed when a new one is made
@@ -67,11 +69,15 @@ def _open_log(quantize: Path, kind: str) -> tuple[Path, IO[str]]:
     cannot be written (a read-only model folder must not stop the run)."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     folder = quantize.parent / LOG_DIR
+    name = f"{quantize.name}.{stamp}.{kind}.log"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{quantize.name}.{stamp}.{kind}.log"
-        handle = open(path, "x", encoding="utf-8")  # noqa: SIM115 - KeptLog.close closes it
-    except OSError:
+        # Never through a planted link: each step of .quanted/logs is opened with O_NOFOLLOW.
+        with open_dir(quantize.parent, LOG_DIR.parts, create=True) as dir_fd:
+            assert dir_fd is not None  # create=True makes it
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                         | getattr(os, "O_CLOEXEC", 0), 0o644, dir_fd=dir_fd)
+        path, handle = folder / name, os.fdopen(fd, "w", encoding="utf-8")
+    except (OSError, QuantedError):
         fd, name = tempfile.mkstemp(prefix=f"quanted-{kind}-", suffix=".log")
         return Path(name), os.fdopen(fd, "w", encoding="utf-8")
     _prune(folder, quantize.name)
