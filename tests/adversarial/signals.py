@@ -27,21 +27,25 @@ def start_hybrid(quantize: Path, pegasus: list[str], env: dict[str, str] | None 
 
 
 def wait_for_engine_line(proc: subprocess.Popen[str]) -> list[str]:
-    """Read quanted's stdout until the engine itself has written a line. A reader thread
-    drains stdout from then on (the engine may write much more); TIMEOUT_S is only a safety
-    net so that a broken build fails instead of hanging."""
-    assert proc.stdout is not None
+    """Read quanted's stderr (where the engine log goes) until the engine itself has written a
+    line. A reader thread drains stderr from then on and keeps it for finish(); TIMEOUT_S is
+    only a safety net so that a broken build fails instead of hanging."""
+    assert proc.stderr is not None
     lines: queue.Queue[str | None] = queue.Queue()
+    kept: list[str] = []
 
     def drain() -> None:
         try:
-            for line in proc.stdout:  # type: ignore[union-attr]
+            for line in proc.stderr:  # type: ignore[union-attr]
+                kept.append(line)
                 lines.put(line)
         except (OSError, ValueError):
             pass
         lines.put(None)
 
-    threading.Thread(target=drain, daemon=True).start()
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    _DRAINED[proc.pid] = (reader, kept)
     seen = []
     while True:
         try:
@@ -54,6 +58,10 @@ def wait_for_engine_line(proc: subprocess.Popen[str]) -> list[str]:
         seen.append(line)
         if not line.startswith("quanted:"):
             return seen
+
+
+# pid -> (the thread draining quanted's stderr, what it read): finish() returns it.
+_DRAINED: dict[int, tuple[threading.Thread, list[str]]] = {}
 
 
 def wait_for_fifo(fifo: Path, proc: subprocess.Popen[str]) -> None:
@@ -78,6 +86,11 @@ def finish(proc: subprocess.Popen[str]) -> str:
         proc.kill()
         proc.wait()
         raise AssertionError(f"quanted did not end within {TIMEOUT_S} s") from None
+    drained = _DRAINED.pop(proc.pid, None)
+    if drained is not None:
+        reader, kept = drained
+        reader.join(TIMEOUT_S)
+        return "".join(kept)
     assert proc.stderr is not None
     return proc.stderr.read()
 
