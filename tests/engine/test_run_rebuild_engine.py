@@ -8,7 +8,7 @@ import shlex
 import time
 
 import pytest
-from textual.widgets import Input
+from quanted.tui.widgets.command_line import CommandLine
 
 from quanted.cli import main
 from quanted.core.document import QuantizeDocument
@@ -55,7 +55,7 @@ async def test_rebuild_from_the_run_screen_rewrites_the_sample_and_carries_the_u
         await pilot.press("ctrl+r")
         await until(pilot, lambda: isinstance(app.screen, RunScreen), what="the run screen")
         screen = app.screen
-        command = screen.query_one("#command", Input)
+        command = screen.query_one("#command", CommandLine)
         await until(pilot, lambda: "--hybrid" in command.value.split(), what="the command")
         await pilot.press("ctrl+b")
         await until(pilot, lambda: "--rebuild" in command.value.split(), what="the rebuild")

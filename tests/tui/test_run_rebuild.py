@@ -6,7 +6,9 @@ here; the real rebuild of the sample is tests/engine/test_run_rebuild_engine.py.
 from __future__ import annotations
 
 from engine_helpers import install_stand_in, khadas_model_files, plain, wait_for
-from textual.widgets import Input, Label, Static
+from textual.widgets import Label, Static
+
+from quanted.tui.widgets.command_line import CommandLine
 from tui_helpers import FIFTH, KHADAS, PUBLIC, TOP, settle
 
 from quanted.core.document import QuantizeDocument
@@ -60,12 +62,13 @@ async def _open_run(pilot) -> RunScreen:
     await pilot.press("ctrl+r")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, RunScreen), what="the run screen")
     screen = pilot.app.screen
-    await wait_for(pilot, lambda: screen.query_one("#command", Input).value, what="the command")
+    await wait_for(pilot, lambda: screen.query_one("#command", CommandLine).value,
+                   what="the command")
     return screen
 
 
 async def _toggle(pilot, screen: RunScreen, flag: str) -> str:
-    command = screen.query_one("#command", Input)
+    command = screen.query_one("#command", CommandLine)
     await pilot.press("ctrl+b")
     await wait_for(pilot, lambda: flag in command.value.split(), what=f"a {flag} line")
     return command.value
@@ -79,7 +82,7 @@ async def test_ctrl_b_rebuilds_carries_the_users_entries_over_and_reloads(quanti
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         screen = await _open_run(pilot)
-        hybrid_line = screen.query_one("#command", Input).value
+        hybrid_line = screen.query_one("#command", CommandLine).value
         assert "--hybrid" in hybrid_line.split()
         rebuild_line = await _toggle(pilot, screen, "--rebuild")
         # The zero-config line becomes the one `quanted quantize` runs for this very file.
@@ -129,7 +132,7 @@ async def test_an_edited_line_keeps_its_words_and_only_the_flag_switches(
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         screen = await _open_run(pilot)
-        command = screen.query_one("#command", Input)
+        command = screen.query_one("#command", CommandLine)
         edited = command.value + " --batch-size 2"
         command.value = edited
         assert await _toggle(pilot, screen, "--rebuild") == edited.replace("--hybrid",
