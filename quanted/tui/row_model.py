@@ -257,13 +257,22 @@ class RowModel:
             self._rank_of = np.full(len(self.rows), len(self.rows), np.intp)
             self._rank_of[ranked] = np.arange(len(ranked))
         if self._not_in_file is None:
-            self._not_in_file = [i for i, row in enumerate(self.rows) if not row.in_file]
+            self._not_in_file = [i for i, row in enumerate(self.rows) if not row.is_candidate]
         if self._customized is not None:
             customized = [self._index[k] for k in self._customized if k in self._index]
         else:
             customized = [i for i, row in enumerate(self.rows) if row.customized is not None]
         left_out = np.asarray(list(set(self._not_in_file).union(customized)), np.intp)
         return above - int(np.count_nonzero(self._rank_of[left_out] < above))
+
+    def preview_counts(self, threshold: float) -> tuple[int, int]:
+        """(how many `>` would add, how many are at or above) as the dialog shows them: among
+        the rows the filter shows when one is active (the fast count is for the whole table)."""
+        if not self.filter_text:
+            return self.count_to_add(threshold), self.count_at_or_above(threshold)
+        match = compile_filter(self.filter_text)
+        above = [row for row in self.at_or_above(threshold) if match is None or match(row.layer)]
+        return len(self.to_add(threshold)), len(above)
 
     def to_add(self, threshold: float) -> list[LayerRow]:
         """What a bulk add at `threshold` would add: candidates (in the file, no converters)

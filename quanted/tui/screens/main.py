@@ -339,11 +339,8 @@ class MainScreen(FileChecks, Screen[None]):
                         severity="warning")
             return
 
-        def preview(value: float) -> tuple[int, int]:
-            return model.count_to_add(value), model.count_at_or_above(value)
-
         value = await self.app.push_screen_wait(ThresholdDialog(
-            self.threshold or 0.5, preview, threshold_reason(model),
+            self.threshold or 0.5, model.preview_counts, threshold_reason(model),
             'among the layers the filter shows' if model.filter_text else ''))
         if value is None or not self._ready():
             return
