@@ -52,7 +52,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(quoted(the_plan.command))
         return 0
-    log, on_line = engine_log(args.json)
+    log, on_line = engine_log(quiet=False)  # --json shapes stdout only
     print(f"quanted: running in {the_plan.cwd}: {quoted(the_plan.command)}", file=log,
           flush=True)
     result = export.run(the_plan, on_line)

@@ -92,7 +92,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(quoted(the_plan.command))
         return 0
-    log, on_line = engine_log(args.json)
+    log, on_line = engine_log(quiet=False)  # --json shapes stdout only
     print(f"quanted: running in {the_plan.cwd}: {quoted(the_plan.command)}", file=log,
           flush=True)
     result = quantize.run(the_plan, on_line, fresh=args.fresh)
@@ -134,7 +134,7 @@ def _compare(args: argparse.Namespace, the_plan: QuantizePlan) -> int:
                                    args.pegasus).command))
         return 0
     iterations = args.verify_iterations or dataset_size(the_plan.files.inputmeta) or 1
-    log, on_line = engine_log(args.json)
+    log, on_line = engine_log(quiet=False)  # --json shapes stdout only
 
     def on_step(text: str) -> None:
         print(f"quanted: {text}", file=log, flush=True)
