@@ -33,7 +33,6 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -48,7 +47,7 @@ from quanted.core.engine import probes as probe_mod
 from quanted.core.engine.analysis_compare import compare_dumps
 from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 from quanted.core.engine.layer_figures import LayerFigures
-from quanted.core.engine.process import EngineProcess
+from quanted.core.engine.process import EngineControl, EngineProcess
 from quanted.core.errors import QuantedError
 
 FLOAT, QUANTIZED = "float", "quantized"
@@ -213,26 +212,8 @@ def load_latest(path: Path) -> Analysis | None:
             return None
 
 
-class AnalysisControl:
+class AnalysisControl(EngineControl):
     """Cancel a run from another thread: stops the engine now and starts no more runs."""
-
-    def __init__(self) -> None:
-        self.cancelled = threading.Event()
-        self._lock = threading.Lock()
-        self._process: EngineProcess | None = None
-
-    def cancel(self) -> None:
-        self.cancelled.set()
-        with self._lock:
-            process = self._process
-        if process is not None:
-            process.cancel()
-
-    def attach(self, process: EngineProcess | None) -> None:
-        with self._lock:
-            self._process = process
-        if process is not None and self.cancelled.is_set():
-            process.cancel()
 
 
 def _engine_run(label: str, the_plan: AnalysisPlan, model: Path, work: Path,

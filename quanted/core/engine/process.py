@@ -239,3 +239,25 @@ class EngineProcess:
             os.killpg(pgid, signum)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+class EngineControl:
+    """Cancel from another thread: stops the attached engine now and starts no more."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._process: EngineProcess | None = None
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        with self._lock:
+            process = self._process
+        if process is not None:
+            process.cancel()
+
+    def attach(self, process: EngineProcess | None) -> None:
+        with self._lock:
+            self._process = process
+        if process is not None and self.cancelled.is_set():
+            process.cancel()

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 import time
 import uuid
 from collections import deque
@@ -38,7 +37,7 @@ from quanted.core.engine.attempts import VerifyAttempt, best, verify_history  # 
 from quanted.core.engine.discovery import find_pegasus
 from quanted.core.engine.outputs import Comparison, OutputsError, VerifySummary, compare, \
     find_dumps, model_io, read_tensor, top_k
-from quanted.core.engine.process import EngineProcess
+from quanted.core.engine.process import EngineControl, EngineProcess
 from quanted.core.errors import EditError, QuantedError
 from quanted.core.history import History
 
@@ -154,26 +153,10 @@ def not_applied(doc: QuantizeDocument) -> list[str]:
     return pending
 
 
-class VerifyControl:
+class VerifyControl(EngineControl):
     """Cancel a `run` from another thread: stops the engine run now and starts no more."""
 
-    def __init__(self) -> None:
-        self.cancelled = threading.Event()
-        self._lock = threading.Lock()
-        self._process: EngineProcess | None = None
-
-    def cancel(self) -> None:
-        self.cancelled.set()
-        with self._lock:
-            process = self._process
-        if process is not None:
-            process.cancel()
-
-    def _attach(self, process: EngineProcess | None) -> None:
-        with self._lock:
-            self._process = process
-        if process is not None and self.cancelled.is_set():
-            process.cancel()
+    _attach = EngineControl.attach
 
 
 @dataclass(frozen=True)
