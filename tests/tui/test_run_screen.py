@@ -183,7 +183,8 @@ async def test_cancel_restores_the_file(sample, real_engine):
         assert screen.result.cancelled
         assert "restored" in _text(screen, "#run-state")
         assert "restored" in _text(screen, "#result")
-        await pilot.press("q")
+        # The command line has the focus again (enter reruns): q would type, esc closes.
+        await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)
     assert sample.read_bytes() == before

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from textual.screen import ModalScreen
+
+# Far above any worker's real time on a loaded machine; reaching it means a worker hangs,
+# and the test must fail naming it instead of hanging the whole suite.
+SETTLE_LIMIT = float(__import__("os").environ.get("QUANTED_SETTLE_LIMIT", "300"))
 
 REPO = Path(__file__).resolve().parents[2]
 PUBLIC = REPO / ".." / "shared" / "fixtures" / "public"
@@ -20,12 +25,16 @@ async def _workers_done(pilot) -> None:
     """Every worker finished, except a flow waiting for the dialog on screen (the test answers
     it next: waiting for that flow would wait forever)."""
     app = pilot.app
+    deadline = time.monotonic() + SETTLE_LIMIT
     while True:
         waiting = [w for w in app.workers if not w.is_finished]
         if waiting and isinstance(app.screen, ModalScreen):
             waiting = [w for w in waiting if w.group != "flow"]
         if not waiting:
             return
+        if time.monotonic() > deadline:
+            names = ", ".join(f"{w.name or w.group} ({w.state.name})" for w in waiting)
+            raise AssertionError(f"workers never finished on {app.screen!r}: {names}")
         await pilot.pause(0.02)
 
 
