@@ -198,7 +198,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     # on it; none is lost.
     with locked(args.file):
         recovery.refuse_if_interrupted(args.file)
-        doc = QuantizeDocument.open(args.file, full=False)  # the full scan runs before saving
+        # The full scan at once unless an earlier run's verdict on this version is recalled:
+        # every edit needs it before it writes, and the fast index first would be a wasted pass.
+        doc = QuantizeDocument.open(args.file)
         messages = _add(doc, args)
         if doc.is_modified:
             doc.save(force=args.force)
@@ -272,7 +274,9 @@ def cmd_remove(args: argparse.Namespace) -> int:
     check_regular(args.file, "a .quantize file")
     with locked(args.file):
         recovery.refuse_if_interrupted(args.file)
-        doc = QuantizeDocument.open(args.file, full=False)  # the full scan runs before saving
+        # The full scan at once unless an earlier run's verdict on this version is recalled:
+        # every edit needs it before it writes, and the fast index first would be a wasted pass.
+        doc = QuantizeDocument.open(args.file)
         current = doc.customized
         errors = []
         layers = []

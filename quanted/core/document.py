@@ -37,12 +37,16 @@ class TensorQtype:
 class QuantizeDocument:
     """A .quantize file held as its original bytes plus an editable customized block."""
 
-    def __init__(self, data: bytes, path: str | Path | None = None, *, full: bool = True) -> None:
+    def __init__(self, data: bytes, path: str | Path | None = None, *, full: bool = True,
+                 scan: Scan | None = None) -> None:
         """`full=False`: the fast index (top-level lines only); `verify()` runs the full scan,
-        and `save()` does before it writes anything."""
+        and `save()` does before it writes anything. `scan`: the full scan's verdict and index
+        of these very bytes, recalled (core/verdicts.py): no pass over them at all."""
         self.path = Path(path) if path is not None else None
         self._label = str(path) if path is not None else "<input>"
-        self.scan: Scan = (scanner.scan if full else scanner.index)(data, self._label)
+        if scan is None:
+            scan = (scanner.scan if full else scanner.index)(data, self._label)
+        self.scan: Scan = scan
         self._data = data
         self._pending: list[bytes | memoryview] | None = None
         entry = self.scan.entries[CUSTOMIZED]
@@ -63,20 +67,25 @@ class QuantizeDocument:
 
     @classmethod
     def open(cls, path: str | Path, *, full: bool = True) -> QuantizeDocument:
-        """`full=False` opens for an edit: the fast index, trusting the full scan's earlier
-        verdict on this very version of the file when there is one (core/verdicts.py)."""
+        """`full=False` opens for an edit: the fast index, and nothing is written before the
+        full scan has passed. Either way a version of the file the full scan passed before
+        is not scanned again: its verdict and index come from core/verdicts.py."""
         path = Path(path)
         remove_stale_temps(path)  # left by a save that was killed
         before = verdicts.stat(path)
+        recalled = verdicts.recall(before) if before is not None else None
         data = read_bytes(path)
-        doc = cls(data, path, full=full)
         after = verdicts.stat(path)
+        same = after is not None and before is not None and (
+            verdicts.stamp(before) == verdicts.stamp(after))
+        if recalled is not None and same and verdicts.fits(recalled, data):
+            recalled.data = data
+            doc = cls(data, path, scan=recalled)
+        else:
+            doc = cls(data, path, full=full)
+            if full and same:
+                verdicts.record(path, doc.scan)
         doc.stamp = DiskStamp.of(path)
-        if after is not None and before == after:
-            if full:
-                verdicts.record(path)
-            elif verdicts.passed(path, after):
-                doc.scan.verified = True
         if doc._editor.empty_header is None:
             doc._editor.empty_header = empty_header.recall(path)
         return doc
@@ -93,7 +102,7 @@ class QuantizeDocument:
             raise ReadError("the fast index and the full scan disagree; not written", self._label)
         scan.verified = True
         if self.path is not None and self.stamp is not None and not self.changed_on_disk():
-            verdicts.record(self.path)
+            verdicts.record(self.path, scan)
 
     def _detect_block_indent(self, state: block.BlockState) -> str:
         for line in state.lines:
@@ -352,11 +361,11 @@ class QuantizeDocument:
             chunks = self._chunks()
             was_empty = block.is_empty(self._saved)
             atomic_write(target, chunks, force=force)
-            verdicts.record(target)
             if was_empty and not block.is_empty(self.block_state):
                 empty_header.remember(target, self._saved.header)
             # The saved text becomes the new baseline; undo history stays usable.
             self._rebase(chunks, target)
+            verdicts.record(target, self.scan)
         return target
 
     def _rebase(self, chunks: list[bytes | memoryview], path: Path) -> None:

@@ -178,7 +178,10 @@ def _has_double_quoted_keys(result: Scan) -> bool:
     if result.double_quoted_keys is None:
         start, end = _table(result)
         needle = b"\n" + b" " * result.key_indent + b'"'
-        result.double_quoted_keys = result.data.find(needle, start, end) >= 0
+        # A lone `"` first: memchr over the table is ten times faster than the needle search
+        # (which stops at every key line's newline), and most tables have none.
+        result.double_quoted_keys = (result.data.find(b'"', start, end) >= 0
+                                     and result.data.find(needle, start, end) >= 0)
     return result.double_quoted_keys
 
 

@@ -1,15 +1,20 @@
-"""Which files the full scan has passed, by their stat: a later open for an edit trusts it.
+"""Which files the full scan has passed, by their stat: a later open trusts it, and its index.
 
 An entry is named by the file's device and inode and holds (device, inode, size, mtime_ns,
-ctime_ns). Any write to the file changes its ctime, which no tool can set back, so a file
-edited by anything else (or replaced by a rename) is scanned again. The entries live in the
-user's cache folder; a cache that cannot be read or written only costs a scan.
+ctime_ns), then the scan's index (the top-level entries' offsets, the indents, the newline):
+a few hundred bytes that spare the next open every pass over the file. Any write to the
+file changes its ctime, which no tool can set back, so a file edited by anything else (or
+replaced by a rename) is scanned again. The entries live in the user's cache folder; a
+cache that cannot be read or written only costs a scan.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+
+from quanted.core.walker import Scan, TopLevel
 
 
 def _folder() -> Path:
@@ -21,7 +26,9 @@ def _entry(st: os.stat_result) -> Path:
     return _folder() / f"{st.st_dev}-{st.st_ino}"
 
 
-def _stamp(st: os.stat_result) -> str:
+def stamp(st: os.stat_result) -> str:
+    """What names one version of a file. Not the whole stat: reading the file moves its
+    atime, and the open compares a stat from before the read with one from after."""
     return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}"
 
 
@@ -32,25 +39,55 @@ def stat(path: Path) -> os.stat_result | None:
         return None
 
 
-def passed(path: Path, st: os.stat_result) -> bool:
-    """True when the full scan passed this very version of the file."""
+def recall(st: os.stat_result) -> Scan | None:
+    """The full scan's index of this very version of the file, when the scan passed it
+    (its `data` still empty: the caller reads the file and checks it fits)."""
     try:
-        return _entry(st).read_text() == _stamp(st)
-    except (OSError, ValueError):
+        head, _, body = _entry(st).read_text().partition("\n")
+        if head != stamp(st):
+            return None
+        saved = json.loads(body)
+        return Scan(
+            data=b"",
+            entries={e[0]: TopLevel(*e) for e in saved["entries"]},
+            key_indent=saved["key_indent"], field_indent=saved["field_indent"],
+            newline=saved["newline"], legacy=saved["legacy"],
+            double_quoted_keys=saved["double_quoted_keys"], verified=True,
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def fits(scan: Scan, data: bytes) -> bool:
+    """A cheap look that a recalled index belongs to these bytes: each top-level key is where
+    it says (belt and braces; the stamp already names the version)."""
+    if not scan.entries or max(e.end for e in scan.entries.values()) > len(data):
         return False
+    return all(
+        (e.start <= 3 or data[e.start - 1 : e.start] == b"\n")
+        and data[e.start : e.body_start].decode("utf-8", "replace").lstrip("\ufeff")
+        .startswith(key)
+        for key, e in scan.entries.items()
+    )
 
 
-def record(path: Path) -> None:
-    """The file as it is now on disk passed the full scan (just verified, or just written
-    from a verified file)."""
+def record(path: Path, scan: Scan) -> None:
+    """The file as it is now on disk passed the full scan, and `scan` is its index."""
     try:
         st = path.stat()
         entry = _entry(st)
         entry.parent.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({
+            "entries": [[e.key, e.start, e.body_start, e.end, e.value]
+                        for e in scan.entries.values()],
+            "key_indent": scan.key_indent, "field_indent": scan.field_indent,
+            "newline": scan.newline, "legacy": scan.legacy,
+            "double_quoted_keys": scan.double_quoted_keys,
+        })
         # Written beside and renamed: a reader never sees half an entry (no tempfile module:
         # its imports cost more than the rest of this file).
         tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
-        tmp.write_text(_stamp(st))
+        tmp.write_text(f"{stamp(st)}\n{body}")
         os.rename(tmp, entry)  # atomic on POSIX; the cache never needs os.replace's Windows case
     except OSError:
         pass

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quanted.core import scanner
+from quanted.core import scanner, verdicts
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError, QuantedError, ReadError
 from tests.core.docs import legacy_doc, v2_doc
@@ -146,3 +147,36 @@ def test_a_second_edit_trusts_the_first_runs_verdict(tmp_path, monkeypatch):
     again.set_layer("c2_6", "float16")
     with pytest.raises(ReadError):
         again.save()
+
+
+def test_a_recalled_index_is_the_full_scans(tmp_path):
+    path = tmp_path / "m.quantize"
+    path.write_text(legacy_doc())
+    QuantizeDocument.open(path)  # the full scan passes and is recorded
+    recalled = QuantizeDocument.open(path, full=False).scan
+    full = scanner.scan(path.read_bytes())
+    assert recalled.verified
+    assert (recalled.entries, recalled.key_indent, recalled.field_indent, recalled.newline,
+            recalled.legacy) == (full.entries, full.key_indent, full.field_indent, full.newline,
+                                 full.legacy)
+
+
+def test_a_recalled_index_that_does_not_fit_the_bytes_is_not_used(tmp_path):
+    path = tmp_path / "m.quantize"
+    path.write_text(v2_doc())
+    doc = QuantizeDocument.open(path)
+    moved = {key: replace(e, start=e.start + 1) for key, e in doc.scan.entries.items()}
+    verdicts.record(path, replace(doc.scan, entries=moved))  # a cache gone wrong
+    again = QuantizeDocument.open(path, full=False)
+    assert not again.scan.verified
+    assert again.scan.entries == scanner.scan(path.read_bytes()).entries
+
+
+def test_reading_the_file_does_not_void_its_verdict():
+    """The open compares a stat from before its read with one from after: the read moves
+    the atime (relatime does so on the first read after a write), which names no new version."""
+    fields = list(os.stat(__file__))
+    before = os.stat_result(fields)
+    fields[7] += 1  # st_atime
+    after = os.stat_result(fields)
+    assert before != after and verdicts.stamp(before) == verdicts.stamp(after)
