@@ -171,9 +171,15 @@ def _key_end(text: str) -> tuple[int, int] | None:
 def _long_key_problems(data: bytes) -> list[Problem]:
     import numpy as np
 
-    breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    edges = np.concatenate([[-1], breaks, [len(data)]])
-    if np.diff(edges).max() <= MAX_KEY + 1:
+    longest, last = 0, -1  # the longest line, with its newline; the last newline seen
+    for at in range(0, len(data), _CHUNK):  # in slices: one array of the whole file is 9x it
+        part = np.frombuffer(data, dtype=np.uint8, count=min(_CHUNK, len(data) - at), offset=at)
+        breaks = np.flatnonzero(part == 10)
+        if breaks.size:
+            longest = max(longest, int(breaks[0]) + at - last,
+                          int(np.diff(breaks).max()) if breaks.size > 1 else 0)
+            last = int(breaks[-1]) + at
+    if max(longest, len(data) - last) <= MAX_KEY + 1:
         return []  # no line long enough to hold a key over the limit
     problems = []
     for match in _LONG_LINE.finditer(data):
@@ -194,9 +200,29 @@ def _duplicate_field_problems(doc: QuantizeDocument) -> list[Problem]:
     params = doc.scan.entries[QUANTIZE_PARAMETERS]
     ki = doc.scan.key_indent
     problems = []
-    for start, end in _suspect_entries(doc.data, params.body_start - 1, params.end, ki):
-        problems.extend(_exact_duplicates(doc, start, end))
+    for start, end in _slices(doc.data, params.body_start - 1, params.end, ki):
+        for span_start, span_end in _suspect_entries(doc.data, start, end, ki):
+            problems.extend(_exact_duplicates(doc, span_start, span_end))
     return problems
+
+
+# Bytes of the table looked at in one go: the bulk search holds about 300 bytes of arrays per
+# line (ten times the bytes), so the whole table at once peaked at 1.5 GB for 150 MB.
+_CHUNK = 1 << 20
+
+
+def _slices(data: bytes, start: int, end: int, ki: int) -> list[tuple[int, int]]:
+    """The table cut into pieces of about _CHUNK bytes, each cut at the newline before a
+    tensor key line: a duplicate lies inside one entry, so each piece is searched alone."""
+    needle = b"\n" + b" " * ki + b"'"
+    cuts = [start]
+    while end - cuts[-1] > _CHUNK:
+        cut = data.find(needle, cuts[-1] + _CHUNK, end)
+        if cut < 0:
+            break
+        cuts.append(cut)
+    cuts.append(end)
+    return list(zip(cuts, cuts[1:]))
 
 
 def _suspect_entries(data: bytes, start: int, end: int, ki: int) -> list[tuple[int, int]]:
