@@ -1,18 +1,25 @@
 """quanted beside vim on the same files, in one run: add/remove, editor first paint, peak memory.
 
     python benchmarks/bench_vs_vim.py [--dir DIR] [--repeat 5] [--sizes 2000,20000,200000]
+                                      [--base CHECKOUT] [--no-editor]
 
 Generated files (benchmarks/generate.py; cached in DIR when given): --sizes layer counts give
 about 1.5 / 15 / 150 MB. Issue 14's targets: add/remove at most 2x vim's bare open
 (`vim -u NONE -es +q FILE`) at 15 and 150 MB; editor launch to first layer row in a real
 terminal (tmux, polled with capture-pane) under 0.5 s at 15 MB and 2 s at 150 MB; peak RSS
-above the interpreter's floor at most 1.5x the file size. "cold" = the first edit of a file
+above the floor (the same command on a 13-layer file: interpreter and imports) at most
+1.5x the file size. "cold" = the first edit of a file
 written by someone else (the full scan runs before the write); "warm" = the next edits.
+`--base CHECKOUT` measures another checkout (say a detached worktree of main) the same way in
+the same run, through PYTHONPATH, each with its own verdict cache: before/after ratios. The
+children run with byte-compiled modules (as an installed quanted does), whatever
+PYTHONDONTWRITEBYTECODE says here.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import statistics
@@ -28,14 +35,16 @@ from generate import generate, layer_names
 
 QUANTED = [sys.executable, "-m", "quanted"]
 TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"
+EDITS = ("add cold", "add warm", "remove cold", "remove warm")
+MEMORY = ("add", "remove", "check", "layers")
 
 
-def run(argv: list[str]) -> tuple[float, int]:
+def run(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes) of one child process. The RSS comes from GNU time
     around the command: a child forked from this (large) process would count our pages too."""
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         start = time.perf_counter()
-        subprocess.run([TIME, "-f", "%M", "-o", rss.name, *argv], check=False,
+        subprocess.run([TIME, "-f", "%M", "-o", rss.name, *argv], check=False, env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
         return seconds, int(rss.read().split()[-1]) * 1024
@@ -43,6 +52,54 @@ def run(argv: list[str]) -> tuple[float, int]:
 
 def median_of(argv: list[str], repeat: int) -> float:
     return statistics.median(run(argv)[0] for _ in range(repeat))
+
+
+class Variant:
+    """One quanted checkout to measure: its own PYTHONPATH and verdict cache."""
+
+    def __init__(self, name: str, checkout: Path | None, cache: Path) -> None:
+        self.name = name
+        self.env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        self.env["XDG_CACHE_HOME"] = str(cache)
+        if checkout is not None:
+            self.env["PYTHONPATH"] = str(checkout)
+        package = (checkout or Path(__file__).resolve().parent.parent) / "quanted"
+        compileall.compile_dir(package, quiet=1)
+
+    def run(self, *args: str) -> tuple[float, int]:
+        return run([*QUANTED, *args], self.env)
+
+
+def measure_edits(variant: Variant, work: Path, layer: str, repeat: int) -> dict[str, float]:
+    """Median seconds of each of EDITS; the file is back to its bytes after each round."""
+    times: dict[str, list[float]] = {name: [] for name in EDITS}
+    for _ in range(repeat):
+        touch(work)
+        times["add cold"].append(variant.run("add", str(work), layer)[0])
+        times["remove warm"].append(variant.run("remove", str(work), layer)[0])
+        times["add warm"].append(variant.run("add", str(work), layer)[0])
+        touch(work)
+        times["remove cold"].append(variant.run("remove", str(work), layer)[0])
+    return {name: statistics.median(found) for name, found in times.items()}
+
+
+def peaks(variant: Variant, work: Path, layer: str, entropy: Path) -> dict[str, int]:
+    """Peak RSS (bytes) of each command of MEMORY on this file."""
+    commands = {"add": ["add", str(work), layer], "remove": ["remove", str(work), layer],
+                "check": ["check", str(work), "-e", str(entropy)],
+                "layers": ["layers", str(work), "-e", str(entropy)]}
+    return {name: variant.run(*argv)[1] for name, argv in commands.items()}
+
+
+def floors(variant: Variant, root: Path) -> dict[str, int]:
+    """Each command's floor: its peak on a 13-layer file (the interpreter and the same
+    imports, next to no data)."""
+    folder = root / "l13"
+    if not (folder / "big_uint8.quantize").is_file():
+        generate(folder, 13)
+    work = folder / "floor_uint8.quantize"
+    shutil.copyfile(folder / "big_uint8.quantize", work)
+    return peaks(variant, work, layer_names(13)[6], folder / "entropy.txt")
 
 
 def touch(path: Path) -> None:
@@ -88,11 +145,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--sizes", default="2000,20000,200000")
     parser.add_argument("--paint-sizes", default="13,20000,200000")
+    parser.add_argument("--base", type=Path, metavar="CHECKOUT",
+                        help="also measure this checkout of quanted (before/after)")
     parser.add_argument("--no-editor", action="store_true")
     args = parser.parse_args()
     root = args.dir or Path(tempfile.mkdtemp(prefix="quanted-bench-"))
-    floor = min(run([*QUANTED, "--version"])[1] for _ in range(3))
-    print(f"interpreter floor (quanted --version): {floor / 1e6:.1f} MB peak RSS")
+    caches = Path(tempfile.mkdtemp(prefix="quanted-bench-cache-"))
+    variants = [Variant("this", None, caches / "this")]
+    if args.base is not None:
+        variants.insert(0, Variant("base", args.base.resolve(), caches / "base"))
+    floor = {v.name: floors(v, root) for v in variants}
+    for name, found in floor.items():
+        print(f"{name}: floors (each command on a 13-layer file), MB peak RSS: "
+              + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in found.items()))
     rows = []
     for layers in sorted({int(n) for n in (args.sizes + "," + args.paint_sizes).split(",")}):
         folder = root / f"l{layers}"
@@ -106,23 +171,13 @@ def main() -> None:
         result: dict[str, object] = {"layers": layers, "MB": size / 1e6}
         if str(layers) in args.sizes.split(","):
             result["vim"] = median_of(["vim", "-u", "NONE", "-es", "+q", str(work)], args.repeat)
-            cold = []
-            for _ in range(args.repeat):
-                touch(work)
-                cold.append(run([*QUANTED, "add", str(work), layer])[0])
-                run([*QUANTED, "remove", str(work), layer])
-            result["add cold"] = statistics.median(cold)
-            add_warm, remove_warm = [], []
-            for _ in range(args.repeat):
-                add_warm.append(run([*QUANTED, "add", str(work), layer])[0])
-                remove_warm.append(run([*QUANTED, "remove", str(work), layer])[0])
-            result["add warm"] = statistics.median(add_warm)
-            result["remove warm"] = statistics.median(remove_warm)
-            assert work.read_bytes() == original.read_bytes(), "add+remove must be exact"
-            for command in (["add", str(work), layer], ["remove", str(work), layer],
-                            ["check", str(work)], ["layers", str(work), "-e", str(entropy)]):
-                rss = run([*QUANTED, *command])[1]
-                result[f"mem {command[0]}"] = (rss - floor) / size
+            for variant in variants:
+                result[variant.name] = measure_edits(variant, work, layer, args.repeat)
+                assert work.read_bytes() == original.read_bytes(), "add+remove must be exact"
+                result[f"mem {variant.name}"] = {
+                    name: (peak - floor[variant.name][name]) / size
+                    for name, peak in peaks(variant, work, layer, entropy).items()}
+                shutil.copyfile(original, work)
         if not args.no_editor and str(layers) in args.paint_sizes.split(","):
             top = top_of(entropy)
             result["first paint"] = statistics.median(
@@ -133,21 +188,31 @@ def main() -> None:
         print(f"  measured {layers} layers ({size / 1e6:.2f} MB)", flush=True)
     print()
     for result in rows:
-        print(f"{result['layers']:>7} layers, {result['MB']:8.2f} MB")
-        vim = result.get("vim")
-        for name in ("add cold", "add warm", "remove warm"):
-            if name in result:
-                seconds = float(result[name])  # type: ignore[arg-type]
-                print(f"    {name:<22} {seconds:7.3f} s   vim {vim:.3f} s   ratio "
-                      f"{seconds / float(vim):5.2f}x  (target <= 2x at 15/150 MB)")
-        if "first paint" in result:
-            print(f"    {'editor first paint':<22} {float(result['first paint']):7.3f} s   "  # type: ignore[arg-type]
-                  f"vim {float(result['vim first screen']):.3f} s")  # type: ignore[arg-type]
-        mems = [f"{k[4:]} {float(v):.2f}x" for k, v in result.items() if k.startswith("mem ")]  # type: ignore[arg-type]
-        if mems:
-            print(f"    peak RSS above floor / file size: {', '.join(mems)}  (target <= 1.5x)")
+        report(result, [v.name for v in variants])
     if args.dir is None:
         shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(caches, ignore_errors=True)
+
+
+def report(result: dict[str, object], names: list[str]) -> None:
+    print(f"{result['layers']:>7} layers, {result['MB']:8.2f} MB")
+    if "vim" in result:
+        vim = float(result["vim"])  # type: ignore[arg-type]
+        print(f"    vim -u NONE -es +q     {vim:7.3f} s")
+        for edit in EDITS:
+            cells = []
+            for name in names:
+                seconds = result[name][edit]  # type: ignore[index]
+                cells.append(f"{name} {seconds:6.3f} s {seconds / vim:5.2f}x")
+            print(f"    {edit:<22} " + "   ".join(cells) + "   (x vim; target <= 2x at 15/150 MB)")
+        for name in names:
+            mems = result[f"mem {name}"]
+            print(f"    {name}: peak RSS above floor / file size: "
+                  + ", ".join(f"{k} {v:.2f}x" for k, v in mems.items())  # type: ignore[attr-defined]
+                  + "  (target <= 1.5x)")
+    if "first paint" in result:
+        print(f"    {'editor first paint':<22} {float(result['first paint']):7.3f} s   "  # type: ignore[arg-type]
+              f"vim {float(result['vim first screen']):.3f} s")  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
