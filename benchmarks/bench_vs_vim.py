@@ -44,8 +44,11 @@ def run(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int]
     around the command: a child forked from this (large) process would count our pages too."""
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         start = time.perf_counter()
+        # Run from the temp folder: `python -m` puts the working directory first on sys.path,
+        # which would shadow --base's PYTHONPATH when run from a checkout.
         subprocess.run([TIME, "-f", "%M", "-o", rss.name, *argv], check=False, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                       cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
         return seconds, int(rss.read().split()[-1]) * 1024
 
@@ -61,10 +64,9 @@ class Variant:
         self.name = name
         self.env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         self.env["XDG_CACHE_HOME"] = str(cache)
-        if checkout is not None:
-            self.env["PYTHONPATH"] = str(checkout)
-        package = (checkout or Path(__file__).resolve().parent.parent) / "quanted"
-        compileall.compile_dir(package, quiet=1)
+        checkout = checkout or Path(__file__).resolve().parent.parent
+        self.env["PYTHONPATH"] = str(checkout)
+        compileall.compile_dir(checkout / "quanted", quiet=1)
 
     def run(self, *args: str) -> tuple[float, int]:
         return run([*QUANTED, *args], self.env)

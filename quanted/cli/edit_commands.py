@@ -318,7 +318,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(problem.format(str(args.file)))
     if problems:
         return 1
-    print(f"{args.file}: ok ({len(doc.layer_ids)} layers, {len(doc.customized)} customized)")
+    print(f"{args.file}: ok ({doc.layer_count()} layers, {len(doc.customized)} customized)")
     return 0
 
 

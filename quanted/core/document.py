@@ -134,6 +134,12 @@ class QuantizeDocument:
     def layer_ids(self) -> list[str]:
         return list(self.tensors_by_layer)
 
+    def layer_count(self) -> int:
+        """How many layers, without keeping the layer index (a third of `check`'s memory)."""
+        if "tensors_by_layer" in self.__dict__:
+            return len(self.tensors_by_layer)
+        return scanner.count_layers(self.tensor_keys)
+
     def has_layer(self, layer: str) -> bool:
         """True when some tensor `@LAYER:PORT` exists; fast without building the index."""
         if "tensors_by_layer" in self.__dict__:

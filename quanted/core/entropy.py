@@ -7,6 +7,7 @@ numpy is imported where a report is parsed, not here: `resolve` runs in every co
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,18 @@ class Summary:
     maximum: float
     mean: float
     median: float
+
+
+def _lines(text: str, piece: int = 1 << 20) -> Iterator[str]:
+    """text.splitlines(), a piece at a time: the list of all lines of a 28 MB report held
+    twice the report beside the keys. Cut after a newline, which ends a line for splitlines
+    too (and never splits a CR LF)."""
+    start = 0
+    while start < len(text):
+        cut = text.find("\n", start + piece)
+        end = len(text) if cut < 0 else cut + 1
+        yield from text[start:end].splitlines()
+        start = end
 
 
 class EntropyReport:
@@ -59,7 +72,7 @@ class EntropyReport:
             raise ReadError("not UTF-8 text, not an entropy report", label, where) from None
         keys: list[str] = []
         numbers: list[float] = []
-        for number, text_line in enumerate(text.splitlines(), start=1):
+        for number, text_line in enumerate(_lines(text), start=1):
             stripped = text_line.strip()
             if not stripped:
                 continue

@@ -75,7 +75,10 @@ _ASCII_TEXT = bytes([9, 10, 13, *range(0x20, 0x7F)])
 
 
 def _unprintable(data: bytes) -> list[re.Match[bytes]]:
-    rest = data.translate(None, _ASCII_TEXT)
+    # In slices: translate() first allocates an output as large as its input (161 MB for a
+    # 161 MB file, almost all of it given back at once).
+    rest = b"".join(data[at : at + _CHUNK].translate(None, _ASCII_TEXT)
+                    for at in range(0, len(data), _CHUNK))
     if not rest:
         return []  # printable ASCII only: the common file, decided in one pass
     if rest.isascii() is False and not rest.translate(None, bytes(range(0x80, 0x100))) \
@@ -200,7 +203,8 @@ def _duplicate_field_problems(doc: QuantizeDocument) -> list[Problem]:
     params = doc.scan.entries[QUANTIZE_PARAMETERS]
     ki = doc.scan.key_indent
     problems = []
-    for start, end in _slices(doc.data, params.body_start - 1, params.end, ki):
+    for start, end in scanner.pieces(doc.data, params.body_start - 1, params.end, ki,
+                                     _CHUNK):
         for span_start, span_end in _suspect_entries(doc.data, start, end, ki):
             problems.extend(_exact_duplicates(doc, span_start, span_end))
     return problems
@@ -209,20 +213,6 @@ def _duplicate_field_problems(doc: QuantizeDocument) -> list[Problem]:
 # Bytes of the table looked at in one go: the bulk search holds about 300 bytes of arrays per
 # line (ten times the bytes), so the whole table at once peaked at 1.5 GB for 150 MB.
 _CHUNK = 1 << 20
-
-
-def _slices(data: bytes, start: int, end: int, ki: int) -> list[tuple[int, int]]:
-    """The table cut into pieces of about _CHUNK bytes, each cut at the newline before a
-    tensor key line: a duplicate lies inside one entry, so each piece is searched alone."""
-    needle = b"\n" + b" " * ki + b"'"
-    cuts = [start]
-    while end - cuts[-1] > _CHUNK:
-        cut = data.find(needle, cuts[-1] + _CHUNK, end)
-        if cut < 0:
-            break
-        cuts.append(cut)
-    cuts.append(end)
-    return list(zip(cuts, cuts[1:]))
 
 
 def _suspect_entries(data: bytes, start: int, end: int, ki: int) -> list[tuple[int, int]]:

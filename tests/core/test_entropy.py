@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from quanted.core.entropy import EntropyReport
+from quanted.core.entropy import EntropyReport, _lines
 from quanted.core.errors import ReadError
 from tests.conftest import public
 
@@ -51,3 +53,9 @@ def test_bad_lines_name_path_and_line(data, line, message):
 def test_layer_ids_with_colons_split_at_the_last_one():
     report = EntropyReport.parse(b"@blk:3/conv:out0, 0.25\n")
     assert report.by_layer() == {"blk:3/conv": {"out0": 0.25}}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from("ab,0.5\n\r\x0b\x1c\x85\u2028 ")), st.integers(1, 8))
+def test_a_report_read_in_pieces_splits_its_lines_as_a_whole_one(text, piece):
+    assert list(_lines(text, piece)) == text.splitlines()

@@ -6,10 +6,12 @@ YAML parse of the same bytes gives."""
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from quanted.core import scanner
 from quanted.core.document import QuantizeDocument
 from quanted.core.keys import split_tensor_key
 from tests.core.docs import V2_HEADER, v2_tensor
@@ -62,7 +64,11 @@ def test_every_reader_agrees_with_a_yaml_parse(table, stranger):
     data = text.encode()
     parsed = yaml.load(data, Loader=yaml.CSafeLoader)["quantize_parameters"]
     doc = QuantizeDocument(data)
+    assert doc.layer_count() == len({split_tensor_key(key)[0] for key in parsed})
     assert doc.tensor_keys == list(parsed) == [key for key, _ in tensors]
+    with pytest.MonkeyPatch.context() as patch:  # read in pieces of the table, as at 150 MB
+        patch.setattr(scanner, "_PIECE", 1)
+        assert scanner.tensor_keys(doc.scan) == doc.tensor_keys
     qtypes = doc.tensor_qtypes()
     assert list(qtypes) == doc.tensor_keys
     for key, fields in parsed.items():
