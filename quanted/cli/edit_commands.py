@@ -24,7 +24,7 @@ from quanted.core.validate import (
 
 if TYPE_CHECKING:
     from quanted.core.entropy import EntropyReport
-    from quanted.core.layers import LayerRow
+    from quanted.core.layers import LayerIndex, LayerRow
 
 # numpy (via the entropy report) is imported only by the commands that read entropy:
 # it costs 90 ms, a third of the 0.3 s budget for `add` and `remove` on a 15 MB file.
@@ -121,7 +121,8 @@ def _selected(args: argparse.Namespace, rows: list[LayerRow]) -> list[LayerRow]:
     return candidates(rows, args.above, args.top)
 
 
-def _rows(args: argparse.Namespace, doc: QuantizeDocument) -> tuple[list[LayerRow], bool]:
+def _rows(args: argparse.Namespace,
+          doc: QuantizeDocument | LayerIndex) -> tuple[list[LayerRow], bool]:
     """The layer rows with the resolved entropy report (and the reports of earlier hybrid
     runs for customized layers the current one lacks); and whether there was a report."""
     from quanted.core.entropy import earlier_reports
@@ -143,11 +144,13 @@ def load_entropy(path: Path | None, quantize_path: Path) -> EntropyReport | None
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
-    from quanted.core.layers import sort_by_entropy
+    from quanted.core.layers import LayerIndex, sort_by_entropy
 
     doc = QuantizeDocument.open(args.file)
     warn_if_interrupted(args.file)
-    rows, _ = _rows(args, doc)
+    index = LayerIndex(doc.tensors_by_layer, doc.customized)
+    del doc  # the file's bytes go before the report and the rows come
+    rows, _ = _rows(args, index)
     if args.above is not None or args.top is not None:
         rows = _selected(args, rows)
     else:

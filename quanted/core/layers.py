@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport
@@ -22,7 +23,15 @@ def is_converter(layer: str) -> bool:
     return "_to_" in layer and CONVERTER_NAME.search(layer) is not None
 
 
-@dataclass
+class LayerIndex(NamedTuple):
+    """All build_rows reads of a document: a reader that needs nothing else (`quanted layers`)
+    lets go of the file's bytes before the rows are built (a third of its peak memory)."""
+
+    tensors_by_layer: dict[str, list[str]]
+    customized: dict[str, str]
+
+
+@dataclass(slots=True)  # no __dict__ each: 200,000 rows at 150 MB
 class LayerRow:
     layer: str
     tensors: list[str]  # its tensor keys in quantize_parameters, as written there
@@ -68,7 +77,7 @@ class LayerRow:
 
 
 def build_rows(
-    doc: QuantizeDocument,
+    doc: QuantizeDocument | LayerIndex,
     report: EntropyReport | None = None,
     earlier: list[tuple[str, EntropyReport]] | None = None,
 ) -> list[LayerRow]:
