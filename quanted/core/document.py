@@ -67,17 +67,14 @@ class QuantizeDocument:
 
     @classmethod
     def open(cls, path: str | Path, *, full: bool = True) -> QuantizeDocument:
-        """`full=False` opens for an edit: the fast index, and nothing is written before the
-        full scan has passed. Either way a version of the file the full scan passed before
-        is not scanned again: its verdict and index come from core/verdicts.py."""
+        """`full=False`: the fast index; nothing is written before the full scan passes. A
+        version the full scan passed before is not scanned again (core/verdicts.py)."""
         path = Path(path)
         remove_stale_temps(path)  # left by a save that was killed
         before = verdicts.stat(path)
         recalled = verdicts.recall(before) if before is not None else None
         data = read_bytes(path)
-        after = verdicts.stat(path)
-        same = after is not None and before is not None and (
-            verdicts.stamp(before) == verdicts.stamp(after))
+        same = verdicts.same(before, verdicts.stat(path))
         if recalled is not None and same and verdicts.fits(recalled, data):
             recalled.data = data
             doc = cls(data, path, scan=recalled)
@@ -136,9 +133,8 @@ class QuantizeDocument:
 
     def layer_count(self) -> int:
         """How many layers, without keeping the layer index (a third of `check`'s memory)."""
-        if "tensors_by_layer" in self.__dict__:
-            return len(self.tensors_by_layer)
-        return scanner.count_layers(self.tensor_keys)
+        cached = self.__dict__.get("tensors_by_layer")
+        return len(cached) if cached is not None else scanner.count_layers(self.tensor_keys)
 
     def has_layer(self, layer: str) -> bool:
         """True when some tensor `@LAYER:PORT` exists; fast without building the index."""

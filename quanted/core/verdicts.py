@@ -32,6 +32,11 @@ def stamp(st: os.stat_result) -> str:
     return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}"
 
 
+def same(before: os.stat_result | None, after: os.stat_result | None) -> bool:
+    """Both stats name the same version of a file (one from before a read, one from after)."""
+    return before is not None and after is not None and stamp(before) == stamp(after)
+
+
 def stat(path: Path) -> os.stat_result | None:
     try:
         return path.stat()

@@ -179,4 +179,5 @@ def test_reading_the_file_does_not_void_its_verdict():
     before = os.stat_result(fields)
     fields[7] += 1  # st_atime
     after = os.stat_result(fields)
-    assert before != after and verdicts.stamp(before) == verdicts.stamp(after)
+    assert before != after and verdicts.same(before, after)
+    assert not verdicts.same(before, None)
