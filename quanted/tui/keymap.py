@@ -165,6 +165,11 @@ RUN_KEYS: tuple[KeySpec, ...] = (
 VERIFY_KEYS: tuple[KeySpec, ...] = (
     KeySpec("verify.log", "l", "toggle_log", "Log/result",
             "Switch between the result and the engine log.", "verify: Toggle log"),
+    KeySpec("verify.inputs", "i", "edit_inputs", "Inputs",
+            "Change how many dataset inputs verify runs on (default: all of them); enter "
+            "reruns.", "verify: Change the input count"),
+    KeySpec("verify.rerun", "r", "rerun", "Rerun",
+            "Run verify again on the input count in the field.", "verify: Rerun"),
 )
 
 QUANTIZE_KEYS: tuple[KeySpec, ...] = (

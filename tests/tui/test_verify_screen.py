@@ -5,7 +5,7 @@ them), or none; the `engine` test runs acuitylite 6.57.1 on a copy of the sample
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable, Static, TabbedContent
+from textual.widgets import DataTable, Input, Label, Static, TabbedContent
 
 from engine_helpers import install_stand_in, khadas_model_files, plain, wait_for
 from quanted.core.engine.attempts import verify_history
@@ -65,6 +65,70 @@ async def test_stand_in_verify_shows_top5_side_by_side_and_the_history(quantize,
         await pilot.press("l")
         assert screen.query_one(TabbedContent).active == "log-tab"
         assert any("Start inference" in line for line in screen.log_view.plain())
+
+
+def _dataset_of(folder, count: int) -> None:
+    """The khadas inputmeta pointing at a TEXT dataset of `count` inputs."""
+    from engine_helpers import KHADAS_MODEL
+
+    (folder / f"{KHADAS_MODEL}_inputmeta.yml").write_text(
+        "input_meta:\n  databases:\n  - path: dataset.txt\n    type: TEXT\n")
+    (folder / "dataset.txt").write_text("".join(f"input_{i}.npy\n" for i in range(count)))
+
+
+def _iterations_asked(folder) -> list[str]:
+    calls = (folder / "calls.log").read_text().splitlines()
+    return [call.split("--iterations ")[1].split()[0] for call in calls]
+
+
+async def test_the_input_count_defaults_to_the_dataset_and_i_changes_it(quantize, monkeypatch):
+    """STAND-IN engine. Two verifies on 3 inputs, then 1 input with a better cosine: the star
+    stays among the 3-input runs while 3 is asked for, and moves only to like with like."""
+    khadas_model_files(quantize.parent)
+    _dataset_of(quantize.parent, 3)
+    install_stand_in(quantize.parent, STAND_IN, monkeypatch)
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = await _start_verify(pilot)
+        field = screen.query_one("#verify-inputs", Input)
+        assert field.value == "3"
+        assert "of 3 in the dataset" in plain(
+            screen.query_one("#verify-inputs-hint", Static).content)
+        await wait_for(pilot, _finished(screen), what="the verify on 3 inputs")
+        assert screen.result is not None and screen.result.iterations == 3
+        assert _iterations_asked(quantize.parent) == ["3", "3"]
+
+        await pilot.press("r")  # rerun on the same 3
+        await wait_for(pilot, lambda: screen.result is not None and len(
+            verify_history(quantize)) == 2, what="the second verify")
+        await pilot.press("i")
+        assert app.focused is field
+        await pilot.press("backspace", "x", "0")  # not a number: refused as typed
+        assert field.value == "0"
+        await pilot.press("enter")  # 0 inputs: refused, nothing runs
+        assert screen.state == "done" and field.has_class("-invalid")
+        await pilot.press("backspace", "1", "enter")
+        assert app.focused is not field  # keys go to the screen again while it runs
+        await wait_for(pilot, lambda: screen.result is not None and len(
+            verify_history(quantize)) == 3, what="the verify on 1 input")
+        assert screen.result.iterations == 1
+        assert _iterations_asked(quantize.parent)[4:] == ["1", "1"]
+        attempts = verify_history(quantize)
+        assert [a.iterations for a in attempts] == [3, 3, 1]
+        history = screen.query_one("#history", DataTable)
+        marks = [str(history.get_row_at(i)[0]).strip() for i in range(history.row_count)]
+        assert marks == ["", "", "★ ←"]  # the only 1-input run is the best of its kind
+        assert "on 1 input:" in plain(screen.query_one("#history-title", Label).content)
+
+        await pilot.press("i", "backspace", "3", "enter")
+        await wait_for(pilot, lambda: len(verify_history(quantize)) == 4, what="3 again")
+        await wait_for(pilot, lambda: screen.state == "done", what="the screen")
+        marks = [str(history.get_row_at(i)[0]).strip() for i in range(history.row_count)]
+        # three equal 3-input runs: ties go to the newest; the 1-input run is not compared
+        assert marks == ["", "", "", "★ ←"]
+        rows = [history.get_row_at(i) for i in range(history.row_count)]
+        assert rows[2][0].style == "dim" and rows[3][5].plain == "3"
 
 
 async def test_a_failing_inference_shows_its_command_and_last_lines(quantize, monkeypatch):
