@@ -21,7 +21,7 @@ from quanted.core.entropy import EntropyReport
 from quanted.core.errors import FileChangedError, QuantedError, describe
 from quanted.core.files import FileLockedError, ReadOnlyError
 from quanted.core.rebase import reload_keeping_edits
-from quanted.tui import analysis_view, loading
+from quanted.tui import analysis_view, loading, wording
 from quanted.tui.commands import QuantedCommands
 from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first, save_refused
 from quanted.tui.dialogs.comment import CommentDialog
@@ -306,9 +306,8 @@ class MainScreen(FileChecks, Screen[None]):
         assert self.doc is not None
         if row.customized is not None:
             self.doc.remove_layer(row.layer)
-        elif not row.in_file:
-            self.notify(f"{row.layer} is not in quantize_parameters; not added.",
-                        severity="warning")
+        elif refused := wording.cannot_add(row):
+            self.notify(refused, severity="warning")
             return
         else:
             self.doc.set_layer(row.layer, qtypes.DEFAULT_QTYPE)
@@ -319,8 +318,8 @@ class MainScreen(FileChecks, Screen[None]):
         row = self.table.current
         if row is None or not self._ready():
             return
-        if not row.in_file and row.customized is None:
-            self.notify(f"{row.layer} is not in quantize_parameters.", severity="warning")
+        if row.customized is None and (refused := wording.cannot_add(row)):
+            self.notify(refused, severity="warning")
             return
         qtype = await self.app.push_screen_wait(QtypePicker(row.layer, row.customized))
         if qtype is not None and self._ready():
