@@ -34,9 +34,10 @@ def pending_edits(doc: QuantizeDocument) -> PendingEdits:
 
 def apply_edits(doc: QuantizeDocument, edits: PendingEdits) -> list[str]:
     """Replay `edits` on `doc` as one undo step; return what could not be replayed."""
-    skipped: list[str] = []
+    skipped = [f"{layer}: not re-applied, the layer is no longer in quantize_parameters"
+               for layer in edits.set if not doc.has_layer(layer)]
     with doc.batch():
-        doc.set_layers(edits.set)
+        doc.set_layers({layer: q for layer, q in edits.set.items() if doc.has_layer(layer)})
         for layer in edits.removed:
             if layer in doc.customized:
                 doc.remove_layer(layer)

@@ -21,7 +21,7 @@ from quanted.core.entropy import EntropyReport
 from quanted.core.errors import FileChangedError, QuantedError, describe
 from quanted.core.files import FileLockedError, ReadOnlyError
 from quanted.core.rebase import reload_keeping_edits
-from quanted.tui import analysis_view, loading, wording
+from quanted.tui import analysis_view, loading, reloads, wording
 from quanted.tui.commands import QuantedCommands
 from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first, save_refused
 from quanted.tui.dialogs.comment import CommentDialog
@@ -152,8 +152,12 @@ class MainScreen(FileChecks, Screen[None]):
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
-        result = message.result
-        keep = self.table.current.layer if message.reloaded and self.table.current else None
+        self.install(message.result, message.reloaded)
+        reloads.announce(self, message.reloaded, message.skipped)
+
+    def install(self, result: loading.Loaded, reloaded: bool) -> None:
+        """Show a document read from disk (the cursor stays on its layer after a reload)."""
+        keep = self.table.current.layer if reloaded and self.table.current else None
         self.doc, self.report, self.model = result.doc, result.report, result.model
         if self.threshold is None and self.report is not None:
             self.threshold = default_threshold(self.model)
@@ -167,14 +171,6 @@ class MainScreen(FileChecks, Screen[None]):
         # After the first paint: one regex pass over the whole file holds the GIL ~0.2 s.
         self.set_timer(0.1, lambda doc=self.doc: (self.load_qtypes(doc), self.check_file(doc)))
         analysis_view.load(self)
-        if message.skipped is None:
-            if message.reloaded:
-                self.notify(f"Reloaded {self.display_name} from disk.")
-        elif message.skipped:
-            self.notify("Not replayed:\n" + "\n".join(message.skipped),
-                        title="Reloaded, keeping edits", severity="warning", timeout=12)
-        else:
-            self.notify("Your unsaved edits were replayed on the file from disk (unsaved).")
 
     @on(QtypesReady)
     def _qtypes_ready(self, message: QtypesReady) -> None:
@@ -191,9 +187,10 @@ class MainScreen(FileChecks, Screen[None]):
 
     # -- flows: each reads top to bottom, awaiting its dialogs ----------------------------
 
-    async def saved(self, overwrite: bool = False, force: bool = False) -> bool:
-        """Write the edits (in a thread) and say so. A file changed on disk asks: reload,
-        keep my edits, overwrite, cancel. True when the file on disk holds the edits."""
+    async def saved(self, overwrite: bool = False, force: bool = False, said: str = "") -> bool:
+        """Write the edits (in a thread) and say so (`said`, else "Saved NAME."). A file changed
+        on disk asks: reload, keep my edits (and save), overwrite, cancel. True when the file
+        on disk holds the edits."""
         doc = self.doc
         assert doc is not None
         if not doc.is_modified and not overwrite:
@@ -210,8 +207,10 @@ class MainScreen(FileChecks, Screen[None]):
                 self.display_name))
             if choice == changed_on_disk.OVERWRITE:
                 return await self.saved(overwrite=True)
-            if choice in (changed_on_disk.RELOAD, changed_on_disk.KEEP):
-                self.reload(keep_edits=choice == changed_on_disk.KEEP)
+            if choice == changed_on_disk.KEEP:
+                return await reloads.keep_edits_and_save(self)
+            if choice == changed_on_disk.RELOAD:
+                self.reload()
             return False
         except Exception as error:  # noqa: BLE001 - any failure is shown; the edits stay
             self.busy = ""
@@ -220,7 +219,7 @@ class MainScreen(FileChecks, Screen[None]):
         self.busy = ""
         self.table.saved = doc.saved_customized
         self._edited()
-        self.notify(f"Saved {self.display_name}.")
+        self.notify(said or f"Saved {self.display_name}.")
         analysis_view.load(self)  # the file changed: a shown analysis may now be stale
         return True
 
