@@ -172,6 +172,10 @@ async def test_verify_on_the_sample(sample, real_engine):
         await wait_for(pilot, _finished(screen), timeout=ENGINE_TIMEOUT, what="the verify")
         result = screen.result
         assert result is not None, plain(screen.query_one("#verify-result", Static).content)
+        # every input of the sample's dataset by default, as its field says
+        inputs = len((sample.parent / "dataset.txt").read_text().split())
+        assert inputs > 1 and result.iterations == inputs
+        assert screen.query_one("#verify-inputs", Input).value == str(inputs)
         text = plain(screen.query_one("#verify-result", Static).content, width=200)
         assert "float32 (class: probability)" in text and "quantized" in text
         tensor = result.tensors[0]
