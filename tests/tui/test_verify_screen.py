@@ -131,6 +131,31 @@ async def test_the_input_count_defaults_to_the_dataset_and_i_changes_it(quantize
         assert rows[2][0].style == "dim" and rows[3][5].plain == "3"
 
 
+async def test_verify_after_keep_my_edits_runs_on_the_file_as_saved(quantize, monkeypatch):
+    """STAND-IN engine. Save first finds the file changed on disk; Keep my edits reloads,
+    re-applies and saves: verify then runs on (and records) that document, not the old one."""
+    from quanted.tui.dialogs.changed_on_disk import ChangedOnDisk
+    from tui_helpers import TOP
+
+    khadas_model_files(quantize.parent)
+    install_stand_in(quantize.parent, STAND_IN, monkeypatch)
+    other = b"    MobilenetV1/MobilenetV1/Conv2d_0/Conv2D_88: dynamic_fixed_point-i16\n"
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("space")  # removes TOP
+        quantize.write_bytes(quantize.read_bytes().replace(other, b""))
+        await pilot.press("v", "s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChangedOnDisk), what="the dialog")
+        await pilot.press("k")
+        screen = await _start_verify(pilot)
+        assert screen.doc is app.main.doc and not screen.doc.is_modified
+        await wait_for(pilot, _finished(screen), what="the stand-in verify")
+        recorded = verify_history(quantize)[-1].customized
+        assert TOP not in recorded and "MobilenetV1/MobilenetV1/Conv2d_0/Conv2D_88" not in recorded
+        assert recorded == app.main.doc.customized
+
+
 async def test_a_failing_inference_shows_its_command_and_last_lines(quantize, monkeypatch):
     khadas_model_files(quantize.parent)
     install_stand_in(quantize.parent, STAND_IN, monkeypatch)

@@ -260,13 +260,14 @@ class MainScreen(FileChecks, Screen[None]):
     @work(group="flow", exit_on_error=False)
     async def engine_step_flow(self, screen: type[EngineScreen]) -> None:
         """Save first (asked: pegasus reads the disk), the step, re-read what it rewrote."""
-        assert (doc := self.doc) is not None
-        step = screen(doc, self.display_name)
-        if doc.is_modified:
+        assert self.doc is not None
+        if self.doc.is_modified:
             choice = await self.app.push_screen_wait(save_first.SaveFirst(
-                self.display_name, counts(doc.unsaved_changes()), step.VERB))
+                self.display_name, counts(self.doc.unsaved_changes()), screen.VERB))
             if choice != save_first.SAVE or not self._ready() or not await self.saved():
                 return
+        # Made after the save: "Keep my edits" saves a document read again from disk.
+        step = screen(self.doc, self.display_name)
         ran = await self.app.push_screen_wait(step)
         if ran and step.REWRITES_FILE:
             self.reload(entropy=True)
