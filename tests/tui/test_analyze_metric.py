@@ -1,43 +1,27 @@
 """m: the histogram, the `>` threshold and its preview rank by drop (the analysis's figure)
 instead of max entropy, and back. The analysis is written to the cache the way `quanted analyze`
-stores one (no engine: the figures are made up, the cache and its key are the real ones; the
-engine's own figures are checked in tests/engine/test_analysis_engine.py)."""
+stores one (tests/core/cached_analysis.py: no engine, made-up figures, the real cache)."""
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
 
 import numpy as np
 import pytest
 from tui_helpers import settle
 
 from quanted.core.document import QuantizeDocument
-from quanted.core.engine import analysis
-from quanted.core.engine.analysis_cache import AnalysisCache
-from quanted.core.engine.layer_figures import LayerFigures
 from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.threshold import ThresholdDialog
 from quanted.tui.screens.main import MainScreen
 from quanted.tui.widgets.histogram import Histogram
 from quanted.tui.widgets.status_bar import StatusBar
+from tests.core import cached_analysis
 from tests.core.docs import v2_tensor
 
 # A converter a hybrid run inserted: given the worst drop, it must still never be proposed.
 CONVERTER = "layer2/layer2.0/conv1/Conv_output_0_20_pre_asymmetric_affineu8_to_float16float16_41"
 CUSTOMIZED = "layer3/layer3.0/conv2/Conv_output_0_7"  # customized in the sample: never again
-
-
-def cache_analysis(path, drops: dict[str, float | None]) -> None:
-    """Store an analysis of `path` as it is now (current) with these drops."""
-    plan = analysis.plan(path)
-    layers = [LayerFigures(layer, "out0", cosine=0.99 - (drop or 0.0) / 2, cosine_min=0.9,
-                           cosine_raw=0.9, clamped=False, sqnr_db=30.0, max_abs_error=0.1,
-                           drop=drop, converter=layer == CONVERTER)
-              for layer, drop in drops.items()]
-    found = analysis.Analysis(plan.quantize, plan.iterations, plan.model, plan.files.model,
-                              plan.key, datetime.now(timezone.utc).isoformat(), layers)
-    AnalysisCache(plan.quantize).store_result(plan.key, found.to_cache())
 
 
 def made_up_drops(path) -> dict[str, float | None]:
@@ -58,7 +42,7 @@ def analysed(sample):
         "quantize_parameters:\n", "quantize_parameters:\n" + v2_tensor(f"@{CONVERTER}:out0"), 1)
     sample.write_text(text)
     drops = made_up_drops(sample)
-    cache_analysis(sample, drops)
+    cached_analysis.store(sample, drops)
     return sample, drops
 
 
