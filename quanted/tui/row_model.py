@@ -190,7 +190,8 @@ class RowModel:
 
     def has_drops(self) -> bool:
         """True when the analysis shown has a drop for at least one layer of the table."""
-        return bool(np.any(~np.isnan(self._drop_values())))
+        # Without figures, no pass over the rows: this runs on every open, before first paint.
+        return bool(self.figures) and bool(np.any(~np.isnan(self._drop_values())))
 
     def set_metric(self, metric: str) -> None:
         """Rank the threshold's layers by `metric` (drop: only with an analysis that has it)."""

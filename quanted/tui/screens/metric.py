@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from quanted.tui.dialogs.threshold import ThresholdDialog
 from quanted.tui.row_model import DROP, ENTROPY
 from quanted.tui.thresholds import default_threshold, threshold_reason
@@ -42,8 +44,8 @@ class MetricSwitch:
         self.metric_thresholds, self.threshold_metric = saved, active
         histogram = self.query_one(Histogram)
         histogram.set_report(self.report)
-        values = model.metric_values(DROP)
-        histogram.show_metric(active, values[values == values] if drops else None,
+        values = model.metric_values(DROP) if drops else None
+        histogram.show_metric(active, None if values is None else values[~np.isnan(values)],
                               ENTROPY if active == DROP else DROP if drops else None)
         histogram.set_threshold(None, 0)
         self._set_threshold(saved.get(active))
