@@ -275,10 +275,10 @@ def test_history_json_restore_and_report(quantized, capsys):
     assert "customized_quantize_layers:\n  c2_6: float16\n" in quantized.read_text()
     assert main(["report", str(quantized)]) == 0
     report = capsys.readouterr().out
-    assert "| `c2_6` | float16 | - | - |  |" in report
+    assert "| `c2_6` | float16 | - | - | - | - | - |  |" in report
     assert "| quantized | 0.990000 | 0.980000 | 1/1 | 0.100000 |" in report
     assert main(["report", str(quantized), "--format", "csv"]) == 0
-    assert capsys.readouterr().out.splitlines()[1] == "c2_6,float16,,,"
+    assert capsys.readouterr().out.splitlines()[1].startswith("c2_6,float16,,,")
     assert main(["report", str(quantized), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["verify"]["same_list"] is True
 
