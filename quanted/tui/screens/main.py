@@ -26,11 +26,11 @@ from quanted.tui.commands import QuantedCommands
 from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first, save_refused
 from quanted.tui.dialogs.comment import CommentDialog
 from quanted.tui.dialogs.qtype_picker import QtypePicker
-from quanted.tui.dialogs.threshold import ThresholdDialog
 from quanted.tui.keymap import MAIN_KEYS
 from quanted.tui.messages import BulkAdded, Loaded, QtypesReady
-from quanted.tui.row_model import RowModel, default_threshold, threshold_reason
+from quanted.tui.row_model import RowModel
 from quanted.tui.screens.checks import FileChecks
+from quanted.tui.screens.metric import MetricSwitch
 from quanted.tui.screens.engine_base import EngineScreen
 from quanted.tui.screens.engine_steps import ENGINE_STEPS
 from quanted.tui.widgets.customized_pane import CustomizedPane, counts
@@ -41,7 +41,7 @@ from quanted.tui.widgets.layer_table import SORT_TITLES, LayerTable
 from quanted.tui.widgets.status_bar import Status, StatusBar
 
 
-class MainScreen(FileChecks, Screen[None]):
+class MainScreen(FileChecks, MetricSwitch, Screen[None]):
     BINDINGS = [spec.binding() for spec in MAIN_KEYS]
     COMMANDS = {QuantedCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -93,7 +93,7 @@ class MainScreen(FileChecks, Screen[None]):
             name=self.display_name, note=self.note, busy=self.busy,
             modified=bool(doc and doc.is_modified), customized=len(doc.customized) if doc else 0,
             layers=len(model.rows) if model else 0, shown=len(model) if model else 0,
-            threshold=self.threshold, above=self.above,
+            threshold=self.threshold, above=self.above, metric=model.metric if model else "",
             sort=SORT_TITLES.get(model.sort, "") if model else "",
             filter=model.filter_text if model else "", problems=self.problem_status())
 
@@ -159,13 +159,10 @@ class MainScreen(FileChecks, Screen[None]):
         """Show a document read from disk (the cursor stays on its layer after a reload)."""
         keep = self.table.current.layer if reloaded and self.table.current else None
         self.doc, self.report, self.model = result.doc, result.report, result.model
-        if self.threshold is None and self.report is not None:
-            self.threshold = default_threshold(self.model)
         self.table.set_model(self.model, self.doc.saved_customized)
         if keep is not None:
             self.table.rows_changed(keep=keep)
-        self.query_one(Histogram).set_report(self.report)
-        self._set_threshold(self.threshold)
+        self.show_metric()  # the histogram and the threshold (entropy until analysis_view.load)
         self.busy = ""
         self._edited()
         # After the first paint: one regex pass over the whole file holds the GIL ~0.2 s.
@@ -333,14 +330,11 @@ class MainScreen(FileChecks, Screen[None]):
             return
         model = self.model
         assert model is not None
-        if self.report is None:
-            self.notify("No entropy report: nothing to compare a threshold with.",
-                        severity="warning")
+        if self.threshold is None:  # entropy without a report (drop always has one)
+            self.notify("No entropy report: nothing to compare a threshold with (with an "
+                        "analysis, m ranks by drop).", severity="warning")
             return
-
-        value = await self.app.push_screen_wait(ThresholdDialog(
-            self.threshold or 0.5, model.preview_counts, threshold_reason(model),
-            'among the layers the filter shows' if model.filter_text else ''))
+        value = await self.app.push_screen_wait(self.threshold_dialog())
         if value is None or not self._ready():
             return
         self._set_threshold(value)
