@@ -6,6 +6,7 @@ and the model can be tested and measured on its own.
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
@@ -18,6 +19,9 @@ from quanted.core.layers import LayerRow, update_customized
 
 SORTS = ("entropy", "name", "file")
 ANALYSIS_SORTS = ("drop", "cosine")  # offered while an analysis (`a`) is shown
+# What the histogram and `>` rank layers by (`m` switches): max entropy, or the analysis's drop.
+ENTROPY, DROP = "entropy", "drop"
+METRICS = (ENTROPY, DROP)
 
 
 def compile_filter(text: str) -> Callable[[str], object] | None:
@@ -45,10 +49,12 @@ class RowModel:
         self._orders: dict[str, np.ndarray] = {}
         self._masks: dict[str, np.ndarray] = {}  # filter text -> rows it keeps (backspace)
         self._folded: np.ndarray | None = None  # ASCII ids lower-cased, for plain filters
-        self._ranked: tuple[list[int], list[float]] | None = None
+        self.metric = ENTROPY  # what at_or_above, count_to_add and to_add rank by
+        self._ranked: dict[str, tuple[list[int], list[float]]] = {}  # per metric
         self._best: np.ndarray | None = None
+        self._drops: np.ndarray | None = None
         self._not_in_file: list[int] | None = None
-        self._rank_of: np.ndarray | None = None  # row -> its place among rows with entropy
+        self._rank_of: dict[str, np.ndarray] = {}  # row -> its place among rows ranked
         self.view: np.ndarray = np.arange(0)
         self.file_qtypes: dict[str, str] = {}  # layer -> its tensors' qtypes, filled later
         self._customized: dict[str, str] | None = None  # as last refreshed
@@ -90,10 +96,7 @@ class RowModel:
                 keys = np.fromiter((row.order for row in rows), np.int64, len(rows))
                 order = np.argsort(keys, kind="stable")
             elif sort == "entropy":
-                best = self._best_entropy()
-                keys = np.fromiter((row.order for row in rows), np.int64, len(rows))
-                missing = np.isnan(best)
-                order = np.lexsort((keys, np.where(missing, 0.0, -best), missing))
+                order = self._highest_first(self._best_entropy())
             elif sort in ANALYSIS_SORTS:
                 keys_of = [self._analysis_key(row, sort) for row in rows]
                 order = np.array(sorted(range(len(rows)), key=keys_of.__getitem__), np.intp)
@@ -170,14 +173,43 @@ class RowModel:
 
     def set_analysis(self, figures: dict[str, LayerFigures] | None, current: bool = True,
                      age: str = "") -> None:
-        """Show an analysis's figures (None: none); a sort by them falls back to entropy."""
+        """Show an analysis's figures (None: none); a sort or a metric by them falls back to
+        entropy."""
         self.figures = figures or {}
         self.analysis_current, self.analysis_age = current, age
         for sort in ANALYSIS_SORTS:
             self._orders.pop(sort, None)
         if self.sort not in self.sorts():
             self.sort = "entropy"
+        self._drops = None
+        self._ranked.pop(DROP, None)
+        self._rank_of.pop(DROP, None)
+        if not self.has_drops():
+            self.metric = ENTROPY
         self._rebuild()
+
+    def has_drops(self) -> bool:
+        """True when the analysis shown has a drop for at least one layer of the table."""
+        # Without figures, no pass over the rows: this runs on every open, before first paint.
+        return bool(self.figures) and bool(np.any(~np.isnan(self._drop_values())))
+
+    def set_metric(self, metric: str) -> None:
+        """Rank the threshold's layers by `metric` (drop: only with an analysis that has it)."""
+        if metric not in METRICS or (metric == DROP and not self.has_drops()):
+            raise ValueError(metric)
+        self.metric = metric
+
+    def metric_values(self, metric: str | None = None) -> np.ndarray:
+        """Each row's figure for `metric` (default: the active one; NaN without one), in row
+        order."""
+        return self._best_entropy() if (metric or self.metric) == ENTROPY else self._drop_values()
+
+    def metric_value(self, row: LayerRow) -> float | None:
+        """The row's figure for the active metric (the table marks rows at the threshold)."""
+        if self.metric == ENTROPY:
+            return row.max_entropy
+        found = self.figures.get(row.layer)
+        return None if found is None else found.drop
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
@@ -213,21 +245,43 @@ class RowModel:
             self._orders.clear()
             self._masks.clear()
             self._folded = None
-            self._ranked = None
-            self._rank_of = None
+            self._ranked.clear()
+            self._rank_of.clear()
             self._not_in_file = None
             self._rebuild()
 
     # -- counts ---------------------------------------------------------------------
 
-    def _descending(self) -> tuple[list[int], list[float]]:
-        """Rows with entropy, highest max first, and their negated max values (for bisect)."""
-        if self._ranked is None:
-            order = self._order("entropy")
-            best = self._best_entropy()[order]
+    def _highest_first(self, values: np.ndarray) -> np.ndarray:
+        """Row indices by `values` highest first, ties in file order, NaN (no figure) last."""
+        keys = np.fromiter((row.order for row in self.rows), np.int64, len(self.rows))
+        missing = np.isnan(values)
+        return np.lexsort((keys, np.where(missing, 0.0, -values), missing))
+
+    def _descending(self, metric: str | None = None) -> tuple[list[int], list[float]]:
+        """Rows with a figure for `metric` (default: the active one), highest first, and their
+        negated figures (for bisect). The metric is read once: prepare() runs in a thread."""
+        metric = metric or self.metric
+        found = self._ranked.get(metric)
+        if found is None:
+            values = self.metric_values(metric)
+            order = (self._order("entropy") if metric == ENTROPY
+                     else self._highest_first(values))
+            best = values[order]
             ranked = order[~np.isnan(best)]
-            self._ranked = (ranked.tolist(), (-best[~np.isnan(best)]).tolist())
-        return self._ranked
+            found = (ranked.tolist(), (-best[~np.isnan(best)]).tolist())
+            self._ranked[metric] = found
+        return found
+
+    def _rank_table(self, metric: str) -> np.ndarray:
+        """Row -> its place among the rows ranked by `metric` (len(rows) when unranked)."""
+        rank_of = self._rank_of.get(metric)
+        if rank_of is None or len(rank_of) != len(self.rows):
+            ranked = np.asarray(self._descending(metric)[0], np.intp)
+            rank_of = np.full(len(self.rows), len(self.rows), np.intp)
+            rank_of[ranked] = np.arange(len(ranked))
+            self._rank_of[metric] = rank_of
+        return rank_of
 
     def _best_entropy(self) -> np.ndarray:
         """Each row's max entropy (NaN without entropy), in row order."""
@@ -237,11 +291,28 @@ class RowModel:
                 np.float64, len(self.rows))
         return self._best
 
-    def count_at_or_above(self, threshold: float) -> int:
-        return bisect_right(self._descending()[1], -threshold)
+    def _drop_values(self) -> np.ndarray:
+        """Each row's drop in the analysis shown (NaN without one), in row order."""
+        if self._drops is None or len(self._drops) != len(self.rows):
+            figures = self.figures
+
+            def drop(row: LayerRow) -> float:
+                found = figures.get(row.layer)
+                return math.nan if found is None or found.drop is None else found.drop
+
+            self._drops = np.fromiter(map(drop, self.rows), np.float64, len(self.rows))
+        return self._drops
+
+    def count_at_or_above(self, threshold: float, metric: str | None = None) -> int:
+        return bisect_right(self._descending(metric)[1], -threshold)
+
+    def ranked_values(self) -> list[float]:
+        """The active metric's figures of the rows that have one, highest first."""
+        return [-value for value in self._descending()[1]]
 
     def at_or_above(self, threshold: float) -> list[LayerRow]:
-        """Rows whose max entropy is at or above `threshold`, highest first."""
+        """Rows whose figure for the active metric (max entropy, or drop) is at or above
+        `threshold`, highest first."""
         ranked, _ = self._descending()
         return [self.rows[i] for i in ranked[: self.count_at_or_above(threshold)]]
 
@@ -249,13 +320,11 @@ class RowModel:
         """len(to_add(threshold)) without building the rows: the threshold dialog's preview
         runs on every key, and at 200,000 rows a list of 100,000 is 0.1 s. Only the rows that
         can be left out (customized, or not in the file: few) are looked at."""
-        above = self.count_at_or_above(threshold)
+        metric = self.metric
+        above = self.count_at_or_above(threshold, metric)
         if not above:
             return 0
-        if self._rank_of is None or len(self._rank_of) != len(self.rows):
-            ranked = np.asarray(self._descending()[0], np.intp)
-            self._rank_of = np.full(len(self.rows), len(self.rows), np.intp)
-            self._rank_of[ranked] = np.arange(len(ranked))
+        rank_of = self._rank_table(metric)
         if self._not_in_file is None:
             self._not_in_file = [i for i, row in enumerate(self.rows) if not row.is_candidate]
         if self._customized is not None:
@@ -263,7 +332,7 @@ class RowModel:
         else:
             customized = [i for i, row in enumerate(self.rows) if row.customized is not None]
         left_out = np.asarray(list(set(self._not_in_file).union(customized)), np.intp)
-        return above - int(np.count_nonzero(self._rank_of[left_out] < above))
+        return above - int(np.count_nonzero(rank_of[left_out] < above))
 
     def preview_counts(self, threshold: float) -> tuple[int, int]:
         """(how many `>` would add, how many are at or above) as the dialog shows them: among
@@ -282,19 +351,3 @@ class RowModel:
                 if row.is_candidate and row.customized is None
                 and (match is None or match(row.layer))]
 
-
-def threshold_reason(model: RowModel) -> str:
-    """Why default_threshold chose its value, for the `>` dialog and the help screen."""
-    if any(r.customized is not None and r.entropy for r in model.rows):
-        return ("Starts at the lowest max entropy among the layers already customized: "
-                "every layer at least as bad as one you (or ACUITY) chose.")
-    return "Starts at the top 5% of layers by max entropy (none is customized yet)."
-
-
-def default_threshold(model: RowModel) -> float:
-    """The lowest max entropy among customized layers, else the top 5% of layers."""
-    values = [max(r.entropy.values()) for r in model.rows if r.customized is not None and r.entropy]
-    if values:
-        return round(min(values), 4)
-    ranked = model.at_or_above(0.0)
-    return round(ranked[len(ranked) // 20].max_entropy or 0.5, 4) if ranked else 0.5

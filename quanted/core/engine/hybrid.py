@@ -306,7 +306,10 @@ def _run_locked(
         original_model = None  # --from-command with other file names
     result.report = compare(before, Snapshot.take(quantize, after), original_model)
     # The block as the user ran it (comments included): `quanted restore` gives it back.
+    # `customized_after`: the list the run left (the engine may append entries), which an
+    # export compares the file's list with (export_stale.py).
     history.record("hybrid", {"customized": customized, "block": doc.block_text(),
+                              "customized_after": after.customized,
                               "failures": len(result.failures),
                               "engine_status": result.engine_status})
     result.status = 1 if result.failures else 0
