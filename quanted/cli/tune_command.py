@@ -20,11 +20,12 @@ quantized inference there, and compares with the float outputs (run once).
 
 Phases: bounds (plain, and all candidates raised: the search stops when plain already meets
 the target, or when all raised cannot), bisection over the ranked candidates (by entropy, or
-by `drop` from an analysis) for the shortest passing prefix, then pruning to a 1-minimal set:
-dropping any one of its layers misses the target. About 2 + log2(N) + P trials for N
-candidates and a passing prefix of P. Every trial is recorded in .quanted/tune/ and reused by
-a later run on the same inputs (after ctrl+c, say). The file's own customized list is
-measured too.
+by `drop` from an analysis; with --rank drop and none cached, the tune runs one after the
+bounds, 2 engine runs, kept for `quanted analyze`) for the shortest passing prefix, then
+pruning to a 1-minimal set: dropping any one of its layers misses the target. About
+2 + log2(N) + P trials for N candidates and a passing prefix of P. Every trial is recorded in
+.quanted/tune/ and reused by a later run on the same inputs (after ctrl+c, say). The file's
+own customized list is measured too.
 
 When the target is met, the set becomes FILE's customized list (each added line commented
 `# tune: drop=..., entropy=...`; the old file is kept in .quanted/history/), then the hybrid
@@ -58,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the qtype layers are raised to (default: %(default)s)")
     p.add_argument("--rank", choices=["entropy", "drop"],
                    help="candidate order (default: drop when an analysis is cached, else "
-                   "entropy)")
+                   "entropy; drop with none cached runs one: 2 engine runs)")
     p.add_argument("--max-trials", type=int, metavar="K",
                    help="run at most K engine trials (recorded ones are free)")
     p.add_argument("--jobs", type=int, default=1, metavar="J",
@@ -75,6 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     from quanted.cli.tune_report import Progress, dry_run_lines, report_json, report_lines
+    from quanted.core.engine import analysis
     from quanted.core.engine.logscan import strip_ansi
     from quanted.core.tune import runner, session
     from quanted.core.tune.apply import apply
@@ -92,7 +94,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         applied = None
         if outcome.met:
             applied = apply(setup, outcome, progress.on_event)
-    except runner.TrialFailed as exc:
+    except (runner.TrialFailed, analysis.AnalysisFailed) as exc:
         print("quanted: the engine's last log lines:", file=sys.stderr)
         for line in exc.tail:
             print("  " + strip_ansi(line), file=sys.stderr)

@@ -96,7 +96,10 @@ def dry_run_lines(setup: Setup) -> list[str]:
     out.append(f"inputs measured: {setup.iterations}; trials recorded for them: "
                f"{setup.recorded} ({setup.store.folder})")
     out.append(f"the file's own list: {len(setup.current)} layer(s) (measured too)")
-    out.append(f"candidates, highest priority first ({plan.rank}):")
+    if setup.ranking.pending:
+        out.append("candidates, in entropy order until the analysis ranks them by drop:")
+    else:
+        out.append(f"candidates, highest priority first ({plan.rank}):")
     for index, layer in enumerate(plan.candidates, 1):
         figures = setup.ranking.comment(layer)[len("tune: "):]
         tied = plan.companions.get(layer)

@@ -41,6 +41,11 @@ PEGASUS = f"{sys.executable} {Path(tune_stand_in.__file__)}"
 
 @pytest.fixture
 def model(tmp_path, monkeypatch):
+    return make_model(tmp_path, monkeypatch)
+
+
+def make_model(tmp_path: Path, monkeypatch) -> Path:
+    """A copy of the sample in tmp_path/model, scratch folders in tmp_path/tmp; the file."""
     folder = tmp_path / "model"
     folder.mkdir()
     for name in FILES:

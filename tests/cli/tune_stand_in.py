@@ -11,15 +11,19 @@ JSON file named in $TUNE_STAND_IN:
 
     base, weights {layer: w}, pairs [[a, b, w]], spread, refuse [layer]  ("could not be
     applied": the layer stays u8), log (a file each engine call appends a line to),
-    hang_on_quantize N (the N-th quantize call writes `hang` beside the log and blocks until
-    it is killed), rendezvous N (the first N quantize calls each wait until N have started:
-    proof they ran at the same time; gives up with status 9 after 60 s).
+    hang_on_quantize N (the N-th quantize call writes its pid into `hang` beside the log and
+    blocks until it is killed; a list [N, M] of calls writes `hang-N`, `hang-M`),
+    rendezvous N (the first N quantize calls each wait until N have started: proof they ran
+    at the same time; gives up with status 9 after 60 s).
 
 Outputs are written as `pegasus inference --postprocess dump_results` does, for the sample
-model's output `@attach_output/out0_0:out0` (1x10)."""
+model's output `@attach_output/out0_0:out0` (1x10). An inference with probe outputs (the
+analysis `--rank drop` runs) is answered by the analysis stand-in, tests/core/
+analysis_standin.py."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -124,8 +128,12 @@ def quantize(args: list[str], conf: dict) -> int:
     wanted = customized_of(path)
     log(conf, "quantize " + " ".join(sorted(wanted)))
     count = _next_call(conf)
-    if conf.get("hang_on_quantize") == count:
-        Path(conf["log"]).with_name("hang").write_text(str(os.getpid()))
+    hang = conf.get("hang_on_quantize")
+    if count == hang or (isinstance(hang, list) and count in hang):
+        # the pid, then the name: a reader that sees the name finds the pid in it
+        ready = Path(conf["log"]).with_name(f".hang-{count}")
+        ready.write_text(str(os.getpid()))
+        os.replace(ready, ready.with_name("hang" if count == hang else f"hang-{count}"))
         while True:
             time.sleep(1)
     if count <= conf.get("rendezvous", 0):
@@ -180,11 +188,23 @@ def inference(args: list[str], conf: dict) -> int:
     return 0
 
 
+def _analysis_stand_in():
+    spec = importlib.util.spec_from_file_location(
+        "analysis_standin", Path(__file__).parents[1] / "core" / "analysis_standin.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> int:
     args = sys.argv[1:]
     conf = config()
     if args and args[0] == "quantize":
         return quantize(args, conf)
+    if args and args[0] == "inference" and "--postprocess-file" in args:
+        log(conf, f"inference probes {opt(args, '--dtype')}")
+        return _analysis_stand_in().main(args)
     if args and args[0] == "inference":
         return inference(args, conf)
     print(f"E 10:00:00 stand-in: unsupported command {args[:1]}", flush=True)

@@ -38,9 +38,15 @@ def test_a_cached_analysis_ranks_by_drop_worst_first(doc, monkeypatch):
     assert rank.rank(doc, rank.ENTROPY).how == rank.ENTROPY  # asked for: entropy still
 
 
-def test_rank_drop_without_an_analysis_says_how_to_make_one(doc, monkeypatch):
+def test_rank_drop_without_an_analysis_is_pending_in_entropy_order(doc, monkeypatch):
     monkeypatch.setattr(analysis, "load_current", lambda path, iterations=None: None)
     assert rank.drop_by_layer(doc) is None
-    with pytest.raises(rank.RankError, match="quanted analyze"):
-        rank.rank(doc, rank.DROP)
-    assert rank.rank(doc).how == rank.ENTROPY  # no analysis: entropy, as before
+    pending = rank.rank(doc, rank.DROP)  # the tune runs the analysis (session.search)
+    assert pending.how == rank.DROP and pending.pending and not pending.drop
+    by_entropy = rank.rank(doc)  # no analysis, no --rank: entropy, as before
+    assert by_entropy.how == rank.ENTROPY and not by_entropy.pending
+    assert pending.layers == by_entropy.layers
+    # figures handed in (an analysis just run) rank as a cached one does
+    convs = [layer for layer in rank.candidates(doc) if "/Conv_" in layer]
+    ranked = rank.rank(doc, rank.DROP, drop={convs[2]: 0.3, convs[0]: 0.1})
+    assert not ranked.pending and ranked.layers[:2] == [convs[2], convs[0]]

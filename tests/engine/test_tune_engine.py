@@ -1,10 +1,20 @@
 """`quanted tune` against the real engine (acuitylite 6.57.1) on the bundled sample, whose
-plain uint8 model picks the wrong class on 3 of 4 inputs (sample_data/README.md): tune meets
-the default target (min cosine 0.99 over the 4 inputs), an independent `quanted verify` of the
-written file confirms it, every single removal from the set misses the target when this test
-runs the engine itself (pegasus's own commands, its dump files read with numpy), and the trial
-count stays within the plan tune printed. Engine time: the tune (about 15 trials of two engine
-runs, the final hybrid run and verify), one more verify, and 1 + 2 per layer found of ours."""
+plain uint8 model picks the wrong class on 3 of 4 inputs (sample_data/README.md), ranked with
+`--rank drop` and no analysis cached, so the tune runs the analysis itself: it meets the
+default target (min cosine 0.99 over the 4 inputs), an independent `quanted verify` of the
+written file confirms the figure (and agrees with the tune's own trial of the set), every
+single removal from the set was measured by the engine to miss the target, and the trial count
+stays within the plan tune printed.
+
+The file's own list is two layers (as after `quanted add` of the two worst by entropy) instead
+of the engine's pre-filled seven: the search is the same (bounds, the bisection over all 37
+candidates, pruning from the own list because it meets the target with fewer layers than the
+shortest passing prefix), with one pruning trial instead of five. Engine runs: the analysis
+(2), the float run, 10 trials of two runs, the final hybrid run and verify (3), then one more
+verify: 28, against 37 when the test re-ran each removal itself. The 1-minimality check reads
+the tune's own trials of the set without each layer: those are the runs a separate check would
+repeat (the same list, the same `quantize --hybrid` command, the same quantized inference over
+the same inputs), and the verify comparison shows the trials measure what `verify` measures."""
 
 from __future__ import annotations
 
@@ -16,17 +26,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from quanted.core.document import QuantizeDocument
+from quanted.core.engine import analysis
+from quanted.core.tune import rank
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO / "sample_data"
 QUANTIZE = "tinynet_uint8.quantize"
-DUMP = "iter_{}_attach_output_out0_0_out0_1_10.tensor"
 INPUTS = 4
 TARGET = 0.99
+I16 = "dynamic_fixed_point-i16"
+OWN_LIST = {"layer3/layer3.0/conv2/Conv_output_0_7": I16, "layer3/layer3.0/Add_output_0_6": I16}
 
 pytestmark = pytest.mark.engine
 
@@ -47,12 +59,38 @@ def quanted(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def tuned(pegasus, tmp_path_factory):
     path = copy_sample(tmp_path_factory.mktemp("tune") / "model")
-    run = quanted("tune", str(path), "--pegasus", shlex.join(pegasus), "--json")
-    return path, run
+    doc = QuantizeDocument.open(path)
+    with doc.batch():
+        for old in list(doc.customized):
+            doc.remove_layer(old)
+        doc.set_layers(OWN_LIST)
+    doc.save()
+    started = path.read_bytes()
+    run = quanted("tune", str(path), "--rank", "drop", "--pegasus", shlex.join(pegasus),
+                  "--json")
+    return path, run, started
+
+
+def test_rank_drop_runs_the_analysis_and_ranks_by_it(tuned):
+    path, run, started = tuned
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert "[ranking] analysing 38 layers (2 engine runs)" in run.stderr
+    # cached where `quanted analyze` looks (stale now: the tune rewrote the file)
+    found = analysis.load_latest(path)
+    assert found is not None and found.iterations == INPUTS
+    drops = rank.drops(found)
+    assert len(drops) > 30
+    ranking = rank.rank(QuantizeDocument(started, path), rank.DROP,
+                        path.parent / "tinynet.json", drop=drops)
+    # the bisection's first step raised the better half by that ranking
+    half = ranking.layers[:len(ranking.layers) // 2]
+    first = next(t for t in json.loads(run.stdout)["trials"] if t["phase"] == "bisect")
+    assert set(first["layers"]) == set(half) | {
+        c for layer in half for c in ranking.companions.get(layer, ())}
 
 
 def test_tune_meets_the_target_within_its_plan(tuned):
-    path, run = tuned
+    path, run, started = tuned
     assert run.returncode == 0, run.stderr[-4000:]
     result = json.loads(run.stdout)
     assert result["met"] is True and result["target"] == {"cosine": TARGET, "top1": False}
@@ -61,16 +99,18 @@ def test_tune_meets_the_target_within_its_plan(tuned):
     trials = result["trials"]
     plain = trials[0]
     assert plain["layers"] == [] and plain["min_cosine"] < 0.5 and plain["applied"]
+    assert not any(t["cached"] for t in trials)  # every figure here is an engine run
     most = int(re.search(r"trials in all, at most (\d+)", run.stderr)[1])
     assert len(trials) <= most
+    assert "the file's own list (2 layers) meets the target" in run.stderr
     assert all(t["applied"] for t in trials if set(t["layers"]) <= set(layers))
     # the file's list is now the set found; each line new to it says why it is there
     doc = QuantizeDocument.open(path)
     assert doc.customized == layers
-    original = QuantizeDocument.open(SAMPLE_DATA / QUANTIZE).customized
+    original = QuantizeDocument(started, path).customized
     for layer in layers:
         if layer not in original:
-            assert doc.comments()[layer].startswith("tune: drop=-, entropy=0.")
+            assert re.match(r"tune: drop=-?\d\.\d{4}, entropy=0\.", doc.comments()[layer])
     # and the folder holds the tuned model: every raised layer's output is i16 now
     qtypes = doc.tensor_qtypes()
     for layer in layers:
@@ -80,52 +120,28 @@ def test_tune_meets_the_target_within_its_plan(tuned):
 
 
 def test_an_independent_verify_confirms_the_figure(tuned, pegasus):
-    path, run = tuned
+    path, run, _ = tuned
     assert run.returncode == 0
     check = quanted("verify", str(path), "--pegasus", shlex.join(pegasus), "--iterations",
                     str(INPUTS), "--json")
     assert check.returncode == 0, check.stderr[-3000:]
     summary = json.loads(check.stdout)["summary"]["quantized"]
     assert summary["count"] == INPUTS and summary["min_cosine"] >= TARGET
+    # the tune's trial of the set measured the same model the same way
+    result = json.loads(run.stdout)
+    trial = next(t for t in result["trials"] if set(t["layers"]) == set(result["layers"]))
+    assert trial["min_cosine"] == pytest.approx(summary["min_cosine"], abs=1e-4)
 
 
-def dumped(folder: Path) -> list[np.ndarray]:
-    return [np.loadtxt(folder / DUMP.format(i)) for i in range(INPUTS)]
-
-
-def worst_cosine(reference: list[np.ndarray], other: list[np.ndarray]) -> float:
-    return min(float(f @ q / (np.linalg.norm(f) * np.linalg.norm(q)))
-               for f, q in zip(reference, other))
-
-
-def test_the_set_is_1_minimal(tuned, pegasus, tmp_path):
-    _, run = tuned
+def test_the_set_is_1_minimal(tuned):
+    path, run, _ = tuned
     assert run.returncode == 0
-    layers = json.loads(run.stdout)["layers"]
-    meta = ["--model-data", "tinynet.data", "--with-input-meta", "tinynet_inputmeta.yml"]
-    infer = ["inference", *meta, "--postprocess", "dump_results", "--iterations", str(INPUTS)]
-    reference_folder = copy_sample(tmp_path / "float").parent
-    subprocess.run([*pegasus, *infer, "--model", "tinynet.json", "--dtype", "float32",
-                    "--output-dir", "dumps"], cwd=reference_folder, check=True, timeout=600,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    reference = dumped(reference_folder / "dumps")
-    for index, layer in enumerate(layers):
-        quantize = copy_sample(tmp_path / f"without-{index}")
-        doc = QuantizeDocument.open(quantize)
-        with doc.batch():
-            for old in list(doc.customized):
-                doc.remove_layer(old)
-            doc.set_layers({name: q for name, q in layers.items() if name != layer})
-        doc.save()
-        folder = quantize.parent
-        # tune's own hybrid command: `quanted hybrid`'s, without --compute-entropy
-        subprocess.run([*pegasus, "quantize", "--model", "tinynet.json", *meta, "--hybrid",
-                        "--model-quantize", QUANTIZE, "--quantizer", "asymmetric_affine",
-                        "--qtype", "uint8", "--iterations", str(INPUTS)], cwd=folder,
-                       check=True, timeout=600, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.STDOUT)
-        subprocess.run([*pegasus, *infer, "--model", QUANTIZE + ".json", "--model-quantize",
-                        QUANTIZE, "--dtype", "quantized", "--output-dir", "dumps"], cwd=folder,
-                       check=True, timeout=600, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.STDOUT)
-        assert worst_cosine(reference, dumped(folder / "dumps")) < TARGET, layer
+    result = json.loads(run.stdout)
+    layers = set(result["layers"])
+    groups = rank.ties(path.parent / "tinynet.json")  # raised only together: one unit
+    units = {frozenset(next((g for g in groups if layer in g), [layer])) & layers
+             for layer in layers}
+    for unit in units:
+        without = [t for t in result["trials"] if set(t["layers"]) == layers - unit]
+        assert without, f"no engine run measured the set without {sorted(unit)}"
+        assert without[0]["applied"] and without[0]["min_cosine"] < TARGET, unit

@@ -25,18 +25,22 @@ from quanted.core.errors import QuantedError
 # when quanted is gone nothing of the engine is left, not even a zombie.
 # - The kernel sends the keeper SIGUSR2 when quanted dies (PR_SET_PDEATHSIG = 1), however it
 #   dies, SIGKILL included; quanted sends it too for a hard stop: SIGKILL to pegasus's group.
-# - SIGTERM (a cancel) is passed on to pegasus's group.
+# - SIGTERM (a cancel) is passed on to pegasus's group; one that arrives before pegasus is
+#   started is passed on as soon as it is (else pegasus would run its course unstopped).
 # - When pegasus ends, whatever it left running in its group is killed; the keeper ends as
 #   pegasus ended.
 _KEEPER = """
 import ctypes, os, signal, sys
-parent, child = int(sys.argv[1]), 0
+parent, child, pending = int(sys.argv[1]), 0, 0
 def stop(signum, frame):
-    if child:
-        try:
-            os.killpg(child, signal.SIGKILL if signum == signal.SIGUSR2 else signal.SIGTERM)
-        except OSError:
-            pass
+    global pending
+    if not child:
+        pending = signum
+        return
+    try:
+        os.killpg(child, signal.SIGKILL if signum == signal.SIGUSR2 else signal.SIGTERM)
+    except OSError:
+        pass
 for s in (signal.SIGUSR2, signal.SIGTERM):
     signal.signal(s, stop)
 for s in (signal.SIGHUP, signal.SIGINT):
@@ -61,6 +65,8 @@ except OSError:
 child = pid
 if os.getppid() != parent:
     stop(signal.SIGUSR2, None)
+elif pending:
+    stop(pending, None)
 _, status = os.waitpid(pid, 0)
 try:
     os.killpg(pid, signal.SIGKILL)

@@ -97,7 +97,13 @@ def _apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None],
     original = applied.backup.read_bytes()
     on_event(PhaseStarted("hybrid", f"pegasus quantize --hybrid in {setup.quantize.parent}"))
     the_plan = runner.hybrid_plan(setup.quantize, setup.command)
-    result = hybrid.run(the_plan, on_line, force=True, process_ready=process_ready)
+    try:
+        result = hybrid.run(the_plan, on_line, force=True, process_ready=process_ready)
+    except KeyboardInterrupt:
+        # ctrl+c outside the engine's log (hybrid.run turns one inside it into a cancel)
+        atomic_write(setup.quantize, original, force=True)
+        raise runner.TuneCancelled(f"cancelled before the hybrid run; {setup.quantize.name} "
+                                   "is back as it was before the tune", setup.quantize) from None
     applied.hybrid = result
     if result.cancelled or result.restored:
         with locked(setup.quantize):

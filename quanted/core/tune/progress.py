@@ -26,6 +26,7 @@ class Plan:
     bounds: int = 2
     prefix: int | None = None  # the shortest passing prefix, once bisection found it
     trial_seconds: float | None = None  # the mean of the trials run so far
+    analysis_runs: int = 0  # engine runs of the analysis --rank drop needs first (not trials)
 
     @property
     def bisect(self) -> int:
@@ -60,6 +61,11 @@ class Plan:
         n = len(self.candidates)
         out = [(f"plan: {n} candidate layer(s), ranked by {self.rank}, raised to "
                 f"{self.qtype}; target {self.target.describe()}")]
+        if self.analysis_runs and self.prefix is None:
+            out.append(f"plan: ranking by drop needs an analysis of the file and none is "
+                       f"cached: after the bounds, one runs ({self.analysis_runs} engine "
+                       "run(s), kept in .quanted/analysis/ for `quanted analyze`); until then "
+                       "the candidates are in entropy order")
         if self.prefix is None:
             out.append(f"plan: about {self.bounds} + {self.bisect} + P trials: {self.bounds} "
                        f"bounds, at most {self.bisect} bisection (log2 {n}), then about P-1 "
@@ -79,7 +85,7 @@ class PlanMade:
 
 @dataclass(frozen=True)
 class PhaseStarted:
-    phase: str  # "bounds", "bisect", "prune", "apply", "hybrid", "verify"
+    phase: str  # "bounds", "ranking", "bisect", "prune", "apply", "hybrid", "verify"
     text: str
 
 

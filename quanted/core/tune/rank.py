@@ -1,11 +1,14 @@
 """The candidates and their order: every layer with an output tensor in the file, highest
 priority first, by `drop` (issue "analyze": the damage each layer does itself, from one pair
-of dumps) when an analysis is there, else by entropy.txt's worst value per layer."""
+of dumps) when an analysis is there, else by entropy.txt's worst value per layer. `--rank drop`
+without a current analysis gives a *pending* ranking (entropy order, or file order without
+entropy.txt, until the tune runs the analysis: see session.search)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine.model_json import ModelError, read_layers
@@ -16,6 +19,9 @@ from quanted.core.layers import build_rows, is_converter, sort_by_entropy
 
 ENTROPY, DROP = "entropy", "drop"
 LAYOUT_OPS = ("permute", "reshape", "squeeze", "flatten")
+
+if TYPE_CHECKING:
+    from quanted.core.engine.analysis import Analysis
 
 
 class RankError(QuantedError):
@@ -31,6 +37,7 @@ class Ranking:
     # a tied group (see ties) is one candidate: its first member by this ranking, raised with
     # the others, its companions
     companions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    pending: bool = False  # DROP without an analysis yet: `layers` is a provisional order
 
     def comment(self, layer: str) -> str:
         """The comment tune writes on a layer's line."""
@@ -84,7 +91,7 @@ def ties(model: Path) -> list[list[str]]:
 
 def drop_by_layer(doc: QuantizeDocument) -> dict[str, float] | None:
     """Per-layer `drop` from a current cached analysis of the file (`quanted analyze`), or None
-    when there is none. Reads the cache only: ranking never starts an engine run."""
+    when there is none. Reads the cache only."""
     from quanted.core.engine import analysis  # numpy and the dump readers: only when ranking
 
     if doc.path is None:
@@ -93,32 +100,50 @@ def drop_by_layer(doc: QuantizeDocument) -> dict[str, float] | None:
         found = analysis.load_current(doc.path)
     except QuantedError:
         return None  # model files missing or unreadable: no analysis to rank by
-    if found is None:
-        return None
+    return None if found is None else drops(found)
+
+
+def drops(found: Analysis) -> dict[str, float]:
     return {layer: f.drop for layer, f in found.by_layer().items() if f.drop is not None}
 
 
-def rank(doc: QuantizeDocument, how: str | None = None, model: Path | None = None) -> Ranking:
+def analysis_runs(quantize: Path) -> int:
+    """Engine runs an analysis of the file needs now: 2, or 1 when the float run's dumps are
+    cached (an analysis of an earlier state of the file made them)."""
+    from quanted.core.engine import analysis, analysis_cache
+
+    the_plan = analysis.plan(quantize)
+    cached = analysis_cache.AnalysisCache(the_plan.quantize).float_dumps(the_plan.float_key)
+    return 1 if cached is not None else 2
+
+
+def rank(doc: QuantizeDocument, how: str | None = None, model: Path | None = None,
+         drop: dict[str, float] | None = None) -> Ranking:
     """`how`: ENTROPY, DROP, or None for drop when an analysis is cached, else entropy.
-    `model`: the model .json, for the companions."""
+    `model`: the model .json, for the companions. `drop`: the figures to rank by (from an
+    analysis just run) instead of the cached ones. DROP with no analysis at all gives a
+    pending ranking (`pending`), for the tune to complete once it has run one."""
     layers = candidates(doc)
     entropy = _entropy(doc)
-    drop = drop_by_layer(doc)
+    drop = drop if drop is not None else drop_by_layer(doc)
     if how == DROP or (how is None and drop is not None):
         if drop is None:
-            raise RankError("--rank drop needs a current per-layer analysis: run `quanted analyze "
-                            "FILE` first, or use --rank entropy", doc.path)
+            provisional = _by_entropy(doc, layers) if entropy is not None else layers
+            return _tied(Ranking(provisional, DROP, entropy or {}, pending=True), model)
         order = sorted(layers, key=lambda layer: (-drop.get(layer, float("-inf")),
                                                   layers.index(layer)))
         return _tied(Ranking(order, DROP, entropy or {}, drop), model)
     if entropy is None:
         raise RankError("no entropy report beside the file to rank the layers by (the --rebuild "
                         "run writes it with --compute-entropy)", doc.path)
+    return _tied(Ranking(_by_entropy(doc, layers), ENTROPY, entropy), model)
+
+
+def _by_entropy(doc: QuantizeDocument, layers: list[str]) -> list[str]:
     found = resolve(doc.path).path if doc.path is not None else None
     report = EntropyReport.read(found) if found is not None else None
     wanted = set(layers)
-    order = [row.layer for row in sort_by_entropy(build_rows(doc, report)) if row.layer in wanted]
-    return _tied(Ranking(order, ENTROPY, entropy), model)
+    return [row.layer for row in sort_by_entropy(build_rows(doc, report)) if row.layer in wanted]
 
 
 def _tied(ranking: Ranking, model: Path | None) -> Ranking:
@@ -131,7 +156,7 @@ def _tied(ranking: Ranking, model: Path | None) -> Ranking:
             companions[present[0]] = tuple(present[1:])
     riders = {layer for others in companions.values() for layer in others}
     return Ranking([layer for layer in ranking.layers if layer not in riders], ranking.how,
-                   ranking.entropy, ranking.drop, companions)
+                   ranking.entropy, ranking.drop, companions, ranking.pending)
 
 
 def _entropy(doc: QuantizeDocument) -> dict[str, float] | None:

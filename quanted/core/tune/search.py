@@ -4,10 +4,12 @@
    list, a free operating point). Plain meeting the target ends the search with the empty
    list; all-raised missing it ends it too: no layer set reaches the target with this qtype.
    Candidates the engine did not apply in the all-raised trial are dropped from the ranking.
-2. bisection over the ranked candidates for the shortest prefix that meets the target (the
+2. ranking, when the order waits on an analysis (`--rank drop` with none cached): `rerank`
+   runs it and gives the order; candidates the engine refused stay out.
+3. bisection over the ranked candidates for the shortest prefix that meets the target (the
    plain model is the failing bound, all-raised the passing one; a response that is not
    monotonic still ends with a failing prefix next to a passing one).
-3. pruning, lowest priority first: drop a member when the set without it still meets the
+4. pruning, lowest priority first: drop a member when the set without it still meets the
    target; passes repeat until every single removal has been measured to miss on the final
    set, so the result is 1-minimal.
 """
@@ -24,6 +26,8 @@ from quanted.core.tune.progress import Event, Note, PhaseStarted, Plan, PlanMade
 from quanted.core.tune.store import trial_key
 
 PLAIN, UNREACHABLE, FOUND, BUDGET = "plain", "unreachable", "found", "budget"
+# The ranking made after the bounds: (candidates highest priority first, their companions)
+Reranker = Callable[[], tuple[list[str], dict[str, tuple[str, ...]]]]
 
 
 @dataclass
@@ -58,8 +62,9 @@ class Outcome:
 
 class Search:
     def __init__(self, book: Book, plan: Plan, current: dict[str, str],
-                 on_event: Callable[[Event], None]) -> None:
+                 on_event: Callable[[Event], None], rerank: Reranker | None = None) -> None:
         self.book = book
+        self.rerank = rerank
         self.plan = plan
         self.current = current
         self.on_event = on_event
@@ -78,7 +83,8 @@ class Search:
     def run(self) -> Outcome:
         outcome = Outcome(self.target, False, {}, BUDGET, "the trial budget ran out")
         try:
-            self._bounds(outcome) and self._bisect(outcome) and self._prune(outcome)
+            (self._bounds(outcome) and self._rank(outcome) and self._bisect(outcome)
+             and self._prune(outcome))
         finally:
             outcome.trials = list(self.book.trials)
         self.on_event(Note(outcome.message))
@@ -155,6 +161,17 @@ class Search:
                                f"{self.plan.qtype} the target is missed ({why}): no layer "
                                "set reaches it with this qtype")
             return False
+        return True
+
+    def _rank(self, outcome: Outcome) -> bool:
+        if self.rerank is None:
+            return True
+        order, companions = self.rerank()
+        refused = set(outcome.refused)
+        self.plan.companions = companions
+        self.plan.candidates = [c for c in order if c not in refused
+                                and not set(companions.get(c, ())) & refused]
+        self.plan.analysis_runs = 0
         return True
 
     def _bisect(self, outcome: Outcome) -> bool:

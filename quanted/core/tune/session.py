@@ -6,7 +6,8 @@
                                                                   # (cancel: setup.cancel())
     applied = apply(setup, outcome, on_event, on_line)            # edit + hybrid + verify
 
-`search` never writes the user's file or folder except `.quanted/tune/` (the recorded trials);
+`search` never writes the user's file or folder except `.quanted/tune/` (the recorded trials)
+and, for `--rank drop` with no current analysis, `.quanted/analysis/` (the one it runs);
 `apply` makes the found set the file's customized list, runs the hybrid quantize there and
 verifies it. `executor=` takes any object with `submit()` (see book.Executor); by default a
 ThreadPoolExecutor with `jobs` workers."""
@@ -21,13 +22,14 @@ from pathlib import Path
 
 from quanted.core import qtypes
 from quanted.core.document import QuantizeDocument
+from quanted.core.engine import analysis
 from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import find_pegasus
 from quanted.core.errors import EditError, QuantedError
 from quanted.core.tune import rank, runner, scratch
 from quanted.core.tune.book import Book, Executor
 from quanted.core.tune.figures import Target
-from quanted.core.tune.progress import Event, Plan
+from quanted.core.tune.progress import Event, Note, PhaseStarted, Plan
 from quanted.core.tune.search import Outcome, Search
 from quanted.core.tune.store import TrialStore
 
@@ -57,6 +59,7 @@ class Setup:
     command: list[str]  # the hybrid quantize command of every trial and of the final run
     iterations: int
     book: Book | None = None
+    analysis_control: analysis.AnalysisControl = field(default_factory=analysis.AnalysisControl)
 
     @property
     def recorded(self) -> int:
@@ -65,6 +68,7 @@ class Setup:
 
     def cancel(self) -> None:
         """Stop the running trials (from any thread); `search` then raises TuneCancelled."""
+        self.analysis_control.cancel()
         if self.book is not None:
             self.book.cancel()
 
@@ -100,7 +104,8 @@ def prepare(quantize: Path, options: Options) -> Setup:
              "model": str(inputs.files.model), "note": "trials of `quanted tune`; "
              "safe to delete (they are only reused, never trusted over a changed input)"}
     plan = Plan(list(ranking.layers), ranking.how, options.target, options.qtype,
-                jobs=options.jobs, companions=ranking.companions)
+                jobs=options.jobs, companions=ranking.companions,
+                analysis_runs=rank.analysis_runs(quantize) if ranking.pending else 0)
     return Setup(quantize, options, doc, inputs, ranking, plan, doc.customized,
                  TrialStore(quantize, context, about), pegasus,
                  runner.hybrid_command(inputs, pegasus), iterations)
@@ -122,12 +127,47 @@ def search(setup: Setup, on_event: Callable[[Event], None] = lambda event: None,
     book = Book(setup.store, make_spec, executor, setup.plan, setup.options.target,
                 on_event, setup.options.max_trials)
     setup.book = book
+    rerank = (lambda: _rank_by_analysis(setup, on_event)) if setup.ranking.pending else None
     try:
-        return Search(book, setup.plan, setup.current, on_event).run()
-    except KeyboardInterrupt:
-        raise runner.TuneCancelled("tune cancelled (ctrl+c); the trials measured so far are "
-                                   f"kept in {setup.store.folder}", setup.quantize) from None
+        return Search(book, setup.plan, setup.current, on_event, rerank).run()
+    except BaseException as exc:
+        # Stop the engine runs still going before waiting for their threads: ctrl+c can land
+        # anywhere in this thread (printing progress, between a submit and the wait), not only
+        # in Book._wait, which cancels them itself; a shutdown that waited on an engine nobody
+        # stopped would never return.
+        book.cancel()
+        if isinstance(exc, KeyboardInterrupt):
+            raise runner.TuneCancelled("tune cancelled (ctrl+c); the trials measured so far "
+                                       f"are kept in {setup.store.folder}",
+                                       setup.quantize) from None
+        raise
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         book.close()
+
+
+def _rank_by_analysis(setup: Setup, on_event: Callable[[Event], None]
+                      ) -> tuple[list[str], dict[str, tuple[str, ...]]]:
+    """Run the analysis `--rank drop` waits on (cached like `quanted analyze`'s, which then
+    reuses it), rank by its drop, and make that the setup's ranking."""
+    runs = setup.plan.analysis_runs or rank.analysis_runs(setup.quantize)
+    on_event(PhaseStarted("ranking", f"analysing {len(setup.doc.layer_ids)} layers "
+                                     f"({runs} engine run{'s' if runs > 1 else ''}) to rank "
+                                     "the candidates by drop"))
+
+    def progress(p: analysis.Progress) -> None:
+        if p.input == 0:
+            on_event(Note(f"[ranking] analysis run {p.run} of {p.runs}: {p.title}"))
+
+    try:
+        found = analysis.run(setup.quantize, setup.options.pegasus, None, lambda line: None,
+                             progress, control=setup.analysis_control)
+    except analysis.AnalysisCancelled:
+        raise runner.TuneCancelled("tune cancelled during the analysis that ranks by drop",
+                                   setup.quantize) from None
+    setup.ranking = rank.rank(setup.doc, rank.DROP, setup.inputs.files.model,
+                              drop=rank.drops(found))
+    on_event(Note(f"[ranking] by drop (analysis kept in .quanted/analysis/): "
+                  f"{', '.join(setup.ranking.layers[:3])}, ..."))
+    return list(setup.ranking.layers), dict(setup.ranking.companions)
