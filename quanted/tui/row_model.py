@@ -20,6 +20,13 @@ SORTS = ("entropy", "name", "file")
 ANALYSIS_SORTS = ("drop", "cosine")  # offered while an analysis (`a`) is shown
 
 
+# Regex text that could match a line break, look behind it, or anchor at the whole text:
+# such a filter is run per id; any other runs once over all ids joined by newlines.
+_CROSSES_LINES = re.compile(r"\\[sSWDntrvfxuUN0AZ]|\[\^|\(\?[a-zA-Z]*[sx]|\(\?<|\n")
+# Regex text that lower-casing would change beyond its letters: `\B`, `\W`; ranges like A-z.
+_CASE_SENSITIVE = re.compile(r"\\[A-Z]|[A-Z]-|-[A-Z]")
+
+
 def compile_filter(text: str) -> Callable[[str], object] | None:
     """A matcher for layer ids (truthy on a match): a case-insensitive regex, or a substring
     when the text is not a valid regex. A bound `search`, so a 20,000-row filter runs in C."""
@@ -49,6 +56,9 @@ class RowModel:
         self._best: np.ndarray | None = None
         self._not_in_file: list[int] | None = None
         self._rank_of: np.ndarray | None = None  # row -> its place among rows with entropy
+        self._joined: tuple[str, str, np.ndarray] | None = None  # see _joined_ids
+        self.scale: tuple[float, float] | None = None  # the bars' range, when known ahead
+        self.preview = False  # True: only the top rows, painted before the rest is read
         self.view: np.ndarray = np.arange(0)
         self.file_qtypes: dict[str, str] = {}  # layer -> its tensors' qtypes, filled later
         self._customized: dict[str, str] | None = None  # as last refreshed
@@ -79,6 +89,7 @@ class RowModel:
         for sort in SORTS:
             self._order(sort)
         self._folded_ids()
+        self._joined_ids()
         self.count_to_add(0.0)  # the threshold preview's rank table (0: every ranked row)
 
     def _order(self, sort: str | None = None) -> np.ndarray:
@@ -129,15 +140,51 @@ class RowModel:
             found = np.strings.find(folded[candidates], text.lower().encode()) >= 0
             mask[candidates[found]] = True
         else:
-            match = compile_filter(text)
-            assert match is not None
-            mask = np.zeros(len(self.rows), bool)
-            hits = list(compress(range(len(self.rows)), map(match, (r.layer for r in self.rows))))
-            mask[hits] = True
+            mask = self._regex_mask(text)
         if len(self._masks) >= 32:
             self._masks.clear()
         self._masks[text] = mask
         return mask
+
+    def _regex_mask(self, text: str) -> np.ndarray:
+        """Rows whose id the regex (or, when invalid, the substring) finds. One `finditer` in C
+        over every id joined by newlines, each match running on to its line's end so a line
+        matches once; the match starts map to rows by a binary search of the line starts.
+        ASCII ids are searched lower-cased without IGNORECASE: then re skips to a literal
+        prefix instead of trying every position (10x on `conv.*1$` at 200,000 rows)."""
+        mask = np.zeros(len(self.rows), bool)
+        joined = self._joined_ids()
+        pattern = None
+        if joined is not None and not _CROSSES_LINES.search(text):
+            lower = joined[1] and text.isascii() and not _CASE_SENSITIVE.search(text)
+            try:
+                re.compile(text)  # wrapped, an invalid regex (`a)(b`) could become a valid one
+                pattern = re.compile(f"(?:{text.lower() if lower else text})[^\n]*",
+                                     re.MULTILINE if lower else re.MULTILINE | re.IGNORECASE)
+            except re.error:
+                pattern = None
+        if pattern is not None and joined is not None:
+            ids, lowered, starts = joined
+            found = np.fromiter(map(re.Match.start, pattern.finditer(lowered or ids)), np.intp)
+            mask[np.searchsorted(starts, found, side="right") - 1] = True
+            return mask
+        match = compile_filter(text)
+        assert match is not None
+        mask[list(compress(range(len(self.rows)), map(match, (r.layer for r in self.rows))))] = 1
+        return mask
+
+    def _joined_ids(self) -> tuple[str, str, np.ndarray] | None:
+        """Every id, one a line; the same lower-cased when all are ASCII (else ""); where each
+        line starts. None when an id holds a newline."""
+        if self._joined is None or len(self._joined[2]) != len(self.rows):
+            layers = [row.layer for row in self.rows]
+            lengths = np.fromiter(map(len, layers), np.intp, len(layers)) + 1
+            starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.intp)
+            text = "\n".join(layers)
+            if text.count("\n") != len(layers) - 1:
+                text = ""
+            self._joined = (text, text.lower() if text.isascii() else "", starts)
+        return self._joined if self._joined[0] or not self.rows else None
 
     def _rebuild(self) -> None:
         order = self._order()
@@ -183,6 +230,11 @@ class RowModel:
         self.filter_text = text
         self._rebuild()
 
+    def customized_applied(self, customized: dict[str, str]) -> None:
+        """The rows already show `customized` (build_rows applied it): the next refresh
+        touches only what changed since."""
+        self._customized = dict(customized)
+
     def refresh_customized(self, customized: dict[str, str]) -> None:
         """Re-read the customized column; rows for newly named layers are appended. Only the
         rows whose value changed are touched: a toggle among 200,000 rows is not a full pass."""
@@ -213,6 +265,7 @@ class RowModel:
             self._orders.clear()
             self._masks.clear()
             self._folded = None
+            self._joined = None
             self._ranked = None
             self._rank_of = None
             self._not_in_file = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,7 +21,6 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport
 from quanted.core.errors import FileChangedError, QuantedError, describe
 from quanted.core.files import FileLockedError, ReadOnlyError
-from quanted.core.rebase import reload_keeping_edits
 from quanted.tui import analysis_view, loading
 from quanted.tui.commands import QuantedCommands
 from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first, save_refused
@@ -29,16 +29,17 @@ from quanted.tui.dialogs.qtype_picker import QtypePicker
 from quanted.tui.dialogs.threshold import ThresholdDialog
 from quanted.tui.keymap import MAIN_KEYS
 from quanted.tui.messages import BulkAdded, Loaded, QtypesReady
-from quanted.tui.row_model import RowModel, default_threshold, threshold_reason
 from quanted.tui.screens.checks import FileChecks
-from quanted.tui.screens.engine_base import EngineScreen
-from quanted.tui.screens.engine_steps import ENGINE_STEPS
 from quanted.tui.widgets.customized_pane import CustomizedPane, counts
 from quanted.tui.widgets.histogram import Histogram
 from quanted.tui.widgets.key_hints import KeyHints
 from quanted.tui.widgets.layers_pane import LayersPane
 from quanted.tui.widgets.layer_table import SORT_TITLES, LayerTable
 from quanted.tui.widgets.status_bar import Status, StatusBar
+
+if TYPE_CHECKING:  # numpy and the engine screens load after the first paint (issue 14)
+    from quanted.tui.row_model import RowModel
+    from quanted.tui.screens.engine_base import EngineScreen
 
 
 class MainScreen(FileChecks, Screen[None]):
@@ -117,14 +118,7 @@ class MainScreen(FileChecks, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, reload: bool = False, entropy: bool = False, keep_edits: bool = False) -> None:
-        skipped = None
-        if keep_edits and self.doc is not None:
-            fresh, skipped = reload_keeping_edits(self.doc)
-            result = loading.from_doc(fresh, self.report)
-        elif reload and self.report is not None and not entropy:
-            result = loading.reload(self.path, self.report)
-        else:
-            result = loading.load(self.path, self.entropy)
+        result, skipped = loading.for_screen(self, reload, entropy, keep_edits)
         self.post_message(Loaded(result, reload, skipped))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="qtypes")
@@ -155,8 +149,7 @@ class MainScreen(FileChecks, Screen[None]):
         result = message.result
         keep = self.table.current.layer if message.reloaded and self.table.current else None
         self.doc, self.report, self.model = result.doc, result.report, result.model
-        if self.threshold is None and self.report is not None:
-            self.threshold = default_threshold(self.model)
+        self.threshold = result.threshold if self.threshold is None else self.threshold
         self.table.set_model(self.model, self.doc.saved_customized)
         if keep is not None:
             self.table.rows_changed(keep=keep)
@@ -255,6 +248,8 @@ class MainScreen(FileChecks, Screen[None]):
             self.app.exit()
 
     def action_engine_step(self, name: str) -> None:
+        from quanted.tui.screens.engine_steps import ENGINE_STEPS
+
         if self._ready():
             self.engine_step_flow(ENGINE_STEPS[name])
 
@@ -338,6 +333,8 @@ class MainScreen(FileChecks, Screen[None]):
             self.notify("No entropy report: nothing to compare a threshold with.",
                         severity="warning")
             return
+
+        from quanted.tui.row_model import threshold_reason
 
         value = await self.app.push_screen_wait(ThresholdDialog(
             self.threshold or 0.5, model.preview_counts, threshold_reason(model),

@@ -7,7 +7,7 @@ Flags after a line: the layer is not in the file, or the 6.x engine cannot apply
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from textual.content import Content
 from textual.geometry import Size
@@ -16,7 +16,9 @@ from textual.strip import Strip
 
 from quanted.core import block, qtypes
 from quanted.core.document import ADDED, CHANGED, REMOVED, QuantizeDocument
-from quanted.tui.row_model import RowModel
+
+if TYPE_CHECKING:
+    from quanted.tui.row_model import RowModel
 
 MARK_STYLES = {"+": "bold $text-success", "~": "bold $text-warning", "-": "bold $text-error"}
 
