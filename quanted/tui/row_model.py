@@ -244,21 +244,20 @@ class RowModel:
         if previous is None:
             update_customized(self.by_layer, customized)
         else:
-            # Set operations in C: after a bulk add of 188,000 layers only the new ones are read.
-            # map() over builtins: the loops run in C (188,000 rows: 0.1 s, not 0.4).
+            # Set operations and map() over builtins: the loops run in C, and a bulk add of
+            # 188,000 layers creates no per-layer dict or tuple.
             common = customized.keys() & previous.keys()
-            new = list(customized.keys() - common)
-            changed = dict(zip(new, map(customized.__getitem__, new)))
-            changed.update((k, customized[k]) for k in common if previous[k] != customized[k])
+            new = customized.keys() - common
+            missing = new - self.by_layer.keys()
+            for layer in [k for k in customized if k in missing] if missing else ():
+                # named only by the block: a row after the file's
+                self.by_layer[layer] = LayerRow(layer, [], order=len(self.by_layer), in_file=False)
+            retyped = [k for k in common if previous[k] != customized[k]]
             gone = filter(None, map(self.by_layer.get, previous.keys() - customized.keys()))
             deque(map(setattr, gone, repeat("customized"), repeat(None)), maxlen=0)
-            rows = list(map(self.by_layer.get, changed))
-            if None in rows:  # named only by the block: a row after the file's
-                for i, layer in enumerate(changed):
-                    if rows[i] is None:
-                        rows[i] = self.by_layer[layer] = LayerRow(
-                            layer, [], order=len(self.by_layer), in_file=False)
-            deque(map(setattr, rows, repeat("customized"), changed.values()), maxlen=0)
+            for keys in (new, retyped):
+                deque(map(setattr, map(self.by_layer.__getitem__, keys), repeat("customized"),
+                          map(customized.__getitem__, keys)), maxlen=0)
         self._customized = dict(customized)
         if len(self.by_layer) != before:
             for row in list(self.by_layer.values())[before:]:
