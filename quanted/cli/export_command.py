@@ -15,10 +15,16 @@ the hybrid run wrote, with its converter layers; ACUITY's guide warns that NAME.
 after a hybrid run), --model-data NAME.data, --model-quantize FILE, --with-input-meta
 NAME_inputmeta.yml, into DIR (default NAME_POSTFIX_export/ beside FILE).
 
-Refused unless --force: no hybrid model yet while FILE has customized layers, a hybrid model
-older than FILE while some customized layers are not applied, a DIR that is not empty.
-The log is searched for what the exporter only prints (dtype mismatches such as
-"DFP INT16, ASYM UINT8", unsupported qtypes, E lines): exit 1 naming the layer.
+Refused unless --force, when the hybrid model is stale: none yet while FILE has customized
+layers; converter layers of it FILE has no entries for (FILE was rebuilt or replaced); the
+customized list (layers and qtypes) is not the one the last recorded hybrid run was made with
+(.quanted/history/), or FILE was rebuilt since that run; without a record, a model older than
+FILE while some customized layers are not applied. The fix: `quanted hybrid FILE`. Also
+refused: a DIR that is not empty.
+The log is searched for what the exporter only prints: tensors exported as float32 in a
+quantized export (no entry in FILE; the engine exits 0), inputs it could not load, E lines,
+a traceback's last line, dtype mismatches such as "DFP INT16, ASYM UINT8", unsupported
+qtypes: exit 1 naming the layer.
 Exit status: pegasus's own when it failed, 1 for problems in the log, else 0."""
 
 
@@ -34,8 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
                    "pegasus.py on PATH or in $ACUITY_PATH)")
     p.add_argument("--force", action="store_true",
-                   help="export even when the case would miss customized layers, or into a "
-                   "folder that is not empty")
+                   help="export even when the hybrid model is stale, or into a folder that is "
+                   "not empty")
     p.add_argument("--dry-run", action="store_true", help="print the command and run nothing")
     p.add_argument("--json", action="store_true",
                    help="print the result as JSON on stdout (the log goes to stderr)")

@@ -47,10 +47,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--dry-run", action="store_true", help="show the change, write nothing")
     r.set_defaults(handler=cmd_restore)
 
-    rep = sub.add_parser("report", help="the customized list with entropy and verify figures",
+    rep = sub.add_parser("report", help="the customized list with entropy, analysis and verify "
+                         "figures",
                          description="The final customized list of FILE with each layer's "
-                         "entropy and comment, and the figures of the last verify: something "
-                         "to paste in a merge request or a ticket.")
+                         "entropy, comment and figures from the cached per-layer analysis "
+                         "(cosine, drop, sqnr; `quanted analyze FILE` makes it; marked stale "
+                         "with its age when FILE or its model changed since), and the figures "
+                         "of the last verify: something to paste in a merge request or a "
+                         "ticket.")
     rep.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
     rep.add_argument("-e", "--entropy", type=Path, metavar="ENTROPY",
                      help="the entropy report (default: entropy.txt beside FILE)")

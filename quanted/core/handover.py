@@ -1,7 +1,9 @@
 """`quanted report`: what to paste in a merge request or a ticket: the final customized list
-with each layer's entropy and comment, and the figures of the last verify.
+with each layer's entropy and comment, its figures from the cached per-layer analysis
+(`quanted analyze`; marked stale, with its age, when the file or its model changed since), and
+the figures of the last verify.
 
-    report = build(path)                  # reads the file, entropy.txt and the history
+    report = build(path)                  # reads the file, entropy.txt, the history, the cache
     report.markdown() / report.to_json() / report.csv()
 """
 
@@ -13,11 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
+from quanted.core.engine.analysis import age_text, load_latest
+from quanted.core.engine.analysis_cache import CACHE_DIR
 from quanted.core.engine.attempts import VerifyAttempt, verify_history
+from quanted.core.engine.layer_figures import LayerFigures
 from quanted.core.entropy import ENGINE_WRITES, EntropyReport, resolve
 from quanted.core.errors import QuantedError
 
 PORTS = ("out0", "weight")
+# The analysis figures a row carries (LayerFigures attributes), in the order shown.
+FIGURES = ("cosine", "cosine_min", "drop", "sqnr_db", "max_abs_error", "clamped")
 
 
 @dataclass(frozen=True)
@@ -26,10 +33,57 @@ class LayerRow:
     qtype: str
     comment: str | None
     entropy: dict[str, float]  # port -> value, as in entropy.txt
+    figures: LayerFigures | None = None  # its out0 in the cached analysis, when there is one
+
+    def figure_json(self) -> dict | None:
+        if self.figures is None:
+            return None
+        return {key: getattr(self.figures, key) for key in FIGURES}
 
     def to_json(self) -> dict:
         return {"layer": self.layer, "qtype": self.qtype, "comment": self.comment,
-                "entropy": self.entropy}
+                "entropy": self.entropy, "analysis": self.figure_json()}
+
+
+@dataclass(frozen=True)
+class AnalysisState:
+    """The cached analysis the figures come from: `current` (made of the file and model as they
+    are), `stale` (the newest one, made before they changed), or `none`."""
+
+    state: str
+    file: Path
+    time: str | None = None  # ISO 8601, UTC
+    age_seconds: float | None = None
+    iterations: int | None = None
+
+    @property
+    def age(self) -> str:
+        return age_text(self.age_seconds or 0.0)
+
+    def text(self) -> str:
+        """One line for people; the CSV's `analysis` column."""
+        if self.state == "none":
+            return f"no analysis (run quanted analyze {self.file.name})"
+        if self.state == "stale":
+            return (f"stale: made {self.age} ago, before the file or its model changed "
+                    f"(run quanted analyze {self.file.name})")
+        return f"current: made {self.age} ago over {self.iterations} input(s)"
+
+    def to_json(self) -> dict:
+        return {"state": self.state, "time": self.time, "age_seconds": self.age_seconds,
+                "iterations": self.iterations, "text": self.text()}
+
+
+def analysis_state(quantize: Path) -> tuple[AnalysisState, dict[str, LayerFigures]]:
+    """The newest cached analysis of the file and its figures by layer ({} when none)."""
+    if not (quantize.absolute().parent / CACHE_DIR).is_dir():
+        return AnalysisState("none", quantize), {}  # nothing cached: do not hash the model
+    found = load_latest(quantize)
+    if found is None:
+        return AnalysisState("none", quantize), {}
+    state = AnalysisState("current" if found.current else "stale", quantize, found.time,
+                          found.age_seconds(), found.iterations)
+    return state, found.by_layer()
 
 
 @dataclass
@@ -39,6 +93,7 @@ class HandoverReport:
     entropy_file: Path | None
     verify: VerifyAttempt | None  # the last one recorded
     verify_matches: bool  # the last verify was made with the list the file has now
+    analysis: AnalysisState
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -46,6 +101,7 @@ class HandoverReport:
             "file": str(self.file),
             "entropy_file": str(self.entropy_file) if self.entropy_file else None,
             "customized": [row.to_json() for row in self.layers],
+            "analysis": self.analysis.to_json(),
             "verify": None if self.verify is None else {
                 "time": self.verify.time, "iterations": self.verify.iterations,
                 "same_list": self.verify_matches, "summary": self.verify.summary,
@@ -55,12 +111,15 @@ class HandoverReport:
 
     def markdown(self) -> str:
         out = [f"### `{self.file.name}`: {len(self.layers)} customized layer(s)", ""]
-        out.append("| layer | qtype | entropy out0 | entropy weight | comment |")
-        out.append("|---|---|---|---|---|")
+        out.append("| layer | qtype | entropy out0 | entropy weight | cosine | drop | sqnr dB "
+                   "| comment |")
+        out.append("|---|---|---|---|---|---|---|---|")
         for row in self.layers:
             cells = [f"`{row.layer}`", row.qtype, *(_num(row.entropy.get(p)) for p in PORTS),
-                     (row.comment or "").replace("|", "\\|")]
+                     *_figure_cells(row.figures), (row.comment or "").replace("|", "\\|")]
             out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+        out.append(f"Per-layer analysis: {self.analysis.text()}.")
         out.append("")
         out.extend(self._verify_lines())
         out.extend(f"- note: {note}" for note in self.notes)
@@ -84,15 +143,30 @@ class HandoverReport:
     def csv(self) -> str:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["layer", "qtype", "entropy_out0", "entropy_weight", "comment"])
+        writer.writerow(["layer", "qtype", "entropy_out0", "entropy_weight", *FIGURES,
+                         "analysis", "comment"])
+        state = self.analysis.text()
         for row in self.layers:
+            figures = row.figure_json() or {}
             writer.writerow([row.layer, row.qtype, *(row.entropy.get(p, "") for p in PORTS),
+                             *(_csv_value(figures.get(key)) for key in FIGURES), state,
                              row.comment or ""])
         return buffer.getvalue()
 
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
+
+
+def _csv_value(value: object) -> object:
+    return "" if value is None else value
+
+
+def _figure_cells(item: LayerFigures | None) -> list[str]:
+    if item is None:
+        return ["-", "-", "-"]
+    return [f"{item.cosine:.6f}", "-" if item.drop is None else f"{item.drop:+.6f}",
+            "-" if item.sqnr_db is None else f"{item.sqnr_db:.1f}"]
 
 
 def _verify_row(name: str, s: dict) -> str:
@@ -120,9 +194,11 @@ def build(quantize: Path, entropy: Path | None = None) -> HandoverReport:
     else:
         notes.append(f"no {wanted or quantize.parent / ENGINE_WRITES}: entropy not shown")
     comments = doc.comments()
-    rows = [LayerRow(layer, qtype, comments.get(layer), dict(by_layer.get(layer, {})))
+    state, figures = analysis_state(quantize)
+    rows = [LayerRow(layer, qtype, comments.get(layer), dict(by_layer.get(layer, {})),
+                     figures.get(layer))
             for layer, qtype in doc.customized.items()]
     history = verify_history(quantize)
     last = history[-1] if history else None
     matches = last is not None and last.customized == doc.customized
-    return HandoverReport(quantize, rows, entropy_path, last, matches, notes)
+    return HandoverReport(quantize, rows, entropy_path, last, matches, state, notes)

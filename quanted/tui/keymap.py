@@ -185,6 +185,9 @@ EXPORT_KEYS: tuple[KeySpec, ...] = (
     KeySpec("export.force", "ctrl+f", "force", "Export anyway",
             "Export although the case would miss customized layers or the folder is not empty.",
             "export: Export anyway (force)"),
+    KeySpec("export.hybrid", "ctrl+r", "hybrid_first", "Hybrid run",
+            "When the export was refused because the hybrid model is stale: close, then rerun "
+            "the hybrid quantization (export again after it).", "export: Hybrid run first"),
 )
 TUNE_KEYS: tuple[KeySpec, ...] = (
     KeySpec("tune.start", "enter", "start", "Start",

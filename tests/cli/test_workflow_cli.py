@@ -171,7 +171,8 @@ def test_a_failed_first_run_leaves_no_partial_file(model, tmp_path, capsys):
 @pytest.fixture
 def quantized(model, tmp_path):
     target = tmp_path / "m_uint8.quantize"
-    target.write_text(v2_doc(customized=ENGINE))
+    # c1_8_to_i16: the converter layer hybrid_model() puts in the quantize.json.
+    target.write_text(v2_doc(layers=("c1_8", "c2_6", "c1_8_to_i16"), customized=ENGINE))
     return target
 
 
@@ -234,8 +235,58 @@ def test_export_log_problems_name_the_layer(line, kind, layer):
     assert problem is not None and (problem.kind, problem.layer) == (kind, layer)
 
 
-def test_ordinary_export_lines_are_not_problems():
-    assert scan_export_line("I 10:00:00 Save vx network source file to x/main.c", {"x"}) is None
+# Lines the real exporter printed (acuitylite 6.57.1, captured; see
+# tests/engine/test_export_errors_engine.py), colours included.
+CONVERTER = "layer2/layer2.1/Add_output_0_12_pre_asymmetric_affineu8_to_dynamic_fixed_pointi16_44"
+REAL = {"c1_8", CONVERTER, "layer3/layer3.0/conv2/Conv_output_0_7"}
+
+
+@pytest.mark.parametrize(("line", "kind", "layer"), [
+    (f"\x1b[36mD 09:22:40 Tensor @{CONVERTER}:out0 type: float32\x1b[0m", "not-quantized",
+     CONVERTER),
+    ("\x1b[33mW 09:19:24 Load file /tmp/wf-exp/corrupt/tinynet.data failed.\x1b[0m",
+     "unreadable-input", None),
+    ("\x1b[31mE 09:19:24 Exception:<class '_pickle.UnpicklingError'> Failed to interpret file "
+     "<_io.BufferedReader name='/tmp/wf-exp/corrupt/tinynet.data'> as a pickle "
+     "File:acuitynet.py Line:137\x1b[0m", "error", None),
+    ("\x1b[31mE 09:20:29 please set correct target name in config file\x1b[0m", "error", None),
+    ("\x1b[31mE 09:21:47 Exception:<class 'ValueError'> invalid literal for int() with base 10: "
+     "'nt4' File:acuitynet.py Line:355\x1b[0m", "error", None),
+    ("NotADirectoryError: [Errno 20] Not a directory: '/tmp/wf-exp/unwritable/afile/case'",
+     "exception", None),
+    ("acuitylib.acuityerror.AcuityError: ('please set correct target name in config file', "
+     "None)", "exception", None),
+])
+def test_real_exporter_failures_are_recognised(line, kind, layer):
+    problem = scan_export_line(line, REAL)
+    assert problem is not None and (problem.kind, problem.layer) == (kind, layer)
+
+
+@pytest.mark.parametrize("line", [
+    "I 10:00:00 Save vx network source file to x/main.c",
+    "\x1b[36mD 09:19:12 Tensor @layer3/layer3.0/conv2/Conv_output_0_7:out0 type: "
+    "float32(fake asymmetric_affine)\x1b[0m",
+    "\x1b[33mW 09:19:24 ----------------Error(1),Warning(1)----------------\x1b[0m",
+    "Traceback (most recent call last):",
+    '  File "acuitylib/acuitylog.py", line 260, in acuitylib.acuitylog.AcuityLog.e',
+])
+def test_ordinary_export_lines_are_not_problems(line):
+    assert scan_export_line(line, REAL) is None
+
+
+def test_a_float_export_expects_float32_tensors():
+    line = f"D 09:22:40 Tensor @{CONVERTER}:out0 type: float32"
+    assert scan_export_line(line, REAL, quantized=False) is None
+
+
+def test_the_graph_tail_the_engine_leaves_in_float32_is_not_a_missing_entry():
+    from quanted.core.engine.export import model_tail
+
+    layers = {"conv_1": {"op": "convolution", "inputs": []},
+              "conv_1_next_to_u8_5": {"op": "dataconvert", "inputs": ["@conv_1:out0"]},
+              "output_1": {"op": "softmax", "inputs": ["@conv_1_next_to_u8_5:out0"]},
+              "attach_output/out0_0": {"op": "output", "inputs": ["@output_1:out0"]}}
+    assert model_tail(layers) == {"output_1", "attach_output/out0_0"}
 
 
 def test_export_problems_in_the_log_are_exit_1(quantized, tmp_path, capsys):
@@ -247,6 +298,25 @@ def test_export_problems_in_the_log_are_exit_1(quantized, tmp_path, capsys):
     assert main(["export", str(quantized), "--pegasus", pegasus]) == 1
     err = capsys.readouterr().err
     assert "quanted: export: layer 'c1_8_to_i16': c1_8_to_i16: DFP INT16, ASYM UINT8" in err
+
+
+def test_repeated_lines_the_graph_tail_and_a_traceback_tail_stand_in(quantized, tmp_path, capsys):
+    """A stand-in exporter printing what the real one does: each tensor line twice (two passes
+    over the graph), the model's output layer in float32, a traceback without an E line."""
+    model = hybrid_model(quantized, age=10**9)
+    model.write_text('{"Layers": {"c1_8": {}, "c2_6": {"op": "softmax", "inputs": ["@c1_8:out0"]},'
+                     ' "out_9": {"op": "output", "inputs": ["@c2_6:out0"]}}}')
+    lines = ["D 10:00:00 Tensor @c1_8:out0 type: float32"] * 2 + [
+        "D 10:00:00 Tensor @c2_6:out0 type: float32", "D 10:00:00 Tensor @out_9:out0 type: float32",
+        "Traceback (most recent call last):", "OSError: [Errno 28] No space left on device"]
+    pegasus = stand_in(tmp_path, "a = sys.argv\nout = pathlib.Path(a[a.index('--output-path') + 1])"
+                                 "\nout.parent.mkdir(exist_ok=True)\n"
+                                 "pathlib.Path(str(out) + '.export.data').write_text('x')\n"
+                                 f"print({chr(10).join(lines)!r})")
+    assert main(["export", str(quantized), "--pegasus", pegasus, "--json", "--force"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    assert [(p["kind"], p["layer"]) for p in problems] == [("not-quantized", "c1_8"),
+                                                          ("exception", None)]
 
 
 # -- history, restore, report -------------------------------------------------------------
@@ -275,10 +345,10 @@ def test_history_json_restore_and_report(quantized, capsys):
     assert "customized_quantize_layers:\n  c2_6: float16\n" in quantized.read_text()
     assert main(["report", str(quantized)]) == 0
     report = capsys.readouterr().out
-    assert "| `c2_6` | float16 | - | - |  |" in report
+    assert "| `c2_6` | float16 | - | - | - | - | - |  |" in report
     assert "| quantized | 0.990000 | 0.980000 | 1/1 | 0.100000 |" in report
     assert main(["report", str(quantized), "--format", "csv"]) == 0
-    assert capsys.readouterr().out.splitlines()[1] == "c2_6,float16,,,"
+    assert capsys.readouterr().out.splitlines()[1].startswith("c2_6,float16,,,")
     assert main(["report", str(quantized), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["verify"]["same_list"] is True
 

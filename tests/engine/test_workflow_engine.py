@@ -137,6 +137,27 @@ def test_export_refuses_a_full_folder_and_a_stale_model(hybrid_then_export, pega
     assert status == 1 and "is not an empty folder" in err
 
 
+def test_export_after_changing_the_list_is_refused_naming_the_change(
+        hybrid_then_export, pegasus, capsys):
+    """The file was saved again after the real hybrid run (comments put back), so it is newer
+    than its quantize.json: that alone is not stale; a changed list is."""
+    path, _, _ = hybrid_then_export
+    fresh = str(path.parent / "fresh_export")
+    status, _, err = quanted(capsys, "export", str(path), "--output", fresh, "--dry-run",
+                             "--pegasus", shlex.join(pegasus))
+    assert status == 0, err
+    assert main(["add", str(path), "classifier/Gemm_output_0_2", "--qtype", "float16"]) == 0
+    status, _, err = quanted(capsys, "export", str(path), "--output", fresh, "--dry-run",
+                             "--pegasus", shlex.join(pegasus))
+    assert status == 1
+    assert ("retyped classifier/Gemm_output_0_2 (dynamic_fixed_point-i16 -> float16); run "
+            "`quanted hybrid tinynet_uint8.quantize` (ctrl+r in the editor) first" in err)
+    assert main(["add", str(path), "classifier/Gemm_output_0_2", "--qtype",
+                 "dynamic_fixed_point-i16"]) == 0
+    assert quanted(capsys, "export", str(path), "--output", fresh, "--dry-run",
+                   "--pegasus", shlex.join(pegasus))[0] == 0
+
+
 def test_restore_gives_back_an_attempts_list_byte_for_byte(hybrid_then_export, capsys):
     path, user_block, after_hybrid = hybrid_then_export
     attempts = {e.kind: e.id for e in History(path).entries()}

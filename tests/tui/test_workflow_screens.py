@@ -136,6 +136,36 @@ async def test_export_before_the_hybrid_run_is_refused_then_forced(quantize, mon
     assert (quantize.parent / "khadas_mobilenet_tf_export" / "main.c").is_file()
 
 
+async def test_export_after_the_list_changed_is_refused_and_ctrl_r_opens_the_hybrid_run(
+        quantize, monkeypatch):
+    """The quantize.json is the last recorded hybrid run's (a stand-in file and record); the
+    file's list changed since: e names the change, ctrl+r closes and opens the hybrid run."""
+    import sys
+
+    from quanted.tui.screens.run import RunScreen
+
+    khadas_model_files(quantize.parent)
+    model = quantize.with_name(quantize.name + ".json")
+    model.write_text((quantize.parent / "khadas_mobilenet_tf.json").read_text())
+    ran = {**QuantizeDocument.open(quantize).customized, FIFTH: "float16"}
+    History(quantize).record("hybrid", {"customized": ran, "customized_after": ran})
+    install_stand_in(quantize.parent, EXPORT_STAND_IN.format(python=sys.executable), monkeypatch)
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_export(pilot)
+        result = plain(screen.query_one("#export-result", Static).content, width=400)
+        assert "the customized list changed since the hybrid run that made" in result
+        assert f"removed {FIFTH}\n" in result
+        assert "ctrl+r runs the hybrid quantization first; ctrl+f exports anyway." in result
+        assert not (quantize.parent / "khadas_mobilenet_tf_export").exists()
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), what="the hybrid run")
+        assert not app.screen.ran  # offered, not started
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen), what="the editor")
+        await settle(pilot)
+
+
 # -- the first quantization -------------------------------------------------------------------
 
 QUANTIZE_STAND_IN = """#!{python}

@@ -47,7 +47,8 @@ from quanted.core.engine import probes as probe_mod
 from quanted.core.engine.analysis_compare import compare_dumps
 from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 from quanted.core.engine.layer_figures import LayerFigures
-from quanted.core.engine.process import EngineControl, EngineProcess
+from quanted.core.engine.process import EngineControl, EngineProcess, EngineRunCancelled, \
+    EngineRunFailed
 from quanted.core.errors import QuantedError
 
 FLOAT, QUANTIZED = "float", "quantized"
@@ -55,17 +56,17 @@ TAIL_LINES = 20
 _SAVED = re.compile(r"Save tensor .*[/\\]iter_(\d+)_")
 
 
-class AnalysisFailed(QuantedError):
+class AnalysisFailed(EngineRunFailed):
     """An engine run exited non-zero; `exit_code` is its status."""
 
     def __init__(self, run: EngineRun, status: int, tail: list[str]) -> None:
-        super().__init__(f"pegasus inference ({run.title}) exited with status {status}")
-        self.run, self.status, self.tail = run, status, tail
-        self.exit_code = status if 0 < status < 256 else (128 - status if status < 0 else 1)
+        super().__init__(f"pegasus inference ({run.title}) exited with status {status}",
+                         status, tail)
+        self.run = run
 
 
-class AnalysisCancelled(QuantedError):
-    exit_code = 130
+class AnalysisCancelled(EngineRunCancelled):
+    pass
 
 
 @dataclass(frozen=True)

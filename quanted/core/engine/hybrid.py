@@ -18,7 +18,7 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 from quanted.core.engine.logscan import Failure, scan_line
-from quanted.core.engine.process import EngineProcess, SignalGuard
+from quanted.core.engine.process import EngineProcess, SignalGuard, follow_marked
 from quanted.core.engine.report import HybridReport, Snapshot, compare
 from quanted.core.entropy import ENGINE_WRITES
 from quanted.core.errors import EditError, QuantedError
@@ -256,12 +256,6 @@ def _run_locked(
     process = EngineProcess(the_plan.command, the_plan.cwd, guard=guard)
     result = HybridResult(status=0, engine_status=None, backup=backup)
     recovery.mark(quantize, "hybrid", backup, entropy_backup, the_plan.command)
-    try:
-        process.start()
-    except BaseException:
-        recovery.clear(quantize)
-        raise
-    process_ready(process)
 
     def handle(line: str) -> None:
         on_line(line)
@@ -269,10 +263,7 @@ def _run_locked(
         if failure is not None:
             result.failures.append(failure)
 
-    try:
-        result.engine_status = process.follow(handle)
-    finally:
-        process.kill_group()  # its workers must not outlive it and write on
+    result.engine_status = follow_marked(process, quantize, handle, process_ready)
     result.signal = process.signal
     result.cancelled = process.cancelled.is_set()
     result.failures = _name_layers(result.failures, the_plan)
@@ -315,7 +306,10 @@ def _run_locked(
         original_model = None  # --from-command with other file names
     result.report = compare(before, Snapshot.take(quantize, after), original_model)
     # The block as the user ran it (comments included): `quanted restore` gives it back.
+    # `customized_after`: the list the run left (the engine may append entries), which an
+    # export compares the file's list with (export_stale.py).
     history.record("hybrid", {"customized": customized, "block": doc.block_text(),
+                              "customized_after": after.customized,
                               "failures": len(result.failures),
                               "engine_status": result.engine_status})
     result.status = 1 if result.failures else 0

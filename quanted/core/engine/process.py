@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from quanted.core import recovery
 from quanted.core.engine.discovery import EngineNotFound
+from quanted.core.errors import QuantedError
 
 # The engine's keeper: quanted's child, pegasus's parent. pegasus runs in a process group of
 # its own (its workers with it), so the keeper can stop all of it and still reap pegasus:
@@ -261,3 +263,38 @@ class EngineControl:
             self._process = process
         if process is not None and self.cancelled.is_set():
             process.cancel()
+
+
+def exit_status(status: int) -> int:
+    """The engine's status as quanted's own: 1-255 as they are, a signal N as 128+N."""
+    return status if 0 < status < 256 else (128 - status if status < 0 else 1)
+
+
+class EngineRunFailed(QuantedError):
+    """An engine run exited non-zero; `exit_code` is its status, `tail` its last lines."""
+
+    def __init__(self, message: str, status: int, tail: list[str]) -> None:
+        super().__init__(message)
+        self.status, self.tail = status, tail
+        self.exit_code = exit_status(status)
+
+
+class EngineRunCancelled(QuantedError):
+    exit_code = 130
+
+
+def follow_marked(process: EngineProcess, quantize: Path, on_line: Callable[[str], None],
+                  process_ready: Callable[[EngineProcess], None]) -> int:
+    """Start and follow an engine run that rewrites `quantize` (marked in progress by the
+    caller); return its status. The mark goes if the engine cannot even start, and whatever is
+    left of its group is killed when the run ends, however it ends."""
+    try:
+        process.start()
+    except BaseException:
+        recovery.clear(quantize)
+        raise
+    process_ready(process)
+    try:
+        return process.follow(on_line)
+    finally:
+        process.kill_group()  # its workers must not outlive it and write on

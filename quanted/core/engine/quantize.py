@@ -20,7 +20,7 @@ from quanted.core.carryover import CarryOver, carry_customized
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine.command import ModelFiles  # noqa: F401 (API)
 from quanted.core.engine.logscan import Failure, scan_line, strip_ansi
-from quanted.core.engine.process import EngineProcess, SignalGuard
+from quanted.core.engine.process import EngineProcess, SignalGuard, follow_marked
 from quanted.core.engine.quantize_plan import (  # noqa: F401 (API: one import for callers)
     QTYPES,
     QUANTIZERS,
@@ -117,12 +117,6 @@ def _run_locked(the_plan: QuantizePlan, on_line: Callable[[str], None], fresh: b
     if before.backup is not None:
         recovery.mark(quantize, "quantize", before.backup, before.entropy_backup,
                       the_plan.command)
-    try:
-        process.start()
-    except BaseException:
-        recovery.clear(quantize)
-        raise
-    process_ready(process)
     batch_too_big = False
 
     def handle(line: str) -> None:
@@ -135,10 +129,7 @@ def _run_locked(the_plan: QuantizePlan, on_line: Callable[[str], None], fresh: b
         if failure is not None:
             result.failures.append(failure)
 
-    try:
-        result.engine_status = process.follow(handle)
-    finally:
-        process.kill_group()  # its workers must not outlive it and write on
+    result.engine_status = follow_marked(process, quantize, handle, process_ready)
     result.signal = process.signal
     result.cancelled = process.cancelled.is_set()
     broken = None

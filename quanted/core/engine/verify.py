@@ -37,25 +37,26 @@ from quanted.core.engine.attempts import VerifyAttempt, best, verify_history  # 
 from quanted.core.engine.discovery import find_pegasus
 from quanted.core.engine.outputs import Comparison, OutputsError, VerifySummary, compare, \
     find_dumps, model_io, read_tensor, top_k
-from quanted.core.engine.process import EngineControl, EngineProcess
-from quanted.core.errors import EditError, QuantedError
+from quanted.core.engine.process import EngineControl, EngineProcess, EngineRunCancelled, \
+    EngineRunFailed
+from quanted.core.errors import EditError
 from quanted.core.history import History
 
 FLOAT, QUANTIZED, PLAIN = "float", "quantized", "plain_quantized"
 TAIL_LINES = 20
 
 
-class InferenceFailed(QuantedError):
+class InferenceFailed(EngineRunFailed):
     """A `pegasus inference` run exited non-zero; `exit_code` is its status."""
 
     def __init__(self, run: VerifyRun, status: int, tail: list[str]) -> None:
-        super().__init__(f"pegasus inference ({run.label}) exited with status {status}")
-        self.run, self.status, self.tail = run, status, tail
-        self.exit_code = status if 0 < status < 256 else (128 - status if status < 0 else 1)
+        super().__init__(f"pegasus inference ({run.label}) exited with status {status}",
+                         status, tail)
+        self.run = run
 
 
-class VerifyCancelled(QuantedError):
-    exit_code = 130
+class VerifyCancelled(EngineRunCancelled):
+    pass
 
 
 @dataclass(frozen=True)

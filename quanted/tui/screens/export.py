@@ -1,6 +1,7 @@
 """e: `pegasus export ovxlib` from the hybrid model (quanted.core.engine.export), with the log
-as it comes and the case folder's files at the end. A refusal (no hybrid run yet, customized
-layers not applied, a folder that is not empty) is shown with what ctrl+f overrides."""
+as it comes and the case folder's files at the end. A refusal (no hybrid run yet, the list
+changed or the file rebuilt since it, a folder that is not empty) is shown with what ctrl+f
+overrides; when the hybrid model is stale, ctrl+r closes and opens the hybrid run."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class ExportScreen(EngineScreen):
     def __init__(self, doc: QuantizeDocument, display_name: str) -> None:
         super().__init__(doc, display_name)
         self.process: EngineProcess | None = None
+        self.stale = False  # refused because the hybrid model is stale: ctrl+r fixes it
 
     def compose(self) -> ComposeResult:
         yield Label(f"Export · {self.display_name}: pegasus export ovxlib",
@@ -104,15 +106,31 @@ class ExportScreen(EngineScreen):
 
     def engine_failed(self, error: BaseException | None) -> None:
         self._step("Not run.", "bold red")
+        if isinstance(error, export.ExportRefused):
+            self.stale = bool(error.stale)
+            lines = ["refusing to export:", *(f"- {why}" for why in error.stale)]
+            if error.folder:
+                lines.append(f"- {error.folder}")
+            if self.stale:
+                lines.append("ctrl+r runs the hybrid quantization first; ctrl+f exports anyway.")
+            else:
+                lines.append("ctrl+f exports anyway.")
+            self._result(Text("\n".join(lines), style="bold red"))
+            return
         message = (error.message if isinstance(error, QuantedError)
                    else f"{type(error).__name__}: {error}")
-        hint = "\nctrl+f exports anyway." if "--force" in message else ""
-        self._result(Text(message.replace(" (--force exports anyway)", "") + hint,
-                          style="bold red"))
+        self._result(Text(message, style="bold red"))
+
+    def action_hybrid_first(self) -> None:
+        if self.state == "running" or not self.stale:
+            return
+        self.then = "hybrid"  # the editor opens the hybrid run when this screen closes
+        self.dismiss(self.ran)
 
     def action_force(self) -> None:
         if self.state == "running":
             return
+        self.stale = False
         self.log_view.clear()
         self.start(force=True)
 

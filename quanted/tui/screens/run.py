@@ -225,7 +225,8 @@ class RunScreen(EngineScreen):
             self._set_state(f"Finished, but {len(result.failures)} layer edit(s) were NOT "
                             "applied (pegasus exits 0 anyway).", "warning")
         else:
-            self._set_state("Finished. esc closes and reloads the file in the editor; enter runs again.", "success")
+            self._set_state("Finished. esc closes and reloads the file in the editor; "
+                            "enter runs again.", "success")
         box = self.query_one("#result-box")
         box.display = True
         self.query_one("#result", Static).update(result_text(result))
