@@ -18,6 +18,7 @@ them (PYTHONDONTWRITEBYTECODE) every launch compiles 100 modules (0.25 s).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import compileall
 import itertools
 import math
@@ -88,6 +89,34 @@ def paint(folder: Path, repeat: int, before: Path | None) -> tuple[float, float,
     return quanted_s, before_s, vim_s, path.stat().st_size
 
 
+async def editor_bulk(folder: Path) -> list[tuple[str, float]]:
+    """`>` at threshold 0 in a headless editor, after the background scan: the rows it adds
+    (to_add), the edit, and the screen's refresh of rows, customized pane and status line
+    (MainScreen._edited, what the BulkAdded message runs); then ctrl+z the same way."""
+    from quanted.tui.app import QuantedApp
+
+    app = QuantedApp(folder / "big_uint8.quantize", folder / "entropy.txt")
+    results = []
+    async with app.run_test(size=(160, 45)) as pilot:
+        while app.main.model is None or not app.main.model.file_qtypes:
+            await asyncio.sleep(0.05)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        main, model, doc = app.main, app.main.model, app.main.doc
+        assert doc is not None
+        start = time.perf_counter()
+        layers = [row.layer for row in model.to_add(0.0)]
+        doc.set_layers(dict.fromkeys(layers, "dynamic_fixed_point-i16"))
+        main._edited()
+        results.append((f"editor: > adds {len(layers)} layers", time.perf_counter() - start))
+        start = time.perf_counter()
+        doc.undo()
+        main._edited()
+        results.append(("editor: ctrl+z of it", time.perf_counter() - start))
+        app.exit()
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, help="keep the generated files here")
@@ -115,6 +144,8 @@ def main() -> None:
     for count in sorted(int(n) for n in args.keys.split(",") if n):
         folder = root / f"l{count}"
         results = measure(folder / "big_uint8.quantize", folder / "entropy.txt", True)
+        results += [(name, seconds, BULK_BUDGET)
+                    for name, seconds in asyncio.run(editor_bulk(folder))]
         repaint = results[2][1]
         print(f"\n{count} rows: keys (model + one 45-line repaint) and bulk operations")
         for name, seconds, budget in results:

@@ -59,13 +59,14 @@ def for_screen(screen: Any, again: bool, entropy: bool,
                keep_edits: bool) -> tuple[Loaded, list[str] | None]:
     """MainScreen.load's work (`screen` is it): `keep_edits`, the file again with the unsaved
     edits replayed, and the ones that could not be; `again`, the file again (and the report,
-    when `entropy`); else the first load, its top rows shown first."""
+    when `entropy`); else the load, its top rows shown first when nothing is shown yet."""
     if keep_edits and screen.doc is not None:
         fresh, skipped = reload_keeping_edits(screen.doc)
         return from_doc(fresh, screen.report), skipped
     if again and screen.report is not None and not entropy:
         return reload(screen.path, screen.report), None
-    return load(screen.path, screen.entropy, screen.table.show_first), None
+    first = screen.table.show_first if screen.model is None else None  # a reload keeps its rows
+    return load(screen.path, screen.entropy, first), None
 
 
 def reload(path: Path, report: EntropyReport | None) -> Loaded:
