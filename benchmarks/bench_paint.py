@@ -93,6 +93,7 @@ async def editor_bulk(folder: Path) -> list[tuple[str, float]]:
     """`>` at threshold 0 in a headless editor, after the background scan: the rows it adds
     (to_add), the edit, and the screen's refresh of rows, customized pane and status line
     (MainScreen._edited, what the BulkAdded message runs); then ctrl+z the same way."""
+    from quanted.tui import loading
     from quanted.tui.app import QuantedApp
 
     app = QuantedApp(folder / "big_uint8.quantize", folder / "entropy.txt")
@@ -106,7 +107,7 @@ async def editor_bulk(folder: Path) -> list[tuple[str, float]]:
         assert doc is not None
         start = time.perf_counter()
         layers = [row.layer for row in model.to_add(0.0)]
-        doc.set_layers(dict.fromkeys(layers, "dynamic_fixed_point-i16"))
+        loading.set_layers(doc, layers, "dynamic_fixed_point-i16")  # as MainScreen.bulk_add
         main._edited()
         results.append((f"editor: > adds {len(layers)} layers", time.perf_counter() - start))
         start = time.perf_counter()

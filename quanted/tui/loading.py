@@ -8,7 +8,9 @@ the file and builds every row (seconds at 150 MB).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -126,6 +128,26 @@ def preview(doc: QuantizeDocument, report: EntropyReport) -> RowModel:
     model.scale = scale_of(report)
     model.preview = True
     return model
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic collector off for one bulk edit and the screen's refresh after it: its full
+    passes over the 400,000 objects of a 200,000-row table were 40% of a bulk add. Cycles made
+    meanwhile are collected once it is back on."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def set_layers(doc: QuantizeDocument, layers: list[str], qtype: str) -> None:
+    """`>`: every layer set to `qtype` as one undo step."""
+    with gc_paused():
+        doc.set_layers(dict.fromkeys(layers, qtype))
 
 
 def checked_qtypes(doc: QuantizeDocument, model: RowModel | None = None) -> dict[str, str]:

@@ -139,3 +139,16 @@ async def test_a_big_block_shows_the_same_entries_built_lazily(quantize, monkeyp
         assert big == small
         assert any(text.startswith("+ ") for text in big[0])
         assert any(text.startswith("- ") for text in big[0])
+
+
+def test_the_collector_is_paused_for_a_bulk_edit_only(quantize):
+    import gc
+
+    doc = QuantizeDocument.open(quantize, full=False)
+    assert gc.isenabled()
+    with loading.gc_paused():
+        assert not gc.isenabled()
+        loading.set_layers(doc, doc.layer_ids[:3], "float16")
+        assert not gc.isenabled()  # the inner pause leaves the outer one on
+    assert gc.isenabled()
+    assert list(doc.customized)[-3:] == doc.layer_ids[:3]

@@ -128,7 +128,7 @@ class MainScreen(FileChecks, Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="edit")
     def bulk_add(self, layers: list[str], threshold: float) -> None:
         assert self.doc is not None
-        self.doc.set_layers(dict.fromkeys(layers, qtypes.DEFAULT_QTYPE))
+        loading.set_layers(self.doc, layers, qtypes.DEFAULT_QTYPE)
         self.post_message(BulkAdded(len(layers), threshold))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -284,7 +284,7 @@ class MainScreen(FileChecks, Screen[None]):
         """After any change of the document: refresh the rows, the pane, the status."""
         if self.doc is None or self.model is None:
             return
-        with self.app.batch_update():
+        with self.app.batch_update(), loading.gc_paused():
             before = len(self.model.rows)
             self.model.refresh_customized(self.doc.customized)
             if focus is not None or len(self.model.rows) != before:
