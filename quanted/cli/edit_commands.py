@@ -107,10 +107,13 @@ def _entropy_option(p: argparse.ArgumentParser) -> None:
 
 def _selection_options(p: argparse.ArgumentParser, verb: str) -> None:
     p.add_argument("--above", type=float, metavar="T",
-                   help=f"{verb} the layers whose max entropy is at or above T "
-                   "(no converter layers, no layers missing from the file)")
+                   help=f"{verb} the layers whose max entropy (or drop, with --by drop) is at "
+                   "or above T (no converter layers, no layers missing from the file)")
     p.add_argument("--top", type=int, metavar="N",
-                   help=f"{verb} the N layers of worst entropy (with --above: of those)")
+                   help=f"{verb} the N layers of worst entropy or drop (with --above: of those)")
+    p.add_argument("--by", choices=("entropy", "drop"), default="entropy",
+                   help="what --above and --top rank by: max entropy (default), or drop from "
+                   "the current cached `quanted analyze` (layers without a drop left out)")
 
 
 def _selected(args: argparse.Namespace, rows: list[LayerRow]) -> list[LayerRow]:
@@ -118,7 +121,14 @@ def _selected(args: argparse.Namespace, rows: list[LayerRow]) -> list[LayerRow]:
 
     if args.top is not None and args.top < 0:
         raise EditError("--top must be 0 or more", args.file)
-    return candidates(rows, args.above, args.top)
+    drops = None
+    if args.by == "drop":
+        figures = analyze_command.current_figures(args.file)
+        if figures is None:
+            raise EditError("--by drop needs a current analysis of the file: run `quanted "
+                            f"analyze {args.file}` first", args.file)
+        drops = {layer: found.drop for layer, found in figures.items()}
+    return candidates(rows, args.above, args.top, drops)
 
 
 def _rows(args: argparse.Namespace, doc: QuantizeDocument) -> tuple[list[LayerRow], bool]:
@@ -148,7 +158,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
     doc = QuantizeDocument.open(args.file)
     warn_if_interrupted(args.file)
     rows, _ = _rows(args, doc)
-    if args.above is not None or args.top is not None:
+    if args.above is not None or args.top is not None or args.by == "drop":
         rows = _selected(args, rows)
     else:
         rows = sort_by_entropy(rows)
@@ -217,6 +227,7 @@ def _add(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
     names = list(args.layers)
     if args.above is not None or args.top is not None:
         rows, has_report = _rows(args, doc)
+        has_report = has_report or args.by == "drop"  # drop comes from the analysis
         if not has_report:
             errors.append("--above and --top need an entropy report (-e ENTROPY)")
         picked = [row.layer for row in _selected(args, rows)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from quanted.core.document import QuantizeDocument
@@ -108,13 +109,21 @@ def _keep_chosen_entropy(rows: dict[str, LayerRow],
             missing.remove(row)
 
 
-def candidates(rows: list[LayerRow], above: float | None = None,
-               top: int | None = None) -> list[LayerRow]:
+def candidates(rows: list[LayerRow], above: float | None = None, top: int | None = None,
+               by: Mapping[str, float | None] | None = None) -> list[LayerRow]:
     """The layers worth more bits, worst first: candidates (no converters, only layers of the
-    file) with entropy, at or above `above`, the first `top` of them."""
-    found = [r for r in sort_by_entropy(rows) if r.is_candidate and r.entropy]
+    file) with entropy, at or above `above`, the first `top` of them. `by`: a figure per layer
+    (an analysis's drop) ranks instead of max entropy; layers without one are left out."""
+    if by is None:
+        found = [r for r in sort_by_entropy(rows) if r.is_candidate and r.entropy]
+        values = {r.layer: r.max_entropy or 0.0 for r in found}
+    else:
+        values = {r.layer: value for r in rows
+                  if r.is_candidate and (value := by.get(r.layer)) is not None}
+        found = sorted((r for r in rows if r.layer in values),
+                       key=lambda r: (-values[r.layer], r.order))
     if above is not None:
-        found = [r for r in found if (r.max_entropy or 0.0) >= above]
+        found = [r for r in found if values[r.layer] >= above]
     return found if top is None else found[:top]
 
 

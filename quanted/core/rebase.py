@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 
 from quanted.core.document import QuantizeDocument
 
+# Above this many added layers, one index of the file beats a scan per layer (the 15 MB file:
+# 18,000 scans took 170 s).
+_ONE_BY_ONE = 16
+
 
 @dataclass
 class PendingEdits:
@@ -34,9 +38,11 @@ def pending_edits(doc: QuantizeDocument) -> PendingEdits:
 
 def apply_edits(doc: QuantizeDocument, edits: PendingEdits) -> list[str]:
     """Replay `edits` on `doc` as one undo step; return what could not be replayed."""
-    skipped: list[str] = []
+    gone = _gone(doc, list(edits.set))
+    skipped = [f"{layer}: not re-applied, the layer is no longer in quantize_parameters"
+               for layer in edits.set if layer in gone]
     with doc.batch():
-        doc.set_layers(edits.set)
+        doc.set_layers({layer: q for layer, q in edits.set.items() if layer not in gone})
         for layer in edits.removed:
             if layer in doc.customized:
                 doc.remove_layer(layer)
@@ -48,6 +54,15 @@ def apply_edits(doc: QuantizeDocument, edits: PendingEdits) -> list[str]:
             else:
                 skipped.append(f"{layer}: comment not kept, the layer is not customized on disk")
     return skipped
+
+
+def _gone(doc: QuantizeDocument, layers: list[str]) -> set[str]:
+    """The layers with no tensor left in quantize_parameters: a few looked up one by one (a
+    scan of the file each), many against the file's index (built once)."""
+    if len(layers) <= _ONE_BY_ONE:
+        return {layer for layer in layers if not doc.has_layer(layer)}
+    known = doc.tensors_by_layer
+    return {layer for layer in layers if layer not in known}
 
 
 def reload_keeping_edits(doc: QuantizeDocument) -> tuple[QuantizeDocument, list[str]]:

@@ -40,10 +40,13 @@ MAIN_KEYS: tuple[KeySpec, ...] = (
             "Choose the qtype of the highlighted layer (adds it if needed).",
             "edit: Choose qtype"),
     KeySpec("edit.threshold", "greater_than_sign", "add_above_threshold", "Add ≥",
-            "Add every layer at or above a max-entropy threshold (one undo step; only the "
-            "layers the filter shows; never converter layers). It starts at the lowest max "
-            "entropy among the customized layers (every layer at least as bad as one already "
-            "chosen), or at the top 5% when none is.",
+            "Add every layer at or above a threshold of max entropy, or of drop after m (one "
+            "undo step; only the layers the filter shows; never converter layers, nor layers "
+            "without the figure). Entropy starts at the lowest max entropy among the "
+            "customized layers (every layer at least as bad as one already chosen), or at the "
+            "top 5% when none is; drop at the top 5% of the analysed layers (never below the "
+            "smallest drop above 0): customized layers were measured raised, so their drop "
+            "says nothing.",
             "edit: Add layers at or above a threshold", key_display=">"),
     KeySpec("edit.comment", "c", "edit_comment", "Comment",
             "Edit the comment kept on the highlighted customized layer's line.",
@@ -59,6 +62,10 @@ MAIN_KEYS: tuple[KeySpec, ...] = (
             "Clear the layer filter.", "view: Clear filter", show=False),
     KeySpec("view.sort", "s", "cycle_sort", "Sort",
             "Cycle the sort: max entropy, layer name, order in the file.", "view: Cycle sort"),
+    KeySpec("view.metric", "m", "switch_metric", "Entropy/drop",
+            "Switch what the histogram, the threshold and > rank layers by: max entropy, or "
+            "drop (from the analysis a made, current or stale). Each keeps its own threshold.",
+            "view: Switch histogram and > between entropy and drop", show=False),
     KeySpec("file.save", "ctrl+s", "save", "Save",
             "Save the file (only the customized block changes).", "file: Save"),
     KeySpec("engine.hybrid", "ctrl+r", "engine_step('hybrid')", "Hybrid run",
@@ -165,6 +172,11 @@ RUN_KEYS: tuple[KeySpec, ...] = (
 VERIFY_KEYS: tuple[KeySpec, ...] = (
     KeySpec("verify.log", "l", "toggle_log", "Log/result",
             "Switch between the result and the engine log.", "verify: Toggle log"),
+    KeySpec("verify.inputs", "i", "edit_inputs", "Inputs",
+            "Change how many dataset inputs verify runs on (default: all of them); enter "
+            "reruns.", "verify: Change the input count"),
+    KeySpec("verify.rerun", "r", "rerun", "Rerun",
+            "Run verify again on the input count in the field.", "verify: Rerun"),
 )
 
 QUANTIZE_KEYS: tuple[KeySpec, ...] = (

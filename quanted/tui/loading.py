@@ -36,7 +36,6 @@ class Loaded:
     doc: QuantizeDocument
     report: EntropyReport | None
     model: RowModel
-    threshold: float | None = None  # the default `>` threshold (None without a report)
 
 
 def entropy_path(path: Path, entropy: Path | None) -> Path | None:
@@ -78,14 +77,13 @@ def reload(path: Path, report: EntropyReport | None) -> Loaded:
 
 def from_doc(doc: QuantizeDocument, report: EntropyReport | None) -> Loaded:
     """Rows for a document already read (also a reload that kept the unsaved edits)."""
-    from quanted.tui.row_model import RowModel, default_threshold
+    from quanted.tui.row_model import RowModel
 
     rows = build_rows(doc, report)
     model = RowModel(rows, sort="entropy" if report is not None else "file")
     model.scale = scale_of(report)
     model.customized_applied(doc.customized)
-    threshold = default_threshold(model) if report is not None else None
-    return Loaded(doc, report, model, threshold)
+    return Loaded(doc, report, model)
 
 
 def scale_of(report: EntropyReport | None) -> tuple[float, float]:

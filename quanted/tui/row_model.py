@@ -6,6 +6,7 @@ and the model can be tested and measured on its own.
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_right
 from collections import deque
@@ -16,16 +17,11 @@ import numpy as np
 
 from quanted.core.engine.layer_figures import LayerFigures
 from quanted.core.layers import LayerRow, update_customized
+from quanted.tui import id_search
+from quanted.tui.metrics import DROP, ENTROPY, METRICS
 
 SORTS = ("entropy", "name", "file")
 ANALYSIS_SORTS = ("drop", "cosine")  # offered while an analysis (`a`) is shown
-
-
-# Regex text that could match a line break, look behind it, or anchor at the whole text:
-# such a filter is run per id; any other runs once over all ids joined by newlines.
-_CROSSES_LINES = re.compile(r"\\[sSWDntrvfxuUN0AZ]|\[\^|\(\?[a-zA-Z]*[sx]|\(\?<|\n")
-# Regex text that lower-casing would change beyond its letters: `\B`, `\W`; ranges like A-z.
-_CASE_SENSITIVE = re.compile(r"\\[A-Z]|[A-Z]-|-[A-Z]")
 
 
 def compile_filter(text: str) -> Callable[[str], object] | None:
@@ -53,11 +49,13 @@ class RowModel:
         self._orders: dict[str, np.ndarray] = {}
         self._masks: dict[str, np.ndarray] = {}  # filter text -> rows it keeps (backspace)
         self._folded: np.ndarray | None = None  # ASCII ids lower-cased, for plain filters
-        self._ranked: tuple[list[int], list[float]] | None = None
+        self.metric = ENTROPY  # what at_or_above, count_to_add and to_add rank by
+        self._ranked: dict[str, tuple[list[int], list[float]]] = {}  # per metric
         self._best: np.ndarray | None = None
+        self._drops: np.ndarray | None = None
         self._not_in_file: list[int] | None = None
-        self._rank_of: np.ndarray | None = None  # row -> its place among rows with entropy
-        self._joined: tuple[str, str, np.ndarray] | None = None  # see _joined_ids
+        self._rank_of: dict[str, np.ndarray] = {}  # row -> its place among rows ranked
+        self._joined: tuple[id_search.JoinedIds | None, int] | None = None  # ids, for rows
         self.scale: tuple[float, float] | None = None  # the bars' range, when known ahead
         self.preview = False  # True: only the top rows, painted before the rest is read
         self.view: np.ndarray = np.arange(0)
@@ -90,7 +88,7 @@ class RowModel:
         for sort in SORTS:
             self._order(sort)
         self._folded_ids()
-        self._joined_ids()
+        self._regex_mask(".")  # the joined ids
         self.count_to_add(0.0)  # the threshold preview's rank table (0: every ranked row)
 
     def _order(self, sort: str | None = None) -> np.ndarray:
@@ -102,10 +100,7 @@ class RowModel:
                 keys = np.fromiter((row.order for row in rows), np.int64, len(rows))
                 order = np.argsort(keys, kind="stable")
             elif sort == "entropy":
-                best = self._best_entropy()
-                keys = np.fromiter((row.order for row in rows), np.int64, len(rows))
-                missing = np.isnan(best)
-                order = np.lexsort((keys, np.where(missing, 0.0, -best), missing))
+                order = self._highest_first(self._best_entropy())
             elif sort in ANALYSIS_SORTS:
                 keys_of = [self._analysis_key(row, sort) for row in rows]
                 order = np.array(sorted(range(len(rows)), key=keys_of.__getitem__), np.intp)
@@ -148,44 +143,20 @@ class RowModel:
         return mask
 
     def _regex_mask(self, text: str) -> np.ndarray:
-        """Rows whose id the regex (or, when invalid, the substring) finds. One `finditer` in C
-        over every id joined by newlines, each match running on to its line's end so a line
-        matches once; the match starts map to rows by a binary search of the line starts.
-        ASCII ids are searched lower-cased without IGNORECASE: then re skips to a literal
-        prefix instead of trying every position (10x on `conv.*1$` at 200,000 rows)."""
-        mask = np.zeros(len(self.rows), bool)
-        joined = self._joined_ids()
-        pattern = None
-        if joined is not None and not _CROSSES_LINES.search(text):
-            lower = joined[1] and text.isascii() and not _CASE_SENSITIVE.search(text)
-            try:
-                re.compile(text)  # wrapped, an invalid regex (`a)(b`) could become a valid one
-                pattern = re.compile(f"(?:{text.lower() if lower else text})[^\n]*",
-                                     re.MULTILINE if lower else re.MULTILINE | re.IGNORECASE)
-            except re.error:
-                pattern = None
-        if pattern is not None and joined is not None:
-            ids, lowered, starts = joined
-            found = np.fromiter(map(re.Match.start, pattern.finditer(lowered or ids)), np.intp)
-            mask[np.searchsorted(starts, found, side="right") - 1] = True
-            return mask
+        """Rows whose id the regex (or, when invalid, the substring) finds: over all ids at
+        once (id_search) when the regex allows, else one search per id."""
+        joined = self._joined
+        if joined is None or joined[1] != len(self.rows):
+            joined = self._joined = (id_search.join([row.layer for row in self.rows]),
+                                     len(self.rows))
+        found = id_search.regex_mask(joined[0], text) if joined[0] is not None else None
+        if found is not None:
+            return found
         match = compile_filter(text)
         assert match is not None
+        mask = np.zeros(len(self.rows), bool)
         mask[list(compress(range(len(self.rows)), map(match, (r.layer for r in self.rows))))] = 1
         return mask
-
-    def _joined_ids(self) -> tuple[str, str, np.ndarray] | None:
-        """Every id, one a line; the same lower-cased when all are ASCII (else ""); where each
-        line starts. None when an id holds a newline."""
-        if self._joined is None or len(self._joined[2]) != len(self.rows):
-            layers = [row.layer for row in self.rows]
-            lengths = np.fromiter(map(len, layers), np.intp, len(layers)) + 1
-            starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.intp)
-            text = "\n".join(layers)
-            if text.count("\n") != len(layers) - 1:
-                text = ""
-            self._joined = (text, text.lower() if text.isascii() else "", starts)
-        return self._joined if self._joined[0] or not self.rows else None
 
     def _rebuild(self) -> None:
         order = self._order()
@@ -218,14 +189,43 @@ class RowModel:
 
     def set_analysis(self, figures: dict[str, LayerFigures] | None, current: bool = True,
                      age: str = "") -> None:
-        """Show an analysis's figures (None: none); a sort by them falls back to entropy."""
+        """Show an analysis's figures (None: none); a sort or a metric by them falls back to
+        entropy."""
         self.figures = figures or {}
         self.analysis_current, self.analysis_age = current, age
         for sort in ANALYSIS_SORTS:
             self._orders.pop(sort, None)
         if self.sort not in self.sorts():
             self.sort = "entropy"
+        self._drops = None
+        self._ranked.pop(DROP, None)
+        self._rank_of.pop(DROP, None)
+        if not self.has_drops():
+            self.metric = ENTROPY
         self._rebuild()
+
+    def has_drops(self) -> bool:
+        """True when the analysis shown has a drop for at least one layer of the table."""
+        # Without figures, no pass over the rows: this runs on every open, before first paint.
+        return bool(self.figures) and bool(np.any(~np.isnan(self._drop_values())))
+
+    def set_metric(self, metric: str) -> None:
+        """Rank the threshold's layers by `metric` (drop: only with an analysis that has it)."""
+        if metric not in METRICS or (metric == DROP and not self.has_drops()):
+            raise ValueError(metric)
+        self.metric = metric
+
+    def metric_values(self, metric: str | None = None) -> np.ndarray:
+        """Each row's figure for `metric` (default: the active one; NaN without one), in row
+        order."""
+        return self._best_entropy() if (metric or self.metric) == ENTROPY else self._drop_values()
+
+    def metric_value(self, row: LayerRow) -> float | None:
+        """The row's figure for the active metric (the table marks rows at the threshold)."""
+        if self.metric == ENTROPY:
+            return row.max_entropy
+        found = self.figures.get(row.layer)
+        return None if found is None else found.drop
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
@@ -267,21 +267,43 @@ class RowModel:
             self._masks.clear()
             self._folded = None
             self._joined = None
-            self._ranked = None
-            self._rank_of = None
+            self._ranked.clear()
+            self._rank_of.clear()
             self._not_in_file = None
             self._rebuild()
 
     # -- counts ---------------------------------------------------------------------
 
-    def _descending(self) -> tuple[list[int], list[float]]:
-        """Rows with entropy, highest max first, and their negated max values (for bisect)."""
-        if self._ranked is None:
-            order = self._order("entropy")
-            best = self._best_entropy()[order]
+    def _highest_first(self, values: np.ndarray) -> np.ndarray:
+        """Row indices by `values` highest first, ties in file order, NaN (no figure) last."""
+        keys = np.fromiter((row.order for row in self.rows), np.int64, len(self.rows))
+        missing = np.isnan(values)
+        return np.lexsort((keys, np.where(missing, 0.0, -values), missing))
+
+    def _descending(self, metric: str | None = None) -> tuple[list[int], list[float]]:
+        """Rows with a figure for `metric` (default: the active one), highest first, and their
+        negated figures (for bisect). The metric is read once: prepare() runs in a thread."""
+        metric = metric or self.metric
+        found = self._ranked.get(metric)
+        if found is None:
+            values = self.metric_values(metric)
+            order = (self._order("entropy") if metric == ENTROPY
+                     else self._highest_first(values))
+            best = values[order]
             ranked = order[~np.isnan(best)]
-            self._ranked = (ranked.tolist(), (-best[~np.isnan(best)]).tolist())
-        return self._ranked
+            found = (ranked.tolist(), (-best[~np.isnan(best)]).tolist())
+            self._ranked[metric] = found
+        return found
+
+    def _rank_table(self, metric: str) -> np.ndarray:
+        """Row -> its place among the rows ranked by `metric` (len(rows) when unranked)."""
+        rank_of = self._rank_of.get(metric)
+        if rank_of is None or len(rank_of) != len(self.rows):
+            ranked = np.asarray(self._descending(metric)[0], np.intp)
+            rank_of = np.full(len(self.rows), len(self.rows), np.intp)
+            rank_of[ranked] = np.arange(len(ranked))
+            self._rank_of[metric] = rank_of
+        return rank_of
 
     def _best_entropy(self) -> np.ndarray:
         """Each row's max entropy (NaN without entropy), in row order."""
@@ -291,11 +313,28 @@ class RowModel:
                 np.float64, len(self.rows))
         return self._best
 
-    def count_at_or_above(self, threshold: float) -> int:
-        return bisect_right(self._descending()[1], -threshold)
+    def _drop_values(self) -> np.ndarray:
+        """Each row's drop in the analysis shown (NaN without one), in row order."""
+        if self._drops is None or len(self._drops) != len(self.rows):
+            figures = self.figures
+
+            def drop(row: LayerRow) -> float:
+                found = figures.get(row.layer)
+                return math.nan if found is None or found.drop is None else found.drop
+
+            self._drops = np.fromiter(map(drop, self.rows), np.float64, len(self.rows))
+        return self._drops
+
+    def count_at_or_above(self, threshold: float, metric: str | None = None) -> int:
+        return bisect_right(self._descending(metric)[1], -threshold)
+
+    def ranked_values(self) -> list[float]:
+        """The active metric's figures of the rows that have one, highest first."""
+        return [-value for value in self._descending()[1]]
 
     def at_or_above(self, threshold: float) -> list[LayerRow]:
-        """Rows whose max entropy is at or above `threshold`, highest first."""
+        """Rows whose figure for the active metric (max entropy, or drop) is at or above
+        `threshold`, highest first."""
         ranked, _ = self._descending()
         return [self.rows[i] for i in ranked[: self.count_at_or_above(threshold)]]
 
@@ -303,14 +342,12 @@ class RowModel:
         """len(to_add(threshold)) without building the rows: the threshold dialog's preview
         runs on every key, and at 200,000 rows a list of 100,000 is 0.1 s. Only the rows that
         can be left out (customized, or not in the file: few) are looked at."""
-        above = self.count_at_or_above(threshold)
+        metric = self.metric
+        above = self.count_at_or_above(threshold, metric)
         if not above:
             return 0
-        if self._rank_of is None or len(self._rank_of) != len(self.rows):
-            ranked = np.asarray(self._descending()[0], np.intp)
-            self._rank_of = np.full(len(self.rows), len(self.rows), np.intp)
-            self._rank_of[ranked] = np.arange(len(ranked))
-        return above - int(np.count_nonzero(self._rank_of[self._left_out()] < above))
+        rank_of = self._rank_table(metric)
+        return above - int(np.count_nonzero(rank_of[self._left_out()] < above))
 
     def _left_out(self) -> np.ndarray:
         """Rows `>` never adds: not candidates (not in the file, converters) or customized."""
@@ -325,8 +362,8 @@ class RowModel:
         return np.asarray(list(set(self._not_in_file).union(customized)), np.intp)
 
     def _chosen(self, threshold: float) -> np.ndarray:
-        """The rows `>` at `threshold` adds, highest first, as indexes: vectorised, so 188,000
-        of them is not a Python pass over row objects."""
+        """The rows `>` at `threshold` adds, highest first by the active metric, as indexes:
+        vectorised, so 188,000 of them is not a Python pass over row objects."""
         ranked = np.asarray(self._descending()[0][: self.count_at_or_above(threshold)], np.intp)
         keep = np.ones(len(self.rows), bool)
         keep[self._left_out()] = False
@@ -348,19 +385,3 @@ class RowModel:
         not yet customized, among the rows the filter shows when one is set."""
         return list(map(self.rows.__getitem__, self._chosen(threshold).tolist()))
 
-
-def threshold_reason(model: RowModel) -> str:
-    """Why default_threshold chose its value, for the `>` dialog and the help screen."""
-    if any(r.customized is not None and r.entropy for r in model.rows):
-        return ("Starts at the lowest max entropy among the layers already customized: "
-                "every layer at least as bad as one you (or ACUITY) chose.")
-    return "Starts at the top 5% of layers by max entropy (none is customized yet)."
-
-
-def default_threshold(model: RowModel) -> float:
-    """The lowest max entropy among customized layers, else the top 5% of layers."""
-    values = [max(r.entropy.values()) for r in model.rows if r.customized is not None and r.entropy]
-    if values:
-        return round(min(values), 4)
-    ranked = model.at_or_above(0.0)
-    return round(ranked[len(ranked) // 20].max_entropy or 0.5, 4) if ranked else 0.5

@@ -42,6 +42,17 @@ def test_candidates_skip_converters_and_layers_not_in_the_file():
     assert [r.layer for r in candidates(rows, top=1)] == ["d"]
 
 
+def test_tune_never_ranks_a_converter():
+    """tune adds its candidates in bulk: a converter of an earlier hybrid run is not one."""
+    from quanted.core.document import QuantizeDocument
+    from quanted.core.tune.rank import candidates as tune_candidates
+    from tests.core.docs import v2_doc
+
+    converter = "c2_6_pre_asymmetric_affineu8_to_dynamic_fixed_pointi16_12"
+    doc = QuantizeDocument(v2_doc(layers=("c1_8", converter, "c2_6")).encode())
+    assert tune_candidates(doc) == ["c1_8", "c2_6"]
+
+
 @pytest.mark.parametrize("line, noise", [
     (("2026-11-27 04:41:43.539305: E external/local_xla/xla/stream_executor/cuda/cuda_dnn.cc:8454]"
       " Unable to register cuDNN factory: Attempting to register factory"), True),

@@ -112,6 +112,8 @@ def test_best_attempt_compares_like_with_like():
     assert best([a, b, c]) is b
     d = attempt("20260101-000003-0", 0.90, iterations=4)
     assert best([a, b, c, d]) is d  # only d was made over the newest's 4 inputs
+    assert best([a, b, c, d], iterations=1) is b  # the editor's field asks for 1 input
+    assert best([a, b, c, d], iterations=2) is None  # none was made over 2
     tie = attempt("20260101-000004-0", 0.99)
     assert best([b, tie]) is tie  # ties go to the newest
     assert best([]) is None

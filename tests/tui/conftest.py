@@ -34,9 +34,11 @@ def original(quantize: Path) -> bytes:
 @pytest.fixture(autouse=True)
 def _no_blink(monkeypatch: pytest.MonkeyPatch) -> None:
     """No blinking cursor anywhere: snapshots and timings stay deterministic."""
-    from textual.widgets import Input
+    from textual.widgets import Input, TextArea
 
     monkeypatch.setattr(Input, "cursor_blink", False, raising=False)
+    # the run screen's command line: a blinking cursor made its snapshots pass or fail by phase
+    monkeypatch.setattr(TextArea, "cursor_blink", False, raising=False)
 
 
 # -- the engine screens ---------------------------------------------------------------------

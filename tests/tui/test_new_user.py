@@ -151,6 +151,40 @@ async def test_converter_layers_are_marked_and_never_added(tmp_path, monkeypatch
         assert " f16 " in float16_row and "float1 " not in float16_row
 
 
+async def test_space_and_t_on_a_converter_are_refused_and_bulk_add_skips_it(tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m_uint8.quantize").write_text(converter_doc())
+    (tmp_path / "entropy.txt").write_text(
+        f"@{CONVERTER}:out0, 0.9\n@logits_2:out0, 0.5\n@c1_8:out0, 0.2\n")
+    app = QuantedApp("m_uint8.quantize")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        main = app.main
+        main.table.rows_changed(keep=CONVERTER)
+        assert main.table.current.layer == CONVERTER
+        before = main.doc.to_bytes()
+        for key in ("space", "t"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.screen is main  # no qtype picker either
+            assert main.doc.to_bytes() == before and not main.doc.is_modified
+            refusal = [n for n in app._notifications if CONVERTER in str(n.message)]
+            assert refusal and str(refusal[-1].message).endswith(
+                "converter layer inserted by the engine; it cannot be customized.")
+            assert refusal[-1].severity == "warning"
+            app.clear_notifications()
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert isinstance(app.screen, ThresholdDialog)
+        field = app.screen.query_one("#threshold-input")
+        field.value = "0"
+        await pilot.press("enter")
+        await settle(pilot)
+        # the converter has the worst entropy, yet only the file's own layers were added
+        assert set(main.doc.customized) == {"c2_6", "logits_2", "c1_8"}
+
+
 async def test_problems_show_on_open_and_are_listed(sample):
     bad = "  /layer2/layer2.1/Add_output_0_12: dynamic_fixed_point-i16\n"
     text = sample.read_text().replace("customized_quantize_layers:\n",

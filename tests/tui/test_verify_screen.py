@@ -5,7 +5,7 @@ them), or none; the `engine` test runs acuitylite 6.57.1 on a copy of the sample
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable, Static, TabbedContent
+from textual.widgets import DataTable, Input, Label, Static, TabbedContent
 
 from engine_helpers import install_stand_in, khadas_model_files, plain, wait_for
 from quanted.core.engine.attempts import verify_history
@@ -67,6 +67,95 @@ async def test_stand_in_verify_shows_top5_side_by_side_and_the_history(quantize,
         assert any("Start inference" in line for line in screen.log_view.plain())
 
 
+def _dataset_of(folder, count: int) -> None:
+    """The khadas inputmeta pointing at a TEXT dataset of `count` inputs."""
+    from engine_helpers import KHADAS_MODEL
+
+    (folder / f"{KHADAS_MODEL}_inputmeta.yml").write_text(
+        "input_meta:\n  databases:\n  - path: dataset.txt\n    type: TEXT\n")
+    (folder / "dataset.txt").write_text("".join(f"input_{i}.npy\n" for i in range(count)))
+
+
+def _iterations_asked(folder) -> list[str]:
+    calls = (folder / "calls.log").read_text().splitlines()
+    return [call.split("--iterations ")[1].split()[0] for call in calls]
+
+
+async def test_the_input_count_defaults_to_the_dataset_and_i_changes_it(quantize, monkeypatch):
+    """STAND-IN engine. Two verifies on 3 inputs, then 1 input with a better cosine: the star
+    stays among the 3-input runs while 3 is asked for, and moves only to like with like."""
+    khadas_model_files(quantize.parent)
+    _dataset_of(quantize.parent, 3)
+    install_stand_in(quantize.parent, STAND_IN, monkeypatch)
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = await _start_verify(pilot)
+        field = screen.query_one("#verify-inputs", Input)
+        assert field.value == "3"
+        assert "of 3 in the dataset" in plain(
+            screen.query_one("#verify-inputs-hint", Static).content)
+        await wait_for(pilot, _finished(screen), what="the verify on 3 inputs")
+        assert screen.result is not None and screen.result.iterations == 3
+        assert _iterations_asked(quantize.parent) == ["3", "3"]
+
+        await pilot.press("r")  # rerun on the same 3
+        await wait_for(pilot, lambda: screen.result is not None and len(
+            verify_history(quantize)) == 2, what="the second verify")
+        await pilot.press("i")
+        assert app.focused is field
+        await pilot.press("backspace", "x", "0")  # not a number: refused as typed
+        assert field.value == "0"
+        await pilot.press("enter")  # 0 inputs: refused, nothing runs
+        assert screen.state == "done" and field.has_class("-invalid")
+        await pilot.press("backspace", "1", "enter")
+        assert app.focused is not field  # keys go to the screen again while it runs
+        await wait_for(pilot, lambda: screen.result is not None and len(
+            verify_history(quantize)) == 3, what="the verify on 1 input")
+        assert screen.result.iterations == 1
+        assert _iterations_asked(quantize.parent)[4:] == ["1", "1"]
+        attempts = verify_history(quantize)
+        assert [a.iterations for a in attempts] == [3, 3, 1]
+        history = screen.query_one("#history", DataTable)
+        marks = [str(history.get_row_at(i)[0]).strip() for i in range(history.row_count)]
+        assert marks == ["", "", "★ ←"]  # the only 1-input run is the best of its kind
+        assert "on 1 input:" in plain(screen.query_one("#history-title", Label).content)
+
+        await pilot.press("i", "backspace", "3", "enter")
+        await wait_for(pilot, lambda: len(verify_history(quantize)) == 4, what="3 again")
+        await wait_for(pilot, lambda: screen.state == "done", what="the screen")
+        marks = [str(history.get_row_at(i)[0]).strip() for i in range(history.row_count)]
+        # three equal 3-input runs: ties go to the newest; the 1-input run is not compared
+        assert marks == ["", "", "", "★ ←"]
+        rows = [history.get_row_at(i) for i in range(history.row_count)]
+        assert rows[2][0].style == "dim" and rows[3][5].plain == "3"
+
+
+async def test_verify_after_keep_my_edits_runs_on_the_file_as_saved(quantize, monkeypatch):
+    """STAND-IN engine. Save first finds the file changed on disk; Keep my edits reloads,
+    re-applies and saves: verify then runs on (and records) that document, not the old one."""
+    from quanted.tui.dialogs.changed_on_disk import ChangedOnDisk
+    from tui_helpers import TOP
+
+    khadas_model_files(quantize.parent)
+    install_stand_in(quantize.parent, STAND_IN, monkeypatch)
+    other = b"    MobilenetV1/MobilenetV1/Conv2d_0/Conv2D_88: dynamic_fixed_point-i16\n"
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("space")  # removes TOP
+        quantize.write_bytes(quantize.read_bytes().replace(other, b""))
+        await pilot.press("v", "s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ChangedOnDisk), what="the dialog")
+        await pilot.press("k")
+        screen = await _start_verify(pilot)
+        assert screen.doc is app.main.doc and not screen.doc.is_modified
+        await wait_for(pilot, _finished(screen), what="the stand-in verify")
+        recorded = verify_history(quantize)[-1].customized
+        assert TOP not in recorded and "MobilenetV1/MobilenetV1/Conv2d_0/Conv2D_88" not in recorded
+        assert recorded == app.main.doc.customized
+
+
 async def test_a_failing_inference_shows_its_command_and_last_lines(quantize, monkeypatch):
     khadas_model_files(quantize.parent)
     install_stand_in(quantize.parent, STAND_IN, monkeypatch)
@@ -108,6 +197,10 @@ async def test_verify_on_the_sample(sample, real_engine):
         await wait_for(pilot, _finished(screen), timeout=ENGINE_TIMEOUT, what="the verify")
         result = screen.result
         assert result is not None, plain(screen.query_one("#verify-result", Static).content)
+        # every input of the sample's dataset by default, as its field says
+        inputs = len((sample.parent / "dataset.txt").read_text().split())
+        assert inputs > 1 and result.iterations == inputs
+        assert screen.query_one("#verify-inputs", Input).value == str(inputs)
         text = plain(screen.query_one("#verify-result", Static).content, width=200)
         assert "float32 (class: probability)" in text and "quantized" in text
         tensor = result.tensors[0]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from quanted.core.document import QuantizeDocument
 from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.changed_on_disk import ChangedOnDisk
 from quanted.tui.dialogs.filter_input import FilterBar
@@ -145,29 +146,77 @@ async def test_save_when_changed_on_disk_asks(quantize, original, choice):
             assert doc.is_modified
 
 
-async def test_changed_on_disk_reload_keeping_my_edits(quantize, original):
+def _line(layer: str) -> bytes:
+    return f"    {layer}: dynamic_fixed_point-i16\n".encode()
+
+
+async def _edit_then_save_into_changed_on_disk(pilot, quantize, touched: bytes) -> None:
+    """Remove TOP (the cursor row) and add FIFTH, then another writer leaves `touched` on disk
+    and ctrl+s finds it changed."""
+    app = pilot.app
+    await settle(pilot)
+    await pilot.press("space")  # removes TOP
+    app.main.table.rows_changed(keep=FIFTH)
+    await pilot.press("space")  # adds FIFTH
+    assert TOP not in app.main.doc.customized and FIFTH in app.main.doc.customized
+    quantize.write_bytes(touched)
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+    assert isinstance(app.screen, ChangedOnDisk)
+    said = str(app.screen.query_one("#changed-message").render())
+    assert "re-apply your unsaved edits on top and save, in one step" in " ".join(said.split())
+    assert "Keep my edits + save (k)" in str(app.screen.query_one("#keep").label)
+    await pilot.press("k")
+    await settle(pilot)
+    assert isinstance(app.screen, MainScreen)
+
+
+async def test_changed_on_disk_keep_my_edits_reloads_reapplies_and_saves(quantize, original):
+    # Someone else removes a layer from the block and changes a value in quantize_parameters.
+    other = _line("MobilenetV1/MobilenetV1/Conv2d_0/Conv2D_88")
+    touched = original.replace(other, b"").replace(b"        -   129\n", b"        -   130\n", 1)
     app = QuantedApp(KHADAS)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("space")  # removes TOP
-        # Someone else removes a layer too, and one this session will not find any more.
-        other = b"    MobilenetV1/MobilenetV1/Conv2d_0/Conv2D_88: dynamic_fixed_point-i16\n"
-        touched = original.replace(other, b"")
-        quantize.write_bytes(touched)
-        await pilot.press("ctrl+s")
-        await settle(pilot)
-        assert isinstance(app.screen, ChangedOnDisk)
-        await pilot.press("k")
-        await settle(pilot)
-        assert isinstance(app.screen, MainScreen)
+        await _edit_then_save_into_changed_on_disk(pilot, quantize, touched)
         doc = app.main.doc
-        assert quantize.read_bytes() == touched  # nothing written yet
-        assert doc.is_modified and TOP not in doc.customized
-        assert "MobilenetV1/MobilenetV1/Conv2d_0/Conv2D_88" not in doc.customized
-        await pilot.press("ctrl+s")
+        assert not doc.is_modified
+        on_disk = quantize.read_bytes()
+        expected = QuantizeDocument(touched)
+        expected.remove_layer(TOP)
+        expected.set_layer(FIFTH, "dynamic_fixed_point-i16")
+        assert on_disk == expected.to_bytes() == doc.data
+        # byte-exact elsewhere: the other writer's file, less TOP's line, plus FIFTH's
+        assert sorted(on_disk.splitlines(keepends=True)) == sorted(
+            touched.replace(_line(TOP), b"").splitlines(keepends=True) + [_line(FIFTH)])
+        assert b"-   130\n" in on_disk and other not in on_disk
+        said = [str(n.message) for n in app._notifications]
+        assert any("re-applied your edits and saved" in m for m in said), said
+        assert "saved" in str(app.main.query_one("#status").render())
+
+
+async def test_changed_on_disk_keep_my_edits_names_an_edit_whose_layer_is_gone(quantize,
+                                                                             original):
+    # Someone else drops FIFTH's tensors from quantize_parameters: adding it cannot be redone.
+    lines, kept, dropping = original.splitlines(keepends=True), [], False
+    for line in lines:  # its out0, weight and bias entries
+        if not line.startswith(b"     "):
+            dropping = line.startswith(f"    '@{FIFTH}:".encode())
+        if not dropping:
+            kept.append(line)
+    touched = b"".join(kept)
+    assert len(kept) < len(lines) - 20
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _edit_then_save_into_changed_on_disk(pilot, quantize, touched)
+        assert quantize.read_bytes() == touched  # nothing saved
+        doc = app.main.doc
+        assert doc.is_modified and TOP not in doc.customized and FIFTH not in doc.customized
+        warning = [n for n in app._notifications if n.severity == "warning"]
+        assert warning and f"{FIFTH}: not re-applied" in str(warning[-1].message)
+        assert "not saved" in str(warning[-1].title)
+        await pilot.press("ctrl+s")  # the rest, once looked at
         await settle(pilot)
-        line = f"    {TOP}: dynamic_fixed_point-i16\n".encode()
-        assert quantize.read_bytes() == touched.replace(line, b"")
+        assert quantize.read_bytes() == touched.replace(_line(TOP), b"")
 
 
 async def test_quit_without_changes_exits_at_once(quantize):

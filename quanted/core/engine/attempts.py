@@ -3,6 +3,7 @@ user sees whether the last change to customized_quantize_layers helped.
 
     attempts = verify_history(path)   # oldest first
     best(attempts)                    # highest mean cosine among those with the newest's iterations
+    best(attempts, iterations=4)      # ... among those run on 4 inputs
 """
 
 from __future__ import annotations
@@ -87,13 +88,14 @@ def verify_history(quantize: Path) -> list[VerifyAttempt]:
     return attempts
 
 
-def best(attempts: list[VerifyAttempt]) -> VerifyAttempt | None:
-    """Among the attempts made with as many iterations as the newest one (figures over other
-    inputs do not compare), the one with the highest mean cosine; ties go to top-1 agreement,
-    then to the newest."""
+def best(attempts: list[VerifyAttempt], iterations: int | None = None) -> VerifyAttempt | None:
+    """Among the attempts made with `iterations` inputs (default: as many as the newest one;
+    figures over other inputs do not compare), the one with the highest mean cosine; ties go
+    to top-1 agreement, then to the newest."""
     if not attempts:
         return None
-    iterations = attempts[-1].iterations
+    if iterations is None:
+        iterations = attempts[-1].iterations
     scored = [(a.mean_cosine, a.top1_agreement or 0.0, i, a) for i, a in enumerate(attempts)
               if a.mean_cosine is not None and a.iterations == iterations]
     return max(scored, key=lambda s: s[:3])[3] if scored else None

@@ -12,7 +12,7 @@ from quanted.core.engine.model_json import ModelError, read_layers
 from quanted.core.entropy import EntropyReport, resolve
 from quanted.core.errors import QuantedError
 from quanted.core.keys import split_tensor_key
-from quanted.core.layers import build_rows, sort_by_entropy
+from quanted.core.layers import build_rows, is_converter, sort_by_entropy
 
 ENTROPY, DROP = "entropy", "drop"
 LAYOUT_OPS = ("permute", "reshape", "squeeze", "flatten")
@@ -40,9 +40,10 @@ class Ranking:
 
 
 def candidates(doc: QuantizeDocument) -> list[str]:
-    """Layers with an `outN` tensor in quantize_parameters, in file order."""
-    return [layer for layer, keys in doc.tensors_by_layer.items()
-            if any(split_tensor_key(key)[1].startswith("out") for key in keys)]
+    """Layers with an `outN` tensor in quantize_parameters, in file order; not the converters
+    an earlier hybrid run inserted (they only convert, and the next run replaces them)."""
+    return [layer for layer, keys in doc.tensors_by_layer.items() if not is_converter(layer)
+            and any(split_tensor_key(key)[1].startswith("out") for key in keys)]
 
 
 def ties(model: Path) -> list[list[str]]:

@@ -1,5 +1,5 @@
-"""The file changed on disk since it was read: reload (dropping or keeping the unsaved edits),
-overwrite, or cancel."""
+"""The file changed on disk since it was read: reload (dropping the unsaved edits), keep my
+edits (reload, re-apply them on top, save), overwrite, or cancel."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ class ChangedOnDisk(ChoiceDialog):
 
     BINDINGS = [
         Binding("r", "choose('reload')", "Reload", id="changed.reload"),
-        Binding("k", "choose('keep')", "Reload keeping my edits", id="changed.keep"),
+        Binding("k", "choose('keep')", "Reload, re-apply my edits, save", id="changed.keep"),
         Binding("o", "choose('overwrite')", "Overwrite", id="changed.overwrite"),
         Binding("escape", "choose('cancel')", "Cancel", id="changed.cancel"),
     ]
@@ -34,14 +34,15 @@ class ChangedOnDisk(ChoiceDialog):
         return (
             f"{self.file_name} changed on disk since it was read (a pegasus run?).\n"
             "Reload: read it again and drop your unsaved edits.\n"
-            "Keep: read it again and replay your unsaved edits on it.\n"
+            "Keep my edits: read it again, re-apply your unsaved edits on top and save, in one "
+            "step (an edit whose layer is gone is named, and nothing is saved).\n"
             "Overwrite: write your version over it (its other changes are lost)."
         )
 
     def choices(self) -> list[tuple[str, str, ButtonVariant]]:
         return [
             (RELOAD, "Reload (r)", "default"),
-            (KEEP, "Keep my edits (k)", "primary"),
+            (KEEP, "Keep my edits + save (k)", "primary"),
             (OVERWRITE, "Overwrite (o)", "warning"),
             (CANCEL, "Cancel (esc)", "default"),
         ]

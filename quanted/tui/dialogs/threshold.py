@@ -1,4 +1,5 @@
-"""Bulk add: every layer whose max entropy is at or above a threshold, previewed first."""
+"""Bulk add: every layer whose max entropy (or drop) is at or above a threshold, previewed
+first."""
 
 from __future__ import annotations
 
@@ -27,16 +28,17 @@ class ThresholdDialog(ModalScreen["float | None"]):
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="threshold.cancel")]
 
     def __init__(self, initial: float, preview: Callable[[float], tuple[int, int]],
-                 why: str = "", scope: str = "") -> None:
+                 why: str = "", scope: str = "", measure: str = "max entropy") -> None:
         super().__init__()
         self.initial = initial
         self.preview = preview  # threshold -> (layers it adds, layers at or above)
         self.why = why  # where the initial value comes from
         self.scope = scope  # e.g. "among the layers the filter shows"
+        self.measure = measure  # what the threshold is compared with: "max entropy", "drop"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label("Add layers at or above a max entropy of", classes="dialog-title")
+            yield Label(f"Add layers at or above a {self.measure} of", classes="dialog-title")
             yield Input(threshold(self.initial), id="threshold-input", type="number",
                         select_on_focus=True)
             if self.why:

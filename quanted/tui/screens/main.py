@@ -21,15 +21,15 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport
 from quanted.core.errors import FileChangedError, QuantedError, describe
 from quanted.core.files import FileLockedError, ReadOnlyError
-from quanted.tui import analysis_view, loading
+from quanted.tui import analysis_view, loading, reloads, wording
 from quanted.tui.commands import QuantedCommands
 from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first, save_refused
 from quanted.tui.dialogs.comment import CommentDialog
 from quanted.tui.dialogs.qtype_picker import QtypePicker
-from quanted.tui.dialogs.threshold import ThresholdDialog
 from quanted.tui.keymap import MAIN_KEYS
 from quanted.tui.messages import BulkAdded, Loaded, QtypesReady
 from quanted.tui.screens.checks import FileChecks
+from quanted.tui.screens.metric import MetricSwitch
 from quanted.tui.widgets.customized_pane import CustomizedPane, counts
 from quanted.tui.widgets.histogram import Histogram
 from quanted.tui.widgets.key_hints import KeyHints
@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # numpy and the engine screens load after the first paint (is
     from quanted.tui.screens.engine_base import EngineScreen
 
 
-class MainScreen(FileChecks, Screen[None]):
+class MainScreen(FileChecks, MetricSwitch, Screen[None]):
     BINDINGS = [spec.binding() for spec in MAIN_KEYS]
     COMMANDS = {QuantedCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -94,7 +94,7 @@ class MainScreen(FileChecks, Screen[None]):
             name=self.display_name, note=self.note, busy=self.busy,
             modified=bool(doc and doc.is_modified), customized=len(doc.customized) if doc else 0,
             layers=len(model.rows) if model else 0, shown=len(model) if model else 0,
-            threshold=self.threshold, above=self.above,
+            threshold=self.threshold, above=self.above, metric=model.metric if model else "",
             sort=SORT_TITLES.get(model.sort, "") if model else "",
             filter=model.filter_text if model else "", problems=self.problem_status())
 
@@ -146,28 +146,22 @@ class MainScreen(FileChecks, Screen[None]):
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
-        result = message.result
-        keep = self.table.current.layer if message.reloaded and self.table.current else None
+        self.install(message.result, message.reloaded)
+        reloads.announce(self, message.reloaded, message.skipped)
+
+    def install(self, result: loading.Loaded, reloaded: bool) -> None:
+        """Show a document read from disk (the cursor stays on its layer after a reload)."""
+        keep = self.table.current.layer if reloaded and self.table.current else None
         self.doc, self.report, self.model = result.doc, result.report, result.model
-        self.threshold = result.threshold if self.threshold is None else self.threshold
         self.table.set_model(self.model, self.doc.saved_customized)
         if keep is not None:
             self.table.rows_changed(keep=keep)
-        self.query_one(Histogram).set_report(self.report)
-        self._set_threshold(self.threshold)
+        self.show_metric()  # the histogram and the threshold (entropy until analysis_view.load)
         self.busy = ""
         self._edited()
         # After the first paint: one regex pass over the whole file holds the GIL ~0.2 s.
         self.set_timer(0.1, lambda doc=self.doc: (self.load_qtypes(doc), self.check_file(doc)))
         analysis_view.load(self)
-        if message.skipped is None:
-            if message.reloaded:
-                self.notify(f"Reloaded {self.display_name} from disk.")
-        elif message.skipped:
-            self.notify("Not replayed:\n" + "\n".join(message.skipped),
-                        title="Reloaded, keeping edits", severity="warning", timeout=12)
-        else:
-            self.notify("Your unsaved edits were replayed on the file from disk (unsaved).")
 
     @on(QtypesReady)
     def _qtypes_ready(self, message: QtypesReady) -> None:
@@ -184,9 +178,10 @@ class MainScreen(FileChecks, Screen[None]):
 
     # -- flows: each reads top to bottom, awaiting its dialogs ----------------------------
 
-    async def saved(self, overwrite: bool = False, force: bool = False) -> bool:
-        """Write the edits (in a thread) and say so. A file changed on disk asks: reload,
-        keep my edits, overwrite, cancel. True when the file on disk holds the edits."""
+    async def saved(self, overwrite: bool = False, force: bool = False, said: str = "") -> bool:
+        """Write the edits (in a thread) and say so (`said`, else "Saved NAME."). A file changed
+        on disk asks: reload, keep my edits (and save), overwrite, cancel. True when the file
+        on disk holds the edits."""
         doc = self.doc
         assert doc is not None
         if not doc.is_modified and not overwrite:
@@ -203,8 +198,10 @@ class MainScreen(FileChecks, Screen[None]):
                 self.display_name))
             if choice == changed_on_disk.OVERWRITE:
                 return await self.saved(overwrite=True)
-            if choice in (changed_on_disk.RELOAD, changed_on_disk.KEEP):
-                self.reload(keep_edits=choice == changed_on_disk.KEEP)
+            if choice == changed_on_disk.KEEP:
+                return await reloads.keep_edits_and_save(self)
+            if choice == changed_on_disk.RELOAD:
+                self.reload()
             return False
         except Exception as error:  # noqa: BLE001 - any failure is shown; the edits stay
             self.busy = ""
@@ -213,7 +210,7 @@ class MainScreen(FileChecks, Screen[None]):
         self.busy = ""
         self.table.saved = doc.saved_customized
         self._edited()
-        self.notify(f"Saved {self.display_name}.")
+        self.notify(said or f"Saved {self.display_name}.")
         analysis_view.load(self)  # the file changed: a shown analysis may now be stale
         return True
 
@@ -256,13 +253,14 @@ class MainScreen(FileChecks, Screen[None]):
     @work(group="flow", exit_on_error=False)
     async def engine_step_flow(self, screen: type[EngineScreen]) -> None:
         """Save first (asked: pegasus reads the disk), the step, re-read what it rewrote."""
-        assert (doc := self.doc) is not None
-        step = screen(doc, self.display_name)
-        if doc.is_modified:
+        assert self.doc is not None
+        if self.doc.is_modified:
             choice = await self.app.push_screen_wait(save_first.SaveFirst(
-                self.display_name, counts(doc.unsaved_changes()), step.VERB))
+                self.display_name, counts(self.doc.unsaved_changes()), screen.VERB))
             if choice != save_first.SAVE or not self._ready() or not await self.saved():
                 return
+        # Made after the save: "Keep my edits" saves a document read again from disk.
+        step = screen(self.doc, self.display_name)
         ran = await self.app.push_screen_wait(step)
         if ran and step.REWRITES_FILE:
             self.reload(entropy=True)
@@ -301,9 +299,8 @@ class MainScreen(FileChecks, Screen[None]):
         assert self.doc is not None
         if row.customized is not None:
             self.doc.remove_layer(row.layer)
-        elif not row.in_file:
-            self.notify(f"{row.layer} is not in quantize_parameters; not added.",
-                        severity="warning")
+        elif refused := wording.cannot_add(row):
+            self.notify(refused, severity="warning")
             return
         else:
             self.doc.set_layer(row.layer, qtypes.DEFAULT_QTYPE)
@@ -314,8 +311,8 @@ class MainScreen(FileChecks, Screen[None]):
         row = self.table.current
         if row is None or not self._ready():
             return
-        if not row.in_file and row.customized is None:
-            self.notify(f"{row.layer} is not in quantize_parameters.", severity="warning")
+        if row.customized is None and (refused := wording.cannot_add(row)):
+            self.notify(refused, severity="warning")
             return
         qtype = await self.app.push_screen_wait(QtypePicker(row.layer, row.customized))
         if qtype is not None and self._ready():
@@ -329,16 +326,11 @@ class MainScreen(FileChecks, Screen[None]):
             return
         model = self.model
         assert model is not None
-        if self.report is None:
-            self.notify("No entropy report: nothing to compare a threshold with.",
-                        severity="warning")
+        if self.threshold is None:  # entropy without a report (drop always has one)
+            self.notify("No entropy report: nothing to compare a threshold with (with an "
+                        "analysis, m ranks by drop).", severity="warning")
             return
-
-        from quanted.tui.row_model import threshold_reason
-
-        value = await self.app.push_screen_wait(ThresholdDialog(
-            self.threshold or 0.5, model.preview_counts, threshold_reason(model),
-            'among the layers the filter shows' if model.filter_text else ''))
+        value = await self.app.push_screen_wait(self.threshold_dialog())
         if value is None or not self._ready():
             return
         self._set_threshold(value)

@@ -1,15 +1,19 @@
 """v: float vs quantized (vs the plain file from before the first hybrid run) by real inference.
 
 The 2-3 `pegasus inference` runs go in one worker (progress: "[2/3] quantized"); the log is the
-second tab (l). After: per output tensor and iteration, float's top-5 beside each quantized
-top-5 (classes that moved are yellow, classes not in float's top-5 red), the figures, and the
-history of attempts with the best one starred and this one marked. Errors stay on screen.
+second tab (l). The input count defaults to every input of the dataset (as the hybrid run
+calibrates on); `i` edits it and enter (or r) runs again on that many. After: per output tensor
+and iteration, float's top-5 beside each quantized top-5 (classes that moved are yellow, classes
+not in float's top-5 red), the figures, and the history of attempts with the best one on as many
+inputs starred (figures over other inputs do not compare) and this one marked. Errors stay on
+screen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import closing
+from pathlib import Path
 
 from rich import box
 from rich.console import Group
@@ -19,18 +23,20 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Label, ProgressBar, Static, TabbedContent, TabPane
+from textual.validation import Number
+from textual.widgets import (DataTable, Input, Label, ProgressBar, Static, TabbedContent,
+                             TabPane)
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.attempts import VerifyAttempt, best, verify_history
-from quanted.core.engine.command import dataset_iterations, quoted
+from quanted.core.engine.command import dataset_size, model_files, quoted
 from quanted.core.engine.noise import KeptLog
 from quanted.core.engine.logscan import strip_ansi
 from quanted.core.engine.outputs import Comparison, VerifySummary
 from quanted.core.errors import QuantedError
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, VERIFY_KEYS
-from quanted.tui.screens.engine_base import EngineScreen
+from quanted.tui.screens.engine_base import RUNNING, EngineScreen
 from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
 from quanted.tui.widgets.key_hints import KeyHints
 
@@ -65,6 +71,8 @@ class VerifyScreen(EngineScreen):
         super().__init__(doc, display_name)
         self.control = verify.VerifyControl()
         self.result: verify.VerifyResult | None = None
+        self.dataset = _dataset_count(self.path)
+        self.iterations = self.dataset or 1  # of the run shown (or under way)
 
     def compose(self) -> ComposeResult:
         yield Label(f"Verify · {self.display_name}: float vs quantized (pegasus inference)",
@@ -73,13 +81,17 @@ class VerifyScreen(EngineScreen):
             yield Static("Planning…", id="verify-step", markup=False)
             yield ProgressBar(total=None, show_eta=False, id="verify-bar")
             yield Stopwatch(id="elapsed")
+        with Horizontal(id="verify-form"):
+            yield Label("inputs", classes="engine-hint")
+            yield Input(str(self.iterations), id="verify-inputs", type="integer",
+                        validators=[Number(minimum=1)], valid_empty=False)
+            yield Static(self._inputs_hint(), id="verify-inputs-hint", markup=False)
         with TabbedContent(initial="result-tab", id="verify-tabs"):
             with TabPane("Result", id="result-tab"):
                 with VerticalScroll(id="verify-body"):
                     yield Static("", id="verify-notes", markup=False)
                     yield Static("", id="verify-result")
-                    yield Label("History of attempts (★ best: highest mean cosine; "
-                                "← this run)", classes="engine-hint")
+                    yield Label("", id="history-title", classes="engine-hint")
                     yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
             with TabPane("Log", id="log-tab"):
                 yield EngineLog(id="log")
@@ -89,15 +101,22 @@ class VerifyScreen(EngineScreen):
         table = self.query_one("#history", DataTable)
         for key, label in HISTORY_COLUMNS:
             table.add_column(label, key=key)
+        self._start(self.iterations)
+
+    def _start(self, iterations: int) -> None:
+        self.iterations, self.result = iterations, None
         self.begin()
-        self.run_engine(self.log_view.buffer.append)
+        self._step("Planning…")
+        self.query_one("#history-title", Label).update(
+            f"History of attempts (★ best of those on {iterations} input"
+            f"{'' if iterations == 1 else 's'}: highest mean cosine; ← this run)")
+        self.run_engine(iterations, self.log_view.buffer.append)
 
     # -- the worker ----------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
-    def run_engine(self, on_line: Callable[[str], None]) -> None:
-        # Every input of the dataset, as the hybrid run calibrates on: not one input's figures.
-        the_plan = verify.plan(self.doc, iterations=dataset_iterations(self.path))
+    def run_engine(self, iterations: int, on_line: Callable[[str], None]) -> None:
+        the_plan = verify.plan(self.doc, iterations=iterations)
         self.post_message(self.Planned(the_plan, verify_history(self.path)))
 
         def progress(index: int, total: int, run: verify.VerifyRun) -> None:
@@ -119,7 +138,7 @@ class VerifyScreen(EngineScreen):
         notes = "\n".join(f"note: {note}" for note in message.plan.notes)
         self.query_one("#verify-notes", Static).update(Text(notes, style="yellow"))
         self.query_one("#verify-bar", ProgressBar).update(total=len(message.plan.runs), progress=0)
-        self._history(message.attempts, None)
+        self._history(message.attempts, None, message.plan.iterations)
         self.query_one("#verify-result", Static).update(
             Text("Running the inferences… (l shows the log; esc or ctrl+c cancels)", style="dim"))
 
@@ -137,7 +156,7 @@ class VerifyScreen(EngineScreen):
         self.query_one("#verify-bar", ProgressBar).update(total=total, progress=total)
         self._step(f"Done: {total} inference runs.", "bold green")
         self.query_one("#verify-result", Static).update(result_view(message.result))
-        self._history(message.attempts, message.result.time)
+        self._history(message.attempts, message.result.time, message.result.iterations)
         self.query_one(TabbedContent).active = "result-tab"
 
     def engine_failed(self, error: BaseException | None) -> None:
@@ -160,6 +179,29 @@ class VerifyScreen(EngineScreen):
 
     # -- actions and text ----------------------------------------------------------------
 
+    def action_edit_inputs(self) -> None:
+        self.query_one(TabbedContent).active = "result-tab"
+        self.query_one("#verify-inputs", Input).focus()
+
+    @on(Input.Submitted, "#verify-inputs")
+    def action_rerun(self) -> None:
+        if self.state == RUNNING:
+            self.notify("verify is running: esc cancels it first.", severity="warning")
+            return
+        field = self.query_one("#verify-inputs", Input)
+        count = int(field.value) if field.value.isdigit() else 0
+        if count < 1:
+            self.notify("inputs: a whole number, 1 or more.", severity="error")
+            field.focus()
+            return
+        self.query_one("#verify-body").focus()
+        self._start(count)
+
+    def _inputs_hint(self) -> str:
+        of = (f"of {self.dataset} in the dataset" if self.dataset
+              else "(the dataset's size is unknown)")
+        return f"{of} · i edits, enter reruns"
+
     def action_toggle_log(self) -> None:
         tabs = self.query_one(TabbedContent)
         tabs.active = "log-tab" if tabs.active == "result-tab" else "result-tab"
@@ -170,13 +212,16 @@ class VerifyScreen(EngineScreen):
     def _step(self, text: str, style: str = "") -> None:
         self.query_one("#verify-step", Static).update(Text(text, style=style))
 
-    def _history(self, attempts: list[VerifyAttempt], current: str | None) -> None:
+    def _history(self, attempts: list[VerifyAttempt], current: str | None,
+                 iterations: int) -> None:
+        """Every attempt; the star and the plain rows only for those on `iterations` inputs."""
         table = self.query_one("#history", DataTable)
         table.clear()
-        top = best(attempts)
+        top = best(attempts, iterations)
         for attempt in attempts:
             is_best, is_current = attempt is top, attempt.time == current
-            style = "bold green" if is_best else ("bold" if is_current else "")
+            style = ("bold green" if is_best else "bold" if is_current
+                     else "" if attempt.iterations == iterations else "dim")
             mark = ("★ " if is_best else "  ") + ("←" if is_current else " ")
             cos = "-" if attempt.mean_cosine is None else f"{attempt.mean_cosine:.6f}"
             plain = attempt.plain_summary or {}
@@ -189,6 +234,14 @@ class VerifyScreen(EngineScreen):
             table.add_row(*(Text(cell, style=style) for cell in cells), key=attempt.time)
         if current is not None and current in {a.time for a in attempts}:
             table.move_cursor(row=table.get_row_index(current))
+
+
+def _dataset_count(quantize: Path) -> int | None:
+    """How many inputs the calibration dataset lists; None when it cannot be read."""
+    try:
+        return dataset_size(model_files(quantize).inputmeta)
+    except QuantedError:
+        return None
 
 
 def _cell(entry: tuple[int, float] | None, reference: list[tuple[int, float]], rank: int) -> Text:

@@ -291,7 +291,9 @@ class LayerTable(ScrollView, can_focus=True):
                       else get("layer-table--dim") if row.converter else None)
         add(fit(elide(shown(row.layer), lay.layer, neighbours or ()), lay.layer), name_style)
         add(" ")
-        hot = self.threshold is not None and (row.max_entropy or -1.0) >= self.threshold
+        # Marked by the metric `>` ranks by (max entropy, or the analysis's drop).
+        value = row.max_entropy if self.model is None else self.model.metric_value(row)
+        hot = self.threshold is not None and value is not None and value >= self.threshold
         for port in ("out0", "weight"):
             value = row.entropy.get(port)
             if lay.bar:

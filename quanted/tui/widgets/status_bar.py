@@ -20,6 +20,7 @@ class Status:
     customized: int = 0
     threshold: float | None = None
     above: int = 0
+    metric: str = ""  # what the threshold compares: named when it is not entropy
     sort: str = ""
     filter: str = ""
     busy: str = ""  # "loading…", "saving…"
@@ -51,7 +52,8 @@ class StatusBar(Widget):
             counts = f"{s.shown}/{count(s.layers, 'layer')} (filter: {s.filter})"
         parts += [counts, " · ", f"{s.customized} customized"]
         if s.threshold is not None:
-            parts += [" · ", f"{s.above} ≥ {threshold(s.threshold)}"]
+            metric = f" {s.metric}" if s.metric and s.metric != "entropy" else ""
+            parts += [" · ", f"{s.above}{metric} ≥ {threshold(s.threshold)}"]
         if s.sort:
             parts += [" · ", ("sort " + s.sort, "dim")]
         if s.note:
