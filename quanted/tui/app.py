@@ -9,10 +9,10 @@ from textual.screen import ModalScreen, Screen
 
 from quanted.tui.dialogs.quit_confirm import QuitConfirm
 from quanted.tui.keymap import APP_KEYS
-from quanted.tui.screens.help import HelpScreen
-from quanted.tui.screens.history import history_flow
 from quanted.tui.screens.main import MainScreen
-from quanted.tui.screens.quantize import QuantizeScreen
+
+# Screens the first paint does not show are imported when first opened: the editor's launch
+# time is mostly imports (issue 14).
 
 
 class QuantedApp(App[str]):
@@ -48,6 +48,8 @@ class QuantedApp(App[str]):
         if self.keymap_overrides:
             self.set_keymap(self.keymap_overrides)
         if not isinstance(self.screen, MainScreen):
+            from quanted.tui.screens.quantize import QuantizeScreen
+
             self.push_screen(QuantizeScreen(self.path), self._quantized)
 
     def _quantized(self, written: Path | None) -> None:
@@ -65,9 +67,13 @@ class QuantedApp(App[str]):
 
     def action_history(self) -> None:
         """h on the editor: the attempts; a restore is one undoable edit (screens/history.py)."""
+        from quanted.tui.screens.history import history_flow
+
         self.run_worker(history_flow(self.main), group="flow", exit_on_error=False)
 
     def action_help(self) -> None:
+        from quanted.tui.screens.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

@@ -1,17 +1,34 @@
 """Blocking work the screens run in thread workers: open, index, sort, per-layer qtypes.
 
 No widgets here: the functions return plain values that the worker posts back as messages.
+The first load is in two steps: `preview` (the top rows by max entropy, from the entropy
+report and the customized block alone) is painted while `from_doc` indexes every tensor of
+the file and builds every row (seconds at 150 MB).
 """
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport, resolve
-from quanted.core.layers import build_rows
-from quanted.tui.row_model import RowModel
+from quanted.core.keys import split_tensor_key
+from quanted.core.layers import LayerRow, build_rows, is_converter
+from quanted.core.rebase import reload_keeping_edits
+
+if TYPE_CHECKING:
+    from quanted.tui.row_model import RowModel
+
+# Rows in the first paint: more than any terminal shows. The tensors looked at to find them:
+# a layer's max entropy is one of its tensors' values, so the top tensors name the top layers.
+PREVIEW_ROWS = 120
+PREVIEW_TENSORS = 4 * PREVIEW_ROWS
+SHOWN_PORTS = ("out0", "weight")  # the table's two entropy columns
 
 
 @dataclass
@@ -26,12 +43,31 @@ def entropy_path(path: Path, entropy: Path | None) -> Path | None:
     return resolve(path, entropy).path
 
 
-def load(path: Path, entropy: Path | None) -> Loaded:
+def load(path: Path, entropy: Path | None,
+         show_first: Callable[[RowModel, dict[str, str]], None] | None = None) -> Loaded:
     """Opened the fast way (top-level lines only): the full scan runs after the first paint,
-    in `checked_qtypes`, and before any save."""
+    in `checked_qtypes`, and before any save. `show_first` gets the preview model and returns
+    once it is on screen (the rest holds the GIL for seconds at 150 MB)."""
     found = entropy_path(path, entropy)
     report = EntropyReport.read(found) if found is not None else None
-    return from_doc(QuantizeDocument.open(path, full=False), report)
+    doc = QuantizeDocument.open(path, full=False)
+    if show_first is not None and report is not None:
+        show_first(preview(doc, report), doc.saved_customized)
+    return from_doc(doc, report)
+
+
+def for_screen(screen: Any, again: bool, entropy: bool,
+               keep_edits: bool) -> tuple[Loaded, list[str] | None]:
+    """MainScreen.load's work (`screen` is it): `keep_edits`, the file again with the unsaved
+    edits replayed, and the ones that could not be; `again`, the file again (and the report,
+    when `entropy`); else the load, its top rows shown first when nothing is shown yet."""
+    if keep_edits and screen.doc is not None:
+        fresh, skipped = reload_keeping_edits(screen.doc)
+        return from_doc(fresh, screen.report), skipped
+    if again and screen.report is not None and not entropy:
+        return reload(screen.path, screen.report), None
+    first = screen.table.show_first if screen.model is None else None  # a reload keeps its rows
+    return load(screen.path, screen.entropy, first), None
 
 
 def reload(path: Path, report: EntropyReport | None) -> Loaded:
@@ -41,8 +77,75 @@ def reload(path: Path, report: EntropyReport | None) -> Loaded:
 
 def from_doc(doc: QuantizeDocument, report: EntropyReport | None) -> Loaded:
     """Rows for a document already read (also a reload that kept the unsaved edits)."""
+    from quanted.tui.row_model import RowModel
+
     rows = build_rows(doc, report)
-    return Loaded(doc, report, RowModel(rows, sort="entropy" if report is not None else "file"))
+    model = RowModel(rows, sort="entropy" if report is not None else "file")
+    model.scale = scale_of(report)
+    model.customized_applied(doc.customized)
+    return Loaded(doc, report, model)
+
+
+def scale_of(report: EntropyReport | None) -> tuple[float, float]:
+    """The bars' range: the report's lowest and highest value."""
+    if report is None or not len(report):
+        return (0.0, 1.0)
+    return (float(report.values.min()), float(report.values.max()))
+
+
+def preview(doc: QuantizeDocument, report: EntropyReport) -> RowModel:
+    """The first screen's rows: the layers of the report's highest values, highest first,
+    with the customized column from the block. Whether each is in the file is not known yet
+    (the tensor index is what takes the time): shown as in the file until the full rows come."""
+    import numpy as np
+
+    from quanted.tui.row_model import RowModel
+
+    values = report.values
+    count = min(len(values), PREVIEW_TENSORS)
+    top = np.argpartition(-values, count - 1)[:count] if count < len(values) else \
+        np.arange(len(values))
+    top = top[np.lexsort((top, -values[top]))]  # highest first; ties in report order
+    layers: dict[str, dict[str, float]] = {}
+    for index in top.tolist():
+        layer, port = split_tensor_key(report.keys[index])
+        if layer not in layers and len(layers) == PREVIEW_ROWS:
+            break
+        layers.setdefault(layer, {})[port] = float(values[index])
+    position = dict(zip(report.keys, range(len(report.keys))))
+    customized = doc.customized
+    rows = []
+    for order, (layer, entropy) in enumerate(layers.items()):
+        for port in SHOWN_PORTS:
+            at = position.get(f"@{layer}:{port}", position.get(f"{layer}:{port}"))
+            if at is not None:
+                entropy[port] = float(values[at])
+        rows.append(LayerRow(layer, [], entropy, order=order, customized=customized.get(layer),
+                             converter=is_converter(layer)))
+    model = RowModel(rows, sort="entropy")
+    model.scale = scale_of(report)
+    model.preview = True
+    return model
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic collector off for one bulk edit and the screen's refresh after it: its full
+    passes over the 400,000 objects of a 200,000-row table were 40% of a bulk add. Cycles made
+    meanwhile are collected once it is back on."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def set_layers(doc: QuantizeDocument, layers: list[str], qtype: str) -> None:
+    """`>`: every layer set to `qtype` as one undo step."""
+    with gc_paused():
+        doc.set_layers(dict.fromkeys(layers, qtype))
 
 
 def checked_qtypes(doc: QuantizeDocument, model: RowModel | None = None) -> dict[str, str]:

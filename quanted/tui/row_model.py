@@ -9,19 +9,19 @@ from __future__ import annotations
 import math
 import re
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Callable, Iterable
-from itertools import compress
+from itertools import compress, repeat
 
 import numpy as np
 
 from quanted.core.engine.layer_figures import LayerFigures
 from quanted.core.layers import LayerRow, update_customized
+from quanted.tui import id_search
+from quanted.tui.metrics import DROP, ENTROPY, METRICS
 
 SORTS = ("entropy", "name", "file")
 ANALYSIS_SORTS = ("drop", "cosine")  # offered while an analysis (`a`) is shown
-# What the histogram and `>` rank layers by (`m` switches): max entropy, or the analysis's drop.
-ENTROPY, DROP = "entropy", "drop"
-METRICS = (ENTROPY, DROP)
 
 
 def compile_filter(text: str) -> Callable[[str], object] | None:
@@ -55,6 +55,9 @@ class RowModel:
         self._drops: np.ndarray | None = None
         self._not_in_file: list[int] | None = None
         self._rank_of: dict[str, np.ndarray] = {}  # row -> its place among rows ranked
+        self._joined: tuple[id_search.JoinedIds | None, int] | None = None  # ids, for rows
+        self.scale: tuple[float, float] | None = None  # the bars' range, when known ahead
+        self.preview = False  # True: only the top rows, painted before the rest is read
         self.view: np.ndarray = np.arange(0)
         self.file_qtypes: dict[str, str] = {}  # layer -> its tensors' qtypes, filled later
         self._customized: dict[str, str] | None = None  # as last refreshed
@@ -85,6 +88,7 @@ class RowModel:
         for sort in SORTS:
             self._order(sort)
         self._folded_ids()
+        self._regex_mask(".")  # the joined ids
         self.count_to_add(0.0)  # the threshold preview's rank table (0: every ranked row)
 
     def _order(self, sort: str | None = None) -> np.ndarray:
@@ -132,14 +136,26 @@ class RowModel:
             found = np.strings.find(folded[candidates], text.lower().encode()) >= 0
             mask[candidates[found]] = True
         else:
-            match = compile_filter(text)
-            assert match is not None
-            mask = np.zeros(len(self.rows), bool)
-            hits = list(compress(range(len(self.rows)), map(match, (r.layer for r in self.rows))))
-            mask[hits] = True
+            mask = self._regex_mask(text)
         if len(self._masks) >= 32:
             self._masks.clear()
         self._masks[text] = mask
+        return mask
+
+    def _regex_mask(self, text: str) -> np.ndarray:
+        """Rows whose id the regex (or, when invalid, the substring) finds: over all ids at
+        once (id_search) when the regex allows, else one search per id."""
+        joined = self._joined
+        if joined is None or joined[1] != len(self.rows):
+            joined = self._joined = (id_search.join([row.layer for row in self.rows]),
+                                     len(self.rows))
+        found = id_search.regex_mask(joined[0], text) if joined[0] is not None else None
+        if found is not None:
+            return found
+        match = compile_filter(text)
+        assert match is not None
+        mask = np.zeros(len(self.rows), bool)
+        mask[list(compress(range(len(self.rows)), map(match, (r.layer for r in self.rows))))] = 1
         return mask
 
     def _rebuild(self) -> None:
@@ -215,6 +231,11 @@ class RowModel:
         self.filter_text = text
         self._rebuild()
 
+    def customized_applied(self, customized: dict[str, str]) -> None:
+        """The rows already show `customized` (build_rows applied it): the next refresh
+        touches only what changed since."""
+        self._customized = dict(customized)
+
     def refresh_customized(self, customized: dict[str, str]) -> None:
         """Re-read the customized column; rows for newly named layers are appended. Only the
         rows whose value changed are touched: a toggle among 200,000 rows is not a full pass."""
@@ -223,20 +244,20 @@ class RowModel:
         if previous is None:
             update_customized(self.by_layer, customized)
         else:
-            # Set operations in C: after a bulk add of 188,000 layers only the new ones are read.
+            # Set operations and map() over builtins: the loops run in C, and a bulk add of
+            # 188,000 layers creates no per-layer dict or tuple.
             common = customized.keys() & previous.keys()
-            changed = {k: customized[k] for k in customized.keys() - common}
-            changed.update((k, customized[k]) for k in common if previous[k] != customized[k])
-            for layer in previous.keys() - customized.keys():
-                row = self.by_layer.get(layer)
-                if row is not None:
-                    row.customized = None
-            for layer, qtype in changed.items():
-                row = self.by_layer.get(layer)
-                if row is None:  # named only by the block: a row after the file's
-                    row = LayerRow(layer, [], order=len(self.by_layer), in_file=False)
-                    self.by_layer[layer] = row
-                row.customized = qtype
+            new = customized.keys() - common
+            missing = new - self.by_layer.keys()
+            for layer in [k for k in customized if k in missing] if missing else ():
+                # named only by the block: a row after the file's
+                self.by_layer[layer] = LayerRow(layer, [], order=len(self.by_layer), in_file=False)
+            retyped = [k for k in common if previous[k] != customized[k]]
+            gone = filter(None, map(self.by_layer.get, previous.keys() - customized.keys()))
+            deque(map(setattr, gone, repeat("customized"), repeat(None)), maxlen=0)
+            for keys in (new, retyped):
+                deque(map(setattr, map(self.by_layer.__getitem__, keys), repeat("customized"),
+                          map(customized.__getitem__, keys)), maxlen=0)
         self._customized = dict(customized)
         if len(self.by_layer) != before:
             for row in list(self.by_layer.values())[before:]:
@@ -245,6 +266,7 @@ class RowModel:
             self._orders.clear()
             self._masks.clear()
             self._folded = None
+            self._joined = None
             self._ranked.clear()
             self._rank_of.clear()
             self._not_in_file = None
@@ -325,29 +347,41 @@ class RowModel:
         if not above:
             return 0
         rank_of = self._rank_table(metric)
+        return above - int(np.count_nonzero(rank_of[self._left_out()] < above))
+
+    def _left_out(self) -> np.ndarray:
+        """Rows `>` never adds: not candidates (not in the file, converters) or customized."""
         if self._not_in_file is None:
             self._not_in_file = [i for i, row in enumerate(self.rows) if not row.is_candidate]
-        if self._customized is not None:
-            customized = [self._index[k] for k in self._customized if k in self._index]
+        if self._customized is not None:  # every key has a row (refresh_customized added it)
+            customized = list(map(self._index.get, self._customized))
+            if None in customized:
+                customized = [i for i in customized if i is not None]
         else:
             customized = [i for i, row in enumerate(self.rows) if row.customized is not None]
-        left_out = np.asarray(list(set(self._not_in_file).union(customized)), np.intp)
-        return above - int(np.count_nonzero(rank_of[left_out] < above))
+        return np.asarray(list(set(self._not_in_file).union(customized)), np.intp)
+
+    def _chosen(self, threshold: float) -> np.ndarray:
+        """The rows `>` at `threshold` adds, highest first by the active metric, as indexes:
+        vectorised, so 188,000 of them is not a Python pass over row objects."""
+        ranked = np.asarray(self._descending()[0][: self.count_at_or_above(threshold)], np.intp)
+        keep = np.ones(len(self.rows), bool)
+        keep[self._left_out()] = False
+        if self.filter_text:
+            keep &= self._mask(self.filter_text)
+        return ranked[keep[ranked]]
 
     def preview_counts(self, threshold: float) -> tuple[int, int]:
         """(how many `>` would add, how many are at or above) as the dialog shows them: among
         the rows the filter shows when one is active (the fast count is for the whole table)."""
         if not self.filter_text:
             return self.count_to_add(threshold), self.count_at_or_above(threshold)
-        match = compile_filter(self.filter_text)
-        above = [row for row in self.at_or_above(threshold) if match is None or match(row.layer)]
-        return len(self.to_add(threshold)), len(above)
+        ranked = np.asarray(self._descending()[0][: self.count_at_or_above(threshold)], np.intp)
+        shown = int(np.count_nonzero(self._mask(self.filter_text)[ranked]))
+        return len(self._chosen(threshold)), shown
 
     def to_add(self, threshold: float) -> list[LayerRow]:
         """What a bulk add at `threshold` would add: candidates (in the file, no converters)
         not yet customized, among the rows the filter shows when one is set."""
-        match = compile_filter(self.filter_text)
-        return [row for row in self.at_or_above(threshold)
-                if row.is_candidate and row.customized is None
-                and (match is None or match(row.layer))]
+        return list(map(self.rows.__getitem__, self._chosen(threshold).tolist()))
 

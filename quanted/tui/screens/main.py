@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,7 +21,6 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport
 from quanted.core.errors import FileChangedError, QuantedError, describe
 from quanted.core.files import FileLockedError, ReadOnlyError
-from quanted.core.rebase import reload_keeping_edits
 from quanted.tui import analysis_view, loading, reloads, wording
 from quanted.tui.commands import QuantedCommands
 from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first, save_refused
@@ -28,17 +28,18 @@ from quanted.tui.dialogs.comment import CommentDialog
 from quanted.tui.dialogs.qtype_picker import QtypePicker
 from quanted.tui.keymap import MAIN_KEYS
 from quanted.tui.messages import BulkAdded, Loaded, QtypesReady
-from quanted.tui.row_model import RowModel
 from quanted.tui.screens.checks import FileChecks
 from quanted.tui.screens.metric import MetricSwitch
-from quanted.tui.screens.engine_base import EngineScreen
-from quanted.tui.screens.engine_steps import ENGINE_STEPS
 from quanted.tui.widgets.customized_pane import CustomizedPane, counts
 from quanted.tui.widgets.histogram import Histogram
 from quanted.tui.widgets.key_hints import KeyHints
 from quanted.tui.widgets.layers_pane import LayersPane
 from quanted.tui.widgets.layer_table import SORT_TITLES, LayerTable
 from quanted.tui.widgets.status_bar import Status, StatusBar
+
+if TYPE_CHECKING:  # numpy and the engine screens load after the first paint (issue 14)
+    from quanted.tui.row_model import RowModel
+    from quanted.tui.screens.engine_base import EngineScreen
 
 
 class MainScreen(FileChecks, MetricSwitch, Screen[None]):
@@ -117,14 +118,7 @@ class MainScreen(FileChecks, MetricSwitch, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, reload: bool = False, entropy: bool = False, keep_edits: bool = False) -> None:
-        skipped = None
-        if keep_edits and self.doc is not None:
-            fresh, skipped = reload_keeping_edits(self.doc)
-            result = loading.from_doc(fresh, self.report)
-        elif reload and self.report is not None and not entropy:
-            result = loading.reload(self.path, self.report)
-        else:
-            result = loading.load(self.path, self.entropy)
+        result, skipped = loading.for_screen(self, reload, entropy, keep_edits)
         self.post_message(Loaded(result, reload, skipped))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="qtypes")
@@ -134,7 +128,7 @@ class MainScreen(FileChecks, MetricSwitch, Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="edit")
     def bulk_add(self, layers: list[str], threshold: float) -> None:
         assert self.doc is not None
-        self.doc.set_layers(dict.fromkeys(layers, qtypes.DEFAULT_QTYPE))
+        loading.set_layers(self.doc, layers, qtypes.DEFAULT_QTYPE)
         self.post_message(BulkAdded(len(layers), threshold))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -251,6 +245,8 @@ class MainScreen(FileChecks, MetricSwitch, Screen[None]):
             self.app.exit()
 
     def action_engine_step(self, name: str) -> None:
+        from quanted.tui.screens.engine_steps import ENGINE_STEPS
+
         if self._ready():
             self.engine_step_flow(ENGINE_STEPS[name])
 
@@ -286,7 +282,7 @@ class MainScreen(FileChecks, MetricSwitch, Screen[None]):
         """After any change of the document: refresh the rows, the pane, the status."""
         if self.doc is None or self.model is None:
             return
-        with self.app.batch_update():
+        with self.app.batch_update(), loading.gc_paused():
             before = len(self.model.rows)
             self.model.refresh_customized(self.doc.customized)
             if focus is not None or len(self.model.rows) != before:

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from quanted.tui.dialogs.threshold import ThresholdDialog
-from quanted.tui.row_model import DROP, ENTROPY
-from quanted.tui.thresholds import default_threshold, threshold_reason
+from quanted.tui.metrics import DROP, ENTROPY
 from quanted.tui.widgets.histogram import Histogram
 
 MEASURES = {ENTROPY: "max entropy", DROP: "drop"}  # "add layers at or above a ... of"
@@ -30,6 +27,10 @@ class MetricSwitch:
     def show_metric(self: Any) -> None:
         """Point the model, the histogram, the threshold and the status at the chosen metric
         (after a load, an analysis shown, or `m`)."""
+        import numpy as np  # after the first paint (issue 14), as the model's own import
+
+        from quanted.tui.thresholds import default_threshold
+
         model = self.model
         if model is None:
             return
@@ -64,6 +65,8 @@ class MetricSwitch:
 
     def threshold_dialog(self: Any) -> ThresholdDialog:
         """The `>` dialog for the active metric, starting at its threshold."""
+        from quanted.tui.thresholds import threshold_reason
+
         model = self.model
         return ThresholdDialog(
             self.threshold or 0.5, model.preview_counts, threshold_reason(model),

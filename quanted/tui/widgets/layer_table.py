@@ -7,7 +7,9 @@ than 40.
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -24,7 +26,9 @@ from quanted.core.keys import shown
 from quanted.core.layers import LayerRow
 from quanted.tui.ids import elide
 from quanted.tui.keymap import TABLE_KEYS
-from quanted.tui.row_model import RowModel
+
+if TYPE_CHECKING:
+    from quanted.tui.row_model import RowModel
 
 EIGHTHS = " ▏▎▍▌▋▊▉█"
 SORT_TITLES = {"entropy": "max entropy ▼", "name": "name", "file": "file order",
@@ -130,9 +134,25 @@ class LayerTable(ScrollView, can_focus=True):
         self.model = model
         self.saved = saved
         self.cursor = 0
-        values = [v for row in model.rows for v in row.entropy.values()]
-        self.scale = (min(values), max(values)) if values else (0.0, 1.0)
+        if model.scale is not None:
+            self.scale = model.scale
+        else:
+            values = [v for row in model.rows for v in row.entropy.values()]
+            self.scale = (min(values), max(values)) if values else (0.0, 1.0)
         self.rows_changed()
+
+    def show_first(self, model: RowModel, saved: dict[str, str]) -> None:
+        """Called from the loading thread with the top rows (loading.preview): shows them and
+        returns once they are painted (the rest of the load then holds the GIL for seconds),
+        or after a second whatever happened."""
+        painted = threading.Event()
+
+        def show() -> None:
+            self.set_model(model, saved)
+            self.call_after_refresh(painted.set)
+
+        self.app.call_from_thread(show)
+        painted.wait(1.0)
 
     def rows_changed(self, keep: str | None = None) -> None:
         """The view changed (filter, sort, edits): resize, keep the cursor on `keep`."""

@@ -41,7 +41,7 @@ class LayersPane(Vertical):
         return len(model)
 
     def open_filter(self) -> None:
-        if self.table.model is None:
+        if self.table.model is None or self.table.model.preview:  # not the top rows alone
             return
         self._filter_before = self.table.model.filter_text
         self.query_one(FilterBar).open(self._filter_before)
@@ -52,7 +52,7 @@ class LayersPane(Vertical):
 
     def cycle_sort(self) -> None:
         model = self.table.model
-        if model is None:
+        if model is None or model.preview:
             return
         current = self.table.current
         model.next_sort()
