@@ -7,7 +7,9 @@ numpy is imported where a report is parsed, not here: `resolve` runs in every co
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
+from itertools import compress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +34,7 @@ class Summary:
     median: float
 
 
-def _lines(text: str, piece: int = 1 << 20) -> Iterator[str]:
+def _pieces(text: str, piece: int = 1 << 20) -> Iterator[list[str]]:
     """text.splitlines(), a piece at a time: the list of all lines of a 28 MB report held
     twice the report beside the keys. Cut after a newline, which ends a line for splitlines
     too (and never splits a CR LF)."""
@@ -40,20 +42,114 @@ def _lines(text: str, piece: int = 1 << 20) -> Iterator[str]:
     while start < len(text):
         cut = text.find("\n", start + piece)
         end = len(text) if cut < 0 else cut + 1
-        yield from text[start:end].splitlines()
+        yield text[start:end].splitlines()
         start = end
 
 
-class EntropyReport:
-    """Parsed entropy.txt: parallel arrays of tensor keys and values, in file order."""
+def _lines(text: str, piece: int = 1 << 20) -> Iterator[str]:
+    """The lines of `text`, cut as _pieces cuts them."""
+    for lines in _pieces(text, piece):
+        yield from lines
 
-    def __init__(self, keys: list[str], values: np.ndarray, path: Path | None = None) -> None:
+
+def _parse_line(text_line: str, number: int, label: str, keys: list[str],
+                numbers: list[float]) -> None:
+    """Line `number` onto keys and numbers (a blank line adds nothing), or the ReadError that
+    names what is wrong with it."""
+    stripped = text_line.strip()
+    if not stripped:
+        return
+    key, sep, value = stripped.rpartition(",")
+    key = key.strip()
+    if not sep or not key:
+        raise ReadError(f"expected 'TENSOR_KEY, VALUE', got {_shorten(stripped)!r}",
+                        label, number)
+    try:
+        parsed = float(value)
+    except ValueError:
+        raise ReadError(f"not a number: {_shorten(value.strip())!r}", label, number) from None
+    if math.isnan(parsed):
+        raise ReadError("entropy is NaN", label, number)
+    keys.append(key)
+    numbers.append(parsed)
+
+
+def _well_formed(lines: list[str]) -> tuple[list[str], list[float]] | None:
+    """The keys and values of `lines` when every one is a plain `KEY, VALUE` line, else None
+    (then the line-by-line parse skips the blank ones and names the bad one). Whole-list
+    passes: a third of the line-by-line time, on the editor's path to its first paint."""
+    parts = [line.rpartition(",") for line in lines]
+    keys = [key.strip() for key, _, _ in parts]
+    if not all(keys):  # a blank line, no comma, or no key
+        return None
+    try:
+        values = list(map(float, [value for _, _, value in parts]))
+    except ValueError:
+        return None
+    return None if any(map(math.isnan, values)) else (keys, values)
+
+
+_ARRAY_MADE = threading.Lock()
+
+
+class EntropyReport:
+    """Parsed entropy.txt: parallel arrays of tensor keys and values, in file order.
+
+    `values` (numpy) is made on first use: the editor's first paint needs only `highest` and
+    `bounds`, and importing numpy is a fifth of its time (issue 14)."""
+
+    def __init__(self, keys: list[str], values: Sequence[float] | np.ndarray,
+                 path: Path | None = None) -> None:
         self.keys = keys
-        self.values = values
+        self._numbers: list[float] | None = None
+        self._values: np.ndarray | None = None
+        if isinstance(values, list):
+            self._numbers = values
+        else:
+            import numpy as np
+
+            self._values = np.asarray(values, dtype=np.float64)
         self.path = path
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    @property
+    def values(self) -> np.ndarray:
+        """The values as a float64 array (the Python floats are let go once it exists)."""
+        values = self._values
+        if values is None:
+            with _ARRAY_MADE:  # loading and background threads may both ask first
+                if self._values is None:
+                    import numpy as np
+
+                    self._values = np.array(self._numbers, dtype=np.float64)
+                    self._numbers = None
+                values = self._values
+        return values
+
+    def values_list(self) -> list[float]:
+        """The values as Python floats, exactly as written."""
+        numbers = self._numbers
+        return numbers if numbers is not None else self.values.tolist()
+
+    def highest(self, count: int) -> list[int]:
+        """Indexes of the `count` highest values, highest first, ties in report order."""
+        numbers = self.values_list()
+        if count <= 0:
+            return []
+        if count < len(numbers):
+            cutoff = sorted(numbers, reverse=True)[count - 1]  # in C: heapq's loop is Python
+            found = list(compress(range(len(numbers)), map(cutoff.__le__, numbers)))
+        else:
+            found = list(range(len(numbers)))
+        found.sort(key=lambda i: -numbers[i])  # stable: ties stay in report order
+        return found[:count]
+
+    def bounds(self) -> tuple[float, float]:
+        """The lowest and the highest value."""
+        numbers = self.values_list()
+        return (min(numbers), max(numbers))
 
     @classmethod
     def read(cls, path: str | Path) -> EntropyReport:
@@ -72,34 +168,25 @@ class EntropyReport:
             raise ReadError("not UTF-8 text, not an entropy report", label, where) from None
         keys: list[str] = []
         numbers: list[float] = []
-        for number, text_line in enumerate(_lines(text), start=1):
-            stripped = text_line.strip()
-            if not stripped:
+        number = 0
+        for lines in _pieces(text):
+            found = _well_formed(lines)
+            if found is not None:
+                keys += found[0]
+                numbers += found[1]
+                number += len(lines)
                 continue
-            key, sep, value = stripped.rpartition(",")
-            key = key.strip()
-            if not sep or not key:
-                raise ReadError(f"expected 'TENSOR_KEY, VALUE', got {_shorten(stripped)!r}",
-                                label, number)
-            try:
-                parsed = float(value)
-            except ValueError:
-                raise ReadError(f"not a number: {_shorten(value.strip())!r}",
-                                label, number) from None
-            if math.isnan(parsed):
-                raise ReadError("entropy is NaN", label, number)
-            keys.append(key)
-            numbers.append(parsed)
+            for text_line in lines:
+                number += 1
+                _parse_line(text_line, number, label, keys, numbers)
         if not keys:
             raise ReadError("empty entropy report", label)
-        import numpy as np
-
-        return cls(keys, np.array(numbers, dtype=np.float64), Path(path) if path else None)
+        return cls(keys, numbers, Path(path) if path else None)
 
     def by_layer(self) -> dict[str, dict[str, float]]:
         """Layer id -> {port: value}. Values stay Python floats, exactly as written."""
         layers: dict[str, dict[str, float]] = {}
-        for key, value in zip(self.keys, self.values.tolist()):
+        for key, value in zip(self.keys, self.values_list()):
             # split_tensor_key inlined (a million keys at 150 MB); a key without ':' is all layer
             layer, sep, port = (key[1:] if key[:1] == "@" else key).rpartition(":")
             if not sep:

@@ -23,6 +23,7 @@ from quanted.core.rebase import reload_keeping_edits
 
 if TYPE_CHECKING:
     from quanted.tui.row_model import RowModel
+    from quanted.tui.row_view import RowView
 
 # Rows in the first paint: more than any terminal shows. The tensors looked at to find them:
 # a layer's max entropy is one of its tensors' values, so the top tensors name the top layers.
@@ -44,7 +45,7 @@ def entropy_path(path: Path, entropy: Path | None) -> Path | None:
 
 
 def load(path: Path, entropy: Path | None,
-         show_first: Callable[[RowModel, dict[str, str]], None] | None = None) -> Loaded:
+         show_first: Callable[[RowView, dict[str, str]], None] | None = None) -> Loaded:
     """Opened the fast way (top-level lines only): the full scan runs after the first paint,
     in `checked_qtypes`, and before any save. `show_first` gets the preview model and returns
     once it is on screen (the rest holds the GIL for seconds at 150 MB)."""
@@ -90,28 +91,23 @@ def scale_of(report: EntropyReport | None) -> tuple[float, float]:
     """The bars' range: the report's lowest and highest value."""
     if report is None or not len(report):
         return (0.0, 1.0)
-    return (float(report.values.min()), float(report.values.max()))
+    return report.bounds()
 
 
-def preview(doc: QuantizeDocument, report: EntropyReport) -> RowModel:
+def preview(doc: QuantizeDocument, report: EntropyReport) -> RowView:
     """The first screen's rows: the layers of the report's highest values, highest first,
     with the customized column from the block. Whether each is in the file is not known yet
-    (the tensor index is what takes the time): shown as in the file until the full rows come."""
-    import numpy as np
+    (the tensor index is what takes the time): shown as in the file until the full rows come.
+    Without numpy (RowView, EntropyReport.highest): its import would double this step."""
+    from quanted.tui.row_view import RowView
 
-    from quanted.tui.row_model import RowModel
-
-    values = report.values
-    count = min(len(values), PREVIEW_TENSORS)
-    top = np.argpartition(-values, count - 1)[:count] if count < len(values) else \
-        np.arange(len(values))
-    top = top[np.lexsort((top, -values[top]))]  # highest first; ties in report order
+    values = report.values_list()
     layers: dict[str, dict[str, float]] = {}
-    for index in top.tolist():
+    for index in report.highest(PREVIEW_TENSORS):
         layer, port = split_tensor_key(report.keys[index])
         if layer not in layers and len(layers) == PREVIEW_ROWS:
             break
-        layers.setdefault(layer, {})[port] = float(values[index])
+        layers.setdefault(layer, {})[port] = values[index]
     position = dict(zip(report.keys, range(len(report.keys))))
     customized = doc.customized
     rows = []
@@ -119,12 +115,13 @@ def preview(doc: QuantizeDocument, report: EntropyReport) -> RowModel:
         for port in SHOWN_PORTS:
             at = position.get(f"@{layer}:{port}", position.get(f"{layer}:{port}"))
             if at is not None:
-                entropy[port] = float(values[at])
+                entropy[port] = values[at]
         rows.append(LayerRow(layer, [], entropy, order=order, customized=customized.get(layer),
                              converter=is_converter(layer)))
-    model = RowModel(rows, sort="entropy")
+    model = RowView(rows, sort="entropy")
+    # As RowModel sorts: max entropy highest first, ties in order.
+    model.view = sorted(range(len(rows)), key=lambda i: (-max(rows[i].entropy.values()), i))
     model.scale = scale_of(report)
-    model.preview = True
     return model
 
 

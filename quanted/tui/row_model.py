@@ -19,6 +19,7 @@ from quanted.core.engine.layer_figures import LayerFigures
 from quanted.core.layers import LayerRow, update_customized
 from quanted.tui import id_search
 from quanted.tui.metrics import DROP, ENTROPY, METRICS
+from quanted.tui.row_view import RowView
 
 SORTS = ("entropy", "name", "file")
 ANALYSIS_SORTS = ("drop", "cosine")  # offered while an analysis (`a`) is shown
@@ -35,44 +36,30 @@ def compile_filter(text: str) -> Callable[[str], object] | None:
         return re.compile(re.escape(text), re.IGNORECASE).search
 
 
-class RowModel:
+class RowModel(RowView):
     """All rows, and `view`: the row indices shown, in order (a numpy array: a filter or a sort
     of 200,000 rows is a few vectorised passes, not a Python loop per row)."""
 
     def __init__(self, rows: Iterable[LayerRow], sort: str = "entropy") -> None:
-        self.rows: list[LayerRow] = list(rows)
+        super().__init__(rows, sort)
         self.by_layer: dict[str, LayerRow] = {row.layer: row for row in self.rows}
         self._index: dict[str, int] = {row.layer: i for i, row in enumerate(self.rows)}
-        self.sort = sort
-        self.filter_text = ""
         self.has_entropy = any(row.entropy for row in self.rows)
         self._orders: dict[str, np.ndarray] = {}
         self._masks: dict[str, np.ndarray] = {}  # filter text -> rows it keeps (backspace)
         self._folded: np.ndarray | None = None  # ASCII ids lower-cased, for plain filters
-        self.metric = ENTROPY  # what at_or_above, count_to_add and to_add rank by
         self._ranked: dict[str, tuple[list[int], list[float]]] = {}  # per metric
         self._best: np.ndarray | None = None
         self._drops: np.ndarray | None = None
         self._not_in_file: list[int] | None = None
         self._rank_of: dict[str, np.ndarray] = {}  # row -> its place among rows ranked
         self._joined: tuple[id_search.JoinedIds | None, int] | None = None  # ids, for rows
-        self.scale: tuple[float, float] | None = None  # the bars' range, when known ahead
-        self.preview = False  # True: only the top rows, painted before the rest is read
-        self.view: np.ndarray = np.arange(0)
-        self.file_qtypes: dict[str, str] = {}  # layer -> its tensors' qtypes, filled later
+        self.preview = False
+        self.view = np.arange(0)
         self._customized: dict[str, str] | None = None  # as last refreshed
-        self.figures: dict[str, LayerFigures] = {}  # layer -> its analysis figures (`a`)
-        self.analysis_current = True  # False: the file changed since: shown greyed
-        self.analysis_age = ""  # "5 min", for the header
         self._rebuild()
         if self.has_entropy:
             self._descending()  # while still in the loading thread
-
-    def __len__(self) -> int:
-        return len(self.view)
-
-    def row_at(self, index: int) -> LayerRow:
-        return self.rows[self.view[index]]
 
     def index_of(self, layer: str) -> int | None:
         """Position of `layer` in the view, or None when filtered out."""
@@ -219,13 +206,6 @@ class RowModel:
         """Each row's figure for `metric` (default: the active one; NaN without one), in row
         order."""
         return self._best_entropy() if (metric or self.metric) == ENTROPY else self._drop_values()
-
-    def metric_value(self, row: LayerRow) -> float | None:
-        """The row's figure for the active metric (the table marks rows at the threshold)."""
-        if self.metric == ENTROPY:
-            return row.max_entropy
-        found = self.figures.get(row.layer)
-        return None if found is None else found.drop
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text

@@ -1,6 +1,6 @@
 """The layers table: a Line API ScrollView that renders only the rows on screen.
 
-The row model (`RowModel`) lives outside the widget; the widget keeps a cursor (an index
+The row model (`RowView`, `RowModel`) lives outside the widget; the widget keeps a cursor (an index
 into `model.view`) and turns one row into one Strip on demand, so 20,000 rows cost no more
 than 40.
 """
@@ -28,7 +28,7 @@ from quanted.tui.ids import elide
 from quanted.tui.keymap import TABLE_KEYS
 
 if TYPE_CHECKING:
-    from quanted.tui.row_model import RowModel
+    from quanted.tui.row_view import RowView
 
 EIGHTHS = " ▏▎▍▌▋▊▉█"
 SORT_TITLES = {"entropy": "max entropy ▼", "name": "name", "file": "file order",
@@ -121,7 +121,7 @@ class LayerTable(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.model: RowModel | None = None
+        self.model: RowView | None = None  # the preview's top rows, then a RowModel
         self.saved: dict[str, str] = {}
         self.threshold: float | None = None
         self.scale = (0.0, 1.0)  # the bars' range: lowest and highest entropy of the report
@@ -130,7 +130,7 @@ class LayerTable(ScrollView, can_focus=True):
 
     # -- model ---------------------------------------------------------------------------
 
-    def set_model(self, model: RowModel, saved: dict[str, str]) -> None:
+    def set_model(self, model: RowView, saved: dict[str, str]) -> None:
         self.model = model
         self.saved = saved
         self.cursor = 0
@@ -141,7 +141,7 @@ class LayerTable(ScrollView, can_focus=True):
             self.scale = (min(values), max(values)) if values else (0.0, 1.0)
         self.rows_changed()
 
-    def show_first(self, model: RowModel, saved: dict[str, str]) -> None:
+    def show_first(self, model: RowView, saved: dict[str, str]) -> None:
         """Called from the loading thread with the top rows (loading.preview): shows them and
         returns once they are painted (the rest of the load then holds the GIL for seconds),
         or after a second whatever happened."""

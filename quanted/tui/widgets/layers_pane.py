@@ -3,6 +3,8 @@ the highlighted layer's id in full. The rows themselves are the screen's RowMode
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -12,6 +14,9 @@ from textual.timer import Timer
 from quanted.tui import analysis_view
 from quanted.tui.dialogs.filter_input import FilterBar
 from quanted.tui.widgets.layer_table import LayerTable
+
+if TYPE_CHECKING:
+    from quanted.tui.row_model import RowModel
 
 
 class LayersPane(Vertical):
@@ -31,8 +36,18 @@ class LayersPane(Vertical):
     def table(self) -> LayerTable:
         return self.query_one(LayerTable)
 
-    def _apply_filter(self, text: str) -> int:
+    def _full_model(self) -> RowModel | None:
+        """The table's rows once all are read; None while the preview's top rows show."""
         model = self.table.model
+        if model is None or model.preview:
+            return None
+        from quanted.tui.row_model import RowModel  # loaded with the full rows (numpy)
+
+        assert isinstance(model, RowModel)
+        return model
+
+    def _apply_filter(self, text: str) -> int:
+        model = self._full_model()
         assert model is not None
         current = self.table.current
         model.set_filter(text)
@@ -41,18 +56,19 @@ class LayersPane(Vertical):
         return len(model)
 
     def open_filter(self) -> None:
-        if self.table.model is None or self.table.model.preview:  # not the top rows alone
+        model = self._full_model()
+        if model is None:  # not the top rows alone
             return
-        self._filter_before = self.table.model.filter_text
+        self._filter_before = model.filter_text
         self.query_one(FilterBar).open(self._filter_before)
 
     def clear_filter(self) -> None:
-        if self.table.model is not None and self.table.model.filter_text:
+        if (model := self._full_model()) is not None and model.filter_text:
             self._apply_filter("")
 
     def cycle_sort(self) -> None:
-        model = self.table.model
-        if model is None or model.preview:
+        model = self._full_model()
+        if model is None:
             return
         current = self.table.current
         model.next_sort()
