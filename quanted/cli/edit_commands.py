@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from quanted.cli import analyze_command
+from quanted.cli.open_command import ENTROPY_HELP
 from quanted.core import qtypes, recovery
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError
@@ -78,10 +79,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", type=Path, metavar="FILE")
     _entropy_option(p)
     p.set_defaults(handler=cmd_check)
-
-
-ENTROPY_HELP = ("the entropy report (default: NAME_entropy.txt, NAME.entropy.txt or entropy.txt "
-                "beside FILE)")
 
 
 def _force_option(p: argparse.ArgumentParser) -> None:

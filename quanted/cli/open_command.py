@@ -8,9 +8,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from quanted.cli.edit_commands import ENTROPY_HELP
 from quanted.core import recovery
 from quanted.core.files import check_regular
+
+ENTROPY_HELP = ("the entropy report (default: NAME_entropy.txt, NAME.entropy.txt or entropy.txt "
+                "beside FILE)")
 
 
 def build_parser() -> argparse.ArgumentParser:

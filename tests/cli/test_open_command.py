@@ -24,6 +24,10 @@ def test_cli_routes_files_to_the_editor_and_subcommands_elsewhere():
     assert args.file == Path("m.quantize") and args.entropy == Path("x.txt")
 
 
+def test_the_commands_named_ahead_of_the_parser_are_the_parsers():
+    assert cli_main.COMMANDS == tuple(cli_main._subcommands(cli_main.build_parser()))
+
+
 def test_cli_missing_file_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert cli_main.main(["nothing.quantize"]) == 2

@@ -11,7 +11,7 @@ from textual import work
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import resolve
-from quanted.core.validate import ERROR, Problem, check
+from quanted.core.problems import ERROR, Problem
 from quanted.tui.dialogs.open_report import OpenReport
 from quanted.tui.dialogs.problems import ProblemsDialog, summary
 
@@ -27,6 +27,8 @@ class FileChecks:
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="check")
     def check_file(self: Any, doc: QuantizeDocument) -> None:
+        from quanted.core.validate import check  # after the first paint (issue 14)
+
         found = check(doc, self.report)
         self.app.call_from_thread(self._checked, doc, found)
 
