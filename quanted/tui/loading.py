@@ -49,11 +49,12 @@ def load(path: Path, entropy: Path | None,
     """Opened the fast way (top-level lines only): the full scan runs after the first paint,
     in `checked_qtypes`, and before any save. `show_first` gets the preview model and returns
     once it is on screen (the rest holds the GIL for seconds at 150 MB)."""
-    found = entropy_path(path, entropy)
-    report = EntropyReport.read(found) if found is not None else None
-    doc = QuantizeDocument.open(path, full=False)
-    if show_first is not None and report is not None:
-        show_first(preview(doc, report), doc.saved_customized)
+    with gc_paused():  # its passes over Textual's objects were a tenth of the wait for rows
+        found = entropy_path(path, entropy)
+        report = EntropyReport.read(found) if found is not None else None
+        doc = QuantizeDocument.open(path, full=False)
+        if show_first is not None and report is not None:
+            show_first(preview(doc, report), doc.saved_customized)
     return from_doc(doc, report)
 
 
