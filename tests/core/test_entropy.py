@@ -59,3 +59,16 @@ def test_layer_ids_with_colons_split_at_the_last_one():
 @given(st.text(st.sampled_from("ab,0.5\n\r\x0b\x1c\x85\u2028 ")), st.integers(1, 8))
 def test_a_report_read_in_pieces_splits_its_lines_as_a_whole_one(text, piece):
     assert list(_lines(text, piece)) == text.splitlines()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0, 1e-6, 2.5]) | st.floats(0, 1), min_size=1,
+                max_size=40), st.integers(0, 45))
+def test_the_highest_values_are_a_sort_by_value_ties_in_report_order(values, count):
+    report = EntropyReport([f"l{i}:out0" for i in range(len(values))], list(values))
+    expected = sorted(range(len(values)), key=lambda i: (-values[i], i))[:count]
+    assert report.highest(count) == expected
+    assert report.bounds() == (min(values), max(values))
+    array = report.values  # made on first use; the floats after it come from the array
+    assert array.dtype == np.float64 and array.tolist() == list(values)
+    assert report.highest(count) == expected and report.values_list() == list(values)

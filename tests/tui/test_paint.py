@@ -5,6 +5,8 @@ shows."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 from hypothesis import given, settings
@@ -82,6 +84,29 @@ def test_the_preview_is_the_top_of_the_full_table(quantize, workdir):
         for port in loading.SHOWN_PORTS:
             assert first.entropy.get(port) == whole.entropy.get(port)
     assert preview.scale == full.scale
+
+
+def test_the_first_paint_imports_neither_numpy_nor_the_other_commands(quantize, workdir):
+    """The launch path to the preview rows, in a fresh interpreter: numpy, the validation
+    rules and the other commands' modules load after the first paint (issue 14)."""
+    probe = f"""
+import sys
+from quanted.cli import dispatch
+from quanted.cli import open_command
+args = open_command.parse([{str(quantize)!r}])
+from quanted.core.document import QuantizeDocument
+from quanted.core.entropy import EntropyReport
+from quanted.tui import loading
+from quanted.tui.app import QuantedApp
+doc = QuantizeDocument.open({str(quantize)!r}, full=False)
+rows = loading.preview(doc, EntropyReport.read({str(workdir / "entropy.txt")!r}))
+assert len(rows) > 10 and rows.preview
+late = ("numpy", "quanted.core.validate", "quanted.cli.edit_commands", "quanted.tui.row_model")
+print([name for name in late if name in sys.modules])
+"""
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
 
 
 async def test_the_top_rows_show_before_the_full_rows_are_built(quantize, monkeypatch):
