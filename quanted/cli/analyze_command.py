@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+
+from quanted.cli.engine_io import engine_log, pegasus_option, print_json, print_tail
 
 if TYPE_CHECKING:
     from quanted.core.engine.analysis import Analysis, Progress
@@ -55,9 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
     p.add_argument("--iterations", type=int, metavar="N",
                    help="calibration inputs to compare (default: every input the dataset lists)")
-    p.add_argument("--pegasus", metavar="CMD",
-                   help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
-                   "pegasus.py on PATH or in $ACUITY_PATH)")
+    pegasus_option(p)
     p.add_argument("--json", action="store_true",
                    help="print the result as one JSON object on stdout (the log goes to stderr)")
     p.add_argument("--sort", choices=SORTS, default="drop",
@@ -69,17 +68,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from quanted.core.engine import analysis
     from quanted.core.engine.command import quoted
-    from quanted.core.engine.logscan import strip_ansi
     from quanted.core.errors import QuantedError
 
     if args.iterations is not None and args.iterations < 1:
         raise QuantedError("--iterations must be at least 1", args.file)
-    log = sys.stderr
-    colour = log.isatty()
-
-    def on_line(line: str) -> None:
-        log.write((line if colour else strip_ansi(line)) + "\n")
-        log.flush()
+    log, on_line = engine_log(quiet=False)
 
     def on_progress(p: Progress) -> None:
         where = f"input {p.input} of {p.inputs}" if p.input else "starting"
@@ -93,8 +86,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"quanted: the {exc.run.title} run failed with status {exc.status}: "
               f"{quoted(exc.run.command)}", file=sys.stderr)
         print("quanted: its last log lines:", file=sys.stderr)
-        for line in exc.tail:
-            print("  " + strip_ansi(line), file=sys.stderr)
+        print_tail(exc.tail)
         print(f"quanted: error: {args.file}: {exc.message}", file=sys.stderr)
         return exc.exit_code
     if result.engine_runs == 0:
@@ -103,8 +95,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     entropy, customized = _joins(args.file)
     items = sort_layers(result.layers, args.sort, entropy)
     if args.json:
-        json.dump(to_json(args.file, result, items, entropy, customized), sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        print_json(to_json(args.file, result, items, entropy, customized))
         return 0
     write_table(sys.stdout, items, entropy, customized, bars=sys.stdout.isatty())
     return 0

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
-from typing import TextIO
 
+from quanted.cli.engine_io import pegasus_option, print_json, quiet_option, running
 from quanted.core.errors import QuantedError
 
 
@@ -23,9 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ".quanted/history/, restored if the run fails, and your comments are put back after.",
     )
     p.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
-    p.add_argument("--pegasus", metavar="CMD",
-                   help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
-                   "pegasus.py on PATH or in $ACUITY_PATH)")
+    pegasus_option(p)
     p.add_argument("--from-command", metavar="TEXT",
                    help="the `pegasus quantize ... --rebuild ...` line pegasus_quantize.sh "
                    "printed; "
@@ -39,29 +35,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     quiet_option(p)
     p.set_defaults(handler=cmd_hybrid)
-
-
-def quiet_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-q", "--quiet", action="store_true",
-                   help="do not show the engine's log (it is still kept in .quanted/logs/)")
-
-
-def engine_log(quiet: bool) -> tuple[TextIO, Callable[[str], None]]:
-    """Where the engine's log goes (stderr: stdout carries only results, so
-    `quanted verify F > result.txt` holds the table) and a writer for it that keeps pegasus's
-    colours only on a terminal. With --quiet the writer drops every line."""
-    from quanted.core.engine.logscan import strip_ansi
-
-    log = sys.stderr
-    colour = log.isatty()
-
-    def on_line(line: str) -> None:
-        if quiet:
-            return
-        log.write((line if colour else strip_ansi(line)) + "\n")
-        log.flush()
-
-    return log, on_line
 
 
 def cmd_hybrid(args: argparse.Namespace) -> int:
@@ -83,9 +56,7 @@ def cmd_hybrid(args: argparse.Namespace) -> int:
         return 1 if plan.errors and not args.force else 0
     from quanted.core.engine.noise import KeptLog
 
-    log, on_line = engine_log(args.quiet)
-    if not args.quiet:
-        print(f"quanted: running in {plan.cwd}: {quoted(plan.command)}", file=log, flush=True)
+    on_line = running(plan.cwd, plan.command, args.quiet)
     with closing(KeptLog(plan.quantize, "hybrid", on_line)) as kept:
         result = hybrid.run(plan, kept, force=args.force)
     if not args.quiet or result.status != 0:
@@ -95,8 +66,7 @@ def cmd_hybrid(args: argparse.Namespace) -> int:
     if result.restored:
         print(f"quanted: {result.restored}", file=sys.stderr)
     if args.json:
-        json.dump(result.to_json(), sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        print_json(result.to_json())
     elif result.report is not None:
         print("\n".join(result.report.lines()))
         if result.comments_carried:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from quanted.cli.engine_commands import engine_log
+from quanted.cli.engine_io import pegasus_option, print_json, running
 
 DESCRIPTION = """\
 Run `pegasus export ovxlib` in FILE's folder: --model NAME_POSTFIX.quantize.json (the model
@@ -36,9 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", type=Path, metavar="DIR",
                    help="the folder for the case (default: NAME_POSTFIX_export/ beside FILE)")
     p.add_argument("--dtype", default="quantized", help="pegasus --dtype (default: %(default)s)")
-    p.add_argument("--pegasus", metavar="CMD",
-                   help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
-                   "pegasus.py on PATH or in $ACUITY_PATH)")
+    pegasus_option(p)
     p.add_argument("--force", action="store_true",
                    help="export even when the hybrid model is stale, or into a folder that is "
                    "not empty")
@@ -58,15 +55,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(quoted(the_plan.command))
         return 0
-    log, on_line = engine_log(quiet=False)  # --json shapes stdout only
-    print(f"quanted: running in {the_plan.cwd}: {quoted(the_plan.command)}", file=log,
-          flush=True)
+    on_line = running(the_plan.cwd, the_plan.command)  # --json shapes stdout only
     result = export.run(the_plan, on_line)
     for problem in result.problems:
         print(f"quanted: export: {problem.describe()}", file=sys.stderr)
     if args.json:
-        json.dump(result.to_json(), sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        print_json(result.to_json())
         return result.status
     if result.status == 0:
         print(f"exported {the_plan.model.name} into {result.output}:")

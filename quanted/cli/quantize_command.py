@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quanted.cli.engine_commands import engine_log
+from quanted.cli.engine_io import engine_log, pegasus_option, print_json, running
 from quanted.core.errors import QuantedError
 
 if TYPE_CHECKING:  # the engine modules load in the handler: `quanted add` must stay fast
@@ -55,9 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="pegasus --batch-size (default with --kld: 100, as the guide says)")
     p.add_argument("--bits", type=int, metavar="BITS",
                    help="--divergence-first-quantize-bits with --kld (default: 12)")
-    p.add_argument("--pegasus", metavar="CMD",
-                   help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
-                   "pegasus.py on PATH or in $ACUITY_PATH)")
+    pegasus_option(p)
     p.add_argument("--fresh", action="store_true",
                    help="do not carry the old file's customized entries over")
     p.add_argument("--compare", action="store_true",
@@ -92,9 +89,7 @@ def cmd_quantize(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(quoted(the_plan.command))
         return 0
-    log, on_line = engine_log(quiet=False)  # --json shapes stdout only
-    print(f"quanted: running in {the_plan.cwd}: {quoted(the_plan.command)}", file=log,
-          flush=True)
+    on_line = running(the_plan.cwd, the_plan.command)  # --json shapes stdout only
     result = quantize.run(the_plan, on_line, fresh=args.fresh)
     return _report(args, result)
 
@@ -107,8 +102,7 @@ def _report(args: argparse.Namespace, result: QuantizeResult) -> int:
     if result.restored:
         print(f"quanted: {result.restored}", file=sys.stderr)
     if args.json:
-        json.dump(result.to_json(), sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        print_json(result.to_json())
         return int(result.status)
     if result.restored is None:
         print(f"wrote {result.quantize} and entropy.txt: {len(result.customized)} customized "
@@ -148,8 +142,7 @@ def _compare(args: argparse.Namespace, the_plan: QuantizePlan) -> int:
         if choice is None:
             print("wrote nothing", file=out)
             if args.json:
-                json.dump({"compare": result.to_json(), "picked": None}, sys.stdout, indent=1)
-                sys.stdout.write("\n")
+                print_json({"compare": result.to_json(), "picked": None})
             return 0 if not all(s.error for s in result.sides) else 1
         target = replace(the_plan, options=choice.plan.options, command=quantize.plan(
             args.model, choice.plan.options, args.pegasus).command)
@@ -157,9 +150,8 @@ def _compare(args: argparse.Namespace, the_plan: QuantizePlan) -> int:
     finally:
         cmp.clean_up(result)
     if args.json:
-        json.dump({"compare": result.to_json(), "picked": choice.name,
-                   "result": written.to_json()}, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        print_json({"compare": result.to_json(), "picked": choice.name,
+                    "result": written.to_json()})
         return int(written.status)
     print(f"picked {choice.name}")
     return _report(args, written)

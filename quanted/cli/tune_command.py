@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
+
+from quanted.cli.engine_io import pegasus_option, print_json, print_tail
 
 # The tune modules (numpy, the engine drivers) are imported in the handler: `quanted add`
 # must stay fast.
@@ -65,9 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=1, metavar="J",
                    help="trials run in parallel, each in its own scratch folder "
                    "(default: %(default)s)")
-    p.add_argument("--pegasus", metavar="CMD",
-                   help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
-                   "pegasus.py on PATH or in $ACUITY_PATH)")
+    pegasus_option(p)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan and the candidates; run and write nothing")
@@ -77,7 +76,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_tune(args: argparse.Namespace) -> int:
     from quanted.cli.tune_report import Progress, dry_run_lines, report_json, report_lines
     from quanted.core.engine import analysis
-    from quanted.core.engine.logscan import strip_ansi
     from quanted.core.tune import runner, session
     from quanted.core.tune.apply import apply
     from quanted.core.tune.figures import Target
@@ -96,12 +94,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
             applied = apply(setup, outcome, progress.on_event)
     except (runner.TrialFailed, analysis.AnalysisFailed) as exc:
         print("quanted: the engine's last log lines:", file=sys.stderr)
-        for line in exc.tail:
-            print("  " + strip_ansi(line), file=sys.stderr)
+        print_tail(exc.tail)
         raise
     if args.json:
-        json.dump(report_json(setup, outcome, applied), sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        print_json(report_json(setup, outcome, applied))
     else:
         print("\n".join(report_lines(setup, outcome, applied)))
     if applied is not None:

@@ -4,11 +4,10 @@ through `pegasus inference`, and `verify --history`: every earlier verify of the
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
-from quanted.cli.engine_commands import engine_log, quiet_option
+from quanted.cli.engine_io import engine_log, pegasus_option, print_json, quiet_option
 
 # The engine modules (numpy) are imported in the handler: `quanted add` must stay fast.
 
@@ -52,9 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
-    p.add_argument("--pegasus", metavar="CMD",
-                   help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
-                   "pegasus.py on PATH or in $ACUITY_PATH)")
+    pegasus_option(p)
     p.add_argument("--iterations", type=int, metavar="N",
                    help="inputs to run from the dataset (default: all the inputs the "
                    "calibration dataset lists, 1 when it cannot be read)")
@@ -116,8 +113,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"quanted: {kept.describe()}", file=sys.stderr)
     if args.json:
-        json.dump(result.to_json(), sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        print_json(result.to_json())
     else:
         print("\n".join(table_lines(result)))
     return 0
@@ -131,8 +127,7 @@ def _history(args: argparse.Namespace) -> int:
     attempts = verify_history(args.file)
     top = best(attempts)
     if args.json:
-        json.dump([a.to_json(a is top) for a in attempts], sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        print_json([a.to_json(a is top) for a in attempts])
         return 0
     if not attempts:
         print(f"no verify results for {args.file} yet (run `quanted verify {args.file}`)")

@@ -50,7 +50,7 @@ def show(screen: MainScreen, found: Analysis | None) -> None:
     else:
         model.set_analysis(found.by_layer(), found.current, age_text(found.age_seconds()))
     screen.table.rows_changed(keep=keep)
-    screen.show_metric()  # drop, when `m` chose it before a reload; entropy without figures
+    screen.metric.show()  # drop, when `m` chose it before a reload; entropy without figures
 
 
 def detail(figures: dict, layer: str) -> str:

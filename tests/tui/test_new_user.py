@@ -135,12 +135,17 @@ def converter_doc() -> str:
     return V2_HEADER + body + "customized_quantize_layers:\n  c2_6: float16\n"
 
 
-async def test_converter_layers_are_marked_and_never_added(tmp_path, monkeypatch):
+def converter_app(tmp_path, monkeypatch) -> QuantedApp:
+    """The editor on converter_doc(), with an entropy report that ranks the converter first."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m_uint8.quantize").write_text(converter_doc())
     (tmp_path / "entropy.txt").write_text(
         f"@{CONVERTER}:out0, 0.9\n@logits_2:out0, 0.5\n@c1_8:out0, 0.2\n")
-    app = QuantedApp("m_uint8.quantize")
+    return QuantedApp("m_uint8.quantize")
+
+
+async def test_converter_layers_are_marked_and_never_added(tmp_path, monkeypatch):
+    app = converter_app(tmp_path, monkeypatch)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         rows = table_rows(app, 4)
@@ -153,11 +158,7 @@ async def test_converter_layers_are_marked_and_never_added(tmp_path, monkeypatch
 
 async def test_space_and_t_on_a_converter_are_refused_and_bulk_add_skips_it(tmp_path,
                                                                           monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "m_uint8.quantize").write_text(converter_doc())
-    (tmp_path / "entropy.txt").write_text(
-        f"@{CONVERTER}:out0, 0.9\n@logits_2:out0, 0.5\n@c1_8:out0, 0.2\n")
-    app = QuantedApp("m_uint8.quantize")
+    app = converter_app(tmp_path, monkeypatch)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         main = app.main

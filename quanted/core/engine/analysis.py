@@ -47,6 +47,7 @@ from quanted.core.engine import probes as probe_mod
 from quanted.core.engine.analysis_compare import compare_dumps
 from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 from quanted.core.engine.layer_figures import LayerFigures
+from quanted.core.engine.model_json import read_model
 from quanted.core.engine.process import EngineControl, EngineProcess, EngineRunCancelled, \
     EngineRunFailed
 from quanted.core.errors import QuantedError
@@ -163,8 +164,8 @@ def quantized_model(quantize: Path, doc: QuantizeDocument, files: cmd.ModelFiles
     hybrid = cmd.hybrid_model(quantize)
     if not hybrid.is_file():
         return files.model
-    plain = set(probe_mod.load_model(files.model)["Layers"])
-    hybrid_layers = set(probe_mod.load_model(hybrid)["Layers"])
+    plain = set(read_model(files.model)["Layers"])
+    hybrid_layers = set(read_model(hybrid)["Layers"])
     extra = [layer for layer in doc.layer_ids if layer not in plain]
     return hybrid if extra and all(layer in hybrid_layers for layer in extra) else files.model
 

@@ -18,6 +18,7 @@ from quanted.core.engine.layer_figures import (
     figures,
     set_drops,
 )
+from quanted.core.engine.model_json import read_model
 from quanted.core.keys import split_tensor_key
 
 
@@ -31,8 +32,8 @@ def compare_dumps(quantize: Path, model_json: Path, plain_model: Path, n: int,
     float_files = {(p.layer, p.port): files for p, files in
                    probe_mod.probe_files(float_folder / "dumps", float_probes, n).items()}
     quant_files = probe_mod.probe_files(quant_folder / "dumps", quant_probes, n)
-    model = probe_mod.load_model(model_json)["Layers"]
-    plain = set(probe_mod.load_model(plain_model)["Layers"])
+    model = read_model(model_json)["Layers"]
+    plain = set(read_model(plain_model)["Layers"])
     inputs, consumers = _edges(model)
     doc = QuantizeDocument.open(quantize)
     known = set(doc.tensor_keys)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from quanted.core.engine.model_json import ModelError
+from quanted.core.engine.model_json import read_model
 from quanted.core.errors import QuantedError
 
 PROBE_NAME = "quanted_probe"
@@ -55,18 +55,6 @@ class Probe:
         return [self.uid, self.layer, self.port]
 
 
-def load_model(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ModelError(f"cannot read the model: {exc.strerror or exc}", path) from None
-    except ValueError as exc:
-        raise ModelError(f"the model is not JSON: {exc}", path) from None
-    if not isinstance(data, dict) or not isinstance(data.get("Layers"), dict):
-        raise ModelError("the model has no `Layers` object", path)
-    return data
-
-
 def layer_ports(layer: object) -> list[str]:
     ports = layer.get("outputs") if isinstance(layer, dict) else None
     return [p for p in ports if isinstance(p, str)] if isinstance(ports, list) else ["out0"]
@@ -93,7 +81,7 @@ def add_probes(model: dict) -> list[Probe]:
 
 def write_probe_files(model_json: Path, folder: Path) -> tuple[Path, Path, list[Probe]]:
     """The probed model copy and the postprocess file, written into `folder`."""
-    model = load_model(model_json)
+    model = read_model(model_json)
     probes = add_probes(model)
     folder.mkdir(parents=True, exist_ok=True)
     probed = folder / f"probed_{model_json.name}"

@@ -10,22 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rich.table import Table
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Label, ProgressBar, Static
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import analysis
-from quanted.core.engine.command import quoted
-from quanted.core.engine.logscan import strip_ansi
-from quanted.core.errors import QuantedError
 from quanted.tui import analysis_view
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS
 from quanted.tui.screens.engine_base import EngineScreen
-from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
+from quanted.tui.widgets.engine_log import EngineLog, status_row
 from quanted.tui.widgets.key_hints import KeyHints
 
 TOP = 8
@@ -33,6 +28,7 @@ TOP = 8
 
 class AnalyzeScreen(EngineScreen):
     VERB = "analyze"
+    STEP = "#analyze-step"
 
     class Stepped(Message):
         def __init__(self, progress: analysis.Progress) -> None:
@@ -52,10 +48,7 @@ class AnalyzeScreen(EngineScreen):
     def compose(self) -> ComposeResult:
         yield Label(f"Analyze · {self.display_name}: float vs quantized, layer by layer",
                     id="analyze-title", classes="engine-title")
-        with Horizontal(classes="engine-status"):
-            yield Static("Starting…", id="analyze-step", markup=False)
-            yield ProgressBar(total=None, show_eta=False, id="analyze-bar")
-            yield Stopwatch(id="elapsed")
+        yield from status_row("analyze-step", "Starting…", bar="analyze-bar")
         yield Static("", id="analyze-result")
         yield EngineLog(id="log")
         yield KeyHints(specs=ENGINE_SCREEN_KEYS, id="keys")
@@ -80,7 +73,7 @@ class AnalyzeScreen(EngineScreen):
     def _stepped(self, message: Stepped) -> None:
         p = message.progress
         where = f"input {p.input} of {p.inputs}" if p.input else "starting"
-        self._step(f"[{p.run}/{p.runs}] {p.title} run: {where}")
+        self.say_step(f"[{p.run}/{p.runs}] {p.title} run: {where}")
         self.query_one("#analyze-bar", ProgressBar).update(total=p.runs * p.inputs,
                                                            progress=round(p.fraction * p.runs
                                                                           * p.inputs))
@@ -94,32 +87,15 @@ class AnalyzeScreen(EngineScreen):
         bar.update(total=bar.total or 1, progress=bar.total or 1)
         runs = ("no engine run: the file is unchanged since this analysis"
                 if result.engine_runs == 0 else f"{result.engine_runs} engine run(s)")
-        self._step(f"Done: {len(result.layers)} layer outputs x {result.iterations} inputs, "
+        self.say_step(f"Done: {len(result.layers)} layer outputs x {result.iterations} inputs, "
                    f"{runs}.", "bold green")
         self.query_one("#analyze-result", Static).update(worst_drops(result))
         analysis_view.show_on_editor(self.app, result)
 
     def engine_failed(self, error: BaseException | None) -> None:
-        if isinstance(error, analysis.AnalysisCancelled):
-            self._step("Cancelled.", "bold yellow")
-            text = Text(f"{error.message}. Nothing was kept.", style="bold yellow")
-        elif isinstance(error, analysis.AnalysisFailed):
-            self._step(f"Failed: {error.run.title}.", "bold red")
-            text = Text(f"the {error.run.title} run failed with status {error.status}:\n",
-                        style="bold red")
-            text.append(f"$ {quoted(error.run.command)}\n\nits last log lines:\n")
-            text.append("\n".join("  " + strip_ansi(line) for line in error.tail), style="dim")
-        else:
-            self._step("Not run.", "bold red")
-            text = Text(error.message if isinstance(error, QuantedError)
-                        else f"{type(error).__name__}: {error}", style="bold red")
-        self.query_one("#analyze-result", Static).update(text)
-
-    def show_cancelling(self) -> None:
-        self._step("Cancelling…", "bold yellow")
-
-    def _step(self, text: str, style: str = "") -> None:
-        self.query_one("#analyze-step", Static).update(Text(text, style=style))
+        run = error.run if isinstance(error, analysis.AnalysisFailed) else None
+        self.query_one("#analyze-result", Static).update(
+            self.failure(error, run, named="the {} run", kept="Nothing was kept."))
 
 
 def worst_drops(result: analysis.Analysis) -> Table:

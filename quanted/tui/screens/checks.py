@@ -1,67 +1,81 @@
-"""The main screen's file checks: what `quanted check` finds, run after the file opens (the
-status line says how many, `!` lists them), and opening another entropy report from the
-palette. Mixed into MainScreen (main.py is at its size limit)."""
+"""The editor's file checks: what `quanted check` finds, run after the file opens (the status
+line says how many, `!` lists them), and opening another entropy report from the palette."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-from textual import work
+from typing import TYPE_CHECKING
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import resolve
 from quanted.core.problems import ERROR, Problem
 from quanted.tui.dialogs.open_report import OpenReport
 from quanted.tui.dialogs.problems import ProblemsDialog, summary
+from quanted.tui.screens.editor import Editor
+
+if TYPE_CHECKING:
+    from textual.worker import Worker
+
 
 class FileChecks:
-    """Mixed into MainScreen; `self` is that screen (typed Any: importing it would be a cycle)."""
+    """The problems found in `editor`'s document (the last one checked)."""
 
-    problems: list[Problem] = []
-    entropy: Path | None
+    def __init__(self, editor: Editor) -> None:
+        self.editor = editor
+        self.problems: list[Problem] = []
 
-    def problem_status(self) -> tuple[str, bool]:
+    def status(self) -> tuple[str, bool]:
         """The status line's part: (`2 errors, 1 warning`, any errors)."""
         return summary(self.problems), any(p.severity == ERROR for p in self.problems)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="check")
-    def check_file(self: Any, doc: QuantizeDocument) -> None:
-        from quanted.core.validate import check  # after the first paint (issue 14)
+    def run(self, doc: QuantizeDocument) -> Worker[None]:
+        """Check `doc` in a thread; a newer check replaces one still running."""
+        editor = self.editor
 
-        found = check(doc, self.report)
-        self.app.call_from_thread(self._checked, doc, found)
+        def work() -> None:
+            from quanted.core.validate import check  # after the first paint (issue 14)
 
-    def _checked(self: Any, doc: QuantizeDocument, found: list[Problem]) -> None:
-        if doc is not self.doc:
+            found = check(doc, editor.report)
+            editor.app.call_from_thread(self._checked, doc, found)
+
+        return editor.run_worker(work, name="check_file", group="check", exit_on_error=False,
+                                 exclusive=True, thread=True)
+
+    def _checked(self, doc: QuantizeDocument, found: list[Problem]) -> None:
+        editor = self.editor
+        if doc is not editor.doc:
             return  # a newer load or edit is being checked
         self.problems = found
-        self.refresh_status()
-        note = resolve(self.path, self.entropy).note if self.report is None else None
+        editor.refresh_status()
+        note = resolve(editor.path, editor.entropy).note if editor.report is None else None
         if note:
-            self.notify(f"{note}: the palette (ctrl+p) opens one.", severity="warning")
+            editor.notify(f"{note}: the palette (ctrl+p) opens one.", severity="warning")
 
-    def action_show_problems(self: Any) -> None:
-        if self.doc is None:
+    def show_problems(self) -> None:
+        editor = self.editor
+        if editor.doc is None:
             return
 
         def chosen(layer: str | None) -> None:
-            if layer is not None and self.model is not None:
-                if self.model.index_of(layer) is None and self.model.filter_text:
-                    self.model.set_filter("")
-                self.table.rows_changed(keep=layer)
+            if layer is not None and editor.model is not None:
+                if editor.model.index_of(layer) is None and editor.model.filter_text:
+                    editor.model.set_filter("")
+                editor.table.rows_changed(keep=layer)
 
-        self.app.push_screen(ProblemsDialog(self.problems, self.display_name), chosen)
+        editor.app.push_screen(ProblemsDialog(self.problems, editor.display_name), chosen)
 
-    def action_open_report(self: Any) -> None:
+    def open_report(self) -> None:
+        editor = self.editor
+
         def chosen(path: Path | None) -> None:
             if path is None:
                 return
             if not path.is_file():
-                self.notify(f"{path}: no such file", severity="error")
+                editor.notify(f"{path}: no such file", severity="error")
                 return
-            self.entropy = path
-            self.reload(entropy=True, keep_edits=self.doc is not None and self.doc.is_modified)
+            editor.entropy = path
+            editor.reload(entropy=True,
+                          keep_edits=editor.doc is not None and editor.doc.is_modified)
 
-        current = self.report.path if self.report is not None else None
-        self.app.push_screen(OpenReport(self.path.parent, current), chosen)
+        current = editor.report.path if editor.report is not None else None
+        editor.app.push_screen(OpenReport(editor.path.parent, current), chosen)

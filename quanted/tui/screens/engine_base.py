@@ -11,17 +11,39 @@ when REWRITES_FILE) is MainScreen.engine_step_flow; register the screen in engin
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
+from rich.text import Text
 from textual.actions import SkipAction
 from textual.screen import Screen
+from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
 from quanted.core.document import QuantizeDocument
+from quanted.core.engine.command import quoted
+from quanted.core.engine.logscan import strip_ansi
+from quanted.core.engine.process import EngineRunCancelled, EngineRunFailed
+from quanted.core.errors import QuantedError
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS
 from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
 
 IDLE, RUNNING, DONE = "idle", "running", "done"
+
+
+class FailedRun(Protocol):
+    """The engine run an EngineRunFailed names (its `.run`)."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def command(self) -> list[str]: ...
+
+
+def error_text(error: BaseException | None) -> Text:
+    """Why a step could not run, in red."""
+    return Text(error.message if isinstance(error, QuantedError)
+                else f"{type(error).__name__}: {error}", style="bold red")
 
 
 class EngineScreen(Screen[bool]):
@@ -30,6 +52,7 @@ class EngineScreen(Screen[bool]):
     BINDINGS = [spec.binding() for spec in ENGINE_SCREEN_KEYS]
     VERB: ClassVar[str]  # what the save-first dialog asks for: "Save and VERB"
     REWRITES_FILE: ClassVar[bool] = False  # True: the editor reads the file again after a run
+    STEP: ClassVar[str] = ""  # the Static saying what the step does now ("#verify-step")
 
     def __init__(self, doc: QuantizeDocument, display_name: str) -> None:
         super().__init__()
@@ -59,7 +82,8 @@ class EngineScreen(Screen[bool]):
         raise NotImplementedError
 
     def show_cancelling(self) -> None:
-        """Say on screen that a cancel is under way."""
+        """Say on screen that a cancel is under way (a screen without STEP says it its way)."""
+        self.say_step("Cancelling…", "bold yellow")
 
     # -- shared ------------------------------------------------------------------------
 
@@ -82,6 +106,27 @@ class EngineScreen(Screen[bool]):
 
     def engine_failed(self, error: BaseException | None) -> None:
         raise NotImplementedError
+
+    def say_step(self, text: str, style: str = "") -> None:
+        self.query_one(self.STEP, Static).update(Text(text, style=style))
+
+    def failure(self, error: BaseException | None, run: FailedRun | None, *, named: str,
+                kept: str) -> Text:
+        """Say on the step line how the engine worker failed, and return the text that
+        explains it: cancelled (`kept`: what became of the work), `run` exited non-zero
+        (`named`: how to name it, `{}` its title), or not run."""
+        if isinstance(error, EngineRunCancelled):
+            self.say_step("Cancelled.", "bold yellow")
+            return Text(f"{error.message}. {kept}", style="bold yellow")
+        if isinstance(error, EngineRunFailed) and run is not None:
+            self.say_step(f"Failed: {run.title}.", "bold red")
+            text = Text(f"{named.format(run.title)} failed with status {error.status}:\n",
+                        style="bold red")
+            text.append(f"$ {quoted(run.command)}\n\nits last log lines:\n")
+            text.append("\n".join("  " + strip_ansi(line) for line in error.tail), style="dim")
+            return text
+        self.say_step("Not run.", "bold red")
+        return error_text(error)
 
     def action_cancel_or_close(self) -> None:
         if self.state == RUNNING:

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Label, Static
 
@@ -18,16 +17,16 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.engine import export
 from quanted.core.engine.command import quoted
 from quanted.core.engine.process import EngineProcess
-from quanted.core.errors import QuantedError
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, EXPORT_KEYS
-from quanted.tui.screens.engine_base import EngineScreen
-from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
+from quanted.tui.screens.engine_base import EngineScreen, error_text
+from quanted.tui.widgets.engine_log import EngineLog, status_row
 from quanted.tui.widgets.key_hints import KeyHints
 
 
 class ExportScreen(EngineScreen):
     BINDINGS = [spec.binding() for spec in EXPORT_KEYS]
     VERB = "export"
+    STEP = "#export-step"
 
     class Planned(Message):
         def __init__(self, the_plan: export.ExportPlan) -> None:
@@ -47,9 +46,7 @@ class ExportScreen(EngineScreen):
     def compose(self) -> ComposeResult:
         yield Label(f"Export · {self.display_name}: pegasus export ovxlib",
                     id="export-title", classes="engine-title")
-        with Horizontal(classes="engine-status"):
-            yield Static("Planning…", id="export-step", markup=False)
-            yield Stopwatch(id="elapsed")
+        yield from status_row("export-step", "Planning…")
         yield Static("", id="export-result", markup=False)
         yield EngineLog(id="log")
         yield KeyHints(specs=(*EXPORT_KEYS, *ENGINE_SCREEN_KEYS), id="keys")
@@ -79,7 +76,7 @@ class ExportScreen(EngineScreen):
     @on(Planned)
     def _planned(self, message: Planned) -> None:
         self.ran = True
-        self._step(f"Exporting {message.plan.model.name} into {message.plan.output}…")
+        self.say_step(f"Exporting {message.plan.model.name} into {message.plan.output}…")
         if message.plan.warnings:
             self._result(Text("\n".join(f"forced: {w}" for w in message.plan.warnings),
                               style="yellow"))
@@ -89,11 +86,11 @@ class ExportScreen(EngineScreen):
         self.end()
         result = message.result
         if result.status == 0:
-            self._step(f"Done: {len(result.files)} files.", "bold green")
+            self.say_step(f"Done: {len(result.files)} files.", "bold green")
             text = Text(f"{result.output}:\n", style="bold")
             text.append("\n".join(f"  {name}" for name in result.files))
         else:
-            self._step("Cancelled." if result.cancelled else "Problems.", "bold red")
+            self.say_step("Cancelled." if result.cancelled else "Problems.", "bold red")
             text = Text("")
             for problem in result.problems:
                 text.append(f"{problem.describe()}\n", style="bold red")
@@ -105,7 +102,7 @@ class ExportScreen(EngineScreen):
         self._result(text)
 
     def engine_failed(self, error: BaseException | None) -> None:
-        self._step("Not run.", "bold red")
+        self.say_step("Not run.", "bold red")
         if isinstance(error, export.ExportRefused):
             self.stale = bool(error.stale)
             lines = ["refusing to export:", *(f"- {why}" for why in error.stale)]
@@ -117,9 +114,7 @@ class ExportScreen(EngineScreen):
                 lines.append("ctrl+f exports anyway.")
             self._result(Text("\n".join(lines), style="bold red"))
             return
-        message = (error.message if isinstance(error, QuantedError)
-                   else f"{type(error).__name__}: {error}")
-        self._result(Text(message, style="bold red"))
+        self._result(error_text(error))
 
     def action_hybrid_first(self) -> None:
         if self.state == "running" or not self.stale:
@@ -133,12 +128,6 @@ class ExportScreen(EngineScreen):
         self.stale = False
         self.log_view.clear()
         self.start(force=True)
-
-    def show_cancelling(self) -> None:
-        self._step("Cancelling…", "bold yellow")
-
-    def _step(self, text: str, style: str = "") -> None:
-        self.query_one("#export-step", Static).update(Text(text, style=style))
 
     def _result(self, text: Text) -> None:
         self.query_one("#export-result", Static).update(text)

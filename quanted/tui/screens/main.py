@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # numpy and the engine screens load after the first paint (is
     from quanted.tui.screens.engine_base import EngineScreen
 
 
-class MainScreen(FileChecks, MetricSwitch, Screen[None]):
+class MainScreen(Screen[None]):
     BINDINGS = [spec.binding() for spec in MAIN_KEYS]
     COMMANDS = {QuantedCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
@@ -62,6 +62,8 @@ class MainScreen(FileChecks, MetricSwitch, Screen[None]):
         self.model: RowModel | None = None
         self.threshold: float | None = None
         self.above = 0
+        self.checks = FileChecks(self)  # what `quanted check` finds: the status line, `!`
+        self.metric = MetricSwitch(self)  # entropy or drop: the histogram, `>`, `m`
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
@@ -76,10 +78,14 @@ class MainScreen(FileChecks, MetricSwitch, Screen[None]):
     def table(self) -> LayerTable:
         return self.query_one(LayerTable)
 
+    @property
+    def histogram(self) -> Histogram:
+        return self.query_one(Histogram)
+
     def on_mount(self) -> None:
         self.table.border_title = "layers"
         self.table.placeholder = f"Loading {self.display_name}…"
-        self.query_one(Histogram).border_title = "entropy (tensors, log scale)"
+        self.histogram.border_title = "entropy (tensors, log scale)"
         self.refresh_status()
         self.load()
 
@@ -96,7 +102,7 @@ class MainScreen(FileChecks, MetricSwitch, Screen[None]):
             layers=len(model.rows) if model else 0, shown=len(model) if model else 0,
             threshold=self.threshold, above=self.above, metric=model.metric if model else "",
             sort=SORT_TITLES.get(model.sort, "") if model else "",
-            filter=model.filter_text if model else "", problems=self.problem_status())
+            filter=model.filter_text if model else "", problems=self.checks.status())
 
     def _ready(self) -> bool:
         """True when edits may run now (loaded, not saving)."""
@@ -156,11 +162,11 @@ class MainScreen(FileChecks, MetricSwitch, Screen[None]):
         self.table.set_model(self.model, self.doc.saved_customized)
         if keep is not None:
             self.table.rows_changed(keep=keep)
-        self.show_metric()  # the histogram and the threshold (entropy until analysis_view.load)
+        self.metric.show()  # the histogram and the threshold (entropy until analysis_view.load)
         self.busy = ""
         self._edited()
         # After the first paint: one regex pass over the whole file holds the GIL ~0.2 s.
-        self.set_timer(0.1, lambda doc=self.doc: (self.load_qtypes(doc), self.check_file(doc)))
+        self.set_timer(0.1, lambda doc=self.doc: (self.load_qtypes(doc), self.checks.run(doc)))
         analysis_view.load(self)
 
     @on(QtypesReady)
@@ -270,14 +276,6 @@ class MainScreen(FileChecks, MetricSwitch, Screen[None]):
 
     # -- edits ------------------------------------------------------------------------------
 
-    def _set_threshold(self, threshold: float | None) -> None:
-        self.threshold = threshold
-        self.table.threshold = threshold
-        if self.model is not None and threshold is not None:
-            self.above = self.model.count_at_or_above(threshold)
-            self.query_one(Histogram).set_threshold(threshold, self.above)
-        self.refresh_status()
-
     def _edited(self, focus: str | None = None) -> None:
         """After any change of the document: refresh the rows, the pane, the status."""
         if self.doc is None or self.model is None:
@@ -330,10 +328,10 @@ class MainScreen(FileChecks, MetricSwitch, Screen[None]):
             self.notify("No entropy report: nothing to compare a threshold with (with an "
                         "analysis, m ranks by drop).", severity="warning")
             return
-        value = await self.app.push_screen_wait(self.threshold_dialog())
+        value = await self.app.push_screen_wait(self.metric.threshold_dialog())
         if value is None or not self._ready():
             return
-        self._set_threshold(value)
+        self.metric.set_threshold(value)
         layers = [row.layer for row in model.to_add(value)]
         self.busy = f"adding {len(layers)} layers…"
         self.bulk_add(layers, value)
@@ -380,6 +378,15 @@ class MainScreen(FileChecks, MetricSwitch, Screen[None]):
 
     def action_cycle_sort(self) -> None:
         self.query_one(LayersPane).cycle_sort()
+
+    def action_switch_metric(self) -> None:
+        self.metric.switch()
+
+    def action_show_problems(self) -> None:
+        self.checks.show_problems()
+
+    def action_open_report(self) -> None:
+        self.checks.open_report()
 
     @on(LayersPane.ViewChanged)
     def _view_changed(self) -> None:

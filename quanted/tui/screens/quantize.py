@@ -22,7 +22,7 @@ from quanted.core.engine.command import quoted
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import QuantedError
 from quanted.tui.keymap import QUANTIZE_KEYS
-from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
+from quanted.tui.widgets.engine_log import EngineLog, Stopwatch, status_row
 from quanted.tui.widgets.key_hints import KeyHints
 
 
@@ -70,9 +70,7 @@ class QuantizeScreen(Screen[Path | None]):
         with Horizontal(id="quantize-switches"):
             yield Checkbox("KL divergence (--kld)", id="kld")
             yield Checkbox("--MLE (slower)", id="mle")
-        with Horizontal(classes="engine-status"):
-            yield Static("", id="quantize-step", markup=False)
-            yield Stopwatch(id="elapsed")
+        yield from status_row("quantize-step")
         yield Static("", id="quantize-command", markup=False)
         yield EngineLog(id="log")
         yield KeyHints(specs=QUANTIZE_KEYS, id="keys")

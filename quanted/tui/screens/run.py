@@ -36,7 +36,7 @@ from quanted.tui.keymap import ENGINE_SCREEN_KEYS, RUN_KEYS
 from quanted.tui.screens.engine_base import DONE, IDLE, RUNNING, EngineScreen
 from quanted.tui.widgets.command_line import CommandLine
 from quanted.tui.screens.run_text import rebuild_text, result_text, switched
-from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
+from quanted.tui.widgets.engine_log import EngineLog, status_row
 from quanted.tui.widgets.key_hints import KeyHints
 
 HINT = ("edit it, or paste the line pegasus_quantize.sh printed (--rebuild becomes --hybrid); "
@@ -89,9 +89,7 @@ class RunScreen(EngineScreen):
         yield Static("Reading the file…", id="problems", markup=False)
         with Horizontal(id="refusal"):
             yield Button("Run anyway (force) ^f", id="force", variant="warning")
-        with Horizontal(classes="engine-status"):
-            yield Static("", id="run-state", markup=False)
-            yield Stopwatch(id="elapsed")
+        yield from status_row("run-state")
         yield EngineLog(id="log")
         with VerticalScroll(id="result-box"):
             yield Static("", id="result", markup=False)

@@ -22,7 +22,7 @@ from quanted.core.tune.progress import Event, Note, PhaseStarted, PlanMade, Tria
 from quanted.core.tune.search import Outcome
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, TUNE_KEYS
 from quanted.tui.screens.engine_base import DONE, IDLE, RUNNING, EngineScreen
-from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
+from quanted.tui.widgets.engine_log import EngineLog, status_row
 from quanted.tui.widgets.key_hints import KeyHints
 from quanted.tui.widgets.tune_plot import TunePlot
 
@@ -63,10 +63,7 @@ class TuneScreen(EngineScreen):
             yield Checkbox("top-1 = float on every input", id="target-top1")
         yield Static("enter starts; trials run in scratch folders, your file is untouched",
                      id="tune-plan", markup=False)
-        with Horizontal(classes="engine-status"):
-            yield Static("", id="tune-state", markup=False)
-            yield ProgressBar(total=None, show_eta=False, id="tune-bar")
-            yield Stopwatch(id="elapsed")
+        yield from status_row("tune-state", bar="tune-bar")
         yield TunePlot(id="tune-plot")
         yield EngineLog(id="log")
         yield KeyHints(specs=(*TUNE_KEYS, *ENGINE_SCREEN_KEYS), id="keys")

@@ -32,12 +32,11 @@ from quanted.core.engine import verify
 from quanted.core.engine.attempts import VerifyAttempt, best, verify_history
 from quanted.core.engine.command import dataset_size, model_files, quoted
 from quanted.core.engine.noise import KeptLog
-from quanted.core.engine.logscan import strip_ansi
 from quanted.core.engine.outputs import Comparison, VerifySummary
 from quanted.core.errors import QuantedError
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, VERIFY_KEYS
 from quanted.tui.screens.engine_base import RUNNING, EngineScreen
-from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
+from quanted.tui.widgets.engine_log import EngineLog, status_row
 from quanted.tui.widgets.key_hints import KeyHints
 
 HISTORY_COLUMNS = (("mark", ""), ("when", "when"), ("customized", "customized"),
@@ -49,6 +48,7 @@ class VerifyScreen(EngineScreen):
     BINDINGS = [spec.binding() for spec in VERIFY_KEYS]
     AUTO_FOCUS = "#verify-body"
     VERB = "verify"
+    STEP = "#verify-step"
 
     class Planned(Message):
         def __init__(self, plan: verify.VerifyPlan, attempts: list[VerifyAttempt]) -> None:
@@ -77,10 +77,7 @@ class VerifyScreen(EngineScreen):
     def compose(self) -> ComposeResult:
         yield Label(f"Verify · {self.display_name}: float vs quantized (pegasus inference)",
                     id="verify-title", classes="engine-title")
-        with Horizontal(classes="engine-status"):
-            yield Static("Planning…", id="verify-step", markup=False)
-            yield ProgressBar(total=None, show_eta=False, id="verify-bar")
-            yield Stopwatch(id="elapsed")
+        yield from status_row("verify-step", "Planning…", bar="verify-bar")
         with Horizontal(id="verify-form"):
             yield Label("inputs", classes="engine-hint")
             yield Input(str(self.iterations), id="verify-inputs", type="integer",
@@ -106,7 +103,7 @@ class VerifyScreen(EngineScreen):
     def _start(self, iterations: int) -> None:
         self.iterations, self.result = iterations, None
         self.begin()
-        self._step("Planning…")
+        self.say_step("Planning…")
         self.query_one("#history-title", Label).update(
             f"History of attempts (★ best of those on {iterations} input"
             f"{'' if iterations == 1 else 's'}: highest mean cosine; ← this run)")
@@ -144,7 +141,7 @@ class VerifyScreen(EngineScreen):
 
     @on(Progress)
     def _progress(self, message: Progress) -> None:
-        self._step(f"[{message.index}/{message.total}] {message.title}")
+        self.say_step(f"[{message.index}/{message.total}] {message.title}")
         self.query_one("#verify-bar", ProgressBar).update(total=message.total,
                                                           progress=message.index - 1)
 
@@ -154,27 +151,15 @@ class VerifyScreen(EngineScreen):
         self.result = message.result
         total = len(message.result.runs)
         self.query_one("#verify-bar", ProgressBar).update(total=total, progress=total)
-        self._step(f"Done: {total} inference runs.", "bold green")
+        self.say_step(f"Done: {total} inference runs.", "bold green")
         self.query_one("#verify-result", Static).update(result_view(message.result))
         self._history(message.attempts, message.result.time, message.result.iterations)
         self.query_one(TabbedContent).active = "result-tab"
 
     def engine_failed(self, error: BaseException | None) -> None:
-        if isinstance(error, verify.VerifyCancelled):
-            self._step("Cancelled.", "bold yellow")
-            text = Text(f"{error.message}. Nothing was recorded.", style="bold yellow")
-        elif isinstance(error, verify.InferenceFailed):
-            self._step(f"Failed: {error.run.title}.", "bold red")
-            text = Text(f"{error.run.title} failed with status {error.status}:\n",
-                        style="bold red")
-            text.append(f"$ {quoted(error.run.command)}\n\nits last log lines:\n")
-            text.append("\n".join("  " + strip_ansi(line) for line in error.tail), style="dim")
-        else:
-            self._step("Not run.", "bold red")
-            message = (error.message if isinstance(error, QuantedError)
-                       else f"{type(error).__name__}: {error}")
-            text = Text(message, style="bold red")
-        self.query_one("#verify-result", Static).update(text)
+        run = error.run if isinstance(error, verify.InferenceFailed) else None
+        self.query_one("#verify-result", Static).update(
+            self.failure(error, run, named="{}", kept="Nothing was recorded."))
         self.query_one(TabbedContent).active = "result-tab"
 
     # -- actions and text ----------------------------------------------------------------
@@ -205,12 +190,6 @@ class VerifyScreen(EngineScreen):
     def action_toggle_log(self) -> None:
         tabs = self.query_one(TabbedContent)
         tabs.active = "log-tab" if tabs.active == "result-tab" else "result-tab"
-
-    def show_cancelling(self) -> None:
-        self._step("Cancelling…", "bold yellow")
-
-    def _step(self, text: str, style: str = "") -> None:
-        self.query_one("#verify-step", Static).update(Text(text, style=style))
 
     def _history(self, attempts: list[VerifyAttempt], current: str | None,
                  iterations: int) -> None:

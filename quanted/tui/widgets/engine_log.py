@@ -1,4 +1,4 @@
-"""The engine's log as it comes, and a stopwatch.
+"""The engine's log as it comes, and a stopwatch in the status row of an engine screen.
 
 A worker thread appends lines to `EngineLog.buffer` (a lock, a list: nothing of the widget is
 touched from the thread); every FLUSH_SECONDS the widget drains it and writes the batch as ONE
@@ -12,8 +12,10 @@ import threading
 import time
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
 from textual.timer import Timer
-from textual.widgets import RichLog, Static
+from textual.widgets import ProgressBar, RichLog, Static
 
 MAX_LINES = 20_000
 FLUSH_SECONDS = 0.1
@@ -97,3 +99,13 @@ class Stopwatch(Static):
 
     def _tick(self) -> None:
         self.update("" if self._started is None else f"{self.seconds:.1f} s")
+
+
+def status_row(step: str, text: str = "", bar: str | None = None) -> ComposeResult:
+    """The line under an engine screen's title: what the step does now (the Static `#step`,
+    starting at `text`), a progress bar (`#bar`) when the step counts its runs, the stopwatch."""
+    with Horizontal(classes="engine-status"):
+        yield Static(text, id=step, markup=False)
+        if bar is not None:
+            yield ProgressBar(total=None, show_eta=False, id=bar)
+        yield Stopwatch(id="elapsed")

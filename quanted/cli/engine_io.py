@@ -1,0 +1,63 @@
+"""What the engine commands share: their --pegasus and --quiet options, where the engine's log
+goes (stderr: stdout carries only results, so `quanted verify F > result.txt` holds the table),
+the last lines of a failed run, and a result as JSON on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+
+def pegasus_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pegasus", metavar="CMD",
+                   help="the pegasus command prefix (default: $QUANTED_PEGASUS, else pegasus or "
+                   "pegasus.py on PATH or in $ACUITY_PATH)")
+
+
+def quiet_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="do not show the engine's log (it is still kept in .quanted/logs/)")
+
+
+def engine_log(quiet: bool) -> tuple[TextIO, Callable[[str], None]]:
+    """Where the engine's log goes and a writer for it that keeps pegasus's colours only on a
+    terminal. With --quiet the writer drops every line."""
+    from quanted.core.engine.logscan import strip_ansi
+
+    log = sys.stderr
+    colour = log.isatty()
+
+    def on_line(line: str) -> None:
+        if quiet:
+            return
+        log.write((line if colour else strip_ansi(line)) + "\n")
+        log.flush()
+
+    return log, on_line
+
+
+def running(cwd: Path, command: list[str], quiet: bool = False) -> Callable[[str], None]:
+    """Say on the log what runs where (unless `quiet`); the writer for the engine's lines."""
+    from quanted.core.engine.command import quoted
+
+    log, on_line = engine_log(quiet)
+    if not quiet:
+        print(f"quanted: running in {cwd}: {quoted(command)}", file=log, flush=True)
+    return on_line
+
+
+def print_tail(tail: list[str]) -> None:
+    """A failed run's last log lines, indented, on stderr (the heading is the caller's)."""
+    from quanted.core.engine.logscan import strip_ansi
+
+    for line in tail:
+        print("  " + strip_ansi(line), file=sys.stderr)
+
+
+def print_json(value: object) -> None:
+    json.dump(value, sys.stdout, indent=1)
+    sys.stdout.write("\n")

@@ -1,0 +1,50 @@
+"""What the editor's helper objects (FileChecks, MetricSwitch) may use of the screen that
+owns them: the open file, its model and table, the status line, notifications, workers.
+MainScreen is one; the helpers take this instead of importing it (that would be a cycle)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:  # numpy loads after the first paint (issue 14): the model only as a type
+    from textual.app import App
+    from textual.notifications import SeverityLevel
+    from textual.worker import Worker
+
+    from quanted.core.document import QuantizeDocument
+    from quanted.core.entropy import EntropyReport
+    from quanted.tui.row_model import RowModel
+    from quanted.tui.widgets.histogram import Histogram
+    from quanted.tui.widgets.layer_table import LayerTable
+
+
+class Editor(Protocol):
+    path: Path
+    entropy: Path | None  # the entropy report asked for (None: the one beside the file)
+    display_name: str
+    doc: QuantizeDocument | None
+    report: EntropyReport | None
+    model: RowModel | None
+    threshold: float | None  # the `>` threshold of the metric shown
+    above: int  # how many layers are at or above it
+
+    @property
+    def app(self) -> App[object]: ...
+
+    @property
+    def table(self) -> LayerTable: ...
+
+    @property
+    def histogram(self) -> Histogram: ...
+
+    def notify(self, message: str, *, severity: SeverityLevel = "information",
+               timeout: float | None = None) -> None: ...
+
+    def run_worker(self, work: Callable[[], None], *, name: str | None, group: str,
+                   exit_on_error: bool, exclusive: bool, thread: bool) -> Worker[None]: ...
+
+    def refresh_status(self) -> None: ...
+
+    def reload(self, *, entropy: bool = False, keep_edits: bool = False) -> None: ...
