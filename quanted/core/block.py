@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Container
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, replace
+from itertools import compress, repeat
+from operator import itemgetter, not_
 from typing import NamedTuple
 
 from quanted.core.errors import EditError, ReadError
+from quanted.core.gcpause import gc_paused
 from quanted.core.keys import DOUBLE_QUOTED as _DQ
 from quanted.core.keys import SINGLE_QUOTED as _SQ
 from quanted.core.keys import unquote_single
@@ -180,11 +183,15 @@ def flow_entries(state: BlockState) -> dict[str, str]:
     return {str(k): str(v) for k, v in loaded["x"].items()}  # type: ignore[index]
 
 
+_KEY = itemgetter(2)
+_KEY_VALUE = itemgetter(2, 3)
+
+
 def entries(state: BlockState) -> dict[str, str]:
     found = flow_entries(state)
-    for line in state.lines:
-        if line.key is not None:
-            found[line.key] = line.value or ""
+    # In C (a Python loop was 0.14 s at 188,000 entries); comment lines land on the key None.
+    found.update(map(_KEY_VALUE, state.lines))
+    found.pop(None, None)  # type: ignore[call-overload]
     return found
 
 
@@ -238,8 +245,10 @@ class Editor:
         state = self._header_as_block(state)
         lines = list(state.lines)
         seen: set[str] = set()
-        for i, line in enumerate(lines):
-            if line.key is not None and line.key in qtypes:
+        # The lines of layers already there, found in C.
+        for i in compress(range(len(lines)), map(qtypes.__contains__, map(_KEY, lines))):
+            line = lines[i]
+            if line.key is not None:
                 qtype = qtypes[line.key]
                 match = ENTRY_RE.fullmatch(line.text)
                 assert match is not None
@@ -247,10 +256,10 @@ class Editor:
                 text += format_scalar(qtype) + match["post"]
                 lines[i] = line._replace(text=text, value=qtype)
                 seen.add(line.key)
-        new_layers = [layer for layer in qtypes if layer not in seen]
+        new_layers = [layer for layer in qtypes if layer not in seen] if seen else list(qtypes)
         if not new_layers:
             return replace(state, lines=tuple(lines))
-        last = max((i for i, ln in enumerate(lines) if ln.key is not None), default=-1)
+        last = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].key is not None), -1)
         anchor_eol = lines[last].eol if last >= 0 else state.header_eol
         if not anchor_eol:
             # The anchor ended the file without a newline; it gets one, the last new line doesn't.
@@ -260,12 +269,11 @@ class Editor:
                 state = replace(state, header_eol=self.newline)
         eol = anchor_eol or self.newline
         indent, values = self.indent, {q: format_scalar(q) for q in set(qtypes.values())}
-        if _all_simple(new_layers):  # one regex pass for all ids, not one call per id
-            new = [Line(f"{indent}{layer}: {values[qtypes[layer]]}", eol, layer, qtypes[layer],
-                        None) for layer in new_layers]
-        else:
-            new = [Line(f"{indent}{format_scalar(layer)}: {values[qtypes[layer]]}", eol, layer,
-                        qtypes[layer], None) for layer in new_layers]
+        new_qtypes = list(map(qtypes.__getitem__, new_layers))
+        # One pass over all ids decides that none needs quoting, not one call per id.
+        keys = new_layers if _all_simple(new_layers) else map(format_scalar, new_layers)
+        texts = [f"{indent}{key}: {values[qtype]}" for key, qtype in zip(keys, new_qtypes)]
+        new = _new_lines(texts, eol, new_layers, new_qtypes)
         if not anchor_eol:
             new[-1] = new[-1]._replace(eol="")
         lines[last + 1 : last + 1] = new
@@ -277,11 +285,9 @@ class Editor:
     def remove_many(self, state: BlockState, layers: Container[str]) -> BlockState:
         """Drop every line of these layers in one pass (a bulk remove stays linear)."""
         state = self._header_as_block(state)
-        lines = list(state.lines)
-        kept: list[Line] = []
-        for line in lines:
-            if line.key is None or line.key not in layers:
-                kept.append(line)
+        lines = state.lines
+        # Kept: the lines whose key (None for a comment) is not to go; chosen in C.
+        kept = list(compress(lines, map(not_, map(layers.__contains__, map(_KEY, lines)))))
         if lines and not lines[-1].eol and (not kept or kept[-1] is not lines[-1]):
             # The removed last line ended the file without a newline: so does the new last one.
             if kept:
@@ -352,6 +358,14 @@ class Editor:
             state = replace(state, header_eol=self.newline)
             new[-1] = new[-1]._replace(eol="")
         return replace(state, lines=tuple(lines[:at] + new + lines[at:]))
+
+
+def _new_lines(texts: list[str], eol: str, layers: list[str], qtypes: Iterable[str]) -> list[Line]:
+    """Entry lines without comments, built in C with the collector paused (a Line() call per
+    layer, and the collector's passes meanwhile, were most of a bulk add)."""
+    with gc_paused():
+        return list(map(tuple.__new__, repeat(Line), zip(texts, repeat(eol), layers, qtypes,
+                                                         repeat(None))))
 
 
 def with_entries(header: str) -> str:
