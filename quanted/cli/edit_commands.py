@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from quanted.cli import analyze_command
-from quanted.core import qtypes, recovery
+from quanted.core import inprogress, qtypes
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError
 from quanted.core.files import check_regular, locked
@@ -91,12 +91,18 @@ def _force_option(p: argparse.ArgumentParser) -> None:
 
 def warn_if_interrupted(path: Path) -> None:
     """Reading commands go on, with a word about a killed engine run."""
+    if not inprogress.may_exist(path):
+        return
+    from quanted.core import recovery
+
     found = recovery.pending(path)
     if found is not None:
         print(f"quanted: warning: {path}: {found.describe()}; {found.advice()}", file=sys.stderr)
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
+    from quanted.core import recovery
+
     print(f"{shown(str(args.file))}: {recovery.recover(args.file, keep=args.keep)}")
     return 0
 
@@ -210,7 +216,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     # Locked from the read to the rename: a concurrent edit waits for this one, then builds
     # on it; none is lost.
     with locked(args.file):
-        recovery.refuse_if_interrupted(args.file)
+        inprogress.refuse_if_interrupted(args.file)
         # The full scan at once unless an earlier run's verdict on this version is recalled:
         # every edit needs it before it writes, and the fast index first would be a wasted pass.
         doc = QuantizeDocument.open(args.file)
@@ -287,7 +293,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     _refuse_bad_input(args.layers, None, args.file)
     check_regular(args.file, "a .quantize file")
     with locked(args.file):
-        recovery.refuse_if_interrupted(args.file)
+        inprogress.refuse_if_interrupted(args.file)
         # The full scan at once unless an earlier run's verdict on this version is recalled:
         # every edit needs it before it writes, and the fast index first would be a wasted pass.
         doc = QuantizeDocument.open(args.file)

@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 
 from quanted.core.errors import ReadError
+from quanted.core.inprogress import STATE_DIR
 
-STATE_DIR = ".quanted"
 HISTORY_DIR = Path(STATE_DIR) / "history"
 INDEX = "history.jsonl"
 _NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
