@@ -22,7 +22,7 @@ from quanted.cli import (
     verify_command,
 )
 from quanted.core.engine.discovery import EngineNotFound
-from quanted.core.errors import QuantedError
+from quanted.core.errors import HistoryWarning, QuantedError
 
 PROG = "quanted"
 EPILOG = """\
@@ -90,8 +90,6 @@ def _safe_streams() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from quanted.core.history import HistoryWarning
-
     _safe_streams()
     warnings.simplefilter("always", HistoryWarning)
     previous_hook = warnings.showwarning

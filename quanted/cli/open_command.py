@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,6 +45,8 @@ def _check_file(path: Path, what: str) -> None:
 
 
 def copy_sample_to_temp() -> Path:
+    import tempfile
+
     from quanted.core.sample import copy_sample, sample_dir
 
     sample_dir()  # a missing sample is an error before a temporary folder is made
