@@ -100,6 +100,15 @@ def warn_if_interrupted(path: Path) -> None:
         print(f"quanted: warning: {path}: {found.describe()}; {found.advice()}", file=sys.stderr)
 
 
+def refuse_if_interrupted(path: Path) -> None:
+    """Edits wait for the user's choice after a killed engine run; core/recovery is imported
+    only when its marker may be there (one lstat)."""
+    if inprogress.may_exist(path):
+        from quanted.core import recovery
+
+        recovery.refuse_if_interrupted(path)
+
+
 def cmd_recover(args: argparse.Namespace) -> int:
     from quanted.core import recovery
 
@@ -216,7 +225,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     # Locked from the read to the rename: a concurrent edit waits for this one, then builds
     # on it; none is lost.
     with locked(args.file):
-        inprogress.refuse_if_interrupted(args.file)
+        refuse_if_interrupted(args.file)
         # The full scan at once unless an earlier run's verdict on this version is recalled:
         # every edit needs it before it writes, and the fast index first would be a wasted pass.
         doc = QuantizeDocument.open(args.file)
@@ -293,7 +302,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     _refuse_bad_input(args.layers, None, args.file)
     check_regular(args.file, "a .quantize file")
     with locked(args.file):
-        inprogress.refuse_if_interrupted(args.file)
+        refuse_if_interrupted(args.file)
         # The full scan at once unless an earlier run's verdict on this version is recalled:
         # every edit needs it before it writes, and the fast index first would be a wasted pass.
         doc = QuantizeDocument.open(args.file)

@@ -7,8 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from quanted.cli.edit_commands import ENTROPY_HELP
-from quanted.core import inprogress
+from quanted.cli.edit_commands import ENTROPY_HELP, refuse_if_interrupted
 from quanted.core.files import check_regular
 
 
@@ -71,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         display = str(path)
         _check_file(path, "a .quantize file")
         # A killed engine run left the file in doubt: the user chooses before editing it.
-        inprogress.refuse_if_interrupted(path)
+        refuse_if_interrupted(path)
     if args.entropy is not None:
         _check_file(args.entropy, "an entropy report")
 

@@ -196,11 +196,11 @@ class QuantizeDocument:
     def comments(self) -> dict[str, str]:
         """Layer id -> its trailing comment, as it will be saved."""
         state = self.block_state
-        return dict(self._memo("comments", state, lambda: _comments(state)))
+        return dict(self._memo("comments", state, lambda: block.comments(state)))
 
     def saved_comments(self) -> dict[str, str]:
         """Layer id -> its trailing comment, as on disk."""
-        return dict(self._memo("comments", self._saved, lambda: _comments(self._saved)))
+        return dict(self._memo("comments", self._saved, lambda: block.comments(self._saved)))
 
     def unsaved_changes(self) -> dict[str, str]:
         """Layer id -> ADDED, CHANGED (its qtype or comment) or REMOVED, for every difference
@@ -393,7 +393,3 @@ class QuantizeDocument:
         self.path = path
         self._label = str(path)
         self.stamp = DiskStamp.of(path)
-
-
-def _comments(state: block.BlockState) -> dict[str, str]:
-    return {line.key: line.comment for line in state.lines if line.key is not None and line.comment}

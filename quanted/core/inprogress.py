@@ -24,10 +24,3 @@ def may_exist(quantize: Path) -> bool:
         return True
     return True
 
-
-def refuse_if_interrupted(quantize: Path) -> None:
-    """core/recovery.refuse_if_interrupted, imported only when a marker may be there."""
-    if may_exist(quantize):
-        from quanted.core import recovery
-
-        recovery.refuse_if_interrupted(quantize)
