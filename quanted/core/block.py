@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Container, Iterable
-from dataclasses import dataclass, replace
 from itertools import chain, compress, repeat
 from operator import itemgetter, not_
 from typing import NamedTuple
@@ -42,8 +41,7 @@ class Line(NamedTuple):
     comment: str | None = None  # the trailing comment's text, without '#'
 
 
-@dataclass(frozen=True)
-class BlockState:
+class BlockState(NamedTuple):
     header: str  # the header line, without its terminator
     header_eol: str
     lines: tuple[Line, ...]
@@ -230,8 +228,8 @@ class Editor:
             # Inline entries become one line each, the layout every other edit expects.
             expanded = [self._entry_line(k, v, None, self.newline)
                         for k, v in flow_entries(state).items()]
-            state = replace(state, lines=tuple(expanded) + state.lines)
-        return replace(state, header=with_entries(state.header))
+            state = state._replace(lines=tuple(expanded) + state.lines)
+        return state._replace(header=with_entries(state.header))
 
     def _entry_line(self, layer: str, qtype: str, comment: str | None, eol: str) -> Line:
         text = f"{self.indent}{format_scalar(layer)}: {format_scalar(qtype)}"
@@ -261,7 +259,7 @@ class Editor:
                 seen.add(line.key)
         new_layers = [layer for layer in qtypes if layer not in seen] if seen else list(qtypes)
         if not new_layers:
-            return replace(state, lines=tuple(lines))
+            return state._replace(lines=tuple(lines))
         last = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].key is not None), -1)
         anchor_eol = lines[last].eol if last >= 0 else state.header_eol
         if not anchor_eol:
@@ -269,7 +267,7 @@ class Editor:
             if last >= 0:
                 lines[last] = lines[last]._replace(eol=self.newline)
             else:
-                state = replace(state, header_eol=self.newline)
+                state = state._replace(header_eol=self.newline)
         eol = anchor_eol or self.newline
         indent, values = self.indent, {q: format_scalar(q) for q in set(qtypes.values())}
         new_qtypes = list(map(qtypes.__getitem__, new_layers))
@@ -280,7 +278,7 @@ class Editor:
         if not anchor_eol:
             new[-1] = new[-1]._replace(eol="")
         lines[last + 1 : last + 1] = new
-        return replace(state, lines=tuple(lines))
+        return state._replace(lines=tuple(lines))
 
     def remove(self, state: BlockState, layer: str) -> BlockState:
         return self.remove_many(state, {layer})
@@ -296,10 +294,10 @@ class Editor:
             if kept:
                 kept[-1] = kept[-1]._replace(eol="")
             else:
-                state = replace(state, header_eol="")
-        state = replace(state, lines=tuple(kept))
+                state = state._replace(header_eol="")
+        state = state._replace(lines=tuple(kept))
         if not any(line.key is not None for line in kept):
-            state = replace(state, header=self._empty_header(state))
+            state = state._replace(header=self._empty_header(state))
         return state
 
     def _empty_header(self, state: BlockState) -> str:
@@ -341,7 +339,7 @@ class Editor:
         missing = [layer for layer in wanted if layer not in found]
         if missing:
             raise EditError(f"layer {missing[0]!r} is not in customized_quantize_layers")
-        return replace(state, lines=tuple(lines))
+        return state._replace(lines=tuple(lines))
 
     def insert_comments(self, state: BlockState, texts: list[str],
                         before: str | None) -> BlockState:
@@ -358,9 +356,9 @@ class Editor:
             indent = indent_of(lines[at].text)
         new = [Line(f"{indent}# {t.lstrip('#').strip()}", self.newline) for t in texts]
         if at == len(lines) and not state.header_eol and not lines:
-            state = replace(state, header_eol=self.newline)
+            state = state._replace(header_eol=self.newline)
             new[-1] = new[-1]._replace(eol="")
-        return replace(state, lines=tuple(lines[:at] + new + lines[at:]))
+        return state._replace(lines=tuple(lines[:at] + new + lines[at:]))
 
 
 def _new_lines(texts: list[str], eol: str, layers: list[str], qtypes: Iterable[str]) -> list[Line]:

@@ -12,8 +12,8 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from quanted.core.errors import EditError, ReadError
 
@@ -353,8 +353,7 @@ def _fsync_dir(folder: Path) -> None:
         os.close(dir_fd)
 
 
-@dataclass(frozen=True)
-class DiskStamp:
+class DiskStamp(NamedTuple):
     """What the file on disk looked like when it was read or last saved."""
 
     size: int
