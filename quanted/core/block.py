@@ -180,7 +180,6 @@ def flow_entries(state: BlockState) -> dict[str, str]:
 
 # Fields of Line, picked in C: text 0, eol 1, key 2, value 3, comment 4.
 _KEY, _KEY_VALUE, _TEXT_EOL = itemgetter(2), itemgetter(2, 3), itemgetter(0, 1)
-_KEY_COMMENT, _COMMENT = itemgetter(2, 4), itemgetter(4)
 
 
 def entries(state: BlockState) -> dict[str, str]:
@@ -192,8 +191,9 @@ def entries(state: BlockState) -> dict[str, str]:
 
 
 def comments(state: BlockState) -> dict[str, str]:
-    """Layer id -> its trailing comment (only entry lines have one), picked in C."""
-    return dict(compress(map(_KEY_COMMENT, state.lines), map(_COMMENT, state.lines)))
+    """Layer id -> its trailing comment."""
+    return {line.key: line.comment for line in state.lines
+            if line.key is not None and line.comment}
 
 
 def duplicates(state: BlockState) -> list[str]:
