@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from quanted import __version__
 from quanted.cli import open_command
 from quanted.core.engine.discovery import EngineNotFound
-from quanted.core.errors import QuantedError
+from quanted.core.errors import HistoryWarning, QuantedError
 
 PROG = "quanted"
 EPILOG = """\
@@ -98,8 +98,6 @@ def _safe_streams() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from quanted.core.history import HistoryWarning
-
     _safe_streams()
     warnings.simplefilter("always", HistoryWarning)
     previous_hook = warnings.showwarning

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from quanted.cli import analyze_command
+from quanted.cli.interrupted import refuse_if_interrupted, warn_if_interrupted
 from quanted.cli.open_command import ENTROPY_HELP
-from quanted.core import qtypes, recovery
+from quanted.core import qtypes
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError
 from quanted.core.files import check_regular, locked
@@ -86,14 +87,9 @@ def _force_option(p: argparse.ArgumentParser) -> None:
                    help="write FILE even when it is read-only (its mode is kept)")
 
 
-def warn_if_interrupted(path: Path) -> None:
-    """Reading commands go on, with a word about a killed engine run."""
-    found = recovery.pending(path)
-    if found is not None:
-        print(f"quanted: warning: {path}: {found.describe()}; {found.advice()}", file=sys.stderr)
-
-
 def cmd_recover(args: argparse.Namespace) -> int:
+    from quanted.core import recovery
+
     print(f"{shown(str(args.file))}: {recovery.recover(args.file, keep=args.keep)}")
     return 0
 
@@ -207,7 +203,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     # Locked from the read to the rename: a concurrent edit waits for this one, then builds
     # on it; none is lost.
     with locked(args.file):
-        recovery.refuse_if_interrupted(args.file)
+        refuse_if_interrupted(args.file)
         # The full scan at once unless an earlier run's verdict on this version is recalled:
         # every edit needs it before it writes, and the fast index first would be a wasted pass.
         doc = QuantizeDocument.open(args.file)
@@ -284,7 +280,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     _refuse_bad_input(args.layers, None, args.file)
     check_regular(args.file, "a .quantize file")
     with locked(args.file):
-        recovery.refuse_if_interrupted(args.file)
+        refuse_if_interrupted(args.file)
         # The full scan at once unless an earlier run's verdict on this version is recalled:
         # every edit needs it before it writes, and the fast index first would be a wasted pass.
         doc = QuantizeDocument.open(args.file)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from quanted.core import recovery
+from quanted.cli.interrupted import refuse_if_interrupted
 from quanted.core.files import check_regular
 
 ENTROPY_HELP = ("the entropy report (default: NAME_entropy.txt, NAME.entropy.txt or entropy.txt "
@@ -48,6 +47,8 @@ def _check_file(path: Path, what: str) -> None:
 
 
 def copy_sample_to_temp() -> Path:
+    import tempfile
+
     from quanted.core.sample import copy_sample, sample_dir
 
     sample_dir()  # a missing sample is an error before a temporary folder is made
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         display = str(path)
         _check_file(path, "a .quantize file")
         # A killed engine run left the file in doubt: the user chooses before editing it.
-        recovery.refuse_if_interrupted(path)
+        refuse_if_interrupted(path)
     if args.entropy is not None:
         _check_file(args.entropy, "an entropy report")
 

@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.history:
         return _history(args)
-    from quanted.cli.edit_commands import warn_if_interrupted
+    from quanted.cli.interrupted import warn_if_interrupted
     from quanted.cli.verify_table import table_lines
     from quanted.core.document import QuantizeDocument
     from quanted.core.engine import verify

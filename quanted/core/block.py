@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Container
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Container, Iterable
+from itertools import chain, compress, repeat
+from operator import itemgetter, not_
 from typing import NamedTuple
 
 from quanted.core.errors import EditError, ReadError
-from quanted.core.keys import DOUBLE_QUOTED as _DQ
-from quanted.core.keys import SINGLE_QUOTED as _SQ
-from quanted.core.keys import unquote_single
-from quanted.core.scalars import NOT_STRINGS as _NOT_STRINGS
-from quanted.core.scalars import all_simple as _all_simple
+from quanted.core.gcpause import gc_paused
+from quanted.core.keys import DOUBLE_QUOTED as _DQ, SINGLE_QUOTED as _SQ, unquote_single
+from quanted.core.scalars import NOT_STRINGS as _NOT_STRINGS, all_simple as _all_simple
 from quanted.core.scalars import format_scalar
 
 ENTRY_RE = re.compile(
@@ -42,8 +41,7 @@ class Line(NamedTuple):
     comment: str | None = None  # the trailing comment's text, without '#'
 
 
-@dataclass(frozen=True)
-class BlockState:
+class BlockState(NamedTuple):
     header: str  # the header line, without its terminator
     header_eol: str
     lines: tuple[Line, ...]
@@ -180,12 +178,22 @@ def flow_entries(state: BlockState) -> dict[str, str]:
     return {str(k): str(v) for k, v in loaded["x"].items()}  # type: ignore[index]
 
 
+# Fields of Line, picked in C: text 0, eol 1, key 2, value 3, comment 4.
+_KEY, _KEY_VALUE, _TEXT_EOL = itemgetter(2), itemgetter(2, 3), itemgetter(0, 1)
+
+
 def entries(state: BlockState) -> dict[str, str]:
     found = flow_entries(state)
-    for line in state.lines:
-        if line.key is not None:
-            found[line.key] = line.value or ""
+    # In C (a Python loop was 0.14 s at 188,000 entries); comment lines land on the key None.
+    found.update(map(_KEY_VALUE, state.lines))
+    found.pop(None, None)  # type: ignore[call-overload]
     return found
+
+
+def comments(state: BlockState) -> dict[str, str]:
+    """Layer id -> its trailing comment."""
+    return {line.key: line.comment for line in state.lines
+            if line.key is not None and line.comment}
 
 
 def duplicates(state: BlockState) -> list[str]:
@@ -220,8 +228,8 @@ class Editor:
             # Inline entries become one line each, the layout every other edit expects.
             expanded = [self._entry_line(k, v, None, self.newline)
                         for k, v in flow_entries(state).items()]
-            state = replace(state, lines=tuple(expanded) + state.lines)
-        return replace(state, header=with_entries(state.header))
+            state = state._replace(lines=tuple(expanded) + state.lines)
+        return state._replace(header=with_entries(state.header))
 
     def _entry_line(self, layer: str, qtype: str, comment: str | None, eol: str) -> Line:
         text = f"{self.indent}{format_scalar(layer)}: {format_scalar(qtype)}"
@@ -238,8 +246,10 @@ class Editor:
         state = self._header_as_block(state)
         lines = list(state.lines)
         seen: set[str] = set()
-        for i, line in enumerate(lines):
-            if line.key is not None and line.key in qtypes:
+        # The lines of layers already there, found in C.
+        for i in compress(range(len(lines)), map(qtypes.__contains__, map(_KEY, lines))):
+            line = lines[i]
+            if line.key is not None:
                 qtype = qtypes[line.key]
                 match = ENTRY_RE.fullmatch(line.text)
                 assert match is not None
@@ -247,29 +257,28 @@ class Editor:
                 text += format_scalar(qtype) + match["post"]
                 lines[i] = line._replace(text=text, value=qtype)
                 seen.add(line.key)
-        new_layers = [layer for layer in qtypes if layer not in seen]
+        new_layers = [layer for layer in qtypes if layer not in seen] if seen else list(qtypes)
         if not new_layers:
-            return replace(state, lines=tuple(lines))
-        last = max((i for i, ln in enumerate(lines) if ln.key is not None), default=-1)
+            return state._replace(lines=tuple(lines))
+        last = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].key is not None), -1)
         anchor_eol = lines[last].eol if last >= 0 else state.header_eol
         if not anchor_eol:
             # The anchor ended the file without a newline; it gets one, the last new line doesn't.
             if last >= 0:
                 lines[last] = lines[last]._replace(eol=self.newline)
             else:
-                state = replace(state, header_eol=self.newline)
+                state = state._replace(header_eol=self.newline)
         eol = anchor_eol or self.newline
         indent, values = self.indent, {q: format_scalar(q) for q in set(qtypes.values())}
-        if _all_simple(new_layers):  # one regex pass for all ids, not one call per id
-            new = [Line(f"{indent}{layer}: {values[qtypes[layer]]}", eol, layer, qtypes[layer],
-                        None) for layer in new_layers]
-        else:
-            new = [Line(f"{indent}{format_scalar(layer)}: {values[qtypes[layer]]}", eol, layer,
-                        qtypes[layer], None) for layer in new_layers]
+        new_qtypes = list(map(qtypes.__getitem__, new_layers))
+        # One pass over all ids decides that none needs quoting, not one call per id.
+        keys = new_layers if _all_simple(new_layers) else map(format_scalar, new_layers)
+        texts = [f"{indent}{key}: {values[qtype]}" for key, qtype in zip(keys, new_qtypes)]
+        new = _new_lines(texts, eol, new_layers, new_qtypes)
         if not anchor_eol:
             new[-1] = new[-1]._replace(eol="")
         lines[last + 1 : last + 1] = new
-        return replace(state, lines=tuple(lines))
+        return state._replace(lines=tuple(lines))
 
     def remove(self, state: BlockState, layer: str) -> BlockState:
         return self.remove_many(state, {layer})
@@ -277,20 +286,18 @@ class Editor:
     def remove_many(self, state: BlockState, layers: Container[str]) -> BlockState:
         """Drop every line of these layers in one pass (a bulk remove stays linear)."""
         state = self._header_as_block(state)
-        lines = list(state.lines)
-        kept: list[Line] = []
-        for line in lines:
-            if line.key is None or line.key not in layers:
-                kept.append(line)
+        lines = state.lines
+        # Kept: the lines whose key (None for a comment) is not to go; chosen in C.
+        kept = list(compress(lines, map(not_, map(layers.__contains__, map(_KEY, lines)))))
         if lines and not lines[-1].eol and (not kept or kept[-1] is not lines[-1]):
             # The removed last line ended the file without a newline: so does the new last one.
             if kept:
                 kept[-1] = kept[-1]._replace(eol="")
             else:
-                state = replace(state, header_eol="")
-        state = replace(state, lines=tuple(kept))
+                state = state._replace(header_eol="")
+        state = state._replace(lines=tuple(kept))
         if not any(line.key is not None for line in kept):
-            state = replace(state, header=self._empty_header(state))
+            state = state._replace(header=self._empty_header(state))
         return state
 
     def _empty_header(self, state: BlockState) -> str:
@@ -332,7 +339,7 @@ class Editor:
         missing = [layer for layer in wanted if layer not in found]
         if missing:
             raise EditError(f"layer {missing[0]!r} is not in customized_quantize_layers")
-        return replace(state, lines=tuple(lines))
+        return state._replace(lines=tuple(lines))
 
     def insert_comments(self, state: BlockState, texts: list[str],
                         before: str | None) -> BlockState:
@@ -349,9 +356,16 @@ class Editor:
             indent = indent_of(lines[at].text)
         new = [Line(f"{indent}# {t.lstrip('#').strip()}", self.newline) for t in texts]
         if at == len(lines) and not state.header_eol and not lines:
-            state = replace(state, header_eol=self.newline)
+            state = state._replace(header_eol=self.newline)
             new[-1] = new[-1]._replace(eol="")
-        return replace(state, lines=tuple(lines[:at] + new + lines[at:]))
+        return state._replace(lines=tuple(lines[:at] + new + lines[at:]))
+
+
+def _new_lines(texts: list[str], eol: str, layers: list[str], qtypes: Iterable[str]) -> list[Line]:
+    """Entry lines built in C, the collector paused (Line() calls and its passes: 60%)."""
+    with gc_paused():
+        return list(map(tuple.__new__, repeat(Line), zip(texts, repeat(eol), layers, qtypes,
+                                                         repeat(None))))
 
 
 def with_entries(header: str) -> str:
@@ -380,8 +394,5 @@ def indent_of(text: str) -> str:
 
 
 def render(state: BlockState) -> str:
-    parts = [state.header, state.header_eol]
-    for line in state.lines:
-        parts.append(line.text)
-        parts.append(line.eol)
-    return "".join(parts)
+    body = chain.from_iterable(map(_TEXT_EOL, state.lines))  # in C: 188,000 lines at a save
+    return state.header + state.header_eol + "".join(body)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from quanted.core import block, empty_header, scanner, verdicts
 from quanted.core.errors import EditError, FileChangedError, ReadError
@@ -24,8 +23,7 @@ _T = TypeVar("_T")
 ADDED, CHANGED, REMOVED = "added", "changed", "removed"
 
 
-@dataclass(frozen=True)
-class TensorQtype:
+class TensorQtype(NamedTuple):
     """One tensor of quantize_parameters: its key, port, quantizer and qtype."""
 
     key: str
@@ -113,7 +111,7 @@ class QuantizeDocument:
         if self._pending is not None:
             self._data = b"".join(self._pending)
             self._pending = None
-            self.scan = replace(self.scan, data=self._data)
+            self.scan = self.scan.replace(data=self._data)
         return self._data
 
     # -- the index -------------------------------------------------------------
@@ -196,11 +194,11 @@ class QuantizeDocument:
     def comments(self) -> dict[str, str]:
         """Layer id -> its trailing comment, as it will be saved."""
         state = self.block_state
-        return dict(self._memo("comments", state, lambda: _comments(state)))
+        return dict(self._memo("comments", state, lambda: block.comments(state)))
 
     def saved_comments(self) -> dict[str, str]:
         """Layer id -> its trailing comment, as on disk."""
-        return dict(self._memo("comments", self._saved, lambda: _comments(self._saved)))
+        return dict(self._memo("comments", self._saved, lambda: block.comments(self._saved)))
 
     def unsaved_changes(self) -> dict[str, str]:
         """Layer id -> ADDED, CHANGED (its qtype or comment) or REMOVED, for every difference
@@ -378,22 +376,16 @@ class QuantizeDocument:
         shifted = {}
         for key, entry in self.scan.entries.items():
             if key == CUSTOMIZED:
-                entry = replace(entry, end=new_end)
+                entry = entry._replace(end=new_end)
             elif entry.start >= end:
                 delta = new_end - end
-                entry = replace(
-                    entry, start=entry.start + delta, body_start=entry.body_start + delta,
-                    end=entry.end + delta,
-                )
+                entry = entry._replace(start=entry.start + delta,
+                                       body_start=entry.body_start + delta, end=entry.end + delta)
             shifted[key] = entry
-        self.scan = replace(self.scan, entries=shifted)
+        self.scan = self.scan.replace(entries=shifted)
         self._pending = chunks
         self._block_span = (start, new_end)
         self._saved = self.block_state
         self.path = path
         self._label = str(path)
         self.stamp = DiskStamp.of(path)
-
-
-def _comments(state: block.BlockState) -> dict[str, str]:
-    return {line.key: line.comment for line in state.lines if line.key is not None and line.comment}

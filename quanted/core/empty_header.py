@@ -10,7 +10,7 @@ from pathlib import Path
 
 from quanted.core import block
 from quanted.core.errors import ReadError
-from quanted.core.history import STATE_DIR, open_dir
+from quanted.core.inprogress import STATE_DIR
 
 _NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
@@ -24,6 +24,8 @@ def remember(path: Path, header: str) -> None:
     unwritable folder only costs the exact empty form)."""
     if block.default_empty(block.with_entries(header)) == header:
         return
+    from quanted.core.history import open_dir
+
     try:
         with open_dir(path.parent, (STATE_DIR,), create=True) as fd:
             out = os.open(_name(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _NOFOLLOW,
@@ -40,6 +42,9 @@ def recall(path: Path) -> str | None:
     """The recorded empty header of `path`, if one is there and still reads as a header."""
     if not (path.parent / STATE_DIR).is_dir():
         return None
+    # Imported here: most files have no state folder, and every edit opens its file.
+    from quanted.core.history import open_dir
+
     try:
         with open_dir(path.parent, (STATE_DIR,), create=False) as fd:
             if fd is None:

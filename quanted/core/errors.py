@@ -49,6 +49,10 @@ class FileChangedError(QuantedError):
     """The file changed on disk since it was read; saving would lose those changes."""
 
 
+class HistoryWarning(UserWarning):
+    """Something in `.quanted/` was ignored (a bad line, a planted link, a path outside)."""
+
+
 def describe(error: BaseException | None) -> str:
     """One line for any error: a QuantedError as `PATH[:LINE]: message`, others with their type."""
     return str(error) if isinstance(error, QuantedError) else f"{type(error).__name__}: {error}"

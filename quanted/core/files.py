@@ -8,13 +8,12 @@ import fcntl
 import os
 import re
 import stat
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from quanted.core.errors import EditError, ReadError
 
@@ -212,6 +211,23 @@ def stale_temps(target: Path) -> list[Path]:
     return [real.parent / n for n in names if pattern.fullmatch(n)]
 
 
+_TEMP_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+
+def _mkstemp(folder: Path, prefix: str) -> tuple[int, str]:
+    """tempfile.mkstemp's contract (a new file, O_EXCL, mode 0600, 8 random name characters:
+    what stale_temps looks for) without importing tempfile (and random, shutil) on every save."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        name = "".join(_TEMP_CHARS[byte % len(_TEMP_CHARS)] for byte in os.urandom(8))
+        path = os.path.join(folder, f"{prefix}{name}.tmp")
+        try:
+            return os.open(path, flags, 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no unused temporary file name", str(folder))
+
+
 def remove_stale_temps(target: Path) -> int:
     """Delete temp files of killed saves; only when no other quanted is saving right now."""
     found = stale_temps(target)
@@ -285,7 +301,7 @@ def _write(target: Path, data: bytes | list[bytes | memoryview], force: bool) ->
         os.umask(umask)
         mode = 0o666 & ~umask
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{real.name}.", suffix=".tmp")
+        fd, tmp = _mkstemp(folder, f".{real.name}.")
     except OSError as exc:
         raise ReadError(f"cannot write here: {exc.strerror}", folder) from None
     try:
@@ -337,8 +353,7 @@ def _fsync_dir(folder: Path) -> None:
         os.close(dir_fd)
 
 
-@dataclass(frozen=True)
-class DiskStamp:
+class DiskStamp(NamedTuple):
     """What the file on disk looked like when it was read or last saved."""
 
     size: int

@@ -18,17 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from quanted.core.errors import ReadError
+from quanted.core.errors import HistoryWarning, ReadError
+from quanted.core.inprogress import STATE_DIR
 
-STATE_DIR = ".quanted"
 HISTORY_DIR = Path(STATE_DIR) / "history"
 INDEX = "history.jsonl"
 _NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _DIR = os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW
-
-
-class HistoryWarning(UserWarning):
-    """Something in `.quanted/` was ignored (a bad line, a planted link, a path outside)."""
 
 
 def warn(message: str) -> None:

@@ -17,12 +17,12 @@ from quanted.core.entropy import ENGINE_WRITES
 from quanted.core.errors import EditError, ReadError
 from quanted.core.files import atomic_write, is_locked_elsewhere, locked, read_bytes
 from quanted.core.history import STATE_DIR, Entry, History, open_dir, safe_name, warn
+from quanted.core.inprogress import marker_name
 
 _NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
-def _marker_name(quantize: Path) -> str:
-    return f"in-progress.{quantize.name}.json"
+_marker_name = marker_name
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ same string, else single-quoted."""
 from __future__ import annotations
 
 import re
+from operator import itemgetter
 
 from quanted.core.keys import quote_single
 
@@ -28,15 +29,25 @@ def is_plain_safe(text: str) -> bool:
     return str(tag) == "tag:yaml.org,2002:str"
 
 
-_SIMPLE_LINES = re.compile(r"(?:[A-Za-z_/][A-Za-z0-9_./\-]*\n)*")
+# `_SIMPLE_SCALAR` as byte sets: its first character, then any character.
+_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_/")
+_ANY = bytes(sorted(set(b"0123456789.-" + "".join(_FIRST).encode())))
 
 
 def all_simple(texts: list[str]) -> bool:
-    """True when every text is a `_SIMPLE_SCALAR` that YAML reads as a string (plain-safe)."""
-    joined = "\n".join(texts) + "\n"
-    if _SIMPLE_LINES.fullmatch(joined) is None:
+    """True when every text is a `_SIMPLE_SCALAR` that YAML reads as a string (plain-safe).
+
+    Checked in C over all texts at once (a regex over 188,000 joined ids took 70 ms): no byte
+    outside the set (UTF-8 bytes of other characters never are in it), one newline between
+    each two texts and none in them, every first character allowed (an empty text has none)."""
+    if not texts:
         return False
-    return not any(text.lower() in NOT_STRINGS for text in texts if len(text) <= 5)
+    joined = "\n".join(texts).encode("utf-8", "surrogatepass")
+    if joined.translate(None, _ANY + b"\n") or joined.count(b"\n") != len(texts) - 1:
+        return False
+    if not _FIRST.issuperset(map(itemgetter(slice(0, 1)), texts)):
+        return False
+    return NOT_STRINGS.isdisjoint(map(str.lower, texts))
 
 
 def format_scalar(text: str) -> str:

@@ -3,13 +3,13 @@ all."""
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import TYPE_CHECKING
 
 from quanted.core import block, qtypes
 from quanted.core.document import QuantizeDocument
 from quanted.core.keys import looks_like_tensor_key, split_tensor_key
+from quanted.core.near import closest
 from quanted.core.loader_rules import YAML, engine_loader_problems, input_problem
 from quanted.core.problems import ERROR, WARNING, Problem
 
@@ -33,9 +33,9 @@ def layer_hint(doc: QuantizeDocument, name: str) -> str | None:
     if node:
         shown = " or ".join(repr(layer) for layer in node[:3])
         return f"that looks like an ONNX node name; its layer id is {shown}"
-    close = difflib.get_close_matches(name, doc.layer_ids, n=1, cutoff=0.85)
-    if close:
-        return f"did you mean {close[0]!r}?"
+    close = closest(name, doc.layer_ids, cutoff=0.85)
+    if close is not None:
+        return f"did you mean {close!r}?"
     return None
 
 

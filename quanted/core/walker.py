@@ -9,7 +9,7 @@ per-channel lists, the few top-level keys) are looked at one by one.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from quanted.core.errors import ReadError
 from quanted.core.keys import unquote_single
@@ -36,8 +36,7 @@ def _fast_body_re(key_indent: int, field_indent: int) -> re.Pattern[bytes]:
     return re.compile(rb"(?:" + key_line + rb"(?:" + field_line + rb")*+)*+")
 
 
-@dataclass(frozen=True)
-class TopLevel:
+class TopLevel(NamedTuple):
     """A top-level key: its header line and the indented body under it (byte offsets)."""
 
     key: str
@@ -47,16 +46,35 @@ class TopLevel:
     value: str  # inline value on the header line ('' for a block)
 
 
-@dataclass
 class Scan:
-    data: bytes
-    entries: dict[str, TopLevel] = field(default_factory=dict)
-    key_indent: int = 2
-    field_indent: int = 4
-    newline: str = "\n"
-    legacy: bool = False  # 6.0.x / RKNN: `%YAML`, `---`, `dtype:` fields
-    double_quoted_keys: bool | None = None  # any `"KEY":` in the table; found on first need
-    verified: bool = False  # the full scan passed (not just the top-level index)
+    """A file's index. Not a dataclass: dataclasses imports inspect and ast, 7 ms of every
+    `add` (whose whole budget is 2x vim's open)."""
+
+    __slots__ = ("data", "entries", "key_indent", "field_indent", "newline", "legacy",
+                 "double_quoted_keys", "verified")
+
+    def __init__(self, data: bytes, entries: dict[str, TopLevel] | None = None,
+                 key_indent: int = 2, field_indent: int = 4, newline: str = "\n",
+                 legacy: bool = False, double_quoted_keys: bool | None = None,
+                 verified: bool = False) -> None:
+        self.data = data
+        self.entries: dict[str, TopLevel] = {} if entries is None else entries
+        self.key_indent = key_indent
+        self.field_indent = field_indent
+        self.newline = newline
+        self.legacy = legacy  # 6.0.x / RKNN: `%YAML`, `---`, `dtype:` fields
+        self.double_quoted_keys = double_quoted_keys  # any `"KEY":` in the table; on first need
+        self.verified = verified  # the full scan passed (not just the top-level index)
+
+    def replace(self, **changes: object) -> Scan:
+        """A copy with these fields changed (dataclasses.replace's contract)."""
+        unknown = set(changes) - set(self.__slots__)
+        if unknown:
+            raise TypeError(f"Scan has no field {sorted(unknown)[0]!r}")
+        new = Scan.__new__(Scan)
+        for name in self.__slots__:
+            setattr(new, name, changes.get(name, getattr(self, name)))
+        return new
 
 
 def line_of(data: bytes, offset: int) -> int:

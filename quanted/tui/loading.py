@@ -8,15 +8,14 @@ the file and builds every row (seconds at 150 MB).
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport, resolve
+from quanted.core.gcpause import gc_paused
 from quanted.core.keys import split_tensor_key
 from quanted.core.layers import LayerRow, build_rows, is_converter
 from quanted.core.rebase import reload_keeping_edits
@@ -124,20 +123,6 @@ def preview(doc: QuantizeDocument, report: EntropyReport) -> RowView:
     model.view = sorted(range(len(rows)), key=lambda i: (-max(rows[i].entropy.values()), i))
     model.scale = scale_of(report)
     return model
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic collector off for one bulk edit and the screen's refresh after it: its full
-    passes over the 400,000 objects of a 200,000-row table were 40% of a bulk add. Cycles made
-    meanwhile are collected once it is back on."""
-    was_on = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def set_layers(doc: QuantizeDocument, layers: list[str], qtype: str) -> None:

@@ -68,3 +68,22 @@ def test_derived_views_are_copies():
     doc.comments()["c2_6"] = "x"
     assert "x" not in doc.customized
     assert "c2_6" not in doc.comments()
+
+
+ODD = ("c1_8", "yes", "a b", "é1", "n", "1x", "x:y", "d/e.1")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(ODD), min_size=1, unique=True))
+def test_bulk_add_quotes_the_ids_that_need_it_as_one_by_one_does(layers):
+    from ruamel.yaml import YAML  # the engine's reader (YAML 1.2: `yes` is a string)
+
+    bulk = QuantizeDocument(v2_doc(layers=ODD).encode())
+    single = QuantizeDocument(v2_doc(layers=ODD).encode())
+    bulk.set_layers(dict.fromkeys(layers, "float16"))
+    for layer in layers:
+        single.set_layer(layer, "float16")
+    assert bulk.to_bytes() == single.to_bytes()
+    read = YAML(typ="safe", pure=True).load(bulk.to_bytes())["customized_quantize_layers"]
+    assert {str(k): v for k, v in read.items()} == dict.fromkeys(layers, "float16")
+    assert all(type(k) is str for k in read)

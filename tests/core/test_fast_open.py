@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -165,8 +164,8 @@ def test_a_recalled_index_that_does_not_fit_the_bytes_is_not_used(tmp_path):
     path = tmp_path / "m.quantize"
     path.write_text(v2_doc())
     doc = QuantizeDocument.open(path)
-    moved = {key: replace(e, start=e.start + 1) for key, e in doc.scan.entries.items()}
-    verdicts.record(path, replace(doc.scan, entries=moved))  # a cache gone wrong
+    moved = {key: e._replace(start=e.start + 1) for key, e in doc.scan.entries.items()}
+    verdicts.record(path, doc.scan.replace(entries=moved))  # a cache gone wrong
     again = QuantizeDocument.open(path, full=False)
     assert not again.scan.verified
     assert again.scan.entries == scanner.scan(path.read_bytes()).entries

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import shutil
 from pathlib import Path
 
 from quanted.core.errors import QuantedError
@@ -41,6 +40,8 @@ def find_pegasus(option: str | None = None, environ: dict[str, str] | None = Non
         return split_prefix(option)
     if env.get(ENV_VAR):
         return split_prefix(env[ENV_VAR])
+    import shutil  # here: every command imports this module, few search for the engine
+
     search_path = env.get("PATH", os.defpath)
     for name in ("pegasus", "pegasus.py"):
         found = shutil.which(name, path=search_path)
