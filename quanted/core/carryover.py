@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from quanted.core import comments as comment_carry
 from quanted.core.document import QuantizeDocument
+from quanted.core.lookup import missing_layers
 
 
 @dataclass
@@ -41,10 +42,11 @@ def carry_customized(old: QuantizeDocument, new: QuantizeDocument) -> CarryOver:
     qtype, since that is what the user chose."""
     result = CarryOver()
     already = new.customized
+    gone = missing_layers(new, old.customized)
     for layer, qtype in old.customized.items():
         if already.get(layer) == qtype:
             result.kept.append(layer)
-        elif new.has_layer(layer):
+        elif layer not in gone:
             result.carried[layer] = qtype
         else:
             result.missing[layer] = qtype

@@ -6,10 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from quanted.core.document import QuantizeDocument
-
-# Above this many added layers, one index of the file beats a scan per layer (the 15 MB file:
-# 18,000 scans took 170 s).
-_ONE_BY_ONE = 16
+from quanted.core.lookup import missing_layers
 
 
 @dataclass
@@ -38,7 +35,7 @@ def pending_edits(doc: QuantizeDocument) -> PendingEdits:
 
 def apply_edits(doc: QuantizeDocument, edits: PendingEdits) -> list[str]:
     """Replay `edits` on `doc` as one undo step; return what could not be replayed."""
-    gone = _gone(doc, list(edits.set))
+    gone = missing_layers(doc, edits.set)
     skipped = [f"{layer}: not re-applied, the layer is no longer in quantize_parameters"
                for layer in edits.set if layer in gone]
     with doc.batch():
@@ -54,15 +51,6 @@ def apply_edits(doc: QuantizeDocument, edits: PendingEdits) -> list[str]:
             else:
                 skipped.append(f"{layer}: comment not kept, the layer is not customized on disk")
     return skipped
-
-
-def _gone(doc: QuantizeDocument, layers: list[str]) -> set[str]:
-    """The layers with no tensor left in quantize_parameters: a few looked up one by one (a
-    scan of the file each), many against the file's index (built once)."""
-    if len(layers) <= _ONE_BY_ONE:
-        return {layer for layer in layers if not doc.has_layer(layer)}
-    known = doc.tensors_by_layer
-    return {layer for layer in layers if layer not in known}
 
 
 def reload_keeping_edits(doc: QuantizeDocument) -> tuple[QuantizeDocument, list[str]]:

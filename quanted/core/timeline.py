@@ -18,6 +18,7 @@ from pathlib import Path
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError, QuantedError
 from quanted.core.history import Entry, History
+from quanted.core.lookup import missing_layers
 
 ATTEMPT_KINDS = ("quantize", "hybrid", "verify", "tune")
 CURRENT = "current"  # `--diff 3 current`: the file as it is now
@@ -185,7 +186,8 @@ def restore(doc: QuantizeDocument, attempt: Attempt) -> None:
     """Make `doc`'s customized list exactly the attempt's, as one undoable edit: its recorded
     block byte for byte (comments too) when there is one, else its entries. Refused (nothing
     changed) when the attempt names layers the file no longer has."""
-    missing = [layer for layer in attempt.customized if not doc.has_layer(layer)]
+    gone = missing_layers(doc, attempt.customized)
+    missing = [layer for layer in attempt.customized if layer in gone]
     if missing:
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         raise EditError(

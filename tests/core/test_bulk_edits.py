@@ -104,3 +104,20 @@ def test_bulk_add_quotes_the_ids_that_need_it_as_one_by_one_does(layers):
     read = YAML(typ="safe", pure=True).load(bulk.to_bytes())["customized_quantize_layers"]
     assert {str(k): v for k, v in read.items()} == dict.fromkeys(layers, "float16")
     assert all(type(k) is str for k in read)
+
+
+@pytest.mark.parametrize("count", [3, 300])
+def test_missing_layers_agrees_with_has_layer_and_searches_only_for_a_few(count, monkeypatch):
+    from quanted.core import scanner
+    from quanted.core.lookup import ONE_BY_ONE, missing_layers
+
+    layers = [f"l{i}" for i in range(count)]
+    doc = QuantizeDocument(v2_doc(layers=layers).encode())
+    asked = layers[: count // 2] + ["nope", "l", "@l0:out0"]
+    expected = {layer for layer in asked if not doc.has_layer(layer)}
+    searches: list[str] = []
+    real = scanner.has_layer
+    monkeypatch.setattr(scanner, "has_layer",
+                        lambda result, layer: searches.append(layer) or real(result, layer))
+    assert missing_layers(doc, asked) == expected == {"nope", "l", "@l0:out0"}
+    assert len(searches) == (len(asked) if len(asked) <= ONE_BY_ONE else 0)

@@ -1,0 +1,20 @@
+"""Which of some layer ids a file lacks. A few are looked up with a byte search each (no index
+built); many against one set of the file's layer ids: a search per layer made 18,000 of them
+take 16 s on a 15 MB file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from quanted.core.document import QuantizeDocument
+from quanted.core.scanner import layer_names
+
+ONE_BY_ONE = 16
+
+
+def missing_layers(doc: QuantizeDocument, layers: Iterable[str]) -> set[str]:
+    wanted = list(layers)
+    if len(wanted) <= ONE_BY_ONE:
+        return {layer for layer in wanted if not doc.has_layer(layer)}
+    known = layer_names(doc.tensor_keys)
+    return {layer for layer in wanted if layer not in known}
