@@ -23,5 +23,3 @@ def may_exist(quantize: Path) -> bool:
     except OSError:
         return True
     return True
-
-
