@@ -1,7 +1,7 @@
 """The editor beside vim in one run: first paint in a real terminal, keystrokes, bulk add.
 
     python benchmarks/bench_paint.py [--dir DIR] [--repeat 3] [--paint 13,20000,200000]
-                                     [--keys 20000,200000]
+                                     [--keys 20000,200000] [--base main]
 
 First paint: launch to the first layer row on the screen of a tmux pane (polled with
 capture-pane), beside vim's first screen of the same file in the same pane size (launch to
@@ -82,11 +82,18 @@ def paint(folder: Path, repeat: int, before: Path | None) -> tuple[float, float,
     editor = f"exec {sys.executable} -m quanted {path} -e {entropy}"
     first_line = path.read_text(errors="replace").partition("\n")[0].strip()[:20]
     vim = f"exec vim -u NONE -N -n {path}"  # no config, no swap file
-    quanted_s = statistics.median(first_screen(editor, probe) for _ in range(repeat))
-    before_s = math.nan if before is None else statistics.median(
-        first_screen(f"cd {before} && {editor}", probe) for _ in range(repeat))  # -m: cwd first
-    vim_s = statistics.median(first_screen(vim, first_line) for _ in range(repeat))
-    return quanted_s, before_s, vim_s, path.stat().st_size
+    # Taken in turns: the load of a shared machine changes within a run, and one program's
+    # launches all in one stretch of it would make its ratio to another's a measure of that.
+    quanted_s: list[float] = []
+    before_s: list[float] = []
+    vim_s: list[float] = []
+    for _ in range(repeat):
+        quanted_s.append(first_screen(editor, probe))
+        if before is not None:
+            before_s.append(first_screen(f"cd {before} && {editor}", probe))  # -m: cwd first
+        vim_s.append(first_screen(vim, first_line))
+    return (statistics.median(quanted_s), statistics.median(before_s) if before_s else math.nan,
+            statistics.median(vim_s), path.stat().st_size)
 
 
 async def editor_bulk(folder: Path) -> list[tuple[str, float]]:
@@ -118,6 +125,11 @@ async def editor_bulk(folder: Path) -> list[tuple[str, float]]:
     return results
 
 
+def load() -> str:
+    """The 1-minute load average: the seconds mean little on a shared machine without it."""
+    return f"{os.getloadavg()[0]:.2f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, help="keep the generated files here")
@@ -126,7 +138,15 @@ def main() -> None:
     parser.add_argument("--keys", default="20000,200000")
     parser.add_argument("--before", type=Path, help="another checkout's top folder (holding "
                         "quanted/, e.g. from `git archive main quanted`): its first paint too")
+    parser.add_argument("--base", metavar="REF", help="a git revision (e.g. main) of this "
+                        "repository: its quanted/ as --before")
     args = parser.parse_args()
+    if args.base:
+        args.before = Path(tempfile.mkdtemp(prefix="quanted-base-"))
+        repo = Path(__file__).resolve().parents[1]
+        archive = subprocess.run(["git", "archive", args.base, "quanted"], check=True,
+                                 capture_output=True, cwd=repo).stdout
+        subprocess.run(["tar", "-x", "-C", str(args.before)], input=archive, check=True)
     root = args.dir or Path(tempfile.mkdtemp(prefix="quanted-paint-"))
     for source in (Path(quanted.__file__).parent, args.before and args.before / "quanted"):
         if source:
@@ -136,7 +156,7 @@ def main() -> None:
         if not (root / f"l{count}" / "big_uint8.quantize").is_file():
             generate(root / f"l{count}", count)
     print(f"first paint in tmux ({SIZE[0]}x{SIZE[1]}), median of {args.repeat}; "
-          "targets: < 0.5 s at 15 MB, < 2 s at 150 MB")
+          f"targets: < 0.5 s at 15 MB, < 2 s at 150 MB; load average {load()}")
     for count in sorted(int(n) for n in args.paint.split(",") if n):
         editor, before, vim, size = paint(root / f"l{count}", args.repeat, args.before)
         was = "" if math.isnan(before) else f"   before {before:6.3f} s ({before / vim:5.1f}x)"
@@ -157,7 +177,8 @@ def main() -> None:
             verdict = "ok" if shown < budget else "MISSED"
             print(f"  {name:<42} {shown * 1000:9.1f} ms   /budget {shown / budget:5.2f}  "
                   f"{verdict}")
-    print(f"\n(budgets: {KEY_BUDGET * 1000:.0f} ms a key, {BULK_BUDGET:.0f} s a bulk operation)")
+    print(f"\n(budgets: {KEY_BUDGET * 1000:.0f} ms a key, {BULK_BUDGET:.0f} s a bulk operation; "
+          f"load average now {load()})")
 
 
 if __name__ == "__main__":
