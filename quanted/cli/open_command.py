@@ -77,10 +77,17 @@ def run(args: argparse.Namespace) -> int:
     if args.entropy is not None:
         _check_file(args.entropy, "an entropy report")
 
+    from quanted.tui import early
+
+    if path is args.file:  # a .quantize file given: its first rows read on the other core
+        early.start(path, args.entropy)
     from quanted.tui.app import QuantedApp  # Textual loads only when the editor opens
 
     app = QuantedApp(path, args.entropy, display_name=display, note=note)
-    error = app.run()
+    try:
+        error = app.run()
+    finally:
+        early.discard()
     if error:
         print(f"quanted: error: {error}", file=sys.stderr)
     if args.file is None:
