@@ -35,7 +35,7 @@ FORK_BELOW = 64 << 20
 @dataclass
 class FirstRows:
     model: RowView  # preview()'s rows
-    saved: dict[str, str]  # the customized block as saved
+    saved: dict[str, str]  # the customized block as saved (the rows' layers)
 
 
 @dataclass
@@ -45,6 +45,7 @@ class _Child:
 
 
 _started: dict[tuple[Path, Path | None], _Child] = {}
+_shown: dict[tuple[Path, Path | None], FirstRows] = {}  # read by ready(), for take() to give
 
 
 def first_rows(path: Path, entropy: Path | None) -> FirstRows | None:
@@ -56,7 +57,10 @@ def first_rows(path: Path, entropy: Path | None) -> FirstRows | None:
         return None
     report = EntropyReport.read(found)
     doc = QuantizeDocument(read_bytes(path), path, full=False)
-    return FirstRows(preview(doc, report), doc.saved_customized)
+    rows = preview(doc, report)
+    saved = doc.saved_customized  # of its rows only: a big block would not fit the pipe at once
+    return FirstRows(rows, {row.layer: saved[row.layer] for row in rows.rows
+                            if row.layer in saved})
 
 
 def start(path: Path, entropy: Path | None) -> None:
@@ -89,9 +93,30 @@ def start(path: Path, entropy: Path | None) -> None:
     _started[(path, entropy)] = _Child(pid, read_end)
 
 
+def ready(path: Path, entropy: Path | None) -> FirstRows | None:
+    """The child's rows when they are in already, else None (never waits: the screen asks
+    before its first frame, which then shows them rather than the placeholder)."""
+    child = _started.get((path, entropy))
+    if child is None:
+        return None
+    import select
+
+    readable, _, _ = select.select([child.pipe], [], [], 0)
+    if not readable:
+        return None
+    rows = take(path, entropy)  # all sent once any is: one write of a few kilobytes
+    if rows is not None:
+        _shown[(path, entropy)] = rows
+    return rows
+
+
 def take(path: Path, entropy: Path | None) -> FirstRows | None:
     """The child's rows for `path` (waiting for them), or None when no child was started
-    for it or it failed (the loading thread then reads them itself and says what failed)."""
+    for it or it failed (the loading thread then reads them itself and says what failed).
+    Rows ready() gave are given again: the loading thread waits until they are painted."""
+    shown = _shown.pop((path, entropy), None)
+    if shown is not None:
+        return shown
     child = _started.pop((path, entropy), None)
     if child is None:
         return None
@@ -111,6 +136,7 @@ def take(path: Path, entropy: Path | None) -> FirstRows | None:
 
 def discard() -> None:
     """Reap the children whose rows nobody took (the editor closed first, or a test's app)."""
+    _shown.clear()
     while _started:
         _, child = _started.popitem()
         os.close(child.pipe)  # a child still writing gets EPIPE and exits

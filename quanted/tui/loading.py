@@ -59,6 +59,15 @@ def load(path: Path, entropy: Path | None,
     return from_doc(doc, report)
 
 
+def before_rows(screen: Any) -> None:
+    """What MainScreen's table shows before its first frame: the child's rows when they are
+    in already (tui/early.py; no frame with the placeholder then), else the placeholder."""
+    screen.table.placeholder = f"Loading {screen.display_name}…"
+    first = early.ready(screen.path, screen.entropy)
+    if first is not None:
+        screen.table.set_model(first.model, first.saved)
+
+
 def for_screen(screen: Any, again: bool, entropy: bool,
                keep_edits: bool) -> tuple[Loaded, list[str] | None]:
     """MainScreen.load's work (`screen` is it): `keep_edits`, the file again with the unsaved

@@ -5,12 +5,15 @@ or is never asked leaves nothing behind."""
 from __future__ import annotations
 
 import os
+import select
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tui_helpers import settle
 
 from quanted.cli import open_command
 from quanted.core.document import QuantizeDocument
@@ -19,6 +22,7 @@ from quanted.core.errors import ReadError
 from quanted.tui import early, loading, preview
 from quanted.tui.app import QuantedApp
 from quanted.tui.row_view import RowView
+from quanted.tui.widgets.layer_table import LayerTable
 
 
 @pytest.fixture
@@ -52,7 +56,9 @@ def test_the_childs_rows_are_the_editors_own_preview(customized, workdir, forkin
     assert first is not None
     doc = QuantizeDocument.open(customized, full=False)
     _same_rows(first.model, preview.preview(doc, EntropyReport.read(entropy)))
-    assert first.saved == doc.saved_customized
+    saved = doc.saved_customized  # the rows' share of it: all the table looks at
+    assert first.saved == {row.layer: saved[row.layer] for row in first.model.rows
+                           if row.layer in saved}
     assert any(row.customized == "float16" for row in first.model.rows)
     assert early.take(customized, entropy) is None  # taken once
 
@@ -65,9 +71,54 @@ def test_the_editor_shows_the_childs_rows_first_then_the_full_rows(customized, f
     assert len(shown) == 1
     model, saved = shown[0]
     _same_rows(model, preview.preview(loaded.doc, loaded.report))
-    assert saved == loaded.doc.saved_customized
+    whole = loaded.doc.saved_customized
+    assert all(saved.get(row.layer) == whole.get(row.layer) for row in model.rows)
     for i in range(len(model)):
         assert model.row_at(i).layer == loaded.model.row_at(i).layer
+
+
+def _sent(path: Path, entropy: Path | None) -> None:
+    """Waits until the child has written (its pipe is readable)."""
+    readable, _, _ = select.select([early._started[(path, entropy)].pipe], [], [], 60)
+    assert readable, "the child sent nothing in a minute"
+
+
+def test_ready_never_waits_and_gives_the_rows_again_to_the_loading_thread(customized, forking):
+    assert early.ready(customized, None) is None  # no child
+    early.start(customized, None)
+    _sent(customized, None)
+    first = early.ready(customized, None)
+    assert first is not None and not early._started
+    assert early.take(customized, None) is first  # the loading thread waits for its paint
+    assert early.take(customized, None) is None
+
+
+async def test_the_first_frame_shows_the_childs_rows(customized, monkeypatch, forking):
+    """Rows in before the screen mounts: the table has them before any frame, the loading
+    thread shows them as they are (no second preview), then the full rows replace them."""
+    seen = threading.Event()
+    from_doc = loading.from_doc
+
+    def held(doc, report):
+        assert seen.wait(60), "the test never saw the first rows"
+        return from_doc(doc, report)
+
+    monkeypatch.setattr(loading, "from_doc", held)
+    monkeypatch.setattr(loading, "preview", lambda doc, report: pytest.fail("made again"))
+    early.start(customized, None)
+    _sent(customized, None)
+    app = QuantedApp(customized)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.screen.query_one(LayerTable)
+        first = table.model
+        assert first is not None and first.preview and app.main.doc is None
+        seen.set()
+        await settle(pilot)
+        assert not table.model.preview
+        assert table.current is not None and table.current.layer == first.row_at(0).layer
+    doc = QuantizeDocument.open(customized, full=False)
+    _same_rows(first, preview.preview(doc, EntropyReport.read(customized.parent /
+                                                              "entropy.txt")))
 
 
 def test_no_child_below_the_size_that_pays(quantize, workdir):
