@@ -4,12 +4,13 @@
                                      [--keys 20000,200000] [--base main]
 
 First paint: launch to the first layer row on the screen of a tmux pane (polled with
-capture-pane), beside vim's first screen of the same file in the same pane size (launch to
-the file's first line shown). --paint layer counts give about 10 KB / 15 MB / 150 MB
-(benchmarks/generate.py). Issue 14's targets: under 0.5 s at 15 MB and 2 s at 150 MB.
-Keystrokes and bulk add (benchmarks/bench_keys.py's measure, at --keys rows): 50 ms a key,
-1 s a bulk operation. Every number is printed with its ratio to vim or to its budget, measured
-in this run: on a loaded machine compare the ratios, not the seconds.
+capture-pane), and the CPU time the editor had used by then, beside vim's first screen of the
+same file in the same pane size (launch to the file's first line shown). --paint layer counts
+give about 10 KB / 15 MB / 150 MB (benchmarks/generate.py). Issue 14's targets: under 0.5 s
+at 15 MB and 2 s at 150 MB. Keystrokes and bulk add (benchmarks/bench_keys.py's measure, at
+--keys rows): 50 ms a key, 1 s a bulk operation. Every number is printed with its ratio to
+vim or to its budget, measured in this run: on a loaded machine compare the ratios (and the
+CPU seconds), not the seconds.
 
 The package is byte-compiled first: an installed quanted has its .pyc files, and without
 them (PYTHONDONTWRITEBYTECODE) every launch compiles 100 modules (0.25 s).
@@ -41,26 +42,40 @@ SIZE = ("160", "45")
 LAUNCHES = itertools.count()
 
 
-def first_screen(command: str, probe: str) -> float:
-    """Seconds from launching `command` in a fresh tmux pane until `probe` shows on it. A
-    server of our own for each launch (-L): other tmux users on the machine are not touched,
-    and a server still exiting cannot refuse the next launch."""
+def first_screen(command: str, probe: str) -> tuple[float, float]:
+    """(seconds from launching `command` in a fresh tmux pane until `probe` shows on it, CPU
+    seconds the launched process and its reaped children had used by then). A server of our
+    own for each launch (-L): other tmux users on the machine are not touched, and a server
+    still exiting cannot refuse the next launch. The CPU seconds hardly depend on the load of
+    a shared machine, which can double the wall time."""
     socket = f"qpaint{os.getpid()}-{next(LAUNCHES)}"
     tmux = ["tmux", "-L", socket]
     start = time.perf_counter()
     subprocess.run([*tmux, "new-session", "-d", "-s", "bench", "-x", SIZE[0], "-y", SIZE[1],
                     command], check=True)
     try:
+        pid = subprocess.run([*tmux, "display-message", "-p", "-t", "bench", "#{pane_pid}"],
+                             check=True, capture_output=True, text=True).stdout.strip()
         while time.perf_counter() - start < 120:
             screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "bench"], check=False,
                                     capture_output=True, text=True).stdout
             if probe in screen:
-                return time.perf_counter() - start
+                return time.perf_counter() - start, cpu_seconds(pid)
             time.sleep(0.005)
-        return math.nan
+        return math.nan, math.nan
     finally:
         subprocess.run([*tmux, "kill-server"], check=False, capture_output=True)
         Path(f"/tmp/tmux-{os.getuid()}/{socket}").unlink(missing_ok=True)
+
+
+def cpu_seconds(pid: str) -> float:
+    """User and system time of `pid` and of its children it has reaped (`exec` in the pane's
+    command: the pane's process is the program)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return math.nan
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def top_layer(entropy: Path) -> str:
@@ -74,26 +89,24 @@ def top_layer(entropy: Path) -> str:
     return layer
 
 
-def paint(folder: Path, repeat: int, before: Path | None) -> tuple[float, float, float, int]:
-    """(editor first paint, the same of the `before` checkout (NaN without), vim's first
-    screen, file size): medians of `repeat` launches each."""
+def paint(folder: Path, repeat: int, before: Path | None) -> dict[str, tuple[float, float]]:
+    """(wall, CPU) seconds to the first screen, medians of `repeat` launches each: "editor",
+    "before" (the `before` checkout; only with it) and "vim"."""
     path, entropy = folder / "big_uint8.quantize", folder / "entropy.txt"
     probe = top_layer(entropy)[-12:]
     editor = f"exec {sys.executable} -m quanted {path} -e {entropy}"
     first_line = path.read_text(errors="replace").partition("\n")[0].strip()[:20]
-    vim = f"exec vim -u NONE -N -n {path}"  # no config, no swap file
+    commands = {"editor": (editor, probe), "vim": (f"exec vim -u NONE -N -n {path}", first_line)}
+    if before is not None:
+        commands["before"] = (f"cd {before} && {editor}", probe)  # -m: the cwd's quanted first
     # Taken in turns: the load of a shared machine changes within a run, and one program's
     # launches all in one stretch of it would make its ratio to another's a measure of that.
-    quanted_s: list[float] = []
-    before_s: list[float] = []
-    vim_s: list[float] = []
+    taken: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
     for _ in range(repeat):
-        quanted_s.append(first_screen(editor, probe))
-        if before is not None:
-            before_s.append(first_screen(f"cd {before} && {editor}", probe))  # -m: cwd first
-        vim_s.append(first_screen(vim, first_line))
-    return (statistics.median(quanted_s), statistics.median(before_s) if before_s else math.nan,
-            statistics.median(vim_s), path.stat().st_size)
+        for name, (command, shown) in commands.items():
+            taken[name].append(first_screen(command, shown))
+    return {name: (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs))
+            for name, runs in taken.items()}
 
 
 async def editor_bulk(folder: Path) -> list[tuple[str, float]]:
@@ -158,10 +171,17 @@ def main() -> None:
     print(f"first paint in tmux ({SIZE[0]}x{SIZE[1]}), median of {args.repeat}; "
           f"targets: < 0.5 s at 15 MB, < 2 s at 150 MB; load average {load()}")
     for count in sorted(int(n) for n in args.paint.split(",") if n):
-        editor, before, vim, size = paint(root / f"l{count}", args.repeat, args.before)
-        was = "" if math.isnan(before) else f"   before {before:6.3f} s ({before / vim:5.1f}x)"
-        print(f"  {count:>7} layers {size / 1e6:8.2f} MB   editor {editor:6.3f} s   "
-              f"vim {vim:6.3f} s   ratio {editor / vim:5.1f}x{was}", flush=True)
+        found = paint(root / f"l{count}", args.repeat, args.before)
+        (editor, cpu), vim = found["editor"], found["vim"][0]
+        size = (root / f"l{count}" / "big_uint8.quantize").stat().st_size
+        was = ""
+        if "before" in found:
+            before, before_cpu = found["before"]
+            was = (f"   before {before:6.3f} s ({before / vim:5.1f}x, cpu {before_cpu:5.2f} s)"
+                   f"   editor/before {editor / before:4.2f} (cpu {cpu / before_cpu:4.2f})")
+        print(f"  {count:>7} layers {size / 1e6:8.2f} MB   editor {editor:6.3f} s "
+              f"(cpu {cpu:5.2f} s)   vim {vim:6.3f} s   ratio {editor / vim:5.1f}x{was}",
+              flush=True)
     for count in sorted(int(n) for n in args.keys.split(",") if n):
         folder = root / f"l{count}"
         results = measure(folder / "big_uint8.quantize", folder / "entropy.txt", True)
