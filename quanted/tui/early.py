@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,5 +140,6 @@ def discard() -> None:
     _shown.clear()
     while _started:
         _, child = _started.popitem()
-        os.close(child.pipe)  # a child still writing gets EPIPE and exits
+        os.close(child.pipe)
+        os.kill(child.pid, signal.SIGKILL)  # not reaped yet: the pid is still the child's
         os.waitpid(child.pid, 0)
