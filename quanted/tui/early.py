@@ -1,4 +1,5 @@
-"""The first screen's rows, read by a child process while the editor imports Textual.
+"""The first screen's rows, read by a child process while the editor imports Textual, or
+for a small file at once, before the first frame.
 
 Launch to first paint is CPU bound and, in one process, serial: importing Textual (a fifth of
 a second) and then, in the loading thread, reading the entropy report, the fast open and the
@@ -7,9 +8,10 @@ before the import does that reading on the other core; the loading thread only u
 120 rows it sends (loading.load). The rows are those tui/preview.py makes in the editor's own
 process, from the same bytes; the editor still reads both files itself for the full rows.
 
-No fork for small files (the thread's own read is quicker than a fork and a pickle), nor for
-huge ones (the child's read would be done twice before the full rows: the first paint meets
-its 2 s there anyway), nor where there is no fork. Imports no Textual and no numpy.
+No fork for small files (read when the screen mounts: quicker than a fork and a pickle, and
+the first frame has the rows), nor for huge ones (the child's read would be done twice before
+the full rows: the first paint meets its 2 s there anyway), nor where there is no fork.
+Imports no Textual and no numpy.
 """
 
 from __future__ import annotations
@@ -95,20 +97,31 @@ def start(path: Path, entropy: Path | None) -> None:
 
 
 def ready(path: Path, entropy: Path | None) -> FirstRows | None:
-    """The child's rows when they are in already, else None (never waits: the screen asks
-    before its first frame, which then shows them rather than the placeholder)."""
+    """The first rows when they can be had at once, else None: the child's when they are in
+    (never waiting for them), a small file's read here (milliseconds). The screen asks before
+    its first frame, which then shows them rather than the placeholder and a second frame."""
     child = _started.get((path, entropy))
     if child is None:
-        return None
-    import select
+        rows = _small(path, entropy)
+    else:
+        import select
 
-    readable, _, _ = select.select([child.pipe], [], [], 0)
-    if not readable:
-        return None
-    rows = take(path, entropy)  # all sent once any is: one write of a few kilobytes
+        readable, _, _ = select.select([child.pipe], [], [], 0)
+        if not readable:
+            return None
+        rows = take(path, entropy)  # all sent once any is: one write of a few kilobytes
     if rows is not None:
         _shown[(path, entropy)] = rows
     return rows
+
+
+def _small(path: Path, entropy: Path | None) -> FirstRows | None:
+    """first_rows of a file below FORK_FROM, or None (a bigger one, or any failure: the
+    loading thread reads it again and says what is wrong)."""
+    try:
+        return first_rows(path, entropy) if path.stat().st_size < FORK_FROM else None
+    except Exception:  # noqa: BLE001 - on the screen's mount: an error here would end the app
+        return None
 
 
 def take(path: Path, entropy: Path | None) -> FirstRows | None:

@@ -60,8 +60,8 @@ def load(path: Path, entropy: Path | None,
 
 
 def before_rows(screen: Any) -> None:
-    """What MainScreen's table shows before its first frame: the child's rows when they are
-    in already (tui/early.py; no frame with the placeholder then), else the placeholder."""
+    """What MainScreen's table shows before its first frame: the first rows when they can be
+    had at once (tui/early.py: the child's, a small file's), else the placeholder."""
     screen.table.placeholder = f"Loading {screen.display_name}…"
     first = early.ready(screen.path, screen.entropy)
     if first is not None:

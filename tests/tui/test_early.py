@@ -84,7 +84,7 @@ def _sent(path: Path, entropy: Path | None) -> None:
 
 
 def test_ready_never_waits_and_gives_the_rows_again_to_the_loading_thread(customized, forking):
-    assert early.ready(customized, None) is None  # no child
+    assert early.ready(customized, None) is None  # no child, and no file is small (FORK_FROM 0)
     early.start(customized, None)
     _sent(customized, None)
     first = early.ready(customized, None)
@@ -93,9 +93,11 @@ def test_ready_never_waits_and_gives_the_rows_again_to_the_loading_thread(custom
     assert early.take(customized, None) is None
 
 
-async def test_the_first_frame_shows_the_childs_rows(customized, monkeypatch, forking):
-    """Rows in before the screen mounts: the table has them before any frame, the loading
-    thread shows them as they are (no second preview), then the full rows replace them."""
+@pytest.mark.parametrize("child", [True, False], ids=["child", "small-file"])
+async def test_the_first_frame_shows_the_first_rows(customized, monkeypatch, child):
+    """The child's rows in before the screen mounts, or a small file's read as it mounts: the
+    table has them before any frame, the loading thread shows them as they are (no second
+    preview), then the full rows replace them."""
     seen = threading.Event()
     from_doc = loading.from_doc
 
@@ -105,8 +107,10 @@ async def test_the_first_frame_shows_the_childs_rows(customized, monkeypatch, fo
 
     monkeypatch.setattr(loading, "from_doc", held)
     monkeypatch.setattr(loading, "preview", lambda doc, report: pytest.fail("made again"))
-    early.start(customized, None)
-    _sent(customized, None)
+    if child:
+        monkeypatch.setattr(early, "FORK_FROM", 0)
+        early.start(customized, None)
+        _sent(customized, None)
     app = QuantedApp(customized)
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one(LayerTable)
@@ -116,9 +120,27 @@ async def test_the_first_frame_shows_the_childs_rows(customized, monkeypatch, fo
         await settle(pilot)
         assert not table.model.preview
         assert table.current is not None and table.current.layer == first.row_at(0).layer
+    early.discard()
     doc = QuantizeDocument.open(customized, full=False)
     _same_rows(first, preview.preview(doc, EntropyReport.read(customized.parent /
                                                               "entropy.txt")))
+
+
+def test_a_small_files_rows_are_read_at_once_and_given_again(customized, workdir):
+    assert customized.stat().st_size < early.FORK_FROM
+    first = early.ready(customized, None)
+    assert first is not None and not early._started
+    doc = QuantizeDocument.open(customized, full=False)
+    _same_rows(first.model, preview.preview(doc, EntropyReport.read(workdir / "entropy.txt")))
+    assert early.take(customized, None) is first
+    assert early.take(customized, None) is None
+
+
+def test_a_small_file_that_fails_shows_the_placeholder_and_the_load_says_why(quantize, workdir):
+    (workdir / "entropy.txt").write_text("conv1:out0, not-a-number\n")
+    assert early.ready(quantize, None) is None and not early._shown
+    with pytest.raises(ReadError, match="not a number"):
+        loading.load(quantize, None, lambda model, saved: None)
 
 
 def test_no_child_below_the_size_that_pays(quantize, workdir):
