@@ -20,6 +20,7 @@ from quanted.core.layers import LayerRow, update_customized
 from quanted.tui import id_search
 from quanted.tui.metrics import DROP, ENTROPY, METRICS
 from quanted.tui.row_view import RowView
+from quanted.tui.user_regex import compile_quietly
 
 SORTS = ("entropy", "name", "file")
 ANALYSIS_SORTS = ("drop", "cosine")  # offered while an analysis (`a`) is shown
@@ -30,10 +31,8 @@ def compile_filter(text: str) -> Callable[[str], object] | None:
     when the text is not a valid regex. A bound `search`, so a 20,000-row filter runs in C."""
     if not text:
         return None
-    try:
-        return re.compile(text, re.IGNORECASE).search
-    except re.error:
-        return re.compile(re.escape(text), re.IGNORECASE).search
+    pattern = compile_quietly(text, re.IGNORECASE)
+    return (pattern or re.compile(re.escape(text), re.IGNORECASE)).search
 
 
 class RowModel(RowView):
