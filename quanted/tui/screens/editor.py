@@ -1,6 +1,7 @@
-"""What the editor's helper objects (FileChecks, MetricSwitch) may use of the screen that
-owns them: the open file, its model and table, the status line, notifications, workers.
-MainScreen is one; the helpers take this instead of importing it (that would be a cycle)."""
+"""What the editor's helpers (FileChecks, MetricSwitch, reloads, loading.for_screen,
+analysis_view) may use of the screen that owns them: the open file, its model and table, the
+status line, notifications, workers, loading and saving. MainScreen is one; the helpers take
+this instead of importing it (that would be a cycle), and mypy checks what they use of it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ if TYPE_CHECKING:  # numpy loads after the first paint (issue 14): the model onl
 
     from quanted.core.document import QuantizeDocument
     from quanted.core.entropy import EntropyReport
+    from quanted.tui.loading import Loaded
     from quanted.tui.row_model import RowModel
+    from quanted.tui.screens.metric import MetricSwitch
     from quanted.tui.widgets.histogram import Histogram
     from quanted.tui.widgets.layer_table import LayerTable
 
@@ -29,6 +32,8 @@ class Editor(Protocol):
     model: RowModel | None
     threshold: float | None  # the `>` threshold of the metric shown
     above: int  # how many layers are at or above it
+    busy: str  # what runs now, "" when edits may run
+    metric: MetricSwitch
 
     @property
     def app(self) -> App[object]: ...
@@ -39,12 +44,18 @@ class Editor(Protocol):
     @property
     def histogram(self) -> Histogram: ...
 
-    def notify(self, message: str, *, severity: SeverityLevel = "information",
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None) -> None: ...
 
-    def run_worker(self, work: Callable[[], None], *, name: str | None, group: str,
-                   exit_on_error: bool, exclusive: bool, thread: bool) -> Worker[None]: ...
+    def run_worker(self, work: Callable[[], None], *, name: str | None = "",
+                   group: str = "default", exit_on_error: bool = True, exclusive: bool = False,
+                   thread: bool = False) -> Worker[None]: ...
 
     def refresh_status(self) -> None: ...
 
     def reload(self, *, entropy: bool = False, keep_edits: bool = False) -> None: ...
+
+    def install(self, result: Loaded, reloaded: bool) -> None: ...
+
+    async def saved(self, overwrite: bool = False, force: bool = False,
+                    said: str = "") -> bool: ...
