@@ -1,7 +1,8 @@
 """What the editor's helpers (FileChecks, MetricSwitch, reloads, loading.for_screen,
-analysis_view) may use of the screen that owns them: the open file, its model and table, the
-status line, notifications, workers, loading and saving. MainScreen is one; the helpers take
-this instead of importing it (that would be a cycle), and mypy checks what they use of it."""
+analysis_view, history_flow) may use of the screen that owns them: the open file, its model
+and table, the status line, notifications, workers, loading, editing and saving. MainScreen
+is one; the helpers take this instead of importing it (that would be a cycle), and mypy
+checks what they use of it."""
 
 from __future__ import annotations
 
@@ -52,6 +53,10 @@ class Editor(Protocol):
                    thread: bool = False) -> Worker[None]: ...
 
     def refresh_status(self) -> None: ...
+
+    def _ready(self) -> bool: ...  # True when edits may run now (else it says why)
+
+    def _edited(self, focus: str | None = None) -> None: ...  # after an edit: redraw, status
 
     def reload(self, *, entropy: bool = False, keep_edits: bool = False) -> None: ...
 
