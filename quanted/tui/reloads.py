@@ -6,14 +6,19 @@ Editor it is (importing it would be a cycle)."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from quanted.core.errors import describe
 from quanted.core.rebase import reload_keeping_edits
 from quanted.tui import loading
+from quanted.tui.screens.editor import Editor
 
-if TYPE_CHECKING:
-    from quanted.tui.screens.editor import Editor
+
+class Reloading(Editor, Protocol):
+    """The editor that shows what a reload read (editor.py cannot name loading's types:
+    loading imports it)."""
+
+    def install(self, result: loading.Loaded, reloaded: bool) -> None: ...
 
 
 def announce(screen: Editor, reloaded: bool, skipped: list[str] | None) -> None:
@@ -29,7 +34,7 @@ def announce(screen: Editor, reloaded: bool, skipped: list[str] | None) -> None:
         screen.notify("Your unsaved edits were replayed on the file from disk (unsaved).")
 
 
-async def keep_edits_and_save(screen: Editor) -> bool:
+async def keep_edits_and_save(screen: Reloading) -> bool:
     """The file as another writer left it, with the unsaved edits re-applied on top, saved.
     An edit that cannot be re-applied (its layer is gone) is named and nothing is saved: the
     others stay as unsaved edits, for the user to look at first. True when the file on disk

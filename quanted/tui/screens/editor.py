@@ -2,7 +2,8 @@
 analysis_view, history_flow) may use of the screen that owns them: the open file, its model
 and table, the status line, notifications, workers, loading, editing and saving. MainScreen
 is one; the helpers take this instead of importing it (that would be a cycle), and mypy
-checks what they use of it."""
+checks what they use of it. It imports none of its helpers' modules (no circles, even as
+types): what one needs of a type of its own, it adds in a protocol of its own (reloads)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,15 @@ if TYPE_CHECKING:  # numpy loads after the first paint (issue 14): the model onl
 
     from quanted.core.document import QuantizeDocument
     from quanted.core.entropy import EntropyReport
-    from quanted.tui.loading import Loaded
     from quanted.tui.row_model import RowModel
-    from quanted.tui.screens.metric import MetricSwitch
     from quanted.tui.widgets.histogram import Histogram
     from quanted.tui.widgets.layer_table import LayerTable
+
+
+class ShowsMetric(Protocol):
+    """The editor's MetricSwitch, as analysis_view uses it."""
+
+    def show(self) -> None: ...
 
 
 class Editor(Protocol):
@@ -34,7 +39,9 @@ class Editor(Protocol):
     threshold: float | None  # the `>` threshold of the metric shown
     above: int  # how many layers are at or above it
     busy: str  # what runs now, "" when edits may run
-    metric: MetricSwitch
+
+    @property
+    def metric(self) -> ShowsMetric: ...
 
     @property
     def app(self) -> App[object]: ...
@@ -59,8 +66,6 @@ class Editor(Protocol):
     def _edited(self, focus: str | None = None) -> None: ...  # after an edit: redraw, status
 
     def reload(self, *, entropy: bool = False, keep_edits: bool = False) -> None: ...
-
-    def install(self, result: Loaded, reloaded: bool) -> None: ...
 
     async def saved(self, overwrite: bool = False, force: bool = False,
                     said: str = "") -> bool: ...
