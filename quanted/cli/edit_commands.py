@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quanted.cli import analyze_command
+from quanted.cli import analyze_command, layers_output
 from quanted.cli.interrupted import refuse_if_interrupted, warn_if_interrupted
 from quanted.cli.open_command import ENTROPY_HELP
 from quanted.core import qtypes
@@ -25,7 +24,7 @@ from quanted.core.validate import (
 )
 
 if TYPE_CHECKING:
-    from quanted.core.entropy import EntropyReport
+    from quanted.core.entropy import EntropyReport, LayerEntropy
     from quanted.core.layers import LayerIndex, LayerRow
 
 # numpy (via the entropy report) is imported only by the commands that read entropy:
@@ -131,7 +130,7 @@ def _rows(args: argparse.Namespace,
     from quanted.core.entropy import earlier_reports
     from quanted.core.layers import build_rows
 
-    report = load_entropy(args.entropy, args.file)
+    report = load_layer_entropy(args.entropy, args.file)
     earlier = earlier_reports(args.file) if report is not None else []
     return build_rows(doc, report, earlier), report is not None
 
@@ -141,17 +140,33 @@ def load_entropy(path: Path | None, quantize_path: Path) -> EntropyReport | None
     from quanted.core.entropy import read_for
 
     report, found = read_for(quantize_path, path)
-    if found.note is not None:
-        print(f"quanted: note: {found.note}; -e ENTROPY names one", file=sys.stderr)
+    _note(found.note)
     return report
+
+
+def load_layer_entropy(path: Path | None, quantize_path: Path) -> LayerEntropy | None:
+    """load_entropy's report read only by layer (all the rows need), its keys not held."""
+    from quanted.core.entropy import LayerEntropy, resolve
+
+    found = resolve(quantize_path, path)
+    report = LayerEntropy.read(found.path) if found.path is not None else None
+    _note(found.note)
+    return report
+
+
+def _note(note: str | None) -> None:
+    if note is not None:
+        print(f"quanted: note: {note}; -e ENTROPY names one", file=sys.stderr)
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
     from quanted.core.layers import LayerIndex, sort_by_entropy
+    from quanted.core.tensor_index import TensorIndex
 
     doc = QuantizeDocument.open(args.file)
     warn_if_interrupted(args.file)
-    index = LayerIndex(doc.tensors_by_layer, doc.customized)
+    # Layer ids with shared port tuples, not a str per tensor key: a fifth of the memory.
+    index = LayerIndex(TensorIndex.read(doc.scan).by_layer(), doc.customized)
     del doc  # the file's bytes go before the report and the rows come
     rows, _ = _rows(args, index)
     if args.above is not None or args.top is not None or args.by == "drop":
@@ -159,33 +174,11 @@ def cmd_layers(args: argparse.Namespace) -> int:
     else:
         rows = sort_by_entropy(rows)
     figures = analyze_command.current_figures(args.file)  # a current cached `quanted analyze`
-    out = sys.stdout
     if args.json:
-        # The row's own `converter` (from the id) wins over the analysis's (null when unmeasured).
-        json.dump([{**({} if figures is None else
-                       analyze_command.figure_json(figures.get(row.layer))), **row.to_json()}
-                   for row in rows], out, indent=1)
-        out.write("\n")
-        return 0
-    width = max((len(r.layer) for r in rows), default=5)
-    width = min(max(width, 5), 80)
-    extra = "" if figures is None else f"  {'COSINE':>9}  {'DROP':>9}"
-    out.write(f"{'LAYER':<{width}}  {'OUT0':>8}  {'WEIGHT':>8}  {'MAX':>8}{extra}  CUSTOMIZED\n")
-    for row in rows:
-        cells = [_fmt(row.entropy.get("out0")), _fmt(row.entropy.get("weight")),
-                 _fmt(row.max_entropy)]
-        marks = [f for f in row.flags if f != "no entropy"]
-        flags = f"  [{', '.join(marks)}]" if marks else ""
-        figure = "" if figures is None else "  " + analyze_command.figure_cells(
-            figures.get(row.layer))
-        out.write(f"{shown(row.layer):<{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}"
-                  f"{figure}  "
-                  f"{shown(row.customized or '-')}{flags}\n")
+        layers_output.write_json(sys.stdout, rows, figures)
+    else:
+        layers_output.write_table(sys.stdout, rows, figures)
     return 0
-
-
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
 
 
 def resolve_layer(doc: QuantizeDocument, name: str) -> str:

@@ -1,0 +1,109 @@
+"""`quanted layers` reads the table into a TensorIndex and the report by layer only, and writes
+its JSON a row at a time: its output is, byte for byte, what the whole-list path printed
+(rows from the document's tensors_by_layer and a full EntropyReport, one json.dump)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from quanted.cli import layers_output
+from quanted.cli.dispatch import main
+from quanted.core.document import QuantizeDocument
+from quanted.core.entropy import EntropyReport
+from quanted.core.layers import build_rows, sort_by_entropy
+from tests.conftest import public
+from tests.core.docs import V2_HEADER, v2_tensor
+
+
+def _old_rows(quantize: Path, entropy: Path):
+    doc = QuantizeDocument.open(quantize)
+    return sort_by_entropy(build_rows(doc, EntropyReport.read(entropy)))
+
+
+def _generated(folder: Path) -> tuple[Path, Path]:
+    """Layers of every kind the rows tell apart: converters, layers only the report or the
+    customized block names, keys not of the form '@LAYER:PORT', ids with ':' and quotes, a
+    layer whose tensors are not together, a repeated port, a layer of many ports."""
+    layers = [f"blk:{i}/conv_{i}" for i in range(40)]
+    layers += ["c2_6_pre_asymmetric_affineu8_to_dynamic_fixed_pointi16_12", "it's", "a"]
+    keys = [f"@{layer}:{port}" for layer in layers for port in ("out0", "weight", "bias")]
+    keys += ["@a:out0", "plain:out0", "@lonely", "@a:extra"]
+    keys += [f"@wide:p{i}" for i in range(40)]
+    body = "".join(v2_tensor(key) for key in keys)
+    custom = ("customized_quantize_layers:\n  blk:3/conv_3: dynamic_fixed_point-i16\n"
+              "  only_custom: float16\n  a: float16\n")
+    quantize = folder / "gen_uint8.quantize"
+    quantize.write_text(V2_HEADER + body + custom + "stable_quantize_tensors: {}\n")
+    lines = [f"@{layer}:out0, {0.01 * i!r}" for i, layer in enumerate(layers) if i % 7]
+    lines += [f"@{layer}:weight, {0.5 - 0.01 * i!r}" for i, layer in enumerate(layers) if i % 3]
+    lines += ["@only_report:out0, 0.77", "@blk:5/conv_5:out0, 0.99", "plain:out0, 0.3"]
+    entropy = folder / "entropy.txt"
+    entropy.write_text("\n".join(lines) + "\n")
+    return quantize, entropy
+
+
+def _cases(tmp_path: Path) -> list[tuple[Path, Path]]:
+    return [_generated(tmp_path), (public("khadas_mobilenet_tf.quantize"),
+                                   public("khadas_mobilenet_tf_entropy.txt"))]
+
+
+@pytest.mark.parametrize("case", [0, 1])
+def test_layers_prints_what_the_whole_list_path_printed(tmp_path, capsys, case):
+    quantize, entropy = _cases(tmp_path)[case]
+    old = _old_rows(quantize, entropy)
+    expected_table = io.StringIO()
+    layers_output.write_table(expected_table, old, None)
+    expected_json = json.dumps([row.to_json() for row in old], indent=1) + "\n"
+
+    assert main(["layers", str(quantize), "-e", str(entropy)]) == 0
+    assert capsys.readouterr().out == expected_table.getvalue()
+    assert main(["layers", str(quantize), "-e", str(entropy), "--json"]) == 0
+    assert capsys.readouterr().out == expected_json
+    assert main(["layers", str(quantize), "-e", str(entropy), "--top", "5", "--json"]) == 0
+    top = [row for row in old if row.is_candidate and row.entropy][:5]
+    assert capsys.readouterr().out == json.dumps([r.to_json() for r in top], indent=1) + "\n"
+
+
+def test_the_zipformer_files_list_as_before(tmp_path, capsys):
+    """Public files without a report: the rows come from the table and the block alone."""
+    for name in ("nsbb_zipformer_decoder_uint8.quantize", "nsbb_zipformer_joiner_uint8.quantize"):
+        quantize = public(name)
+        old = sort_by_entropy(build_rows(QuantizeDocument.open(quantize)))
+        assert main(["layers", str(quantize), "--json"]) == 0
+        out = capsys.readouterr().out
+        assert out == json.dumps([row.to_json() for row in old], indent=1) + "\n"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.text("ab\n\"\\ é\x00"),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text("xy\n", max_size=2),
+                                                                 inner, max_size=3),
+    max_leaves=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(JSON_VALUES, max_size=4))
+def test_a_list_written_an_item_at_a_time_is_json_dump_of_the_list(items):
+    out = io.StringIO()
+    layers_output.write_json_list(out, iter(items))
+    expected = io.StringIO()
+    json.dump(items, expected, indent=1)
+    assert out.getvalue() == expected.getvalue() + "\n"
+
+
+def test_the_json_is_written_from_a_generator_of_rows(monkeypatch, tmp_path, capsys):
+    """No list of all the rows' dicts: write_json hands write_json_list a generator."""
+    quantize, entropy = _generated(tmp_path)
+    seen = []
+    real = layers_output.write_json_list
+    monkeypatch.setattr(layers_output, "write_json_list",
+                        lambda out, items: (seen.append(type(items).__name__), real(out, items)))
+    assert main(["layers", str(quantize), "-e", str(entropy), "--json"]) == 0
+    capsys.readouterr()
+    assert seen == ["generator"]
