@@ -24,7 +24,7 @@ from quanted.core.validate import (
 )
 
 if TYPE_CHECKING:
-    from quanted.core.entropy import EntropyReport, LayerEntropy
+    from quanted.core.entropy import LayerEntropy
     from quanted.core.layers import LayerIndex, LayerRow
 
 # numpy (via the entropy report) is imported only by the commands that read entropy:
@@ -135,17 +135,9 @@ def _rows(args: argparse.Namespace,
     return build_rows(doc, report, earlier), report is not None
 
 
-def load_entropy(path: Path | None, quantize_path: Path) -> EntropyReport | None:
-    """The report core.entropy.resolve picks; its note (none found, a newer one) on stderr."""
-    from quanted.core.entropy import read_for
-
-    report, found = read_for(quantize_path, path)
-    _note(found.note)
-    return report
-
-
 def load_layer_entropy(path: Path | None, quantize_path: Path) -> LayerEntropy | None:
-    """load_entropy's report read only by layer (all the rows need), its keys not held."""
+    """The report core.entropy.resolve picks, read only by layer (all the rows need; its keys
+    are not held); its note (none found, a newer one) on stderr."""
     from quanted.core.entropy import LayerEntropy, resolve
 
     found = resolve(quantize_path, path)
@@ -310,16 +302,23 @@ def _fail_if(errors: list[str], path: Path) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from quanted.core.entropy import resolve
+    from quanted.core.tensor_index import TensorIndex
+    from quanted.core.validate import report_problems
+
     doc = QuantizeDocument.open(args.file)
     warn_if_interrupted(args.file)
-    report = load_entropy(args.entropy, args.file)
-    problems = check(doc, report)
+    found = resolve(args.file, args.entropy)
+    index = TensorIndex.of(doc)  # the keys by layer: a fifth of their list's memory
+    problems = check(doc, None, index)
+    customized = len(doc.customized)
+    del doc  # the file's bytes go before the report is read (a piece at a time)
+    if found.path is not None:
+        problems += report_problems(index, found.path)
+    _note(found.note)
     for problem in problems:
         print(problem.format(str(args.file)))
     if problems:
         return 1
-    print(f"{args.file}: ok ({doc.layer_count()} layers, {len(doc.customized)} customized)")
+    print(f"{args.file}: ok ({len(index)} layers, {customized} customized)")
     return 0
-
-
-

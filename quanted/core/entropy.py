@@ -197,6 +197,13 @@ class LayerEntropy(NamedTuple):
         return cls(path, layers)
 
 
+def read_key_pieces(path: str | Path) -> Iterator[list[str]]:
+    """The keys of a report a piece at a time, with EntropyReport.read's checks (`check`
+    compares them with the file without holding them all)."""
+    for keys, _ in _parsed(read_bytes(Path(path), "an entropy report"), path):
+        yield keys
+
+
 def _parsed(data: bytes, path: str | Path | None,
             piece: int = _PIECE) -> Iterator[tuple[list[str], list[float]]]:
     """The keys and values of a report, a piece of about `piece` bytes at a time (each piece

@@ -11,11 +11,14 @@ layer as a list of the keys as written.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from quanted.core import scanner
 from quanted.core.keys import looks_like_tensor_key, split_tensor_key
 from quanted.core.scanner import Scan
+
+if TYPE_CHECKING:
+    from quanted.core.document import QuantizeDocument
 
 # Bytes of the table whose keys are held at once while the index is built.
 _SLICE = 1 << 20
@@ -75,6 +78,12 @@ class TensorIndex:
         self.first_odd: str | None = None
         self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._big: dict[str, set[str]] = {}  # the keys of each layer held as a long list
+
+    @classmethod
+    def of(cls, doc: QuantizeDocument) -> TensorIndex:
+        """The index of a document's table as it is now."""
+        doc.data  # noqa: B018 - a pending save joined first: its scan is the one to read
+        return cls.read(doc.scan)
 
     @classmethod
     def read(cls, result: Scan) -> TensorIndex:
@@ -142,6 +151,13 @@ class TensorIndex:
         else:
             held = self.layers.get(_layer_of(key))
         return held is not None and key in held
+
+    def has_layer(self, layer: str) -> bool:
+        return layer in self.layers
+
+    @property
+    def layer_ids(self) -> list[str]:
+        return list(self.layers)
 
     def keys_of(self, layer: str) -> Sequence[str]:
         """The layer's tensor keys in file order (empty for a layer not in the file)."""
