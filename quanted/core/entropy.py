@@ -35,7 +35,7 @@ class Summary:
     median: float
 
 
-_PIECE = 1 << 20
+_PIECE = 1 << 18
 
 
 def _parse_line(text_line: str, number: int, label: str, keys: list[str],

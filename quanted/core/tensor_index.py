@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from quanted.core.document import QuantizeDocument
 
 # Bytes of the table whose keys are held at once while the index is built.
-_SLICE = 1 << 20
+_SLICE = 1 << 18
 # A layer with more tensors than this keeps them as a list of keys, with a set to find
 # repeats: a growing tuple searched on every key would be quadratic in its length.
 _SHARED_UP_TO = 32
