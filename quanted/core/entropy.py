@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from itertools import compress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,12 +188,13 @@ class LayerEntropy(NamedTuple):
         return self.layers
 
     @classmethod
-    def read(cls, path: str | Path) -> LayerEntropy:
-        """EntropyReport.read(path).by_layer(), the same checks, a piece at a time."""
+    def read(cls, path: str | Path, only: Container[str] | None = None) -> LayerEntropy:
+        """EntropyReport.read(path).by_layer(), the same checks, a piece at a time; `only`:
+        just these layers are kept (`quanted report` shows the customized ones)."""
         path = Path(path)
         layers: dict[str, dict[str, float]] = {}
         for keys, numbers in _parsed(read_bytes(path, "an entropy report"), path):
-            _fold(layers, keys, numbers)
+            _fold(layers, keys, numbers, only)
         return cls(path, layers)
 
 
@@ -248,13 +249,17 @@ def _parsed(data: bytes, path: str | Path | None,
         raise ReadError("empty entropy report", label)
 
 
-def _fold(layers: dict[str, dict[str, float]], keys: list[str], values: list[float]) -> None:
-    """Keys and their values onto layer id -> {port: value} (the last value of a key wins)."""
+def _fold(layers: dict[str, dict[str, float]], keys: list[str], values: list[float],
+          only: Container[str] | None = None) -> None:
+    """Keys and their values onto layer id -> {port: value} (the last value of a key wins);
+    `only`: the layers to keep, None for all."""
     for key, value in zip(keys, values):
         # split_tensor_key inlined (a million keys at 150 MB); a key without ':' is all layer
         layer, sep, port = (key[1:] if key[:1] == "@" else key).rpartition(":")
         if not sep:
             layer, port = split_tensor_key(key)
+        if only is not None and layer not in only:
+            continue
         ports = layers.get(layer)
         if ports is None:
             layers[layer] = {port: value}

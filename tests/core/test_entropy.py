@@ -100,3 +100,11 @@ def test_the_highest_values_are_a_sort_by_value_ties_in_report_order(values, cou
     array = report.values  # made on first use; the floats after it come from the array
     assert array.dtype == np.float64 and array.tolist() == list(values)
     assert report.highest(count) == expected and report.values_list() == list(values)
+
+
+def test_a_report_read_for_some_layers_keeps_theirs_as_the_whole_report_has_them():
+    path = public("khadas_mobilenet_tf_entropy.txt")
+    whole = EntropyReport.read(path).by_layer()
+    only = set(list(whole)[::7]) | {"not_a_layer"}
+    assert LayerEntropy.read(path, only).by_layer() == {
+        layer: ports for layer, ports in whole.items() if layer in only}
