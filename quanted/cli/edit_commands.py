@@ -17,6 +17,7 @@ from quanted.core.files import check_regular, locked
 from quanted.core.keys import looks_like_tensor_key, shown, split_tensor_key
 from quanted.core.validate import (
     ERROR,
+    Layers,
     check,
     input_problem,
     qtype_problem,
@@ -124,7 +125,7 @@ def _selected(args: argparse.Namespace, rows: list[LayerRow]) -> list[LayerRow]:
 
 
 def _rows(args: argparse.Namespace,
-          doc: QuantizeDocument | LayerIndex) -> tuple[list[LayerRow], bool]:
+          doc: LayerIndex) -> tuple[list[LayerRow], bool]:
     """The layer rows with the resolved entropy report (and the reports of earlier hybrid
     runs for customized layers the current one lacks); and whether there was a report."""
     from quanted.core.entropy import earlier_reports
@@ -173,7 +174,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
     return 0
 
 
-def resolve_layer(doc: QuantizeDocument, name: str) -> str:
+def resolve_layer(doc: Layers, name: str) -> str:
     """A layer id from what the user typed; a tensor key names its layer."""
     if looks_like_tensor_key(name):
         layer = split_tensor_key(name)[0]
@@ -208,8 +209,14 @@ def _add(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
         errors.append(problem[1])
     layers = []
     names = list(args.layers)
+    known: Layers = doc  # which layers the file has: byte searches, for a few named ones
     if args.above is not None or args.top is not None:
-        rows, has_report = _rows(args, doc)
+        from quanted.core.layers import LayerIndex
+        from quanted.core.tensor_index import TensorIndex
+
+        # The rows from the keys by layer, not a str per key beside the bytes add must keep.
+        known = index = TensorIndex.of(doc)
+        rows, has_report = _rows(args, LayerIndex(index.by_layer(), doc.customized))
         has_report = has_report or args.by == "drop"  # drop comes from the analysis
         if not has_report:
             errors.append("--above and --top need an entropy report (-e ENTROPY)")
@@ -220,9 +227,9 @@ def _add(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
     elif not names:
         errors.append("name the layers to add, or pick them with --above T / --top N")
     for name in names:
-        layer = resolve_layer(doc, name)
-        if not doc.has_layer(layer):
-            errors.append(unknown_layer_message(doc, name))
+        layer = resolve_layer(known, name)
+        if not known.has_layer(layer):
+            errors.append(unknown_layer_message(known, name))
         layers.append(layer)
     if errors:
         doc.verify()  # a file the full scan rejects is that error (exit 2), not an unknown layer

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from quanted.cli import layers_output
 from quanted.cli.dispatch import main
 from quanted.core.document import QuantizeDocument
+from quanted.core.qtypes import DEFAULT_QTYPE
 from quanted.core.entropy import EntropyReport
 from quanted.core.layers import build_rows, sort_by_entropy
 from tests.conftest import public
@@ -107,3 +108,30 @@ def test_the_json_is_written_from_a_generator_of_rows(monkeypatch, tmp_path, cap
     assert main(["layers", str(quantize), "-e", str(entropy), "--json"]) == 0
     capsys.readouterr()
     assert seen == ["generator"]
+
+
+def test_add_top_picks_what_the_rows_pick_without_a_search_per_layer(tmp_path, capsys,
+                                                                     monkeypatch):
+    """add --top builds its rows from a TensorIndex too, and asks it (not a byte search of the
+    table per picked layer) whether each layer exists."""
+    from quanted.core import scanner
+
+    quantize, entropy = _generated(tmp_path)
+    old = _old_rows(quantize, entropy)
+    picked = [row.layer for row in old if row.is_candidate and row.entropy][:20]
+    searches = []
+    real = scanner.has_layer
+    monkeypatch.setattr(scanner, "has_layer",
+                        lambda result, layer: (searches.append(layer), real(result, layer))[1])
+    assert main(["add", str(quantize), "-e", str(entropy), "--top", "20"]) == 0
+    customized = {"blk:3/conv_3": "dynamic_fixed_point-i16", "a": "float16"}
+    expected = []
+    for layer in picked:
+        was = customized.get(layer)
+        expected.append(f"added {layer}: {DEFAULT_QTYPE}" if was is None
+                        else f"unchanged {layer}: {was}" if was == DEFAULT_QTYPE
+                        else f"changed {layer}: {was} -> {DEFAULT_QTYPE}")
+    assert capsys.readouterr().out.splitlines() == expected
+    assert searches == []
+    written = QuantizeDocument.open(quantize).customized
+    assert all(written[layer] == DEFAULT_QTYPE for layer in picked)
