@@ -159,7 +159,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
     doc = QuantizeDocument.open(args.file)
     warn_if_interrupted(args.file)
     # Layer ids with shared port tuples, not a str per tensor key: a fifth of the memory.
-    index = LayerIndex(TensorIndex.read(doc.scan).by_layer(), doc.customized)
+    index = LayerIndex(TensorIndex.of(doc).by_layer(), doc.customized)
     del doc  # the file's bytes go before the report and the rows come
     rows, _ = _rows(args, index)
     if args.above is not None or args.top is not None or args.by == "drop":
