@@ -129,11 +129,15 @@ def _rows(args: argparse.Namespace,
     """The layer rows with the resolved entropy report (and the reports of earlier hybrid
     runs for customized layers the current one lacks); and whether there was a report."""
     from quanted.core.entropy import earlier_reports
-    from quanted.core.layers import build_rows
+    from quanted.core.layers import build_rows, chosen_without_entropy, keep_chosen_entropy
 
     report = load_layer_entropy(args.entropy, args.file)
-    earlier = earlier_reports(args.file) if report is not None else []
-    return build_rows(doc, report, earlier), report is not None
+    rows = build_rows(doc, report)
+    missing = {row.layer for row in chosen_without_entropy(rows)}
+    if report is not None and missing:
+        # Only then, and only those layers: up to five reports, each as large as the current.
+        keep_chosen_entropy(rows, earlier_reports(args.file, missing))
+    return rows, report is not None
 
 
 def load_layer_entropy(path: Path | None, quantize_path: Path) -> LayerEntropy | None:

@@ -345,20 +345,22 @@ EARLIER_KIND = "entropy-before-hybrid"  # what hybrid runs save in .quanted/hist
 EARLIER_LIMIT = 5
 
 
-def earlier_reports(quantize_path: Path) -> list[tuple[str, EntropyReport]]:
+def earlier_reports(quantize_path: Path,
+                    only: Container[str] | None = None) -> list[tuple[str, LayerEntropy]]:
     """The reports saved before each hybrid run of the file, newest first, each with a label
     for the user: `entropy.txt before the hybrid run of 2026-11-27 04:41`. Unreadable copies
-    are skipped: they only fill in values the current report lacks."""
+    are skipped: they only fill in values the current report lacks. Each is read by layer,
+    keeping only the layers `only` names (None: all)."""
     from quanted.core.history import History
 
     history = History(quantize_path)
-    found: list[tuple[str, EntropyReport]] = []
+    found: list[tuple[str, LayerEntropy]] = []
     for entry in reversed(history.entries(EARLIER_KIND)):
         path = history.path_of(entry)
         if path is None:
             continue
         try:
-            report = EntropyReport.read(path)
+            report = LayerEntropy.read(path, only)
         except ReadError:
             continue
         source = entry.data.get("source", ENGINE_WRITES)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -107,13 +107,19 @@ def build_rows(
             row.entropy = ports
     update_customized(rows, doc.customized)
     if earlier:
-        _keep_chosen_entropy(rows, earlier)
+        keep_chosen_entropy(rows.values(), earlier)
     return list(rows.values())
 
 
-def _keep_chosen_entropy(rows: dict[str, LayerRow],
-                         earlier: Sequence[tuple[str, ByLayer]]) -> None:
-    missing = [row for row in rows.values() if row.customized is not None and not row.entropy]
+def chosen_without_entropy(rows: Iterable[LayerRow]) -> list[LayerRow]:
+    """The customized rows the current report has no entropy for."""
+    return [row for row in rows if row.customized is not None and not row.entropy]
+
+
+def keep_chosen_entropy(rows: Iterable[LayerRow],
+                        earlier: Iterable[tuple[str, ByLayer]]) -> None:
+    """build_rows' `earlier`, applied to rows built without it."""
+    missing = chosen_without_entropy(rows)
     for label, report in earlier:
         if not missing:
             return
@@ -121,7 +127,7 @@ def _keep_chosen_entropy(rows: dict[str, LayerRow],
         for row in [r for r in missing if r.layer in ports_of]:
             row.entropy = ports_of[row.layer]
             row.entropy_from = label
-            missing.remove(row)
+        missing = [r for r in missing if r.entropy_from is None]
 
 
 def candidates(rows: list[LayerRow], above: float | None = None, top: int | None = None,

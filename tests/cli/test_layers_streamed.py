@@ -14,12 +14,14 @@ from hypothesis import strategies as st
 
 from quanted.cli import layers_output
 from quanted.cli.dispatch import main
+from quanted.core import entropy, scanner
 from quanted.core.document import QuantizeDocument
 from quanted.core.qtypes import DEFAULT_QTYPE
 from quanted.core.entropy import EntropyReport
+from quanted.core.history import History
 from quanted.core.layers import build_rows, sort_by_entropy
 from tests.conftest import public
-from tests.core.docs import V2_HEADER, v2_tensor
+from tests.core.docs import V2_HEADER, v2_doc, v2_tensor
 
 
 def _old_rows(quantize: Path, entropy: Path):
@@ -114,8 +116,6 @@ def test_add_top_picks_what_the_rows_pick_without_a_search_per_layer(tmp_path, c
                                                                      monkeypatch):
     """add --top builds its rows from a TensorIndex too, and asks it (not a byte search of the
     table per picked layer) whether each layer exists."""
-    from quanted.core import scanner
-
     quantize, entropy = _generated(tmp_path)
     old = _old_rows(quantize, entropy)
     picked = [row.layer for row in old if row.is_candidate and row.entropy][:20]
@@ -135,3 +135,27 @@ def test_add_top_picks_what_the_rows_pick_without_a_search_per_layer(tmp_path, c
     assert searches == []
     written = QuantizeDocument.open(quantize).customized
     assert all(written[layer] == DEFAULT_QTYPE for layer in picked)
+
+
+def test_earlier_reports_are_read_only_for_chosen_layers_the_current_one_lacks(
+        tmp_path, capsys, monkeypatch):
+    quantize = tmp_path / "m_uint8.quantize"
+    quantize.write_text(v2_doc(customized="customized_quantize_layers:\n  c2_6: float16\n"))
+    report = tmp_path / "entropy.txt"
+    report.write_text("@c1_8:out0, 0.2\n@c2_6:out0, 0.61\n@c2_6:weight, 0.3\n")
+    History(quantize).save_copy("entropy-before-hybrid", source=report)
+    asked = []
+    real = entropy.earlier_reports
+    monkeypatch.setattr(entropy, "earlier_reports",
+                        lambda path, only=None: (asked.append(only), real(path, only))[1])
+    assert main(["layers", str(quantize), "--json"]) == 0  # c2_6 has entropy: none read
+    rows = {row["layer"]: row for row in json.loads(capsys.readouterr().out)}
+    assert asked == [] and rows["c2_6"]["entropy_from"] is None
+
+    report.write_text("@c1_8:out0, 0.2\n")  # the hybrid run's report: c2_6 is float16 now
+    assert main(["layers", str(quantize), "--json"]) == 0
+    rows = {row["layer"]: row for row in json.loads(capsys.readouterr().out)}
+    assert asked == [{"c2_6"}]
+    assert rows["c2_6"]["entropy"] == {"out0": 0.61, "weight": 0.3}
+    assert rows["c2_6"]["entropy_from"].startswith("entropy.txt before the hybrid run of ")
+    assert rows["c1_8"]["entropy_from"] is None and rows["logits_2"]["entropy"] == {}
