@@ -149,8 +149,12 @@ class TensorIndex:
             if type(held) is tuple:
                 return key[len(name) + 2:] in held
         else:
-            held = self.layers.get(_layer_of(key))
-        return held is not None and key in held
+            name = _layer_of(key)
+            held = self.layers.get(name)
+        if held is None:
+            return False
+        big = self._big.get(name)
+        return key in (held if big is None else big)
 
     def has_layer(self, layer: str) -> bool:
         return layer in self.layers
