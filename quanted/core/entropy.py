@@ -8,6 +8,7 @@ rows before numpy loads."""
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections.abc import Container, Iterator, Sequence
 from itertools import compress
@@ -260,6 +261,7 @@ def _fold(layers: dict[str, dict[str, float]], keys: list[str], values: list[flo
             layer, port = split_tensor_key(key)
         if only is not None and layer not in only:
             continue
+        port = sys.intern(port)  # a few names: one str each, not one per layer's dict
         ports = layers.get(layer)
         if ports is None:
             layers[layer] = {port: value}
