@@ -112,10 +112,10 @@ def touch(path: Path) -> None:
     path.write_bytes(path.read_bytes())
 
 
-def first_paint(path: Path, entropy: Path, top_layer: str, size: str = "160x45") -> float:
-    """Launch the editor in a tmux pane; seconds until a layer row shows on the screen."""
+def first_paint(path: Path, entropy: Path, top: str, size: str = "160x45") -> float:
+    """Launch the editor in a tmux pane; seconds until the row of layer `top` shows."""
     cols, rows = size.split("x")
-    return first_screen(f"exec {sys.executable} -m quanted {path} -e {entropy}", top_layer[-12:],
+    return first_screen(f"exec {sys.executable} -m quanted {path} -e {entropy}", top[-12:],
                         (cols, rows), seconds=60)
 
 
