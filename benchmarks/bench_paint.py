@@ -36,21 +36,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_keys import BULK_BUDGET, KEY_BUDGET, measure
 from generate import generate
+from tmux_screen import SIZE, top_layer
 
 import quanted
 
-SIZE = ("160", "45")
 LAUNCHES = itertools.count()
 
 
-def first_screen(command: str, probe: str) -> tuple[float, float, float]:
+def launch(command: str, probe: str) -> tuple[float, float, float]:
     """(seconds from launching `command` in a fresh tmux pane until `probe` shows on it, CPU
-    seconds the launched process had used by then, and its reaped children). A server of our
-    own for each launch (-L): other tmux users on the machine are not touched, and a server
-    still exiting cannot refuse the next launch. The CPU seconds hardly depend on the load of
-    a shared machine, which can double the wall time; the process's own are the path to its
-    first screen (the GIL serialises its threads), a child's ran beside it."""
-    socket = f"qpaint{os.getpid()}-{next(LAUNCHES)}"
+    seconds the launched process had used by then, and its reaped children): tmux_screen's
+    first_screen, with the CPU seconds read from /proc as the probe shows. The CPU seconds
+    hardly depend on the load of a shared machine, which can double the wall time; the
+    process's own are the path to its first screen (the GIL serialises its threads), a
+    child's ran beside it."""
+    socket = f"qpaintcpu{os.getpid()}-{next(LAUNCHES)}"
     tmux = ["tmux", "-L", socket]
     start = time.perf_counter()
     subprocess.run([*tmux, "new-session", "-d", "-s", "bench", "-x", SIZE[0], "-y", SIZE[1],
@@ -81,16 +81,6 @@ def cpu_seconds(pid: str) -> tuple[float, float]:
     return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
 
 
-def top_layer(entropy: Path) -> str:
-    """The row the editor shows first: the layer of the report's highest value."""
-    best, layer = -1.0, ""
-    with entropy.open() as handle:
-        for line in handle:
-            key, _, value = line.rpartition(",")
-            if float(value) > best:
-                best, layer = float(value), key.strip().removeprefix("@").rpartition(":")[0]
-    return layer
-
 
 def paint(folder: Path, repeat: int,
           before: Path | None) -> dict[str, tuple[float, float, float]]:
@@ -108,7 +98,7 @@ def paint(folder: Path, repeat: int,
     taken: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, (command, shown) in commands.items():
-            taken[name].append(first_screen(command, shown))
+            taken[name].append(launch(command, shown))
     return {name: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
                    statistics.median(r[2] for r in runs)) for name, runs in taken.items()}
 

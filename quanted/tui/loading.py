@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport, resolve
@@ -25,6 +25,7 @@ from quanted.tui.preview import PREVIEW_ROWS, SHOWN_PORTS, preview, scale_of
 if TYPE_CHECKING:
     from quanted.tui.row_model import RowModel
     from quanted.tui.row_view import RowView
+    from quanted.tui.screens.editor import Editor
 
 # The first rows are made in tui/preview.py (also in the child of tui/early.py); named here too.
 __all__ = ["PREVIEW_ROWS", "SHOWN_PORTS", "Loaded", "load", "preview", "scale_of"]
@@ -59,7 +60,7 @@ def load(path: Path, entropy: Path | None,
     return from_doc(doc, report)
 
 
-def before_rows(screen: Any) -> None:
+def before_rows(screen: Editor) -> None:
     """What MainScreen's table shows before its first frame: the first rows when they can be
     had at once (tui/early.py: the child's, a small file's), else the placeholder."""
     screen.table.placeholder = f"Loading {screen.display_name}…"
@@ -68,7 +69,7 @@ def before_rows(screen: Any) -> None:
         screen.table.set_model(first.model, first.saved)
 
 
-def for_screen(screen: Any, again: bool, entropy: bool,
+def for_screen(screen: Editor, again: bool, entropy: bool,
                keep_edits: bool) -> tuple[Loaded, list[str] | None]:
     """MainScreen.load's work (`screen` is it): `keep_edits`, the file again with the unsaved
     edits replayed, and the ones that could not be; `again`, the file again (and the report,
