@@ -189,6 +189,7 @@ def _still_layers(doc: QuantizeDocument, picked: Picked, errors: list[str]) -> l
         return picked.layers  # the very version they were picked from
     from quanted.core.tensor_index import TensorIndex
 
+    doc.verify()  # the index reads the table as the full scan passed it (exit 2 if not)
     index = TensorIndex.of(doc)
     errors += [unknown_layer_message(index, layer) for layer in picked.layers
                if not index.has_layer(layer)]
