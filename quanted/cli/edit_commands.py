@@ -204,9 +204,10 @@ def cmd_add(args: argparse.Namespace) -> int:
     # on it; none is lost.
     with locked(args.file):
         refuse_if_interrupted(args.file)
-        # The full scan at once unless an earlier run's verdict on this version is recalled:
-        # every edit needs it before it writes, and the fast index first would be a wasted pass.
-        doc = QuantizeDocument.open(args.file)
+        # The fast index (or an earlier run's verdict on this version): the full scan runs in
+        # the save, while the new file is written beside this one (nothing replaced before it
+        # passes), or in verify() when nothing is to be written.
+        doc = QuantizeDocument.open(args.file, full=False)
         messages = _add(doc, args)
         if doc.is_modified:
             doc.save(force=args.force)
@@ -224,6 +225,7 @@ def _add(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
     layers = []
     names = list(args.layers)
     if args.above is not None or args.top is not None:
+        doc.verify()  # a broken file's error before any note about the entropy report
         rows, has_report = _rows(args, doc)
         has_report = has_report or args.by == "drop"  # drop comes from the analysis
         if not has_report:
@@ -243,6 +245,7 @@ def _add(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
         doc.verify()  # a file the full scan rejects is that error (exit 2), not an unknown layer
     _fail_if(errors, args.file)
     if problem is not None:
+        doc.verify()  # a broken file's error, and no warning
         print(f"quanted: warning: {problem[1]}", file=sys.stderr)
     before = doc.customized
     messages = []
@@ -281,9 +284,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
     check_regular(args.file, "a .quantize file")
     with locked(args.file):
         refuse_if_interrupted(args.file)
-        # The full scan at once unless an earlier run's verdict on this version is recalled:
-        # every edit needs it before it writes, and the fast index first would be a wasted pass.
-        doc = QuantizeDocument.open(args.file)
+        # The fast index, the full scan in the save (as `add`), or in verify() below.
+        doc = QuantizeDocument.open(args.file, full=False)
         current = doc.customized
         errors = []
         layers = []
@@ -304,6 +306,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
                     else f"unchanged {shown(layer)}: not customized" for layer in wanted]
         if doc.is_modified:
             doc.save(force=args.force)
+        else:
+            doc.verify()  # a broken file is exit 2 whether or not anything was removed
     print("\n".join(messages))
     return 0
 

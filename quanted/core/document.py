@@ -8,13 +8,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
-from quanted.core import block, empty_header, scanner, verdicts
+from quanted.core import block, empty_header, scanner, splitscan, verdicts
 from quanted.core.errors import EditError, FileChangedError, ReadError
 from quanted.core.files import (
     SMALL_FILE, DiskStamp, atomic_write, locked, read_bytes, remove_stale_temps,
 )
 from quanted.core.keys import split_tensor_key
-from quanted.core.scanner import CUSTOMIZED, Scan
+from quanted.core.pending_write import write_while
+from quanted.core.scanner import CUSTOMIZED, Scan, TableHelper
 
 _T = TypeVar("_T")
 
@@ -85,12 +86,13 @@ class QuantizeDocument:
             doc._editor.empty_header = empty_header.recall(path)
         return doc
 
-    def verify(self) -> None:
-        """The full scan, once: ReadError when the file is not one quanted may write."""
+    def verify(self, helper: TableHelper | None = None) -> None:
+        """The full scan, once: ReadError when the file is not one quanted may write.
+        `helper`: the back of the table checked by a forked child (core/splitscan.py)."""
         scan = self._indexed()
         if scan.verified:
             return
-        full = scanner.scan(self.data, self._label)
+        full = scanner.scan(self.data, self._label, helper)
         if (full.entries, full.key_indent, full.field_indent, full.newline, full.legacy) != (
             scan.entries, scan.key_indent, scan.field_indent, scan.newline, scan.legacy
         ):
@@ -354,13 +356,25 @@ class QuantizeDocument:
                 )
             # Never write what the full scan rejects: the rest of the file is checked once
             # (or was, by an earlier run), the new block each time (it is all that changed).
-            self.verify()
-            if self.is_modified:
-                scanner.check_block(self.block_text(), self._label, self.scan.legacy)
             # Written in pieces: joining 15 MB just to write it costs a tenth of the budget.
             chunks = self._chunks()
             was_empty = block.is_empty(self._saved)
-            atomic_write(target, chunks, force=force)
+            block_error = scanner.block_error(self.block_text(), self._label,
+                                              self.scan.legacy) if self.is_modified else None
+            if block_error is None and not self._indexed().verified:
+                # A first edit: written while the full scan reads the file (the back of its
+                # table in a forked child, started before the writer thread).
+                helper = splitscan.start(self.scan)
+                try:
+                    write_while(target, chunks, force, lambda: self.verify(helper))
+                finally:
+                    if helper is not None:
+                        helper.close()
+            else:
+                self.verify()  # the file's error comes first, as the scan comes first
+                if block_error is not None:
+                    raise block_error
+                atomic_write(target, chunks, force=force)
             if was_empty and not block.is_empty(self.block_state):
                 empty_header.remember(target, self._saved.header)
             # The saved text becomes the new baseline; undo history stays usable.
@@ -373,16 +387,7 @@ class QuantizeDocument:
         shift by the size difference: no second scan of a 15 MB file."""
         start, end = self._block_span
         new_end = end + sum(len(c) for c in chunks) - len(self.data)
-        shifted = {}
-        for key, entry in self.scan.entries.items():
-            if key == CUSTOMIZED:
-                entry = entry._replace(end=new_end)
-            elif entry.start >= end:
-                delta = new_end - end
-                entry = entry._replace(start=entry.start + delta,
-                                       body_start=entry.body_start + delta, end=entry.end + delta)
-            shifted[key] = entry
-        self.scan = self.scan.replace(entries=shifted)
+        self.scan = self.scan.replace(entries=self.scan.moved(CUSTOMIZED, new_end))
         self._pending = chunks
         self._block_span = (start, new_end)
         self._saved = self.block_state

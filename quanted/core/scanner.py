@@ -24,6 +24,7 @@ from quanted.core.walker import (
     CUSTOMIZED,
     QUANTIZE_PARAMETERS,
     Scan,
+    TableHelper,
     TopLevel,
     Walker,
     check_shape,
@@ -31,7 +32,7 @@ from quanted.core.walker import (
     line_of,
 )
 
-__all__ = ["CUSTOMIZED", "QUANTIZE_PARAMETERS", "Scan", "TopLevel", "line_of"]
+__all__ = ["CUSTOMIZED", "QUANTIZE_PARAMETERS", "Scan", "TableHelper", "TopLevel", "line_of"]
 
 # THE tensor key: a quoted token at the table's key indent, then `:`. Every reader below
 # (keys, qtypes, one tensor's fields, layer lookup) finds key lines with it.
@@ -48,12 +49,13 @@ def _start(data: bytes, path: str) -> tuple[Scan, int]:
     return result, 3 if data.startswith(b"\xef\xbb\xbf") else 0
 
 
-def scan(data: bytes, path: str = "<input>") -> Scan:
+def scan(data: bytes, path: str = "<input>", helper: TableHelper | None = None) -> Scan:
     """The full scan: index the structure, checking every line; ReadError for anything that
-    is not a .quantize file."""
+    is not a .quantize file. `helper`: the back of the table checked by a forked child
+    (core/splitscan.py); the same verdict, sooner."""
     result, pos = _start(data, path)
-    Walker(result, path).walk(pos)
-    check_shape(result, path)
+    Walker(result, path, helper).walk(pos)
+    check_shape(result, path, helper=helper)
     result.verified = True
     return result
 
@@ -79,6 +81,15 @@ def check_block(text: str, path: str, legacy: bool) -> None:
     walker = Walker(Scan(data=data), path)
     walker.stream.started = legacy  # after `---`
     walker.walk(0)
+
+
+def block_error(text: str, path: str, legacy: bool) -> ReadError | None:
+    """check_block's error, returned."""
+    try:
+        check_block(text, path, legacy)
+    except ReadError as exc:
+        return exc
+    return None
 
 
 def _key_line(key_indent: int) -> re.Pattern[bytes]:

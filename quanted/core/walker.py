@@ -9,7 +9,7 @@ per-channel lists, the few top-level keys) are looked at one by one.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from quanted.core.errors import ReadError
 from quanted.core.keys import unquote_single
@@ -24,7 +24,7 @@ _NON_SPACE = re.compile(rb"\S")
 _TOP_LEVEL_LINE = re.compile(rb"\n[^ #\r\n]")
 
 
-def _fast_body_re(key_indent: int, field_indent: int, newline: str = "\n") -> re.Pattern[bytes]:
+def fast_body_re(key_indent: int, field_indent: int, newline: str = "\n") -> re.Pattern[bytes]:
     """Runs of whole, ordinary tensors: `  'KEY':`, then `    field: token` lines, where a
     value-less field may be followed by `    -   token` items (the legacy layout).
 
@@ -41,6 +41,32 @@ def _fast_body_re(key_indent: int, field_indent: int, newline: str = "\n") -> re
     field_line = fi + rb"[A-Za-z_][0-9A-Za-z_]*+:(?: " + token + nl + rb"|" + nl + items + rb")"
     key_line = ki + rb"'[^'\r\n]*+':" + nl
     return re.compile(rb"(?:" + key_line + rb"(?:" + field_line + rb")*+)*+")
+
+
+def fieldless_re(key_indent: int) -> re.Pattern[bytes]:
+    """A tensor key line directly followed by another key line or a top-level line."""
+    return re.compile(rb"':\r?\n(?:" + b" " * key_indent + rb"'|[^ \r\n#])")
+
+
+# The fast regex runs a piece of about this many bytes at a time: between pieces another
+# thread may run (the save's writer, which needs the GIL between its system calls).
+_PIECE = 1 << 20
+
+
+class TableHelper(Protocol):
+    """The back of the table, from the tensor key line at `cut`, scanned elsewhere (a forked
+    child: core/splitscan.py) with these patterns."""
+
+    cut: int
+    search_end: int
+    pattern: re.Pattern[bytes]
+    fieldless: re.Pattern[bytes]
+
+    def fast_end(self) -> int:
+        """pattern.match(data, cut).end()"""
+
+    def first_fieldless(self) -> int:
+        """fieldless.search(data, cut, search_end).start(), or -1"""
 
 
 class TopLevel(NamedTuple):
@@ -82,6 +108,21 @@ class Scan:
         for name in self.__slots__:
             setattr(new, name, changes.get(name, getattr(self, name)))
         return new
+
+    def moved(self, key: str, new_end: int) -> dict[str, TopLevel]:
+        """The entries once the body of `key` ends at `new_end` (the entries after it shift
+        by the size difference: no second scan after a save changed one block)."""
+        end = self.entries[key].end
+        delta = new_end - end
+        shifted = {}
+        for name, entry in self.entries.items():
+            if name == key:
+                entry = entry._replace(end=new_end)
+            elif entry.start >= end:
+                entry = entry._replace(start=entry.start + delta,
+                                       body_start=entry.body_start + delta, end=entry.end + delta)
+            shifted[name] = entry
+        return shifted
 
 
 def line_of(data: bytes, offset: int) -> int:
@@ -159,8 +200,9 @@ def _first_field_indent(data: bytes, body_start: int) -> tuple[int, int]:
 class Walker:
     """Line by line through the file, jumping over runs of ordinary tensors with the fast regex."""
 
-    def __init__(self, result: Scan, path: str) -> None:
+    def __init__(self, result: Scan, path: str, helper: TableHelper | None = None) -> None:
         self.result, self.data, self.path = result, result.data, path
+        self.helper = helper  # the back of the table's fast run, from a forked child
         self.stream = Stream()
         self.shape = Structure()
         self.top: tuple[str, int, int, str] | None = None  # key, start, body_start, value
@@ -182,7 +224,7 @@ class Walker:
                 and data.startswith(self.key_prefix, pos)
                 and self.shape.accepts_key_at(self.result.key_indent)
             ):
-                after = self.fast.match(data, pos).end()  # type: ignore[union-attr]
+                after = self._fast_end(self.fast, pos)
                 if after >= len(data):
                     pos = after
                     break
@@ -194,6 +236,29 @@ class Walker:
                     self.shape.reset_in_table(self.result.key_indent)
             pos = self._line(pos)
         self._close(len(data))
+
+    def _fast_end(self, fast: re.Pattern[bytes], pos: int) -> int:
+        """fast.match(data, pos).end(), a piece at a time, and from the helper's cut on by the
+        helper. A run that fills a piece exactly, up to the start of a tensor key line, goes
+        on from there as the whole run would: no line of the regex reaches past its newline,
+        and a line starting `KI'` matches only as a new tensor's key line."""
+        data, helper = self.data, self.helper
+        cut = -1
+        if helper is not None and pos < helper.cut and helper.pattern.pattern == fast.pattern:
+            cut = helper.cut
+        needle = b"\n" + self.key_prefix
+        while True:
+            stop = data.find(needle, pos + _PIECE) + 1
+            if cut >= 0 and (stop == 0 or stop > cut):
+                stop = cut
+            if stop == 0:
+                return fast.match(data, pos).end()  # type: ignore[union-attr]
+            after = fast.match(data, pos, stop).end()  # type: ignore[union-attr]
+            if after != stop:
+                return after
+            if stop == cut:
+                return helper.fast_end()  # type: ignore[union-attr]
+            pos = stop
 
     def walk_top_level(self, pos: int) -> None:
         """Only the lines at column 0 (top-level keys, document markers), each read as the
@@ -247,7 +312,7 @@ class Walker:
         if key == QUANTIZE_PARAMETERS and not value:
             ki, fi = _first_field_indent(self.data, end)
             self.result.key_indent, self.result.field_indent = ki, fi
-            self.fast = _fast_body_re(ki, fi, self.result.newline)
+            self.fast = fast_body_re(ki, fi, self.result.newline)
             self.key_prefix = b" " * ki + b"'"
 
     def _tensor_key(self, match: re.Match[str], pos: int) -> None:
@@ -267,7 +332,8 @@ def _plain_key(token: str) -> str:
     return token
 
 
-def check_shape(result: Scan, path: str, *, tensors: bool = True) -> None:
+def check_shape(result: Scan, path: str, *, tensors: bool = True,
+                helper: TableHelper | None = None) -> None:
     """The file's overall shape; `tensors=False` (the fast index) leaves the search of the
     whole table for fieldless tensors to the full scan."""
     params = result.entries.get(QUANTIZE_PARAMETERS)
@@ -280,7 +346,7 @@ def check_shape(result: Scan, path: str, *, tensors: bool = True) -> None:
             line_of(result.data, params.start),
         )
     if tensors:
-        _check_tensors_have_fields(result, params, path)
+        _check_tensors_have_fields(result, params, path, helper)
     custom = result.entries.get(CUSTOMIZED)
     if custom is None:
         raise ReadError(
@@ -295,22 +361,19 @@ def check_shape(result: Scan, path: str, *, tensors: bool = True) -> None:
     )
 
 
-
-def _check_tensors_have_fields(result: Scan, params: TopLevel, path: str) -> None:
+def _check_tensors_have_fields(result: Scan, params: TopLevel, path: str,
+                               helper: TableHelper | None) -> None:
     """A tensor key directly followed by another key (or by the end) lost its fields."""
     data = result.data
     ki = b" " * result.key_indent
-    empty = re.compile(rb"':\r?\n(?:" + ki + rb"'|[^ \r\n#])")
-    match = empty.search(data, params.body_start, params.end + 1)
-    if match is None:
+    at = _first_fieldless(result, params, helper)
+    if at < 0:
         tail = params.end
         while tail > params.body_start and data[tail - 1 : tail] in (b"\n", b"\r", b" "):
             tail -= 1
         if data[tail - 2 : tail] != b"':":
             return
         at = tail
-    else:
-        at = match.start()
     line_start = data.rfind(b"\n", 0, at) + 1
     if not data.startswith(ki + b"'", line_start):
         return
@@ -318,3 +381,18 @@ def _check_tensors_have_fields(result: Scan, params: TopLevel, path: str) -> Non
         "tensor has no fields (a truncated .quantize file?)", path, line_of(data, line_start)
     )
 
+
+def _first_fieldless(result: Scan, params: TopLevel, helper: TableHelper | None) -> int:
+    """Where fieldless_re first matches in the table (-1: nowhere). With a helper: here only
+    up to its cut (a match starting before the cut is at most key indent + 5 bytes long), the
+    rest is the helper's answer."""
+    data, lo, hi = result.data, params.body_start, params.end + 1
+    empty = fieldless_re(result.key_indent)
+    if (helper is None or helper.search_end != hi or not lo < helper.cut < hi
+            or helper.fieldless.pattern != empty.pattern):
+        found = empty.search(data, lo, hi)
+        return -1 if found is None else found.start()
+    found = empty.search(data, lo, min(helper.cut + result.key_indent + 8, hi))
+    if found is not None and found.start() < helper.cut:
+        return found.start()
+    return helper.first_fieldless()

@@ -26,7 +26,7 @@ def _verdict(data: bytes) -> object:
 def _careful_verdict(data: bytes) -> object:
     """The verdict with a fast regex that takes nothing: every line read one by one."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(walker, "_fast_body_re", lambda *args: re.compile(b""))
+        patch.setattr(walker, "fast_body_re", lambda *args: re.compile(b""))
         return _verdict(data)
 
 
