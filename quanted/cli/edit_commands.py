@@ -204,15 +204,18 @@ def cmd_add(args: argparse.Namespace) -> int:
     # on it; none is lost.
     with locked(args.file):
         refuse_if_interrupted(args.file)
-        # The fast index (or an earlier run's verdict on this version): the full scan runs in
-        # the save, while the new file is written beside this one (nothing replaced before it
-        # passes), or in verify() when nothing is to be written.
-        doc = QuantizeDocument.open(args.file, full=False)
-        messages = _add(doc, args)
-        if doc.is_modified:
-            doc.save(force=args.force)
-        else:
-            doc.verify()  # a broken file is exit 2 whether or not this add changed anything
+        # The fast index (or an earlier run's verdict on this version), a child already on
+        # the back of a big table: the full scan runs in the save, while the new file is
+        # written beside this one (replaced only if it passes), or in verify().
+        doc = QuantizeDocument.open(args.file, full=False, split=True)
+        try:
+            messages = _add(doc, args)
+            if doc.is_modified:
+                doc.save(force=args.force)
+            else:
+                doc.verify()  # a broken file is exit 2 whether or not this add changed anything
+        finally:
+            doc.close()
     print("\n".join(messages))  # only once it is written: a failed save printed nothing
     return 0
 
@@ -284,32 +287,39 @@ def cmd_remove(args: argparse.Namespace) -> int:
     check_regular(args.file, "a .quantize file")
     with locked(args.file):
         refuse_if_interrupted(args.file)
-        # The fast index, the full scan in the save (as `add`), or in verify() below.
-        doc = QuantizeDocument.open(args.file, full=False)
-        current = doc.customized
-        errors = []
-        layers = []
-        for name in args.layers:
-            layer = name if name in current else resolve_layer(doc, name)
-            if layer not in current and not doc.has_layer(layer):
-                errors.append(f"{unknown_layer_message(doc, name)}, "
-                              "nor in customized_quantize_layers")
-            layers.append(layer)
-        if errors:
-            doc.verify()  # a broken file is exit 2, not an unknown layer
-        _fail_if(errors, args.file)
-        wanted = list(dict.fromkeys(layers))
-        removed = [layer for layer in wanted if layer in current]
-        if removed:
-            doc.remove_layers(removed)  # one pass, one undo step
-        messages = [f"removed {shown(layer)}" if layer in current
-                    else f"unchanged {shown(layer)}: not customized" for layer in wanted]
-        if doc.is_modified:
-            doc.save(force=args.force)
-        else:
-            doc.verify()  # a broken file is exit 2 whether or not anything was removed
+        # The fast index, the full scan in the save (as `add`), or in verify().
+        doc = QuantizeDocument.open(args.file, full=False, split=True)
+        try:
+            messages = _remove(doc, args)
+        finally:
+            doc.close()
     print("\n".join(messages))
     return 0
+
+
+def _remove(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
+    current = doc.customized
+    errors = []
+    layers = []
+    for name in args.layers:
+        layer = name if name in current else resolve_layer(doc, name)
+        if layer not in current and not doc.has_layer(layer):
+            errors.append(f"{unknown_layer_message(doc, name)}, "
+                          "nor in customized_quantize_layers")
+        layers.append(layer)
+    if errors:
+        doc.verify()  # a broken file is exit 2, not an unknown layer
+    _fail_if(errors, args.file)
+    wanted = list(dict.fromkeys(layers))
+    removed = [layer for layer in wanted if layer in current]
+    if removed:
+        doc.remove_layers(removed)  # one pass, one undo step
+    if doc.is_modified:
+        doc.save(force=args.force)
+    else:
+        doc.verify()  # a broken file is exit 2 whether or not anything was removed
+    return [f"removed {shown(layer)}" if layer in current
+            else f"unchanged {shown(layer)}: not customized" for layer in wanted]
 
 
 def _fail_if(errors: list[str], path: Path) -> None:

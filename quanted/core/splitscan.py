@@ -1,14 +1,17 @@
-"""The back part of the tensor table checked by a forked child while this process checks the
-front: the full scan is most of a first edit of a 15 MB file, and the machine has a second core.
+"""The back part of the tensor table checked by a forked child while this process indexes the
+file, makes the edit and checks the front: the full scan is most of a first edit of a 15 MB
+file, and the machine has a second core.
 
-The child computes the two things the walk needs from its part, both pure functions of the
-bytes: where the walker's fast regex stops when started at `cut` (a tensor key line), and the
-first fieldless tensor at or after `cut`. It reports the two offsets through a pipe; the
-walker uses them exactly where it would compute them itself (walker.Walker._fast_end,
-walker._check_tensors_have_fields), so the verdict and its message are the sequential scan's.
-A child that fails in any way (no fork, killed, a short report) only means this process
-computes them itself. The child is always reaped, and never outlives a stopped parent by more
-than its part of the regex (its SIGINT/SIGTERM/SIGHUP are the default: it just dies).
+Forked as soon as the bytes are read (the child guesses the table's layout from the
+`quantize_parameters:` line the way the walker reads it), the child computes what the walk
+needs from its part, pure functions of the bytes: where the walker's fast regex stops when
+started at `cut` (a tensor key line), and the first fieldless tensor at or after `cut`. It
+reports them through a pipe; the walker uses them only where it would compute the very same
+values itself (walker.Walker._fast_end, walker._first_fieldless: same bytes, same patterns),
+so the verdict and its message are the sequential scan's. A child that fails in any way (no
+fork, killed, a short report, a wrong guess) only means this process computes them itself.
+The child is always reaped, and never outlives a stopped parent by more than its part of the
+scan (its SIGINT/SIGTERM/SIGHUP are the default: it just dies).
 """
 
 from __future__ import annotations
@@ -18,25 +21,26 @@ import re
 import signal
 import threading
 
-from quanted.core.walker import QUANTIZE_PARAMETERS, Scan, fast_body_re, fieldless_re
+from quanted.core.walker import fast_body_re, fieldless_re, first_field_indent
 
-# Below this a table is scanned faster than a process is forked and reaped.
-MIN_TABLE = 4 << 20
-# Where the table is cut: this process also runs the save's writer thread, the child only scans.
-_SHARE = 0.45
+# Below this a file is scanned faster than a process is forked and reaped.
+MIN_SIZE = 4 << 20
+# Where the table is cut: this process also indexes the file, makes the edit and runs the
+# save's writer thread; the child only scans.
+_SHARE = 0.4
 _STOPPING = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-_REPORT = 16  # two signed 8-byte offsets
+_REPORT = 24  # three signed 8-byte offsets
+_HEADER = b"quantize_parameters:"
 
 
 class ChildScan:
-    """A forked child scanning the table from `cut`; `fast_end()` and `first_fieldless()` are
-    its answers (computed here when it has none). `close()` reaps it, always."""
+    """A forked child scanning `data` from `cut`; `fast_end()` and `first_fieldless()` are its
+    answers (computed here when it has none). `close()` reaps it, always."""
 
     def __init__(self, data: bytes, pattern: re.Pattern[bytes], fieldless: re.Pattern[bytes],
-                 cut: int, search_end: int) -> None:
-        self.data, self.pattern, self.fieldless = data, pattern, fieldless
-        self.cut, self.search_end = cut, search_end
-        self._answer: tuple[int, int] | None = None
+                 cut: int) -> None:
+        self.data, self.pattern, self.fieldless, self.cut = data, pattern, fieldless, cut
+        self._answer: tuple[int, int, int] | None = None
         self._pid = 0
         self._read_fd = -1
         self._fork()
@@ -57,9 +61,8 @@ class ChildScan:
                 for sig in _STOPPING:
                     signal.signal(sig, signal.SIG_DFL)
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-                end, first = self._compute()
-                os.write(write_fd, end.to_bytes(8, "little", signed=True)
-                         + first.to_bytes(8, "little", signed=True))
+                os.write(write_fd, b"".join(n.to_bytes(8, "little", signed=True)
+                                            for n in self._compute()))
                 code = 0
             finally:
                 os._exit(code)  # never back into the parent's code, its buffers or atexit
@@ -70,12 +73,13 @@ class ChildScan:
         else:
             self._pid, self._read_fd = pid, read_fd
 
-    def _compute(self) -> tuple[int, int]:
+    def _compute(self) -> tuple[int, int, int]:
+        """The fast run's end from the cut; the first fieldless match after it (start, end)."""
         end = self.pattern.match(self.data, self.cut).end()  # type: ignore[union-attr]
-        found = self.fieldless.search(self.data, self.cut, self.search_end)
-        return end, -1 if found is None else found.start()
+        found = self.fieldless.search(self.data, self.cut)
+        return (end, -1, -1) if found is None else (end, found.start(), found.end())
 
-    def _answers(self) -> tuple[int, int]:
+    def _answers(self) -> tuple[int, int, int]:
         if self._answer is None:
             report = b""
             if self._read_fd >= 0:
@@ -88,8 +92,9 @@ class ChildScan:
                 except OSError:
                     report = b""
             if len(report) == _REPORT:
-                self._answer = (int.from_bytes(report[:8], "little", signed=True),
-                                int.from_bytes(report[8:], "little", signed=True))
+                end, start, stop = (int.from_bytes(report[i : i + 8], "little", signed=True)
+                                    for i in (0, 8, 16))
+                self._answer = (end, start, stop)
             self.close()
             if self._answer is None:
                 self._answer = self._compute()
@@ -99,9 +104,15 @@ class ChildScan:
         """pattern.match(data, cut).end()."""
         return self._answers()[0]
 
-    def first_fieldless(self) -> int:
-        """fieldless.search(data, cut, search_end).start(), or -1."""
-        return self._answers()[1]
+    def first_fieldless(self, search_end: int) -> int:
+        """fieldless.search(data, cut, search_end).start(), or -1. The child searched to the
+        end of the data: its first match is the answer when it ends by `search_end` (a bound
+        only takes matches away); when it does not, any match left starts just before it."""
+        _, start, stop = self._answers()
+        if start >= 0 and stop > search_end:
+            found = self.fieldless.search(self.data, start, search_end)
+            start = -1 if found is None else found.start()
+        return start
 
     def close(self) -> None:
         """Reap the child (killed first unless it has reported); idempotent."""
@@ -121,18 +132,22 @@ class ChildScan:
                 pass
 
 
-def start(index: Scan) -> ChildScan | None:
-    """A helper for the full scan of the bytes `index` (the fast index) was read from, or None
-    when it would not pay (a small table) or is not safe: fork() with other threads running
-    may leave the child a lock that no one will ever release."""
-    params = index.entries.get(QUANTIZE_PARAMETERS)
-    if (params is None or params.end - params.body_start < MIN_TABLE
-            or not hasattr(os, "fork") or threading.active_count() > 1):
+def start(data: bytes) -> ChildScan | None:
+    """A child scanning the back of the table of `data`, or None when it would not pay (a
+    small file), cannot be guessed, or is not safe: fork() with other threads running may
+    leave the child a lock that no one will ever release."""
+    if len(data) < MIN_SIZE or not hasattr(os, "fork") or threading.active_count() > 1:
         return None
-    data, ki = index.data, index.key_indent
-    at = params.body_start + int((params.end - params.body_start) * _SHARE)
-    cut = data.find(b"\n" + b" " * ki + b"'", at, params.end) + 1
+    at = 0 if data.startswith(_HEADER) else data.find(b"\n" + _HEADER) + 1
+    body = data.find(b"\n", at) + 1
+    if (at == 0 and not data.startswith(_HEADER)) or body <= 0:
+        return None
+    if data[at + len(_HEADER) : body].strip():  # `quantize_parameters: {}`: no table
+        return None
+    ki, fi = first_field_indent(data, body)
+    first_nl = data.find(b"\n")
+    newline = "\r\n" if first_nl > 0 and data[first_nl - 1 : first_nl] == b"\r" else "\n"
+    cut = data.find(b"\n" + b" " * ki + b"'", body + int((len(data) - body) * _SHARE)) + 1
     if cut <= 0:
         return None
-    return ChildScan(data, fast_body_re(ki, index.field_indent, index.newline),
-                       fieldless_re(ki), cut, params.end + 1)
+    return ChildScan(data, fast_body_re(ki, fi, newline), fieldless_re(ki), cut)

@@ -54,19 +54,23 @@ _PIECE = 1 << 20
 
 
 class TableHelper(Protocol):
-    """The back of the table, from the tensor key line at `cut`, scanned elsewhere (a forked
-    child: core/splitscan.py) with these patterns."""
+    """The back of the table of `data`, from the line at `cut`, scanned elsewhere (a forked
+    child: core/splitscan.py) with these patterns. Its answers are used only where they are
+    the ones the walk would compute: same bytes, same patterns, a run reaching the cut."""
 
+    data: bytes
     cut: int
-    search_end: int
     pattern: re.Pattern[bytes]
     fieldless: re.Pattern[bytes]
 
     def fast_end(self) -> int:
         """pattern.match(data, cut).end()"""
 
-    def first_fieldless(self) -> int:
+    def first_fieldless(self, search_end: int) -> int:
         """fieldless.search(data, cut, search_end).start(), or -1"""
+
+    def close(self) -> None:
+        """Done with it (a child process is reaped)."""
 
 
 class TopLevel(NamedTuple):
@@ -108,21 +112,6 @@ class Scan:
         for name in self.__slots__:
             setattr(new, name, changes.get(name, getattr(self, name)))
         return new
-
-    def moved(self, key: str, new_end: int) -> dict[str, TopLevel]:
-        """The entries once the body of `key` ends at `new_end` (the entries after it shift
-        by the size difference: no second scan after a save changed one block)."""
-        end = self.entries[key].end
-        delta = new_end - end
-        shifted = {}
-        for name, entry in self.entries.items():
-            if name == key:
-                entry = entry._replace(end=new_end)
-            elif entry.start >= end:
-                entry = entry._replace(start=entry.start + delta,
-                                       body_start=entry.body_start + delta, end=entry.end + delta)
-            shifted[name] = entry
-        return shifted
 
 
 def line_of(data: bytes, offset: int) -> int:
@@ -175,7 +164,7 @@ def _classify(data: bytes, pos: int, path: str) -> tuple[re.Match[str], int]:
     return match, end
 
 
-def _first_field_indent(data: bytes, body_start: int) -> tuple[int, int]:
+def first_field_indent(data: bytes, body_start: int) -> tuple[int, int]:
     """Indentation of the first tensor key and of its first field."""
     pos = body_start
     found: list[int] = []
@@ -244,7 +233,8 @@ class Walker:
         and a line starting `KI'` matches only as a new tensor's key line."""
         data, helper = self.data, self.helper
         cut = -1
-        if helper is not None and pos < helper.cut and helper.pattern.pattern == fast.pattern:
+        if (helper is not None and pos < helper.cut and helper.data is data
+                and helper.pattern.pattern == fast.pattern):
             cut = helper.cut
         needle = b"\n" + self.key_prefix
         while True:
@@ -310,7 +300,7 @@ class Walker:
         self.top = (key, pos, end, value)
         self.fast = None
         if key == QUANTIZE_PARAMETERS and not value:
-            ki, fi = _first_field_indent(self.data, end)
+            ki, fi = first_field_indent(self.data, end)
             self.result.key_indent, self.result.field_indent = ki, fi
             self.fast = fast_body_re(ki, fi, self.result.newline)
             self.key_prefix = b" " * ki + b"'"
@@ -388,11 +378,11 @@ def _first_fieldless(result: Scan, params: TopLevel, helper: TableHelper | None)
     rest is the helper's answer."""
     data, lo, hi = result.data, params.body_start, params.end + 1
     empty = fieldless_re(result.key_indent)
-    if (helper is None or helper.search_end != hi or not lo < helper.cut < hi
+    if (helper is None or helper.data is not data or not lo < helper.cut < hi
             or helper.fieldless.pattern != empty.pattern):
         found = empty.search(data, lo, hi)
         return -1 if found is None else found.start()
     found = empty.search(data, lo, min(helper.cut + result.key_indent + 8, hi))
     if found is not None and found.start() < helper.cut:
         return found.start()
-    return helper.first_fieldless()
+    return helper.first_fieldless(hi)

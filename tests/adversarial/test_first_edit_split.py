@@ -20,13 +20,13 @@ LAYERS = tuple(f"n{i}" for i in range(40))
 @pytest.fixture(autouse=True)
 def _split_every_table(monkeypatch, tmp_path):
     """Every table is cut (it is only done for big ones), and each cut is kept to look at."""
-    monkeypatch.setattr(splitscan, "MIN_TABLE", 0)
+    monkeypatch.setattr(splitscan, "MIN_SIZE", 0)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no verdict is recalled
     started: list[splitscan.ChildScan] = []
     real_start = splitscan.start
 
-    def start(index):
-        helper = real_start(index)
+    def start(data):
+        helper = real_start(data)
         assert helper is not None
         started.append(helper)
         return helper
@@ -76,7 +76,7 @@ def test_an_accepted_file_gets_the_sequential_edit(tmp_path, monkeypatch, _split
     assert main(["add", str(path), "n5", "n30"]) == 0
     assert main(["remove", str(path), "n5"]) == 0  # warm: the verdict is recalled, no scan
     assert len(_split_every_table) == 1
-    monkeypatch.setattr(splitscan, "start", lambda index: None)
+    monkeypatch.setattr(splitscan, "start", lambda data: None)
     assert main(["add", str(plain), "n5", "n30"]) == 0
     assert main(["remove", str(plain), "n5"]) == 0
     assert path.read_bytes() == plain.read_bytes()

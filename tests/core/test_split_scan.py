@@ -38,13 +38,9 @@ def _no_children() -> bool:
 
 def _helpers(data: bytes, ki: int = 2, fi: int = 4, newline: str = "\n"):
     """A helper cut at each single-quoted key line at indent `ki`, as splitscan.start cuts."""
-    try:
-        end = scanner.index(data).entries[scanner.QUANTIZE_PARAMETERS].end
-    except (ReadError, KeyError):
-        end = len(data)
     for match in re.finditer(rb"\n" + b" " * ki + b"'", data):
         yield splitscan.ChildScan(data, fast_body_re(ki, fi, newline), fieldless_re(ki),
-                                    match.start() + 1, end + 1)
+                                  match.start() + 1)
 
 
 def _agrees_at_every_cut(text: str, **layout) -> None:
@@ -114,18 +110,45 @@ def test_a_child_that_dies_or_cannot_be_forked_changes_nothing(monkeypatch):
     assert _no_children()
 
 
-def test_start_cuts_only_big_tables_and_only_with_one_thread(monkeypatch):
+def test_start_cuts_only_big_files_and_only_with_one_thread(monkeypatch):
     data = v2_doc(layers=LAYERS).encode()
-    index = scanner.index(data)
-    assert splitscan.start(index) is None  # far below MIN_TABLE
-    monkeypatch.setattr(splitscan, "MIN_TABLE", 0)
-    helper = splitscan.start(index)
+    assert splitscan.start(data) is None  # far below MIN_SIZE
+    monkeypatch.setattr(splitscan, "MIN_SIZE", 0)
+    helper = splitscan.start(data)
     assert helper is not None
     try:
         assert data[helper.cut - 1 : helper.cut + 3] == b"\n  '"
         assert _verdict(data, helper) == _verdict(data)
     finally:
         helper.close()
+    no_table = v2_doc().replace("quantize_parameters:", "quantize_parameters: {}")
+    for layout in (legacy_doc(), no_table):
+        helper = splitscan.start(layout.encode())  # guessed or not: the same verdict
+        try:
+            assert _verdict(layout.encode(), helper) == _verdict(layout.encode())
+        finally:
+            if helper is not None:
+                helper.close()
     monkeypatch.setattr(splitscan.threading, "active_count", lambda: 2)
-    assert splitscan.start(index) is None
+    assert splitscan.start(data) is None
+    assert _no_children()
+
+
+def test_a_wrong_guess_is_not_used():
+    """A child that scanned with another layout's patterns, or other bytes: never used."""
+    data = BROKEN[0].encode()
+    sequential = _verdict(data)
+    other = bytes(bytearray(data))  # equal, another object: not the bytes scanned
+    for helper in [*_helpers(data, ki=2, fi=6), *_helpers(data, ki=2, fi=4, newline="\r\n")]:
+        helper.fast_end = helper.first_fieldless = None  # type: ignore[assignment]
+        try:
+            assert _verdict(data, helper) == sequential
+        finally:
+            helper.close()
+    for helper in _helpers(other):
+        helper.fast_end = helper.first_fieldless = None  # type: ignore[assignment]
+        try:
+            assert _verdict(data, helper) == sequential
+        finally:
+            helper.close()
     assert _no_children()
