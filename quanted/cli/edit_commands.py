@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quanted.cli import analyze_command
 from quanted.cli.interrupted import refuse_if_interrupted, warn_if_interrupted
 from quanted.cli.open_command import ENTROPY_HELP
 from quanted.core import qtypes
@@ -116,6 +115,8 @@ def _selected(args: argparse.Namespace, rows: list[LayerRow]) -> list[LayerRow]:
         raise EditError("--top must be 0 or more", args.file)
     drops = None
     if args.by == "drop":
+        from quanted.cli import analyze_command  # json and the engine's I/O: not for `add`
+
         figures = analyze_command.current_figures(args.file)
         if figures is None:
             raise EditError("--by drop needs a current analysis of the file: run `quanted "
@@ -147,6 +148,7 @@ def load_entropy(path: Path | None, quantize_path: Path) -> EntropyReport | None
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
+    from quanted.cli import analyze_command
     from quanted.core.layers import LayerIndex, sort_by_entropy
 
     doc = QuantizeDocument.open(args.file)
