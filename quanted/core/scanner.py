@@ -56,8 +56,9 @@ def scan(data: bytes, path: str = "<input>", helper: TableHelper | None = None) 
     is not a .quantize file. `helper`: the back of the table checked by a forked child
     (core/splitscan.py); the same verdict, sooner."""
     result, pos = _start(data, path)
-    Walker(result, path, helper).walk(pos)
-    check_shape(result, path, helper=helper)
+    walker = Walker(result, path, helper)
+    walker.walk(pos)
+    check_shape(result, path, careful=walker.careful)
     result.verified = True
     return result
 

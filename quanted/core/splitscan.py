@@ -4,14 +4,13 @@ file, and the machine has a second core.
 
 Forked as soon as the bytes are read (the child guesses the table's layout from the
 `quantize_parameters:` line the way the walker reads it), the child computes what the walk
-needs from its part, pure functions of the bytes: where the walker's fast regex stops when
-started at `cut` (a tensor key line), and the first fieldless tensor at or after `cut`. It
-reports them through a pipe; the walker uses them only where it would compute the very same
-values itself (walker.Walker._fast_end, walker._first_fieldless: same bytes, same patterns),
-so the verdict and its message are the sequential scan's. A child that fails in any way (no
-fork, killed, a short report, a wrong guess) only means this process computes them itself.
-The child is always reaped, and never outlives a stopped parent by more than its part of the
-scan (its SIGINT/SIGTERM/SIGHUP are the default: it just dies).
+needs from its part, a pure function of the bytes: where the walker's fast regex stops when
+started at `cut` (a tensor key line). It reports it through a pipe; the walker uses it only
+where it would compute the very same value itself (walker.Walker._fast_end: same bytes, same
+pattern), so the verdict and its message are the sequential scan's. A child that fails in
+any way (no fork, killed, a short report, a wrong guess) only means this process computes it
+itself. The child is always reaped, and never outlives a stopped parent by more than its part
+of the scan (its SIGINT/SIGTERM/SIGHUP are the default: it just dies).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import re
 import signal
 import threading
 
-from quanted.core.walker import fast_body_re, fieldless_re, first_field_indent
+from quanted.core.walker import fast_body_re, first_field_indent
 
 # Below this a file is scanned faster than a process is forked and reaped.
 MIN_SIZE = 4 << 20
@@ -29,18 +28,17 @@ MIN_SIZE = 4 << 20
 # save's writer thread; the child only scans.
 _SHARE = 0.4
 _STOPPING = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-_REPORT = 24  # three signed 8-byte offsets
+_REPORT = 8  # a signed 8-byte offset
 _HEADER = b"quantize_parameters:"
 
 
 class ChildScan:
-    """A forked child scanning `data` from `cut`; `fast_end()` and `first_fieldless()` are its
-    answers (computed here when it has none). `close()` reaps it, always."""
+    """A forked child scanning `data` from `cut`; `fast_end()` is its answer (computed here
+    when it has none). `close()` reaps it, always."""
 
-    def __init__(self, data: bytes, pattern: re.Pattern[bytes], fieldless: re.Pattern[bytes],
-                 cut: int) -> None:
-        self.data, self.pattern, self.fieldless, self.cut = data, pattern, fieldless, cut
-        self._answer: tuple[int, int, int] | None = None
+    def __init__(self, data: bytes, pattern: re.Pattern[bytes], cut: int) -> None:
+        self.data, self.pattern, self.cut = data, pattern, cut
+        self._answer: int | None = None
         self._pid = 0
         self._read_fd = -1
         self._fork()
@@ -61,8 +59,7 @@ class ChildScan:
                 for sig in _STOPPING:
                     signal.signal(sig, signal.SIG_DFL)
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-                os.write(write_fd, b"".join(n.to_bytes(8, "little", signed=True)
-                                            for n in self._compute()))
+                os.write(write_fd, self._compute().to_bytes(_REPORT, "little", signed=True))
                 code = 0
             finally:
                 os._exit(code)  # never back into the parent's code, its buffers or atexit
@@ -73,13 +70,11 @@ class ChildScan:
         else:
             self._pid, self._read_fd = pid, read_fd
 
-    def _compute(self) -> tuple[int, int, int]:
-        """The fast run's end from the cut; the first fieldless match after it (start, end)."""
-        end = self.pattern.match(self.data, self.cut).end()  # type: ignore[union-attr]
-        found = self.fieldless.search(self.data, self.cut)
-        return (end, -1, -1) if found is None else (end, found.start(), found.end())
+    def _compute(self) -> int:
+        return self.pattern.match(self.data, self.cut).end()  # type: ignore[union-attr]
 
-    def _answers(self) -> tuple[int, int, int]:
+    def fast_end(self) -> int:
+        """pattern.match(data, cut).end()."""
         if self._answer is None:
             report = b""
             if self._read_fd >= 0:
@@ -92,27 +87,11 @@ class ChildScan:
                 except OSError:
                     report = b""
             if len(report) == _REPORT:
-                end, start, stop = (int.from_bytes(report[i : i + 8], "little", signed=True)
-                                    for i in (0, 8, 16))
-                self._answer = (end, start, stop)
+                self._answer = int.from_bytes(report, "little", signed=True)
             self.close()
             if self._answer is None:
                 self._answer = self._compute()
         return self._answer
-
-    def fast_end(self) -> int:
-        """pattern.match(data, cut).end()."""
-        return self._answers()[0]
-
-    def first_fieldless(self, search_end: int) -> int:
-        """fieldless.search(data, cut, search_end).start(), or -1. The child searched to the
-        end of the data: its first match is the answer when it ends by `search_end` (a bound
-        only takes matches away); when it does not, any match left starts just before it."""
-        _, start, stop = self._answers()
-        if start >= 0 and stop > search_end:
-            found = self.fieldless.search(self.data, start, search_end)
-            start = -1 if found is None else found.start()
-        return start
 
     def close(self) -> None:
         """Reap the child (killed first unless it has reported); idempotent."""
@@ -150,4 +129,4 @@ def start(data: bytes) -> ChildScan | None:
     cut = data.find(b"\n" + b" " * ki + b"'", body + int((len(data) - body) * _SHARE)) + 1
     if cut <= 0:
         return None
-    return ChildScan(data, fast_body_re(ki, fi, newline), fieldless_re(ki), cut)
+    return ChildScan(data, fast_body_re(ki, fi, newline), cut)

@@ -26,7 +26,9 @@ _TOP_LEVEL_LINE = re.compile(rb"\n[^ #\r\n]")
 
 def fast_body_re(key_indent: int, field_indent: int, newline: str = "\n") -> re.Pattern[bytes]:
     """Runs of whole, ordinary tensors: `  'KEY':`, then `    field: token` lines, where a
-    value-less field may be followed by `    -   token` items (the legacy layout).
+    value-less field may be followed by `    -   token` items (the legacy layout). A key
+    with no field stops it: fieldless tensors are then looked for in the lines read
+    carefully only (_first_fieldless).
 
     Written for sre's speed, each choice measured (15 MB table: 76 ms before, 48 after):
     classes spelled out (bytes `\\w` is a second test after the bitmap, for every byte);
@@ -40,7 +42,7 @@ def fast_body_re(key_indent: int, field_indent: int, newline: str = "\n") -> re.
     items = rb"(?:" + fi + rb"-[ ]++" + token + nl + rb")*+"
     field_line = fi + rb"[A-Za-z_][0-9A-Za-z_]*+:(?: " + token + nl + rb"|" + nl + items + rb")"
     key_line = ki + rb"'[^'\r\n]*+':" + nl
-    return re.compile(rb"(?:" + key_line + rb"(?:" + field_line + rb")*+)*+")
+    return re.compile(rb"(?:" + key_line + rb"(?:" + field_line + rb")++)*+")
 
 
 def fieldless_re(key_indent: int) -> re.Pattern[bytes]:
@@ -56,18 +58,14 @@ _PIECE = 1 << 20
 class TableHelper(Protocol):
     """The back of the table of `data`, from the line at `cut`, scanned elsewhere (a forked
     child: core/splitscan.py) with these patterns. Its answers are used only where they are
-    the ones the walk would compute: same bytes, same patterns, a run reaching the cut."""
+    the ones the walk would compute: same bytes, same pattern, a run reaching the cut."""
 
     data: bytes
     cut: int
     pattern: re.Pattern[bytes]
-    fieldless: re.Pattern[bytes]
 
     def fast_end(self) -> int:
         """pattern.match(data, cut).end()"""
-
-    def first_fieldless(self, search_end: int) -> int:
-        """fieldless.search(data, cut, search_end).start(), or -1"""
 
     def close(self) -> None:
         """Done with it (a child process is reaped)."""
@@ -192,6 +190,7 @@ class Walker:
     def __init__(self, result: Scan, path: str, helper: TableHelper | None = None) -> None:
         self.result, self.data, self.path = result, result.data, path
         self.helper = helper  # the back of the table's fast run, from a forked child
+        self.careful: list[list[int]] = []  # [start, end) of the runs of lines read one by one
         self.stream = Stream()
         self.shape = Structure()
         self.top: tuple[str, int, int, str] | None = None  # key, start, body_start, value
@@ -223,7 +222,12 @@ class Walker:
                     pos = data.rfind(b"\n" + self.key_prefix, pos - 1, after) + 1
                     blocked = pos
                     self.shape.reset_in_table(self.result.key_indent)
-            pos = self._line(pos)
+            end = self._line(pos)
+            if self.careful and self.careful[-1][1] == pos:
+                self.careful[-1][1] = end
+            else:
+                self.careful.append([pos, end])
+            pos = end
         self._close(len(data))
 
     def _fast_end(self, fast: re.Pattern[bytes], pos: int) -> int:
@@ -323,9 +327,10 @@ def _plain_key(token: str) -> str:
 
 
 def check_shape(result: Scan, path: str, *, tensors: bool = True,
-                helper: TableHelper | None = None) -> None:
+                careful: list[list[int]] | None = None) -> None:
     """The file's overall shape; `tensors=False` (the fast index) leaves the search of the
-    whole table for fieldless tensors to the full scan."""
+    whole table for fieldless tensors to the full scan (`careful`: its walk's spans of lines
+    read one by one, the only places one can be)."""
     params = result.entries.get(QUANTIZE_PARAMETERS)
     if params is None:
         raise ReadError("not a .quantize file: no quantize_parameters", path)
@@ -336,7 +341,7 @@ def check_shape(result: Scan, path: str, *, tensors: bool = True,
             line_of(result.data, params.start),
         )
     if tensors:
-        _check_tensors_have_fields(result, params, path, helper)
+        _check_tensors_have_fields(result, params, path, careful)
     custom = result.entries.get(CUSTOMIZED)
     if custom is None:
         raise ReadError(
@@ -352,11 +357,11 @@ def check_shape(result: Scan, path: str, *, tensors: bool = True,
 
 
 def _check_tensors_have_fields(result: Scan, params: TopLevel, path: str,
-                               helper: TableHelper | None) -> None:
+                               careful: list[list[int]] | None) -> None:
     """A tensor key directly followed by another key (or by the end) lost its fields."""
     data = result.data
     ki = b" " * result.key_indent
-    at = _first_fieldless(result, params, helper)
+    at = _first_fieldless(result, params, careful)
     if at < 0:
         tail = params.end
         while tail > params.body_start and data[tail - 1 : tail] in (b"\n", b"\r", b" "):
@@ -372,17 +377,17 @@ def _check_tensors_have_fields(result: Scan, params: TopLevel, path: str,
     )
 
 
-def _first_fieldless(result: Scan, params: TopLevel, helper: TableHelper | None) -> int:
-    """Where fieldless_re first matches in the table (-1: nowhere). With a helper: here only
-    up to its cut (a match starting before the cut is at most key indent + 5 bytes long), the
-    rest is the helper's answer."""
+def _first_fieldless(result: Scan, params: TopLevel, careful: list[list[int]] | None) -> int:
+    """Where fieldless_re first matches in the table (-1: nowhere). A match starts with the
+    `':` ending a key line; in a run of the fast regex every key line is followed by a field
+    line, so only spans read carefully are searched (a match is at most key indent + 5 bytes
+    long, so it ends within that many bytes after its span)."""
     data, lo, hi = result.data, params.body_start, params.end + 1
     empty = fieldless_re(result.key_indent)
-    if (helper is None or helper.data is not data or not lo < helper.cut < hi
-            or helper.fieldless.pattern != empty.pattern):
-        found = empty.search(data, lo, hi)
-        return -1 if found is None else found.start()
-    found = empty.search(data, lo, min(helper.cut + result.key_indent + 8, hi))
-    if found is not None and found.start() < helper.cut:
-        return found.start()
-    return helper.first_fieldless(hi)
+    for start, end in [[lo, hi]] if careful is None else careful:
+        if end <= lo or start >= hi:
+            continue
+        found = empty.search(data, max(start, lo), min(end + result.key_indent + 8, hi))
+        if found is not None:
+            return found.start()
+    return -1

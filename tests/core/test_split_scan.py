@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from quanted.core import scanner, splitscan
 from quanted.core.errors import ReadError
-from quanted.core.walker import fast_body_re, fieldless_re
+from quanted.core.walker import fast_body_re
 from tests.core.docs import legacy_doc, v2_doc
 from tests.core.test_fast_open import corrupted
 
@@ -39,8 +39,7 @@ def _no_children() -> bool:
 def _helpers(data: bytes, ki: int = 2, fi: int = 4, newline: str = "\n"):
     """A helper cut at each single-quoted key line at indent `ki`, as splitscan.start cuts."""
     for match in re.finditer(rb"\n" + b" " * ki + b"'", data):
-        yield splitscan.ChildScan(data, fast_body_re(ki, fi, newline), fieldless_re(ki),
-                                  match.start() + 1)
+        yield splitscan.ChildScan(data, fast_body_re(ki, fi, newline), match.start() + 1)
 
 
 def _agrees_at_every_cut(text: str, **layout) -> None:
@@ -140,13 +139,13 @@ def test_a_wrong_guess_is_not_used():
     sequential = _verdict(data)
     other = bytes(bytearray(data))  # equal, another object: not the bytes scanned
     for helper in [*_helpers(data, ki=2, fi=6), *_helpers(data, ki=2, fi=4, newline="\r\n")]:
-        helper.fast_end = helper.first_fieldless = None  # type: ignore[assignment]
+        helper.fast_end = None  # type: ignore[assignment]
         try:
             assert _verdict(data, helper) == sequential
         finally:
             helper.close()
     for helper in _helpers(other):
-        helper.fast_end = helper.first_fieldless = None  # type: ignore[assignment]
+        helper.fast_end = None  # type: ignore[assignment]
         try:
             assert _verdict(data, helper) == sequential
         finally:

@@ -50,6 +50,13 @@ EDGES = [
     v2_doc(layers=("a", "b")).replace("  '@a:weight':", "  '':"),
     v2_doc(layers=("a", "b")).replace("  '@a:weight':", "  '@a:weight': x"),
     v2_doc(layers=("a", "b")).replace("  '@a:weight':", "  '@a:weight':x"),
+    v2_doc(layers=("a", "b")).replace("  '@a:weight':\n", "  '@a:lost':\n  '@a:weight':\n"),
+    v2_doc(layers=("a", "b")).replace("  '@a:out0':\n", "  '@a:lost':\n  '@a:out0':\n"),
+    v2_doc(layers=("a", "b")).replace("customized_quantize_layers", "  '@z:lost':\ncustomized"),
+    v2_doc(layers=("a", "b")).replace("customized_quantize_layers", "  '@z:lost':\n\ncustomized"),
+    v2_doc(layers=("a", "b")).replace("  '@b:out0':\n", "  '@b:lost':\n  # c\n  '@b:out0':\n"),
+    v2_doc(layers=("a", "b")).replace("    zero_point: 83\n  '@b:out0':\n",
+                                      "    zero_point: 83\n    'q':\n  '@b:out0':\n"),
     legacy_doc(),
     legacy_doc(rknn=True),
 ]
