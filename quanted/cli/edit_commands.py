@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -163,6 +162,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
     figures = analyze_command.current_figures(args.file)  # a current cached `quanted analyze`
     out = sys.stdout
     if args.json:
+        import json
+
         # The row's own `converter` (from the id) wins over the analysis's (null when unmeasured).
         json.dump([{**({} if figures is None else
                        analyze_command.figure_json(figures.get(row.layer))), **row.to_json()}
