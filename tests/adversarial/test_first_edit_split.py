@@ -98,3 +98,23 @@ def test_a_write_that_fails_after_the_scan_passed_reports_the_write(tmp_path, mo
         f"quanted: error: {path}: cannot save: No space left on device\n")
     assert path.read_bytes() == before
     assert files.stale_temps(path) == []
+
+
+def test_a_ctrl_c_during_the_scan_leaves_the_file_and_no_child(tmp_path, monkeypatch, capsys,
+                                                                _split_every_table):
+    """KeyboardInterrupt where the scan waits for the child (as a Ctrl-C there raises it)."""
+    path = tmp_path / "m.quantize"
+    path.write_text(v2_doc(layers=LAYERS))
+    before = path.read_bytes()
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(splitscan.ChildScan, "fast_end", interrupted)
+    assert main(["add", str(path), "n5"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert path.read_bytes() == before
+    assert files.stale_temps(path) == []
+    assert len(_split_every_table) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
