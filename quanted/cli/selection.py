@@ -112,7 +112,6 @@ def pick(args: argparse.Namespace) -> Picked:
     errors = [] if has_report else ["--above and --top need an entropy report (-e ENTROPY)"]
     found = [row.layer for row in selected(args, rows)]
     del rows
-    _give_back_memory()
     if has_report and not found and not args.layers:
         print("no layer matches --above/--top; nothing to add", file=sys.stderr)
     layers = []
@@ -122,6 +121,8 @@ def pick(args: argparse.Namespace) -> Picked:
             layers.append(layer)
         else:
             errors.append(unknown_layer_message(known, name))
+    del known
+    _give_back_memory()
     return Picked(layers, errors, stamp)
 
 
