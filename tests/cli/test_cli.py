@@ -136,3 +136,23 @@ def test_console_script_and_module_entry_points(model):
                             capture_output=True, text=True, env=env)
     assert result.returncode == 1, result.stderr
     assert "not in this file (first '@ghost_9:out0')" in result.stdout
+
+
+def test_did_you_mean_reads_the_layer_index_not_every_key(model, capsys, monkeypatch):
+    """add/remove of a typo hint from one TensorIndex: the document's list of every key (and
+    its grouping) held 1.8x the file at 150 MB beside its bytes."""
+    from quanted.core.document import QuantizeDocument
+
+    def no_key_list(doc):
+        raise AssertionError("the hint built the document's list of every tensor key")
+
+    monkeypatch.setattr(QuantizeDocument, "tensor_keys", property(no_key_list))
+    before = model.read_bytes()
+    assert main(["add", str(model), "/c1_8", "logits_3"]) == 1
+    err = capsys.readouterr().err
+    assert "'/c1_8' is not in quantize_parameters; did you mean 'c1_8'?" in err
+    assert "'logits_3' is not in quantize_parameters; did you mean 'logits_2'?" in err
+    assert main(["remove", str(model), "logits_3"]) == 1
+    assert ("'logits_3' is not in quantize_parameters; did you mean 'logits_2'?, "
+            "nor in customized_quantize_layers") in capsys.readouterr().err
+    assert model.read_bytes() == before
