@@ -62,3 +62,21 @@ def test_view_matches_a_per_row_reading(rows, steps, extra):
         assert model.count_to_add(threshold) == len(model.to_add(threshold))
     model.refresh_customized({})
     assert [model.count_to_add(t) for t in (0.0, 0.5)] == [len(model.to_add(t)) for t in (0.0, 0.5)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ID, min_size=8, max_size=40, unique=True), st.data())
+def test_each_refresh_shows_the_block_as_a_fresh_reading_does(ids, data):
+    """Small edits touch the changed rows, bulk ones (more than an eighth of the rows) every
+    row: either way each row shows what the block says, rows for new ids are appended."""
+    model = RowModel([LayerRow(layer, [f"@{layer}:out0"], order=i) for i, layer in
+                      enumerate(ids)])
+    named = ids + ["only_in_block_1", "only_in_block_2"]
+    for customized in data.draw(st.lists(st.dictionaries(
+            st.sampled_from(named), st.sampled_from(["float16", "bf16"]), max_size=len(named)),
+            min_size=1, max_size=6)):
+        model.refresh_customized(customized)
+        assert {r.layer: r.customized for r in model.rows if r.customized} == customized
+        assert [r.layer for r in model.rows][: len(ids)] == ids
+        assert all(model.row_at(model.index_of(layer)).layer == layer for layer in customized
+                   if model.index_of(layer) is not None)
