@@ -7,6 +7,8 @@ Flags after a line: the layer is not in the file, or the 6.x engine cannot apply
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import compress
+from operator import ne, not_
 from typing import TYPE_CHECKING, overload
 
 from textual.content import Content
@@ -158,9 +160,14 @@ class CustomizedPane(ScrollView, can_focus=True):
         now, saved = doc.customized, doc.saved_customized
         comments, saved_comments = doc.comments(), doc.saved_comments()
         added = now.keys() - saved.keys()
-        changed = {k for k in now.keys() & saved.keys()
-                   if now[k] != saved[k] or comments.get(k) != saved_comments.get(k)}
-        removed = [k for k in saved if k not in now] if len(saved) > len(now) - len(added) else []
+        common = now.keys() & saved.keys()
+        # In C (a comprehension was 0.5 s after saving 200,000 entries); few have comments.
+        changed = set(compress(common, map(ne, map(now.__getitem__, common),
+                                           map(saved.__getitem__, common))))
+        changed.update(k for k in (comments.keys() | saved_comments.keys()) & common
+                       if comments.get(k) != saved_comments.get(k))
+        removed = (list(compress(saved, map(not_, map(now.__contains__, saved))))
+                   if len(saved) > len(common) else [])
         self.border_title = f"customized_quantize_layers ({len(now)})"
         self.border_subtitle = (f"unsaved: +{len(added)} ~{len(changed)} -{len(removed)}"
                                 if added or changed or removed else "saved")
