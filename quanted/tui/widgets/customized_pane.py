@@ -154,23 +154,31 @@ class CustomizedPane(ScrollView, can_focus=True):
 
     def _big(self, doc: QuantizeDocument, model: RowModel) -> _Lines:
         """A block of more than BIG_BLOCK lines (a bulk add): one line per entry, not wrapped
-        (the table's border shows the whole id), each built only when scrolled into view, and
-        the counts by set operations: 200,000 entries wrapped up front took seconds per edit."""
+        (the table's border shows the whole id), each built only when scrolled into view with
+        its mark. The counts walk the block as it is in order, looking each entry up in the
+        saved one, in C: sets of 200,000 ids (or a comprehension) took 0.2-0.7 s per edit."""
         state = doc.block_state
         now, saved = doc.customized, doc.saved_customized
         comments, saved_comments = doc.comments(), doc.saved_comments()
-        added = now.keys() - saved.keys()
-        common = now.keys() & saved.keys()
-        # In C (a comprehension was 0.5 s after saving 200,000 entries); few have comments.
-        changed = set(compress(common, map(ne, map(now.__getitem__, common),
-                                           map(saved.__getitem__, common))))
-        changed.update(k for k in (comments.keys() | saved_comments.keys()) & common
-                       if comments.get(k) != saved_comments.get(k))
-        removed = (list(compress(saved, map(not_, map(now.__contains__, saved))))
-                   if len(saved) > len(common) else [])
+
+        def changed(key: str) -> bool:
+            return saved[key] != now[key] or comments.get(key) != saved_comments.get(key)
+
+        if doc.is_modified:
+            kept = sum(map(saved.__contains__, now))
+            added = len(now) - kept
+            # Entries whose qtype differs, the added ones included (saved.get gives None).
+            retyped = sum(map(ne, map(saved.get, now), now.values())) - added
+            recommented = sum(1 for k in comments.keys() | saved_comments.keys()
+                              if k in now and k in saved and now[k] == saved[k]
+                              and comments.get(k) != saved_comments.get(k))
+            removed = (list(compress(saved, map(not_, map(now.__contains__, saved))))
+                       if len(saved) > kept else [])
+            self.border_subtitle = (f"unsaved: +{added} ~{retyped + recommented} -{len(removed)}"
+                                    if added or retyped or recommented or removed else "saved")
+        else:
+            removed, self.border_subtitle = [], "saved"
         self.border_title = f"customized_quantize_layers ({len(now)})"
-        self.border_subtitle = (f"unsaved: +{len(added)} ~{len(changed)} -{len(removed)}"
-                                if added or changed or removed else "saved")
         lines = state.lines
 
         def parts(index: int) -> Parts:
@@ -180,7 +188,7 @@ class CustomizedPane(ScrollView, can_focus=True):
                 line = lines[index - 1]
                 if line.key is None:
                     return [("  " + line.text, "dim italic")]
-                mark = "+" if line.key in added else "~" if line.key in changed else " "
+                mark = ("+" if line.key not in saved else "~" if changed(line.key) else " ")
                 key_text, rest = _entry_parts(line, model)
                 return [(mark + " ", MARK_STYLES.get(mark, "")), key_text + ":", " ", *rest]
             if index == len(lines) + 1:
