@@ -271,11 +271,21 @@ class Editor:
             else:
                 state = state._replace(header_eol=self.newline)
         eol = anchor_eol or self.newline
-        indent, values = self.indent, {q: format_scalar(q) for q in set(qtypes.values())}
-        new_qtypes = list(map(qtypes.__getitem__, new_layers))
+        indent = self.indent
+        new_qtypes: Iterable[str] = list(map(qtypes.__getitem__, new_layers))
+        values = {q: format_scalar(q) for q in set(new_qtypes)}
         # One pass over all ids decides that none needs quoting, not one call per id.
-        keys = new_layers if _all_simple(new_layers) else map(format_scalar, new_layers)
-        texts = [f"{indent}{key}: {values[qtype]}" for key, qtype in zip(keys, new_qtypes)]
+        simple = _all_simple(new_layers)
+        if simple and len(values) == 1 and "\n" not in next(iter(values.values())):
+            # One qtype (a bulk add): every line by one join and one split, in C (a
+            # comprehension formatting each line was 0.2 s at 200,000 layers).
+            (qtype, value), = values.items()
+            tail = ": " + value
+            texts = (indent + (tail + "\n" + indent).join(new_layers) + tail).split("\n")
+            new_qtypes = repeat(qtype)
+        else:
+            keys = new_layers if simple else map(format_scalar, new_layers)
+            texts = [f"{indent}{key}: {values[qtype]}" for key, qtype in zip(keys, new_qtypes)]
         new = _new_lines(texts, eol, new_layers, new_qtypes)
         if not anchor_eol:
             new[-1] = new[-1]._replace(eol="")
