@@ -243,7 +243,15 @@ class QuantizeDocument:
     def set_layers(self, qtypes: dict[str, str]) -> None:
         """Set or add many layers as one edit (one undo step), in one pass."""
         if qtypes:
-            self._push(self._editor.set_many(self.block_state, qtypes))
+            before = self.block_state
+            self._push(self._editor.set_many(before, qtypes))
+            state = self.block_state
+            if state is not before:
+                # set_many keeps each entry's place and appends the new ones in order, so the
+                # entries are known without reading 200,000 new lines back (0.1-0.3 s).
+                found = dict(self._entries(before))
+                found.update(qtypes)
+                self._memo("entries", state, lambda: found)
 
     def remove_layer(self, layer: str) -> None:
         self.remove_layers([layer])
