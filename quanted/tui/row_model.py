@@ -227,19 +227,21 @@ class RowModel(RowView):
         elif customized != previous:  # unchanged (a save): nothing to touch
             # Set operations and map() over builtins: the loops run in C, and a bulk add of
             # 188,000 layers creates no per-layer dict or tuple.
-            common = customized.keys() & previous.keys()
-            new = customized.keys() - common
-            gone = previous.keys() - common
-            missing = new - self.by_layer.keys()
-            for layer in [k for k in customized if k in missing] if missing else ():
-                # named only by the block: a row after the file's
-                self.by_layer[layer] = LayerRow(layer, [], order=len(self.by_layer), in_file=False)
-            if len(new) + len(gone) > len(self.by_layer) // 8:
+            common = customized.keys() & previous.keys()  # looks up the smaller one's keys
+            if not self.by_layer.keys() >= customized.keys():
+                missing = customized.keys() - self.by_layer.keys()
+                for layer in [k for k in customized if k in missing]:
+                    # named only by the block: a row after the file's
+                    self.by_layer[layer] = LayerRow(layer, [], order=len(self.by_layer),
+                                                    in_file=False)
+            if len(customized) + len(previous) - 2 * len(common) > len(self.by_layer) // 8:
                 # A bulk edit or its undo: every row in row order beats the changed ones in
                 # set order, which reaches 200,000 rows scattered in memory (twice the time).
                 deque(map(setattr, self.by_layer.values(), repeat("customized"),
                           map(customized.get, self.by_layer)), maxlen=0)
             else:
+                new = customized.keys() - common
+                gone = previous.keys() - common
                 retyped = list(compress(common, map(ne, map(previous.__getitem__, common),
                                                     map(customized.__getitem__, common))))
                 rows = filter(None, map(self.by_layer.get, gone))
