@@ -12,7 +12,7 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable
 from itertools import compress, repeat
-from operator import ne
+from operator import ne, not_
 
 import numpy as np
 
@@ -375,4 +375,19 @@ class RowModel(RowView):
         """What a bulk add at `threshold` would add: candidates (in the file, no converters)
         not yet customized, among the rows the filter shows when one is set."""
         return list(map(self.rows.__getitem__, self._chosen(threshold).tolist()))
+
+    def layers_to_add(self, threshold: float) -> list[str]:
+        """The ids of to_add(threshold), from the ids in row order: reading each row's id
+        reached 200,000 rows scattered in memory."""
+        return list(map(list(self._index).__getitem__, self._chosen(threshold).tolist()))
+
+
+def first_changed(before: dict[str, str], after: dict[str, str]) -> str | None:
+    """The first layer whose customized qtype differs between two blocks (before's order,
+    then the ones only `after` has), found in C: a comprehension over both was 0.3 s for
+    the undo of a 200,000-layer add."""
+    found = next(compress(before, map(ne, before.values(), map(after.get, before))), None)
+    if found is None:
+        found = next(compress(after, map(not_, map(before.__contains__, after))), None)
+    return found
 

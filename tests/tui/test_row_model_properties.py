@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from quanted.core.layers import LayerRow
-from quanted.tui.row_model import SORTS, RowModel, compile_filter
+from quanted.tui.row_model import SORTS, RowModel, compile_filter, first_changed
 
 ID = st.text("abAB12_/.(", min_size=1, max_size=6)
 
@@ -60,6 +60,7 @@ def test_view_matches_a_per_row_reading(rows, steps, extra):
         assert model.index_of(layer) is None or model.row_at(model.index_of(layer)).layer == layer
     for threshold in (0.0, 0.1, 0.5, 0.9, 1.0):
         assert model.count_to_add(threshold) == len(model.to_add(threshold))
+        assert model.layers_to_add(threshold) == [r.layer for r in model.to_add(threshold)]
     model.refresh_customized({})
     assert [model.count_to_add(t) for t in (0.0, 0.5)] == [len(model.to_add(t)) for t in (0.0, 0.5)]
 
@@ -80,3 +81,14 @@ def test_each_refresh_shows_the_block_as_a_fresh_reading_does(ids, data):
         assert [r.layer for r in model.rows][: len(ids)] == ids
         assert all(model.row_at(model.index_of(layer)).layer == layer for layer in customized
                    if model.index_of(layer) is not None)
+
+
+BLOCK = st.dictionaries(st.sampled_from("abcdef"), st.sampled_from(["float16", "bf16"]))
+
+
+@given(BLOCK, BLOCK)
+def test_first_changed_is_the_first_differing_layer(before, after):
+    """Where an undo or redo puts the cursor: the first layer, in before's order then the
+    ones only after has, whose qtype differs."""
+    moved = [k for k in {**before, **after} if before.get(k) != after.get(k)]
+    assert first_changed(before, after) == (moved[0] if moved else None)

@@ -332,7 +332,7 @@ class MainScreen(Screen[None]):
         if value is None or not self._ready():
             return
         self.metric.set_threshold(value)
-        layers = [row.layer for row in model.to_add(value)]
+        layers = model.layers_to_add(value)
         self.busy = f"adding {len(layers)} layers…"
         self.bulk_add(layers, value)
 
@@ -353,6 +353,8 @@ class MainScreen(Screen[None]):
             self._edited()
 
     def _undo_or_redo(self, redo: bool) -> None:
+        from quanted.tui.row_model import first_changed  # loaded with the rows (numpy)
+
         if not self._ready():
             return
         assert self.doc is not None
@@ -360,9 +362,7 @@ class MainScreen(Screen[None]):
         if not (self.doc.redo() if redo else self.doc.undo()):
             self.notify(f"Nothing to {'redo' if redo else 'undo'}.")
             return
-        after = self.doc.customized
-        moved = [k for k in {**before, **after} if before.get(k) != after.get(k)]
-        self._edited(focus=moved[0] if moved else None)
+        self._edited(focus=first_changed(before, self.doc.customized))
 
     def action_undo(self) -> None:
         self._undo_or_redo(redo=False)
