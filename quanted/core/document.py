@@ -221,7 +221,8 @@ class QuantizeDocument:
         return scanner.line_of(self.data, self._block_span[0])
 
     def block_text(self) -> str:
-        return block.render(self.block_state)
+        state = self.block_state  # rendered once per state: a save checks it, then writes it
+        return self._memo("text", state, lambda: block.render(state))
 
     # -- edits ---------------------------------------------------------------------
 
