@@ -167,6 +167,14 @@ async def test_a_big_block_shows_the_same_entries_built_lazily(quantize, monkeyp
         assert any(text.startswith("- ") for text in big[0])
         assert any(text.startswith("~ ") for text in big[0])
         assert big[2] == "unsaved: +4 ~3 -1"
+        # Fewer entries than saved: the counts walk the other way.
+        main.doc.remove_layers([k for k in saved[:-1] if k in main.doc.customized][:8])
+        pane.show(main.doc, main.model)
+        fewer = (_texts(pane), pane.border_title, pane.border_subtitle)
+        monkeypatch.setattr(customized_pane, "BIG_BLOCK", 10_000)
+        pane.show(main.doc, main.model)
+        assert fewer == (_texts(pane), pane.border_title, pane.border_subtitle)
+        assert len(main.doc.customized) < len(main.doc.saved_customized)
 
 
 def test_the_collector_is_paused_for_a_bulk_edit_only(quantize):
