@@ -181,6 +181,7 @@ def flow_entries(state: BlockState) -> dict[str, str]:
 # Fields of Line, picked in C: text 0, eol 1, key 2, value 3, comment 4.
 _KEY, _KEY_VALUE, _TEXT_EOL = itemgetter(2), itemgetter(2, 3), itemgetter(0, 1)
 _COMMENT, _KEY_COMMENT = itemgetter(4), itemgetter(2, 4)
+_TEXT, _EOL = itemgetter(0), itemgetter(1)
 
 
 def entries(state: BlockState) -> dict[str, str]:
@@ -408,5 +409,10 @@ def indent_of(text: str) -> str:
 
 
 def render(state: BlockState) -> str:
-    body = chain.from_iterable(map(_TEXT_EOL, state.lines))  # in C: 188,000 lines at a save
+    lines = state.lines
+    eols = list(map(_EOL, lines))
+    if eols and eols.count(eols[0]) == len(eols):
+        # One line ending throughout (a bulk add's block): one join, no pair per line.
+        return state.header + state.header_eol + eols[0].join(map(_TEXT, lines)) + eols[0]
+    body = chain.from_iterable(map(_TEXT_EOL, lines))  # in C: 188,000 lines at a save
     return state.header + state.header_eol + "".join(body)
