@@ -84,7 +84,10 @@ async def editor(path: Path, entropy: Path, bulk: int) -> dict[str, tuple[float,
                or not all(w.is_finished for w in app.workers)):
             await asyncio.sleep(0.05)
         await pilot.pause()
-        candidates = [row.layer for row in screen.model.to_add(0.0)]
+        model = screen.model
+        # What `>` takes (ids of to_add's rows before layers_to_add existed: an older tree).
+        to_add = getattr(model, "layers_to_add", lambda t: [r.layer for r in model.to_add(t)])
+        candidates = to_add(0.0)
         count = len(candidates[:bulk] if bulk else candidates)
 
         async def settle(label: str, start: float, base: float) -> None:
@@ -94,7 +97,7 @@ async def editor(path: Path, entropy: Path, bulk: int) -> dict[str, tuple[float,
 
         base = baseline(candidates[:count])
         start = time.perf_counter()
-        layers = [row.layer for row in screen.model.to_add(0.0)][:count]
+        layers = to_add(0.0)[:count]
         screen.busy = f"adding {len(layers)} layers…"
         screen.bulk_add(layers, 0.0)
         await settle(f"> bulk add {len(layers)} layers", start, base)
