@@ -20,11 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import compileall
-import itertools
 import math
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,44 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_keys import BULK_BUDGET, KEY_BUDGET, measure
 from generate import generate
+from tmux_screen import SIZE, first_screen, top_layer
 
 import quanted
-
-SIZE = ("160", "45")
-LAUNCHES = itertools.count()
-
-
-def first_screen(command: str, probe: str) -> float:
-    """Seconds from launching `command` in a fresh tmux pane until `probe` shows on it. A
-    server of our own for each launch (-L): other tmux users on the machine are not touched,
-    and a server still exiting cannot refuse the next launch."""
-    socket = f"qpaint{os.getpid()}-{next(LAUNCHES)}"
-    tmux = ["tmux", "-L", socket]
-    start = time.perf_counter()
-    subprocess.run([*tmux, "new-session", "-d", "-s", "bench", "-x", SIZE[0], "-y", SIZE[1],
-                    command], check=True)
-    try:
-        while time.perf_counter() - start < 120:
-            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "bench"], check=False,
-                                    capture_output=True, text=True).stdout
-            if probe in screen:
-                return time.perf_counter() - start
-            time.sleep(0.005)
-        return math.nan
-    finally:
-        subprocess.run([*tmux, "kill-server"], check=False, capture_output=True)
-        Path(f"/tmp/tmux-{os.getuid()}/{socket}").unlink(missing_ok=True)
-
-
-def top_layer(entropy: Path) -> str:
-    """The row the editor shows first: the layer of the report's highest value."""
-    best, layer = -1.0, ""
-    with entropy.open() as handle:
-        for line in handle:
-            key, _, value = line.rpartition(",")
-            if float(value) > best:
-                best, layer = float(value), key.strip().removeprefix("@").rpartition(":")[0]
-    return layer
 
 
 def paint(folder: Path, repeat: int, before: Path | None) -> tuple[float, float, float, int]:

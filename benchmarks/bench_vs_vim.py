@@ -32,11 +32,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import generate, layer_names
+from tmux_screen import first_screen, top_layer
 
 QUANTED = [sys.executable, "-m", "quanted"]
 TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"
 EDITS = ("add cold", "add warm", "remove cold", "remove warm")
-MEMORY = ("add", "remove", "check", "layers")
+MEMORY = ("add", "remove", "check", "layers", "layers --json", "report")
 
 
 def run(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
@@ -89,7 +90,9 @@ def peaks(variant: Variant, work: Path, layer: str, entropy: Path) -> dict[str, 
     """Peak RSS (bytes) of each command of MEMORY on this file."""
     commands = {"add": ["add", str(work), layer], "remove": ["remove", str(work), layer],
                 "check": ["check", str(work), "-e", str(entropy)],
-                "layers": ["layers", str(work), "-e", str(entropy)]}
+                "layers": ["layers", str(work), "-e", str(entropy)],
+                "layers --json": ["layers", str(work), "-e", str(entropy), "--json"],
+                "report": ["report", str(work), "-e", str(entropy)]}
     return {name: variant.run(*argv)[1] for name, argv in commands.items()}
 
 
@@ -109,36 +112,11 @@ def touch(path: Path) -> None:
     path.write_bytes(path.read_bytes())
 
 
-def first_paint(path: Path, entropy: Path, top_layer: str, size: str = "160x45") -> float:
-    """Launch the editor in a tmux pane; seconds until a layer row shows on the screen."""
+def first_paint(path: Path, entropy: Path, top: str, size: str = "160x45") -> float:
+    """Launch the editor in a tmux pane; seconds until the row of layer `top` shows."""
     cols, rows = size.split("x")
-    session = f"qbench{os.getpid()}"
-    env_cmd = f"exec {sys.executable} -m quanted {path} -e {entropy}"
-    probe = top_layer[-12:]
-    start = time.perf_counter()
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", cols, "-y", rows, env_cmd],
-                   check=True)
-    try:
-        while time.perf_counter() - start < 60:
-            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], check=False,
-                                    capture_output=True, text=True).stdout
-            if probe in screen:
-                return time.perf_counter() - start
-            time.sleep(0.005)
-        return float("nan")
-    finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], check=False, capture_output=True)
-
-
-def top_of(entropy: Path) -> str:
-    """The layer the editor shows first: highest max entropy in the report."""
-    best, layer = -1.0, ""
-    with entropy.open() as handle:
-        for line in handle:
-            key, _, value = line.rpartition(",")
-            if float(value) > best:
-                best, layer = float(value), key.strip()[1:].rpartition(":")[0]
-    return layer
+    return first_screen(f"exec {sys.executable} -m quanted {path} -e {entropy}", top[-12:],
+                        (cols, rows), seconds=60)
 
 
 def main() -> None:
@@ -181,7 +159,7 @@ def main() -> None:
                     for name, peak in peaks(variant, work, layer, entropy).items()}
                 shutil.copyfile(original, work)
         if not args.no_editor and str(layers) in args.paint_sizes.split(","):
-            top = top_of(entropy)
+            top = top_layer(entropy)
             result["first paint"] = statistics.median(
                 first_paint(work, entropy, top) for _ in range(max(1, args.repeat // 2)))
             result["vim first screen"] = median_of(["vim", "-u", "NONE", "-es", "+q", str(work)],

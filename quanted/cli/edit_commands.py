@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quanted.cli import analyze_command
+from quanted.cli import analyze_command, layers_output
 from quanted.cli.interrupted import refuse_if_interrupted, warn_if_interrupted
 from quanted.cli.open_command import ENTROPY_HELP
 from quanted.core import qtypes
@@ -18,6 +17,7 @@ from quanted.core.files import check_regular, locked
 from quanted.core.keys import looks_like_tensor_key, shown, split_tensor_key
 from quanted.core.validate import (
     ERROR,
+    Layers,
     check,
     input_problem,
     qtype_problem,
@@ -25,7 +25,7 @@ from quanted.core.validate import (
 )
 
 if TYPE_CHECKING:
-    from quanted.core.entropy import EntropyReport
+    from quanted.core.entropy import LayerEntropy
     from quanted.core.layers import LayerIndex, LayerRow
 
 # numpy (via the entropy report) is imported only by the commands that read entropy:
@@ -125,33 +125,45 @@ def _selected(args: argparse.Namespace, rows: list[LayerRow]) -> list[LayerRow]:
 
 
 def _rows(args: argparse.Namespace,
-          doc: QuantizeDocument | LayerIndex) -> tuple[list[LayerRow], bool]:
+          doc: LayerIndex) -> tuple[list[LayerRow], bool]:
     """The layer rows with the resolved entropy report (and the reports of earlier hybrid
     runs for customized layers the current one lacks); and whether there was a report."""
     from quanted.core.entropy import earlier_reports
-    from quanted.core.layers import build_rows
+    from quanted.core.layers import build_rows, chosen_without_entropy, keep_chosen_entropy
 
-    report = load_entropy(args.entropy, args.file)
-    earlier = earlier_reports(args.file) if report is not None else []
-    return build_rows(doc, report, earlier), report is not None
+    report = load_layer_entropy(args.entropy, args.file)
+    rows = build_rows(doc, report)
+    missing = {row.layer for row in chosen_without_entropy(rows)}
+    if report is not None and missing:
+        # Only then, and only those layers: up to five reports, each as large as the current.
+        keep_chosen_entropy(rows, earlier_reports(args.file, missing))
+    return rows, report is not None
 
 
-def load_entropy(path: Path | None, quantize_path: Path) -> EntropyReport | None:
-    """The report core.entropy.resolve picks; its note (none found, a newer one) on stderr."""
-    from quanted.core.entropy import read_for
+def load_layer_entropy(path: Path | None, quantize_path: Path) -> LayerEntropy | None:
+    """The report core.entropy.resolve picks, read only by layer (all the rows need; its keys
+    are not held); its note (none found, a newer one) on stderr."""
+    from quanted.core.entropy import LayerEntropy, resolve
 
-    report, found = read_for(quantize_path, path)
-    if found.note is not None:
-        print(f"quanted: note: {found.note}; -e ENTROPY names one", file=sys.stderr)
+    found = resolve(quantize_path, path)
+    report = LayerEntropy.read(found.path) if found.path is not None else None
+    _note(found.note)
     return report
+
+
+def _note(note: str | None) -> None:
+    if note is not None:
+        print(f"quanted: note: {note}; -e ENTROPY names one", file=sys.stderr)
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
     from quanted.core.layers import LayerIndex, sort_by_entropy
+    from quanted.core.tensor_index import TensorIndex
 
     doc = QuantizeDocument.open(args.file)
     warn_if_interrupted(args.file)
-    index = LayerIndex(doc.tensors_by_layer, doc.customized)
+    # Layer ids with shared port tuples, not a str per tensor key: a fifth of the memory.
+    index = LayerIndex(TensorIndex.of(doc).by_layer(), doc.customized)
     del doc  # the file's bytes go before the report and the rows come
     rows, _ = _rows(args, index)
     if args.above is not None or args.top is not None or args.by == "drop":
@@ -159,36 +171,14 @@ def cmd_layers(args: argparse.Namespace) -> int:
     else:
         rows = sort_by_entropy(rows)
     figures = analyze_command.current_figures(args.file)  # a current cached `quanted analyze`
-    out = sys.stdout
     if args.json:
-        # The row's own `converter` (from the id) wins over the analysis's (null when unmeasured).
-        json.dump([{**({} if figures is None else
-                       analyze_command.figure_json(figures.get(row.layer))), **row.to_json()}
-                   for row in rows], out, indent=1)
-        out.write("\n")
-        return 0
-    width = max((len(r.layer) for r in rows), default=5)
-    width = min(max(width, 5), 80)
-    extra = "" if figures is None else f"  {'COSINE':>9}  {'DROP':>9}"
-    out.write(f"{'LAYER':<{width}}  {'OUT0':>8}  {'WEIGHT':>8}  {'MAX':>8}{extra}  CUSTOMIZED\n")
-    for row in rows:
-        cells = [_fmt(row.entropy.get("out0")), _fmt(row.entropy.get("weight")),
-                 _fmt(row.max_entropy)]
-        marks = [f for f in row.flags if f != "no entropy"]
-        flags = f"  [{', '.join(marks)}]" if marks else ""
-        figure = "" if figures is None else "  " + analyze_command.figure_cells(
-            figures.get(row.layer))
-        out.write(f"{shown(row.layer):<{width}}  {cells[0]:>8}  {cells[1]:>8}  {cells[2]:>8}"
-                  f"{figure}  "
-                  f"{shown(row.customized or '-')}{flags}\n")
+        layers_output.write_json(sys.stdout, rows, figures)
+    else:
+        layers_output.write_table(sys.stdout, rows, figures)
     return 0
 
 
-def _fmt(value: float | None) -> str:
-    return "-" if value is None else f"{value:.4f}"
-
-
-def resolve_layer(doc: QuantizeDocument, name: str) -> str:
+def resolve_layer(doc: Layers, name: str) -> str:
     """A layer id from what the user typed; a tensor key names its layer."""
     if looks_like_tensor_key(name):
         layer = split_tensor_key(name)[0]
@@ -223,8 +213,14 @@ def _add(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
         errors.append(problem[1])
     layers = []
     names = list(args.layers)
+    known: Layers = doc  # which layers the file has: byte searches, for a few named ones
     if args.above is not None or args.top is not None:
-        rows, has_report = _rows(args, doc)
+        from quanted.core.layers import LayerIndex
+        from quanted.core.tensor_index import TensorIndex
+
+        # The rows from the keys by layer, not a str per key beside the bytes add must keep.
+        known = index = TensorIndex.of(doc)
+        rows, has_report = _rows(args, LayerIndex(index.by_layer(), doc.customized))
         has_report = has_report or args.by == "drop"  # drop comes from the analysis
         if not has_report:
             errors.append("--above and --top need an entropy report (-e ENTROPY)")
@@ -235,9 +231,9 @@ def _add(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
     elif not names:
         errors.append("name the layers to add, or pick them with --above T / --top N")
     for name in names:
-        layer = resolve_layer(doc, name)
-        if not doc.has_layer(layer):
-            errors.append(unknown_layer_message(doc, name))
+        layer = resolve_layer(known, name)
+        if not known.has_layer(layer):
+            errors.append(unknown_layer_message(known, name))
         layers.append(layer)
     if errors:
         doc.verify()  # a file the full scan rejects is that error (exit 2), not an unknown layer
@@ -317,16 +313,23 @@ def _fail_if(errors: list[str], path: Path) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from quanted.core.entropy import resolve
+    from quanted.core.tensor_index import TensorIndex
+    from quanted.core.validate import report_problems
+
     doc = QuantizeDocument.open(args.file)
     warn_if_interrupted(args.file)
-    report = load_entropy(args.entropy, args.file)
-    problems = check(doc, report)
+    found = resolve(args.file, args.entropy)
+    index = TensorIndex.of(doc)  # the keys by layer: a fifth of their list's memory
+    problems = check(doc, None, index)
+    customized = len(doc.customized)
+    del doc  # the file's bytes go before the report is read (a piece at a time)
+    if found.path is not None:
+        problems += report_problems(index, found.path)
+    _note(found.note)
     for problem in problems:
         print(problem.format(str(args.file)))
     if problems:
         return 1
-    print(f"{args.file}: ok ({doc.layer_count()} layers, {len(doc.customized)} customized)")
+    print(f"{args.file}: ok ({len(index)} layers, {customized} customized)")
     return 0
-
-
-

@@ -8,12 +8,13 @@ rows before numpy loads."""
 from __future__ import annotations
 
 import math
+import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from itertools import compress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from quanted.core.errors import ReadError
 from quanted.core.files import read_bytes
@@ -35,22 +36,7 @@ class Summary:
     median: float
 
 
-def _pieces(text: str, piece: int = 1 << 20) -> Iterator[list[str]]:
-    """text.splitlines(), a piece at a time: the list of all lines of a 28 MB report held
-    twice the report beside the keys. Cut after a newline, which ends a line for splitlines
-    too (and never splits a CR LF)."""
-    start = 0
-    while start < len(text):
-        cut = text.find("\n", start + piece)
-        end = len(text) if cut < 0 else cut + 1
-        yield text[start:end].splitlines()
-        start = end
-
-
-def _lines(text: str, piece: int = 1 << 20) -> Iterator[str]:
-    """The lines of `text`, cut as _pieces cuts them."""
-    for lines in _pieces(text, piece):
-        yield from lines
+_PIECE = 1 << 18
 
 
 def _parse_line(text_line: str, number: int, label: str, keys: list[str],
@@ -159,44 +145,17 @@ class EntropyReport:
 
     @classmethod
     def parse(cls, data: bytes, path: str | Path | None = None) -> EntropyReport:
-        label = str(path) if path is not None else "<entropy>"
-        if b"\x00" in data:
-            raise ReadError("binary data, not an entropy report", label)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            where = data.count(b"\n", 0, exc.start) + 1
-            raise ReadError("not UTF-8 text, not an entropy report", label, where) from None
         keys: list[str] = []
         numbers: list[float] = []
-        number = 0
-        for lines in _pieces(text):
-            found = _well_formed(lines)
-            if found is not None:
-                keys += found[0]
-                numbers += found[1]
-                number += len(lines)
-                continue
-            for text_line in lines:
-                number += 1
-                _parse_line(text_line, number, label, keys, numbers)
-        if not keys:
-            raise ReadError("empty entropy report", label)
+        for found_keys, found_numbers in _parsed(data, path):
+            keys += found_keys
+            numbers += found_numbers
         return cls(keys, numbers, Path(path) if path else None)
 
     def by_layer(self) -> dict[str, dict[str, float]]:
         """Layer id -> {port: value}. Values stay Python floats, exactly as written."""
         layers: dict[str, dict[str, float]] = {}
-        for key, value in zip(self.keys, self.values_list()):
-            # split_tensor_key inlined (a million keys at 150 MB); a key without ':' is all layer
-            layer, sep, port = (key[1:] if key[:1] == "@" else key).rpartition(":")
-            if not sep:
-                layer, port = split_tensor_key(key)
-            ports = layers.get(layer)
-            if ports is None:
-                layers[layer] = {port: value}
-            else:
-                ports[port] = value
+        _fold(layers, self.keys, self.values_list())
         return layers
 
     def summary(self) -> Summary:
@@ -217,6 +176,97 @@ class EntropyReport:
         import numpy as np
 
         return int(np.count_nonzero(self.values >= threshold))
+
+
+class LayerEntropy(NamedTuple):
+    """A report read only as layer id -> {port: value} (what `quanted layers` shows): its
+    keys, a str per tensor, are not kept."""
+
+    path: Path
+    layers: dict[str, dict[str, float]]
+
+    def by_layer(self) -> dict[str, dict[str, float]]:
+        return self.layers
+
+    @classmethod
+    def read(cls, path: str | Path, only: Container[str] | None = None) -> LayerEntropy:
+        """EntropyReport.read(path).by_layer(), the same checks, a piece at a time; `only`:
+        just these layers are kept (`quanted report` shows the customized ones)."""
+        path = Path(path)
+        layers: dict[str, dict[str, float]] = {}
+        for keys, numbers in _parsed(read_bytes(path, "an entropy report"), path):
+            _fold(layers, keys, numbers, only)
+        return cls(path, layers)
+
+
+def read_key_pieces(path: str | Path) -> Iterator[list[str]]:
+    """The keys of a report a piece at a time, with EntropyReport.read's checks (`check`
+    compares them with the file without holding them all)."""
+    for keys, _ in _parsed(read_bytes(Path(path), "an entropy report"), path):
+        yield keys
+
+
+def _parsed(data: bytes, path: str | Path | None,
+            piece: int = _PIECE) -> Iterator[tuple[list[str], list[float]]]:
+    """The keys and values of a report, a piece of about `piece` bytes at a time (each piece
+    decoded alone: neither the text of a 28 MB report nor a list of all its lines is held
+    beside its bytes); ReadError for what is not one. A piece ends after a newline, which
+    ends a line for splitlines too (and never splits a CR LF or a UTF-8 sequence)."""
+    label = str(path) if path is not None else "<entropy>"
+    if b"\x00" in data:
+        raise ReadError("binary data, not an entropy report", label)
+    spans = []
+    start = 0
+    while start < len(data):
+        cut = data.find(b"\n", start + piece)
+        end = len(data) if cut < 0 else cut + 1
+        spans.append((start, end))
+        start = end
+    if not data.isascii():  # the whole file is checked first: this error comes before a line's
+        for start, end in spans:
+            try:
+                data[start:end].decode("utf-8")
+            except UnicodeDecodeError as exc:
+                where = data.count(b"\n", 0, start + exc.start) + 1
+                raise ReadError("not UTF-8 text, not an entropy report", label, where) from None
+    number = 0
+    empty = True
+    for start, end in spans:
+        lines = data[start:end].decode("utf-8").splitlines()
+        found = _well_formed(lines)
+        if found is None:
+            keys: list[str] = []
+            numbers: list[float] = []
+            for text_line in lines:
+                number += 1
+                _parse_line(text_line, number, label, keys, numbers)
+            found = (keys, numbers)
+        else:
+            number += len(lines)
+        if found[0]:
+            empty = False
+            yield found
+    if empty:
+        raise ReadError("empty entropy report", label)
+
+
+def _fold(layers: dict[str, dict[str, float]], keys: list[str], values: list[float],
+          only: Container[str] | None = None) -> None:
+    """Keys and their values onto layer id -> {port: value} (the last value of a key wins);
+    `only`: the layers to keep, None for all."""
+    for key, value in zip(keys, values):
+        # split_tensor_key inlined (a million keys at 150 MB); a key without ':' is all layer
+        layer, sep, port = (key[1:] if key[:1] == "@" else key).rpartition(":")
+        if not sep:
+            layer, port = split_tensor_key(key)
+        if only is not None and layer not in only:
+            continue
+        port = sys.intern(port)  # a few names: one str each, not one per layer's dict
+        ports = layers.get(layer)
+        if ports is None:
+            layers[layer] = {port: value}
+        else:
+            ports[port] = value
 
 
 def _shorten(text: str, limit: int = 50) -> str:
@@ -297,20 +347,22 @@ EARLIER_KIND = "entropy-before-hybrid"  # what hybrid runs save in .quanted/hist
 EARLIER_LIMIT = 5
 
 
-def earlier_reports(quantize_path: Path) -> list[tuple[str, EntropyReport]]:
+def earlier_reports(quantize_path: Path,
+                    only: Container[str] | None = None) -> list[tuple[str, LayerEntropy]]:
     """The reports saved before each hybrid run of the file, newest first, each with a label
     for the user: `entropy.txt before the hybrid run of 2026-11-27 04:41`. Unreadable copies
-    are skipped: they only fill in values the current report lacks."""
+    are skipped: they only fill in values the current report lacks. Each is read by layer,
+    keeping only the layers `only` names (None: all)."""
     from quanted.core.history import History
 
     history = History(quantize_path)
-    found: list[tuple[str, EntropyReport]] = []
+    found: list[tuple[str, LayerEntropy]] = []
     for entry in reversed(history.entries(EARLIER_KIND)):
         path = history.path_of(entry)
         if path is None:
             continue
         try:
-            report = EntropyReport.read(path)
+            report = LayerEntropy.read(path, only)
         except ReadError:
             continue
         source = entry.data.get("source", ENGINE_WRITES)

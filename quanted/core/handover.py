@@ -19,7 +19,7 @@ from quanted.core.engine.analysis import age_text, load_latest
 from quanted.core.engine.analysis_cache import CACHE_DIR
 from quanted.core.engine.attempts import VerifyAttempt, verify_history
 from quanted.core.engine.layer_figures import LayerFigures
-from quanted.core.entropy import ENGINE_WRITES, EntropyReport, resolve
+from quanted.core.entropy import ENGINE_WRITES, LayerEntropy, resolve
 from quanted.core.errors import QuantedError
 
 PORTS = ("out0", "weight")
@@ -181,24 +181,27 @@ def _verify_row(name: str, s: dict) -> str:
 def build(quantize: Path, entropy: Path | None = None) -> HandoverReport:
     quantize = Path(quantize)
     doc = QuantizeDocument.open(quantize)
+    customized = doc.customized
+    comments = doc.comments()
+    del doc  # all it needs of the file: its bytes go before the entropy report is read
     notes = []
     wanted = resolve(quantize, entropy).path
     entropy_path: Path | None = None
     by_layer: dict[str, dict[str, float]] = {}
     if wanted is not None and wanted.is_file():
         try:
-            by_layer = EntropyReport.read(wanted).by_layer()
+            # The customized layers' entropy only, the report read a piece at a time.
+            by_layer = LayerEntropy.read(wanted, customized).by_layer()
             entropy_path = wanted
         except QuantedError as exc:
             notes.append(f"entropy not shown: {exc}")
     else:
         notes.append(f"no {wanted or quantize.parent / ENGINE_WRITES}: entropy not shown")
-    comments = doc.comments()
     state, figures = analysis_state(quantize)
     rows = [LayerRow(layer, qtype, comments.get(layer), dict(by_layer.get(layer, {})),
                      figures.get(layer))
-            for layer, qtype in doc.customized.items()]
+            for layer, qtype in customized.items()]
     history = verify_history(quantize)
     last = history[-1] if history else None
-    matches = last is not None and last.customized == doc.customized
+    matches = last is not None and last.customized == customized
     return HandoverReport(quantize, rows, entropy_path, last, matches, state, notes)

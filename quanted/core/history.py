@@ -31,6 +31,28 @@ def warn(message: str) -> None:
     warnings.warn(message, HistoryWarning, stacklevel=3)
 
 
+# When a record (or an engine log) was made: local time, sortable as text.
+STAMP = "%Y%m%d-%H%M%S-%f"
+
+
+def new_stamp() -> str:
+    return datetime.now().strftime(STAMP)
+
+
+def stamp_time(stamp: str) -> datetime | None:
+    """A stamp as a (naive, local) time; None when it is not one."""
+    try:
+        return datetime.strptime(stamp, STAMP)
+    except ValueError:
+        return None
+
+
+def stamp_for_people(stamp: str) -> str:
+    """2026-11-26 18:19:09; the stamp as it is when it is not one."""
+    when = stamp_time(stamp)
+    return stamp if when is None else when.strftime("%Y-%m-%d %H:%M:%S")
+
+
 @dataclass(frozen=True)
 class Entry:
     time: str
@@ -106,7 +128,7 @@ class History:
         self.folder = quantize.parent / HISTORY_DIR
 
     def _stamp(self) -> str:
-        return datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        return new_stamp()
 
     def _dir(self, create: bool) -> AbstractContextManager[int | None]:
         return open_dir(self.quantize.parent, HISTORY_DIR.parts, create)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import EntropyReport
 
 # The layers a --hybrid run inserts between quantizations (FORMAT.md section 1; engine 6.57:
 # `op: dtype_converter` in NAME_POSTFIX.quantize.json), named LAYER_pre|next_FROM_to_TO_UID:
@@ -26,16 +25,23 @@ def is_converter(layer: str) -> bool:
 
 class LayerIndex(NamedTuple):
     """All build_rows reads of a document: a reader that needs nothing else (`quanted layers`)
-    lets go of the file's bytes before the rows are built (a third of its peak memory)."""
+    lets go of the file's bytes before the rows are built (a third of its peak memory).
+    tensors_by_layer may be a TensorIndex's view (its keys made as each row is written)."""
 
-    tensors_by_layer: dict[str, list[str]]
+    tensors_by_layer: Mapping[str, Sequence[str]]
     customized: dict[str, str]
+
+
+class ByLayer(Protocol):
+    """An entropy report as the rows read it (EntropyReport, or entropy.LayerEntropy)."""
+
+    def by_layer(self) -> dict[str, dict[str, float]]: ...
 
 
 @dataclass(slots=True)  # no __dict__ each: 200,000 rows at 150 MB
 class LayerRow:
     layer: str
-    tensors: list[str]  # its tensor keys in quantize_parameters, as written there
+    tensors: Sequence[str]  # its tensor keys in quantize_parameters, as written there
     entropy: dict[str, float] = field(default_factory=dict)  # port -> value
     order: int = 0  # position in the file; rows not in the file come after
     in_file: bool = True  # has tensors in quantize_parameters
@@ -79,8 +85,8 @@ class LayerRow:
 
 def build_rows(
     doc: QuantizeDocument | LayerIndex,
-    report: EntropyReport | None = None,
-    earlier: list[tuple[str, EntropyReport]] | None = None,
+    report: ByLayer | None = None,
+    earlier: Sequence[tuple[str, ByLayer]] | None = None,
 ) -> list[LayerRow]:
     """One row per layer id: those in the file, then ones only the report or the block names.
 
@@ -101,13 +107,19 @@ def build_rows(
             row.entropy = ports
     update_customized(rows, doc.customized)
     if earlier:
-        _keep_chosen_entropy(rows, earlier)
+        keep_chosen_entropy(rows.values(), earlier)
     return list(rows.values())
 
 
-def _keep_chosen_entropy(rows: dict[str, LayerRow],
-                         earlier: list[tuple[str, EntropyReport]]) -> None:
-    missing = [row for row in rows.values() if row.customized is not None and not row.entropy]
+def chosen_without_entropy(rows: Iterable[LayerRow]) -> list[LayerRow]:
+    """The customized rows the current report has no entropy for."""
+    return [row for row in rows if row.customized is not None and not row.entropy]
+
+
+def keep_chosen_entropy(rows: Iterable[LayerRow],
+                        earlier: Iterable[tuple[str, ByLayer]]) -> None:
+    """build_rows' `earlier`, applied to rows built without it."""
+    missing = chosen_without_entropy(rows)
     for label, report in earlier:
         if not missing:
             return
@@ -115,7 +127,7 @@ def _keep_chosen_entropy(rows: dict[str, LayerRow],
         for row in [r for r in missing if r.layer in ports_of]:
             row.entropy = ports_of[row.layer]
             row.entropy_from = label
-            missing.remove(row)
+        missing = [r for r in missing if r.entropy_from is None]
 
 
 def candidates(rows: list[LayerRow], above: float | None = None, top: int | None = None,

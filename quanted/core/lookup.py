@@ -4,7 +4,7 @@ take 16 s on a 15 MB file."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.scanner import layer_names
@@ -12,9 +12,12 @@ from quanted.core.scanner import layer_names
 ONE_BY_ONE = 16
 
 
-def missing_layers(doc: QuantizeDocument, layers: Iterable[str]) -> set[str]:
+def missing_layers(doc: QuantizeDocument, layers: Iterable[str],
+                   known: Container[str] | None = None) -> set[str]:
+    """`known`: the file's layer ids, when the caller holds them (check's TensorIndex)."""
     wanted = list(layers)
-    if len(wanted) <= ONE_BY_ONE:
-        return {layer for layer in wanted if not doc.has_layer(layer)}
-    known = layer_names(doc.tensor_keys)
+    if known is None:
+        if len(wanted) <= ONE_BY_ONE:
+            return {layer for layer in wanted if not doc.has_layer(layer)}
+        known = layer_names(doc.tensor_keys)
     return {layer for layer in wanted if layer not in known}

@@ -136,10 +136,18 @@ _PIECE = 1 << 23
 
 def tensor_keys(result: Scan) -> list[str]:
     """Every tensor key of quantize_parameters, in file order (about 30 ms for 60,000)."""
+    keys: list[str] = []
+    for found in tensor_key_pieces(result):
+        keys += found
+    return keys
+
+
+def tensor_key_pieces(result: Scan, size: int = _PIECE) -> Iterator[list[str]]:
+    """tensor_keys a piece of about `size` bytes of the table at a time: a reader that folds
+    them into something smaller (core/tensor_index.py) never holds them all."""
     table_start, table_end = _table(result)
     pattern = _key_line(result.key_indent)
-    keys: list[str] = []
-    for start, end in pieces(result.data, table_start, table_end, result.key_indent, _PIECE):
+    for start, end in pieces(result.data, table_start, table_end, result.key_indent, size):
         found = pattern.findall(result.data, start, end)
         if not found:
             continue
@@ -147,10 +155,9 @@ def tensor_keys(result: Scan) -> list[str]:
         joined = b"\n".join(found)
         del found
         if b"''" in joined or b'"' in joined:
-            keys += [unquote_key(token) for token in joined.decode("utf-8").split("\n")]
+            yield [unquote_key(token) for token in joined.decode("utf-8").split("\n")]
         else:  # single quotes only, none escaped: dropped before the decode, one list less
-            keys += joined.replace(b"'", b"").decode("utf-8").split("\n")
-    return keys
+            yield joined.replace(b"'", b"").decode("utf-8").split("\n")
 
 
 def group_by_layer(keys: list[str]) -> dict[str, list[str]]:
@@ -190,21 +197,31 @@ def tensor_qtypes(result: Scan) -> dict[str, tuple[str, str]]:
         + _FIELD_VALUE.encode() + rb")"
     )
     found: dict[str, tuple[str, str]] = {}
+    # The few distinct values and pairs, each held once: a fresh str per field and a tuple
+    # per tensor were 100 MB at 150 MB.
+    scalars: dict[bytes, str] = {}
+    pairs: dict[tuple[str, str], tuple[str, str]] = {}
     current: str | None = None
     quantizer = qtype = ""
     start, end = _table(result)
     for key, field_name, value in pattern.findall(result.data, start, end):
         if key:
             if current is not None:
-                found[current] = (quantizer, qtype)
+                pair = (quantizer, qtype)
+                found[current] = pairs.setdefault(pair, pair)
             current = unquote_key(key.decode("utf-8"))
             quantizer = qtype = ""
-        elif field_name == b"qtype":
-            qtype = _scalar(value)
+            continue
+        text = scalars.get(value)
+        if text is None:
+            text = scalars[value] = _scalar(value)
+        if field_name == b"qtype":
+            qtype = text
         else:
-            quantizer = _scalar(value)
+            quantizer = text
     if current is not None:
-        found[current] = (quantizer, qtype)
+        pair = (quantizer, qtype)
+        found[current] = pairs.setdefault(pair, pair)
     return found
 
 

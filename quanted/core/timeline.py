@@ -12,12 +12,11 @@ verify measured. `diff` compares two attempts; `restore` gives one back as an ed
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError, QuantedError
-from quanted.core.history import Entry, History
+from quanted.core.history import Entry, History, stamp_time
 from quanted.core.lookup import missing_layers
 
 ATTEMPT_KINDS = ("quantize", "hybrid", "verify", "tune")
@@ -41,9 +40,8 @@ class Attempt:
     @property
     def time(self) -> str:
         """ISO 8601 with the local offset."""
-        try:
-            when = datetime.strptime(self.stamp, "%Y%m%d-%H%M%S-%f")
-        except ValueError:
+        when = stamp_time(self.stamp)
+        if when is None:
             return self.stamp
         return when.astimezone().isoformat(timespec="seconds")
 

@@ -4,7 +4,9 @@ all."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from quanted.core import block, qtypes
 from quanted.core.document import QuantizeDocument
@@ -13,15 +15,25 @@ from quanted.core.near import closest
 from quanted.core.lookup import missing_layers
 from quanted.core.loader_rules import YAML, engine_loader_problems, input_problem
 from quanted.core.problems import ERROR, WARNING, Problem
+from quanted.core.tensor_index import TensorIndex
 
 __all__ = ["ERROR", "WARNING", "YAML", "Problem", "check", "input_problem", "qtype_problem",
-           "unknown_layer_message"]
+           "report_problems", "unknown_layer_message"]
 
 if TYPE_CHECKING:
     from quanted.core.entropy import EntropyReport
 
 
-def layer_hint(doc: QuantizeDocument, name: str) -> str | None:
+class Layers(Protocol):
+    """The layer ids of a file: its QuantizeDocument, or its TensorIndex."""
+
+    def has_layer(self, layer: str) -> bool: ...
+
+    @property
+    def layer_ids(self) -> list[str]: ...
+
+
+def layer_hint(doc: Layers, name: str) -> str | None:
     """Why `name` is not a layer id, when a near miss explains it."""
     if looks_like_tensor_key(name):
         layer = split_tensor_key(name)[0]
@@ -45,7 +57,7 @@ def layer_hint(doc: QuantizeDocument, name: str) -> str | None:
 _IMPORTER_SUFFIX = re.compile(r"(_output_\d+)?_\d+")
 
 
-def onnx_node_layers(doc: QuantizeDocument, name: str) -> list[str]:
+def onnx_node_layers(doc: Layers, name: str) -> list[str]:
     """The layer ids the importer made from the ONNX/Netron node `name`."""
     stem = name.strip().lstrip("/")
     if not stem:
@@ -54,7 +66,7 @@ def onnx_node_layers(doc: QuantizeDocument, name: str) -> list[str]:
             if layer.startswith(stem) and _IMPORTER_SUFFIX.fullmatch(layer, len(stem))]
 
 
-def unknown_layer_message(doc: QuantizeDocument, name: str) -> str:
+def unknown_layer_message(doc: Layers, name: str) -> str:
     message = f"layer {name!r} is not in quantize_parameters"
     hint = layer_hint(doc, name)
     return f"{message}; {hint}" if hint else message
@@ -72,7 +84,12 @@ def qtype_problem(qtype: str) -> tuple[str, str] | None:
     return None
 
 
-def check(doc: QuantizeDocument, report: EntropyReport | None = None) -> list[Problem]:
+def check(doc: QuantizeDocument, report: EntropyReport | None = None,
+          index: TensorIndex | None = None) -> list[Problem]:
+    """`index`: the document's TensorIndex when the caller has it (`quanted check` keeps it
+    to compare the entropy report with after the file's bytes are let go)."""
+    if index is None:
+        index = TensorIndex.of(doc)
     problems: list[Problem] = []
     state = doc.block_state
     header_line = doc.block_line
@@ -83,52 +100,57 @@ def check(doc: QuantizeDocument, report: EntropyReport | None = None) -> list[Pr
     for layer in block.duplicates(state):
         problems.append(Problem(ERROR, f"layer {layer!r} is listed more than once", lines_of[layer],
                                 layer, code=YAML))
-    unknown = missing_layers(doc, doc.customized)
-    for layer, qtype in doc.customized.items():
+    customized = doc.customized
+    unknown = missing_layers(doc, customized, index.layers)
+    for layer, qtype in customized.items():
         line = lines_of.get(layer, header_line)
         if layer in unknown:
-            problems.append(Problem(ERROR, unknown_layer_message(doc, layer), line, layer))
+            problems.append(Problem(ERROR, unknown_layer_message(index, layer), line, layer))
         found = qtype_problem(qtype)
         if found is not None:
             severity, message = found
             problems.append(Problem(severity, f"layer {layer!r}: {message}", line, layer))
-    problems.extend(_tensor_key_problems(doc))
+    problems.extend(_tensor_key_problems(index))
     problems.extend(engine_loader_problems(doc))
     if report is not None:
-        problems.extend(_report_problems(doc, report))
+        problems.extend(_report_problems(index, [report.keys], report.path))
     return problems
 
 
-def _tensor_key_problems(doc: QuantizeDocument) -> list[Problem]:
-    keys = doc.tensor_keys
-    problems = []
-    if len(set(keys)) != len(keys):
-        seen: set[str] = set()
-        for key in keys:
-            if key in seen:
-                problems.append(Problem(
-                    ERROR, f"tensor {key!r} appears more than once in quantize_parameters",
-                    code=YAML))
-            seen.add(key)
-    odd = [k for k in keys if not looks_like_tensor_key(k)]
-    if odd:
+def _tensor_key_problems(index: TensorIndex) -> list[Problem]:
+    problems = [Problem(ERROR, f"tensor {key!r} appears more than once in quantize_parameters",
+                        code=YAML) for key in index.repeats]
+    if index.odd_count:
         problems.append(
-            Problem(WARNING, f"{len(odd)} tensor key(s) not of the form '@LAYER:PORT', "
-                             f"first {odd[0]!r}")
+            Problem(WARNING, f"{index.odd_count} tensor key(s) not of the form '@LAYER:PORT', "
+                             f"first {index.first_odd!r}")
         )
     return problems
 
 
-def _report_problems(doc: QuantizeDocument, report: EntropyReport) -> list[Problem]:
-    known = set(doc.tensor_keys)
-    missing = [k for k in report.keys if k not in known]
-    if not missing:
+def report_problems(index: TensorIndex, path: Path) -> list[Problem]:
+    """The entropy report at `path` compared with the file, read a piece at a time."""
+    from quanted.core.entropy import read_key_pieces
+
+    return _report_problems(index, read_key_pieces(path), Path(path))
+
+
+def _report_problems(index: TensorIndex, key_pieces: Iterable[list[str]],
+                     path: Path | None) -> list[Problem]:
+    count = 0
+    first: str | None = None
+    for keys in key_pieces:
+        missing = [k for k in keys if k not in index]
+        if missing:
+            count += len(missing)
+            first = missing[0] if first is None else first
+    if not count:
         return []
-    where = str(report.path) if report.path else "the entropy report"
+    where = str(path) if path else "the entropy report"
     return [
         Problem(
             WARNING,
-            f"{where} lists {len(missing)} tensor(s) not in this file (first {missing[0]!r});"
+            f"{where} lists {count} tensor(s) not in this file (first {first!r});"
             " is it from another model or an older run?",
         )
     ]

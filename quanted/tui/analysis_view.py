@@ -5,13 +5,13 @@ the header, when the file changed since)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
-    from quanted.core.engine.analysis import Analysis
+    from textual.app import App
 
-# `screen` is the MainScreen (not imported: it imports this module): its path, model, table.
-MainScreen = Any
+    from quanted.core.engine.analysis import Analysis
+    from quanted.tui.screens.editor import Editor  # MainScreen, which imports this module
 
 
 def latest(path: Path) -> Analysis | None:
@@ -20,7 +20,7 @@ def latest(path: Path) -> Analysis | None:
     return load_latest(path)
 
 
-def load(screen: MainScreen) -> None:
+def load(screen: Editor) -> None:
     """Read the analysis in a worker thread, then show it on `screen` (its model and table)."""
 
     def read() -> None:
@@ -30,15 +30,15 @@ def load(screen: MainScreen) -> None:
     screen.run_worker(read, thread=True, group="analysis", exit_on_error=False)
 
 
-def show_on_editor(app: Any, found: Analysis) -> None:
+def show_on_editor(app: App[object], found: Analysis) -> None:
     """A fresh analysis goes straight to the editor screen below (the one showing its file)."""
     for screen in app.screen_stack:
         path = getattr(screen, "path", None)
         if path is not None and Path(path).absolute() == found.file and hasattr(screen, "table"):
-            show(screen, found)
+            show(cast("Editor", screen), found)  # a screen with a file and a table: the editor
 
 
-def show(screen: MainScreen, found: Analysis | None) -> None:
+def show(screen: Editor, found: Analysis | None) -> None:
     from quanted.core.engine.analysis import age_text
 
     model = screen.model

@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from quanted.tui.user_regex import compile_quietly
+
 # Regex text that could match a line break, look behind it, or anchor at the whole text:
 # such a filter must run per id.
 _CROSSES_LINES = re.compile(r"\\[sSWDntrvfxuUN0AZ]|\[\^|\(\?[a-zA-Z]*[sx]|\(\?<|\n")
@@ -41,11 +43,11 @@ def regex_mask(joined: JoinedIds, text: str) -> np.ndarray | None:
     if _CROSSES_LINES.search(text):
         return None
     lower = bool(joined.lowered) and text.isascii() and not _CASE_SENSITIVE.search(text)
-    try:
-        re.compile(text)  # wrapped, an invalid regex (`a)(b`) could become a valid one
-        pattern = re.compile(f"(?:{text.lower() if lower else text})[^\n]*",
-                             re.MULTILINE if lower else re.MULTILINE | re.IGNORECASE)
-    except re.error:
+    if compile_quietly(text) is None:  # wrapped, an invalid regex (`a)(b`) could become valid
+        return None
+    pattern = compile_quietly(f"(?:{text.lower() if lower else text})[^\n]*",
+                              re.MULTILINE if lower else re.MULTILINE | re.IGNORECASE)
+    if pattern is None:
         return None
     mask = np.zeros(len(joined.starts), bool)
     found = np.fromiter(map(re.Match.start, pattern.finditer(joined.lowered if lower

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport, resolve
@@ -23,6 +23,7 @@ from quanted.core.rebase import reload_keeping_edits
 if TYPE_CHECKING:
     from quanted.tui.row_model import RowModel
     from quanted.tui.row_view import RowView
+    from quanted.tui.screens.editor import Editor
 
 # Rows in the first paint: more than any terminal shows. The tensors looked at to find them:
 # a layer's max entropy is one of its tensors' values, so the top tensors name the top layers.
@@ -57,7 +58,7 @@ def load(path: Path, entropy: Path | None,
     return from_doc(doc, report)
 
 
-def for_screen(screen: Any, again: bool, entropy: bool,
+def for_screen(screen: Editor, again: bool, entropy: bool,
                keep_edits: bool) -> tuple[Loaded, list[str] | None]:
     """MainScreen.load's work (`screen` is it): `keep_edits`, the file again with the unsaved
     edits replayed, and the ones that could not be; `again`, the file again (and the report,

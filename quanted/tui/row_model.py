@@ -12,7 +12,7 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable
 from itertools import compress, repeat
-from operator import ne, not_
+from operator import ne
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from quanted.core.layers import LayerRow, update_customized
 from quanted.tui import id_search
 from quanted.tui.metrics import DROP, ENTROPY, METRICS
 from quanted.tui.row_view import RowView
+from quanted.tui.user_regex import compile_quietly
 
 SORTS = ("entropy", "name", "file")
 ANALYSIS_SORTS = ("drop", "cosine")  # offered while an analysis (`a`) is shown
@@ -31,10 +32,8 @@ def compile_filter(text: str) -> Callable[[str], object] | None:
     when the text is not a valid regex. A bound `search`, so a 20,000-row filter runs in C."""
     if not text:
         return None
-    try:
-        return re.compile(text, re.IGNORECASE).search
-    except re.error:
-        return re.compile(re.escape(text), re.IGNORECASE).search
+    pattern = compile_quietly(text, re.IGNORECASE)
+    return (pattern or re.compile(re.escape(text), re.IGNORECASE)).search
 
 
 class RowModel(RowView):
@@ -76,7 +75,7 @@ class RowModel(RowView):
         for sort in SORTS:
             self._order(sort)
         self._folded_ids()
-        self._regex_mask(".")  # the joined ids
+        self._joined_ids()
         self.count_to_add(0.0)  # the threshold preview's rank table (0: every ranked row)
 
     def _order(self, sort: str | None = None) -> np.ndarray:
@@ -130,14 +129,20 @@ class RowModel(RowView):
         self._masks[text] = mask
         return mask
 
-    def _regex_mask(self, text: str) -> np.ndarray:
-        """Rows whose id the regex (or, when invalid, the substring) finds: over all ids at
-        once (id_search) when the regex allows, else one search per id."""
+    def _joined_ids(self) -> id_search.JoinedIds | None:
+        """Every id joined for the regex filter (made again when the rows changed); None when
+        an id holds a newline."""
         joined = self._joined
         if joined is None or joined[1] != len(self.rows):
             joined = self._joined = (id_search.join([row.layer for row in self.rows]),
                                      len(self.rows))
-        found = id_search.regex_mask(joined[0], text) if joined[0] is not None else None
+        return joined[0]
+
+    def _regex_mask(self, text: str) -> np.ndarray:
+        """Rows whose id the regex (or, when invalid, the substring) finds: over all ids at
+        once (id_search) when the regex allows, else one search per id."""
+        joined = self._joined_ids()
+        found = id_search.regex_mask(joined, text) if joined is not None else None
         if found is not None:
             return found
         match = compile_filter(text)
@@ -387,14 +392,3 @@ class RowModel(RowView):
         """The ids of to_add(threshold), from the ids in row order: reading each row's id
         reached 200,000 rows scattered in memory."""
         return list(map(list(self._index).__getitem__, self._chosen(threshold).tolist()))
-
-
-def first_changed(before: dict[str, str], after: dict[str, str]) -> str | None:
-    """The first layer whose customized qtype differs between two blocks (before's order,
-    then the ones only `after` has), found in C: a comprehension over both was 0.3 s for
-    the undo of a 200,000-layer add."""
-    found = next(compress(before, map(ne, before.values(), map(after.get, before))), None)
-    if found is None:
-        found = next(compress(after, map(not_, map(before.__contains__, after))), None)
-    return found
-

@@ -15,6 +15,7 @@ from quanted.cli import main
 from quanted.core.document import QuantizeDocument
 from quanted.core.history import History
 from tests.core.docs import v2_doc
+from tests.core.model_folder import write_model_folder
 
 PEGASUS = "/opt/acuity/bin/pegasus"
 ENGINE = "customized_quantize_layers:\n  c1_8: dynamic_fixed_point-i16\n"
@@ -23,11 +24,7 @@ FIX = "run `quanted hybrid m_uint8.quantize` (ctrl+r in the editor) first (--for
 
 @pytest.fixture
 def quantized(tmp_path):
-    (tmp_path / "m.json").write_text('{"Layers": {"c1_8": {}, "c2_6": {}, "c3_4": {}}}')
-    (tmp_path / "m.data").write_bytes(b"\0")
-    (tmp_path / "m_inputmeta.yml").write_text(
-        "input_meta:\n  databases:\n  - path: dataset.txt\n    type: TEXT\n")
-    (tmp_path / "dataset.txt").write_text("a.npy\n")
+    write_model_folder(tmp_path, ["c1_8", "c2_6", "c3_4"], ["a.npy"])
     path = tmp_path / "m_uint8.quantize"
     path.write_text(v2_doc(layers=("c1_8", "c2_6", "c3_4", "c1_8_to_i16"), customized=ENGINE))
     return path

@@ -17,6 +17,7 @@ from quanted.core.engine.analysis import plan
 from quanted.core.engine.analysis_cache import AnalysisCache
 from quanted.core.engine.layer_figures import LayerFigures
 from tests.core.docs import v2_doc
+from tests.core.model_folder import write_model_folder
 
 CUSTOMIZED = "customized_quantize_layers:\n  c1_8: dynamic_fixed_point-i16  # worst drop\n"
 NO_ANALYSIS = "no analysis (run quanted analyze m_uint8.quantize)"
@@ -24,11 +25,7 @@ NO_ANALYSIS = "no analysis (run quanted analyze m_uint8.quantize)"
 
 @pytest.fixture
 def quantized(tmp_path):
-    (tmp_path / "m.json").write_text('{"Layers": {"c1_8": {}, "c2_6": {}}}')
-    (tmp_path / "m.data").write_bytes(b"\0")
-    (tmp_path / "m_inputmeta.yml").write_text(
-        "input_meta:\n  databases:\n  - path: dataset.txt\n    type: TEXT\n")
-    (tmp_path / "dataset.txt").write_text("a.npy\nb.npy\n")
+    write_model_folder(tmp_path, ["c1_8", "c2_6"], ["a.npy", "b.npy"])
     path = tmp_path / "m_uint8.quantize"
     path.write_text(v2_doc(customized=CUSTOMIZED))
     return path

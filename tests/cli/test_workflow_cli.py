@@ -17,6 +17,7 @@ from quanted.cli import main
 from quanted.core.engine.export import scan_export_line
 from quanted.core.history import History
 from tests.core.docs import v2_doc
+from tests.core.model_folder import write_model_folder
 
 PEGASUS = "/opt/acuity/bin/pegasus"
 USER = ("customized_quantize_layers:\n  # keep: worst entropy\n"
@@ -26,12 +27,7 @@ ENGINE = "customized_quantize_layers:\n  c1_8: dynamic_fixed_point-i16\n"
 
 @pytest.fixture
 def model(tmp_path):
-    (tmp_path / "m.json").write_text('{"Layers": {"c1_8": {}, "c2_6": {}}}')
-    (tmp_path / "m.data").write_bytes(b"\0")
-    (tmp_path / "m_inputmeta.yml").write_text(
-        "input_meta:\n  databases:\n  - path: dataset.txt\n    type: TEXT\n")
-    (tmp_path / "dataset.txt").write_text("a.npy\nb.npy\nc.npy\n")
-    return tmp_path / "m.json"
+    return write_model_folder(tmp_path, ["c1_8", "c2_6"], ["a.npy", "b.npy", "c.npy"])
 
 
 def stand_in(tmp_path, body: str) -> str:

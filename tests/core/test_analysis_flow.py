@@ -15,6 +15,7 @@ import pytest
 from quanted.cli.dispatch import main
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import analysis
+from tests.core.model_folder import write_model_folder
 
 STANDIN = Path(__file__).with_name("analysis_standin.py")
 LAYERS = {
@@ -38,19 +39,21 @@ def quantize_text(customized: str = "customized_quantize_layers: {}\n") -> str:
             + "stable_quantize_tensors: {}\n")
 
 
-@pytest.fixture
-def model(tmp_path, monkeypatch):
-    folder = tmp_path / "model"
-    folder.mkdir()
-    (folder / "m.json").write_text(json.dumps({"Layers": LAYERS}))
-    (folder / "m.data").write_bytes(b"\x00weights")
-    (folder / "m_inputmeta.yml").write_text(
-        "input_meta:\n  databases:\n  - path: dataset.txt\n    type: TEXT\n")
-    (folder / "dataset.txt").write_text("in_0.npy\nin_1.npy\n")
+def standin_model(folder: Path) -> Path:
+    """The stand-in engine's model in `folder`, with its two inputs; returns its .quantize."""
+    write_model_folder(folder, LAYERS, ["in_0.npy", "in_1.npy"], data=b"\x00weights")
     for i in range(2):
         np.save(folder / f"in_{i}.npy", np.full((1, 2), i, dtype=np.float32))
     path = folder / "m_uint8.quantize"
     path.write_text(quantize_text())
+    return path
+
+
+@pytest.fixture
+def model(tmp_path, monkeypatch):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    path = standin_model(folder)
     log = tmp_path / "calls.log"
     monkeypatch.setenv("STANDIN_LOG", str(log))
     monkeypatch.setenv("QUANTED_PEGASUS", f"{sys.executable} {STANDIN}")

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quanted.core.entropy import EntropyReport, _lines
+from quanted.core.entropy import EntropyReport, LayerEntropy, _parsed
 from quanted.core.errors import ReadError
 from tests.conftest import public
 
@@ -55,10 +55,38 @@ def test_layer_ids_with_colons_split_at_the_last_one():
     assert report.by_layer() == {"blk:3/conv": {"out0": 0.25}}
 
 
+def _read(data: bytes, piece: int) -> tuple[list[str], list[float]] | tuple[str, int | None]:
+    keys: list[str] = []
+    numbers: list[float] = []
+    try:
+        for found_keys, found_numbers in _parsed(data, "e.txt", piece):
+            keys += found_keys
+            numbers += found_numbers
+    except ReadError as exc:
+        return exc.message, exc.line
+    return keys, numbers
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.text(st.sampled_from("ab,0.5\n\r\x0b\x1c\x85\u2028 ")), st.integers(1, 8))
-def test_a_report_read_in_pieces_splits_its_lines_as_a_whole_one(text, piece):
-    assert list(_lines(text, piece)) == text.splitlines()
+@given(st.text(st.sampled_from("ab,0.5\n\r\x0b\x1c\x85\u2028 \xe9")), st.integers(1, 8))
+def test_a_report_read_in_pieces_reads_as_a_whole_one(text, piece):
+    data = text.encode("utf-8")
+    assert _read(data, piece) == _read(data, len(data) + 1)
+    if b"\x85" not in data:  # a line of ascii pieces: that same text, bytes for bytes
+        assert _read(data + b"\xff", piece) == _read(data + b"\xff", len(data) + 2)
+
+
+def test_a_report_read_by_layer_is_the_whole_reports_by_layer(tmp_path):
+    path = public("khadas_mobilenet_tf_entropy.txt")
+    found = LayerEntropy.read(path)
+    assert found.path == path
+    assert found.by_layer() == EntropyReport.read(path).by_layer()
+    assert list(found.by_layer()) == list(EntropyReport.read(path).by_layer())
+    bad = tmp_path / "e.txt"
+    bad.write_bytes(b"@a:out0, 0.1\n" * 100000 + b"@b:out0 0.2\n")
+    with pytest.raises(ReadError) as exc:
+        LayerEntropy.read(bad)
+    assert exc.value.line == 100001
 
 
 @settings(max_examples=300, deadline=None)
@@ -72,3 +100,11 @@ def test_the_highest_values_are_a_sort_by_value_ties_in_report_order(values, cou
     array = report.values  # made on first use; the floats after it come from the array
     assert array.dtype == np.float64 and array.tolist() == list(values)
     assert report.highest(count) == expected and report.values_list() == list(values)
+
+
+def test_a_report_read_for_some_layers_keeps_theirs_as_the_whole_report_has_them():
+    path = public("khadas_mobilenet_tf_entropy.txt")
+    whole = EntropyReport.read(path).by_layer()
+    only = set(list(whole)[::7]) | {"not_a_layer"}
+    assert LayerEntropy.read(path, only).by_layer() == {
+        layer: ports for layer, ports in whole.items() if layer in only}

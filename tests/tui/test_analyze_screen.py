@@ -4,10 +4,8 @@ DROP columns, sorting by them, the stale view, and a snapshot of the table with 
 
 from __future__ import annotations
 
-import json
 import sys
 
-import numpy as np
 import pytest
 from engine_helpers import wait_for
 from tui_helpers import settle
@@ -17,23 +15,15 @@ from quanted.tui.app import QuantedApp
 from quanted.tui.screens.analyze import AnalyzeScreen
 from quanted.tui.screens.main import MainScreen
 from quanted.tui.widgets.layer_table import LayerTable
-from tests.core.test_analysis_flow import LAYERS, STANDIN, quantize_text
+from tests.core.test_analysis_flow import STANDIN, quantize_text, standin_model
 
 
 @pytest.fixture
 def model(tmp_path, monkeypatch):
     """The stand-in model of the core flow tests, as the editor opens it."""
-    (tmp_path / "m.json").write_text(json.dumps({"Layers": LAYERS}))
-    (tmp_path / "m.data").write_bytes(b"\x00weights")
-    (tmp_path / "m_inputmeta.yml").write_text(
-        "input_meta:\n  databases:\n  - path: dataset.txt\n    type: TEXT\n")
-    (tmp_path / "dataset.txt").write_text("in_0.npy\nin_1.npy\n")
-    for i in range(2):
-        np.save(tmp_path / f"in_{i}.npy", np.full((1, 2), i, dtype=np.float32))
+    path = standin_model(tmp_path)
     (tmp_path / "entropy.txt").write_text("@conv/a_2:out0, 0.7\n@add_4:out0, 0.3\n"
                                           "@conv_a_3:out0, 0.5\n@input_1:out0, 0.1\n")
-    path = tmp_path / "m_uint8.quantize"
-    path.write_text(quantize_text())
     monkeypatch.setenv("QUANTED_PEGASUS", f"{sys.executable} {STANDIN}")
     monkeypatch.chdir(tmp_path)
     return path

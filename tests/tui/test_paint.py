@@ -11,11 +11,11 @@ import threading
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from row_strategies import layer_rows
 from tui_helpers import settle
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport
-from quanted.core.layers import LayerRow
 from quanted.tui import loading
 from quanted.tui.app import QuantedApp
 from quanted.tui.row_model import RowModel, compile_filter
@@ -27,16 +27,8 @@ ID = st.text("abAB12_/.:", min_size=1, max_size=8)
 REGEX = st.text("abAB12_/.:^$|()[]*+?{}\\-sdwbBnAZ", max_size=6)
 
 
-@st.composite
-def rows(draw):
-    ids = draw(st.lists(ID, min_size=1, max_size=14, unique=True))
-    found = []
-    for order, layer in enumerate(ids):
-        entropy = draw(st.one_of(st.just({}), st.fixed_dictionaries(
-            {"out0": st.sampled_from([0.1, 0.5, 0.9])})))
-        found.append(LayerRow(layer, [f"@{layer}:out0"], entropy, order=order,
-                              in_file=draw(st.booleans()) or order == 0))
-    return found
+def rows():
+    return layer_rows(ID, max_size=14, some_not_in_file=True)
 
 
 @settings(max_examples=400, deadline=None)

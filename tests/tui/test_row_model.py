@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import warnings
+
 from quanted.core.layers import LayerRow
-from quanted.tui.row_model import RowModel
+from quanted.tui.dialogs.filter_input import describe_filter
+from quanted.tui.row_model import RowModel, compile_filter
 
 
 def rows():
@@ -46,3 +50,20 @@ def test_threshold_counts():
     model = RowModel(rows())
     assert model.count_at_or_above(0.5) == 2
     assert [r.layer for r in model.to_add(0.5)] == ["layer1/Relu_2", "a(b"]
+
+
+def test_a_pattern_re_warns_about_filters_without_a_warning():
+    """`[[`: re emits a FutureWarning (a possible nested set); the user's text must not print
+    one over the editor. `[[` is no valid regex (re never caches it: it warns every time), so
+    it is a substring; `u[[_]` is a valid one."""
+    re.purge()  # a cached pattern compiles without its warning
+    model = RowModel(rows() + [LayerRow("x[[y", ["@x[[y:out0"], {}, order=4)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.set_filter("[[")
+        assert names(model) == ["x[[y"]
+        assert compile_filter("[[")("x[[y")
+        assert describe_filter("[[") == "substring (not a valid regex)"
+        model.set_filter("u[[_]")  # u, then [ or _
+        assert names(model) == ["layer1/Relu_2"]
+        assert describe_filter("u[[_]") == "regex, any case"

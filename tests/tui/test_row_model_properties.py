@@ -5,22 +5,17 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from row_strategies import layer_rows
 
 from quanted.core.layers import LayerRow
-from quanted.tui.row_model import SORTS, RowModel, compile_filter, first_changed
+from quanted.tui.edit_focus import first_changed
+from quanted.tui.row_model import SORTS, RowModel, compile_filter
 
 ID = st.text("abAB12_/.(", min_size=1, max_size=6)
 
 
-@st.composite
-def models(draw):
-    ids = draw(st.lists(ID, min_size=1, max_size=12, unique=True))
-    rows = []
-    for order, layer in enumerate(ids):
-        entropy = draw(st.one_of(st.just({}), st.fixed_dictionaries(
-            {"out0": st.sampled_from([0.1, 0.5, 0.9])})))
-        rows.append(LayerRow(layer, [f"@{layer}:out0"], entropy, order=order))
-    return rows
+def models():
+    return layer_rows(ID, max_size=12)
 
 
 def reference(rows, sort, text):

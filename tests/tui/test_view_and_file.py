@@ -55,6 +55,17 @@ async def test_filter_escape_while_typing_restores_the_previous_filter(quantize)
         assert not app.main.query_one(FilterBar).display
 
 
+async def test_typing_a_pattern_re_warns_about_prints_no_warning(quantize, recwarn):
+    """`[[` makes re warn (a possible nested set); the filter bar's hint and the filter
+    compile it quietly, and it stays a substring."""
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"[[")
+        assert app.main.model.filter_text == "[[" and len(app.main.model) == 0
+    assert [str(w.message) for w in recwarn if issubclass(w.category, FutureWarning)] == []
+
+
 async def test_sort_cycles_entropy_name_file_and_keeps_the_cursor_row(quantize):
     app = QuantedApp(KHADAS)
     async with app.run_test(size=(120, 40)) as pilot:

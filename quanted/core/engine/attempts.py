@@ -9,10 +9,9 @@ user sees whether the last change to customized_quantize_layers helped.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from quanted.core.history import History
+from quanted.core.history import History, stamp_for_people
 
 
 @dataclass(frozen=True)
@@ -37,10 +36,7 @@ class VerifyAttempt:
     @property
     def when(self) -> str:
         """The time for people: 2026-11-26 18:19:09."""
-        try:
-            return datetime.strptime(self.time, "%Y%m%d-%H%M%S-%f").strftime("%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            return self.time
+        return stamp_for_people(self.time)
 
     def line(self, is_best: bool = False) -> str:
         cos = "-" if self.mean_cosine is None else f"{self.mean_cosine:.6f}"

@@ -19,7 +19,6 @@ run to put the user's comments back, so the file is always newer than its model.
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
@@ -27,7 +26,7 @@ from quanted.core.engine import command as cmd
 from quanted.core.engine.model_json import ModelError, read_layers
 from quanted.core.engine.verify import not_applied
 from quanted.core.errors import QuantedError
-from quanted.core.history import Entry, History
+from quanted.core.history import Entry, History, stamp_for_people, stamp_time
 
 RUN_KINDS = ("hybrid", "tune", "quantize")  # what changes the model or quantize_parameters
 SHOWN = 3  # layers named per kind of change; the rest are counted
@@ -50,7 +49,7 @@ def stale_reasons(quantize: Path, doc: QuantizeDocument) -> list[str]:
     last = _last_run(quantize)
     if last is None or _stamp_seconds(last) < model.stat().st_mtime:
         return _unapplied(quantize, model, doc)
-    when = f"attempt {last.id}, {_when(last)}"
+    when = f"attempt {last.id}, {stamp_for_people(last.time)}"
     if last.kind == "quantize":
         return [f"{quantize.name} was rebuilt ({when}) after the hybrid run that made "
                 f"{model.name}"]
@@ -105,17 +104,8 @@ def _recorded_list(entry: Entry) -> dict[str, str]:
 def _stamp_seconds(entry: Entry) -> float:
     """When the record was written (after its run ended); 0 when the stamp is unreadable, so
     that the model counts as newer and rule 3 applies."""
-    try:
-        return datetime.strptime(entry.time, "%Y%m%d-%H%M%S-%f").timestamp()
-    except ValueError:
-        return 0.0
-
-
-def _when(entry: Entry) -> str:
-    try:
-        return datetime.strptime(entry.time, "%Y%m%d-%H%M%S-%f").strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return entry.time
+    when = stamp_time(entry.time)
+    return 0.0 if when is None else when.timestamp()
 
 
 def _unapplied(quantize: Path, model: Path, doc: QuantizeDocument) -> list[str]:

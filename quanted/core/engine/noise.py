@@ -11,13 +11,12 @@ import os
 import re
 import tempfile
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 from quanted.core.engine.logscan import strip_ansi
 from quanted.core.errors import QuantedError
-from quanted.core.history import open_dir
+from quanted.core.history import new_stamp, open_dir
 
 LOG_DIR = Path(".quanted") / "logs"
 KEEP_LOGS = 20  # per .quantize file; older ones are removed when a new one is made
@@ -67,7 +66,7 @@ class KeptLog:
 def _open_log(quantize: Path, kind: str) -> tuple[Path, IO[str]]:
     """`.quanted/logs/NAME.STAMP.KIND.log` beside the file; a temporary file when that folder
     cannot be written (a read-only model folder must not stop the run)."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    stamp = new_stamp()
     folder = quantize.parent / LOG_DIR
     name = f"{quantize.name}.{stamp}.{kind}.log"
     try:

@@ -6,21 +6,19 @@ than the 50 ms a keystroke may take on a 20,000-row table.
 
 from __future__ import annotations
 
-import re
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label
 
+from quanted.tui.user_regex import compile_quietly
+
 
 def describe_filter(text: str) -> str:
     if not text:
         return "substring or regex"
-    try:
-        re.compile(text)
-    except re.error:
+    if compile_quietly(text) is None:
         return "substring (not a valid regex)"
     return "regex, any case"
 

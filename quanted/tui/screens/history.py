@@ -4,12 +4,9 @@ verified one), the highlighted attempt's list against the current one, and r to 
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
@@ -17,24 +14,8 @@ from quanted.core import timeline
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import QuantedError
 from quanted.tui.keymap import HISTORY_KEYS
+from quanted.tui.screens.editor import Editor
 from quanted.tui.widgets.key_hints import KeyHints
-
-
-class Editor(Protocol):
-    """What history_flow needs of the main screen (importing it would be a cycle)."""
-
-    doc: QuantizeDocument | None
-    display_name: str
-
-    @property
-    def app(self) -> Any: ...
-
-    def _ready(self) -> bool: ...
-
-    def _edited(self, focus: str | None = None) -> None: ...
-
-    def notify(self, message: str, *, title: str = ..., severity: SeverityLevel = ...,
-               timeout: float | None = ..., markup: bool = ...) -> None: ...
 
 COLUMNS = (("mark", ""), ("id", "id"), ("when", "when"), ("kind", "kind"),
            ("layers", "layers"), ("cosine", "mean cosine"), ("top1", "top-1"))

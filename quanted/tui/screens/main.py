@@ -23,6 +23,7 @@ from quanted.core.errors import FileChangedError, QuantedError, describe
 from quanted.core.files import FileLockedError, ReadOnlyError
 from quanted.tui import analysis_view, loading, reloads, wording
 from quanted.tui.commands import QuantedCommands
+from quanted.tui.edit_focus import first_changed
 from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first, save_refused
 from quanted.tui.dialogs.comment import CommentDialog
 from quanted.tui.dialogs.qtype_picker import QtypePicker
@@ -353,8 +354,6 @@ class MainScreen(Screen[None]):
             self._edited()
 
     def _undo_or_redo(self, redo: bool) -> None:
-        from quanted.tui.row_model import first_changed  # loaded with the rows (numpy)
-
         if not self._ready():
             return
         assert self.doc is not None
