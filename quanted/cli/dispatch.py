@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from quanted import __version__
 from quanted.cli import open_command
@@ -20,41 +22,66 @@ input; engine commands: the engine's status when it fails, 130 (128+N for signal
 Without a subcommand, `quanted FILE` opens the editor."""
 
 
-# Every subcommand, in the parser's order (a test holds the two together): `quanted FILE` opens
-# the editor without importing every command's module, a tenth of its launch (issue 14).
-COMMANDS = ("layers", "add", "remove", "recover", "check", "hybrid", "verify", "tune", "analyze",
-            "quantize", "history", "restore", "report", "export")
+# Every subcommand and the module that registers it, in the parser's order (a test holds the
+# two together): `quanted FILE` opens the editor without importing every command's module, a
+# tenth of its launch, and `quanted add ...` imports and registers only edit_commands' (issue 14).
+OWNERS = {"layers": "edit_commands", "add": "edit_commands", "remove": "edit_commands",
+          "recover": "edit_commands", "check": "edit_commands", "hybrid": "engine_commands",
+          "verify": "verify_command", "tune": "tune_command", "analyze": "analyze_command",
+          "quantize": "quantize_command", "history": "history_commands",
+          "restore": "history_commands", "report": "history_commands",
+          "export": "export_command"}
+COMMANDS = tuple(OWNERS)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from quanted.cli import (
-        analyze_command,
-        edit_commands,
-        engine_commands,
-        export_command,
-        history_commands,
-        quantize_command,
-        tune_command,
-        verify_command,
-    )
+def _columns() -> int:
+    """shutil.get_terminal_size().columns without importing shutil, which argparse does for
+    each formatter (bz2, lzma and zlib with it: milliseconds of every `add`)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
 
-    parser = argparse.ArgumentParser(
+
+class _Width(argparse.HelpFormatter):
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _columns() - 2 if width is None else width)
+
+
+class _RawWidth(_Width, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """The subcommands' parsers too (add_subparsers makes them of this class)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Width)
+        super().__init__(**kwargs)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every command's parser, or (`command`) only those of the module registering it."""
+    parser = _Parser(
         prog=PROG,
         description="Edit ACUITY .quantize files: hybrid-quantization layers, guided by "
         "entropy.txt.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_RawWidth,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    edit_commands.register(sub)
-    engine_commands.register(sub)
-    verify_command.register(sub)
-    tune_command.register(sub)
-    analyze_command.register(sub)
-    quantize_command.register(sub)
-    history_commands.register(sub)
-    export_command.register(sub)
+    modules = dict.fromkeys(OWNERS.values()) if command is None else [OWNERS[command]]
+    for module in modules:
+        importlib.import_module(f"quanted.cli.{module}").register(sub)
     return parser
 
 
@@ -118,7 +145,7 @@ def _main(argv: Sequence[str] | None) -> int:
         # No subcommand: `quanted [FILE] [-e ENTROPY]` opens the editor.
         args = open_command.parse(args_list)
     else:
-        parser = build_parser()
+        parser = build_parser(args_list[0] if args_list and args_list[0] in OWNERS else None)
         args = parser.parse_args(args_list)
         if args.command is None:
             parser.print_help()

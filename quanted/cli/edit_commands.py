@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quanted.cli import analyze_command, layers_output
 from quanted.cli.interrupted import refuse_if_interrupted, warn_if_interrupted
 from quanted.cli.open_command import ENTROPY_HELP
 from quanted.core import qtypes
@@ -116,6 +115,8 @@ def _selected(args: argparse.Namespace, rows: list[LayerRow]) -> list[LayerRow]:
         raise EditError("--top must be 0 or more", args.file)
     drops = None
     if args.by == "drop":
+        from quanted.cli import analyze_command  # json and the engine's I/O: not for `add`
+
         figures = analyze_command.current_figures(args.file)
         if figures is None:
             raise EditError("--by drop needs a current analysis of the file: run `quanted "
@@ -157,6 +158,7 @@ def _note(note: str | None) -> None:
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
+    from quanted.cli import analyze_command, layers_output
     from quanted.core.layers import LayerIndex, sort_by_entropy
     from quanted.core.tensor_index import TensorIndex
 
@@ -194,14 +196,18 @@ def cmd_add(args: argparse.Namespace) -> int:
     # on it; none is lost.
     with locked(args.file):
         refuse_if_interrupted(args.file)
-        # The full scan at once unless an earlier run's verdict on this version is recalled:
-        # every edit needs it before it writes, and the fast index first would be a wasted pass.
-        doc = QuantizeDocument.open(args.file)
-        messages = _add(doc, args)
-        if doc.is_modified:
-            doc.save(force=args.force)
-        else:
-            doc.verify()  # a broken file is exit 2 whether or not this add changed anything
+        # The fast index (or an earlier run's verdict on this version), a child already on
+        # the back of a big table: the full scan runs in the save, while the new file is
+        # written beside this one (replaced only if it passes), or in verify().
+        doc = QuantizeDocument.open(args.file, full=False, split=True)
+        try:
+            messages = _add(doc, args)
+            if doc.is_modified:
+                doc.save(force=args.force)
+            else:
+                doc.verify()  # a broken file is exit 2 whether or not this add changed anything
+        finally:
+            doc.close()
     print("\n".join(messages))  # only once it is written: a failed save printed nothing
     return 0
 
@@ -218,6 +224,7 @@ def _add(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
         from quanted.core.layers import LayerIndex
         from quanted.core.tensor_index import TensorIndex
 
+        doc.verify()  # a broken file's error before any note about the entropy report
         # The rows from the keys by layer, not a str per key beside the bytes add must keep.
         known = index = TensorIndex.of(doc)
         rows, has_report = _rows(args, LayerIndex(index.by_layer(), doc.customized))
@@ -239,6 +246,7 @@ def _add(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
         doc.verify()  # a file the full scan rejects is that error (exit 2), not an unknown layer
     _fail_if(errors, args.file)
     if problem is not None:
+        doc.verify()  # a broken file's error, and no warning
         print(f"quanted: warning: {problem[1]}", file=sys.stderr)
     before = doc.customized
     messages = []
@@ -277,31 +285,39 @@ def cmd_remove(args: argparse.Namespace) -> int:
     check_regular(args.file, "a .quantize file")
     with locked(args.file):
         refuse_if_interrupted(args.file)
-        # The full scan at once unless an earlier run's verdict on this version is recalled:
-        # every edit needs it before it writes, and the fast index first would be a wasted pass.
-        doc = QuantizeDocument.open(args.file)
-        current = doc.customized
-        errors = []
-        layers = []
-        for name in args.layers:
-            layer = name if name in current else resolve_layer(doc, name)
-            if layer not in current and not doc.has_layer(layer):
-                errors.append(f"{unknown_layer_message(doc, name)}, "
-                              "nor in customized_quantize_layers")
-            layers.append(layer)
-        if errors:
-            doc.verify()  # a broken file is exit 2, not an unknown layer
-        _fail_if(errors, args.file)
-        wanted = list(dict.fromkeys(layers))
-        removed = [layer for layer in wanted if layer in current]
-        if removed:
-            doc.remove_layers(removed)  # one pass, one undo step
-        messages = [f"removed {shown(layer)}" if layer in current
-                    else f"unchanged {shown(layer)}: not customized" for layer in wanted]
-        if doc.is_modified:
-            doc.save(force=args.force)
+        # The fast index, the full scan in the save (as `add`), or in verify().
+        doc = QuantizeDocument.open(args.file, full=False, split=True)
+        try:
+            messages = _remove(doc, args)
+        finally:
+            doc.close()
     print("\n".join(messages))
     return 0
+
+
+def _remove(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
+    current = doc.customized
+    errors = []
+    layers = []
+    for name in args.layers:
+        layer = name if name in current else resolve_layer(doc, name)
+        if layer not in current and not doc.has_layer(layer):
+            errors.append(f"{unknown_layer_message(doc, name)}, "
+                          "nor in customized_quantize_layers")
+        layers.append(layer)
+    if errors:
+        doc.verify()  # a broken file is exit 2, not an unknown layer
+    _fail_if(errors, args.file)
+    wanted = list(dict.fromkeys(layers))
+    removed = [layer for layer in wanted if layer in current]
+    if removed:
+        doc.remove_layers(removed)  # one pass, one undo step
+    if doc.is_modified:
+        doc.save(force=args.force)
+    else:
+        doc.verify()  # a broken file is exit 2 whether or not anything was removed
+    return [f"removed {shown(layer)}" if layer in current
+            else f"unchanged {shown(layer)}: not customized" for layer in wanted]
 
 
 def _fail_if(errors: list[str], path: Path) -> None:

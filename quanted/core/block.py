@@ -89,7 +89,15 @@ _COMMENT, _KEY_COMMENT = itemgetter(4), itemgetter(2, 4)
 _TEXT, _EOL = itemgetter(0), itemgetter(1)
 
 
+# The entries set_many worked out for the last state it made, so a bulk add's 200,000 new
+# lines are not read back (0.1-0.3 s): it keeps each entry's place and appends new ones.
+_KNOWN: dict[int, tuple[BlockState, dict[str, str]]] = {}
+
+
 def entries(state: BlockState) -> dict[str, str]:
+    known = _KNOWN.get(id(state))
+    if known is not None and known[0] is state:
+        return dict(known[1])
     found = flow_entries(state)
     # In C (a Python loop was 0.14 s at 188,000 entries); comment lines land on the key None.
     found.update(map(_KEY_VALUE, state.lines))
@@ -151,7 +159,7 @@ class Editor:
     def set_many(self, state: BlockState, qtypes: dict[str, str]) -> BlockState:
         """Set or add every layer in one pass over the lines (a bulk add of thousands of
         layers stays linear); new layers go after the last entry, in the given order."""
-        state = self._header_as_block(state)
+        before, state = state, self._header_as_block(state)
         lines = list(state.lines)
         seen: set[str] = set()
         # The lines of layers already there, found in C.
@@ -198,7 +206,10 @@ class Editor:
         if not anchor_eol:
             new[-1] = new[-1]._replace(eol="")
         lines[last + 1 : last + 1] = new
-        return state._replace(lines=tuple(lines))
+        made, found = state._replace(lines=tuple(lines)), {**entries(before), **qtypes}
+        _KNOWN.clear()  # the newest only: the document keeps what it asked for per state
+        _KNOWN[id(made)] = (made, found)
+        return made
 
     def remove(self, state: BlockState, layer: str) -> BlockState:
         return self.remove_many(state, {layer})

@@ -6,15 +6,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import TypeVar
 
-from quanted.core import block, block_parse, empty_header, scanner, verdicts
+from quanted.core import block, block_parse, empty_header, scanner, splitscan, verdicts
 from quanted.core.errors import EditError, FileChangedError, ReadError
 from quanted.core.files import (
     SMALL_FILE, DiskStamp, atomic_write, locked, read_bytes, remove_stale_temps,
 )
-from quanted.core.keys import split_tensor_key
-from quanted.core.scanner import CUSTOMIZED, Scan
+from quanted.core.pending_write import write_while
+from quanted.core.scanner import CUSTOMIZED, Scan, TableHelper, TensorQtype
 
 _T = TypeVar("_T")
 
@@ -23,27 +23,21 @@ _T = TypeVar("_T")
 ADDED, CHANGED, REMOVED = "added", "changed", "removed"
 
 
-class TensorQtype(NamedTuple):
-    """One tensor of quantize_parameters: its key, port, quantizer and qtype."""
-
-    key: str
-    port: str  # "out0", "weight", "bias", ...
-    quantizer: str
-    qtype: str
-
-
 class QuantizeDocument:
     """A .quantize file held as its original bytes plus an editable customized block."""
 
     def __init__(self, data: bytes, path: str | Path | None = None, *, full: bool = True,
-                 scan: Scan | None = None) -> None:
+                 scan: Scan | None = None, helper: TableHelper | None = None) -> None:
         """`full=False`: the fast index (top-level lines only); `verify()` runs the full scan,
         and `save()` does before it writes anything. `scan`: the full scan's verdict and index
-        of these very bytes, recalled (core/verdicts.py): no pass over them at all."""
+        of these very bytes, recalled (core/verdicts.py): no pass over them at all. `helper`:
+        the back of the table scanned elsewhere, for the full scan (close() ends it)."""
         self.path = Path(path) if path is not None else None
         self._label = str(path) if path is not None else "<input>"
+        self._helper = helper
         if scan is None:
-            scan = (scanner.scan if full else scanner.index)(data, self._label)
+            scan = (scanner.scan(data, self._label, helper) if full
+                    else scanner.index(data, self._label, helper))
         self.scan: Scan = scan
         self._data = data
         self._pending: list[bytes | memoryview] | None = None
@@ -64,9 +58,12 @@ class QuantizeDocument:
     # -- opening ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, full: bool = True) -> QuantizeDocument:
+    def open(cls, path: str | Path, *, full: bool = True,
+             split: bool = False) -> QuantizeDocument:
         """`full=False`: the fast index; nothing is written before the full scan passes. A
-        version the full scan passed before is not scanned again (core/verdicts.py)."""
+        version the full scan passed before is not scanned again (core/verdicts.py). `split`
+        (and not full): a forked child starts on the back of a big table (core/splitscan.py)
+        for verify(); the caller close()s the document."""
         path = Path(path)
         remove_stale_temps(path)  # left by a save that was killed
         before = verdicts.stat(path)
@@ -77,10 +74,20 @@ class QuantizeDocument:
             recalled.data = data
             doc = cls(data, path, scan=recalled)
         else:
-            doc = cls(data, path, full=full)
+            helper = splitscan.start(data) if split and not full else None
+            try:
+                doc = cls(data, path, full=full, helper=helper)
+            except BaseException:
+                if helper is not None:
+                    helper.close()
+                raise
             if full and same:
                 verdicts.record(path, doc.scan)
-        doc.stamp = DiskStamp.of(path)
+        try:
+            doc.stamp = DiskStamp.of(path)
+        except BaseException:
+            doc.close()
+            raise
         if doc._editor.empty_header is None:
             doc._editor.empty_header = empty_header.recall(path)
         return doc
@@ -90,7 +97,10 @@ class QuantizeDocument:
         scan = self._indexed()
         if scan.verified:
             return
-        full = scanner.scan(self.data, self._label)
+        try:
+            full = scanner.scan(self.data, self._label, self._helper)
+        finally:
+            self.close()
         if (full.entries, full.key_indent, full.field_indent, full.newline, full.legacy) != (
             scan.entries, scan.key_indent, scan.field_indent, scan.newline, scan.legacy
         ):
@@ -98,6 +108,12 @@ class QuantizeDocument:
         scan.verified = True
         if self.path is not None and self.stamp is not None and not self.changed_on_disk():
             verdicts.record(self.path, scan)
+
+    def close(self) -> None:
+        """End the helper of open(split=True) if verify() has not (idempotent)."""
+        helper, self._helper = self._helper, None
+        if helper is not None:
+            helper.close()
 
     def _detect_block_indent(self, state: block.BlockState) -> str:
         for line in state.lines:
@@ -155,11 +171,7 @@ class QuantizeDocument:
     def qtypes_by_layer(self) -> dict[str, list[TensorQtype]]:
         """Layer id -> its tensors' quantizer and qtype, in file order (one pass over the
         table; "" where a tensor has no such field)."""
-        layers: dict[str, list[TensorQtype]] = {}
-        for key, (quantizer, qtype) in self.tensor_qtypes().items():
-            layer, port = split_tensor_key(key)
-            layers.setdefault(layer, []).append(TensorQtype(key, port, quantizer, qtype))
-        return layers
+        return scanner.qtypes_by_layer(self._indexed())
 
     # -- the customized block ------------------------------------------------------
 
@@ -221,8 +233,7 @@ class QuantizeDocument:
         return scanner.line_of(self.data, self._block_span[0])
 
     def block_text(self) -> str:
-        state = self.block_state  # rendered once per state: a save checks it, then writes it
-        return self._memo("text", state, lambda: block.render(state))
+        return block.render(self.block_state)
 
     # -- edits ---------------------------------------------------------------------
 
@@ -244,13 +255,7 @@ class QuantizeDocument:
     def set_layers(self, qtypes: dict[str, str]) -> None:
         """Set or add many layers as one edit (one undo step), in one pass."""
         if qtypes:
-            before = self.block_state
-            self._push(self._editor.set_many(before, qtypes))
-            if self.block_state is not before:
-                # set_many keeps each entry's place and appends the new ones in order: the
-                # entries are known without reading 200,000 new lines back (0.1-0.3 s).
-                found = {**self._entries(before), **qtypes}
-                self._memo("entries", self.block_state, lambda: found)
+            self._push(self._editor.set_many(self.block_state, qtypes))
 
     def remove_layer(self, layer: str) -> None:
         self.remove_layers([layer])
@@ -360,14 +365,20 @@ class QuantizeDocument:
                     target,
                 )
             # Never write what the full scan rejects: the rest of the file is checked once
-            # (or was, by an earlier run), the new block each time (it is all that changed).
-            self.verify()
-            if self.is_modified:
-                scanner.check_block(self.block_text(), self._label, self.scan.legacy)
-            # Written in pieces: joining 15 MB just to write it costs a tenth of the budget.
+            # (or was, by an earlier run), the new block each time (it is all that changed);
+            # the file's error first. Written in pieces: joining 15 MB costs a tenth of the
+            # budget; a first edit's while the full scan reads the file (replaced if it passes).
             chunks = self._chunks()
             was_empty = block.is_empty(self._saved)
-            atomic_write(target, chunks, force=force)
+            block_error = scanner.block_error(self.block_text(), self._label,
+                                              self.scan.legacy) if self.is_modified else None
+            if block_error is None and not self._indexed().verified:
+                write_while(target, chunks, force, self.verify)
+            else:
+                self.verify()
+                if block_error is not None:
+                    raise block_error
+                atomic_write(target, chunks, force=force)
             if was_empty and not block.is_empty(self.block_state):
                 empty_header.remember(target, self._saved.header)
             # The saved text becomes the new baseline; undo history stays usable.
@@ -380,16 +391,7 @@ class QuantizeDocument:
         shift by the size difference: no second scan of a 15 MB file."""
         start, end = self._block_span
         new_end = end + sum(len(c) for c in chunks) - len(self.data)
-        shifted = {}
-        for key, entry in self.scan.entries.items():
-            if key == CUSTOMIZED:
-                entry = entry._replace(end=new_end)
-            elif entry.start >= end:
-                delta = new_end - end
-                entry = entry._replace(start=entry.start + delta,
-                                       body_start=entry.body_start + delta, end=entry.end + delta)
-            shifted[key] = entry
-        self.scan = self.scan.replace(entries=shifted)
+        self.scan = self.scan.replace(entries=scanner.moved(self.scan, CUSTOMIZED, new_end))
         self._pending = chunks
         self._block_span = (start, new_end)
         self._saved = self.block_state

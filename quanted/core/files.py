@@ -275,6 +275,14 @@ def atomic_write(target: Path, data: bytes | list[bytes | memoryview], *,
 
 
 def _write(target: Path, data: bytes | list[bytes | memoryview], force: bool) -> None:
+    tmp, real = write_temp(target, data, force)
+    replace_temp(tmp, real, target)
+
+
+def write_temp(target: Path, data: bytes | list[bytes | memoryview],
+                force: bool) -> tuple[str, Path]:
+    """Everything of a save but the rename: the new bytes in a temp file beside the real
+    file, with its owner and mode, synced. (temp path, real file)."""
     real = real_target(target)
     folder = real.parent
     try:
@@ -313,16 +321,31 @@ def _write(target: Path, data: bytes | list[bytes | memoryview], force: bool) ->
                 _keep_owner(handle.fileno(), st, target)
             os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        os.replace(tmp, real)
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        unlink_temp(tmp)
         if isinstance(exc, OSError):
             raise ReadError(f"cannot save: {exc.strerror or exc}", target) from None
         raise
-    _fsync_dir(folder)
+    return tmp, real
+
+
+def replace_temp(tmp: str, real: Path, target: Path) -> None:
+    """The last step of a save: the temp file write_temp gave renamed over the real file."""
+    try:
+        os.replace(tmp, real)
+    except BaseException as exc:
+        unlink_temp(tmp)
+        if isinstance(exc, OSError):
+            raise ReadError(f"cannot save: {exc.strerror or exc}", target) from None
+        raise
+    _fsync_dir(real.parent)
+
+
+def unlink_temp(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
 
 
 def _owner_of(fd: int) -> tuple[int, int]:

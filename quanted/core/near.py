@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from difflib import SequenceMatcher
 from itertools import compress
 
 
@@ -19,6 +18,8 @@ def closest(word: str, possibilities: Sequence[str], cutoff: float) -> str | Non
     bounds, and layer ids are alike enough that most pass (2.8 s at 20,000 layers). Here the
     length bound runs in C, and ratio() runs best quick_ratio first, only while a candidate
     could still beat the best found: ratio <= quick_ratio <= the length bound."""
+    from difflib import SequenceMatcher  # only for a name that is no layer: not on every add
+
     size = len(word)
     # The length bound (difflib's real_quick_ratio), once per distinct length.
     allowed = {n for n in set(map(len, possibilities))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import lru_cache
+from typing import NamedTuple
 
 from quanted.core.errors import ReadError
 from quanted.core.keys import (
@@ -25,6 +26,7 @@ from quanted.core.walker import (
     CUSTOMIZED,
     QUANTIZE_PARAMETERS,
     Scan,
+    TableHelper,
     TopLevel,
     Walker,
     check_shape,
@@ -33,7 +35,8 @@ from quanted.core.walker import (
 )
 from quanted.core.yamlshape import MAP
 
-__all__ = ["CUSTOMIZED", "QUANTIZE_PARAMETERS", "Scan", "TopLevel", "line_of"]
+__all__ = ["CUSTOMIZED", "QUANTIZE_PARAMETERS", "Scan", "TableHelper", "TensorQtype", "TopLevel",
+           "line_of"]
 
 # THE tensor key: a quoted token at the table's key indent, then `:`. Every reader below
 # (keys, qtypes, one tensor's fields, layer lookup) finds key lines with it.
@@ -50,17 +53,19 @@ def _start(data: bytes, path: str) -> tuple[Scan, int]:
     return result, 3 if data.startswith(b"\xef\xbb\xbf") else 0
 
 
-def scan(data: bytes, path: str = "<input>") -> Scan:
+def scan(data: bytes, path: str = "<input>", helper: TableHelper | None = None) -> Scan:
     """The full scan: index the structure, checking every line; ReadError for anything that
-    is not a .quantize file."""
+    is not a .quantize file. `helper`: the back of the table checked by a forked child
+    (core/splitscan.py); the same verdict, sooner."""
     result, pos = _start(data, path)
-    Walker(result, path).walk(pos)
-    check_shape(result, path)
+    walker = Walker(result, path, helper)
+    walker.walk(pos)
+    check_shape(result, path, careful=walker.careful)
     result.verified = True
     return result
 
 
-def index(data: bytes, path: str = "<input>") -> Scan:
+def index(data: bytes, path: str = "<input>", helper: TableHelper | None = None) -> Scan:
     """The fast open: the same index from the top-level lines only (about a tenth of the
     full scan). Lines inside the tensor table are not checked: `verified` stays False until
     `scan` has passed, and nothing may be written from an unverified index."""
@@ -69,7 +74,7 @@ def index(data: bytes, path: str = "<input>") -> Scan:
         Walker(result, path).walk_top_level(pos)
         check_shape(result, path, tensors=False)
     except ReadError:
-        scan(data, path)  # the error the full scan gives (it stops at the first bad line)
+        scan(data, path, helper)  # the full scan's error (it stops at the first bad line)
         raise
     return result
 
@@ -101,6 +106,31 @@ def check_block(text: str, path: str, legacy: bool) -> None:
         if (shape.open is None and len(shape.stack) == 2 and shape.stack[1][1] == MAP
                 and not walker.stream.ended):
             pos = _entry_run(shape.stack[1][0]).match(data, pos).end()  # type: ignore[union-attr]
+
+
+def moved(result: Scan, key: str, new_end: int) -> dict[str, TopLevel]:
+    """The entries once the body of `key` ends at `new_end` (the entries after it shift
+    by the size difference: no second scan after a save changed one block)."""
+    end = result.entries[key].end
+    delta = new_end - end
+    shifted = {}
+    for name, entry in result.entries.items():
+        if name == key:
+            entry = entry._replace(end=new_end)
+        elif entry.start >= end:
+            entry = entry._replace(start=entry.start + delta,
+                                   body_start=entry.body_start + delta, end=entry.end + delta)
+        shifted[name] = entry
+    return shifted
+
+
+def block_error(text: str, path: str, legacy: bool) -> ReadError | None:
+    """check_block's error, returned."""
+    try:
+        check_block(text, path, legacy)
+    except ReadError as exc:
+        return exc
+    return None
 
 
 def _key_line(key_indent: int) -> re.Pattern[bytes]:
@@ -223,6 +253,24 @@ def tensor_qtypes(result: Scan) -> dict[str, tuple[str, str]]:
         pair = (quantizer, qtype)
         found[current] = pairs.setdefault(pair, pair)
     return found
+
+
+class TensorQtype(NamedTuple):
+    """One tensor of quantize_parameters: its key, port, quantizer and qtype."""
+
+    key: str
+    port: str  # "out0", "weight", "bias", ...
+    quantizer: str
+    qtype: str
+
+
+def qtypes_by_layer(result: Scan) -> dict[str, list[TensorQtype]]:
+    """Layer id -> its tensors' quantizer and qtype, in file order."""
+    layers: dict[str, list[TensorQtype]] = {}
+    for key, (quantizer, qtype) in tensor_qtypes(result).items():
+        layer, port = split_tensor_key(key)
+        layers.setdefault(layer, []).append(TensorQtype(key, port, quantizer, qtype))
+    return layers
 
 
 def _scalar(token: bytes) -> str:

@@ -2,8 +2,9 @@
 
 No widgets here: the functions return plain values that the worker posts back as messages.
 The first load is in two steps: `preview` (the top rows by max entropy, from the entropy
-report and the customized block alone) is painted while `from_doc` indexes every tensor of
-the file and builds every row (seconds at 150 MB).
+report and the customized block alone; made by tui/early.py's child during the imports when
+that pays) is painted while `from_doc` indexes every tensor of the file and builds every row
+(seconds at 150 MB).
 """
 
 from __future__ import annotations
@@ -16,20 +17,18 @@ from typing import TYPE_CHECKING
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport, resolve
 from quanted.core.gcpause import gc_paused
-from quanted.core.keys import split_tensor_key
-from quanted.core.layers import LayerRow, build_rows, is_converter
+from quanted.core.layers import build_rows
 from quanted.core.rebase import reload_keeping_edits
+from quanted.tui import early
+from quanted.tui.preview import PREVIEW_ROWS, SHOWN_PORTS, preview, scale_of
 
 if TYPE_CHECKING:
     from quanted.tui.row_model import RowModel
     from quanted.tui.row_view import RowView
     from quanted.tui.screens.editor import Editor
 
-# Rows in the first paint: more than any terminal shows. The tensors looked at to find them:
-# a layer's max entropy is one of its tensors' values, so the top tensors name the top layers.
-PREVIEW_ROWS = 120
-PREVIEW_TENSORS = 4 * PREVIEW_ROWS
-SHOWN_PORTS = ("out0", "weight")  # the table's two entropy columns
+# The first rows are made in tui/preview.py (also in the child of tui/early.py); named here too.
+__all__ = ["PREVIEW_ROWS", "SHOWN_PORTS", "Loaded", "load", "preview", "scale_of"]
 
 
 @dataclass
@@ -50,12 +49,24 @@ def load(path: Path, entropy: Path | None,
     in `checked_qtypes`, and before any save. `show_first` gets the preview model and returns
     once it is on screen (the rest holds the GIL for seconds at 150 MB)."""
     with gc_paused():  # its passes over Textual's objects were a tenth of the wait for rows
+        first = early.take(path, entropy) if show_first is not None else None
+        if show_first is not None and first is not None:
+            show_first(first.model, first.saved)  # read by a child during the imports
         found = entropy_path(path, entropy)
         report = EntropyReport.read(found) if found is not None else None
         doc = QuantizeDocument.open(path, full=False)
-        if show_first is not None and report is not None:
+        if show_first is not None and report is not None and first is None:
             show_first(preview(doc, report), doc.saved_customized)
     return from_doc(doc, report)
+
+
+def before_rows(screen: Editor) -> None:
+    """What MainScreen's table shows before its first frame: the first rows when they can be
+    had at once (tui/early.py: the child's, a small file's), else the placeholder."""
+    screen.table.placeholder = f"Loading {screen.display_name}…"
+    first = early.ready(screen.path, screen.entropy)
+    if first is not None:
+        screen.table.set_model(first.model, first.saved)
 
 
 def for_screen(screen: Editor, again: bool, entropy: bool,
@@ -86,44 +97,6 @@ def from_doc(doc: QuantizeDocument, report: EntropyReport | None) -> Loaded:
     model.scale = scale_of(report)
     model.customized_applied(doc.customized)
     return Loaded(doc, report, model)
-
-
-def scale_of(report: EntropyReport | None) -> tuple[float, float]:
-    """The bars' range: the report's lowest and highest value."""
-    if report is None or not len(report):
-        return (0.0, 1.0)
-    return report.bounds()
-
-
-def preview(doc: QuantizeDocument, report: EntropyReport) -> RowView:
-    """The first screen's rows: the layers of the report's highest values, highest first,
-    with the customized column from the block. Whether each is in the file is not known yet
-    (the tensor index is what takes the time): shown as in the file until the full rows come.
-    Without numpy (RowView, EntropyReport.highest): its import would double this step."""
-    from quanted.tui.row_view import RowView
-
-    values = report.values_list()
-    layers: dict[str, dict[str, float]] = {}
-    for index in report.highest(PREVIEW_TENSORS):
-        layer, port = split_tensor_key(report.keys[index])
-        if layer not in layers and len(layers) == PREVIEW_ROWS:
-            break
-        layers.setdefault(layer, {})[port] = values[index]
-    position = dict(zip(report.keys, range(len(report.keys))))
-    customized = doc.customized
-    rows = []
-    for order, (layer, entropy) in enumerate(layers.items()):
-        for port in SHOWN_PORTS:
-            at = position.get(f"@{layer}:{port}", position.get(f"{layer}:{port}"))
-            if at is not None:
-                entropy[port] = values[at]
-        rows.append(LayerRow(layer, [], entropy, order=order, customized=customized.get(layer),
-                             converter=is_converter(layer)))
-    model = RowView(rows, sort="entropy")
-    # As RowModel sorts: max entropy highest first, ties in order.
-    model.view = sorted(range(len(rows)), key=lambda i: (-max(rows[i].entropy.values()), i))
-    model.scale = scale_of(report)
-    return model
 
 
 def set_layers(doc: QuantizeDocument, layers: list[str], qtype: str) -> None:

@@ -85,7 +85,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.table.border_title = "layers"
-        self.table.placeholder = f"Loading {self.display_name}…"
+        loading.before_rows(self)
         self.histogram.border_title = "entropy (tensors, log scale)"
         self.refresh_status()
         self.load()

@@ -144,11 +144,13 @@ class LayerTable(ScrollView, can_focus=True):
     def show_first(self, model: RowView, saved: dict[str, str]) -> None:
         """Called from the loading thread with the top rows (loading.preview): shows them and
         returns once they are painted (the rest of the load then holds the GIL for seconds),
-        or after a second whatever happened."""
+        or after a second whatever happened. Rows shown already (loading.before_rows) stay
+        as they are: the cursor may have moved."""
         painted = threading.Event()
 
         def show() -> None:
-            self.set_model(model, saved)
+            if model is not self.model:
+                self.set_model(model, saved)
             self.call_after_refresh(painted.set)
 
         self.app.call_from_thread(show)
