@@ -37,7 +37,7 @@ from tmux_screen import first_screen, top_layer
 QUANTED = [sys.executable, "-m", "quanted"]
 TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"
 EDITS = ("add cold", "add warm", "remove cold", "remove warm")
-MEMORY = ("add", "remove", "check", "layers", "layers --json", "report")
+MEMORY = ("add", "remove", "check", "layers", "layers --json", "report", "add --top")
 
 
 def run(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
@@ -92,7 +92,9 @@ def peaks(variant: Variant, work: Path, layer: str, entropy: Path) -> dict[str, 
                 "check": ["check", str(work), "-e", str(entropy)],
                 "layers": ["layers", str(work), "-e", str(entropy)],
                 "layers --json": ["layers", str(work), "-e", str(entropy), "--json"],
-                "report": ["report", str(work), "-e", str(entropy)]}
+                "report": ["report", str(work), "-e", str(entropy)],
+                # Last: it writes the file (the caller puts its bytes back).
+                "add --top": ["add", str(work), "-e", str(entropy), "--top", "100"]}
     return {name: variant.run(*argv)[1] for name, argv in commands.items()}
 
 

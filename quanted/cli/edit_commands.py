@@ -7,25 +7,25 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from quanted.cli import selection
 from quanted.cli.interrupted import refuse_if_interrupted, warn_if_interrupted
 from quanted.cli.open_command import ENTROPY_HELP
 from quanted.core import qtypes
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError
 from quanted.core.files import check_regular, locked
-from quanted.core.keys import looks_like_tensor_key, shown, split_tensor_key
+from quanted.core.keys import shown
 from quanted.core.validate import (
     ERROR,
-    Layers,
     check,
     input_problem,
     qtype_problem,
+    resolve_layer,
     unknown_layer_message,
 )
 
 if TYPE_CHECKING:
-    from quanted.core.entropy import LayerEntropy
-    from quanted.core.layers import LayerIndex, LayerRow
+    from quanted.cli.selection import Picked
 
 # numpy (via the entropy report) is imported only by the commands that read entropy:
 # it costs 90 ms, a third of the 0.3 s budget for `add` and `remove` on a 15 MB file.
@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "layers without entropy last.")
     p.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
     _entropy_option(p)
-    _selection_options(p, "list only")
+    selection.selection_options(p, "list only")
     p.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
     p.set_defaults(handler=cmd_layers)
 
@@ -49,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("layers", nargs="*", metavar="LAYER",
                    help="layer ids; a tensor key like @c2_6:out0 names its layer")
     _entropy_option(p)
-    _selection_options(p, "add")
+    selection.selection_options(p, "add")
     p.add_argument("--qtype", default=qtypes.DEFAULT_QTYPE,
                    help=f"one of {', '.join(qtypes.KNOWN_QTYPES)} (default: %(default)s)")
     p.add_argument("--comment", metavar="TEXT", help="a comment kept on each added layer's line")
@@ -97,66 +97,6 @@ def _entropy_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("-e", "--entropy", type=Path, metavar="ENTROPY", help=ENTROPY_HELP)
 
 
-def _selection_options(p: argparse.ArgumentParser, verb: str) -> None:
-    p.add_argument("--above", type=float, metavar="T",
-                   help=f"{verb} the layers whose max entropy (or drop, with --by drop) is at "
-                   "or above T (no converter layers, no layers missing from the file)")
-    p.add_argument("--top", type=int, metavar="N",
-                   help=f"{verb} the N layers of worst entropy or drop (with --above: of those)")
-    p.add_argument("--by", choices=("entropy", "drop"), default="entropy",
-                   help="what --above and --top rank by: max entropy (default), or drop from "
-                   "the current cached `quanted analyze` (layers without a drop left out)")
-
-
-def _selected(args: argparse.Namespace, rows: list[LayerRow]) -> list[LayerRow]:
-    from quanted.core.layers import candidates
-
-    if args.top is not None and args.top < 0:
-        raise EditError("--top must be 0 or more", args.file)
-    drops = None
-    if args.by == "drop":
-        from quanted.cli import analyze_command  # json and the engine's I/O: not for `add`
-
-        figures = analyze_command.current_figures(args.file)
-        if figures is None:
-            raise EditError("--by drop needs a current analysis of the file: run `quanted "
-                            f"analyze {args.file}` first", args.file)
-        drops = {layer: found.drop for layer, found in figures.items()}
-    return candidates(rows, args.above, args.top, drops)
-
-
-def _rows(args: argparse.Namespace,
-          doc: LayerIndex) -> tuple[list[LayerRow], bool]:
-    """The layer rows with the resolved entropy report (and the reports of earlier hybrid
-    runs for customized layers the current one lacks); and whether there was a report."""
-    from quanted.core.entropy import earlier_reports
-    from quanted.core.layers import build_rows, chosen_without_entropy, keep_chosen_entropy
-
-    report = load_layer_entropy(args.entropy, args.file)
-    rows = build_rows(doc, report)
-    missing = {row.layer for row in chosen_without_entropy(rows)}
-    if report is not None and missing:
-        # Only then, and only those layers: up to five reports, each as large as the current.
-        keep_chosen_entropy(rows, earlier_reports(args.file, missing))
-    return rows, report is not None
-
-
-def load_layer_entropy(path: Path | None, quantize_path: Path) -> LayerEntropy | None:
-    """The report core.entropy.resolve picks, read only by layer (all the rows need; its keys
-    are not held); its note (none found, a newer one) on stderr."""
-    from quanted.core.entropy import LayerEntropy, resolve
-
-    found = resolve(quantize_path, path)
-    report = LayerEntropy.read(found.path) if found.path is not None else None
-    _note(found.note)
-    return report
-
-
-def _note(note: str | None) -> None:
-    if note is not None:
-        print(f"quanted: note: {note}; -e ENTROPY names one", file=sys.stderr)
-
-
 def cmd_layers(args: argparse.Namespace) -> int:
     from quanted.cli import analyze_command, layers_output
     from quanted.core.layers import LayerIndex, sort_by_entropy
@@ -167,9 +107,9 @@ def cmd_layers(args: argparse.Namespace) -> int:
     # Layer ids with shared port tuples, not a str per tensor key: a fifth of the memory.
     index = LayerIndex(TensorIndex.of(doc).by_layer(), doc.customized)
     del doc  # the file's bytes go before the report and the rows come
-    rows, _ = _rows(args, index)
+    rows, _ = selection.entropy_rows(args, index)
     if args.above is not None or args.top is not None or args.by == "drop":
-        rows = _selected(args, rows)
+        rows = selection.selected(args, rows)
     else:
         rows = sort_by_entropy(rows)
     figures = analyze_command.current_figures(args.file)  # a current cached `quanted analyze`
@@ -180,15 +120,6 @@ def cmd_layers(args: argparse.Namespace) -> int:
     return 0
 
 
-def resolve_layer(doc: Layers, name: str) -> str:
-    """A layer id from what the user typed; a tensor key names its layer."""
-    if looks_like_tensor_key(name):
-        layer = split_tensor_key(name)[0]
-        if doc.has_layer(layer):
-            return layer
-    return name
-
-
 def cmd_add(args: argparse.Namespace) -> int:
     _refuse_bad_input([*args.layers, args.qtype], args.comment, args.file)
     check_regular(args.file, "a .quantize file")  # before a lock file is made beside it
@@ -196,12 +127,15 @@ def cmd_add(args: argparse.Namespace) -> int:
     # on it; none is lost.
     with locked(args.file):
         refuse_if_interrupted(args.file)
+        picked = None
+        if args.above is not None or args.top is not None:
+            picked = selection.pick(args)  # its own read of the file, let go before this one
         # The fast index (or an earlier run's verdict on this version), a child already on
         # the back of a big table: the full scan runs in the save, while the new file is
         # written beside this one (replaced only if it passes), or in verify().
         doc = QuantizeDocument.open(args.file, full=False, split=True)
         try:
-            messages = _add(doc, args)
+            messages = _add(doc, args, picked)
             if doc.is_modified:
                 doc.save(force=args.force)
             else:
@@ -212,36 +146,23 @@ def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
+def _add(doc: QuantizeDocument, args: argparse.Namespace, picked: Picked | None) -> list[str]:
     problem = qtype_problem(args.qtype)
     errors: list[str] = []
     if problem is not None and problem[0] == ERROR:
         errors.append(problem[1])
-    layers = []
-    names = list(args.layers)
-    known: Layers = doc  # which layers the file has: byte searches, for a few named ones
-    if args.above is not None or args.top is not None:
-        from quanted.core.layers import LayerIndex
-        from quanted.core.tensor_index import TensorIndex
-
-        doc.verify()  # a broken file's error before any note about the entropy report
-        # The rows from the keys by layer, not a str per key beside the bytes add must keep.
-        known = index = TensorIndex.of(doc)
-        rows, has_report = _rows(args, LayerIndex(index.by_layer(), doc.customized))
-        has_report = has_report or args.by == "drop"  # drop comes from the analysis
-        if not has_report:
-            errors.append("--above and --top need an entropy report (-e ENTROPY)")
-        picked = [row.layer for row in _selected(args, rows)]
-        if has_report and not picked and not names:
-            print("no layer matches --above/--top; nothing to add", file=sys.stderr)
-        names += picked
-    elif not names:
-        errors.append("name the layers to add, or pick them with --above T / --top N")
-    for name in names:
-        layer = resolve_layer(known, name)
-        if not known.has_layer(layer):
-            errors.append(unknown_layer_message(known, name))
-        layers.append(layer)
+    if picked is not None:  # the named layers too, checked where the picked ones were found
+        errors += picked.errors
+        layers = _still_layers(doc, picked, errors)
+    else:
+        if not args.layers:
+            errors.append("name the layers to add, or pick them with --above T / --top N")
+        layers = []
+        for name in args.layers:
+            layer = resolve_layer(doc, name)  # byte searches: for a few named layers
+            if not doc.has_layer(layer):
+                errors.append(unknown_layer_message(doc, name))
+            layers.append(layer)
     if errors:
         doc.verify()  # a file the full scan rejects is that error (exit 2), not an unknown layer
     _fail_if(errors, args.file)
@@ -265,6 +186,20 @@ def _add(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
         else:
             messages.append(f"unchanged {shown(layer)}: {shown(args.qtype)}")
     return messages
+
+
+def _still_layers(doc: QuantizeDocument, picked: Picked, errors: list[str]) -> list[str]:
+    """The picked layers; each one gone from the file since it was picked (another program
+    wrote it meanwhile, not a quanted edit: those wait for the lock) is an unknown layer."""
+    if picked.stamp is not None and doc.stamp == picked.stamp:
+        return picked.layers  # the very version they were picked from
+    from quanted.core.tensor_index import TensorIndex
+
+    doc.verify()  # the index reads the table as the full scan passed it (exit 2 if not)
+    index = TensorIndex.of(doc)
+    errors += [unknown_layer_message(index, layer) for layer in picked.layers
+               if not index.has_layer(layer)]
+    return picked.layers
 
 
 def _refuse_bad_input(words: list[str], comment: str | None, path: Path) -> None:
@@ -342,7 +277,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     del doc  # the file's bytes go before the report is read (a piece at a time)
     if found.path is not None:
         problems += report_problems(index, found.path)
-    _note(found.note)
+    selection.note(found.note)
     for problem in problems:
         print(problem.format(str(args.file)))
     if problems:

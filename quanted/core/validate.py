@@ -18,7 +18,7 @@ from quanted.core.problems import ERROR, WARNING, Problem
 from quanted.core.tensor_index import TensorIndex
 
 __all__ = ["ERROR", "WARNING", "YAML", "Problem", "check", "input_problem", "qtype_problem",
-           "report_problems", "unknown_layer_message"]
+           "report_problems", "resolve_layer", "unknown_layer_message"]
 
 if TYPE_CHECKING:
     from quanted.core.entropy import EntropyReport
@@ -64,6 +64,15 @@ def onnx_node_layers(doc: Layers, name: str) -> list[str]:
         return []
     return [layer for layer in doc.layer_ids
             if layer.startswith(stem) and _IMPORTER_SUFFIX.fullmatch(layer, len(stem))]
+
+
+def resolve_layer(doc: Layers, name: str) -> str:
+    """A layer id from what the user typed; a tensor key names its layer."""
+    if looks_like_tensor_key(name):
+        layer = split_tensor_key(name)[0]
+        if doc.has_layer(layer):
+            return layer
+    return name
 
 
 def unknown_layer_message(doc: Layers, name: str) -> str:
