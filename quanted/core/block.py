@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Container, Iterable
 from itertools import chain, compress, repeat
 from operator import itemgetter, not_
 from typing import NamedTuple
 
-from quanted.core.errors import EditError, ReadError
+from quanted.core.errors import EditError
 from quanted.core.gcpause import gc_paused
 from quanted.core.keys import DOUBLE_QUOTED as _DQ, SINGLE_QUOTED as _SQ, unquote_single
-from quanted.core.scalars import NOT_STRINGS as _NOT_STRINGS, all_simple as _all_simple
+from quanted.core.scalars import all_simple as _all_simple
 from quanted.core.scalars import format_scalar
 
 ENTRY_RE = re.compile(
@@ -63,101 +63,6 @@ def _yaml_load(text: str) -> object:
     return yaml.load(io.StringIO(text))
 
 
-_LINES = re.compile(r"[^\n]*\n|[^\n]+\Z")
-# Lines whose YAML reading is beyond doubt: a plain layer id, a plain qtype, a comment.
-# A block made only of these needs no YAML parser (tests/core/test_scanner_fuzz.py holds
-# this to PyYAML); anything else is cross-checked with ruamel.yaml.
-_SIMPLE_ENTRY = re.compile(r"[ ]+[A-Za-z_/][A-Za-z0-9_./\-]*:[ ]+[A-Za-z_][A-Za-z0-9_\-]*"
-                           r"(?:[ ]+\#.*)?[ ]*")
-_SIMPLE_HEADER = re.compile(r"[a-z_]+:(?:[ ]*\{\})?(?:[ ]+\#.*)?[ ]*")
-
-
-def _needs_yaml_parser(state: BlockState) -> bool:
-    if not _SIMPLE_HEADER.fullmatch(state.header):
-        return True
-    for line in state.lines:
-        if line.key is None:
-            continue
-        if not _SIMPLE_ENTRY.fullmatch(line.text):
-            return True
-        if line.key.lower() in _NOT_STRINGS or (line.value or "").lower() in _NOT_STRINGS:
-            return True
-    return False
-
-
-def parse(text: str, path: str, line_getter: Callable[[], int]) -> BlockState:
-    """Parse the block text (header line plus body) into lines; ReadError on anything odd.
-
-    `line_getter()` gives the header's line number. It is a callable because it is only
-    needed for errors, and counting lines in a 15 MB file costs more than a small edit."""
-    # Lines end at \n only: str.splitlines() also breaks at \x0b, \x1c, U+0085, U+2028...,
-    # which a layer id or comment may hold (the engine's loader reads them as text, or
-    # check reports them).
-    raw_lines = _LINES.findall(text)
-    header_raw = raw_lines[0]
-    header = header_raw.rstrip("\r\n")
-    if HEADER_RE.fullmatch(header) is None:
-        raise ReadError("cannot read the customized_quantize_layers line", path, line_getter())
-    lines = []
-    for offset, raw in enumerate(raw_lines[1:], start=1):
-        body = raw.rstrip("\r\n")
-        eol = raw[len(body) :]
-        stripped = body.strip(" ")
-        if not stripped or stripped.startswith("#"):
-            lines.append(Line(body, eol))
-            continue
-        match = ENTRY_RE.fullmatch(body)
-        if match is None:
-            raise ReadError(
-                f"cannot read this customized_quantize_layers entry: {stripped!r}",
-                path,
-                line_getter() + offset,
-                len(body) - len(body.lstrip(" ")) + 1,
-            )
-        post = match["post"]
-        comment = post.split("#", 1)[1].strip() if "#" in post else None
-        value = _unquote(match["value"]) if match["value"] else ""
-        lines.append(Line(body, eol, _unquote(match["key"]), str(value), comment))
-    state = BlockState(header, header_raw[len(header) :], tuple(lines))
-    if _needs_yaml_parser(state):
-        _cross_check(state, text, path, line_getter())
-    return state
-
-
-def _cross_check(state: BlockState, text: str, path: str, first_line: int) -> None:
-    """Our line reading must agree with a real YAML parse of the same text."""
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        loaded = _yaml_load(text)
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = first_line + mark.line if mark is not None else first_line
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ReadError(f"customized_quantize_layers: {problem}", path, line) from None
-    mapping = loaded.get("customized_quantize_layers") if isinstance(loaded, dict) else None
-    if mapping is None:
-        mapping = {}
-    if not isinstance(mapping, dict):
-        raise ReadError("customized_quantize_layers is not a mapping", path, first_line)
-    header_value = HEADER_RE.fullmatch(state.header)["value"]  # type: ignore[index]
-    if header_value and not is_empty_flow(header_value):
-        return  # flow style with entries: ruamel's reading is the only one
-    if any(ch in text for ch in "\x85\u2028\u2029"):
-        return  # YAML readers split lines there; check warns about each such line
-    dups = set(duplicates(state))
-    ours = {line.key: line.value for line in state.lines
-            if line.key is not None and line.key not in dups}
-    theirs = {str(k): "" if v is None else str(v) for k, v in mapping.items() if str(k) not in dups}
-    if ours != theirs:
-        raise ReadError(
-            "customized_quantize_layers has a layout quanted cannot edit safely "
-            "(one entry per line, `LAYER: QTYPE`)",
-            path,
-            first_line,
-        )
-
-
 def is_empty_flow(value: str) -> bool:
     """`{}`, `{ }`, ...: an empty mapping written inline."""
     return value[1:-1].strip(" ") == ""
@@ -180,9 +85,19 @@ def flow_entries(state: BlockState) -> dict[str, str]:
 
 # Fields of Line, picked in C: text 0, eol 1, key 2, value 3, comment 4.
 _KEY, _KEY_VALUE, _TEXT_EOL = itemgetter(2), itemgetter(2, 3), itemgetter(0, 1)
+_COMMENT, _KEY_COMMENT = itemgetter(4), itemgetter(2, 4)
+_TEXT, _EOL = itemgetter(0), itemgetter(1)
+
+
+# The entries set_many worked out for the last state it made, so a bulk add's 200,000 new
+# lines are not read back (0.1-0.3 s): it keeps each entry's place and appends new ones.
+_KNOWN: dict[int, tuple[BlockState, dict[str, str]]] = {}
 
 
 def entries(state: BlockState) -> dict[str, str]:
+    known = _KNOWN.get(id(state))
+    if known is not None and known[0] is state:
+        return dict(known[1])
     found = flow_entries(state)
     # In C (a Python loop was 0.14 s at 188,000 entries); comment lines land on the key None.
     found.update(map(_KEY_VALUE, state.lines))
@@ -191,9 +106,10 @@ def entries(state: BlockState) -> dict[str, str]:
 
 
 def comments(state: BlockState) -> dict[str, str]:
-    """Layer id -> its trailing comment."""
-    return {line.key: line.comment for line in state.lines
-            if line.key is not None and line.comment}
+    """Layer id -> its trailing comment. The lines with one are picked in C (a comprehension
+    over 200,000 lines was 0.1 s); a comment line's comment is None, so its key is never None."""
+    lines = state.lines
+    return dict(map(_KEY_COMMENT, compress(lines, map(_COMMENT, lines))))
 
 
 def duplicates(state: BlockState) -> list[str]:
@@ -243,7 +159,7 @@ class Editor:
     def set_many(self, state: BlockState, qtypes: dict[str, str]) -> BlockState:
         """Set or add every layer in one pass over the lines (a bulk add of thousands of
         layers stays linear); new layers go after the last entry, in the given order."""
-        state = self._header_as_block(state)
+        before, state = state, self._header_as_block(state)
         lines = list(state.lines)
         seen: set[str] = set()
         # The lines of layers already there, found in C.
@@ -269,16 +185,31 @@ class Editor:
             else:
                 state = state._replace(header_eol=self.newline)
         eol = anchor_eol or self.newline
-        indent, values = self.indent, {q: format_scalar(q) for q in set(qtypes.values())}
-        new_qtypes = list(map(qtypes.__getitem__, new_layers))
+        indent = self.indent
+        distinct = set(qtypes.values())
+        one = next(iter(distinct)) if len(distinct) == 1 else None
         # One pass over all ids decides that none needs quoting, not one call per id.
-        keys = new_layers if _all_simple(new_layers) else map(format_scalar, new_layers)
-        texts = [f"{indent}{key}: {values[qtype]}" for key, qtype in zip(keys, new_qtypes)]
+        simple = _all_simple(new_layers)
+        new_qtypes: Iterable[str]
+        if simple and one is not None and "\n" not in format_scalar(one):
+            # One qtype (a bulk add): every line by one join and one split, in C (a
+            # comprehension formatting each line was 0.2 s at 200,000 layers).
+            tail = ": " + format_scalar(one)
+            texts = (indent + (tail + "\n" + indent).join(new_layers) + tail).split("\n")
+            new_qtypes = repeat(one)
+        else:
+            new_qtypes = list(map(qtypes.__getitem__, new_layers))
+            values = {q: format_scalar(q) for q in set(new_qtypes)}
+            keys = new_layers if simple else map(format_scalar, new_layers)
+            texts = [f"{indent}{key}: {values[qtype]}" for key, qtype in zip(keys, new_qtypes)]
         new = _new_lines(texts, eol, new_layers, new_qtypes)
         if not anchor_eol:
             new[-1] = new[-1]._replace(eol="")
         lines[last + 1 : last + 1] = new
-        return state._replace(lines=tuple(lines))
+        made, found = state._replace(lines=tuple(lines)), {**entries(before), **qtypes}
+        _KNOWN.clear()  # the newest only: the document keeps what it asked for per state
+        _KNOWN[id(made)] = (made, found)
+        return made
 
     def remove(self, state: BlockState, layer: str) -> BlockState:
         return self.remove_many(state, {layer})
@@ -394,5 +325,10 @@ def indent_of(text: str) -> str:
 
 
 def render(state: BlockState) -> str:
-    body = chain.from_iterable(map(_TEXT_EOL, state.lines))  # in C: 188,000 lines at a save
+    lines = state.lines
+    eols = list(map(_EOL, lines))
+    if eols and eols.count(eols[0]) == len(eols):
+        # One line ending throughout (a bulk add's block): one join, no pair per line.
+        return state.header + state.header_eol + eols[0].join(map(_TEXT, lines)) + eols[0]
+    body = chain.from_iterable(map(_TEXT_EOL, lines))  # in C: 188,000 lines at a save
     return state.header + state.header_eol + "".join(body)

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-from quanted.core import block, empty_header, scanner, splitscan, verdicts
+from quanted.core import block, block_parse, empty_header, scanner, splitscan, verdicts
 from quanted.core.errors import EditError, FileChangedError, ReadError
 from quanted.core.files import (
     SMALL_FILE, DiskStamp, atomic_write, locked, read_bytes, remove_stale_temps,
@@ -44,7 +44,7 @@ class QuantizeDocument:
         entry = self.scan.entries[CUSTOMIZED]
         self._block_span = (entry.start, entry.end)
         block_text = data[entry.start : entry.end].decode("utf-8")
-        self._saved = block.parse(block_text, self._label, lambda: self.block_line)
+        self._saved = block_parse.parse(block_text, self._label, lambda: self.block_line)
         indent = self._detect_block_indent(self._saved)
         empty = self._saved.header if block.is_empty(self._saved) else None
         self._editor = block.Editor(indent, self.scan.newline, self._saved.header, empty)
@@ -286,7 +286,7 @@ class QuantizeDocument:
         as one undoable edit: how an earlier attempt's list comes back, comments and all."""
         if not text.endswith(("\n", "\r")) and self._block_span[1] < len(self.data):
             text += self.scan.newline  # a block followed by more keys must end its last line
-        self._push(block.parse(text, self._label, lambda: self.block_line))
+        self._push(block_parse.parse(text, self._label, lambda: self.block_line))
 
     @contextmanager
     def batch(self) -> Iterator[None]:

@@ -4,7 +4,6 @@ same string, else single-quoted."""
 from __future__ import annotations
 
 import re
-from operator import itemgetter
 
 from quanted.core.keys import quote_single
 
@@ -29,25 +28,28 @@ def is_plain_safe(text: str) -> bool:
     return str(tag) == "tag:yaml.org,2002:str"
 
 
-# `_SIMPLE_SCALAR` as byte sets: its first character, then any character.
-_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_/")
-_ANY = bytes(sorted(set(b"0123456789.-" + "".join(_FIRST).encode())))
+# `_SIMPLE_SCALAR`'s characters as bytes, and what may not follow a newline in the texts
+# joined after one: a character `_SIMPLE_SCALAR` allows later only, nothing (an empty text),
+# or a whole text YAML reads as a bool or null. (The literal newline first lets the regex
+# engine jump from newline to newline: `(?:\A|\n)` tried every byte, 0.2 s at 200,000 ids.)
+_ANY = b"-./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+_BAD_START = re.compile(rb"\n(?:[-.0-9]|\n|\Z|(?i:" + "|".join(sorted(NOT_STRINGS)).encode()
+                        + rb")(?:\n|\Z))")
 
 
 def all_simple(texts: list[str]) -> bool:
     """True when every text is a `_SIMPLE_SCALAR` that YAML reads as a string (plain-safe).
 
-    Checked in C over all texts at once (a regex over 188,000 joined ids took 70 ms): no byte
-    outside the set (UTF-8 bytes of other characters never are in it), one newline between
-    each two texts and none in them, every first character allowed (an empty text has none)."""
+    Checked in C over all texts, each after a newline (a regex per id, or a lower-cased copy
+    of each, took 0.1-0.3 s at 200,000 ids): no byte outside the set (UTF-8 bytes of other
+    characters never are in it), one newline before each text and none in them, and no text
+    that starts badly or is a bool or null."""
     if not texts:
         return False
-    joined = "\n".join(texts).encode("utf-8", "surrogatepass")
-    if joined.translate(None, _ANY + b"\n") or joined.count(b"\n") != len(texts) - 1:
+    joined = ("\n" + "\n".join(texts)).encode("utf-8", "surrogatepass")
+    if joined.translate(None, _ANY + b"\n") or joined.count(b"\n") != len(texts):
         return False
-    if not _FIRST.issuperset(map(itemgetter(slice(0, 1)), texts)):
-        return False
-    return NOT_STRINGS.isdisjoint(map(str.lower, texts))
+    return _BAD_START.search(joined) is None
 
 
 def format_scalar(text: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import NamedTuple
 
 from quanted.core.errors import ReadError
@@ -32,6 +33,7 @@ from quanted.core.walker import (
     check_text,
     line_of,
 )
+from quanted.core.yamlshape import MAP
 
 __all__ = ["CUSTOMIZED", "QUANTIZE_PARAMETERS", "Scan", "TableHelper", "TensorQtype", "TopLevel",
            "line_of"]
@@ -77,13 +79,33 @@ def index(data: bytes, path: str = "<input>", helper: TableHelper | None = None)
     return result
 
 
+# Lines the careful walk reads as `KEY: VALUE` at one indent (a plain or single-quoted key, a
+# plain value, maybe a trailing comment), and blank and comment lines: a subset of LINE_RE's
+# key and blank lines, none of which changes the block structure after the first such entry.
+_PLAIN_KEY = rb"(?:[A-Za-z_/][-A-Za-z0-9_./]*|'[^'\r\n]*(?:''[^'\r\n]*)*')"
+
+
+@lru_cache(maxsize=8)
+def _entry_run(indent: int) -> re.Pattern[bytes]:
+    entry = b" " * indent + _PLAIN_KEY + rb"[ ]*:[ ]+[A-Za-z_][-A-Za-z0-9_.]*"
+    end = rb"(?:[ ]+\#[^\r\n]*)?[ ]*\r?(?:\n|\Z)"
+    return re.compile(rb"(?:" + entry + end + rb"|[ ]*(?:\#[^\r\n]*)?\r?\n)*+")
+
+
 def check_block(text: str, path: str, legacy: bool) -> None:
     """The full scan's verdict on one rendered customized block (a top-level entry: the walk
-    starts and ends at column 0, so the rest of a verified file cannot change it)."""
+    starts and ends at column 0, so the rest of a verified file cannot change it). Once a
+    `KEY: VALUE` entry has set the block's indent, runs of entries like it are passed over by
+    one regex: the careful walk took 1.1 s for a bulk add's 200,000 lines, each a save."""
     data = text.encode("utf-8")
     walker = Walker(Scan(data=data), path)
     walker.stream.started = legacy  # after `---`
-    walker.walk(0)
+    shape, pos = walker.shape, 0
+    while pos < len(data):
+        pos = walker._line(pos)
+        if (shape.open is None and len(shape.stack) == 2 and shape.stack[1][1] == MAP
+                and not walker.stream.ended):
+            pos = _entry_run(shape.stack[1][0]).match(data, pos).end()  # type: ignore[union-attr]
 
 
 def moved(result: Scan, key: str, new_end: int) -> dict[str, TopLevel]:

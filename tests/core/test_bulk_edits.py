@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from quanted.core import block
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError
 from quanted.core.validate import check
@@ -121,3 +122,19 @@ def test_missing_layers_agrees_with_has_layer_and_searches_only_for_a_few(count,
                         lambda result, layer: searches.append(layer) or real(result, layer))
     assert missing_layers(doc, asked) == expected == {"nope", "l", "@l0:out0"}
     assert len(searches) == (len(asked) if len(asked) <= ONE_BY_ONE else 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([*BLOCKS, "customized_quantize_layers:\n  f: float16\n  c2_6: float16\n"
+                                    "  f: dynamic_fixed_point-i16\n"]), st.lists(st.dictionaries(
+    st.sampled_from(LAYERS), st.sampled_from(["float16", "dynamic_fixed_point-i16"]),
+    min_size=1), min_size=1, max_size=3))
+def test_bulk_set_entries_are_the_block_read_back_in_order(block_text, steps):
+    """set_layers knows its new entries without reading the lines back: the same entries,
+    in the same order, as reading the block it made, and as opening the file it writes."""
+    doc = _doc(block_text)
+    for qtypes in steps:
+        doc.set_layers(qtypes)
+        assert list(doc.customized.items()) == list(block.entries(doc.block_state).items())
+    assert list(doc.customized.items()) == list(
+        QuantizeDocument(doc.to_bytes()).customized.items())

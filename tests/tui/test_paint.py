@@ -147,6 +147,7 @@ async def test_a_big_block_shows_the_same_entries_built_lazily(quantize, monkeyp
         main.doc.set_layers({layer: "float16" for layer in main.doc.layer_ids[:6]})
         main.doc.remove_layers(saved[-1:])
         main.doc.set_comment(main.doc.layer_ids[0], "why")
+        main.doc.set_comment(saved[-2], "same qtype, new comment")
         pane = main.query_one(CustomizedPane)
         pane.show(main.doc, main.model)
         small = (_texts(pane), pane.border_title, pane.border_subtitle)
@@ -156,6 +157,16 @@ async def test_a_big_block_shows_the_same_entries_built_lazily(quantize, monkeyp
         assert big == small
         assert any(text.startswith("+ ") for text in big[0])
         assert any(text.startswith("- ") for text in big[0])
+        assert any(text.startswith("~ ") for text in big[0])
+        assert big[2] == "unsaved: +4 ~3 -1"
+        # Fewer entries than saved: the counts walk the other way.
+        main.doc.remove_layers([k for k in saved[:-1] if k in main.doc.customized][:8])
+        pane.show(main.doc, main.model)
+        fewer = (_texts(pane), pane.border_title, pane.border_subtitle)
+        monkeypatch.setattr(customized_pane, "BIG_BLOCK", 10_000)
+        pane.show(main.doc, main.model)
+        assert fewer == (_texts(pane), pane.border_title, pane.border_subtitle)
+        assert len(main.doc.customized) < len(main.doc.saved_customized)
 
 
 def test_the_collector_is_paused_for_a_bulk_edit_only(quantize):

@@ -7,6 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from row_strategies import layer_rows
 
+from quanted.core.layers import LayerRow
+from quanted.tui.edit_focus import first_changed
 from quanted.tui.row_model import SORTS, RowModel, compile_filter
 
 ID = st.text("abAB12_/.(", min_size=1, max_size=6)
@@ -53,5 +55,35 @@ def test_view_matches_a_per_row_reading(rows, steps, extra):
         assert model.index_of(layer) is None or model.row_at(model.index_of(layer)).layer == layer
     for threshold in (0.0, 0.1, 0.5, 0.9, 1.0):
         assert model.count_to_add(threshold) == len(model.to_add(threshold))
+        assert model.layers_to_add(threshold) == [r.layer for r in model.to_add(threshold)]
     model.refresh_customized({})
     assert [model.count_to_add(t) for t in (0.0, 0.5)] == [len(model.to_add(t)) for t in (0.0, 0.5)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(ID, min_size=8, max_size=40, unique=True), st.data())
+def test_each_refresh_shows_the_block_as_a_fresh_reading_does(ids, data):
+    """Small edits touch the changed rows, bulk ones (more than an eighth of the rows) every
+    row: either way each row shows what the block says, rows for new ids are appended."""
+    model = RowModel([LayerRow(layer, [f"@{layer}:out0"], order=i) for i, layer in
+                      enumerate(ids)])
+    named = ids + ["only_in_block_1", "only_in_block_2"]
+    for customized in data.draw(st.lists(st.dictionaries(
+            st.sampled_from(named), st.sampled_from(["float16", "bf16"]), max_size=len(named)),
+            min_size=1, max_size=6)):
+        model.refresh_customized(customized)
+        assert {r.layer: r.customized for r in model.rows if r.customized} == customized
+        assert [r.layer for r in model.rows][: len(ids)] == ids
+        assert all(model.row_at(model.index_of(layer)).layer == layer for layer in customized
+                   if model.index_of(layer) is not None)
+
+
+BLOCK = st.dictionaries(st.sampled_from("abcdef"), st.sampled_from(["float16", "bf16"]))
+
+
+@given(BLOCK, BLOCK)
+def test_first_changed_is_the_first_differing_layer(before, after):
+    """Where an undo or redo puts the cursor: the first layer, in before's order then the
+    ones only after has, whose qtype differs."""
+    moved = [k for k in {**before, **after} if before.get(k) != after.get(k)]
+    assert first_changed(before, after) == (moved[0] if moved else None)

@@ -23,6 +23,7 @@ from quanted.core.errors import FileChangedError, QuantedError, describe
 from quanted.core.files import FileLockedError, ReadOnlyError
 from quanted.tui import analysis_view, loading, reloads, wording
 from quanted.tui.commands import QuantedCommands
+from quanted.tui.edit_focus import first_changed
 from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first, save_refused
 from quanted.tui.dialogs.comment import CommentDialog
 from quanted.tui.dialogs.qtype_picker import QtypePicker
@@ -332,7 +333,7 @@ class MainScreen(Screen[None]):
         if value is None or not self._ready():
             return
         self.metric.set_threshold(value)
-        layers = [row.layer for row in model.to_add(value)]
+        layers = model.layers_to_add(value)
         self.busy = f"adding {len(layers)} layers…"
         self.bulk_add(layers, value)
 
@@ -360,9 +361,7 @@ class MainScreen(Screen[None]):
         if not (self.doc.redo() if redo else self.doc.undo()):
             self.notify(f"Nothing to {'redo' if redo else 'undo'}.")
             return
-        after = self.doc.customized
-        moved = [k for k in {**before, **after} if before.get(k) != after.get(k)]
-        self._edited(focus=moved[0] if moved else None)
+        self._edited(focus=first_changed(before, self.doc.customized))
 
     def action_undo(self) -> None:
         self._undo_or_redo(redo=False)

@@ -7,6 +7,8 @@ Flags after a line: the layer is not in the file, or the 6.x engine cannot apply
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import compress
+from operator import ne, not_
 from typing import TYPE_CHECKING, overload
 
 from textual.content import Content
@@ -152,18 +154,37 @@ class CustomizedPane(ScrollView, can_focus=True):
 
     def _big(self, doc: QuantizeDocument, model: RowModel) -> _Lines:
         """A block of more than BIG_BLOCK lines (a bulk add): one line per entry, not wrapped
-        (the table's border shows the whole id), each built only when scrolled into view, and
-        the counts by set operations: 200,000 entries wrapped up front took seconds per edit."""
+        (the table's border shows the whole id), each built only when scrolled into view with
+        its mark. The counts walk the smaller of the block and the saved one, looking each entry
+        up in the other, in C: sets of 200,000 ids (or a comprehension) took 0.2-0.7 s per
+        edit."""
         state = doc.block_state
         now, saved = doc.customized, doc.saved_customized
         comments, saved_comments = doc.comments(), doc.saved_comments()
-        added = now.keys() - saved.keys()
-        changed = {k for k in now.keys() & saved.keys()
-                   if now[k] != saved[k] or comments.get(k) != saved_comments.get(k)}
-        removed = [k for k in saved if k not in now] if len(saved) > len(now) - len(added) else []
+
+        def changed(key: str) -> bool:
+            return saved[key] != now[key] or comments.get(key) != saved_comments.get(key)
+
+        if doc.is_modified:
+            # Over the smaller block, looking its entries up in the other: a qtype that
+            # differs counts the entries the other lacks too (get gives None).
+            if len(saved) <= len(now):
+                kept = sum(map(now.__contains__, saved))
+                retyped = sum(map(ne, map(now.get, saved), saved.values())) - (len(saved) - kept)
+            else:
+                kept = sum(map(saved.__contains__, now))
+                retyped = sum(map(ne, map(saved.get, now), now.values())) - (len(now) - kept)
+            added = len(now) - kept
+            recommented = sum(1 for k in comments.keys() | saved_comments.keys()
+                              if k in now and k in saved and now[k] == saved[k]
+                              and comments.get(k) != saved_comments.get(k))
+            removed = (list(compress(saved, map(not_, map(now.__contains__, saved))))
+                       if len(saved) > kept else [])
+            self.border_subtitle = (f"unsaved: +{added} ~{retyped + recommented} -{len(removed)}"
+                                    if added or retyped or recommented or removed else "saved")
+        else:
+            removed, self.border_subtitle = [], "saved"
         self.border_title = f"customized_quantize_layers ({len(now)})"
-        self.border_subtitle = (f"unsaved: +{len(added)} ~{len(changed)} -{len(removed)}"
-                                if added or changed or removed else "saved")
         lines = state.lines
 
         def parts(index: int) -> Parts:
@@ -173,7 +194,7 @@ class CustomizedPane(ScrollView, can_focus=True):
                 line = lines[index - 1]
                 if line.key is None:
                     return [("  " + line.text, "dim italic")]
-                mark = "+" if line.key in added else "~" if line.key in changed else " "
+                mark = ("+" if line.key not in saved else "~" if changed(line.key) else " ")
                 key_text, rest = _entry_parts(line, model)
                 return [(mark + " ", MARK_STYLES.get(mark, "")), key_text + ":", " ", *rest]
             if index == len(lines) + 1:
