@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import compileall
-import itertools
 import math
 import os
 import statistics
@@ -36,11 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_keys import BULK_BUDGET, KEY_BUDGET, measure
 from generate import generate
-from tmux_screen import SIZE, top_layer
+from tmux_screen import SIZE, top_layer, when_shown
 
 import quanted
-
-LAUNCHES = itertools.count()
 
 
 def launch(command: str, probe: str) -> tuple[float, float, float]:
@@ -50,24 +47,9 @@ def launch(command: str, probe: str) -> tuple[float, float, float]:
     hardly depend on the load of a shared machine, which can double the wall time; the
     process's own are the path to its first screen (the GIL serialises its threads), a
     child's ran beside it."""
-    socket = f"qpaintcpu{os.getpid()}-{next(LAUNCHES)}"
-    tmux = ["tmux", "-L", socket]
-    start = time.perf_counter()
-    subprocess.run([*tmux, "new-session", "-d", "-s", "bench", "-x", SIZE[0], "-y", SIZE[1],
-                    command], check=True)
-    try:
-        pid = subprocess.run([*tmux, "display-message", "-p", "-t", "bench", "#{pane_pid}"],
-                             check=True, capture_output=True, text=True).stdout.strip()
-        while time.perf_counter() - start < 120:
-            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "bench"], check=False,
-                                    capture_output=True, text=True).stdout
-            if probe in screen:
-                return time.perf_counter() - start, *cpu_seconds(pid)
-            time.sleep(0.005)
-        return math.nan, math.nan, math.nan
-    finally:
-        subprocess.run([*tmux, "kill-server"], check=False, capture_output=True)
-        Path(f"/tmp/tmux-{os.getuid()}/{socket}").unlink(missing_ok=True)
+    nan = (math.nan, math.nan, math.nan)
+    return when_shown(command, probe, lambda elapsed, pid: (elapsed, *cpu_seconds(pid)),
+                      missed=nan) or nan
 
 
 def cpu_seconds(pid: str) -> tuple[float, float]:

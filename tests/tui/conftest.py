@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,20 @@ def no_pegasus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("QUANTED_PEGASUS", raising=False)
     monkeypatch.delenv("ACUITY_PATH", raising=False)
     monkeypatch.setenv("PATH", str(empty))
+
+
+@pytest.fixture
+def full_rows_held(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """The loading thread builds the full rows only once the test sets this event (60 s at
+    most): what the editor shows before them stays on screen to be looked at."""
+    from quanted.tui import loading
+
+    seen = threading.Event()
+    from_doc = loading.from_doc
+
+    def held(doc, report):  # type: ignore[no-untyped-def]
+        assert seen.wait(60), "the test never said it had seen the first rows"
+        return from_doc(doc, report)
+
+    monkeypatch.setattr(loading, "from_doc", held)
+    return seen

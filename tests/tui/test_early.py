@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import select
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,18 +93,11 @@ def test_ready_never_waits_and_gives_the_rows_again_to_the_loading_thread(custom
 
 
 @pytest.mark.parametrize("child", [True, False], ids=["child", "small-file"])
-async def test_the_first_frame_shows_the_first_rows(customized, monkeypatch, child):
+async def test_the_first_frame_shows_the_first_rows(customized, monkeypatch, child,
+                                                   full_rows_held):
     """The child's rows in before the screen mounts, or a small file's read as it mounts: the
     table has them before any frame, the loading thread shows them as they are (no second
     preview), then the full rows replace them."""
-    seen = threading.Event()
-    from_doc = loading.from_doc
-
-    def held(doc, report):
-        assert seen.wait(60), "the test never saw the first rows"
-        return from_doc(doc, report)
-
-    monkeypatch.setattr(loading, "from_doc", held)
     monkeypatch.setattr(loading, "preview", lambda doc, report: pytest.fail("made again"))
     if child:
         monkeypatch.setattr(early, "FORK_FROM", 0)
@@ -116,7 +108,7 @@ async def test_the_first_frame_shows_the_first_rows(customized, monkeypatch, chi
         table = app.screen.query_one(LayerTable)
         first = table.model
         assert first is not None and first.preview and app.main.doc is None
-        seen.set()
+        full_rows_held.set()
         await settle(pilot)
         assert not table.model.preview
         assert table.current is not None and table.current.layer == first.row_at(0).layer

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -101,16 +100,8 @@ print([name for name in late if name in sys.modules])
     assert result.stdout.strip() == "[]"
 
 
-async def test_the_top_rows_show_before_the_full_rows_are_built(quantize, monkeypatch):
+async def test_the_top_rows_show_before_the_full_rows_are_built(quantize, full_rows_held):
     """The full rows wait until the test has seen the preview on screen."""
-    seen = threading.Event()
-    from_doc = loading.from_doc
-
-    def held(doc, report):
-        assert seen.wait(60), "the preview was never seen"
-        return from_doc(doc, report)
-
-    monkeypatch.setattr(loading, "from_doc", held)
     app = QuantedApp(quantize)
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.screen.query_one(LayerTable)
@@ -122,7 +113,7 @@ async def test_the_top_rows_show_before_the_full_rows_are_built(quantize, monkey
         await pilot.press("slash")  # nothing to filter until every row is there
         assert not app.screen.query_one("#filter-bar").display
         top = table.current.layer if table.current else None
-        seen.set()
+        full_rows_held.set()
         await settle(pilot)
         assert not table.model.preview and app.main.doc is not None
         assert table.current is not None and table.current.layer == top
