@@ -22,6 +22,7 @@ from tests.cli.test_tune_stand_in import (
     NON_MONOTONIC,
     PEGASUS,
     configure,
+    ctrl_c_as_at_a_terminal,
     make_model,
 )
 from tests.conftest import REPO
@@ -101,7 +102,8 @@ def test_sigint_with_two_trials_running_exits_130(model, monkeypatch, tmp_path):
     env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "quanted", "tune", str(model), "--pegasus",
                              PEGASUS, "--jobs", "2"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_at_a_terminal)
     hung: list[int] = []
     try:
         hung = [wait_for(tmp_path / f"hang-{n}", proc) for n in (1, 2)]
@@ -126,7 +128,8 @@ def test_sigint_during_the_ranking_analysis_exits_130(model, monkeypatch, tmp_pa
     env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "quanted", "tune", str(model), "--pegasus",
                              PEGASUS, "--rank", "drop"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_at_a_terminal)
     try:
         assert proc.stderr is not None
         lines = []

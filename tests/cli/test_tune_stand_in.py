@@ -224,13 +224,20 @@ def test_max_trials_stops_with_the_best_passing_set_not_proven_minimal(model, mo
     assert "are not proven minimal" in capsys.readouterr().out
 
 
+def ctrl_c_as_at_a_terminal() -> None:
+    """Popen's preexec_fn for a tune the test will ctrl+c: SIGINT back to its default in the
+    child. A suite started in the background (`cmd &` without job control) ignores SIGINT,
+    every child inherits that, and Python then installs no KeyboardInterrupt at all."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_resume_after_ctrl_c(model, monkeypatch, capsys, tmp_path):
     conf = configure(model, monkeypatch, weights=NON_MONOTONIC, hang_on_quantize=3)
     before = model.read_bytes()
     env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "quanted", "tune", str(model), "--pegasus",
                              PEGASUS], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, preexec_fn=ctrl_c_as_at_a_terminal)
     hang = tmp_path / "hang"
     try:
         deadline = time.monotonic() + 120
