@@ -32,6 +32,7 @@ from quanted.core.walker import (
     check_shape,
     check_text,
     line_of,
+    newline_of,
 )
 from quanted.core.yamlshape import MAP
 
@@ -46,10 +47,7 @@ _FIELD_VALUE = rf"(?:{SINGLE_QUOTED}|{DOUBLE_QUOTED}|[^\s#'\"][^\s#]*)"
 
 def _start(data: bytes, path: str) -> tuple[Scan, int]:
     check_text(data, path)
-    result = Scan(data=data)
-    first_nl = data.find(b"\n")
-    if first_nl > 0 and data[first_nl - 1 : first_nl] == b"\r":
-        result.newline = "\r\n"
+    result = Scan(data=data, newline=newline_of(data))
     return result, 3 if data.startswith(b"\xef\xbb\xbf") else 0
 
 

@@ -20,7 +20,7 @@ import re
 import signal
 import threading
 
-from quanted.core.walker import fast_body_re, first_field_indent
+from quanted.core.walker import fast_body_re, first_field_indent, newline_of
 
 # Below this a file is scanned faster than a process is forked and reaped.
 MIN_SIZE = 4 << 20
@@ -125,8 +125,7 @@ def start(data: bytes) -> ChildScan | None:
     if data[at + len(_HEADER) : body].strip():  # `quantize_parameters: {}`: no table
         return None
     ki, fi = first_field_indent(data, body)
-    first_nl = data.find(b"\n")
-    newline = "\r\n" if first_nl > 0 and data[first_nl - 1 : first_nl] == b"\r" else "\n"
+    newline = newline_of(data)
     cut = data.find(b"\n" + b" " * ki + b"'", body + int((len(data) - body) * _SHARE)) + 1
     if cut <= 0:
         return None

@@ -35,10 +35,9 @@ class Layers(Protocol):
 
 def layer_hint(doc: Layers, name: str) -> str | None:
     """Why `name` is not a layer id, when a near miss explains it."""
-    if looks_like_tensor_key(name):
-        layer = split_tensor_key(name)[0]
-        if doc.has_layer(layer):
-            return f"that is a tensor key; the layer id is {layer!r}"
+    layer = resolve_layer(doc, name)
+    if layer != name:
+        return f"that is a tensor key; the layer id is {layer!r}"
     for other in (name.lstrip("/"), "/" + name):
         if other != name and doc.has_layer(other):
             return f"did you mean {other!r}? (differs by a leading '/')"

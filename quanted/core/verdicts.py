@@ -68,6 +68,8 @@ def recall(st: os.stat_result) -> Scan | None:
 
 _NEWLINES = {"lf": "\n", "crlf": "\r\n"}
 _FLAGS = {"1": True, "0": False, "-": None}
+_NEWLINE_NAMES = {v: k for k, v in _NEWLINES.items()}
+_FLAG_NAMES = {v: k for k, v in _FLAGS.items()}
 
 
 def fits(scan: Scan, data: bytes) -> bool:
@@ -89,10 +91,8 @@ def record(path: Path, scan: Scan) -> None:
         st = path.stat()
         entry = _entry(st)
         entry.parent.mkdir(parents=True, exist_ok=True)
-        flag = {True: "1", False: "0", None: "-"}
-        newline = {v: k for k, v in _NEWLINES.items()}[scan.newline]
-        lines = [f"{scan.key_indent}\t{scan.field_indent}\t{newline}\t{flag[scan.legacy]}"
-                 f"\t{flag[scan.double_quoted_keys]}"]
+        lines = [f"{scan.key_indent}\t{scan.field_indent}\t{_NEWLINE_NAMES[scan.newline]}"
+                 f"\t{_FLAG_NAMES[scan.legacy]}\t{_FLAG_NAMES[scan.double_quoted_keys]}"]
         lines += [f"{e.key}\t{e.start}\t{e.body_start}\t{e.end}\t{e.value}"
                   for e in scan.entries.values()]
         if any(set(line) & {"\n", "\r"} or line.count("\t") != 4 for line in lines):

@@ -112,6 +112,12 @@ class Scan:
         return new
 
 
+def newline_of(data: bytes) -> str:
+    """The file's newline, as its first line ends."""
+    first_nl = data.find(b"\n")
+    return "\r\n" if first_nl > 0 and data[first_nl - 1 : first_nl] == b"\r" else "\n"
+
+
 def line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
