@@ -108,11 +108,11 @@ def cmd_layers(args: argparse.Namespace) -> int:
     index = LayerIndex(TensorIndex.of(doc).by_layer(), doc.customized)
     del doc  # the file's bytes go before the report and the rows come
     rows, _ = selection.entropy_rows(args, index)
+    figures = analyze_command.current_figures(args.file)  # a current cached `quanted analyze`
     if args.above is not None or args.top is not None or args.by == "drop":
-        rows = selection.selected(args, rows)
+        rows = selection.selected(args, rows, figures)
     else:
         rows = sort_by_entropy(rows)
-    figures = analyze_command.current_figures(args.file)  # a current cached `quanted analyze`
     if args.json:
         layers_output.write_json(sys.stdout, rows, figures)
     else:

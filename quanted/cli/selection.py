@@ -14,6 +14,7 @@ from quanted.core.errors import EditError
 from quanted.core.files import DiskStamp
 
 if TYPE_CHECKING:
+    from quanted.core.engine.layer_figures import LayerFigures
     from quanted.core.entropy import LayerEntropy
     from quanted.core.layers import LayerIndex, LayerRow
 
@@ -31,7 +32,10 @@ def selection_options(p: argparse.ArgumentParser, verb: str) -> None:
                    "the current cached `quanted analyze` (layers without a drop left out)")
 
 
-def selected(args: argparse.Namespace, rows: list[LayerRow]) -> list[LayerRow]:
+def selected(args: argparse.Namespace, rows: list[LayerRow],
+             figures: dict[str, LayerFigures] | None = None) -> list[LayerRow]:
+    """`figures`: the current analysis when the caller has read it (read here for --by drop
+    when not given)."""
     from quanted.core.layers import candidates
 
     if args.top is not None and args.top < 0:
@@ -40,7 +44,8 @@ def selected(args: argparse.Namespace, rows: list[LayerRow]) -> list[LayerRow]:
     if args.by == "drop":
         from quanted.cli import analyze_command
 
-        figures = analyze_command.current_figures(args.file)
+        if figures is None:
+            figures = analyze_command.current_figures(args.file)
         if figures is None:
             raise EditError("--by drop needs a current analysis of the file: run `quanted "
                             f"analyze {args.file}` first", args.file)

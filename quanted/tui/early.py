@@ -26,7 +26,7 @@ from pathlib import Path
 # thread held would never be let go (only a test's process has threads when it forks). The
 # editor imports them before its first paint anyway.
 from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import EntropyReport, resolve
+from quanted.core.entropy import read_for
 from quanted.core.files import read_bytes
 from quanted.tui.preview import preview
 from quanted.tui.row_view import RowView
@@ -55,10 +55,9 @@ def first_rows(path: Path, entropy: Path | None) -> FirstRows | None:
     """What the child sends: the preview of `path` with its report (None without one).
     Built as the document's constructor builds it, without open()'s side effects (stale
     temporary files removed, the verdict cache): the editor's own open does those."""
-    found = resolve(path, entropy).path
-    if found is None:
+    report, _ = read_for(path, entropy)
+    if report is None:
         return None
-    report = EntropyReport.read(found)
     doc = QuantizeDocument(read_bytes(path), path, full=False)
     rows = preview(doc, report)
     saved = doc.saved_customized  # of its rows only: a big block would not fit the pipe at once

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import EntropyReport, resolve
+from quanted.core.entropy import EntropyReport, read_for
 from quanted.core.gcpause import gc_paused
 from quanted.core.layers import build_rows
 from quanted.core.rebase import reload_keeping_edits
@@ -38,11 +38,6 @@ class Loaded:
     model: RowModel
 
 
-def entropy_path(path: Path, entropy: Path | None) -> Path | None:
-    """`-e` when given, else the report core.entropy.resolve finds beside the file, else None."""
-    return resolve(path, entropy).path
-
-
 def load(path: Path, entropy: Path | None,
          show_first: Callable[[RowView, dict[str, str]], None] | None = None) -> Loaded:
     """Opened the fast way (top-level lines only): the full scan runs after the first paint,
@@ -52,8 +47,7 @@ def load(path: Path, entropy: Path | None,
         first = early.take(path, entropy) if show_first is not None else None
         if show_first is not None and first is not None:
             show_first(first.model, first.saved)  # read by a child during the imports
-        found = entropy_path(path, entropy)
-        report = EntropyReport.read(found) if found is not None else None
+        report, _ = read_for(path, entropy)
         doc = QuantizeDocument.open(path, full=False)
         if show_first is not None and report is not None and first is None:
             show_first(preview(doc, report), doc.saved_customized)
