@@ -211,10 +211,6 @@ def layer_names(keys: list[str]) -> set[str]:
             for k in keys}
 
 
-def count_layers(keys: list[str]) -> int:
-    return len(layer_names(keys))
-
-
 def tensor_qtypes(result: Scan) -> dict[str, tuple[str, str]]:
     """Every tensor key -> (quantizer, qtype), in one pass over the table. The legacy layout's
     `dtype:` is its quantizer."""
