@@ -68,11 +68,10 @@ class TensorIndex:
     (a list), in the order the layers first appear; with what `check` reports of the keys:
     each repeat of a key (file order) and the keys not of the form `@LAYER:PORT`."""
 
-    __slots__ = ("layers", "count", "repeats", "odd_count", "first_odd", "_shared", "_big")
+    __slots__ = ("layers", "repeats", "odd_count", "first_odd", "_shared", "_big")
 
     def __init__(self) -> None:
         self.layers: dict[str, tuple[str, ...] | list[str]] = {}
-        self.count = 0
         self.repeats: list[str] = []
         self.odd_count = 0
         self.first_odd: str | None = None
@@ -97,7 +96,6 @@ class TensorIndex:
         """Keys in file order, after those added before (scanner.group_by_layer's grouping)."""
         layers, shared = self.layers, self._shared
         for key in keys:
-            self.count += 1
             if key[:1] == "@" and (name := key[1:].rpartition(":")[0]):
                 held = layers.get(name)
                 if held is None:

@@ -34,7 +34,8 @@ def _check(index: TensorIndex, keys: list[str]) -> None:
     by_layer = index.by_layer()
     assert list(by_layer) == list(grouped) and len(index) == len(grouped)
     assert {layer: list(found) for layer, found in by_layer.items()} == grouped
-    assert index.repeats == repeats and index.count == len(keys)
+    assert index.repeats == repeats and index.layer_ids == list(grouped)
+    assert all(map(index.has_layer, grouped)) and not index.has_layer("zz")
     assert index.odd_count == len(odd) and index.first_odd == (odd[0] if odd else None)
     probes = set(keys) | {"@a:out0", "@a:bias", "@zz:out0", "a:bias", "@b:c:z", "@wide:p99"}
     present = set(keys)
