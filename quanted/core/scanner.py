@@ -101,7 +101,7 @@ def check_block(text: str, path: str, legacy: bool) -> None:
     walker.stream.started = legacy  # after `---`
     shape, pos = walker.shape, 0
     while pos < len(data):
-        pos = walker._line(pos)
+        pos = walker.read_line(pos)
         if (shape.open is None and len(shape.stack) == 2 and shape.stack[1][1] == MAP
                 and not walker.stream.ended):
             pos = _entry_run(shape.stack[1][0]).match(data, pos).end()  # type: ignore[union-attr]
