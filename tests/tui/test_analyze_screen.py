@@ -89,6 +89,20 @@ async def test_cancel_stops_the_analysis(model, monkeypatch):
         assert analysis.load_latest(model) is None
 
 
+async def test_a_failed_run_is_named_with_its_status_and_last_log_lines(model, monkeypatch):
+    monkeypatch.setenv("STANDIN_MODE", "fail")  # the float32 run exits 3 after a log line
+    app = QuantedApp(model)
+    async with app.run_test(size=(140, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AnalyzeScreen), what="the screen")
+        screen = app.screen
+        await wait_for(pilot, lambda: screen.state == "done", timeout=60, what="the failure")
+        assert "Failed: float32." in str(screen.query_one("#analyze-step").render())
+        text = str(screen.query_one("#analyze-result").render())
+        assert "the float32 run failed with status 3:" in text and "stand-in failure" in text
+
+
 async def test_stale_analysis_is_shown_greyed_with_its_age(model):
     analysis.run(model)
     model.write_text(quantize_text("customized_quantize_layers:\n  add_4: float16\n"))
