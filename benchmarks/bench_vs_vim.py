@@ -11,15 +11,15 @@ above the floor (the same command on a 13-layer file: interpreter and imports) a
 1.5x the file size. "cold" = the first edit of a file
 written by someone else (the full scan runs before the write); "warm" = the next edits.
 `--base CHECKOUT` measures another checkout (say a detached worktree of main) the same way in
-the same run, through PYTHONPATH, each with its own verdict cache: before/after ratios. The
-children run with byte-compiled modules (as an installed quanted does), whatever
-PYTHONDONTWRITEBYTECODE says here.
+the same run, each with its own verdict cache: before/after ratios. Each checkout runs as an
+installed quanted runs (benchmarks/installed.py: not through the editable install's import
+hook, byte-compiled, whatever PYTHONDONTWRITEBYTECODE says here). vim runs once in each
+round of edits, beside them: a ratio is of times measured under the same load.
 """
 
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import shutil
 import statistics
@@ -32,11 +32,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import generate, layer_names
+from installed import installed_python
 from tmux_screen import first_screen, top_layer
 
-QUANTED = [sys.executable, "-m", "quanted"]
+VIM = ["vim", "-u", "NONE", "-es", "+q"]
 TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"
-EDITS = ("add cold", "add warm", "remove cold", "remove warm")
+EDITS = ("add cold", "add warm", "remove cold", "remove warm", "vim")
 MEMORY = ("add", "remove", "check", "layers", "layers --json", "report", "add --top")
 
 
@@ -63,23 +64,25 @@ class Variant:
 
     def __init__(self, name: str, checkout: Path | None, cache: Path) -> None:
         self.name = name
-        self.env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
         self.env["XDG_CACHE_HOME"] = str(cache)
         checkout = checkout or Path(__file__).resolve().parent.parent
-        self.env["PYTHONPATH"] = str(checkout)
-        compileall.compile_dir(checkout / "quanted", quiet=1)
+        self.quanted = [str(installed_python(checkout, cache / "venv")), "-m", "quanted"]
 
     def run(self, *args: str) -> tuple[float, int]:
-        return run([*QUANTED, *args], self.env)
+        return run([*self.quanted, *args], self.env)
 
 
 def measure_edits(variant: Variant, work: Path, layer: str, repeat: int) -> dict[str, float]:
-    """Median seconds of each of EDITS; the file is back to its bytes after each round."""
+    """Median seconds of each of EDITS (vim's bare open among them, in the same rounds); the
+    file is back to its bytes after each round."""
     times: dict[str, list[float]] = {name: [] for name in EDITS}
     for _ in range(repeat):
         touch(work)
         times["add cold"].append(variant.run("add", str(work), layer)[0])
         times["remove warm"].append(variant.run("remove", str(work), layer)[0])
+        times["vim"].append(run([*VIM, str(work)])[0])
         times["add warm"].append(variant.run("add", str(work), layer)[0])
         touch(work)
         times["remove cold"].append(variant.run("remove", str(work), layer)[0])
@@ -114,10 +117,12 @@ def touch(path: Path) -> None:
     path.write_bytes(path.read_bytes())
 
 
-def first_paint(path: Path, entropy: Path, top: str, size: str = "160x45") -> float:
+def first_paint(variant: Variant, path: Path, entropy: Path, top: str,
+                size: str = "160x45") -> float:
     """Launch the editor in a tmux pane; seconds until the row of layer `top` shows."""
     cols, rows = size.split("x")
-    return first_screen(f"exec {sys.executable} -m quanted {path} -e {entropy}", top[-12:],
+    return first_screen(f"exec env XDG_CACHE_HOME={variant.env['XDG_CACHE_HOME']} "
+                        f"{' '.join(variant.quanted)} {path} -e {entropy}", top[-12:],
                         (cols, rows), seconds=60)
 
 
@@ -152,7 +157,6 @@ def main() -> None:
         layer = layer_names(layers)[layers // 2]
         result: dict[str, object] = {"layers": layers, "MB": size / 1e6}
         if str(layers) in args.sizes.split(","):
-            result["vim"] = median_of(["vim", "-u", "NONE", "-es", "+q", str(work)], args.repeat)
             for variant in variants:
                 result[variant.name] = measure_edits(variant, work, layer, args.repeat)
                 assert work.read_bytes() == original.read_bytes(), "add+remove must be exact"
@@ -163,9 +167,9 @@ def main() -> None:
         if not args.no_editor and str(layers) in args.paint_sizes.split(","):
             top = top_layer(entropy)
             result["first paint"] = statistics.median(
-                first_paint(work, entropy, top) for _ in range(max(1, args.repeat // 2)))
-            result["vim first screen"] = median_of(["vim", "-u", "NONE", "-es", "+q", str(work)],
-                                                   args.repeat)
+                first_paint(variants[-1], work, entropy, top)
+                for _ in range(max(1, args.repeat // 2)))
+            result["vim first screen"] = median_of([*VIM, str(work)], args.repeat)
         rows.append(result)
         print(f"  measured {layers} layers ({size / 1e6:.2f} MB)", flush=True)
     print()
@@ -178,14 +182,15 @@ def main() -> None:
 
 def report(result: dict[str, object], names: list[str]) -> None:
     print(f"{result['layers']:>7} layers, {result['MB']:8.2f} MB")
-    if "vim" in result:
-        vim = float(result["vim"])  # type: ignore[arg-type]
-        print(f"    vim -u NONE -es +q     {vim:7.3f} s")
-        for edit in EDITS:
+    if names[0] in result:
+        vims = {name: float(result[name]["vim"]) for name in names}  # type: ignore[index]
+        print("    vim -u NONE -es +q     " + "   ".join(
+            f"{name} rounds {vim:6.3f} s" for name, vim in vims.items()))
+        for edit in EDITS[:-1]:
             cells = []
             for name in names:
                 seconds = result[name][edit]  # type: ignore[index]
-                cells.append(f"{name} {seconds:6.3f} s {seconds / vim:5.2f}x")
+                cells.append(f"{name} {seconds:6.3f} s {seconds / vims[name]:5.2f}x")
             print(f"    {edit:<22} " + "   ".join(cells) + "   (x vim; target <= 2x at 15/150 MB)")
         for name in names:
             mems = result[f"mem {name}"]
