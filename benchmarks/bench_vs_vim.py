@@ -1,14 +1,15 @@
 """quanted beside vim on the same files, in one run: add/remove, editor first paint, peak memory.
 
     python benchmarks/bench_vs_vim.py [--dir DIR] [--repeat 5] [--sizes 2000,20000,200000]
-                                      [--base CHECKOUT] [--no-editor]
+                                      [--base CHECKOUT] [--no-editor] [--no-keys]
 
 Generated files (benchmarks/generate.py; cached in DIR when given): --sizes layer counts give
 about 1.5 / 15 / 150 MB. Issue 14's targets: add/remove at most 2x vim's bare open
 (`vim -u NONE -es +q FILE`) at 15 and 150 MB; editor launch to first layer row in a real
 terminal (tmux, polled with capture-pane) under 0.5 s at 15 MB and 2 s at 150 MB; peak RSS
 above the floor (the same command on a 13-layer file: interpreter and imports) at most
-1.5x the file size. "cold" = the first edit of a file
+1.5x the file size; then the keystroke latencies at 20,000 and 200,000 rows (bench_keys.py,
+on the same generated files). "cold" = the first edit of a file
 written by someone else (the full scan runs before the write); "warm" = the next edits.
 `--base CHECKOUT` measures another checkout (say a detached worktree of main) the same way in
 the same run, each with its own verdict cache: before/after ratios. Each checkout runs as an
@@ -135,6 +136,7 @@ def main() -> None:
     parser.add_argument("--base", type=Path, metavar="CHECKOUT",
                         help="also measure this checkout of quanted (before/after)")
     parser.add_argument("--no-editor", action="store_true")
+    parser.add_argument("--no-keys", action="store_true", help="skip bench_keys.py's part")
     args = parser.parse_args()
     root = args.dir or Path(tempfile.mkdtemp(prefix="quanted-bench-"))
     caches = Path(tempfile.mkdtemp(prefix="quanted-bench-cache-"))
@@ -175,6 +177,10 @@ def main() -> None:
     print()
     for result in rows:
         report(result, [v.name for v in variants])
+    if not args.no_keys:
+        print("\nkeystrokes (bench_keys.py, this checkout):", flush=True)
+        subprocess.run([sys.executable, str(Path(__file__).with_name("bench_keys.py")),
+                        "--layers", "20000,200000", "--dir", str(root)], check=True)
     if args.dir is None:
         shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(caches, ignore_errors=True)
@@ -183,14 +189,17 @@ def main() -> None:
 def report(result: dict[str, object], names: list[str]) -> None:
     print(f"{result['layers']:>7} layers, {result['MB']:8.2f} MB")
     if names[0] in result:
+        # vim's median in each checkout's rounds; the ratios are against their mean, so that
+        # before/after compare the same denominator.
         vims = {name: float(result[name]["vim"]) for name in names}  # type: ignore[index]
-        print("    vim -u NONE -es +q     " + "   ".join(
-            f"{name} rounds {vim:6.3f} s" for name, vim in vims.items()))
+        vim = statistics.mean(vims.values())
+        print(f"    vim -u NONE -es +q     {vim:6.3f} s (" + ", ".join(
+            f"in {name}'s rounds {seconds:6.3f} s" for name, seconds in vims.items()) + ")")
         for edit in EDITS[:-1]:
             cells = []
             for name in names:
                 seconds = result[name][edit]  # type: ignore[index]
-                cells.append(f"{name} {seconds:6.3f} s {seconds / vims[name]:5.2f}x")
+                cells.append(f"{name} {seconds:6.3f} s {seconds / vim:5.2f}x")
             print(f"    {edit:<22} " + "   ".join(cells) + "   (x vim; target <= 2x at 15/150 MB)")
         for name in names:
             mems = result[f"mem {name}"]
