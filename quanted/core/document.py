@@ -11,8 +11,9 @@ from typing import TypeVar
 from quanted.core import block, block_parse, empty_header, scanner, splitscan, verdicts
 from quanted.core.errors import EditError, FileChangedError, ReadError
 from quanted.core.files import (
-    SMALL_FILE, DiskStamp, atomic_write, locked, read_bytes, remove_stale_temps,
+    SMALL_FILE, DiskStamp, locked, read_bytes, remove_stale_temps, replace_temp, write_temp,
 )
+from quanted.core.kernel_copy import Unchanged
 from quanted.core.pending_write import write_while
 from quanted.core.scanner import CUSTOMIZED, Scan, TableHelper, TensorQtype
 
@@ -365,13 +366,16 @@ class QuantizeDocument:
             was_empty = block.is_empty(self._saved)
             block_error = (scanner.block_error(text, self._label, self.scan.legacy)
                            if text is not None else None)
+            # The bytes around the block are copied from the file itself while it is as read.
+            same = (Unchanged(self.path, self.stamp, *self._block_span) if self.path and
+                    self.stamp and self.stamp.size > SMALL_FILE and text is not None else None)
             if block_error is None and not self._indexed().verified:
-                write_while(target, chunks, force, self.verify)
+                write_while(target, chunks, force, self.verify, same)
             else:
                 self.verify()
                 if block_error is not None:
                     raise block_error
-                atomic_write(target, chunks, force=force)
+                replace_temp(*write_temp(target, chunks, force, same), target)
             if was_empty and not block.is_empty(self.block_state):
                 empty_header.remember(target, self._saved.header)
             # The saved text becomes the new baseline; undo history stays usable.
