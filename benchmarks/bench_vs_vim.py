@@ -1,25 +1,26 @@
 """quanted beside vim on the same files, in one run: add/remove, editor first paint, peak memory.
 
     python benchmarks/bench_vs_vim.py [--dir DIR] [--repeat 5] [--sizes 2000,20000,200000]
-                                      [--base CHECKOUT] [--no-editor]
+                                      [--base CHECKOUT] [--no-editor] [--no-keys]
 
 Generated files (benchmarks/generate.py; cached in DIR when given): --sizes layer counts give
 about 1.5 / 15 / 150 MB. Issue 14's targets: add/remove at most 2x vim's bare open
 (`vim -u NONE -es +q FILE`) at 15 and 150 MB; editor launch to first layer row in a real
 terminal (tmux, polled with capture-pane) under 0.5 s at 15 MB and 2 s at 150 MB; peak RSS
 above the floor (the same command on a 13-layer file: interpreter and imports) at most
-1.5x the file size. "cold" = the first edit of a file
+1.5x the file size; then the keystroke latencies at 20,000 and 200,000 rows (bench_keys.py,
+on the same generated files). "cold" = the first edit of a file
 written by someone else (the full scan runs before the write); "warm" = the next edits.
 `--base CHECKOUT` measures another checkout (say a detached worktree of main) the same way in
-the same run, through PYTHONPATH, each with its own verdict cache: before/after ratios. The
-children run with byte-compiled modules (as an installed quanted does), whatever
-PYTHONDONTWRITEBYTECODE says here.
+the same run, each with its own verdict cache: before/after ratios. Each checkout runs as an
+installed quanted runs (benchmarks/installed.py: not through the editable install's import
+hook, byte-compiled, whatever PYTHONDONTWRITEBYTECODE says here). vim runs once in each
+round of edits, beside them: a ratio is of times measured under the same load.
 """
 
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import shutil
 import statistics
@@ -32,11 +33,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import generate, layer_names
+from installed import installed_python
 from tmux_screen import first_screen, top_layer
 
-QUANTED = [sys.executable, "-m", "quanted"]
+VIM = ["vim", "-u", "NONE", "-es", "+q"]
 TIME = shutil.which("time", path="/usr/bin:/bin") or "/usr/bin/time"
-EDITS = ("add cold", "add warm", "remove cold", "remove warm")
+EDITS = ("add cold", "add warm", "remove cold", "remove warm", "vim")
 MEMORY = ("add", "remove", "check", "layers", "layers --json", "report", "add --top")
 
 
@@ -63,23 +65,25 @@ class Variant:
 
     def __init__(self, name: str, checkout: Path | None, cache: Path) -> None:
         self.name = name
-        self.env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
         self.env["XDG_CACHE_HOME"] = str(cache)
         checkout = checkout or Path(__file__).resolve().parent.parent
-        self.env["PYTHONPATH"] = str(checkout)
-        compileall.compile_dir(checkout / "quanted", quiet=1)
+        self.quanted = [str(installed_python(checkout, cache / "venv")), "-m", "quanted"]
 
     def run(self, *args: str) -> tuple[float, int]:
-        return run([*QUANTED, *args], self.env)
+        return run([*self.quanted, *args], self.env)
 
 
 def measure_edits(variant: Variant, work: Path, layer: str, repeat: int) -> dict[str, float]:
-    """Median seconds of each of EDITS; the file is back to its bytes after each round."""
+    """Median seconds of each of EDITS (vim's bare open among them, in the same rounds); the
+    file is back to its bytes after each round."""
     times: dict[str, list[float]] = {name: [] for name in EDITS}
     for _ in range(repeat):
         touch(work)
         times["add cold"].append(variant.run("add", str(work), layer)[0])
         times["remove warm"].append(variant.run("remove", str(work), layer)[0])
+        times["vim"].append(run([*VIM, str(work)])[0])
         times["add warm"].append(variant.run("add", str(work), layer)[0])
         touch(work)
         times["remove cold"].append(variant.run("remove", str(work), layer)[0])
@@ -114,10 +118,12 @@ def touch(path: Path) -> None:
     path.write_bytes(path.read_bytes())
 
 
-def first_paint(path: Path, entropy: Path, top: str, size: str = "160x45") -> float:
+def first_paint(variant: Variant, path: Path, entropy: Path, top: str,
+                size: str = "160x45") -> float:
     """Launch the editor in a tmux pane; seconds until the row of layer `top` shows."""
     cols, rows = size.split("x")
-    return first_screen(f"exec {sys.executable} -m quanted {path} -e {entropy}", top[-12:],
+    return first_screen(f"exec env XDG_CACHE_HOME={variant.env['XDG_CACHE_HOME']} "
+                        f"{' '.join(variant.quanted)} {path} -e {entropy}", top[-12:],
                         (cols, rows), seconds=60)
 
 
@@ -130,6 +136,7 @@ def main() -> None:
     parser.add_argument("--base", type=Path, metavar="CHECKOUT",
                         help="also measure this checkout of quanted (before/after)")
     parser.add_argument("--no-editor", action="store_true")
+    parser.add_argument("--no-keys", action="store_true", help="skip bench_keys.py's part")
     args = parser.parse_args()
     root = args.dir or Path(tempfile.mkdtemp(prefix="quanted-bench-"))
     caches = Path(tempfile.mkdtemp(prefix="quanted-bench-cache-"))
@@ -152,7 +159,6 @@ def main() -> None:
         layer = layer_names(layers)[layers // 2]
         result: dict[str, object] = {"layers": layers, "MB": size / 1e6}
         if str(layers) in args.sizes.split(","):
-            result["vim"] = median_of(["vim", "-u", "NONE", "-es", "+q", str(work)], args.repeat)
             for variant in variants:
                 result[variant.name] = measure_edits(variant, work, layer, args.repeat)
                 assert work.read_bytes() == original.read_bytes(), "add+remove must be exact"
@@ -163,14 +169,18 @@ def main() -> None:
         if not args.no_editor and str(layers) in args.paint_sizes.split(","):
             top = top_layer(entropy)
             result["first paint"] = statistics.median(
-                first_paint(work, entropy, top) for _ in range(max(1, args.repeat // 2)))
-            result["vim first screen"] = median_of(["vim", "-u", "NONE", "-es", "+q", str(work)],
-                                                   args.repeat)
+                first_paint(variants[-1], work, entropy, top)
+                for _ in range(max(1, args.repeat // 2)))
+            result["vim first screen"] = median_of([*VIM, str(work)], args.repeat)
         rows.append(result)
         print(f"  measured {layers} layers ({size / 1e6:.2f} MB)", flush=True)
     print()
     for result in rows:
         report(result, [v.name for v in variants])
+    if not args.no_keys:
+        print("\nkeystrokes (bench_keys.py, this checkout):", flush=True)
+        subprocess.run([sys.executable, str(Path(__file__).with_name("bench_keys.py")),
+                        "--layers", "20000,200000", "--dir", str(root)], check=True)
     if args.dir is None:
         shutil.rmtree(root, ignore_errors=True)
     shutil.rmtree(caches, ignore_errors=True)
@@ -178,10 +188,14 @@ def main() -> None:
 
 def report(result: dict[str, object], names: list[str]) -> None:
     print(f"{result['layers']:>7} layers, {result['MB']:8.2f} MB")
-    if "vim" in result:
-        vim = float(result["vim"])  # type: ignore[arg-type]
-        print(f"    vim -u NONE -es +q     {vim:7.3f} s")
-        for edit in EDITS:
+    if names[0] in result:
+        # vim's median in each checkout's rounds; the ratios are against their mean, so that
+        # before/after compare the same denominator.
+        vims = {name: float(result[name]["vim"]) for name in names}  # type: ignore[index]
+        vim = statistics.mean(vims.values())
+        print(f"    vim -u NONE -es +q     {vim:6.3f} s (" + ", ".join(
+            f"in {name}'s rounds {seconds:6.3f} s" for name, seconds in vims.items()) + ")")
+        for edit in EDITS[:-1]:
             cells = []
             for name in names:
                 seconds = result[name][edit]  # type: ignore[index]

@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import generate, layer_names
+from installed import installed_python
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -58,17 +59,18 @@ stamped(pending_write, "replace_temp", "rename")
 status = dispatch.main(sys.argv[1:])
 mark("done")
 print(json.dumps(marks), file=sys.stderr)
+dispatch.leave(status)  # as the `quanted` command leaves
 """
 
 
-def one_round(work: Path, layer: str,
+def one_round(python: Path, work: Path, layer: str,
               env: dict[str, str]) -> tuple[float, list[tuple[str, float, float]]]:
     """Seconds of the whole process, and its stamps."""
     data = work.read_bytes()
     work.unlink()
     work.write_bytes(data)  # another writer: the verdict cache misses
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", PROBE, "add", str(work), layer], env=env,
+    done = subprocess.run([str(python), "-c", PROBE, "add", str(work), layer], env=env,
                           cwd=tempfile.gettempdir(), capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - start
     return seconds, [tuple(m) for m in json.loads(done.stderr.strip().splitlines()[-1])]
@@ -88,14 +90,16 @@ def main() -> None:
     shutil.copyfile(folder / "big_uint8.quantize", work)
     layer = layer_names(args.layers)[args.layers // 2]
     cache = Path(tempfile.mkdtemp(prefix="quanted-profile-cache-"))
-    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(cache)}
+    python = installed_python(REPO, cache / "venv")  # as installed: no editable import hook
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.pop("PYTHONPATH", None)
     rounds, vims, totals = [], [], []
     for _ in range(args.repeat):
         start = time.perf_counter()
         subprocess.run(["vim", "-u", "NONE", "-es", "+q", str(work)], check=False)
         vims.append(time.perf_counter() - start)
-        seconds, marks = one_round(work, layer, env)
+        seconds, marks = one_round(python, work, layer, env)
         totals.append(seconds)
         rounds.append(marks)
         # and back: the next round adds the same layer to the same bytes

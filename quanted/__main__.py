@@ -1,3 +1,3 @@
-from quanted.cli import main
+from quanted.cli import run
 
-raise SystemExit(main())
+run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from quanted.cli import selection
@@ -15,6 +16,7 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError
 from quanted.core.files import check_regular, locked
 from quanted.core.keys import shown
+from quanted.core.scanner import GuessMissed
 from quanted.core.validate import (
     ERROR,
     check,
@@ -130,20 +132,36 @@ def cmd_add(args: argparse.Namespace) -> int:
         picked = None
         if args.above is not None or args.top is not None:
             picked = selection.pick(args)  # its own read of the file, let go before this one
-        # The fast index (or an earlier run's verdict on this version), a child already on
-        # the back of a big table: the full scan runs in the save, while the new file is
-        # written beside this one (replaced only if it passes), or in verify().
-        doc = QuantizeDocument.open(args.file, full=False, split=True)
-        try:
-            messages = _add(doc, args, picked)
-            if doc.is_modified:
-                doc.save(force=args.force)
-            else:
-                doc.verify()  # a broken file is exit 2 whether or not this add changed anything
-        finally:
-            doc.close()
+        messages = _edit(args, lambda doc: _add(doc, args, picked))
     print("\n".join(messages))  # only once it is written: a failed save printed nothing
     return 0
+
+
+def _edit(args: argparse.Namespace,
+          edit: Callable[[QuantizeDocument], list[str]]) -> list[str]:
+    """Open, edit, save (or verify) under the caller's lock. First the guessed index (or an
+    earlier run's verdict on this version) with a child already on the back of a big table:
+    the full scan runs in the save while the new file is written beside this one (replaced
+    only if it passes), or in verify(). A file with top-level keys the guess skipped is
+    edited again from the fast index: nothing was written or printed the first time."""
+    try:
+        return _edit_once(args, edit, guess=True)
+    except GuessMissed:
+        return _edit_once(args, edit, guess=False)
+
+
+def _edit_once(args: argparse.Namespace, edit: Callable[[QuantizeDocument], list[str]],
+               guess: bool) -> list[str]:
+    doc = QuantizeDocument.open(args.file, full=False, split=True, guess=guess)
+    try:
+        messages = edit(doc)
+        if doc.is_modified:
+            doc.save(force=args.force)
+        else:
+            doc.verify()  # a broken file is exit 2 whether or not this edit changed anything
+    finally:
+        doc.close()
+    return messages
 
 
 def _add(doc: QuantizeDocument, args: argparse.Namespace, picked: Picked | None) -> list[str]:
@@ -217,12 +235,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     check_regular(args.file, "a .quantize file")
     with locked(args.file):
         refuse_if_interrupted(args.file)
-        # The fast index, the full scan in the save (as `add`), or in verify().
-        doc = QuantizeDocument.open(args.file, full=False, split=True)
-        try:
-            messages = _remove(doc, args)
-        finally:
-            doc.close()
+        messages = _edit(args, lambda doc: _remove(doc, args))
     print("\n".join(messages))
     return 0
 
@@ -251,10 +264,6 @@ def _remove(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:
     removed = [layer for layer in wanted if layer in current]
     if removed:
         doc.remove_layers(removed)  # one pass, one undo step
-    if doc.is_modified:
-        doc.save(force=args.force)
-    else:
-        doc.verify()  # a broken file is exit 2 whether or not anything was removed
     return [f"removed {shown(layer)}" if layer in current
             else f"unchanged {shown(layer)}: not customized" for layer in wanted]
 

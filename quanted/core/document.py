@@ -24,17 +24,19 @@ class QuantizeDocument:
     """A .quantize file held as its original bytes plus an editable customized block."""
 
     def __init__(self, data: bytes, path: str | Path | None = None, *, full: bool = True,
-                 scan: Scan | None = None, helper: TableHelper | None = None) -> None:
-        """`full=False`: the fast index (top-level lines only); `verify()` runs the full scan,
-        and `save()` does before it writes anything. `scan`: the full scan's verdict and index
-        of these very bytes, recalled (core/verdicts.py): no pass over them at all. `helper`:
-        the back of the table scanned elsewhere, for the full scan (close() ends it)."""
+                 scan: Scan | None = None, helper: TableHelper | None = None,
+                 guess: bool = False) -> None:
+        """`full=False`: the fast index (top-level lines only; `guess`: scanner.index's, and
+        verify() raises GuessMissed when it was wrong); verify() runs the full scan, as save()
+        does before it writes anything. `scan`: the full scan's verdict of these very bytes,
+        recalled (core/verdicts.py). `helper`: the back of the table scanned elsewhere, for
+        the full scan (close() ends it)."""
         self.path = Path(path) if path is not None else None
         self._label = str(path) if path is not None else "<input>"
-        self._helper = helper
+        self._helper, self._guessed = helper, guess and not full
         if scan is None:
             scan = (scanner.scan(data, self._label, helper) if full
-                    else scanner.index(data, self._label, helper))
+                    else scanner.index(data, self._label, helper, self._guessed))
         self.scan: Scan = scan
         self._data = data
         self._pending: list[bytes | memoryview] | None = None
@@ -46,8 +48,7 @@ class QuantizeDocument:
         empty = self._saved.header if block.is_empty(self._saved) else None
         self._editor = block.Editor(indent, self.scan.newline, self._saved.header, empty)
         self._states: list[block.BlockState] = [self._saved]
-        self._position = 0
-        self._batch_depth = 0
+        self._position = self._batch_depth = 0
         self._batch_start: int | None = None
         self._derived: dict[tuple[str, int], tuple[block.BlockState, object]] = {}
         self.stamp: DiskStamp | None = None
@@ -55,12 +56,11 @@ class QuantizeDocument:
     # -- opening ---------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | Path, *, full: bool = True,
-             split: bool = False) -> QuantizeDocument:
-        """`full=False`: the fast index; nothing is written before the full scan passes. A
-        version the full scan passed before is not scanned again (core/verdicts.py). `split`
-        (and not full): a forked child starts on the back of a big table (core/splitscan.py)
-        for verify(); the caller close()s the document."""
+    def open(cls, path: str | Path, *, full: bool = True, split: bool = False,
+             guess: bool = False) -> QuantizeDocument:
+        """`full`, `guess`: as __init__; a version the full scan passed before is not scanned
+        again (core/verdicts.py). `split` (and not full): a forked child starts on the back
+        of a big table (core/splitscan.py) for verify(); the caller close()s the document."""
         path = Path(path)
         remove_stale_temps(path)  # left by a save that was killed
         before = verdicts.stat(path)
@@ -73,7 +73,7 @@ class QuantizeDocument:
         else:
             helper = splitscan.start(data) if split and not full else None
             try:
-                doc = cls(data, path, full=full, helper=helper)
+                doc = cls(data, path, full=full, helper=helper, guess=guess)
             except BaseException:
                 if helper is not None:
                     helper.close()
@@ -95,13 +95,14 @@ class QuantizeDocument:
         if scan.verified:
             return
         try:
-            full = scanner.scan(self.data, self._label, self._helper)
+            full = scanner.scan(self.data, self._label, self._helper, text_checked=True)
         finally:
             self.close()
         if (full.entries, full.key_indent, full.field_indent, full.newline, full.legacy) != (
             scan.entries, scan.key_indent, scan.field_indent, scan.newline, scan.legacy
         ):
-            raise ReadError("the fast index and the full scan disagree; not written", self._label)
+            missed = scanner.GuessMissed if self._guessed else ReadError
+            raise missed("the fast index and the full scan disagree; not written", self._label)
         scan.verified = True
         if self.path is not None and self.stamp is not None and not self.changed_on_disk():
             verdicts.record(self.path, scan)

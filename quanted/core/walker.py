@@ -18,7 +18,6 @@ from quanted.core.yamlshape import LINE_RE, ShapeError, Stream, Structure
 QUANTIZE_PARAMETERS = "quantize_parameters"
 CUSTOMIZED = "customized_quantize_layers"
 
-_NON_SPACE = re.compile(rb"\S")
 # A line at column 0 that may be content (not indented, not a comment, not blank), found
 # from the newline before it: a literal first byte is ten times faster than `^` + MULTILINE.
 _TOP_LEVEL_LINE = re.compile(rb"\n[^ #\r\n]")
@@ -126,27 +125,6 @@ def _line_end(data: bytes, pos: int) -> int:
     """Offset just past the line starting at pos (its newline included)."""
     nl = data.find(b"\n", pos)
     return len(data) if nl < 0 else nl + 1
-
-
-def _column(data: bytes, offset: int) -> int:
-    return offset - (data.rfind(b"\n", 0, offset) + 1) + 1
-
-
-def check_text(data: bytes, path: str) -> None:
-    if _NON_SPACE.search(data) is None:
-        raise ReadError("empty file, not a .quantize file", path)
-    if b"\x00" in data:
-        raise ReadError("binary data, not a .quantize file", path)
-    try:
-        if not data.isascii():
-            data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ReadError("not UTF-8 text, not a .quantize file", path, line_of(data, exc.start),
-                        _column(data, exc.start)) from None
-    tab = data.find(b"\t")
-    if tab >= 0:
-        raise ReadError("tab character (ACUITY files disallow tabs)", path, line_of(data, tab),
-                        _column(data, tab))
 
 
 def _bad_line(data: bytes, pos: int, path: str, why: str) -> ReadError:
@@ -260,15 +238,23 @@ class Walker:
                 return helper.fast_end()  # type: ignore[union-attr]
             pos = stop
 
-    def walk_top_level(self, pos: int) -> None:
+    def walk_top_level(self, pos: int, guess: bool = False) -> None:
         """Only the lines at column 0 (top-level keys, document markers), each read as the
-        full walk reads it; the indented lines between them are skipped unread."""
+        full walk reads it; the indented lines between them are skipped unread. `guess`: the
+        tensor table is taken to end at the last `customized_quantize_layers:` line, found
+        from the file's end (the search for column-0 lines through the table is most of this
+        walk's time); only the full scan may confirm that (GuessMissed otherwise)."""
         data = self.data
         if pos < len(data) and data[pos : pos + 1] not in (b" ", b"#", b"\r", b"\n"):
             pos = self._line(pos)
-        for match in _TOP_LEVEL_LINE.finditer(data, max(0, pos - 1)):
+        search = _TOP_LEVEL_LINE.search
+        match = search(data, max(0, pos - 1))
+        while match is not None:
             self.shape.reset_top_level()
-            self._line(match.start() + 1)
+            pos = self._line(match.start() + 1) - 1
+            if guess and self.fast is not None:  # just past the table's header
+                guess, pos = False, max(pos, data.rfind(b"\n" + CUSTOMIZED.encode() + b":"))
+            match = search(data, pos)
         self._close(len(data))
 
     def _line(self, pos: int) -> int:

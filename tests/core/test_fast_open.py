@@ -27,6 +27,9 @@ BASES = [
     v2_doc(layers=("a",)).replace("    scale: 4.811771941604093e-05\n",
                                   "    scale: [0.1, 0.2]\n    channel_dim: 0\n"),
     "\ufeff" + v2_doc(layers=("a",), stable=False) + "...\n",
+    # a top-level key between the table and the block: the guessed index skips it
+    v2_doc(layers=("a", "b"), customized="other:\n  '@z:out0':\n    qtype: u8\n"
+           "customized_quantize_layers:\n  a: float16\n"),
 ]
 SPECIAL = list("'\":#-{}[]&*!|>%@` \n?,\\") + ["  ", "- ", ": ", " #", "\n  ", "\n    ", "~",
                                                "...", "---", "\nx: 1\n", "\t", "\x00"]
@@ -68,13 +71,20 @@ def _full(data: bytes) -> scanner.Scan | None:
         return None
 
 
+def _layout(result: scanner.Scan) -> tuple[object, ...]:
+    return (result.entries, result.key_indent, result.field_indent, result.newline,
+            result.legacy)
+
+
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(corrupted())
-def test_the_fast_index_agrees_with_the_full_scan(text):
+@given(corrupted(), st.booleans())
+def test_the_fast_index_agrees_with_the_full_scan(text, guess):
+    """`guess`: the index that skips the table's column-0 lines agrees too, or verify() says
+    it missed (GuessMissed), never anything else."""
     data = text.encode()
     full = _full(data)
     try:
-        fast = scanner.index(data)
+        fast = scanner.index(data, guess=guess)
     except ReadError as exc:  # the fast index refuses only what the full scan refuses, alike
         with pytest.raises(ReadError) as full_error:
             scanner.scan(data)
@@ -82,11 +92,25 @@ def test_the_fast_index_agrees_with_the_full_scan(text):
         return
     if full is None:
         return
-    assert (fast.entries, fast.key_indent, fast.field_indent, fast.newline, fast.legacy) == (
-        full.entries, full.key_indent, full.field_indent, full.newline, full.legacy)
     assert not fast.verified and full.verified
+    if guess and _layout(fast) != _layout(full):
+        assert set(full.entries) - set(fast.entries), "a guess misses only skipped keys"
+        doc = QuantizeDocument(data, full=False, guess=True)
+        with pytest.raises(scanner.GuessMissed):
+            doc.verify()
+        return
+    assert _layout(fast) == _layout(full)
     assert scanner.tensor_keys(fast) == scanner.tensor_keys(full)
     assert _customized(data, full=False) == _customized(data, full=True)
+
+
+def test_the_guess_skips_a_key_between_the_table_and_the_block():
+    data = BASES[-1].encode()
+    full, guessed = scanner.scan(data), scanner.index(data, guess=True)
+    assert list(full.entries) == ["version", "quantize_parameters", "other",
+                                  "customized_quantize_layers", "stable_quantize_tensors"]
+    assert "other" not in guessed.entries
+    assert _layout(scanner.index(data)) == _layout(full)
 
 
 def _customized(data: bytes, full: bool) -> dict[str, str] | str:
@@ -97,18 +121,19 @@ def _customized(data: bytes, full: bool) -> dict[str, str] | str:
         return str(exc)
 
 
+@pytest.mark.parametrize("guess", [False, True], ids=["index", "guess"])
 @settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(corrupted(), st.lists(st.tuples(st.sampled_from(["set", "comment", "remove"]),
                                        st.sampled_from(IDS),
                                        st.sampled_from(["float16", "why # not", "it's", ""])),
                              min_size=1, max_size=4))
-def test_the_fast_path_never_writes_what_the_full_scan_rejects(text, edits):
+def test_the_fast_path_never_writes_what_the_full_scan_rejects(guess, text, edits):
     data = text.encode()
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "m.quantize"
         path.write_bytes(data)
         try:
-            doc = QuantizeDocument.open(path, full=False)
+            doc = QuantizeDocument.open(path, full=False, guess=guess)
         except ReadError:
             return
         for action, layer, arg in edits:
