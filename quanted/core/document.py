@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -10,12 +11,11 @@ from typing import TypeVar
 
 from quanted.core import block, block_parse, empty_header, scanner, splitscan, verdicts
 from quanted.core.errors import EditError, FileChangedError, ReadError
-from quanted.core.files import (
-    SMALL_FILE, DiskStamp, locked, read_bytes, remove_stale_temps, replace_temp, write_temp,
-)
+from quanted.core.files import locked, read_bytes, remove_stale_temps, replace_temp, write_temp
 from quanted.core.kernel_copy import Unchanged
 from quanted.core.pending_write import write_while
 from quanted.core.scanner import CUSTOMIZED, Scan, TableHelper, TensorQtype
+from quanted.core.stamp import SMALL_FILE, DiskStamp
 
 _T = TypeVar("_T")
 
@@ -52,8 +52,7 @@ class QuantizeDocument:
         self._batch_start: int | None = None
         self._derived: dict[tuple[str, int], tuple[block.BlockState, object]] = {}
         self.stamp: DiskStamp | None = None
-
-    # -- opening ---------------------------------------------------------------
+        self._read_at: int | None = None  # when the read of the bytes `stamp` names began
 
     @classmethod
     def open(cls, path: str | Path, *, full: bool = True, split: bool = False,
@@ -63,6 +62,7 @@ class QuantizeDocument:
         of a big table (core/splitscan.py) for verify(); the caller close()s the document."""
         path = Path(path)
         remove_stale_temps(path)  # left by a save that was killed
+        started = time.time_ns()
         before = verdicts.stat(path)
         recalled = verdicts.recall(before) if before is not None else None
         data = read_bytes(path)
@@ -85,6 +85,7 @@ class QuantizeDocument:
         except BaseException:
             doc.close()
             raise
+        doc._read_at = started if same else None
         if doc._editor.empty_header is None:
             doc._editor.empty_header = empty_header.recall(path)
         return doc
@@ -121,8 +122,6 @@ class QuantizeDocument:
             self._pending = None
             self.scan = self.scan.replace(data=self._data)
         return self._data
-
-    # -- the index -------------------------------------------------------------
 
     @cached_property
     def tensor_keys(self) -> list[str]:
@@ -222,8 +221,6 @@ class QuantizeDocument:
 
     def block_text(self) -> str:
         return block.render(self.block_state)
-
-    # -- edits ---------------------------------------------------------------------
 
     def _push(self, state: block.BlockState) -> None:
         if state == self.block_state:
@@ -368,8 +365,9 @@ class QuantizeDocument:
             block_error = (scanner.block_error(text, self._label, self.scan.legacy)
                            if text is not None else None)
             # The bytes around the block are copied from the file itself while it is as read.
-            same = (Unchanged(self.path, self.stamp, *self._block_span) if self.path and
-                    self.stamp and self.stamp.size > SMALL_FILE and text is not None else None)
+            same = (Unchanged(self.path, self.stamp, *self._block_span, self._read_at)
+                    if self.path and self.stamp and self._read_at and text is not None
+                    and self.stamp.size > SMALL_FILE else None)
             if block_error is None and not self._indexed().verified:
                 write_while(target, chunks, force, self.verify, same)
             else:
@@ -396,3 +394,4 @@ class QuantizeDocument:
         self.path = path
         self._label = str(path)
         self.stamp = DiskStamp.of(path)
+        self._read_at = None  # written by this save: within the tick kernel_copy cannot see
