@@ -134,14 +134,17 @@ def main() -> None:
             path, entropy = generate(Path(tmp), args.layers)
         print(f"input: {path.stat().st_size / 1e6:.1f} MB; load average "
               f"{os.getloadavg()[0]:.2f}")
+        # The editor's copy is made first: by the time the editor reads it, it is settled
+        # (written seconds before, as pegasus's output is), so the save may copy its unchanged
+        # bytes from it (core/kernel_copy.py).
+        copy = Path(tmp) / "editor"
+        copy.mkdir()
+        shutil.copy(path, copy / path.name)
+        shutil.copy(entropy, copy / entropy.name)
         results, customized = core(path, args.bulk, args.repeat)
         many = Path(tmp) / "customized_uint8.quantize"
         many.write_bytes(customized)
         if not args.no_editor:
-            copy = Path(tmp) / "editor"
-            copy.mkdir()
-            shutil.copy(path, copy / path.name)
-            shutil.copy(entropy, copy / entropy.name)
             results.update(asyncio.run(editor(copy / path.name, copy / entropy.name, args.bulk)))
         if not args.no_check:
             plain = cli_check(path, args.repeat)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError
-from quanted.core.files import DiskStamp
+from quanted.core.stamp import DiskStamp
 
 if TYPE_CHECKING:
     from quanted.core.engine.layer_figures import LayerFigures

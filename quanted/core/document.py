@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -10,16 +11,13 @@ from typing import TypeVar
 
 from quanted.core import block, block_parse, empty_header, scanner, splitscan, verdicts
 from quanted.core.errors import EditError, FileChangedError, ReadError
-from quanted.core.files import (
-    SMALL_FILE, DiskStamp, atomic_write, locked, read_bytes, remove_stale_temps,
-)
+from quanted.core.files import locked, read_bytes, remove_stale_temps, replace_temp, write_temp
+from quanted.core.kernel_copy import Unchanged
 from quanted.core.pending_write import write_while
 from quanted.core.scanner import CUSTOMIZED, Scan, TableHelper, TensorQtype
+from quanted.core.stamp import SMALL_FILE, DiskStamp
 
 _T = TypeVar("_T")
-
-# What an unsaved edit did to a layer of the customized block.
-ADDED, CHANGED, REMOVED = "added", "changed", "removed"
 
 
 class QuantizeDocument:
@@ -46,7 +44,7 @@ class QuantizeDocument:
         self._block_span = (entry.start, entry.end)
         block_text = data[entry.start : entry.end].decode("utf-8")
         self._saved = block_parse.parse(block_text, self._label, lambda: self.block_line)
-        indent = self._detect_block_indent(self._saved)
+        indent = block.first_indent(self._saved) or " " * self.scan.key_indent
         empty = self._saved.header if block.is_empty(self._saved) else None
         self._editor = block.Editor(indent, self.scan.newline, self._saved.header, empty)
         self._states: list[block.BlockState] = [self._saved]
@@ -54,8 +52,7 @@ class QuantizeDocument:
         self._batch_start: int | None = None
         self._derived: dict[tuple[str, int], tuple[block.BlockState, object]] = {}
         self.stamp: DiskStamp | None = None
-
-    # -- opening ---------------------------------------------------------------
+        self._read_at: int | None = None  # when the read of the bytes `stamp` names began
 
     @classmethod
     def open(cls, path: str | Path, *, full: bool = True, split: bool = False,
@@ -65,6 +62,7 @@ class QuantizeDocument:
         of a big table (core/splitscan.py) for verify(); the caller close()s the document."""
         path = Path(path)
         remove_stale_temps(path)  # left by a save that was killed
+        started = time.time_ns()
         before = verdicts.stat(path)
         recalled = verdicts.recall(before) if before is not None else None
         data = read_bytes(path)
@@ -87,6 +85,7 @@ class QuantizeDocument:
         except BaseException:
             doc.close()
             raise
+        doc._read_at = started if same else None
         if doc._editor.empty_header is None:
             doc._editor.empty_header = empty_header.recall(path)
         return doc
@@ -115,12 +114,6 @@ class QuantizeDocument:
         if helper is not None:
             helper.close()
 
-    def _detect_block_indent(self, state: block.BlockState) -> str:
-        for line in state.lines:
-            if line.key is not None:
-                return block.indent_of(line.text)
-        return " " * self.scan.key_indent
-
     @property
     def data(self) -> bytes:
         """The file's bytes as last read or saved (joined lazily after a save)."""
@@ -129,8 +122,6 @@ class QuantizeDocument:
             self._pending = None
             self.scan = self.scan.replace(data=self._data)
         return self._data
-
-    # -- the index -------------------------------------------------------------
 
     @cached_property
     def tensor_keys(self) -> list[str]:
@@ -203,6 +194,10 @@ class QuantizeDocument:
     def _entries(self, state: block.BlockState) -> dict[str, str]:
         return self._memo("entries", state, lambda: block.entries(state))
 
+    def customized_count(self) -> int:
+        """len(customized), without its copy (200,000 entries at a bulk add's status line)."""
+        return len(self._entries(self.block_state))
+
     def comments(self) -> dict[str, str]:
         """Layer id -> its trailing comment, as it will be saved."""
         state = self.block_state
@@ -216,16 +211,8 @@ class QuantizeDocument:
         """Layer id -> ADDED, CHANGED (its qtype or comment) or REMOVED, for every difference
         between the block as it will be saved and the file as last read or saved; removed
         layers come last."""
-        now, saved = self.customized, self.saved_customized
-        comments, saved_comments = self.comments(), self.saved_comments()
-        found: dict[str, str] = {}
-        for layer, qtype in now.items():
-            if layer not in saved:
-                found[layer] = ADDED
-            elif saved[layer] != qtype or comments.get(layer) != saved_comments.get(layer):
-                found[layer] = CHANGED
-        found.update((layer, REMOVED) for layer in saved if layer not in now)
-        return found
+        return block.changes(self._entries(self.block_state), self._entries(self._saved),
+                             self.comments(), self.saved_comments())
 
     @property
     def block_line(self) -> int:
@@ -234,8 +221,6 @@ class QuantizeDocument:
 
     def block_text(self) -> str:
         return block.render(self.block_state)
-
-    # -- edits ---------------------------------------------------------------------
 
     def _push(self, state: block.BlockState) -> None:
         if state == self.block_state:
@@ -250,12 +235,17 @@ class QuantizeDocument:
         self._position += 1
 
     def set_layer(self, layer: str, qtype: str) -> None:
-        self._push(self._editor.set(self.block_state, layer, qtype))
+        self.set_layers({layer: qtype})
 
     def set_layers(self, qtypes: dict[str, str]) -> None:
         """Set or add many layers as one edit (one undo step), in one pass."""
         if qtypes:
-            self._push(self._editor.set_many(self.block_state, qtypes))
+            before = self.block_state
+            self._push(self._editor.set_many(before, qtypes))
+            if self.block_state is not before:
+                # set_many keeps each place and appends in order: no read of 200,000 new lines
+                found = {**self._entries(before), **qtypes}
+                self._memo("entries", self.block_state, lambda: found)
 
     def remove_layer(self, layer: str) -> None:
         self.remove_layers([layer])
@@ -328,12 +318,13 @@ class QuantizeDocument:
 
     # -- output ---------------------------------------------------------------------
 
-    def _chunks(self) -> list[bytes | memoryview]:
+    def _chunks(self, text: str | None = None) -> list[bytes | memoryview]:
+        """The file's bytes with the block as it will be saved (`text`: its block_text())."""
         if not self.is_modified:
             return [self.data]
         start, end = self._block_span
         view = memoryview(self.data)
-        return [view[:start], self.block_text().encode("utf-8"), view[end:]]
+        return [view[:start], (text or self.block_text()).encode("utf-8"), view[end:]]
 
     def to_bytes(self) -> bytes:
         return b"".join(self._chunks())
@@ -368,17 +359,22 @@ class QuantizeDocument:
             # (or was, by an earlier run), the new block each time (it is all that changed);
             # the file's error first. Written in pieces: joining 15 MB costs a tenth of the
             # budget; a first edit's while the full scan reads the file (replaced if it passes).
-            chunks = self._chunks()
+            text = self.block_text() if self.is_modified else None  # rendered once
+            chunks = self._chunks(text)
             was_empty = block.is_empty(self._saved)
-            block_error = scanner.block_error(self.block_text(), self._label,
-                                              self.scan.legacy) if self.is_modified else None
+            block_error = (scanner.block_error(text, self._label, self.scan.legacy)
+                           if text is not None else None)
+            # The bytes around the block are copied from the file itself while it is as read.
+            same = (Unchanged(self.path, self.stamp, *self._block_span, self._read_at)
+                    if self.path and self.stamp and self._read_at and text is not None
+                    and self.stamp.size > SMALL_FILE else None)
             if block_error is None and not self._indexed().verified:
-                write_while(target, chunks, force, self.verify)
+                write_while(target, chunks, force, self.verify, same)
             else:
                 self.verify()
                 if block_error is not None:
                     raise block_error
-                atomic_write(target, chunks, force=force)
+                replace_temp(*write_temp(target, chunks, force, same), target)
             if was_empty and not block.is_empty(self.block_state):
                 empty_header.remember(target, self._saved.header)
             # The saved text becomes the new baseline; undo history stays usable.
@@ -398,3 +394,4 @@ class QuantizeDocument:
         self.path = path
         self._label = str(path)
         self.stamp = DiskStamp.of(path)
+        self._read_at = None  # written by this save: within the tick kernel_copy cannot see

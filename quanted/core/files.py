@@ -13,9 +13,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
 
 from quanted.core.errors import EditError, ReadError
+from quanted.core.kernel_copy import Unchanged, copied
 
 LOCK_WAIT_S = 5.0  # a second writer waits this long for the first, then gives up loudly
 _POLL_S = 0.05
@@ -279,10 +279,10 @@ def _write(target: Path, data: bytes | list[bytes | memoryview], force: bool) ->
     replace_temp(tmp, real, target)
 
 
-def write_temp(target: Path, data: bytes | list[bytes | memoryview],
-                force: bool) -> tuple[str, Path]:
+def write_temp(target: Path, data: bytes | list[bytes | memoryview], force: bool,
+               unchanged: Unchanged | None = None) -> tuple[str, Path]:
     """Everything of a save but the rename: the new bytes in a temp file beside the real
-    file, with its owner and mode, synced. (temp path, real file)."""
+    file, with its owner and mode, synced (`unchanged`: see kernel_copy). (temp, real file)."""
     real = real_target(target)
     folder = real.parent
     try:
@@ -314,8 +314,9 @@ def write_temp(target: Path, data: bytes | list[bytes | memoryview],
         raise ReadError(f"cannot write here: {exc.strerror}", folder) from None
     try:
         with os.fdopen(fd, "wb") as handle:
-            for chunk in [data] if isinstance(data, bytes) else data:
-                handle.write(chunk)
+            if unchanged is None or isinstance(data, bytes) or not copied(fd, data, unchanged):
+                for chunk in [data] if isinstance(data, bytes) else data:
+                    handle.write(chunk)
             handle.flush()
             if st is not None and (st.st_uid, st.st_gid) != _owner_of(handle.fileno()):
                 _keep_owner(handle.fileno(), st, target)
@@ -374,23 +375,3 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(dir_fd)
-
-
-class DiskStamp(NamedTuple):
-    """What the file on disk looked like when it was read or last saved."""
-
-    size: int
-    mtime_ns: int
-    inode: int
-    # ctime cannot be set back by a writer: a same-size in-place change that restores the
-    # old mtime still moves it.
-    ctime_ns: int = 0
-
-    @classmethod
-    def of(cls, path: Path) -> DiskStamp:
-        st = path.stat()
-        return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-
-
-# Below this size a changed-on-disk check compares the bytes even when the stamp agrees.
-SMALL_FILE = 4 * 1024 * 1024

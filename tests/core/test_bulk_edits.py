@@ -134,11 +134,15 @@ def test_missing_layers_agrees_with_has_layer_and_searches_only_for_a_few(count,
     st.sampled_from(LAYERS), st.sampled_from(["float16", "dynamic_fixed_point-i16"]),
     min_size=1), min_size=1, max_size=3))
 def test_bulk_set_entries_are_the_block_read_back_in_order(block_text, steps):
-    """set_layers knows its new entries without reading the lines back: the same entries,
-    in the same order, as reading the block it made, and as opening the file it writes."""
+    """set_layers (and set_layer, through it) knows its new entries without reading the
+    lines back: the same entries, in the same order, as reading the block it made, and as
+    opening the file it writes."""
     doc = _doc(block_text)
     for qtypes in steps:
-        doc.set_layers(qtypes)
+        if len(qtypes) == 1:
+            doc.set_layer(*next(iter(qtypes.items())))
+        else:
+            doc.set_layers(qtypes)
         assert list(doc.customized.items()) == list(block.entries(doc.block_state).items())
     assert list(doc.customized.items()) == list(
         QuantizeDocument(doc.to_bytes()).customized.items())

@@ -99,7 +99,7 @@ class MainScreen(Screen[None]):
         doc, model = self.doc, self.model
         self.status = Status(
             name=self.display_name, note=self.note, busy=self.busy,
-            modified=bool(doc and doc.is_modified), customized=len(doc.customized) if doc else 0,
+            modified=bool(doc and doc.is_modified), customized=doc.customized_count() if doc else 0,
             layers=len(model.rows) if model else 0, shown=len(model) if model else 0,
             threshold=self.threshold, above=self.above, metric=model.metric if model else "",
             sort=SORT_TITLES.get(model.sort, "") if model else "",
@@ -132,7 +132,7 @@ class MainScreen(Screen[None]):
     def load_qtypes(self, doc: QuantizeDocument) -> None:
         self.post_message(QtypesReady(doc, loading.checked_qtypes(doc, self.model)))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="edit")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="edit", description=">")
     def bulk_add(self, layers: list[str], threshold: float) -> None:
         assert self.doc is not None
         loading.set_layers(self.doc, layers, qtypes.DEFAULT_QTYPE)

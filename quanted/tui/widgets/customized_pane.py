@@ -17,7 +17,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from quanted.core import block, qtypes
-from quanted.core.document import ADDED, CHANGED, REMOVED, QuantizeDocument
+from quanted.core.block import ADDED, CHANGED, REMOVED
+from quanted.core.document import QuantizeDocument
 
 if TYPE_CHECKING:
     from quanted.tui.row_model import RowModel
@@ -130,7 +131,7 @@ class CustomizedPane(ScrollView, can_focus=True):
         else:
             changes = doc.unsaved_changes()
             marks = {layer: MARKS[change] for layer, change in changes.items()}
-            self.border_title = f"customized_quantize_layers ({len(doc.customized)})"
+            self.border_title = f"customized_quantize_layers ({doc.customized_count()})"
             self.border_subtitle = summary(changes)
             lines: list[Parts] = [[("  " + state.header, "bold")]]
             for line in state.lines:
