@@ -82,7 +82,7 @@ def measure(path: Path, entropy: Path, editor: bool) -> list[tuple[str, float, f
         doc.set_layer(layer, "float16"), model.refresh_customized(doc.customized),
         model.index_of(layer))), KEY_BUDGET))
     doc.undo()
-    layers = [row.layer for row in model.to_add(0.0)]
+    layers = model.layers_to_add(0.0)
     results.append((f"bulk add {len(layers)} layers (+ rows)", timed(lambda: (
         doc.set_layers(dict.fromkeys(layers, "dynamic_fixed_point-i16")),
         model.refresh_customized(doc.customized))), BULK_BUDGET))

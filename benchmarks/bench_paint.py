@@ -102,7 +102,7 @@ async def editor_bulk(folder: Path) -> list[tuple[str, float]]:
         main, model, doc = app.main, app.main.model, app.main.doc
         assert doc is not None
         start = time.perf_counter()
-        layers = [row.layer for row in model.to_add(0.0)]
+        layers = model.layers_to_add(0.0)
         loading.set_layers(doc, layers, "dynamic_fixed_point-i16")  # as MainScreen.bulk_add
         main._edited()
         results.append((f"editor: > adds {len(layers)} layers", time.perf_counter() - start))

@@ -86,13 +86,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _subcommands(parser: argparse.ArgumentParser) -> list[str]:
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return list(action.choices)
-    return []
-
-
 def unknown_command(argv: Sequence[str], commands: Sequence[str]) -> str | None:
     """The message for `quanted frobnicate x`: a first word that is no command and cannot be
     a .quantize file (not on disk, no `/` or `.` in it), rather than the editor's usage."""

@@ -102,12 +102,10 @@ def _entropy_option(p: argparse.ArgumentParser) -> None:
 def cmd_layers(args: argparse.Namespace) -> int:
     from quanted.cli import analyze_command, layers_output
     from quanted.core.layers import LayerIndex, sort_by_entropy
-    from quanted.core.tensor_index import TensorIndex
 
     doc = QuantizeDocument.open(args.file)
     warn_if_interrupted(args.file)
-    # Layer ids with shared port tuples, not a str per tensor key: a fifth of the memory.
-    index = LayerIndex(TensorIndex.of(doc).by_layer(), doc.customized)
+    index = LayerIndex.of(doc)
     del doc  # the file's bytes go before the report and the rows come
     rows, _ = selection.entropy_rows(args, index)
     figures = analyze_command.current_figures(args.file)  # a current cached `quanted analyze`
@@ -208,12 +206,8 @@ def _still_layers(doc: QuantizeDocument, picked: Picked, errors: list[str]) -> l
     wrote it meanwhile, not a quanted edit: those wait for the lock) is an unknown layer."""
     if picked.stamp is not None and doc.stamp == picked.stamp:
         return picked.layers  # the very version they were picked from
-    from quanted.core.tensor_index import TensorIndex
-
     doc.verify()  # the index reads the table as the full scan passed it (exit 2 if not)
-    index = TensorIndex.of(doc)
-    errors += [unknown_layer_message(index, layer) for layer in picked.layers
-               if not index.has_layer(layer)]
+    errors += _unknown(doc, picked.layers)
     return picked.layers
 
 
@@ -241,14 +235,15 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def _unknown(doc: QuantizeDocument, names: list[str]) -> list[str]:
-    """Why each of `names` is no layer, with a "did you mean" read from one TensorIndex: the
-    document's list of every key and its grouping were 1.8x the file at 150 MB."""
+    """Why each of `names` the file lacks is no layer, with a "did you mean" read from one
+    TensorIndex: the document's list of every key and its grouping were 1.8x the file at
+    150 MB. Callers with a few names keep the byte search's misses (none: no index)."""
     if not names:
         return []
     from quanted.core.tensor_index import TensorIndex
 
     index = TensorIndex.of(doc)
-    return [unknown_layer_message(index, name) for name in names]
+    return [unknown_layer_message(index, name) for name in names if not index.has_layer(name)]
 
 
 def _remove(doc: QuantizeDocument, args: argparse.Namespace) -> list[str]:

@@ -107,9 +107,8 @@ def pick(args: argparse.Namespace) -> Picked:
         before = None  # the open says what is wrong
     doc = QuantizeDocument.open(args.file)  # a broken file's error before any note
     stamp = doc.stamp if before is not None and doc.stamp == before else None
-    # Layer ids with shared port tuples, not a str per tensor key (as `quanted layers`).
     known = TensorIndex.of(doc)
-    index = LayerIndex(known.by_layer(), doc.customized)
+    index = LayerIndex.of(doc, known)
     del doc
     rows, has_report = entropy_rows(args, index)
     del index

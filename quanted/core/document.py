@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -136,15 +136,15 @@ class QuantizeDocument:
     def layer_ids(self) -> list[str]:
         return list(self.tensors_by_layer)
 
-    def layer_count(self) -> int:
-        """How many layers, without keeping the layer index (a third of `check`'s memory)."""
-        cached = self.__dict__.get("tensors_by_layer")
-        return len(cached) if cached is not None else scanner.count_layers(self.tensor_keys)
+    def layer_names(self) -> Collection[str]:
+        """The layer ids: the grouping's when held, else only the distinct ids (a quarter of it)."""
+        held = self.__dict__.get("tensors_by_layer")
+        return held if held is not None else scanner.layer_names(self.tensor_keys)
 
     def has_layer(self, layer: str) -> bool:
-        """True when some tensor `@LAYER:PORT` exists; fast without building the index."""
+        """True when some tensor `@LAYER:PORT` exists; a byte search unless the ids are held."""
         if "tensors_by_layer" in self.__dict__:
-            return layer in self.tensors_by_layer
+            return layer in self.layer_names()
         return scanner.has_layer(self._indexed(), layer)
 
     def tensor_fields(self, key: str) -> dict[str, str]:

@@ -15,6 +15,11 @@ def split_tensor_key(key: str) -> tuple[str, str]:
     return (layer, port) if sep else (body, "")
 
 
+def layer_of(key: str) -> str:
+    """split_tensor_key(key)[0] without the pair: the layer every reader files a key under."""
+    return (key[1:] if key[:1] == "@" else key).rpartition(":")[0] or split_tensor_key(key)[0]
+
+
 def looks_like_tensor_key(text: str) -> bool:
     return text.startswith("@") and ":" in text
 

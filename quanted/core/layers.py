@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from quanted.core.document import QuantizeDocument
+from quanted.core.tensor_index import TensorIndex
 
 # The layers a --hybrid run inserts between quantizations (FORMAT.md section 1; engine 6.57:
 # `op: dtype_converter` in NAME_POSTFIX.quantize.json), named LAYER_pre|next_FROM_to_TO_UID:
@@ -30,6 +31,13 @@ class LayerIndex(NamedTuple):
 
     tensors_by_layer: Mapping[str, Sequence[str]]
     customized: dict[str, str]
+
+    @classmethod
+    def of(cls, doc: QuantizeDocument, known: TensorIndex | None = None) -> LayerIndex:
+        """The index of `doc`, its layers read from its TensorIndex (`known`, when the caller
+        holds it): layer ids with shared port tuples, not a str per tensor key (a fifth of the
+        memory)."""
+        return cls((TensorIndex.of(doc) if known is None else known).by_layer(), doc.customized)
 
 
 class ByLayer(Protocol):

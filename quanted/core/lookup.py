@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Container, Iterable
 
 from quanted.core.document import QuantizeDocument
-from quanted.core.scanner import layer_names
 
 ONE_BY_ONE = 16
 
@@ -19,5 +18,5 @@ def missing_layers(doc: QuantizeDocument, layers: Iterable[str],
     if known is None:
         if len(wanted) <= ONE_BY_ONE:
             return {layer for layer in wanted if not doc.has_layer(layer)}
-        known = layer_names(doc.tensor_keys)
+        known = doc.layer_names()  # the grouping, when the document holds it
     return {layer for layer in wanted if layer not in known}

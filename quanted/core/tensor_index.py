@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, overload
 
 from quanted.core import scanner
-from quanted.core.keys import looks_like_tensor_key, split_tensor_key
+from quanted.core.keys import layer_of, looks_like_tensor_key
 from quanted.core.scanner import Scan
 
 if TYPE_CHECKING:
@@ -68,11 +68,10 @@ class TensorIndex:
     (a list), in the order the layers first appear; with what `check` reports of the keys:
     each repeat of a key (file order) and the keys not of the form `@LAYER:PORT`."""
 
-    __slots__ = ("layers", "count", "repeats", "odd_count", "first_odd", "_shared", "_big")
+    __slots__ = ("layers", "repeats", "odd_count", "first_odd", "_shared", "_big")
 
     def __init__(self) -> None:
         self.layers: dict[str, tuple[str, ...] | list[str]] = {}
-        self.count = 0
         self.repeats: list[str] = []
         self.odd_count = 0
         self.first_odd: str | None = None
@@ -97,7 +96,6 @@ class TensorIndex:
         """Keys in file order, after those added before (scanner.group_by_layer's grouping)."""
         layers, shared = self.layers, self._shared
         for key in keys:
-            self.count += 1
             if key[:1] == "@" and (name := key[1:].rpartition(":")[0]):
                 held = layers.get(name)
                 if held is None:
@@ -112,7 +110,7 @@ class TensorIndex:
                     layers[name] = shared.setdefault(grown, grown)
                     continue
             else:
-                name = _layer_of(key)
+                name = layer_of(key)
                 if not looks_like_tensor_key(key):
                     self.odd_count += 1
                     if self.first_odd is None:
@@ -149,7 +147,7 @@ class TensorIndex:
             if type(held) is tuple:
                 return key[len(name) + 2:] in held
         else:
-            name = _layer_of(key)
+            name = layer_of(key)
             held = self.layers.get(name)
         if held is None:
             return False
@@ -172,11 +170,6 @@ class TensorIndex:
         """Layer id -> its keys, as scanner.group_by_layer gives them (a view: each layer's
         keys are made when read)."""
         return _ByLayer(self)
-
-
-def _layer_of(key: str) -> str:
-    """The layer scanner.group_by_layer files `key` under."""
-    return (key[1:] if key[:1] == "@" else key).rpartition(":")[0] or split_tensor_key(key)[0]
 
 
 class _ByLayer(Mapping[str, Sequence[str]]):

@@ -44,7 +44,7 @@ def fast_body_re(key_indent: int, field_indent: int, newline: str = "\n") -> re.
     return re.compile(rb"(?:" + key_line + rb"(?:" + field_line + rb")++)*+")
 
 
-def fieldless_re(key_indent: int) -> re.Pattern[bytes]:
+def _fieldless_re(key_indent: int) -> re.Pattern[bytes]:
     """A tensor key line directly followed by another key line or a top-level line."""
     return re.compile(rb"':\r?\n(?:" + b" " * key_indent + rb"'|[^ \r\n#])")
 
@@ -206,7 +206,7 @@ class Walker:
                     pos = data.rfind(b"\n" + self.key_prefix, pos - 1, after) + 1
                     blocked = pos
                     self.shape.reset_in_table(self.result.key_indent)
-            end = self._line(pos)
+            end = self.read_line(pos)
             if self.careful and self.careful[-1][1] == pos:
                 self.careful[-1][1] = end
             else:
@@ -246,18 +246,18 @@ class Walker:
         walk's time); only the full scan may confirm that (GuessMissed otherwise)."""
         data = self.data
         if pos < len(data) and data[pos : pos + 1] not in (b" ", b"#", b"\r", b"\n"):
-            pos = self._line(pos)
+            pos = self.read_line(pos)
         search = _TOP_LEVEL_LINE.search
         match = search(data, max(0, pos - 1))
         while match is not None:
             self.shape.reset_top_level()
-            pos = self._line(match.start() + 1) - 1
+            pos = self.read_line(match.start() + 1) - 1
             if guess and self.fast is not None:  # just past the table's header
                 guess, pos = False, max(pos, data.rfind(b"\n" + CUSTOMIZED.encode() + b":"))
             match = search(data, pos)
         self._close(len(data))
 
-    def _line(self, pos: int) -> int:
+    def read_line(self, pos: int) -> int:
         match, end = _classify(self.data, pos, self.path)
         try:
             if match["blank"] is not None:
@@ -370,12 +370,12 @@ def _check_tensors_have_fields(result: Scan, params: TopLevel, path: str,
 
 
 def _first_fieldless(result: Scan, params: TopLevel, careful: list[list[int]] | None) -> int:
-    """Where fieldless_re first matches in the table (-1: nowhere). A match starts with the
+    """Where _fieldless_re first matches in the table (-1: nowhere). A match starts with the
     `':` ending a key line; in a run of the fast regex every key line is followed by a field
     line, so only spans read carefully are searched (a match is at most key indent + 5 bytes
     long, so it ends within that many bytes after its span)."""
     data, lo, hi = result.data, params.body_start, params.end + 1
-    empty = fieldless_re(result.key_indent)
+    empty = _fieldless_re(result.key_indent)
     for start, end in [[lo, hi]] if careful is None else careful:
         if end <= lo or start >= hi:
             continue

@@ -20,15 +20,12 @@ from quanted.core.gcpause import gc_paused
 from quanted.core.layers import build_rows
 from quanted.core.rebase import reload_keeping_edits
 from quanted.tui import early
-from quanted.tui.preview import PREVIEW_ROWS, SHOWN_PORTS, preview, scale_of
+from quanted.tui.preview import preview, scale_of
 
 if TYPE_CHECKING:
     from quanted.tui.row_model import RowModel
     from quanted.tui.row_view import RowView
     from quanted.tui.screens.editor import Editor
-
-# The first rows are made in tui/preview.py (also in the child of tui/early.py); named here too.
-__all__ = ["PREVIEW_ROWS", "SHOWN_PORTS", "Loaded", "load", "preview", "scale_of"]
 
 
 @dataclass

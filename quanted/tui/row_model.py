@@ -40,6 +40,8 @@ class RowModel(RowView):
     """All rows, and `view`: the row indices shown, in order (a numpy array: a filter or a sort
     of 200,000 rows is a few vectorised passes, not a Python loop per row)."""
 
+    preview = False
+
     def __init__(self, rows: Iterable[LayerRow], sort: str = "entropy") -> None:
         super().__init__(rows, sort)
         self.by_layer: dict[str, LayerRow] = {row.layer: row for row in self.rows}
@@ -54,7 +56,6 @@ class RowModel(RowView):
         self._not_in_file: list[int] | None = None
         self._rank_of: dict[str, np.ndarray] = {}  # row -> its place among rows ranked
         self._joined: tuple[id_search.JoinedIds | None, int] | None = None  # ids, for rows
-        self.preview = False
         self.view = np.arange(0)
         self._customized: dict[str, str] | None = None  # as last refreshed
         self._rebuild()
@@ -342,9 +343,9 @@ class RowModel(RowView):
         return [self.rows[i] for i in ranked[: self.count_at_or_above(threshold)]]
 
     def count_to_add(self, threshold: float) -> int:
-        """len(to_add(threshold)) without building the rows: the threshold dialog's preview
-        runs on every key, and at 200,000 rows a list of 100,000 is 0.1 s. Only the rows that
-        can be left out (customized, or not in the file: few) are looked at."""
+        """len(layers_to_add(threshold)) without building the list: the threshold dialog's
+        preview runs on every key, and at 200,000 rows a list of 100,000 is 0.1 s. Only the
+        rows that can be left out (customized, or not in the file: few) are looked at."""
         metric = self.metric
         above = self.count_at_or_above(threshold, metric)
         if not above:
@@ -383,12 +384,9 @@ class RowModel(RowView):
         shown = int(np.count_nonzero(self._mask(self.filter_text)[ranked]))
         return len(self._chosen(threshold)), shown
 
-    def to_add(self, threshold: float) -> list[LayerRow]:
-        """What a bulk add at `threshold` would add: candidates (in the file, no converters)
-        not yet customized, among the rows the filter shows when one is set."""
-        return list(map(self.rows.__getitem__, self._chosen(threshold).tolist()))
-
     def layers_to_add(self, threshold: float) -> list[str]:
-        """The ids of to_add(threshold), from the ids in row order: reading each row's id
-        reached 200,000 rows scattered in memory."""
+        """What a bulk add at `threshold` would add: candidates (in the file, no converters)
+        not yet customized, among the rows the filter shows when one is set, highest first.
+        Read from the ids in row order: reading each row's id reached 200,000 rows scattered
+        in memory."""
         return list(map(list(self._index).__getitem__, self._chosen(threshold).tolist()))

@@ -21,13 +21,14 @@ class RowView:
     """`rows`, shown in the order `view` (indexes into rows). A bare RowView is a preview:
     its rows are shown in the order given and take no filter or sort."""
 
+    preview = True  # only the top rows, painted before the rest is read (not a RowModel)
+
     def __init__(self, rows: Iterable[LayerRow], sort: str = "entropy") -> None:
         self.rows: list[LayerRow] = list(rows)
         self.sort = sort
         self.filter_text = ""
-        self.metric = ENTROPY  # what at_or_above, count_to_add and to_add rank by
+        self.metric = ENTROPY  # what at_or_above, count_to_add and layers_to_add rank by
         self.scale: tuple[float, float] | None = None  # the bars' range, when known ahead
-        self.preview = True  # True: only the top rows, painted before the rest is read
         self.view: Sequence[int] | np.ndarray = range(len(self.rows))
         self.file_qtypes: dict[str, str] = {}  # layer -> its tensors' qtypes, filled later
         self.figures: dict[str, LayerFigures] = {}  # layer -> its analysis figures (`a`)

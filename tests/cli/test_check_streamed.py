@@ -61,7 +61,7 @@ def test_a_clean_public_file_checks_as_before(capsys):
     assert _expected(quantize, entropy) == []
     doc = QuantizeDocument.open(quantize)
     assert main(["check", str(quantize), "-e", str(entropy)]) == 0
-    assert capsys.readouterr().out == (f"{quantize}: ok ({doc.layer_count()} layers, "
+    assert capsys.readouterr().out == (f"{quantize}: ok ({len(doc.layer_names())} layers, "
                                        f"{len(doc.customized)} customized)\n")
 
 

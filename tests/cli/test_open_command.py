@@ -3,6 +3,7 @@ itself is tested in tests/tui)."""
 
 from __future__ import annotations
 
+import argparse
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from tests.conftest import SAMPLE, SAMPLE_QUANTIZE
 
 
 def test_cli_routes_files_to_the_editor_and_subcommands_elsewhere():
-    subs = cli_main._subcommands(cli_main.build_parser())
+    subs = cli_main.COMMANDS
     assert "layers" in subs
     assert open_command.wants_editor([], subs)
     assert open_command.wants_editor(["model.quantize"], subs)
@@ -25,7 +26,9 @@ def test_cli_routes_files_to_the_editor_and_subcommands_elsewhere():
 
 
 def test_the_commands_named_ahead_of_the_parser_are_the_parsers():
-    assert cli_main.COMMANDS == tuple(cli_main._subcommands(cli_main.build_parser()))
+    parser = cli_main.build_parser()
+    [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert cli_main.COMMANDS == tuple(sub.choices)
 
 
 def test_cli_missing_file_is_a_one_line_error(tmp_path, monkeypatch, capsys):

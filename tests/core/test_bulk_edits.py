@@ -122,6 +122,10 @@ def test_missing_layers_agrees_with_has_layer_and_searches_only_for_a_few(count,
                         lambda result, layer: searches.append(layer) or real(result, layer))
     assert missing_layers(doc, asked) == expected == {"nope", "l", "@l0:out0"}
     assert len(searches) == (len(asked) if len(asked) <= ONE_BY_ONE else 0)
+    assert doc.tensors_by_layer  # held now: read, neither searched nor grouped again
+    searches.clear()
+    monkeypatch.setattr(scanner, "layer_names", lambda keys: pytest.fail("grouped again"))
+    assert missing_layers(doc, asked) == expected and searches == []
 
 
 @settings(max_examples=200, deadline=None)

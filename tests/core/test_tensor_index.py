@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from quanted.core import scanner
 from quanted.core.document import QuantizeDocument
-from quanted.core.keys import looks_like_tensor_key
+from quanted.core.keys import layer_of, looks_like_tensor_key, split_tensor_key
 from quanted.core.tensor_index import TensorIndex
 from tests.conftest import public
 
@@ -34,12 +34,24 @@ def _check(index: TensorIndex, keys: list[str]) -> None:
     by_layer = index.by_layer()
     assert list(by_layer) == list(grouped) and len(index) == len(grouped)
     assert {layer: list(found) for layer, found in by_layer.items()} == grouped
-    assert index.repeats == repeats and index.count == len(keys)
+    assert index.repeats == repeats and index.layer_ids == list(grouped)
+    assert all(map(index.has_layer, grouped)) and not index.has_layer("zz")
     assert index.odd_count == len(odd) and index.first_odd == (odd[0] if odd else None)
     probes = set(keys) | {"@a:out0", "@a:bias", "@zz:out0", "a:bias", "@b:c:z", "@wide:p99"}
     present = set(keys)
     for key in probes:
         assert (key in index) == (key in present), key
+
+
+@given(st.lists(KEYS, max_size=12))
+def test_every_reader_files_a_key_under_split_tensor_keys_layer(keys):
+    """group_by_layer and layer_names inline layer_of for speed: the same rule all the same."""
+    grouped: dict[str, list[str]] = {}
+    for key in keys:
+        assert layer_of(key) == split_tensor_key(key)[0], key
+        grouped.setdefault(split_tensor_key(key)[0], []).append(key)
+    assert scanner.group_by_layer(keys) == grouped
+    assert scanner.layer_names(keys) == set(grouped)
 
 
 @settings(max_examples=400, deadline=None)

@@ -33,6 +33,14 @@ def _main(app) -> MainScreen:
     return next(s for s in app.screen_stack if isinstance(s, MainScreen))
 
 
+async def _analyze(app, pilot) -> AnalyzeScreen:
+    """`a` once the editor settled: the analyze screen, its run started."""
+    await settle(pilot)
+    await pilot.press("a")
+    await wait_for(pilot, lambda: isinstance(app.screen, AnalyzeScreen), what="the screen")
+    return app.screen
+
+
 def _ids(app) -> list[str]:
     model = _main(app).model
     return [model.row_at(i).layer for i in range(len(model))]
@@ -41,10 +49,7 @@ def _ids(app) -> list[str]:
 async def test_a_runs_the_analysis_with_progress_then_columns_and_sorts(model):
     app = QuantedApp(model)
     async with app.run_test(size=(140, 36)) as pilot:
-        await settle(pilot)
-        await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, AnalyzeScreen), what="the screen")
-        screen = app.screen
+        screen = await _analyze(app, pilot)
         await wait_for(pilot, lambda: screen.result is not None, timeout=60, what="the result")
         bar = screen.query_one("#analyze-bar")
         assert bar.total == 4 and bar.progress == 4  # 2 runs x 2 inputs
@@ -77,16 +82,24 @@ async def test_cancel_stops_the_analysis(model, monkeypatch):
     monkeypatch.setenv("STANDIN_MODE", "hang")
     app = QuantedApp(model)
     async with app.run_test(size=(140, 36)) as pilot:
-        await settle(pilot)
-        await pilot.press("a")
-        await wait_for(pilot, lambda: isinstance(app.screen, AnalyzeScreen), what="the screen")
-        screen = app.screen
+        screen = await _analyze(app, pilot)
         await wait_for(pilot, lambda: screen.log_view.written >= 1, timeout=30,
                        what="the first log line")
         await pilot.press("escape")
         await wait_for(pilot, lambda: screen.state == "done", timeout=30, what="the cancel")
         assert "Cancelled" in str(screen.query_one("#analyze-step").render())
         assert analysis.load_latest(model) is None
+
+
+async def test_a_failed_run_is_named_with_its_status_and_last_log_lines(model, monkeypatch):
+    monkeypatch.setenv("STANDIN_MODE", "fail")  # the float32 run exits 3 after a log line
+    app = QuantedApp(model)
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = await _analyze(app, pilot)
+        await wait_for(pilot, lambda: screen.state == "done", timeout=60, what="the failure")
+        assert "Failed: float32." in str(screen.query_one("#analyze-step").render())
+        text = str(screen.query_one("#analyze-result").render())
+        assert "the float32 run failed with status 3:" in text and "stand-in failure" in text
 
 
 async def test_stale_analysis_is_shown_greyed_with_its_age(model):

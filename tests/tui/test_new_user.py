@@ -151,7 +151,7 @@ async def test_converter_layers_are_marked_and_never_added(tmp_path, monkeypatch
         rows = table_rows(app, 4)
         converter_row = next(r for r in rows if "c2_6_pre:u8→float16_12" in r)
         assert converter_row.startswith("⇄")
-        assert [r.layer for r in app.main.model.to_add(0.0)] == ["logits_2", "c1_8"]
+        assert app.main.model.layers_to_add(0.0) == ["logits_2", "c1_8"]
         float16_row = next(r for r in rows if r[3:].startswith("c2_6 "))
         assert " f16 " in float16_row and "float1 " not in float16_row
 

@@ -17,6 +17,7 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport
 from quanted.tui import loading
 from quanted.tui.app import QuantedApp
+from quanted.tui.preview import PREVIEW_ROWS, SHOWN_PORTS, preview
 from quanted.tui.row_model import RowModel, compile_filter
 from quanted.tui.widgets import customized_pane
 from quanted.tui.widgets.customized_pane import CustomizedPane
@@ -54,7 +55,7 @@ def test_the_bulk_add_takes_what_a_per_row_reading_takes(found, customized, text
     above = [r for r in ranked if (r.max_entropy or 0.0) >= threshold]
     shown = [r for r in above if match is None or match(r.layer)]
     expected = [r.layer for r in shown if r.is_candidate and r.customized is None]
-    assert [r.layer for r in model.to_add(threshold)] == expected
+    assert model.layers_to_add(threshold) == expected
     assert model.preview_counts(threshold) == (len(expected), len(shown if text else above))
 
 
@@ -62,19 +63,19 @@ def test_the_preview_is_the_top_of_the_full_table(quantize, workdir):
     doc = QuantizeDocument.open(quantize, full=False)
     report = EntropyReport.read(workdir / "entropy.txt")
     doc.set_layers({layer: "float16" for layer in doc.layer_ids[:3]})
-    preview = loading.preview(doc, report)
+    top = preview(doc, report)
     full = loading.from_doc(doc, report).model
-    assert preview.preview and not full.preview
-    count = min(len(preview), loading.PREVIEW_ROWS)
+    assert top.preview and not full.preview
+    count = min(len(top), PREVIEW_ROWS)
     assert count > 10
     for i in range(count):
-        first, whole = preview.row_at(i), full.row_at(i)
+        first, whole = top.row_at(i), full.row_at(i)
         assert first.layer == whole.layer
         assert first.customized == whole.customized
         assert first.max_entropy == whole.max_entropy
-        for port in loading.SHOWN_PORTS:
+        for port in SHOWN_PORTS:
             assert first.entropy.get(port) == whole.entropy.get(port)
-    assert preview.scale == full.scale
+    assert top.scale == full.scale
 
 
 def test_the_first_paint_imports_neither_numpy_nor_the_other_commands(quantize, workdir):
@@ -89,8 +90,9 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport
 from quanted.tui import loading
 from quanted.tui.app import QuantedApp
+from quanted.tui.preview import preview
 doc = QuantizeDocument.open({str(quantize)!r}, full=False)
-rows = loading.preview(doc, EntropyReport.read({str(workdir / "entropy.txt")!r}))
+rows = preview(doc, EntropyReport.read({str(workdir / "entropy.txt")!r}))
 assert len(rows) > 10 and rows.preview
 late = ("numpy", "quanted.core.validate", "quanted.cli.edit_commands", "quanted.tui.row_model")
 print([name for name in late if name in sys.modules])

@@ -49,7 +49,7 @@ def test_sorts_keep_the_filter():
 def test_threshold_counts():
     model = RowModel(rows())
     assert model.count_at_or_above(0.5) == 2
-    assert [r.layer for r in model.to_add(0.5)] == ["layer1/Relu_2", "a(b"]
+    assert model.layers_to_add(0.5) == ["layer1/Relu_2", "a(b"]
 
 
 def test_a_pattern_re_warns_about_filters_without_a_warning():

@@ -47,7 +47,7 @@ def test_drop_ranks_counts_and_adds_like_numpy():
                 and k not in ("conv_5", CONVERTER, "not_a_row")]
         assert m.count_at_or_above(threshold) == above
         assert m.preview_counts(threshold) == (len(adds), above)
-        assert {r.layer for r in m.to_add(threshold)} == set(adds)
+        assert set(m.layers_to_add(threshold)) == set(adds)
     assert [r.layer for r in m.at_or_above(0.02)] == [CONVERTER, "conv_5", "conv_4", "conv_0"]
     m.set_filter("conv_[04]")
     assert m.preview_counts(0.0) == (2, 2)

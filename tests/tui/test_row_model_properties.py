@@ -54,10 +54,13 @@ def test_view_matches_a_per_row_reading(rows, steps, extra):
     for layer in customized:
         assert model.index_of(layer) is None or model.row_at(model.index_of(layer)).layer == layer
     for threshold in (0.0, 0.1, 0.5, 0.9, 1.0):
-        assert model.count_to_add(threshold) == len(model.to_add(threshold))
-        assert model.layers_to_add(threshold) == [r.layer for r in model.to_add(threshold)]
+        layers = model.layers_to_add(threshold)
+        assert model.count_to_add(threshold) == len(layers)
+        assert all(model.by_layer[layer].is_candidate and model.by_layer[layer].customized is None
+                   for layer in layers)
     model.refresh_customized({})
-    assert [model.count_to_add(t) for t in (0.0, 0.5)] == [len(model.to_add(t)) for t in (0.0, 0.5)]
+    assert [model.count_to_add(t) for t in (0.0, 0.5)] == [
+        len(model.layers_to_add(t)) for t in (0.0, 0.5)]
 
 
 @settings(max_examples=200, deadline=None)

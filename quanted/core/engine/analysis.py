@@ -60,10 +60,11 @@ _SAVED = re.compile(r"Save tensor .*[/\\]iter_(\d+)_")
 class AnalysisFailed(EngineRunFailed):
     """An engine run exited non-zero; `exit_code` is its status."""
 
+    run: EngineRun
+
     def __init__(self, run: EngineRun, status: int, tail: list[str]) -> None:
         super().__init__(f"pegasus inference ({run.title}) exited with status {status}",
-                         status, tail)
-        self.run = run
+                         run, status, tail)
 
 
 class AnalysisCancelled(EngineRunCancelled):

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from quanted.core import recovery
 from quanted.core.engine.discovery import EngineNotFound
@@ -276,12 +277,22 @@ def exit_status(status: int) -> int:
     return status if 0 < status < 256 else (128 - status if status < 0 else 1)
 
 
-class EngineRunFailed(QuantedError):
-    """An engine run exited non-zero; `exit_code` is its status, `tail` its last lines."""
+class FailedRun(Protocol):
+    """What an EngineRunFailed says of the run: its title and its command."""
 
-    def __init__(self, message: str, status: int, tail: list[str]) -> None:
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def command(self) -> list[str]: ...
+
+
+class EngineRunFailed(QuantedError):
+    """An engine run (`run`) exited non-zero; `exit_code` is its status, `tail` its last lines."""
+
+    def __init__(self, message: str, run: FailedRun, status: int, tail: list[str]) -> None:
         super().__init__(message)
-        self.status, self.tail = status, tail
+        self.run, self.status, self.tail = run, status, tail
         self.exit_code = exit_status(status)
 
 

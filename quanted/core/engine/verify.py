@@ -49,10 +49,11 @@ TAIL_LINES = 20
 class InferenceFailed(EngineRunFailed):
     """A `pegasus inference` run exited non-zero; `exit_code` is its status."""
 
+    run: VerifyRun
+
     def __init__(self, run: VerifyRun, status: int, tail: list[str]) -> None:
         super().__init__(f"pegasus inference ({run.label}) exited with status {status}",
-                         status, tail)
-        self.run = run
+                         run, status, tail)
 
 
 class VerifyCancelled(EngineRunCancelled):

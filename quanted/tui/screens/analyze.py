@@ -93,9 +93,8 @@ class AnalyzeScreen(EngineScreen):
         analysis_view.show_on_editor(self.app, result)
 
     def engine_failed(self, error: BaseException | None) -> None:
-        run = error.run if isinstance(error, analysis.AnalysisFailed) else None
         self.query_one("#analyze-result", Static).update(
-            self.failure(error, run, named="the {} run", kept="Nothing was kept."))
+            self.failure(error, named="the {} run", kept="Nothing was kept."))
 
 
 def worst_drops(result: analysis.Analysis) -> Table:

@@ -11,7 +11,7 @@ when REWRITES_FILE) is MainScreen.engine_step_flow; register the screen in engin
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 from rich.text import Text
 from textual.actions import SkipAction
@@ -28,16 +28,6 @@ from quanted.tui.keymap import ENGINE_SCREEN_KEYS
 from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
 
 IDLE, RUNNING, DONE = "idle", "running", "done"
-
-
-class FailedRun(Protocol):
-    """The engine run an EngineRunFailed names (its `.run`)."""
-
-    @property
-    def title(self) -> str: ...
-
-    @property
-    def command(self) -> list[str]: ...
 
 
 def error_text(error: BaseException | None) -> Text:
@@ -110,15 +100,15 @@ class EngineScreen(Screen[bool]):
     def say_step(self, text: str, style: str = "") -> None:
         self.query_one(self.STEP, Static).update(Text(text, style=style))
 
-    def failure(self, error: BaseException | None, run: FailedRun | None, *, named: str,
-                kept: str) -> Text:
+    def failure(self, error: BaseException | None, *, named: str, kept: str) -> Text:
         """Say on the step line how the engine worker failed, and return the text that
-        explains it: cancelled (`kept`: what became of the work), `run` exited non-zero
+        explains it: cancelled (`kept`: what became of the work), its run exited non-zero
         (`named`: how to name it, `{}` its title), or not run."""
         if isinstance(error, EngineRunCancelled):
             self.say_step("Cancelled.", "bold yellow")
             return Text(f"{error.message}. {kept}", style="bold yellow")
-        if isinstance(error, EngineRunFailed) and run is not None:
+        if isinstance(error, EngineRunFailed):
+            run = error.run
             self.say_step(f"Failed: {run.title}.", "bold red")
             text = Text(f"{named.format(run.title)} failed with status {error.status}:\n",
                         style="bold red")

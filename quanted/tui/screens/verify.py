@@ -157,9 +157,8 @@ class VerifyScreen(EngineScreen):
         self.query_one(TabbedContent).active = "result-tab"
 
     def engine_failed(self, error: BaseException | None) -> None:
-        run = error.run if isinstance(error, verify.InferenceFailed) else None
         self.query_one("#verify-result", Static).update(
-            self.failure(error, run, named="{}", kept="Nothing was recorded."))
+            self.failure(error, named="{}", kept="Nothing was recorded."))
         self.query_one(TabbedContent).active = "result-tab"
 
     # -- actions and text ----------------------------------------------------------------
