@@ -54,7 +54,7 @@ def stamped(owner, name, label):
 stamped(document, "read_bytes", "read")
 stamped(scanner, "index", "fast index")
 stamped(scanner, "scan", "full scan (this process's part)")
-stamped(pending_write, "write_temp", "temp file written (thread)")
+stamped(pending_write, "fill_temp", "temp file written (thread)")
 stamped(pending_write, "replace_temp", "rename")
 status = dispatch.main(sys.argv[1:])
 mark("done")

@@ -13,8 +13,7 @@ from typing import Any, NoReturn
 
 from quanted import __version__
 from quanted.cli import open_command
-from quanted.core.engine.discovery import EngineNotFound
-from quanted.core.errors import HistoryWarning, QuantedError
+from quanted.core.errors import EngineNotFound, HistoryWarning, QuantedError
 
 PROG = "quanted"
 EPILOG = """\

@@ -11,9 +11,10 @@ from typing import TypeVar
 
 from quanted.core import block, block_parse, empty_header, scanner, splitscan, verdicts
 from quanted.core.errors import EditError, FileChangedError, ReadError
-from quanted.core.files import locked, read_bytes, remove_stale_temps, replace_temp, write_temp
+from quanted.core.files import locked, read_bytes, remove_stale_temps
 from quanted.core.kernel_copy import Unchanged
 from quanted.core.pending_write import write_while
+from quanted.core.saving import replace_temp, write_temp
 from quanted.core.scanner import CUSTOMIZED, Scan, TableHelper, TensorQtype
 from quanted.core.stamp import SMALL_FILE, DiskStamp
 

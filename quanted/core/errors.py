@@ -41,6 +41,13 @@ class ReadError(QuantedError):
     exit_code = 2
 
 
+class EngineNotFound(QuantedError):
+    """No pegasus to run (core/engine/discovery.py finds it); here so that the CLI can name
+    it without importing the engine package for every `add`."""
+
+    exit_code = 2
+
+
 class EditError(QuantedError):
     """An edit was refused: unknown layer, unknown qtype, ... (exit 1, nothing written)."""
 

@@ -1,5 +1,5 @@
-"""Reading and writing files: one-line errors in; out, a replacement that respects the file
-(its link, owner, mode, read-only bit) under a lock no other quanted can cross."""
+"""Reading files with one-line errors, the lock no other quanted can cross, and the temp
+files a save leaves beside the file (core/saving.py writes them)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from quanted.core.errors import EditError, ReadError
-from quanted.core.kernel_copy import Unchanged, copied
 
 LOCK_WAIT_S = 5.0  # a second writer waits this long for the first, then gives up loudly
 _POLL_S = 0.05
@@ -29,7 +28,7 @@ class ReadOnlyError(EditError):
     """The file is read-only; writing it needs an explicit force."""
 
 
-def _kind_of(mode: int) -> str | None:
+def kind_of(mode: int) -> str | None:
     """What a non-regular file is, in words; None for a regular file."""
     if stat.S_ISREG(mode):
         return None
@@ -59,7 +58,7 @@ def read_bytes(path: Path, kind: str = "a .quantize file") -> bytes:
     except OSError as exc:
         raise ReadError(exc.strerror or str(exc), path) from None
     try:
-        what = _kind_of(os.fstat(fd).st_mode)
+        what = kind_of(os.fstat(fd).st_mode)
         if what is not None:
             raise ReadError(f"is {what}, not {kind}", path)
         os.set_blocking(fd, True)
@@ -81,7 +80,7 @@ def check_regular(path: Path, kind: str) -> None:
         raise ReadError("no such file", path) from None
     except OSError as exc:
         raise ReadError(exc.strerror or str(exc), path) from None
-    what = _kind_of(mode)
+    what = kind_of(mode)
     if what is not None:
         raise ReadError(f"is {what}, not {kind}", path)
 
@@ -118,7 +117,7 @@ def locked(target: Path, wait: float | None = None) -> Iterator[None]:
     process it nests. Another process holding it for longer than `wait` is FileLockedError."""
     lock = lock_path(target)
     try:
-        what = _kind_of(os.stat(target).st_mode)
+        what = kind_of(os.stat(target).st_mode)
     except FileNotFoundError:
         what = None  # a new file: a save-as
     except OSError as exc:
@@ -214,7 +213,7 @@ def stale_temps(target: Path) -> list[Path]:
 _TEMP_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
 
 
-def _mkstemp(folder: Path, prefix: str) -> tuple[int, str]:
+def mkstemp_beside(folder: Path, prefix: str) -> tuple[int, str]:
     """tempfile.mkstemp's contract (a new file, O_EXCL, mode 0600, 8 random name characters:
     what stale_temps looks for) without importing tempfile (and random, shutil) on every save."""
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -248,7 +247,7 @@ def remove_stale_temps(target: Path) -> int:
     return removed
 
 
-# -- writing ---------------------------------------------------------------------------------
+# -- what a save checks and leaves -------------------------------------------------------
 
 def is_read_only(path: Path) -> bool:
     try:
@@ -258,120 +257,8 @@ def is_read_only(path: Path) -> bool:
     return not (st.st_mode & 0o222) or not os.access(path, os.W_OK)
 
 
-def atomic_write(target: Path, data: bytes | list[bytes | memoryview], *,
-                 force: bool = False, lock: bool = True) -> None:
-    """Write `data` to a temp file beside the real file, fsync, rename over it, holding the
-    file's lock (unless `lock` is False: files only an engine run writes, under the lock of
-    its .quantize).
-
-    Through a symlink the target is written and the link kept. Owner, group and mode are
-    kept (or the save is refused when they cannot be). A file with other hard links is
-    refused: a rename would split them. A read-only file is refused unless `force`."""
-    if lock:
-        with locked(target):
-            _write(target, data, force)
-    else:
-        _write(target, data, force)
-
-
-def _write(target: Path, data: bytes | list[bytes | memoryview], force: bool) -> None:
-    tmp, real = write_temp(target, data, force)
-    replace_temp(tmp, real, target)
-
-
-def write_temp(target: Path, data: bytes | list[bytes | memoryview], force: bool,
-               unchanged: Unchanged | None = None) -> tuple[str, Path]:
-    """Everything of a save but the rename: the new bytes in a temp file beside the real
-    file, with its owner and mode, synced (`unchanged`: see kernel_copy). (temp, real file)."""
-    real = real_target(target)
-    folder = real.parent
-    try:
-        st: os.stat_result | None = os.stat(real)
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:
-        raise ReadError(f"cannot save: {exc.strerror}", target) from None
-    if st is not None:
-        what = _kind_of(st.st_mode)
-        if what is not None:
-            raise ReadError(f"cannot save: it is {what}", target)
-        if st.st_nlink > 1:
-            raise EditError(
-                f"has {st.st_nlink} hard links; replacing it would split them (nothing "
-                "written): save to a copy, or remove the other links", target)
-        if not force and is_read_only(real):
-            raise ReadOnlyError(
-                f"is read-only (mode {stat.S_IMODE(st.st_mode):04o}); nothing written "
-                "(--force writes it and keeps the mode)", target)
-        mode = stat.S_IMODE(st.st_mode)
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    try:
-        fd, tmp = _mkstemp(folder, f".{real.name}.")
-    except OSError as exc:
-        raise ReadError(f"cannot write here: {exc.strerror}", folder) from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            if unchanged is None or isinstance(data, bytes) or not copied(fd, data, unchanged):
-                for chunk in [data] if isinstance(data, bytes) else data:
-                    handle.write(chunk)
-            handle.flush()
-            if st is not None and (st.st_uid, st.st_gid) != _owner_of(handle.fileno()):
-                _keep_owner(handle.fileno(), st, target)
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-    except BaseException as exc:
-        unlink_temp(tmp)
-        if isinstance(exc, OSError):
-            raise ReadError(f"cannot save: {exc.strerror or exc}", target) from None
-        raise
-    return tmp, real
-
-
-def replace_temp(tmp: str, real: Path, target: Path) -> None:
-    """The last step of a save: the temp file write_temp gave renamed over the real file."""
-    try:
-        os.replace(tmp, real)
-    except BaseException as exc:
-        unlink_temp(tmp)
-        if isinstance(exc, OSError):
-            raise ReadError(f"cannot save: {exc.strerror or exc}", target) from None
-        raise
-    _fsync_dir(real.parent)
-
-
 def unlink_temp(tmp: str) -> None:
     try:
         os.unlink(tmp)
     except FileNotFoundError:
         pass
-
-
-def _owner_of(fd: int) -> tuple[int, int]:
-    st = os.fstat(fd)
-    return st.st_uid, st.st_gid
-
-
-def _keep_owner(fd: int, st: os.stat_result, target: Path) -> None:
-    try:
-        os.fchown(fd, st.st_uid, st.st_gid)
-    except PermissionError:
-        raise EditError(
-            f"is owned by uid {st.st_uid} gid {st.st_gid}; saving would make it yours and "
-            "quanted cannot keep its owner (nothing written): edit it as its owner", target
-        ) from None
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        dir_fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)

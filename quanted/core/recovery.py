@@ -15,7 +15,8 @@ from pathlib import Path
 
 from quanted.core.entropy import ENGINE_WRITES
 from quanted.core.errors import EditError, ReadError
-from quanted.core.files import atomic_write, is_locked_elsewhere, locked, read_bytes
+from quanted.core.files import is_locked_elsewhere, locked, read_bytes
+from quanted.core.saving import atomic_write
 from quanted.core.history import STATE_DIR, Entry, History, open_dir, safe_name, warn
 from quanted.core.inprogress import marker_name
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from quanted.cli import main
-from quanted.core import files
+from quanted.core import files, saving
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import FileChangedError
 from tests.conftest import SAMPLE
@@ -47,7 +47,7 @@ def test_owner_and_group_are_kept(sample):
 
 
 def test_an_owner_that_cannot_be_kept_is_refused(sample, monkeypatch, capsys):
-    monkeypatch.setattr(files, "_owner_of", lambda fd: (-7, -7))  # "someone else's file"
+    monkeypatch.setattr(saving, "_owner_of", lambda fd: (-7, -7))  # "someone else's file"
 
     def refuse(fd, uid, gid):
         raise PermissionError(errno.EPERM, "Operation not permitted")

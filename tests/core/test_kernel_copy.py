@@ -14,7 +14,7 @@ import pytest
 
 from quanted.core import document, kernel_copy
 from quanted.core.document import QuantizeDocument
-from quanted.core.files import write_temp
+from quanted.core.saving import write_temp
 from quanted.core.stamp import SMALL_FILE, DiskStamp
 from tests.core.docs import v2_doc
 
@@ -46,7 +46,7 @@ def _spied(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
         answers.append(real(*args))  # type: ignore[arg-type]
         return answers[-1]
 
-    monkeypatch.setattr("quanted.core.files.copied", spy)
+    monkeypatch.setattr("quanted.core.saving.copied", spy)
     return answers
 
 

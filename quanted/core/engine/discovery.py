@@ -7,13 +7,9 @@ import os
 import shlex
 from pathlib import Path
 
-from quanted.core.errors import QuantedError
+from quanted.core.errors import EngineNotFound
 
 ENV_VAR = "QUANTED_PEGASUS"
-
-
-class EngineNotFound(QuantedError):
-    exit_code = 2
 
 
 def split_prefix(text: str) -> list[str]:

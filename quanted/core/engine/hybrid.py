@@ -22,7 +22,8 @@ from quanted.core.engine.process import EngineProcess, SignalGuard, follow_marke
 from quanted.core.engine.report import HybridReport, Snapshot, compare
 from quanted.core.entropy import ENGINE_WRITES
 from quanted.core.errors import EditError, QuantedError
-from quanted.core.files import atomic_write, locked
+from quanted.core.files import locked
+from quanted.core.saving import atomic_write
 from quanted.core.history import History
 from quanted.core.validate import ERROR, Problem, check
 

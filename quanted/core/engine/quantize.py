@@ -32,7 +32,8 @@ from quanted.core.engine.quantize_plan import (  # noqa: F401 (API: one import f
     rebuild_plan,
 )
 from quanted.core.errors import QuantedError
-from quanted.core.files import atomic_write, locked
+from quanted.core.files import locked
+from quanted.core.saving import atomic_write
 from quanted.core.history import History
 
 # The engine's warning when a batch does not fit a layer written for batch 1 (then it raises).

@@ -14,7 +14,8 @@ from quanted.core.engine import hybrid, verify
 from quanted.core.engine.outputs import VerifySummary
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import FileChangedError
-from quanted.core.files import atomic_write, locked
+from quanted.core.files import locked
+from quanted.core.saving import atomic_write
 from quanted.core.history import History
 from quanted.core.tune import runner
 from quanted.core.tune.figures import Target
