@@ -1,3 +1,3 @@
-from quanted.cli import run
+from quanted.launch import run
 
 run()

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from quanted.core import prefetch
 from quanted.core.errors import EditError, ReadError
 
 LOCK_WAIT_S = 5.0  # a second writer waits this long for the first, then gives up loudly
@@ -46,7 +47,11 @@ def kind_of(mode: int) -> str | None:
 def read_bytes(path: Path, kind: str = "a .quantize file") -> bytes:
     """Read a regular file, turning every OS failure into a one-line ReadError.
 
-    Opened non-blocking and checked before reading: a FIFO or /dev/zero must not hang."""
+    Opened non-blocking and checked before reading: a FIFO or /dev/zero must not hang.
+    Bytes read early by core/prefetch.py, of the file as it is now, are taken instead."""
+    early = prefetch.take(os.fspath(path))
+    if early is not None:
+        return early
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:

@@ -1,0 +1,21 @@
+"""The `quanted` command (and `python -m quanted`): for a command that reads a .quantize file
+first thing, that read starts in a thread (core/prefetch.py) before the command's modules
+are imported, then the CLI runs as usual (cli/dispatch.run)."""
+
+from __future__ import annotations
+
+import sys
+
+# Commands whose first positional argument is the .quantize file they read at once.
+_READS_FIRST = ("add", "remove", "check", "layers")
+
+
+def run() -> None:
+    argv = sys.argv[1:]
+    if len(argv) >= 2 and argv[0] in _READS_FIRST and not argv[1].startswith("-"):
+        from quanted.core import prefetch
+
+        prefetch.start(argv[1])
+    from quanted.cli.dispatch import run as run_cli
+
+    run_cli()
