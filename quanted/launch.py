@@ -11,11 +11,15 @@ _READS_FIRST = ("add", "remove", "check", "layers")
 
 
 def run() -> None:
-    argv = sys.argv[1:]
+    read_early(sys.argv[1:])
+    from quanted.cli.dispatch import run as run_cli
+
+    run_cli()
+
+
+def read_early(argv: list[str]) -> None:
+    """Start the early read of the file the command `argv` reads first, if it reads one."""
     if len(argv) >= 2 and argv[0] in _READS_FIRST and not argv[1].startswith("-"):
         from quanted.core import prefetch
 
         prefetch.start(argv[1])
-    from quanted.cli.dispatch import run as run_cli
-
-    run_cli()

@@ -1,5 +1,5 @@
 """The headless driver: `quanted SUBCOMMAND ...`, a thin layer over quanted.core."""
 
-from quanted.cli.dispatch import main, run
+from quanted.cli.dispatch import main
 
-__all__ = ["main", "run"]
+__all__ = ["main"]

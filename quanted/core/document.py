@@ -14,7 +14,7 @@ from quanted.core.errors import EditError, FileChangedError, ReadError
 from quanted.core.files import locked, read_bytes, remove_stale_temps
 from quanted.core.kernel_copy import Unchanged
 from quanted.core.pending_write import write_while
-from quanted.core.saving import replace_temp, write_temp
+from quanted.core.saving import atomic_write
 from quanted.core.scanner import CUSTOMIZED, Scan, TableHelper, TensorQtype
 from quanted.core.stamp import SMALL_FILE, DiskStamp
 
@@ -375,7 +375,7 @@ class QuantizeDocument:
                 self.verify()
                 if block_error is not None:
                     raise block_error
-                replace_temp(*write_temp(target, chunks, force, same), target)
+                atomic_write(target, chunks, force=force, unchanged=same)
             if was_empty and not block.is_empty(self.block_state):
                 empty_header.remember(target, self._saved.header)
             # The saved text becomes the new baseline; undo history stays usable.

@@ -66,8 +66,7 @@ def copied(out: int, chunks: list[bytes | memoryview], unchanged: Unchanged) -> 
 
 
 def _as_read(fd: int, unchanged: Unchanged) -> bool:
-    st = os.fstat(fd)
-    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns) == tuple(unchanged.stamp)
+    return DiskStamp.of_stat(os.fstat(fd)) == unchanged.stamp
 
 
 def _copy(source: int, out: int, at: int, to: int, count: int) -> None:

@@ -16,23 +16,26 @@ from quanted.core.kernel_copy import Unchanged, copied
 
 
 def atomic_write(target: Path, data: bytes | list[bytes | memoryview], *,
-                 force: bool = False, lock: bool = True) -> None:
+                 force: bool = False, lock: bool = True,
+                 unchanged: Unchanged | None = None) -> None:
     """Write `data` to a temp file beside the real file, fsync, rename over it, holding the
     file's lock (unless `lock` is False: files only an engine run writes, under the lock of
     its .quantize).
 
     Through a symlink the target is written and the link kept. Owner, group and mode are
     kept (or the save is refused when they cannot be). A file with other hard links is
-    refused: a rename would split them. A read-only file is refused unless `force`."""
+    refused: a rename would split them. A read-only file is refused unless `force`.
+    `unchanged`: the bytes around a block copied from the file (core/kernel_copy.py)."""
     if lock:
         with locked(target):
-            _write(target, data, force)
+            _write(target, data, force, unchanged)
     else:
-        _write(target, data, force)
+        _write(target, data, force, unchanged)
 
 
-def _write(target: Path, data: bytes | list[bytes | memoryview], force: bool) -> None:
-    tmp, real = write_temp(target, data, force)
+def _write(target: Path, data: bytes | list[bytes | memoryview], force: bool,
+           unchanged: Unchanged | None) -> None:
+    tmp, real = write_temp(target, data, force, unchanged)
     replace_temp(tmp, real, target)
 
 
@@ -102,7 +105,7 @@ def fill_temp(temp: Temp, data: bytes | list[bytes | memoryview], target: Path,
     only: run in a thread beside a scan, it needs the GIL for next to nothing."""
     try:
         chunks: list[bytes | memoryview] = [data] if isinstance(data, bytes) else data
-        if unchanged is None or len(chunks) == 1 or not copied(temp.fd, chunks, unchanged):
+        if unchanged is None or not copied(temp.fd, chunks, unchanged):
             _write_all(temp.fd, chunks)
         if temp.owner is not None:
             _keep_owner(temp.fd, temp.owner, target)

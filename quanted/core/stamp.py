@@ -3,6 +3,7 @@ changed since (core/document.py's changed-on-disk check, core/kernel_copy.py's c
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import NamedTuple
 
@@ -19,7 +20,10 @@ class DiskStamp(NamedTuple):
 
     @classmethod
     def of(cls, path: Path) -> DiskStamp:
-        st = path.stat()
+        return cls.of_stat(path.stat())
+
+    @classmethod
+    def of_stat(cls, st: os.stat_result) -> DiskStamp:
         return cls(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
