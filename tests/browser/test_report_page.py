@@ -80,7 +80,7 @@ def test_hovering_a_point_shows_its_layer_id(browser, report_page):
 
 def test_a_screenshot_at_a_fixed_size_is_that_size_and_not_blank(browser, report_page, shots):
     page = open_report(browser, report_page)
-    page.locator("#layers").scroll_into_view_if_needed()
+    page.evaluate("() => document.getElementById('layers').scrollIntoView()")
     png = page.screenshot()
     image = Image.open(io.BytesIO(png)).convert("RGB")
     assert image.size == (1200, 900)

@@ -66,8 +66,9 @@ def layers_plot(points: list[LayerPoint]) -> LayoutDOM:
             glyph = plot.scatter("x", name, source=source, size=6, color="color",
                                  legend_group="mark")
         plot.add_tools(HoverTool(renderers=[glyph], tooltips=LAYER_TIPS, mode="vline"))
-        plot.legend.location = "bottom_left" if name == "cosine" else "top_left"
         plot.legend.label_text_font_size = "9pt"
+        # Beside the plot, not over it: the same legend on the three keeps their x axes aligned.
+        plot.add_layout(plot.legend[0], "right")
         plots.append(plot)
     return column(*plots, sizing_mode="stretch_width", name="layers")
 
