@@ -15,6 +15,8 @@ from quanted.cli import main
 from tests.conftest import copy_sample
 from tests.core.report_scene import populate
 
+pytestmark = pytest.mark.browser
+
 PLOTS = ["plot-cosine", "plot-drop", "plot-entropy", "plot-outputs", "plot-tune",
          "plot-history"]
 VIEWS = "[...Bokeh.index.all_views()]"

@@ -16,6 +16,8 @@ import pytest
 from quanted.core.document import QuantizeDocument
 from tests.conftest import copy_sample
 
+pytestmark = pytest.mark.browser
+
 APP_WAIT_MS = 60_000  # a ceiling for a loaded machine; the waits end on the app's output
 
 

@@ -12,6 +12,7 @@ import pytest
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine.report import model_layers
 from quanted.core.htmlreport import page, sources
+from tests.conftest import SAMPLE
 from tests.core.report_scene import populate
 
 
@@ -60,6 +61,16 @@ def test_nothing_recorded_says_how_to_make_each_part(sample):
     html = page.render(data)
     for command in ("quanted analyze", "quanted verify", "quanted tune"):
         assert f"{command} {sample.name}" in html
+
+
+def test_a_file_without_its_model_shows_entropy_and_its_list(tmp_path):
+    alone = tmp_path / "m_uint8.quantize"
+    alone.write_bytes((SAMPLE / "tinynet_uint8.quantize").read_bytes())
+    (tmp_path / "entropy.txt").write_bytes((SAMPLE / "entropy.txt").read_bytes())
+    data = sources.gather(alone)
+    assert len(data.layers) == 37  # entropy.txt's 36 and the customized layer it lacks
+    assert sum(p.qtype is not None for p in data.layers) == 7
+    assert "plot-entropy" in page.render(data)
 
 
 def test_the_page_loads_nothing_from_elsewhere(sample):

@@ -112,7 +112,8 @@ def _layers(quantize: Path, customized: dict[str, str],
     found = load_latest(quantize) if (quantize.parent / handover.CACHE_DIR).is_dir() else None
     figures = found.by_layer() if found is not None else {}
     order = _graph_order(quantize, found.model if found is not None else None)
-    order = [*order, *(name for name in figures if name not in set(order))]
+    # Without the model (a file sent alone), entropy.txt's order and the customized list.
+    order = list(dict.fromkeys([*order, *figures, *entropy, *customized]))
     points = []
     for position, layer in enumerate(order):
         item = figures.get(layer)
