@@ -26,9 +26,11 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """One Chromium for the session, with a fresh profile; each test opens its own page."""
+    """One Chromium per test module, with a fresh profile; each test opens its own page. Not
+    one per session: Playwright's driver and its event loop must be gone before the suite's
+    asyncio tests (the editor's) run."""
     executable = chromium_path()
     if executable is None:
         reason = ("Chromium not found: install Debian's chromium package (scripts/test does, "

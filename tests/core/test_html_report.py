@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from quanted.core.document import QuantizeDocument
-from quanted.core.engine.report import model_layers
+from quanted.core.engine.model_json import graph_order, read_layers
 from quanted.core.htmlreport import page, sources
 from tests.conftest import SAMPLE
 from tests.core.report_scene import populate
@@ -24,7 +24,8 @@ def test_every_part_is_read_and_current(sample):
     customized = populate(sample)
     data = sources.gather(sample)
     assert set(states(data).values()) == {"current"}
-    assert [p.layer for p in data.layers] == model_layers(sample.with_name("tinynet.json"))
+    assert [p.layer for p in data.layers] == graph_order(read_layers(
+        sample.with_name("tinynet.json")))
     assert {p.layer: p.qtype for p in data.layers if p.qtype} == customized
     assert all(p.cosine is not None for p in data.layers)
     assert sum(p.entropy is not None for p in data.layers) == 36  # the layers entropy.txt has

@@ -14,7 +14,7 @@ from pathlib import Path
 from quanted.core import handover, timeline
 from quanted.core.engine import command as cmd
 from quanted.core.engine.analysis import load_latest
-from quanted.core.engine.report import model_layers
+from quanted.core.engine.model_json import ModelError, graph_order, read_layers
 from quanted.core.entropy import EntropyReport, resolve
 from quanted.core.errors import QuantedError
 from quanted.core.tune import scratch
@@ -82,17 +82,20 @@ class ReportData:
 
 
 def _graph_order(quantize: Path, analysis_model: Path | None) -> list[str]:
-    """The model .json's layer order: the one the analysis ran (the hybrid model after a hybrid
-    run), else NAME.json; [] when neither can be read."""
-    for model in (analysis_model, cmd.hybrid_model(quantize)):
-        if model is not None and model.is_file():
-            found = model_layers(model)
-            if found:
-                return found
+    """The layers from input to output of the model the analysis ran (the hybrid model after a
+    hybrid run, with its converter layers), else of NAME.json; [] when neither can be read."""
+    models = [analysis_model, cmd.hybrid_model(quantize)]
     try:
-        return model_layers(cmd.model_files(quantize).model)
+        models.append(cmd.model_files(quantize).model)
     except QuantedError:
-        return []
+        pass
+    for model in models:
+        if model is not None and model.is_file():
+            try:
+                return graph_order(read_layers(model))
+            except ModelError:
+                continue
+    return []
 
 
 def _entropy(quantize: Path, given: Path | None) -> tuple[dict[str, float], Source]:
