@@ -1,6 +1,7 @@
 """`quanted serve` in Chromium: without the token the page (and the websocket) is refused;
-with it the editor starts and draws into the page, and keys typed in the browser reach it: a
-toggle then ctrl+s lands in the file."""
+with it the editor starts and draws into the page, keys typed in the browser reach it (a toggle
+then ctrl+s lands in the file), and a second tab is a second editor that the changed-on-disk
+check protects."""
 
 from __future__ import annotations
 
@@ -82,23 +83,37 @@ class Output:
                                        timeout=APP_WAIT_MS)
 
 
-def test_keys_sent_through_the_browser_edit_and_save_the_file(browser, served, shots):
-    url, quantize = served
-    before = QuantizeDocument.open(quantize).customized
+def open_editor(browser, url: str):
+    """A tab with the editor loading: (the page, its output)."""
     page = browser.new_page()
     with page.expect_websocket() as opened:
-        response = page.goto(url)
-    assert response is not None and response.status == 200
-    output = Output(opened.value)
-    output.wait_for(b"customized")  # the editor is up and drew its table
-    page.wait_for_selector("body.-first-byte")  # and the page shows the terminal
+        page.goto(url)
+    return page, Output(opened.value)
+
+
+def test_keys_typed_in_a_tab_are_saved_and_a_second_tab_is_told_of_it(browser, served, shots):
+    """Each tab is its own editor: the first one's space then ctrl+s land in the file; the
+    second, saving its own edit afterwards, is asked about the change on disk."""
+    url, quantize = served
+    before = QuantizeDocument.open(quantize).customized
+    first, first_output = open_editor(browser, url)
+    second, second_output = open_editor(browser, url)  # both editors start at once
+    for page, output in ((first, first_output), (second, second_output)):
+        output.wait_for(b"customized")  # the editor is up and drew its table
+        page.wait_for_selector("body.-first-byte")  # and the page shows the terminal
+        page.locator("#terminal").click()
     if shots is not None:
         shots.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shots / "serve.png"))
-    page.locator("#terminal").click()
-    page.keyboard.press("Space")
-    page.keyboard.press("Control+s")
-    output.wait_for(b"Saved")  # the editor says so once the file is on disk
-    after = QuantizeDocument.open(quantize).customized
-    assert len(set(after.items()) ^ set(before.items())) == 1  # one layer toggled, no more
-    page.close()
+        first.screenshot(path=str(shots / "serve.png"))
+    first.keyboard.press("Space")
+    first.keyboard.press("Control+s")
+    first_output.wait_for(b"Saved")  # the editor says so once the file is on disk
+    saved = QuantizeDocument.open(quantize).customized
+    assert len(set(saved.items()) ^ set(before.items())) == 1  # one layer toggled, no more
+    second.keyboard.press("j")
+    second.keyboard.press("Space")
+    second.keyboard.press("Control+s")
+    second_output.wait_for(b"changed on disk")  # its own process found the first one's save
+    assert QuantizeDocument.open(quantize).customized == saved
+    first.close()
+    second.close()
