@@ -53,7 +53,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if ":" in args.host else args.host
     command = shlex.join([sys.executable, "-m", "quanted", str(args.file.absolute())])
-    server = TokenServer(command, f"quanted {args.file.name}", token)
+    server = TokenServer(command, f"quanted {args.file.name}", token, port)
     print(f"http://{host}:{port}/?token={token}", flush=True)
     server.serve_on(sock)
     return 0

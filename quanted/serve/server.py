@@ -24,11 +24,13 @@ FORBIDDEN = ("403: quanted serve needs its token: open the URL it printed when i
 
 
 class TokenServer(Server):
-    def __init__(self, command: str, title: str, token: str) -> None:
-        super().__init__(command, title=title, templates_path=TEMPLATES)
+    def __init__(self, command: str, title: str, token: str, port: int) -> None:
+        super().__init__(command, title=title, port=port, templates_path=TEMPLATES)
         self.token = token
         self.console = Console(stderr=True)
-        self.cookie = "quanted-serve-token"
+        # Cookies are shared by every port of a host: one name per server, so that a second
+        # `quanted serve` does not log the first one's tabs out.
+        self.cookie = f"quanted-serve-{port}"
 
     def allowed(self, request: web.Request) -> bool:
         given = request.query.get("token") or request.cookies.get(self.cookie) or ""

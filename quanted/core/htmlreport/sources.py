@@ -186,7 +186,12 @@ def _trials(quantize: Path, attempts: list[timeline.Attempt]) -> tuple[list[Tria
     tuned = [a for a in attempts if a.kind == "tune"]
     chosen = tuned[-1].customized if tuned else None
     points = []
-    for line in (folder / TRIALS).read_text(encoding="utf-8").splitlines():
+    try:
+        lines = (folder / TRIALS).read_text(encoding="utf-8", errors="replace").splitlines()
+        when = os.path.getmtime(folder / TRIALS)
+    except OSError as exc:
+        return [], Source("tune trials", "none", f"{folder / TRIALS}: {exc.strerror or exc}")
+    for line in lines:
         try:
             raw = json.loads(line)
             layers = dict(raw["customized"])
@@ -196,7 +201,6 @@ def _trials(quantize: Path, attempts: list[timeline.Attempt]) -> tuple[list[Tria
         except (ValueError, KeyError, TypeError):
             continue  # a line torn by a crash, as the store itself skips it
     current = _tune_is_current(quantize, folder)
-    when = os.path.getmtime(folder / TRIALS)
     text = (f"{len(points)} trial(s) in {folder.relative_to(quantize.parent)}, the last at "
             f"{datetime.fromtimestamp(when).strftime('%Y-%m-%d %H:%M:%S')}"
             + ("" if current else "; made before the model, its data or the file changed")
