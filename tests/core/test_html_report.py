@@ -4,6 +4,7 @@ a page that needs nothing from the network."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -53,6 +54,14 @@ def test_a_changed_model_makes_the_tune_stale(sample):
     data_file = sample.with_name("tinynet.data")
     data_file.write_bytes(data_file.read_bytes() + b"\0")
     assert states(sources.gather(sample))["tune trials"] == "stale"
+
+
+def test_entropy_is_stale_when_another_report_for_the_file_is_newer(sample):
+    chosen = sample.with_name("tinynet_uint8_entropy.txt")  # the first name quanted looks for
+    chosen.write_bytes(sample.with_name("entropy.txt").read_bytes())
+    os.utime(chosen, (1_000_000_000, 1_000_000_000))
+    [entropy] = [s for s in sources.gather(sample).sources if s.what == "entropy"]
+    assert entropy.state == "stale" and "entropy.txt beside it is newer" in entropy.text
 
 
 def test_nothing_recorded_says_how_to_make_each_part(sample):

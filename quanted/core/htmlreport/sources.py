@@ -99,15 +99,22 @@ def _graph_order(quantize: Path, analysis_model: Path | None) -> list[str]:
 
 
 def _entropy(quantize: Path, given: Path | None) -> tuple[dict[str, float], Source]:
-    wanted = resolve(quantize, given).path
+    """quanted keeps no key for entropy.txt: it is `stale` only when another report for the
+    file beside it is newer (the note `quanted layers` prints), and says when it was written."""
+    found = resolve(quantize, given)
+    wanted = found.path
     if wanted is None or not wanted.is_file():
-        return {}, Source("entropy", "none", "no entropy report beside the file")
+        return {}, Source("entropy", "none", found.note or f"no {wanted}")
     try:
         by_layer = EntropyReport.read(wanted).by_layer()
-    except QuantedError as exc:
+        written = datetime.fromtimestamp(wanted.stat().st_mtime).strftime("%Y-%m-%d %H:%M:%S")
+    except (QuantedError, OSError) as exc:
         return {}, Source("entropy", "none", f"{wanted.name}: {exc}")
     highest = {layer: max(ports.values()) for layer, ports in by_layer.items() if ports}
-    return highest, Source("entropy", "current", f"{wanted.name}, {len(highest)} layer(s)")
+    note = found.note
+    return highest, Source("entropy", "stale" if note else "current",
+                           f"{wanted.name}, written {written}, {len(highest)} layer(s)"
+                           + (f"; {note}" if note else ""))
 
 
 def _layers(quantize: Path, customized: dict[str, str],
