@@ -54,7 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "(cosine, drop, sqnr; `quanted analyze FILE` makes it; marked stale "
                          "with its age when FILE or its model changed since), and the figures "
                          "of the last verify: something to paste in a merge request or a "
-                         "ticket.")
+                         "ticket. --format html makes one self-contained page with plots of "
+                         "every layer along the graph, the outputs per input, tune's trials and "
+                         "the attempts, each marked current or stale.")
     rep.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
     rep.add_argument("-e", "--entropy", type=Path, metavar="ENTROPY",
                      help="the entropy report (default: entropy.txt beside FILE)")
