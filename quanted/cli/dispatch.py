@@ -30,7 +30,7 @@ OWNERS = {"layers": "edit_commands", "add": "edit_commands", "remove": "edit_com
           "verify": "verify_command", "tune": "tune_command", "analyze": "analyze_command",
           "quantize": "quantize_command", "history": "history_commands",
           "restore": "history_commands", "report": "history_commands",
-          "export": "export_command"}
+          "export": "export_command", "serve": "serve_command"}
 COMMANDS = tuple(OWNERS)
 
 

@@ -54,12 +54,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                          "(cosine, drop, sqnr; `quanted analyze FILE` makes it; marked stale "
                          "with its age when FILE or its model changed since), and the figures "
                          "of the last verify: something to paste in a merge request or a "
-                         "ticket.")
+                         "ticket. --format html makes one self-contained page with plots of "
+                         "every layer along the graph, the outputs per input, tune's trials and "
+                         "the attempts, each marked current or stale.")
     rep.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
     rep.add_argument("-e", "--entropy", type=Path, metavar="ENTROPY",
                      help="the entropy report (default: entropy.txt beside FILE)")
-    rep.add_argument("--format", choices=("md", "json", "csv"), default="md",
-                     help="markdown (default), JSON, or CSV of the layers only")
+    rep.add_argument("--format", choices=("md", "json", "csv", "html"), default="md",
+                     help="markdown (default), JSON, CSV of the layers only, or a "
+                     "self-contained HTML page with plots (needs: pip install 'quanted[html]')")
+    rep.add_argument("-o", "--output", type=Path, metavar="OUT",
+                     help="write the report to OUT instead of stdout")
     rep.set_defaults(handler=cmd_report)
 
 
@@ -131,13 +136,22 @@ def cmd_restore(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from quanted.core import handover
 
-    report = handover.build(args.file, args.entropy)
-    if args.format == "json":
-        _dump(report.to_json())
-    elif args.format == "csv":
-        sys.stdout.write(report.csv())
+    if args.format == "html":
+        from quanted.core.htmlreport import page, sources
+
+        text = page.render(sources.gather(args.file, args.entropy))
     else:
-        sys.stdout.write(report.markdown())
+        report = handover.build(args.file, args.entropy)
+        if args.format == "json":
+            text = json.dumps(report.to_json(), indent=1) + "\n"
+        elif args.format == "csv":
+            text = report.csv()
+        else:
+            text = report.markdown()
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -107,3 +108,21 @@ def test_without_an_analysis_each_format_says_how_to_make_one(quantized, capsys)
     assert rows[0]["analysis"] == NO_ANALYSIS
     assert (rows[0]["cosine"], rows[0]["drop"]) == ("", "")
     assert not (quantized.parent / ".quanted" / "analysis").exists()
+
+
+def test_html_goes_to_stdout_or_to_the_file_given(quantized, capsys, tmp_path):
+    store_analysis(quantized, hours_ago=1)
+    html = report(capsys, quantized, "html")
+    assert html.startswith("<!DOCTYPE html>") and "plot-cosine" in html
+    out = tmp_path / "report.html"
+    assert main(["report", str(quantized), "--format", "html", "-o", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert main(["report", str(quantized), "-o", str(out)]) == 0  # -o for every format
+    assert out.read_text(encoding="utf-8").startswith("### `m_uint8.quantize`")
+
+
+def test_html_without_bokeh_is_exit_2_naming_the_extra(quantized, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "bokeh.embed", None)
+    assert main(["report", str(quantized), "--format", "html"]) == 2
+    assert "pip install 'quanted[html]'" in capsys.readouterr().err

@@ -31,3 +31,36 @@ def read_layers(path: Path) -> dict[str, object]:
     """Layer id -> its definition, in file order."""
     layers: dict[str, object] = read_model(path)["Layers"]
     return layers
+
+
+def producers(definition: object) -> list[str]:
+    """The layer ids a layer's `inputs` name (`@conv1:out0` -> `conv1`), in order."""
+    inputs = definition.get("inputs") if isinstance(definition, dict) else None
+    found = []
+    for item in inputs if isinstance(inputs, list) else []:
+        if isinstance(item, str) and item.startswith("@"):
+            found.append(item[1:].rpartition(":")[0] or item[1:])
+    return found
+
+
+def graph_order(layers: dict[str, object]) -> list[str]:
+    """The layers from the model's inputs to its outputs, each after every layer feeding it
+    (ACUITY writes the .json from the outputs back, converter layers last): a depth-first walk
+    from each layer in file order that places a layer once its producers are placed."""
+    placed: dict[str, None] = {}
+    pending: set[str] = set()  # on the walk's path: a cycle (no valid model has one) ends there
+    for start in layers:
+        stack = [(start, False)]
+        while stack:
+            name, ready = stack.pop()
+            if ready:
+                placed[name] = None
+                pending.discard(name)
+                continue
+            if name in placed or name in pending or name not in layers:
+                continue
+            pending.add(name)
+            stack.append((name, True))
+            # Pushed in reverse so that the first input is walked first.
+            stack.extend((p, False) for p in reversed(producers(layers[name])))
+    return list(placed)
