@@ -114,6 +114,8 @@ def report_json(setup: Setup, outcome: Outcome, applied: Applied | None) -> dict
     return {
         "target": outcome.target.to_json(),
         "met": met,
+        "base": {"key": setup.base.key, "source": setup.base.source,
+                 "calibration": setup.base.calibration.to_json()},
         "layers": dict(outcome.customized) if outcome.met else {},
         "trials": [trial.to_json() for trial in outcome.trials],
         "points": [{"count": count, "min_cosine": cosine}
@@ -123,13 +125,15 @@ def report_json(setup: Setup, outcome: Outcome, applied: Applied | None) -> dict
 
 def report_lines(setup: Setup, outcome: Outcome, applied: Applied | None) -> list[str]:
     out = [(f"tune {setup.quantize.name}: target {outcome.target.describe()} over "
-            f"{setup.iterations} input(s)"), outcome.message]
+            f"{setup.iterations} input(s)"),
+           f"every figure is the --hybrid run on the {setup.base.describe()}",
+           outcome.message]
     if outcome.met:
         out.append(f"layers ({len(outcome.customized)}, ranked by {setup.ranking.how}):")
         for layer, qtype in outcome.customized.items():
             out.append(f"  {layer}: {qtype}  # {setup.ranking.comment(layer)}")
     out.append("figures (worst cosine over inputs and outputs, top-1 agreeing inputs):")
-    rows = [("plain (nothing raised)", outcome.plain),
+    rows = [("plain (the base table, no list)", outcome.plain),
             (f"the file's own list ({len(setup.current)})", outcome.current),
             (f"all {len(setup.plan.candidates)} candidates raised", outcome.everything),
             ("the set found (its trial)", outcome.result if outcome.met else None)]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from quanted.core import qtypes
 from quanted.core.document import QuantizeDocument
-from quanted.core.engine import analysis
+from quanted.core.engine import analysis, baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import find_pegasus
 from quanted.core.errors import EditError, QuantedError
@@ -50,6 +50,7 @@ class Setup:
     quantize: Path
     options: Options
     doc: QuantizeDocument  # the file as the tune found it
+    base: baseline.Base  # the plain file and calibration every trial starts from
     inputs: scratch.Inputs
     ranking: rank.Ranking
     plan: Plan
@@ -93,7 +94,10 @@ def prepare(quantize: Path, options: Options) -> Setup:
     _check(options)
     quantize = quantize.absolute()
     doc = QuantizeDocument.open(quantize)
-    inputs = scratch.gather(quantize, doc.data)
+    found = baseline.find(quantize, doc, remember=False)
+    if found.base is None:
+        raise QuantedError(" ".join(found.notes), quantize)
+    inputs = scratch.gather(quantize, found.base)
     pegasus = find_pegasus(options.pegasus)
     iterations = options.iterations or cmd.dataset_size(inputs.files.inputmeta) or 1
     ranking = rank.rank(doc, options.rank, inputs.files.model)
@@ -106,7 +110,9 @@ def prepare(quantize: Path, options: Options) -> Setup:
     plan = Plan(list(ranking.layers), ranking.how, options.target, options.qtype,
                 jobs=options.jobs, companions=ranking.companions,
                 analysis_runs=rank.analysis_runs(quantize) if ranking.pending else 0)
-    return Setup(quantize, options, doc, inputs, ranking, plan, doc.customized,
+    plan.notes.extend(found.notes)
+    plan.configuration = found.base.describe()
+    return Setup(quantize, options, doc, found.base, inputs, ranking, plan, doc.customized,
                  TrialStore(quantize, context, about), pegasus,
                  runner.hybrid_command(inputs, pegasus), iterations)
 
@@ -120,6 +126,9 @@ def search(setup: Setup, on_event: Callable[[Event], None] = lambda event: None,
         return runner.TrialSpec(setup.inputs, customized, setup.pegasus, setup.command,
                                 setup.iterations)
 
+    # The base is kept in .quanted/base/ once trials run: a later hybrid run, verify or tune
+    # starts from this same plain table even when the file no longer is it.
+    baseline.find(setup.quantize, setup.doc)
     pool: ThreadPoolExecutor | None = None
     if executor is None:
         pool = executor = ThreadPoolExecutor(max_workers=setup.options.jobs,
