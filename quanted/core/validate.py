@@ -127,8 +127,8 @@ def check(doc: QuantizeDocument, report: EntropyReport | None = None,
 
 
 def table_problems(doc: QuantizeDocument, lines_of: dict[str, int]) -> list[Problem]:
-    """The list against what the tensor table applies (docs/format.md, "What a hybrid run
-    starts from"): a layer raised in quantize_parameters that the list does not name (an
+    """The list against what the tensor table applies (docs/format.md section
+    10): a layer raised in quantize_parameters that the list does not name (an
     earlier hybrid run's: a bare `pegasus --hybrid` keeps it raised), and, once the table has
     been through a hybrid run, a listed layer it does not raise. A plain table with a list is
     the usual state before the first hybrid run and says nothing."""

@@ -11,7 +11,8 @@ JSON file named in $TUNE_STAND_IN:
 
     base, weights {layer: w}, pairs [[a, b, w]], spread, refuse [layer]  ("could not be
     applied": the layer stays u8), suggest [layer] (with --compute-entropy, appended to the
-    list written back and not applied, as the engine does), log (a file each engine call appends a line to),
+    list written back and not applied, as the engine does), log (a file each engine call
+    appends a line to),
     hang_on_quantize N (the N-th quantize call writes its pid into `hang` beside the log and
     blocks until it is killed; a list [N, M] of calls writes `hang-N`, `hang-M`),
     rendezvous N (the first N quantize calls each wait until N have started: proof they ran
@@ -160,8 +161,8 @@ def quantize(args: list[str], conf: dict) -> int:
             current = key[1]
         elif not line.startswith("    "):
             current = None
-        # As the engine (measured, docs/format.md): the listed layers are raised to i16, and
-        # a layer an earlier run raised stays raised, listed or not.
+        # As the engine (measured, docs/format.md section 10): the listed layers are raised to
+        # i16, and a layer an earlier run raised stays raised, listed or not.
         if current in applied:
             line = line.replace("qtype: u8", "qtype: i16")
             line = line.replace("quantizer: asymmetric_affine", "quantizer: dynamic_fixed_point")

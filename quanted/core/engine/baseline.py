@@ -1,5 +1,5 @@
-"""The one definition of "the model quantized with list L" (docs/format.md, "What a hybrid run
-starts from"): `pegasus quantize --hybrid`, with the calibration options of the `--rebuild` run
+"""The one definition of "the model quantized with list L" (docs/format.md section 10):
+`pegasus quantize --hybrid`, with the calibration options of the `--rebuild` run
 that made the plain file, run on that plain file's tensor table with L as its customized list.
 
 Two things make it differ from "whatever the file holds now", both measured on acuitylite

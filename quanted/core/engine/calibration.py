@@ -1,6 +1,6 @@
 """The calibration of a plain file: the flags of the `pegasus quantize --rebuild` run that made
 it (quantizer, qtype, iterations, algorithm, --compute-entropy, ...). A --hybrid run with other
-flags builds another model (docs/format.md, "What a hybrid run starts from"), so every hybrid
+flags builds another model (docs/format.md section 10), so every hybrid
 run quanted makes, the user's and tune's trials alike, uses these."""
 
 from __future__ import annotations

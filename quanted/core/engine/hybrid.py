@@ -362,7 +362,7 @@ def _run_locked(
 
 def _start_from_base(the_plan: HybridPlan, doc: QuantizeDocument) -> bool:
     """Put the plain table under the user's list before the engine reads the file: a
-    --hybrid run keeps every tensor an earlier run raised (measured: docs/format.md), so
+    --hybrid run keeps every tensor an earlier run raised (measured: docs/format.md section 10), so
     without this the model built would not be "the plain model with this list". The
     history copy just taken gives the file back if the run fails."""
     base = the_plan.base

@@ -1,7 +1,7 @@
 """What a tensor table applies: the layers whose output tensors are raised above the plain
 quantization, read from `quantize_parameters` itself. The customized list is not that: the
 engine writes its own suggestions into it and can exit 0 having applied nothing
-(docs/format.md, "What a hybrid run starts from")."""
+(docs/format.md section 10)."""
 
 from __future__ import annotations
 

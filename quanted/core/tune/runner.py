@@ -142,9 +142,10 @@ def run_float(spec: TrialSpec) -> Outputs:
 def hybrid_command(inputs: scratch.Inputs, pegasus: list[str]) -> list[str]:
     """The command `quanted hybrid` runs for the user's file: the --hybrid run with the
     calibration of the run that made the plain file (--compute-entropy included when it had
-    it: with or without it the engine builds different models, docs/format.md). Every trial
-    and the final run use it as is (file names are relative: it runs in a scratch folder
-    too), so the tuned file, re-run by `quanted hybrid`, is the model the trials measured."""
+    it: with or without it the engine builds different models, docs/format.md section 10).
+    Every trial and the final run use it as is (file names are relative: it runs in a scratch
+    folder too), so the tuned file, re-run by `quanted hybrid`, is the model the trials
+    measured."""
     return pegasus + inputs.calibration.hybrid_args(inputs.quantize, inputs.files)
 
 
