@@ -17,6 +17,7 @@ and one without it measure different models. So quanted keeps:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -54,6 +55,12 @@ class Base:
     source: str  # where it came from, for people
     time: str = ""
     notes: tuple[str, ...] = field(default=())
+    entropy: Path | None = None  # the plain file's entropy report, kept beside it
+
+    @property
+    def path(self) -> Path:
+        """The kept copy (for cache keys of analyses of the plain model)."""
+        return self.quantize.parent.joinpath(*BASE_DIR, self.quantize.name)
 
     @property
     def digest(self) -> str:
@@ -96,6 +103,10 @@ def _names(quantize: Path) -> tuple[str, str]:
     return quantize.name, quantize.name + ".base.json"
 
 
+def _entropy_name(quantize: Path) -> str:
+    return quantize.name + ".entropy.txt"
+
+
 def load(quantize: Path) -> Base | None:
     """The kept base of `quantize`, or None."""
     quantize = quantize.absolute()
@@ -116,12 +127,15 @@ def load(quantize: Path) -> Base | None:
     if calibration is None or info.get("schema") != SCHEMA or \
             info.get("sha256") != hashlib.sha256(data).hexdigest():
         return None
+    entropy = quantize.parent.joinpath(*BASE_DIR, _entropy_name(quantize))
     return Base(quantize, data, calibration, str(info.get("source", "")),
-                str(info.get("time", "")))
+                str(info.get("time", "")), entropy=entropy if entropy.is_file() else None)
 
 
-def keep(quantize: Path, data: bytes, calibration: Calibration, source: str) -> Base:
-    """Write `data` as the file's base (atomically; links in .quanted/ are never followed)."""
+def keep(quantize: Path, data: bytes, calibration: Calibration, source: str,
+         entropy: bytes | None = None) -> Base:
+    """Write `data` as the file's base (atomically; links in .quanted/ are never followed),
+    with the entropy report that describes it when there is one."""
     quantize = quantize.absolute()
     copy, meta = _names(quantize)
     stamp = new_stamp()
@@ -130,8 +144,15 @@ def keep(quantize: Path, data: bytes, calibration: Calibration, source: str) -> 
     with open_dir(quantize.parent, BASE_DIR, create=True) as fd:
         assert fd is not None
         _write(fd, copy, data)
+        if entropy is not None:
+            _write(fd, _entropy_name(quantize), entropy)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(_entropy_name(quantize), dir_fd=fd)
         _write(fd, meta, json.dumps(info, indent=1).encode())
-    return Base(quantize, data, calibration, source, stamp)
+    kept = quantize.parent.joinpath(*BASE_DIR, _entropy_name(quantize))
+    return Base(quantize, data, calibration, source, stamp,
+                entropy=kept if entropy is not None else None)
 
 
 def _read(fd: int, name: str) -> bytes | None:
@@ -182,8 +203,7 @@ def find(quantize: Path, doc: QuantizeDocument, calibration: Calibration | None 
     if is_plain(doc, kept.calibration.plain if kept is not None else None):
         if kept is not None and _same_table(kept.data, doc):
             if calibration is not None and calibration != kept.calibration:
-                kept = keep(quantize, kept.data, calibration, kept.source) if remember else \
-                    Base(quantize, kept.data, calibration, kept.source)
+                kept = _recalibrated(kept, calibration, remember)
             return Found(kept)
         chosen = calibration or (kept.calibration if kept is not None
                                  and kept.calibration.source == RECORDED
@@ -193,13 +213,12 @@ def find(quantize: Path, doc: QuantizeDocument, calibration: Calibration | None 
             notes = ("the file's plain table is not the one kept in .quanted/base/ "
                      "(quantized again outside quanted?): it is the base now",)
         source = "the file, seen plain"
-        base = keep(quantize, doc.data, chosen, source) if remember else \
-            Base(quantize, doc.data, chosen, source)
+        base = keep(quantize, doc.data, chosen, source, _report_of(quantize)) if remember \
+            else Base(quantize, doc.data, chosen, source)
         return Found(base, notes)
     if kept is not None:
         if calibration is not None and calibration != kept.calibration:
-            kept = keep(quantize, kept.data, calibration, kept.source) if remember else \
-                Base(quantize, kept.data, calibration, kept.source)
+            kept = _recalibrated(kept, calibration, remember)
         return Found(kept)
     plain = _plain_from_history(quantize)
     if plain is not None:
@@ -213,6 +232,25 @@ def find(quantize: Path, doc: QuantizeDocument, calibration: Calibration | None 
         f"no plain table of {quantize.name} is known (its table has raised tensors and "
         ".quanted/ holds no copy from before a hybrid run): figures measure the table as it "
         "is; `quanted quantize` rebuilds the plain file",))
+
+
+def _recalibrated(kept: Base, calibration: Calibration, remember: bool) -> Base:
+    if not remember:
+        return Base(kept.quantize, kept.data, calibration, kept.source, kept.time,
+                    entropy=kept.entropy)
+    entropy = kept.entropy.read_bytes() if kept.entropy is not None else None
+    return keep(kept.quantize, kept.data, calibration, kept.source, entropy)
+
+
+def _report_of(quantize: Path) -> bytes | None:
+    """The entropy report beside a plain file: it describes the plain model."""
+    from quanted.core.entropy import resolve
+
+    found = resolve(quantize).path
+    try:
+        return found.read_bytes() if found is not None else None
+    except OSError:
+        return None
 
 
 def _same_table(base: bytes, doc: QuantizeDocument) -> bool:

@@ -1,6 +1,8 @@
-"""The --hybrid rerun, made safe: check first, keep a copy, stream the log, find the
-per-layer failures pegasus only logs, restore the file when the run broke it, and put the
-user's comments back when it succeeded."""
+"""The --hybrid rerun, made safe: check first, keep a copy, start from the plain table,
+stream the log, find the per-layer failures pegasus only logs, restore the file when the run
+broke it, and put the user's comments back when it succeeded.
+
+Past 400 lines: one step, plan to result; its parts only make sense in this order."""
 
 from __future__ import annotations
 
@@ -74,6 +76,29 @@ class HybridResult:
     suggested: dict[str, str] = field(default_factory=dict)  # entries the engine appended
     applied: dict[str, str] = field(default_factory=dict)  # what the table raises after
     difference: baseline.Difference | None = None  # the list against `applied`
+
+    def configuration_lines(self) -> list[str]:
+        """What the run built, against the list it was given."""
+        out = []
+        if self.started_from_base:
+            out.append("started from the plain table (layers an earlier run raised and the "
+                       "list no longer names were put back to the plain quantization)")
+        if self.suggested:
+            out.append(f"the engine appended {len(self.suggested)} layer(s) of its own to the "
+                       "list and did not apply them; removed from the list, its suggestion: "
+                       + ", ".join(self.suggested))
+        if self.difference is not None and self.difference.not_applied:
+            out.append(f"listed but not applied in quantize_parameters "
+                       f"({len(self.difference.not_applied)}): "
+                       + ", ".join(self.difference.not_applied))
+        if self.difference is not None and self.difference.not_listed:
+            out.append(f"raised in quantize_parameters but not listed "
+                       f"({len(self.difference.not_listed)}): "
+                       + ", ".join(self.difference.not_listed))
+        if self.difference is not None and self.difference.same:
+            out.append(f"quantize_parameters applies exactly the list ({len(self.applied)} "
+                       "layer(s) raised)")
+        return out
 
     def to_json(self) -> dict:
         return {

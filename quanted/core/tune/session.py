@@ -15,6 +15,7 @@ ThreadPoolExecutor with `jobs` workers."""
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -100,7 +101,7 @@ def prepare(quantize: Path, options: Options) -> Setup:
     inputs = scratch.gather(quantize, found.base)
     pegasus = find_pegasus(options.pegasus)
     iterations = options.iterations or cmd.dataset_size(inputs.files.inputmeta) or 1
-    ranking = rank.rank(doc, options.rank, inputs.files.model)
+    ranking = _rank(quantize, doc, found.base, options.rank, inputs.files.model)
     if not ranking.layers:
         raise QuantedError("the file has no layer with an output tensor to raise", quantize)
     context = scratch.context_key(inputs, iterations)
@@ -156,6 +157,22 @@ def search(setup: Setup, on_event: Callable[[Event], None] = lambda event: None,
         book.close()
 
 
+def _rank(quantize: Path, doc: QuantizeDocument, base: baseline.Base, how: str | None,
+          model: Path) -> rank.Ranking:
+    """The candidates of the plain model, ranked by what was measured of it: its entropy
+    report (kept with the base) and an analysis made while the file was plain. An analysis or
+    report of the file as it is now describes another model once a hybrid run raised layers,
+    and a second tune would rank, and so search, differently."""
+    plain_doc = QuantizeDocument(base.data, quantize)
+    if baseline.is_plain(doc, base.calibration.plain):
+        return rank.rank(plain_doc, how, model, report=base.entropy)
+    from quanted.core.engine import analysis as analysis_mod
+
+    found = analysis_mod.load_of_base(quantize, base.path)
+    return rank.rank(plain_doc, how, model, drop=rank.drops(found) if found else None,
+                     report=base.entropy, cached=False)
+
+
 def _rank_by_analysis(setup: Setup, on_event: Callable[[Event], None]
                       ) -> tuple[list[str], dict[str, tuple[str, ...]]]:
     """Run the analysis `--rank drop` waits on (cached like `quanted analyze`'s, which then
@@ -169,14 +186,22 @@ def _rank_by_analysis(setup: Setup, on_event: Callable[[Event], None]
         if p.input == 0:
             on_event(Note(f"[ranking] analysis run {p.run} of {p.runs}: {p.title}"))
 
+    plain_now = baseline.is_plain(setup.doc, setup.base.calibration.plain)
+    # The plain model is what is ranked: the file itself while it is plain (the analysis is
+    # then cached for `quanted analyze`), else the base in a scratch folder (not cached).
+    target = setup.quantize if plain_now else scratch.make(setup.inputs, setup.doc.customized)
     try:
-        found = analysis.run(setup.quantize, setup.options.pegasus, None, lambda line: None,
-                             progress, control=setup.analysis_control)
+        found = analysis.run(target, setup.options.pegasus, None, lambda line: None,
+                             progress, control=setup.analysis_control, use_cache=plain_now)
     except analysis.AnalysisCancelled:
         raise runner.TuneCancelled("tune cancelled during the analysis that ranks by drop",
                                    setup.quantize) from None
-    setup.ranking = rank.rank(setup.doc, rank.DROP, setup.inputs.files.model,
-                              drop=rank.drops(found))
+    finally:
+        if not plain_now:
+            shutil.rmtree(target.parent, ignore_errors=True)
+    setup.ranking = rank.rank(QuantizeDocument(setup.base.data, setup.quantize), rank.DROP,
+                              setup.inputs.files.model, drop=rank.drops(found),
+                              report=setup.base.entropy)
     on_event(Note(f"[ranking] by drop (analysis kept in .quanted/analysis/): "
                   f"{', '.join(setup.ranking.layers[:3])}, ..."))
     return list(setup.ranking.layers), dict(setup.ranking.companions)
