@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from quanted.core.engine.calibration import compared
 from quanted.core.tune.apply import Applied
 from quanted.core.tune.figures import Trial
 from quanted.core.tune.progress import (
@@ -116,6 +117,10 @@ def report_json(setup: Setup, outcome: Outcome, applied: Applied | None) -> dict
         "met": met,
         "base": {"key": setup.base.key, "source": setup.base.source,
                  "calibration": setup.base.calibration.to_json()},
+        "calibrations": [{"name": side.name, "flags": list(side.flags),
+                          "min_cosine": side.min_cosine, "top1_agree": side.top1_agree,
+                          "count": side.count}
+                         for side in compared(setup.quantize, setup.iterations)],
         "layers": dict(outcome.customized) if outcome.met else {},
         "trials": [trial.to_json() for trial in outcome.trials],
         "points": [{"count": count, "min_cosine": cosine}
@@ -140,6 +145,7 @@ def report_lines(setup: Setup, outcome: Outcome, applied: Applied | None) -> lis
     for label, trial in rows:
         if trial is not None:
             out.append(f"  {label:<34} {describe(trial)}")
+    out += _calibration_lines(setup)
     if outcome.refused:
         out.append(f"not applied by the engine, left out: {', '.join(outcome.refused)}")
     if applied is not None:
@@ -150,6 +156,19 @@ def report_lines(setup: Setup, outcome: Outcome, applied: Applied | None) -> lis
                f"{duration(engine)} of engine time")
     out.append("operating points (layers raised: best worst-cosine measured):")
     out += [f"  {count:4d}: {cosine:.6f}" for count, cosine in outcome.points()]
+    return out
+
+
+def _calibration_lines(setup: Setup) -> list[str]:
+    """The seed's first lever: each calibration `quanted quantize --compare` measured, with
+    nothing raised. Another calibration is another plain model, never "plain" here."""
+    out = []
+    for side in compared(setup.quantize, setup.iterations):
+        ours = " (the base's)" if side.flags == setup.base.calibration.flags else ""
+        cosine = "-" if side.min_cosine is None else f"{side.min_cosine:.6f}"
+        label = f"calibration {side.name}{ours}, no list"
+        out.append(f"  {label:<34} 0 layer(s): min cosine {cosine}, top-1 "
+                   f"{side.top1_agree}/{side.count} (quanted quantize --compare)")
     return out
 
 

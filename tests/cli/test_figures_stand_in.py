@@ -136,3 +136,26 @@ def test_a_base_is_kept_the_first_time_an_engine_step_sees_the_file_plain(
     assert kept.calibration.source == INFERRED
     assert kept.calibration.flags == ("--quantizer", "asymmetric_affine", "--qtype", "uint8",
                                       "--iterations", str(INPUTS), "--compute-entropy")
+
+
+def test_tune_shows_the_calibrations_quantize_compare_measured(tmp_path, monkeypatch, capsys):
+    """Another calibration is another plain model: an operating point of its own, never
+    "plain"; the seed's order (KLD first, then hybrid) stays visible."""
+    from quanted.core.history import History
+
+    path = make_model(tmp_path, monkeypatch)
+    configure(path, monkeypatch, base=0.5, weights={CONV2: 0.45})
+    flags = ["--quantizer", "asymmetric_affine", "--qtype", "uint8", "--iterations",
+             str(INPUTS), "--compute-entropy"]
+    History(path).record("compare", {"iterations": INPUTS, "sides": {
+        "default": {"calibration": flags, "summary": {"min_cosine": 0.23, "top1_agree": 1,
+                                                      "count": INPUTS}},
+        "kld": {"calibration": [*flags, "--algorithm", "kl_divergence"],
+                "summary": {"min_cosine": 0.41, "top1_agree": 2, "count": INPUTS}}}})
+    code = main(["tune", str(path), "--pegasus", PEGASUS, "--target-cosine", "0.9"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert re.search(r"calibration default \(the base's\), no list +0 layer\(s\): min cosine "
+                     r"0\.230000, top-1 1/4 \(quanted quantize --compare\)", out), out
+    assert re.search(r"calibration kld, no list +0 layer\(s\): min cosine 0\.410000", out), out
+    assert re.search(r"plain \(the base table, no list\) +0 layer\(s\): min cosine 0\.497", out)

@@ -136,3 +136,36 @@ def infer(doc: QuantizeDocument, files: cmd.ModelFiles) -> Calibration:
            "iteration(s) and --compute-entropy (`quanted hybrid --from-command` records the "
            "real line)")
     return Calibration(tuple(flags), INFERRED, why)
+
+
+@dataclass(frozen=True)
+class Compared:
+    """One calibration `quanted quantize --compare` measured: the plain model it makes."""
+
+    name: str  # "default", "kld"
+    flags: tuple[str, ...]
+    min_cosine: float | None
+    top1_agree: int | None
+    count: int | None
+
+
+def compared(quantize: Path, iterations: int) -> list[Compared]:
+    """The calibrations of the newest `--compare` on `iterations` inputs (none when it was
+    made on other inputs: figures over other inputs do not compare)."""
+    from quanted.core.history import History
+
+    entries = History(quantize).entries("compare")
+    if not entries or entries[-1].data.get("iterations") != iterations:
+        return []
+    found = []
+    sides = entries[-1].data.get("sides")
+    for name, side in (sides.items() if isinstance(sides, dict) else []):
+        if not isinstance(side, dict):
+            continue
+        raw = side.get("summary")
+        summary: dict = raw if isinstance(raw, dict) else {}
+        flags = side.get("calibration")
+        found.append(Compared(str(name), tuple(flags) if isinstance(flags, list) else (),
+                              summary.get("min_cosine"), summary.get("top1_agree"),
+                              summary.get("count")))
+    return found
