@@ -6,12 +6,13 @@ applied is read from quantize_parameters. The whole tune story on the sample (fr
 hybrid run, after a restore) is in tests/engine/test_tune_engine.py.
 
 Engine runs: import, inputmeta, quantize (3), verify of the fresh file (2), hybrid (1), verify
-(3), tune capped at its float run and the plain trial (3): 12."""
+(3), tune's rebuild of the plain table (1), its float run and the plain trial (3): 13."""
 
 from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -67,8 +68,9 @@ def story(pegasus, tmp_path_factory):
     doc.save()
     steps["hybrid"] = quanted("hybrid", str(path), "--pegasus", engine, "--json", "--quiet")
     steps["after"] = quanted("verify", str(path), "--pegasus", engine, "--json", "--quiet")
-    # Capped at one trial: the plain bound, measured from the base although the file's table
-    # now raises two layers.
+    # No .quanted/ at all (a file that came from elsewhere after a hybrid run): the tune
+    # rebuilds the plain table first. Capped at one trial: the plain bound.
+    shutil.rmtree(folder / ".quanted")
     steps["tune"] = quanted("tune", str(path), "--pegasus", engine, "--json",
                             "--max-trials", "1", "--target-cosine", "0.9999999")
     return path, layers, steps
@@ -118,4 +120,5 @@ def test_tunes_plain_trial_is_the_plain_files_verify(story):
     plain = result["trials"][0]
     assert plain["layers"] == [] and plain["applied"]
     assert plain["min_cosine"] == pytest.approx(fresh["min_cosine"], abs=1e-6)
-    assert result["base"]["calibration"]["source"] == "recorded"
+    assert result["base"]["source"].startswith("rebuilt by quanted")
+    assert "rebuilding the plain table" in steps["tune"].stderr

@@ -26,6 +26,7 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.engine import analysis, baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import find_pegasus
+from quanted.core.engine.process import EngineControl
 from quanted.core.errors import EditError, QuantedError
 from quanted.core.tune import rank, runner, scratch
 from quanted.core.tune.book import Book, Executor
@@ -90,6 +91,27 @@ def _check(options: Options) -> None:
         raise EditError(f"--rank must be {rank.ENTROPY} or {rank.DROP}, not {options.rank!r}")
 
 
+class NoBase(QuantedError):
+    """The file's table is raised and no plain table of it is known: `prepare_with_base`
+    rebuilds one (an engine run) before planning."""
+
+
+def prepare_with_base(quantize: Path, options: Options,
+                      on_note: Callable[[str], None] = lambda text: None,
+                      control: EngineControl | None = None) -> Setup:
+    """prepare(), after rebuilding the plain table when none is known (one --rebuild run in a
+    scratch folder with the file's calibration; `control` cancels it)."""
+    try:
+        return prepare(quantize, options)
+    except NoBase as exc:
+        on_note(f"{exc.message}; rebuilding the plain table in a scratch folder (one "
+                "pegasus quantize --rebuild run with the inferred calibration)")
+    from quanted.core.engine.rebuild_base import rebuild
+
+    rebuild(quantize, options.pegasus, control=control)
+    return prepare(quantize, options)
+
+
 def prepare(quantize: Path, options: Options) -> Setup:
     """Read everything a tune needs and plan it; runs no engine and writes nothing."""
     _check(options)
@@ -97,7 +119,7 @@ def prepare(quantize: Path, options: Options) -> Setup:
     doc = QuantizeDocument.open(quantize)
     found = baseline.find(quantize, doc, remember=False)
     if found.base is None:
-        raise QuantedError(" ".join(found.notes), quantize)
+        raise NoBase(" ".join(found.notes), quantize)
     inputs = scratch.gather(quantize, found.base)
     pegasus = find_pegasus(options.pegasus)
     iterations = options.iterations or cmd.dataset_size(inputs.files.inputmeta) or 1
