@@ -140,8 +140,11 @@ def table_problems(doc: QuantizeDocument, lines_of: dict[str, int]) -> list[Prob
         return []
     customized = doc.customized
     problems = []
+    # A layer the engine raises along with listed ones is no problem; when quanted cannot
+    # tell which those are (no history, no model beside the file) it says nothing.
+    extras = baseline.engine_extras(doc)
     for layer, value in table.items():
-        if layer in customized:
+        if layer in customized or extras is None or layer in extras:
             continue
         at = doc.data.find(b"'@" + layer.encode("utf-8", "surrogateescape") + b":")
         problems.append(Problem(

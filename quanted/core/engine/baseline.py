@@ -28,15 +28,16 @@ from pathlib import Path
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import command as cmd
 from quanted.core.engine.calibration import RECORDED, Calibration, infer
-from quanted.core.engine.tables import Difference, applied, converters, difference, is_plain, \
-    raised
+from quanted.core.engine.tables import Difference, applied, converters, difference, \
+    engine_extras, is_plain, raised
 from quanted.core.errors import QuantedError
 from quanted.core.history import History, new_stamp, open_dir
 from quanted.core.inprogress import STATE_DIR
 from quanted.core.scanner import CUSTOMIZED
 
 __all__ = ["Base", "Calibration", "Difference", "Found", "applied", "converters", "difference",
-           "find", "infer", "is_plain", "keep", "load", "raised", "splice_block", "with_customized"]
+           "engine_extras", "find", "infer", "is_plain", "keep", "load", "raised",
+           "splice_block", "with_customized"]
 
 BASE_DIR = (STATE_DIR, "base")
 SCHEMA = 1
@@ -269,22 +270,13 @@ def _plain_from_history(quantize: Path) -> bytes | None:
     # Newest first: an older plain copy may be of an earlier --rebuild (before-quantize
     # copies are left out for that reason: they hold the file a rebuild replaced).
     for entry in reversed(history.entries()):
-        if entry.kind not in ("before-hybrid", "before-tune") or not entry.file:
+        if entry.kind not in ("before-hybrid", "before-tune"):
             continue
-        data = _read_history_copy(history.folder, entry.file)
-        if data is None:
-            continue
+        path = history.path_of(entry)  # None for a name outside the folder or a link
         try:
-            candidate = QuantizeDocument(data, quantize)
-            if is_plain(candidate):
+            data = path.read_bytes() if path is not None else None
+            if data is not None and is_plain(QuantizeDocument(data, quantize)):
                 return data
-        except QuantedError:
+        except (OSError, QuantedError):
             continue
     return None
-
-
-def _read_history_copy(folder: Path, name: str) -> bytes | None:
-    try:
-        return (folder / name).read_bytes()
-    except OSError:
-        return None

@@ -96,3 +96,38 @@ class Difference:
 def difference(listed: dict[str, str], table: dict[str, str]) -> Difference:
     return Difference(tuple(layer for layer in listed if layer not in table),
                       tuple(layer for layer in table if layer not in listed))
+
+
+# Ops the engine raises along with a raised neighbour without being listed (a real 6.0.x
+# MobileNet: the Reshape and Squeeze after a listed BiasAdd are i16 too).
+LAYOUT_OPS = ("permute", "reshape", "squeeze", "flatten")
+
+
+def engine_extras(doc: QuantizeDocument) -> set[str] | None:
+    """Layers a hybrid run raises without their being listed, as far as quanted can tell: the
+    ones the last recorded `quanted hybrid` run raised beyond its list, else the layout layers
+    of the model .json beside the file (and those it does not have); None when neither is
+    known."""
+    if doc.path is None:
+        return None
+    from quanted.core.history import History
+
+    runs = [entry for entry in History(doc.path.absolute()).entries("hybrid")
+            if isinstance(entry.data.get("applied"), dict)]
+    if runs:
+        last = runs[-1].data
+        return set(last["applied"]) - set(last.get("customized") or {})
+    from quanted.core.engine import command as cmd
+    from quanted.core.engine.model_json import ModelError, read_layers
+
+    try:
+        layers = read_layers(cmd.model_files(doc.path.absolute()).model)
+    except (QuantedError, ModelError, OSError, ValueError, KeyError):
+        return None
+    # A layer the model does not know (another model's .json) cannot be told either.
+    found = set()
+    for layer in doc.layer_names():
+        spec = layers.get(layer)
+        if not isinstance(spec, dict) or spec.get("op") in LAYOUT_OPS:
+            found.add(layer)
+    return found

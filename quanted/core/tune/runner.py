@@ -56,7 +56,7 @@ class TrialOutput:
     customized: dict[str, str]
     outputs: Outputs
     not_applied: tuple[str, ...]  # requested layers the engine did not apply
-    notes: tuple[str, ...]  # engine failures that name no layer, and raised layers not asked
+    notes: tuple[str, ...]  # engine failures that name no layer
     seconds: float
 
 
@@ -191,10 +191,6 @@ def _hybrid(quantize: Path, spec: TrialSpec, ctl: Control) -> tuple[tuple[str, .
         refused |= named
         if not named:
             notes.append(failure.message)
-    extra = [layer for layer in table if layer not in wanted]
-    if extra:
-        notes.append(f"the engine also raised {len(extra)} layer(s) not asked for: "
-                     f"{', '.join(extra[:5])}{' ...' if len(extra) > 5 else ''}")
     return tuple(layer for layer in spec.customized if layer in refused), tuple(notes)
 
 
