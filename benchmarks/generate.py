@@ -1,6 +1,6 @@
 """Generate a large, realistic version-2 .quantize file (and its entropy.txt).
 
-The defaults give about 60,000 tensors / 15 MB, the size FORMAT.md measures.
+The defaults give about 60,000 tensors / 15 MB, the size docs/format.md section 2 describes.
 Deterministic: the same arguments give the same bytes.
 
     python benchmarks/generate.py OUTDIR [--layers N]

@@ -69,6 +69,7 @@ def cmd_hybrid(args: argparse.Namespace) -> int:
         print_json(result.to_json())
     elif result.report is not None:
         print("\n".join(result.report.lines()))
+        print("\n".join(result.configuration_lines()))
         if result.comments_carried:
             print(f"put back {result.comments_carried} comment(s) pegasus dropped")
     return result.status

@@ -82,7 +82,17 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     options = session.Options(Target(args.target_cosine, args.target_top1), args.iterations,
                               args.qtype, args.rank, args.max_trials, args.jobs, args.pegasus)
-    setup = session.prepare(args.file, options)
+    if args.dry_run:
+        try:
+            setup = session.prepare(args.file, options)
+        except session.NoBase as exc:
+            print(f"{exc.message}; the tune would first rebuild the plain table "
+                  "(one pegasus quantize --rebuild run in a scratch folder)")
+            return 0
+        print("\n".join(dry_run_lines(setup)))
+        return 0
+    setup = session.prepare_with_base(
+        args.file, options, lambda text: print(f"quanted: {text}", file=sys.stderr))
     if args.dry_run:
         print("\n".join(dry_run_lines(setup)))
         return 0

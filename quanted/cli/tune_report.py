@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from quanted.core.engine.calibration import compared
 from quanted.core.tune.apply import Applied
 from quanted.core.tune.figures import Trial
 from quanted.core.tune.progress import (
@@ -114,6 +115,12 @@ def report_json(setup: Setup, outcome: Outcome, applied: Applied | None) -> dict
     return {
         "target": outcome.target.to_json(),
         "met": met,
+        "base": {"key": setup.base.key, "source": setup.base.source,
+                 "calibration": setup.base.calibration.to_json()},
+        "calibrations": [{"name": side.name, "flags": list(side.flags),
+                          "min_cosine": side.min_cosine, "top1_agree": side.top1_agree,
+                          "count": side.count}
+                         for side in compared(setup.quantize, setup.iterations)],
         "layers": dict(outcome.customized) if outcome.met else {},
         "trials": [trial.to_json() for trial in outcome.trials],
         "points": [{"count": count, "min_cosine": cosine}
@@ -123,19 +130,22 @@ def report_json(setup: Setup, outcome: Outcome, applied: Applied | None) -> dict
 
 def report_lines(setup: Setup, outcome: Outcome, applied: Applied | None) -> list[str]:
     out = [(f"tune {setup.quantize.name}: target {outcome.target.describe()} over "
-            f"{setup.iterations} input(s)"), outcome.message]
+            f"{setup.iterations} input(s)"),
+           f"every figure is the --hybrid run on the {setup.base.describe()}",
+           outcome.message]
     if outcome.met:
         out.append(f"layers ({len(outcome.customized)}, ranked by {setup.ranking.how}):")
         for layer, qtype in outcome.customized.items():
             out.append(f"  {layer}: {qtype}  # {setup.ranking.comment(layer)}")
     out.append("figures (worst cosine over inputs and outputs, top-1 agreeing inputs):")
-    rows = [("plain (nothing raised)", outcome.plain),
+    rows = [("plain (the base table, no list)", outcome.plain),
             (f"the file's own list ({len(setup.current)})", outcome.current),
             (f"all {len(setup.plan.candidates)} candidates raised", outcome.everything),
             ("the set found (its trial)", outcome.result if outcome.met else None)]
     for label, trial in rows:
         if trial is not None:
             out.append(f"  {label:<34} {describe(trial)}")
+    out += _calibration_lines(setup)
     if outcome.refused:
         out.append(f"not applied by the engine, left out: {', '.join(outcome.refused)}")
     if applied is not None:
@@ -146,6 +156,19 @@ def report_lines(setup: Setup, outcome: Outcome, applied: Applied | None) -> lis
                f"{duration(engine)} of engine time")
     out.append("operating points (layers raised: best worst-cosine measured):")
     out += [f"  {count:4d}: {cosine:.6f}" for count, cosine in outcome.points()]
+    return out
+
+
+def _calibration_lines(setup: Setup) -> list[str]:
+    """The seed's first lever: each calibration `quanted quantize --compare` measured, with
+    nothing raised. Another calibration is another plain model, never "plain" here."""
+    out = []
+    for side in compared(setup.quantize, setup.iterations):
+        ours = " (the base's)" if side.flags == setup.base.calibration.flags else ""
+        cosine = "-" if side.min_cosine is None else f"{side.min_cosine:.6f}"
+        label = f"calibration {side.name}{ours}, no list"
+        out.append(f"  {label:<34} 0 layer(s): min cosine {cosine}, top-1 "
+                   f"{side.top1_agree}/{side.count} (quanted quantize --compare)")
     return out
 
 

@@ -116,6 +116,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print_json(result.to_json())
     else:
         print("\n".join(table_lines(result)))
+        print(f"quantized: {result.configuration}")
+        if plan.plain_base is not None:
+            print(f"plain quantized: the {plan.plain_base.describe()}")
     return 0
 
 

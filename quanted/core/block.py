@@ -3,7 +3,7 @@
 ruamel.yaml parses the block (it is small) so keys and values are read exactly as
 YAML means them, and it quotes new keys that need it. The edits themselves are
 line operations: ruamel's round-trip dump would re-attach a comment above a key
-to the key before it (FORMAT.md section 6), which is the very loss users complain
+to the key before it (docs/format.md section 6), which is the very loss users complain
 about. Each state is an immutable tuple of lines, so undo is a pointer swap.
 """
 

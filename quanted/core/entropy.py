@@ -1,4 +1,4 @@
-"""entropy.txt: `TENSOR_KEY, FLOAT` lines, higher = worse precision (FORMAT.md section 4),
+"""entropy.txt: `TENSOR_KEY, FLOAT` lines, higher = worse precision (docs/format.md section 4),
 and the one place that decides which report belongs to a .quantize file.
 
 numpy is imported when a report's `values` array is first used, not here: `resolve` runs in

@@ -10,7 +10,7 @@ from typing import NamedTuple, Protocol
 from quanted.core.document import QuantizeDocument
 from quanted.core.tensor_index import TensorIndex
 
-# The layers a --hybrid run inserts between quantizations (FORMAT.md section 1; engine 6.57:
+# The layers a --hybrid run inserts between quantizations (docs/format.md section 1; engine 6.57:
 # `op: dtype_converter` in NAME_POSTFIX.quantize.json), named LAYER_pre|next_FROM_to_TO_UID:
 # `c2_6_pre_asymmetric_affineu8_to_dynamic_fixed_pointi16_12`,
 # `Add_output_0_12_next_float16float16_to_asymmetric_affineu8_46`.

@@ -120,8 +120,49 @@ def check(doc: QuantizeDocument, report: EntropyReport | None = None,
             problems.append(Problem(severity, f"layer {layer!r}: {message}", line, layer))
     problems.extend(_tensor_key_problems(index))
     problems.extend(engine_loader_problems(doc))
+    problems.extend(table_problems(doc, lines_of))
     if report is not None:
         problems.extend(_report_problems(index, [report.keys], report.path))
+    return problems
+
+
+def table_problems(doc: QuantizeDocument, lines_of: dict[str, int]) -> list[Problem]:
+    """The list against what the tensor table applies (docs/format.md section
+    10): a layer raised in quantize_parameters that the list does not name (an
+    earlier hybrid run's: a bare `pegasus --hybrid` keeps it raised), and, once the table has
+    been through a hybrid run, a listed layer it does not raise. A plain table with a list is
+    the usual state before the first hybrid run and says nothing."""
+    from quanted.core.engine import baseline
+    from quanted.core.scanner import line_of
+
+    table = baseline.applied(doc)
+    if not table and not baseline.converters(doc):
+        return []
+    customized = doc.customized
+    problems = []
+    # A layer the engine raises along with listed ones is no problem; when quanted cannot
+    # tell which those are (no history, no model beside the file) it says nothing.
+    extras = baseline.engine_extras(doc)
+    for layer, value in table.items():
+        if layer in customized or extras is None or layer in extras:
+            continue
+        at = doc.data.find(b"'@" + layer.encode("utf-8", "surrogateescape") + b":")
+        problems.append(Problem(
+            WARNING, f"layer {layer!r} is raised ({value}) in quantize_parameters but not in "
+            "customized_quantize_layers: an earlier hybrid run left it; a bare pegasus --hybrid "
+            "keeps it raised, `quanted hybrid` starts from the plain table",
+            line_of(doc.data, at) if at >= 0 else None, layer))
+    for layer, value in customized.items():
+        if layer in table and ("-" not in value or table[layer] == value):
+            continue
+        if not doc.has_layer(layer):
+            continue  # unknown: already an error
+        found = table.get(layer)
+        now = f"it is {found} there" if found else "its tensors are not raised"
+        problems.append(Problem(
+            WARNING, f"layer {layer!r} is listed as {value} but not applied in "
+            f"quantize_parameters ({now}): `quanted hybrid` applies it",
+            lines_of.get(layer, doc.block_line), layer))
     return problems
 
 

@@ -1,6 +1,6 @@
 """The careful walk behind the full scan: every line of a .quantize file checked.
 
-A 15 MB file holds 540,000 lines; a YAML parser needs seconds for them (FORMAT.md
+A 15 MB file holds 540,000 lines; a YAML parser needs seconds for them (docs/format.md
 section 6). The tensor table has a rigid shape, so one possessive regex checks
 runs of ordinary lines in C, and only lines it does not recognise (comments,
 per-channel lists, the few top-level keys) are looked at one by one.

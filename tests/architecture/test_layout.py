@@ -15,6 +15,9 @@ from tests.conftest import REPO
 
 PACKAGE = REPO / "quanted"
 MAX_LINES = 400
+# A module may pass the budget when it is one concept and says why at its top, in a comment
+# or its docstring's opening lines: "Past 400 lines: <reason>". Nothing is split for size alone.
+PAST_BUDGET = re.compile(r"Past 400 lines: \S")
 
 
 def test_import_linter_contracts_hold():
@@ -46,8 +49,11 @@ def test_core_never_imports_textual(path):
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")),
                          ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_no_module_grows_past_400_lines(path):
-    assert len(path.read_text().splitlines()) <= MAX_LINES
+def test_a_module_past_400_lines_says_why_at_its_top(path):
+    lines = path.read_text().splitlines()
+    assert len(lines) <= MAX_LINES or PAST_BUDGET.search("\n".join(lines[:12])), (
+        f"{path.relative_to(REPO)} has {len(lines)} lines: split it by concept, or say at its "
+        "top why it is one (\"Past 400 lines: ...\")")
 
 
 def test_app_module_stays_small():

@@ -10,7 +10,9 @@ where A is the set of layers whose output tensors the .quantize file has at i16 
 JSON file named in $TUNE_STAND_IN:
 
     base, weights {layer: w}, pairs [[a, b, w]], spread, refuse [layer]  ("could not be
-    applied": the layer stays u8), log (a file each engine call appends a line to),
+    applied": the layer stays u8), suggest [layer] (with --compute-entropy, appended to the
+    list written back and not applied, as the engine does), log (a file each engine call
+    appends a line to),
     hang_on_quantize N (the N-th quantize call writes its pid into `hang` beside the log and
     blocks until it is killed; a list [N, M] of calls writes `hang-N`, `hang-M`),
     rendezvous N (the first N quantize calls each wait until N have started: proof they ran
@@ -159,15 +161,27 @@ def quantize(args: list[str], conf: dict) -> int:
             current = key[1]
         elif not line.startswith("    "):
             current = None
-        # --hybrid requantizes every tensor: the raised ones to i16, the others back to u8
+        # As the engine (measured, docs/format.md section 10): the listed layers are raised to
+        # i16, and a layer an earlier run raised stays raised, listed or not.
         if current in applied:
             line = line.replace("qtype: u8", "qtype: i16")
             line = line.replace("quantizer: asymmetric_affine", "quantizer: dynamic_fixed_point")
-        elif current is not None:
-            line = line.replace("qtype: i16", "qtype: u8")
-            line = line.replace("quantizer: dynamic_fixed_point", "quantizer: asymmetric_affine")
         lines.append(line)
-    path.write_text("".join(lines))
+    text = "".join(lines)
+    extra = [layer for layer in conf.get("suggest", []) if layer not in wanted]
+    if "--compute-entropy" in args and extra:
+        at = text.index("customized_quantize_layers:")
+        end = text.index("\n", at) + 1
+        header = text[at:end]
+        body = "".join(f"  {layer}: dynamic_fixed_point-i16\n" for layer in extra)
+        if header.rstrip().endswith("{}"):
+            text = text[:at] + "customized_quantize_layers:\n" + body + text[end:]
+        else:
+            close = end
+            while text.startswith("  ", close):
+                close = text.index("\n", close) + 1
+            text = text[:close] + body + text[close:]
+    path.write_text(text)
     model = Path(opt(args, "--model") or "")
     path.with_name(path.name + ".json").write_text(model.read_text())
     return 0

@@ -30,6 +30,7 @@ QuantedError with exit code 2 for missing or unreadable inputs.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import tempfile
@@ -42,6 +43,7 @@ from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import analysis_cache as cache_mod
+from quanted.core.engine import baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine import probes as probe_mod
 from quanted.core.engine.analysis_compare import compare_dumps
@@ -180,12 +182,19 @@ def plan(quantize: Path, iterations: int | None = None) -> AnalysisPlan:
     files = cmd.model_files(quantize)
     n = iterations or cmd.dataset_size(files.inputmeta) or 1
     model = quantized_model(quantize, doc, files)
+    float_key = cache_mod.compute_key(_common(files, n), n, cache_mod.FLOAT_SCHEME)
+    return AnalysisPlan(quantize, files, n, model, float_key, _key(files, n, quantize, model))
+
+
+def _common(files: cmd.ModelFiles, n: int) -> list[tuple[str, Path | None]]:
     inputs = [("input", p) for p in cache_mod.dataset_inputs(files.inputmeta, n)]
-    common = [("float_model", files.model), ("data", files.data),
-              ("inputmeta", files.inputmeta), *inputs]
-    float_key = cache_mod.compute_key(common, n, cache_mod.FLOAT_SCHEME)
-    key = cache_mod.compute_key([*common, ("quantize", quantize), ("model", model)], n)
-    return AnalysisPlan(quantize, files, n, model, float_key, key)
+    return [("float_model", files.model), ("data", files.data),
+            ("inputmeta", files.inputmeta), *inputs]
+
+
+def _key(files: cmd.ModelFiles, n: int, quantize: Path, model: Path) -> str:
+    return cache_mod.compute_key([*_common(files, n), ("quantize", quantize), ("model", model)],
+                                 n)
 
 
 def load_current(path: Path, iterations: int | None = None) -> Analysis | None:
@@ -196,6 +205,19 @@ def load_current(path: Path, iterations: int | None = None) -> Analysis | None:
         return None
     data = cache_mod.AnalysisCache(the_plan.quantize).load_result(the_plan.key)
     return Analysis.from_cache(data, current=True) if data is not None else None
+
+
+def load_of_base(path: Path, base_copy: Path, iterations: int | None = None) -> Analysis | None:
+    """The cached analysis of the plain model (`base_copy`: baseline.Base.path, the kept plain
+    file) made when the file itself was that plain file; None when there is none."""
+    try:
+        the_plan = plan(path, iterations)
+    except QuantedError:
+        return None
+    files = the_plan.files
+    key = _key(files, the_plan.iterations, base_copy, files.model)
+    data = cache_mod.AnalysisCache(the_plan.quantize).load_result(key)
+    return Analysis.from_cache(data, current=False) if data is not None else None
 
 
 def load_latest(path: Path) -> Analysis | None:
@@ -296,6 +318,10 @@ def run(
         prefix = find_pegasus(pegasus)
     except EngineNotFound as exc:
         raise EngineNotFound(exc.message, the_plan.quantize) from None
+    if use_cache:
+        # An engine step that sees the file plain keeps it as the base (baseline.py).
+        with contextlib.suppress(QuantedError):
+            baseline.find(the_plan.quantize, QuantizeDocument.open(the_plan.quantize))
     float_dumps = store.float_dumps(the_plan.float_key) if use_cache else None
     if keep_dumps is not None:
         keep_dumps.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,12 @@
 user sees whether the last change to customized_quantize_layers helped.
 
     attempts = verify_history(path)   # oldest first
-    best(attempts)                    # highest mean cosine among those with the newest's iterations
+    best(attempts)                    # highest mean cosine among those comparable with the newest
     best(attempts, iterations=4)      # ... among those run on 4 inputs
+
+Attempts compare only when they were measured on the same inputs (the dataset and N) against
+the same plain model (the base table and calibration, baseline.py): a figure over other
+inputs, or a list applied to another table, says nothing about this one.
 """
 
 from __future__ import annotations
@@ -22,6 +26,21 @@ class VerifyAttempt:
     summary: dict  # the quantized run's: mean_cosine, top1_agree, count, top1_agreement, ...
     plain_summary: dict | None  # the plain quantized run's, when it was made
     data: dict  # the whole recorded result (VerifyResult.to_json() without file and time)
+
+    @property
+    def base(self) -> str | None:
+        """The plain model's key the attempt was measured against (None: recorded before)."""
+        value = self.data.get("base")
+        return value if isinstance(value, str) else None
+
+    @property
+    def inputs(self) -> str | None:
+        value = self.data.get("inputs")
+        return value if isinstance(value, str) else None
+
+    def comparable(self, other: VerifyAttempt) -> bool:
+        return (self.iterations, self.base, self.inputs) == \
+            (other.iterations, other.base, other.inputs)
 
     @property
     def mean_cosine(self) -> float | None:
@@ -85,13 +104,15 @@ def verify_history(quantize: Path) -> list[VerifyAttempt]:
 
 
 def best(attempts: list[VerifyAttempt], iterations: int | None = None) -> VerifyAttempt | None:
-    """Among the attempts made with `iterations` inputs (default: as many as the newest one;
-    figures over other inputs do not compare), the one with the highest mean cosine; ties go
-    to top-1 agreement, then to the newest."""
+    """Among the attempts comparable with the newest one (its inputs and plain model; with
+    `iterations`, the newest made with that many inputs), the one with the highest mean
+    cosine; ties go to top-1 agreement, then to the newest."""
     if not attempts:
         return None
-    if iterations is None:
-        iterations = attempts[-1].iterations
+    anchors = [a for a in attempts if iterations is None or a.iterations == iterations]
+    if not anchors:
+        return None
+    anchor = anchors[-1]
     scored = [(a.mean_cosine, a.top1_agreement or 0.0, i, a) for i, a in enumerate(attempts)
-              if a.mean_cosine is not None and a.iterations == iterations]
+              if a.mean_cosine is not None and a.comparable(anchor)]
     return max(scored, key=lambda s: s[:3])[3] if scored else None

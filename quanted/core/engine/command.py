@@ -190,3 +190,45 @@ def safe_arg(name: str) -> str:
 
 def quoted(command: list[str]) -> str:
     return shlex.join(command)
+
+
+def dataset_files(inputmeta: Path) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """The listings the inputmeta names and, for TEXT ones, the files on their lines; only
+    those inside the model folder (others are reached by their own path)."""
+    from ruamel.yaml import YAML
+
+    folder = inputmeta.parent
+    try:
+        meta = YAML(typ="safe").load(inputmeta.read_text(encoding="utf-8"))
+        databases = meta["input_meta"]["databases"]
+    except Exception as exc:  # noqa: BLE001 - any odd inputmeta is one clear error
+        raise CommandError(f"cannot read the dataset from the inputmeta: {exc}",
+                               inputmeta) from None
+    listings: list[Path] = []
+    inputs: list[Path] = []
+    for database in databases or []:
+        relative = _inside(folder, str(database.get("path", "")))
+        if relative is None:
+            continue
+        listings.append(relative)
+        if str(database.get("type", "TEXT")).upper() != "TEXT":
+            continue
+        text = (folder / relative).read_text(encoding="utf-8", errors="replace")
+        for word in text.split():
+            found = _inside(folder, word)
+            if found is not None and found not in inputs:
+                inputs.append(found)
+    return tuple(listings), tuple(inputs)
+
+
+def _inside(folder: Path, name: str) -> Path | None:
+    if not name or Path(name).is_absolute():
+        return None
+    path = (folder / name).resolve()
+    if not path.is_file():
+        return None
+    try:
+        path.relative_to(folder.resolve())
+    except ValueError:
+        return None
+    return Path(name)

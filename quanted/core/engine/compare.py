@@ -19,8 +19,10 @@ from pathlib import Path
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import quantize as qz
 from quanted.core.engine import verify
+from quanted.core.engine.calibration import Calibration
 from quanted.core.engine.verify import VerifyResult
 from quanted.core.errors import QuantedError
+from quanted.core.history import History
 
 DEFAULT, KLD = "default", "kld"
 # Written to a scratch folder, never linked: the engine rewrites NAME.data in place.
@@ -108,7 +110,20 @@ def compare(
     except BaseException:
         clean_up(result)  # cancelled or broken: no scratch folder left behind
         raise
+    _record(the_plan, result, iterations)
     return result
+
+
+def _record(the_plan: qz.QuantizePlan, result: Comparison, iterations: int) -> None:
+    """Each calibration's plain figures, in the file's history: the seed's first lever (KLD
+    before hybrid), shown by `quanted tune` as operating points of their own."""
+    sides = {}
+    for side in result.sides:
+        words = side.plan.command
+        args = words[words.index("quantize"):] if "quantize" in words else words
+        sides[side.name] = {"calibration": list(Calibration.from_args(args, "").flags),
+                            "summary": side.summary, "error": side.error}
+    History(the_plan.quantize).record("compare", {"iterations": iterations, "sides": sides})
 
 
 def _side(name: str, options: qz.QuantizeOptions, the_plan: qz.QuantizePlan,

@@ -1,6 +1,8 @@
-"""The --hybrid rerun, made safe: check first, keep a copy, stream the log, find the
-per-layer failures pegasus only logs, restore the file when the run broke it, and put the
-user's comments back when it succeeded."""
+"""The --hybrid rerun, made safe: check first, keep a copy, start from the plain table,
+stream the log, find the per-layer failures pegasus only logs, restore the file when the run
+broke it, and put the user's comments back when it succeeded.
+
+Past 400 lines: one step, plan to result; its parts only make sense in this order."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from weakref import WeakKeyDictionary
 from quanted.core import comments as comment_carry
 from quanted.core import recovery
 from quanted.core.document import QuantizeDocument
+from quanted.core.engine import baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 from quanted.core.engine.logscan import Failure, scan_line
@@ -36,6 +39,9 @@ class HybridPlan:
     quantize: Path  # absolute
     command: list[str]
     problems: list[Problem]
+    # The plain table the run starts from (baseline.py); None: the table as it is.
+    base: baseline.Base | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def cwd(self) -> Path:
@@ -66,6 +72,33 @@ class HybridResult:
     backup: Path | None = None
     comments_carried: int = 0
     report: HybridReport | None = None
+    started_from_base: bool = False  # the table was put back to the plain one first
+    suggested: dict[str, str] = field(default_factory=dict)  # entries the engine appended
+    applied: dict[str, str] = field(default_factory=dict)  # what the table raises after
+    difference: baseline.Difference | None = None  # the list against `applied`
+
+    def configuration_lines(self) -> list[str]:
+        """What the run built, against the list it was given."""
+        out = []
+        if self.started_from_base:
+            out.append("started from the plain table (layers an earlier run raised and the "
+                       "list no longer names were put back to the plain quantization)")
+        if self.suggested:
+            out.append(f"the engine appended {len(self.suggested)} layer(s) of its own to the "
+                       "list and did not apply them; removed from the list, its suggestion: "
+                       + ", ".join(self.suggested))
+        if self.difference is not None and self.difference.not_applied:
+            out.append(f"listed but not applied in quantize_parameters "
+                       f"({len(self.difference.not_applied)}): "
+                       + ", ".join(self.difference.not_applied))
+        if self.difference is not None and self.difference.not_listed:
+            out.append(f"raised in quantize_parameters but not listed "
+                       f"({len(self.difference.not_listed)}): "
+                       + ", ".join(self.difference.not_listed))
+        if self.difference is not None and self.difference.same:
+            out.append(f"quantize_parameters applies exactly the list ({len(self.applied)} "
+                       "layer(s) raised)")
+        return out
 
     def to_json(self) -> dict:
         return {
@@ -81,6 +114,11 @@ class HybridResult:
             ],
             "comments_carried": self.comments_carried,
             "report": self.report.to_json() if self.report else None,
+            "started_from_base": self.started_from_base,
+            "engine_suggested": self.suggested,
+            "applied": self.applied,
+            "not_applied": list(self.difference.not_applied) if self.difference else [],
+            "raised_not_listed": list(self.difference.not_listed) if self.difference else [],
         }
 
 
@@ -111,7 +149,7 @@ def draft(doc: QuantizeDocument) -> Draft:
     path = _path(doc)
     problems = _check(doc)
     try:
-        args = cmd.hybrid_args(path, doc)
+        args, _ = zero_config(path, doc, remember=False)
     except QuantedError as exc:
         return Draft("", problems, f"{exc.message}. Paste the `pegasus quantize ... --rebuild` "
                                    "line pegasus_quantize.sh printed, then press enter.")
@@ -130,30 +168,51 @@ def plan(
     pegasus: str | None = None,
     from_command: str | None = None,
     iterations: int | None = None,
+    from_base: bool = True,
 ) -> HybridPlan:
     """The exact command and the check's problems, without running anything.
 
     `text`: a command line as a person left it (the editor's): a printed `--rebuild` line is
     read as `from_command`, anything else runs as written. `from_command`: the line
-    pegasus_quantize.sh printed (--rebuild becomes --hybrid). Neither: the zero-config command;
-    `iterations` applies to it only (a printed command keeps its own)."""
+    pegasus_quantize.sh printed (--rebuild becomes --hybrid; its flags become the file's
+    recorded calibration). Neither: the zero-config command; `iterations` applies to it only
+    (a printed command keeps its own). Every run starts from the file's plain table (see
+    baseline.py) unless `from_base` is False (a tune trial's file is that table already)."""
     quantize = _path(doc)
     if text is not None:
         # Typed in an editor: a program that does not exist is said before anything runs.
         words = _words(text)
         if any(word in cmd.REBUILD_FLAGS for word in words):
-            printed = plan(doc, from_command=text)
+            printed = plan(doc, from_command=text, from_base=from_base)
             _runnable(printed.command, quantize.parent)
             return printed
-        return HybridPlan(doc, quantize, _runnable(words, quantize.parent), _check(doc))
+        found = baseline.find(quantize, doc) if from_base else baseline.Found(None)
+        return HybridPlan(doc, quantize, _runnable(words, quantize.parent), _check(doc),
+                          found.base, list(found.notes))
     if from_command is not None:
         prefix, args = cmd.from_printed_command(from_command, quantize)
         if pegasus is not None or not prefix:
             prefix = find_pegasus(pegasus)
+        found = baseline.find(quantize, doc, baseline.Calibration.from_args(
+            args, "the --rebuild line given to `quanted hybrid --from-command`")) \
+            if from_base else baseline.Found(None)
     else:
-        args = cmd.hybrid_args(quantize, doc, iterations)
+        args, found = zero_config(quantize, doc, iterations)
         prefix = find_pegasus(pegasus)
-    return HybridPlan(doc, quantize, prefix + args, _check(doc))
+    return HybridPlan(doc, quantize, prefix + args, _check(doc), found.base, list(found.notes))
+
+
+def zero_config(quantize: Path, doc: QuantizeDocument, iterations: int | None = None,
+                remember: bool = True) -> tuple[list[str], baseline.Found]:
+    """The --hybrid arguments of the file's calibration (kept with its base, else inferred),
+    and the base the run starts from."""
+    found = baseline.find(quantize, doc, remember=remember)
+    files = cmd.model_files(quantize)
+    calibration = found.base.calibration if found.base is not None else \
+        baseline.infer(doc, files)
+    if iterations is not None:
+        calibration = calibration.with_iterations(iterations)
+    return calibration.hybrid_args(quantize, files), found
 
 
 def _words(text: str) -> list[str]:
@@ -249,13 +308,15 @@ def _run_locked(
     history = History(quantize)
     backup = history.save_copy("before-hybrid",
                                {"customized": customized, "command": the_plan.command})
+    started = _start_from_base(the_plan, doc)
     entropy = quantize.parent / ENGINE_WRITES  # the engine rewrites it in its working directory
     entropy_backup = None
     if entropy.is_file():
         entropy_backup = history.save_copy("entropy-before-hybrid", source=entropy)
 
     process = EngineProcess(the_plan.command, the_plan.cwd, guard=guard)
-    result = HybridResult(status=0, engine_status=None, backup=backup)
+    result = HybridResult(status=0, engine_status=None, backup=backup,
+                          started_from_base=started)
     recovery.mark(quantize, "hybrid", backup, entropy_backup, the_plan.command)
 
     def handle(line: str) -> None:
@@ -297,9 +358,13 @@ def _run_locked(
         recovery.clear(quantize)
         return result
 
+    result.suggested = _drop_suggestions(after, customized)
     result.comments_carried = comment_carry.carry_over(user_comments, after)
     if after.is_modified:
         after.save(force=True)
+    result.applied = baseline.applied(
+        after, the_plan.base.calibration.plain if the_plan.base is not None else None)
+    result.difference = baseline.difference(customized, result.applied)
     recovery.clear(quantize)
     try:
         original_model: Path | None = cmd.model_files(quantize).model
@@ -311,10 +376,40 @@ def _run_locked(
     # export compares the file's list with (export_stale.py).
     history.record("hybrid", {"customized": customized, "block": doc.block_text(),
                               "customized_after": after.customized,
+                              "engine_suggested": result.suggested,
+                              "applied": result.applied,
+                              "base": the_plan.base.key if the_plan.base else None,
                               "failures": len(result.failures),
                               "engine_status": result.engine_status})
     result.status = 1 if result.failures else 0
     return result
+
+
+def _start_from_base(the_plan: HybridPlan, doc: QuantizeDocument) -> bool:
+    """Put the plain table under the user's list before the engine reads the file: a
+    --hybrid run keeps every tensor an earlier run raised (measured: docs/format.md section 10), so
+    without this the model built would not be "the plain model with this list". The
+    history copy just taken gives the file back if the run fails."""
+    base = the_plan.base
+    if base is None:
+        return False
+    spliced = baseline.splice_block(base.data, doc)
+    if spliced == doc.data:
+        return False
+    atomic_write(the_plan.quantize, spliced, force=True, lock=False)
+    return True
+
+
+def _drop_suggestions(after: QuantizeDocument, ran: dict[str, str]) -> dict[str, str]:
+    """Remove the entries the engine appended to the list (with --compute-entropy it writes
+    its own suggestions back, and does not apply them in that run: measured), so the file's
+    list stays the one that was applied; they are reported as the engine's suggestion."""
+    extra = {layer: q for layer, q in after.customized.items() if layer not in ran}
+    if extra:
+        with after.batch():
+            for layer in extra:
+                after.remove_layer(layer)
+    return extra
 
 
 def _signal_name(signum: int) -> str:

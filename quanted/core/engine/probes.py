@@ -1,7 +1,7 @@
 """Every layer's output for N inputs from ONE engine run: probe outputs on a copy of the model.
 
 `pegasus dump` writes each layer's output once per run and overwrites it on every iteration
-(FORMAT.md section 9), so N inputs would cost N engine starts per model. `pegasus inference
+(docs/format.md section 9), so N inputs would cost N engine starts per model. `pegasus inference
 --postprocess-file` with `dump_results: {file_type: npy}` writes every model output per
 iteration instead (`iter_I_<folded output id>_<port>_<shape>.npy`). So the engine runs a copy of
 the model .json (in a temporary folder) where each layer output `@L:P` also feeds an extra

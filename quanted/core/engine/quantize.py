@@ -18,6 +18,7 @@ from pathlib import Path
 from quanted.core import recovery
 from quanted.core.carryover import CarryOver, carry_customized
 from quanted.core.document import QuantizeDocument
+from quanted.core.engine import baseline
 from quanted.core.engine.command import ModelFiles  # noqa: F401 (API)
 from quanted.core.engine.logscan import Failure, scan_line, strip_ansi
 from quanted.core.engine.process import EngineProcess, SignalGuard, follow_marked
@@ -216,6 +217,8 @@ def _finish(the_plan: QuantizePlan, before: _Before, new: QuantizeDocument,
         if new.is_modified:
             new.save(overwrite=True, force=True)
     result.customized = new.customized
+    if result.engine_status == 0 and not result.failures:
+        _keep_base(the_plan, new)
     if record:
         result.attempt = History(the_plan.quantize).record("quantize", {
             "customized": new.customized, "block": new.block_text(),
@@ -225,6 +228,15 @@ def _finish(the_plan: QuantizePlan, before: _Before, new: QuantizeDocument,
             "missing": result.carry.missing if result.carry else {},
         }).id
     result.status = 1 if result.failures else 0
+
+
+def _keep_base(the_plan: QuantizePlan, new: QuantizeDocument) -> None:
+    """The file just made is the plain model, and this run's flags its calibration: every
+    later hybrid run, tune trial and verify's plain row start from them (baseline.py)."""
+    words = the_plan.command
+    args = words[words.index("quantize"):] if "quantize" in words else words
+    calibration = baseline.Calibration.from_args(args, "recorded by `quanted quantize`")
+    baseline.keep(the_plan.quantize, new.to_bytes(), calibration, "made by `quanted quantize`")
 
 
 def _put_back(path: Path, data: bytes | None) -> None:

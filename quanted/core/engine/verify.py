@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
+from quanted.core.engine import baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine.attempts import VerifyAttempt, best, verify_history  # noqa: F401 (API)
 from quanted.core.engine.discovery import find_pegasus
@@ -39,7 +40,7 @@ from quanted.core.engine.outputs import Comparison, OutputsError, VerifySummary,
     find_dumps, model_io, read_tensor, top_k
 from quanted.core.engine.process import EngineControl, EngineProcess, EngineRunCancelled, \
     EngineRunFailed
-from quanted.core.errors import EditError
+from quanted.core.errors import EditError, QuantedError
 from quanted.core.history import History
 
 FLOAT, QUANTIZED, PLAIN = "float", "quantized", "plain_quantized"
@@ -77,8 +78,11 @@ class VerifyPlan:
     customized: dict[str, str]
     workdir: Path  # created by `run`, removed afterwards unless keep_workdir
     keep_workdir: bool = False
-    plain_source: Path | None = None  # the history copy from before the first hybrid run
-    plain_copy: Path | None = None  # where it is copied to (in workdir) for the engine
+    plain_source: Path | None = None  # the kept base (.quanted/base/), for people
+    plain_copy: Path | None = None  # where the base is written (in workdir) for the engine
+    plain_base: baseline.Base | None = None  # the plain model: the base table, no list applied
+    base_key: str | None = None  # the file's base (baseline.Base.key), plain row run or not
+    configuration: str = ""  # what the quantized run measures: the table's raised layers
     block: str = ""  # the customized block verified, comments included (for `quanted restore`)
     notes: list[str] = field(default_factory=list)
 
@@ -88,9 +92,10 @@ class VerifyPlan:
 
 
 def plan(doc: QuantizeDocument, pegasus: str | None = None, iterations: int = 1,
-         workdir: Path | None = None) -> VerifyPlan:
+         workdir: Path | None = None, plain: bool = True) -> VerifyPlan:
     """The runs and their exact commands, without running anything. `workdir` (kept afterwards)
-    receives the dumps; by default a fresh folder under the system temp folder (removed)."""
+    receives the dumps; by default a fresh folder under the system temp folder (removed).
+    `plain`: also run the plain model (the file's base, baseline.py) when the file is not it."""
     if iterations < 1:
         raise cmd.CommandError(f"--iterations must be at least 1, not {iterations}")
     if doc.path is None:
@@ -118,18 +123,24 @@ def plan(doc: QuantizeDocument, pegasus: str | None = None, iterations: int = 1,
                                                "--dtype", "quantized"]),
                   model, work / QUANTIZED),
     ]
-    history = History(quantize)
     the_plan = VerifyPlan(quantize, iterations, runs, doc.customized, work, keep)
     the_plan.block = doc.block_text()
-    source = history.first_copy("before-hybrid")
-    if source is not None and (model == hybrid_model
-                               or source.read_bytes() != doc.data):
+    found = baseline.find(quantize, doc) if plain else baseline.Found(None)
+    the_plan.notes.extend(found.notes)
+    base = found.base
+    the_plan.base_key = base.key if base is not None else None
+    table = baseline.applied(doc, base.calibration.plain if base is not None else None)
+    the_plan.configuration = (f"the file's table: {len(table)} layer(s) raised"
+                              if table else "the file's table: plain, no layer raised")
+    if base is not None and (model == hybrid_model or table or baseline.converters(doc)):
         copy = work / f"plain_{quantize.name}"
         runs.append(VerifyRun(
-            PLAIN, "plain quantized (before the first hybrid run)",
+            PLAIN, "plain quantized (the base table, no list applied)",
             inference(PLAIN, files.model, ["--model-quantize", str(copy), "--dtype", "quantized"]),
             files.model, work / PLAIN))
-        the_plan.plain_source, the_plan.plain_copy = source, copy
+        the_plan.plain_base, the_plan.plain_copy = base, copy
+        the_plan.plain_source = quantize.parent / baseline.BASE_DIR[0] / baseline.BASE_DIR[1] / \
+            quantize.name
     pending = not_applied(doc)
     if pending:
         more = f" and {len(pending) - 3} more" if len(pending) > 3 else ""
@@ -174,8 +185,10 @@ class VerifyResult:
 
     `quantized[T][i]` / `plain[T][i]` compare that run with float at iteration i
     (outputs.Comparison: cosine, max_abs_error, top1, top5_overlap, top5); `float_top5[T][i]` is
-    float's top-5 as (class, probability). `plain` is None when the history holds no copy from
-    before the first hybrid run. `time` is the history stamp of the recorded entry."""
+    float's top-5 as (class, probability). `plain` is None when no plain table is known or the
+    file is plain itself. `time` is the history stamp of the recorded entry; `base` the key of
+    the plain table and calibration (baseline.Base.key) and `inputs` the dataset's digest:
+    attempts compare only within both."""
 
     quantize: Path
     iterations: int
@@ -188,6 +201,9 @@ class VerifyResult:
     notes: list[str] = field(default_factory=list)
     plain_source: Path | None = None
     time: str | None = None
+    base: str | None = None
+    inputs: str | None = None
+    configuration: str = ""
 
     def summary(self, label: str = QUANTIZED) -> VerifySummary | None:
         """The QUANTIZED or PLAIN run's figures over every tensor and iteration."""
@@ -235,6 +251,9 @@ class VerifyResult:
             "runs": [{"label": r.label, "command": r.command, "seconds": round(r.seconds, 2)}
                      for r in self.runs],
             "notes": self.notes,
+            "base": self.base,
+            "inputs": self.inputs,
+            "configuration": self.configuration,
         }
         if self.plain is not None:
             out["top5"][PLAIN] = top5(self.plain)
@@ -295,8 +314,8 @@ def run(
             shutil.rmtree(step.output_dir)  # stale dumps from a kept workdir must not count
     the_plan.workdir.mkdir(parents=True, exist_ok=True)
     try:
-        if the_plan.plain_source is not None and the_plan.plain_copy is not None:
-            shutil.copy2(the_plan.plain_source, the_plan.plain_copy)
+        if the_plan.plain_base is not None and the_plan.plain_copy is not None:
+            the_plan.plain_copy.write_bytes(the_plan.plain_base.data)
         records = []
         for index, step in enumerate(the_plan.runs, 1):
             if control.cancelled.is_set():
@@ -346,4 +365,26 @@ def _figures(the_plan: VerifyPlan, values: dict[str, dict[str, list]]) -> Verify
         plain=compared.get(PLAIN),
         notes=list(the_plan.notes),
         plain_source=the_plan.plain_source,
+        base=the_plan.base_key,
+        inputs=inputs_digest(the_plan.quantize, the_plan.iterations),
+        configuration=the_plan.configuration,
     )
+
+
+def inputs_digest(quantize: Path, iterations: int) -> str | None:
+    """The dataset a verify measured (the listing, the files it names, N): figures over other
+    inputs do not compare."""
+    import hashlib
+
+    try:
+        listings, inputs = cmd.dataset_files(cmd.model_files(quantize).inputmeta)
+    except QuantedError:
+        return None
+    digest = hashlib.sha256(str(iterations).encode())
+    for relative in (*listings, *inputs):
+        try:
+            data = (quantize.parent / relative).read_bytes()
+        except OSError:
+            return None
+        digest.update(str(relative).encode() + b"\0" + data)
+    return digest.hexdigest()[:16]

@@ -50,7 +50,7 @@ class Applied:
 def edit(setup: Setup, outcome: Outcome) -> Applied:
     """Write the found set as the customized list; the file must be as the tune found it."""
     doc = QuantizeDocument.open(setup.quantize)
-    if doc.data != setup.inputs.base:
+    if doc.data != setup.doc.data:
         raise FileChangedError("changed on disk while the tune ran; its trials measured the "
                                "earlier file, so nothing was written", setup.quantize)
     before = doc.customized
@@ -97,7 +97,8 @@ def _apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None],
     applied = edit(setup, outcome)
     original = applied.backup.read_bytes()
     on_event(PhaseStarted("hybrid", f"pegasus quantize --hybrid in {setup.quantize.parent}"))
-    the_plan = runner.hybrid_plan(setup.quantize, setup.command)
+    # From the plain table, as every trial: layers an earlier run raised are not kept.
+    the_plan = runner.hybrid_plan(setup.quantize, setup.command, from_base=True)
     try:
         result = hybrid.run(the_plan, on_line, force=True, process_ready=process_ready)
     except KeyboardInterrupt:
@@ -116,7 +117,7 @@ def _apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None],
                       "back as it was before the tune"))
         applied.status = result.status
         return applied
-    applied.cleaned = _clean(setup.quantize, outcome.customized)
+    applied.cleaned = list(result.suggested)
     if applied.cleaned:
         on_event(Note(f"removed {len(applied.cleaned)} entr(y/ies) the engine appended but did "
                       f"not apply: {', '.join(applied.cleaned)}"))
@@ -133,16 +134,3 @@ def _apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None],
         "trials": len(outcome.trials), "minimal": outcome.minimal})
     applied.status = 0 if result.status == 0 and applied.meets(setup.options.target) else 1
     return applied
-
-
-def _clean(quantize: Path, wanted: dict[str, str]) -> list[str]:
-    """Entries the run appended that it did not apply: the list stays the tuned set, so a
-    later hybrid run rebuilds the same model."""
-    doc = QuantizeDocument.open(quantize)
-    extra = [layer for layer in verify.not_applied(doc) if layer not in wanted]
-    if extra:
-        with doc.batch():
-            for layer in extra:
-                doc.remove_layer(layer)
-        doc.save()
-    return extra

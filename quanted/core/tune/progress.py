@@ -27,6 +27,8 @@ class Plan:
     prefix: int | None = None  # the shortest passing prefix, once bisection found it
     trial_seconds: float | None = None  # the mean of the trials run so far
     analysis_runs: int = 0  # engine runs of the analysis --rank drop needs first (not trials)
+    configuration: str = ""  # what every trial starts from: the base table and calibration
+    notes: list[str] = field(default_factory=list)  # about that starting point
 
     @property
     def bisect(self) -> int:
@@ -61,6 +63,9 @@ class Plan:
         n = len(self.candidates)
         out = [(f"plan: {n} candidate layer(s), ranked by {self.rank}, raised to "
                 f"{self.qtype}; target {self.target.describe()}")]
+        if self.configuration:
+            out.append(f"plan: every trial is the --hybrid run on the {self.configuration}")
+        out.extend(f"plan: note: {note}" for note in self.notes)
         if self.analysis_runs and self.prefix is None:
             out.append(f"plan: ranking by drop needs an analysis of the file and none is "
                        f"cached: after the bounds, one runs ({self.analysis_runs} engine "

@@ -118,17 +118,22 @@ def analysis_runs(quantize: Path) -> int:
 
 
 def rank(doc: QuantizeDocument, how: str | None = None, model: Path | None = None,
-         drop: dict[str, float] | None = None) -> Ranking:
+         drop: dict[str, float] | None = None, report: Path | None = None,
+         cached: bool = True) -> Ranking:
     """`how`: ENTROPY, DROP, or None for drop when an analysis is cached, else entropy.
     `model`: the model .json, for the companions. `drop`: the figures to rank by (from an
-    analysis just run) instead of the cached ones. DROP with no analysis at all gives a
-    pending ranking (`pending`), for the tune to complete once it has run one."""
+    analysis just run) instead of the cached ones. `report`: the entropy report to rank by
+    instead of the one beside the file (tune's: the plain model's). DROP with no analysis at
+    all gives a pending ranking (`pending`), for the tune to complete once it has run one.
+    `cached=False`: no cached analysis of the file counts (it measured another model)."""
     layers = candidates(doc)
-    entropy = _entropy(doc)
-    drop = drop if drop is not None else drop_by_layer(doc)
+    report = report or (resolve(doc.path).path if doc.path is not None else None)
+    entropy = _entropy(report)
+    if drop is None and cached:
+        drop = drop_by_layer(doc)
     if how == DROP or (how is None and drop is not None):
         if drop is None:
-            provisional = _by_entropy(doc, layers) if entropy is not None else layers
+            provisional = _by_entropy(doc, layers, report) if entropy is not None else layers
             return _tied(Ranking(provisional, DROP, entropy or {}, pending=True), model)
         order = sorted(layers, key=lambda layer: (-drop.get(layer, float("-inf")),
                                                   layers.index(layer)))
@@ -136,11 +141,10 @@ def rank(doc: QuantizeDocument, how: str | None = None, model: Path | None = Non
     if entropy is None:
         raise RankError("no entropy report beside the file to rank the layers by (the --rebuild "
                         "run writes it with --compute-entropy)", doc.path)
-    return _tied(Ranking(_by_entropy(doc, layers), ENTROPY, entropy), model)
+    return _tied(Ranking(_by_entropy(doc, layers, report), ENTROPY, entropy), model)
 
 
-def _by_entropy(doc: QuantizeDocument, layers: list[str]) -> list[str]:
-    found = resolve(doc.path).path if doc.path is not None else None
+def _by_entropy(doc: QuantizeDocument, layers: list[str], found: Path | None) -> list[str]:
     report = EntropyReport.read(found) if found is not None else None
     wanted = set(layers)
     return [row.layer for row in sort_by_entropy(build_rows(doc, report)) if row.layer in wanted]
@@ -159,8 +163,7 @@ def _tied(ranking: Ranking, model: Path | None) -> Ranking:
                    ranking.entropy, ranking.drop, companions, ranking.pending)
 
 
-def _entropy(doc: QuantizeDocument) -> dict[str, float] | None:
-    path = resolve(doc.path).path if doc.path is not None else None
+def _entropy(path: Path | None) -> dict[str, float] | None:
     if path is None:
         return None
     by_layer = EntropyReport.read(path).by_layer()

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
-from quanted.core.engine import command as cmd
-from quanted.core.engine import hybrid, verify
+from quanted.core.engine import baseline, hybrid, verify
 from quanted.core.engine.outputs import OutputsError, find_dumps, model_io, read_tensor
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import QuantedError
@@ -141,26 +140,24 @@ def run_float(spec: TrialSpec) -> Outputs:
 
 
 def hybrid_command(inputs: scratch.Inputs, pegasus: list[str]) -> list[str]:
-    """`quanted hybrid`'s zero-configuration command for the user's file as the tune found it,
-    without --compute-entropy; every trial and the final run use it as is (file names are
-    relative, so it runs in a scratch folder too). From the user's file because a candidate
-    list can raise every layer, leaving no tensor to tell the base quantizer and qtype by.
-    Without --compute-entropy because, measured on the sample (acuitylite 6.57.1), computing
-    entropy shifts the calibrated ranges (in the 5th digit), makes the engine append its own
-    suggestions to the customized list, and costs a third more time: so the tuned model is
-    exactly the one the trials measured, and entropy.txt keeps describing the plain model."""
-    doc = QuantizeDocument(inputs.base, inputs.quantize)
-    args = cmd.hybrid_args(inputs.quantize, doc)
-    return pegasus + [word for word in args if word != "--compute-entropy"]
+    """The command `quanted hybrid` runs for the user's file: the --hybrid run with the
+    calibration of the run that made the plain file (--compute-entropy included when it had
+    it: with or without it the engine builds different models, docs/format.md section 10).
+    Every trial and the final run use it as is (file names are relative: it runs in a scratch
+    folder too), so the tuned file, re-run by `quanted hybrid`, is the model the trials
+    measured."""
+    return pegasus + inputs.calibration.hybrid_args(inputs.quantize, inputs.files)
 
 
-def hybrid_plan(quantize: Path, command: list[str]) -> hybrid.HybridPlan:
-    return hybrid.plan(QuantizeDocument.open(quantize), from_command=shlex.join(command))
+def hybrid_plan(quantize: Path, command: list[str], from_base: bool) -> hybrid.HybridPlan:
+    return hybrid.plan(QuantizeDocument.open(quantize), from_command=shlex.join(command),
+                       from_base=from_base)
 
 
 def _hybrid(quantize: Path, spec: TrialSpec, ctl: Control) -> tuple[tuple[str, ...],
                                                                          tuple[str, ...]]:
-    the_plan = hybrid_plan(quantize, spec.command)
+    # The scratch file is the plain table with the trial's list already.
+    the_plan = hybrid_plan(quantize, spec.command, from_base=False)
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     attached: list[EngineProcess] = []
 
@@ -182,7 +179,12 @@ def _hybrid(quantize: Path, spec: TrialSpec, ctl: Control) -> tuple[tuple[str, .
                           f"{len(spec.customized)} layer(s) "
                           "raised)", result.engine_status or 1, list(tail))
     wanted = set(spec.customized)
-    refused: set[str] = set(verify.not_applied(QuantizeDocument.open(quantize))) & wanted
+    table = baseline.applied(QuantizeDocument.open(quantize), spec.inputs.calibration.plain)
+    # What the table raises, not what the list says: the engine writes its own suggestions
+    # into the list, and can exit 0 having applied nothing (a converter conflict).
+    refused: set[str] = (wanted - set(table)) | {
+        layer for layer in wanted & set(table)
+        if "-" in spec.customized[layer] and table[layer] != spec.customized[layer]}
     notes: list[str] = []
     for failure in result.failures:
         named = {name for name in (failure.layer or "").split(", ") if name in wanted}
@@ -194,7 +196,7 @@ def _hybrid(quantize: Path, spec: TrialSpec, ctl: Control) -> tuple[tuple[str, .
 
 def _inference(quantize: Path, spec: TrialSpec, label: str, ctl: Control) -> Outputs:
     the_plan = verify.plan(QuantizeDocument.open(quantize), shlex.join(spec.pegasus),
-                           spec.iterations, workdir=quantize.parent / "dumps")
+                           spec.iterations, workdir=quantize.parent / "dumps", plain=False)
     run = next(r for r in the_plan.runs if r.label == label)
     run.output_dir.mkdir(parents=True, exist_ok=True)
     process = EngineProcess(run.command, quantize.parent)

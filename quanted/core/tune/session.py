@@ -15,6 +15,7 @@ ThreadPoolExecutor with `jobs` workers."""
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,9 +23,10 @@ from pathlib import Path
 
 from quanted.core import qtypes
 from quanted.core.document import QuantizeDocument
-from quanted.core.engine import analysis
+from quanted.core.engine import analysis, baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import find_pegasus
+from quanted.core.engine.process import EngineControl
 from quanted.core.errors import EditError, QuantedError
 from quanted.core.tune import rank, runner, scratch
 from quanted.core.tune.book import Book, Executor
@@ -50,6 +52,7 @@ class Setup:
     quantize: Path
     options: Options
     doc: QuantizeDocument  # the file as the tune found it
+    base: baseline.Base  # the plain file and calibration every trial starts from
     inputs: scratch.Inputs
     ranking: rank.Ranking
     plan: Plan
@@ -88,15 +91,39 @@ def _check(options: Options) -> None:
         raise EditError(f"--rank must be {rank.ENTROPY} or {rank.DROP}, not {options.rank!r}")
 
 
+class NoBase(QuantedError):
+    """The file's table is raised and no plain table of it is known: `prepare_with_base`
+    rebuilds one (an engine run) before planning."""
+
+
+def prepare_with_base(quantize: Path, options: Options,
+                      on_note: Callable[[str], None] = lambda text: None,
+                      control: EngineControl | None = None) -> Setup:
+    """prepare(), after rebuilding the plain table when none is known (one --rebuild run in a
+    scratch folder with the file's calibration; `control` cancels it)."""
+    try:
+        return prepare(quantize, options)
+    except NoBase as exc:
+        on_note(f"{exc.message}; rebuilding the plain table in a scratch folder (one "
+                "pegasus quantize --rebuild run with the inferred calibration)")
+    from quanted.core.engine.rebuild_base import rebuild
+
+    rebuild(quantize, options.pegasus, control=control)
+    return prepare(quantize, options)
+
+
 def prepare(quantize: Path, options: Options) -> Setup:
     """Read everything a tune needs and plan it; runs no engine and writes nothing."""
     _check(options)
     quantize = quantize.absolute()
     doc = QuantizeDocument.open(quantize)
-    inputs = scratch.gather(quantize, doc.data)
+    found = baseline.find(quantize, doc, remember=False)
+    if found.base is None:
+        raise NoBase(" ".join(found.notes), quantize)
+    inputs = scratch.gather(quantize, found.base)
     pegasus = find_pegasus(options.pegasus)
     iterations = options.iterations or cmd.dataset_size(inputs.files.inputmeta) or 1
-    ranking = rank.rank(doc, options.rank, inputs.files.model)
+    ranking = _rank(quantize, doc, found.base, options.rank, inputs.files.model)
     if not ranking.layers:
         raise QuantedError("the file has no layer with an output tensor to raise", quantize)
     context = scratch.context_key(inputs, iterations)
@@ -106,7 +133,9 @@ def prepare(quantize: Path, options: Options) -> Setup:
     plan = Plan(list(ranking.layers), ranking.how, options.target, options.qtype,
                 jobs=options.jobs, companions=ranking.companions,
                 analysis_runs=rank.analysis_runs(quantize) if ranking.pending else 0)
-    return Setup(quantize, options, doc, inputs, ranking, plan, doc.customized,
+    plan.notes.extend(found.notes)
+    plan.configuration = found.base.describe()
+    return Setup(quantize, options, doc, found.base, inputs, ranking, plan, doc.customized,
                  TrialStore(quantize, context, about), pegasus,
                  runner.hybrid_command(inputs, pegasus), iterations)
 
@@ -120,6 +149,9 @@ def search(setup: Setup, on_event: Callable[[Event], None] = lambda event: None,
         return runner.TrialSpec(setup.inputs, customized, setup.pegasus, setup.command,
                                 setup.iterations)
 
+    # The base is kept in .quanted/base/ once trials run: a later hybrid run, verify or tune
+    # starts from this same plain table even when the file no longer is it.
+    baseline.find(setup.quantize, setup.doc)
     pool: ThreadPoolExecutor | None = None
     if executor is None:
         pool = executor = ThreadPoolExecutor(max_workers=setup.options.jobs,
@@ -147,6 +179,22 @@ def search(setup: Setup, on_event: Callable[[Event], None] = lambda event: None,
         book.close()
 
 
+def _rank(quantize: Path, doc: QuantizeDocument, base: baseline.Base, how: str | None,
+          model: Path) -> rank.Ranking:
+    """The candidates of the plain model, ranked by what was measured of it: its entropy
+    report (kept with the base) and an analysis made while the file was plain. An analysis or
+    report of the file as it is now describes another model once a hybrid run raised layers,
+    and a second tune would rank, and so search, differently."""
+    plain_doc = QuantizeDocument(base.data, quantize)
+    if baseline.is_plain(doc, base.calibration.plain):
+        return rank.rank(plain_doc, how, model, report=base.entropy)
+    from quanted.core.engine import analysis as analysis_mod
+
+    found = analysis_mod.load_of_base(quantize, base.path)
+    return rank.rank(plain_doc, how, model, drop=rank.drops(found) if found else None,
+                     report=base.entropy, cached=False)
+
+
 def _rank_by_analysis(setup: Setup, on_event: Callable[[Event], None]
                       ) -> tuple[list[str], dict[str, tuple[str, ...]]]:
     """Run the analysis `--rank drop` waits on (cached like `quanted analyze`'s, which then
@@ -160,14 +208,22 @@ def _rank_by_analysis(setup: Setup, on_event: Callable[[Event], None]
         if p.input == 0:
             on_event(Note(f"[ranking] analysis run {p.run} of {p.runs}: {p.title}"))
 
+    plain_now = baseline.is_plain(setup.doc, setup.base.calibration.plain)
+    # The plain model is what is ranked: the file itself while it is plain (the analysis is
+    # then cached for `quanted analyze`), else the base in a scratch folder (not cached).
+    target = setup.quantize if plain_now else scratch.make(setup.inputs, setup.doc.customized)
     try:
-        found = analysis.run(setup.quantize, setup.options.pegasus, None, lambda line: None,
-                             progress, control=setup.analysis_control)
+        found = analysis.run(target, setup.options.pegasus, None, lambda line: None,
+                             progress, control=setup.analysis_control, use_cache=plain_now)
     except analysis.AnalysisCancelled:
         raise runner.TuneCancelled("tune cancelled during the analysis that ranks by drop",
                                    setup.quantize) from None
-    setup.ranking = rank.rank(setup.doc, rank.DROP, setup.inputs.files.model,
-                              drop=rank.drops(found))
+    finally:
+        if not plain_now:
+            shutil.rmtree(target.parent, ignore_errors=True)
+    setup.ranking = rank.rank(QuantizeDocument(setup.base.data, setup.quantize), rank.DROP,
+                              setup.inputs.files.model, drop=rank.drops(found),
+                              report=setup.base.entropy)
     on_event(Note(f"[ranking] by drop (analysis kept in .quanted/analysis/): "
                   f"{', '.join(setup.ranking.layers[:3])}, ..."))
     return list(setup.ranking.layers), dict(setup.ranking.companions)

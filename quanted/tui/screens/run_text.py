@@ -41,6 +41,8 @@ def result_text(result: HybridResult) -> Text:
         for line in result.report.lines():
             style = "dim" if line.endswith("(unchanged)") else ""
             text.append(line + "\n", style=style)
+        for line in result.configuration_lines():
+            text.append(line + "\n", style="yellow" if "not" in line else "")
     if result.comments_carried:
         text.append(f"\nPut back {result.comments_carried} comment(s) pegasus dropped.\n",
                     style="green")

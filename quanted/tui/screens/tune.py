@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, ProgressBar, Static
 
 from quanted.core.document import QuantizeDocument
+from quanted.core.engine.process import EngineControl
 from quanted.core.errors import describe
 from quanted.core.tune import session
 from quanted.core.tune.apply import write_into
@@ -53,6 +54,7 @@ class TuneScreen(EngineScreen):
         super().__init__(doc, display_name)
         self.setup: session.Setup | None = None
         self.outcome: Outcome | None = None
+        self.base_control = EngineControl()  # the plain table's rebuild, when one is needed
 
     def compose(self) -> ComposeResult:
         yield Label(f"Tune · {self.display_name}: the fewest layers to raise so quantized "
@@ -89,7 +91,11 @@ class TuneScreen(EngineScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
     def run_search(self, target: Target) -> None:
-        setup = session.prepare(self.path, session.Options(target))
+        def note(text: str) -> None:
+            self.post_message(self.Progress(Note(text)))
+
+        setup = session.prepare_with_base(self.path, session.Options(target), note,
+                                          self.base_control)
         self.setup = setup
 
         def progress(event: Event) -> None:
@@ -99,6 +105,7 @@ class TuneScreen(EngineScreen):
         self.post_message(self.Finished(outcome))
 
     def stop_engine(self) -> None:
+        self.base_control.cancel()
         if self.setup is not None:
             self.setup.cancel()
 
