@@ -15,8 +15,8 @@ class Plan:
     another set), ceil(log2 N) bisection steps, then the pruning of the P members found
     (prune.Pruning): P-1 until it starts (its last layer is known to be needed: the prefix
     without it is the bisection's failing bound), then the pruning's own running figure:
-    the trials so far, the re-measures it owes and its searches' cost per member so far times
-    the members left (at the end, the trials it took). `most` is a hard bound."""
+    the trials so far, the re-measures it owes and one per member not settled yet (at the
+    end, the trials it took). `most` is a hard bound."""
 
     candidates: list[str]  # ranked, highest priority first
     rank: str  # "entropy" or "drop"

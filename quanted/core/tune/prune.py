@@ -42,8 +42,6 @@ class Pruning:
         self.members = list(members)  # ranking order; always a set measured to meet
         self.untested = list(reversed(members))  # lowest priority first
         self.kept: dict[str, str] = {}  # member -> the set (its key) its removal missed on
-        self.searched = 0  # trials the searches took
-        self.settled = 0  # members the searches dropped or kept
 
     def run(self) -> list[str]:
         """The 1-minimal set; raises OutOfTrials when the budget runs out first."""
@@ -53,9 +51,7 @@ class Pruning:
             self._estimate()
             if not self.untested:
                 break
-            before = len(self.book.trials)
             dropped = self._search(step or max(len(self.untested) // 2, 1))
-            self.searched += len(self.book.trials) - before
             step = 1 << (dropped.bit_length() - 1) if dropped else 1
         self._recheck()
         return self.members
@@ -102,13 +98,13 @@ class Pruning:
             parts = self.plan.jobs + 1
             points = sorted({lo + (hi - lo) * i // parts for i in range(1, parts)} - {lo, hi})
             lo, hi = self._bracket(lo, hi, points)
-        self.members = [m for m in self.members if m not in set(self.untested[:lo])]
+        dropped = set(self.untested[:lo])
+        self.members = [m for m in self.members if m not in dropped]
         settled = lo
         if hi is not None:
             self.kept[self.untested[lo]] = self._key()
             settled += 1
         self.untested = self.untested[settled:]
-        self.settled += settled
         return lo
 
     def _bracket(self, lo: int, hi: int | None, sizes: list[int]) -> tuple[int, int | None]:
@@ -148,11 +144,10 @@ class Pruning:
 
     def _estimate(self, stale: int | None = None) -> None:
         """The plan's running total: the trials so far, the stale members' re-measures, and
-        the searches left at the cost per member they have had so far (one each until then)."""
+        one trial per member not settled yet (what a run of needed members costs; a gap of
+        droppable ones costs less, so the figure falls as groups go, never below the count)."""
         if stale is None:
-            key = self._key()
-            stale = sum(1 for m in self.members if m not in self.untested
+            key, untested = self._key(), set(self.untested)
+            stale = sum(1 for m in self.members if m not in untested
                         and self.kept.get(m) != key)
-        per_member = self.searched / self.settled if self.settled else 1.0
-        self.plan.running = (len(self.book.trials) + stale
-                             + round(per_member * len(self.untested)))
+        self.plan.running = len(self.book.trials) + stale + len(self.untested)
