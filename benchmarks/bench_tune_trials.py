@@ -131,7 +131,7 @@ SHAPES: list[tuple[str, Shape]] = [
     ("top-heavy N=200 k=30", top_heavy(200, 30)),
     ("random N=100 k=10", uniform(100, 10)),
     ("random N=200 k=30", uniform(200, 30)),
-    ("budget N=97 k=17", budget(97, 17)),
+    ("budget N=97, 17 large", budget(97, 17)),
 ]
 
 
