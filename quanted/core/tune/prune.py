@@ -120,6 +120,8 @@ class Pruning:
         return lo, min(above) if above else None
 
     def _recheck(self) -> None:
+        """Measure each stale kept member's removal again on the set as it is, lowest priority
+        first, J at a time; one that now meets the target goes, and makes the others stale."""
         while True:
             key = self._key()
             stale = [m for m in reversed(self.members) if self.kept.get(m) != key]
