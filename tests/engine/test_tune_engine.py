@@ -9,12 +9,13 @@ stays within the plan tune printed.
 The file's own list is two layers (as after `quanted add` of the two worst by entropy) instead
 of the engine's pre-filled seven: the search is the same (bounds, the bisection over all 37
 candidates, pruning from the own list because it meets the target with fewer layers than the
-shortest passing prefix), with one pruning trial instead of five. Engine runs: the analysis
-(2), the float run, 10 trials of two runs, the final hybrid run and verify (3), then one more
-verify: 28, against 37 when the test re-ran each removal itself. The 1-minimality check reads
-the tune's own trials of the set without each layer: those are the runs a separate check would
-repeat (the same list, the same `quantize --hybrid` command, the same quantized inference over
-the same inputs), and the verify comparison shows the trials measure what `verify` measures."""
+shortest passing prefix), with two pruning trials (the Add alone, the conv alone). Engine
+runs: the analysis (2), the float run, 10 trials of two runs, the final hybrid run and verify
+(3), then one more verify: 28, against 37 when the test re-ran each removal itself. The
+1-minimality check reads the tune's own trials of the set without each layer: those are the
+runs a separate check would repeat (the same list, the same `quantize --hybrid` command, the
+same quantized inference over the same inputs), and the verify comparison shows the trials
+measure what `verify` measures."""
 
 from __future__ import annotations
 

@@ -12,10 +12,11 @@ from quanted.core.tune.figures import Target, Trial
 @dataclass
 class Plan:
     """Expected trials: the bounds (plain, all raised, and the file's own list when it is
-    another set), ceil(log2 N) bisection steps, and about P-1 pruning trials once the
-    bisection has found the shortest passing prefix P (its last layer is already known to be
-    needed: the prefix without it is the bisection's failing bound). Removals make the pruning
-    re-check the members tried before them, which `most` bounds."""
+    another set), ceil(log2 N) bisection steps, then the pruning of the P members found
+    (prune.Pruning): P-1 until it starts (its last layer is known to be needed: the prefix
+    without it is the bisection's failing bound), then the pruning's own running figure:
+    the trials so far, the re-measures it owes and one per member not settled yet (at the
+    end, the trials it took). `most` is a hard bound."""
 
     candidates: list[str]  # ranked, highest priority first
     rank: str  # "entropy" or "drop"
@@ -29,6 +30,7 @@ class Plan:
     analysis_runs: int = 0  # engine runs of the analysis --rank drop needs first (not trials)
     configuration: str = ""  # what every trial starts from: the base table and calibration
     notes: list[str] = field(default_factory=list)  # about that starting point
+    running: int | None = None  # once pruning has started: its running figure of the total
 
     @property
     def bisect(self) -> int:
@@ -39,6 +41,8 @@ class Plan:
         """About how many trials in all; None until the prefix length is known."""
         if self.prefix is None:
             return None
+        if self.running is not None:
+            return self.running
         return self.bounds + self.bisect + max(self.prefix - 1, 0)
 
     @property
@@ -46,8 +50,11 @@ class Plan:
         """A hard bound on the trials, once the prefix length is known."""
         if self.prefix is None:
             return None
-        p = self.prefix
-        return self.bounds + self.bisect + p * (p + 1) // 2 + (self.jobs - 1) * max(p - 1, 0)
+        # at most P searches of J trials a round over at most 2 log2 P + 1 rounds, then at
+        # most P passes re-measuring the stale members (one drop each) J at a time
+        p, j = self.prefix, self.jobs
+        searches = p * j * (2 * math.ceil(math.log2(p)) + 1) if p > 1 else p
+        return self.bounds + self.bisect + searches + p * (p + 1) // 2 + (j - 1) * p
 
     def before_pruning(self) -> int:
         return self.bounds + self.bisect
@@ -73,8 +80,9 @@ class Plan:
                        "the candidates are in entropy order")
         if self.prefix is None:
             out.append(f"plan: about {self.bounds} + {self.bisect} + P trials: {self.bounds} "
-                       f"bounds, at most {self.bisect} bisection (log2 {n}), then about P-1 "
-                       "pruning (P = the shortest passing prefix)")
+                       f"bounds, at most {self.bisect} bisection (log2 {n}), then pruning the P "
+                       "layers by groups: about P-1 trials when most are needed, far fewer "
+                       "when groups can go (P = the shortest passing prefix)")
         else:
             out.append(f"plan: prefix of {self.prefix} found; about {self.expected} trials in "
                        f"all, at most {self.most}")

@@ -9,20 +9,21 @@
 3. bisection over the ranked candidates for the shortest prefix that meets the target (the
    plain model is the failing bound, all-raised the passing one; a response that is not
    monotonic still ends with a failing prefix next to a passing one).
-4. pruning, lowest priority first: drop a member when the set without it still meets the
-   target; passes repeat until every single removal has been measured to miss on the final
-   set, so the result is 1-minimal.
+4. pruning by groups, lowest priority first (prune.Pruning): drop as many members at once
+   as still meets the target, down to single members, then measure again each kept member's
+   removal made stale by a later one, until every single removal has been measured to miss
+   on the final set: the result is 1-minimal.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from quanted.core.tune.book import Book
 from quanted.core.tune.figures import Target, Trial
 from quanted.core.tune.progress import Event, Note, PhaseStarted, Plan, PlanMade
+from quanted.core.tune.prune import OutOfTrials, Pruning
 from quanted.core.tune.store import trial_key
 
 PLAIN, UNREACHABLE, FOUND, BUDGET = "plain", "unreachable", "found", "budget"
@@ -212,41 +213,17 @@ class Search:
         return members
 
     def _prune(self, outcome: Outcome) -> bool:
-        members = list(self.members)
-        self.on_event(PhaseStarted("prune", f"try dropping each of the {len(members)} "
-                                            "layer(s), lowest priority first"))
-        while True:
-            removed = False
-            queue = deque(reversed(members))
-            while queue:
-                batch: list[str] = []
-                while queue and len(batch) < self.plan.jobs:
-                    member = queue.popleft()
-                    known = self.book.known(self._without(members, member), "prune")
-                    if known is None:
-                        batch.append(member)
-                    elif known.meets(self.target):
-                        members.remove(member)
-                        removed = True
-                if not batch:
-                    break
-                trials = self.book.evaluate([self._without(members, m) for m in batch], "prune")
-                for index, (member, trial) in enumerate(zip(batch, trials)):
-                    if trial is None:
-                        return self._budget(outcome, members)
-                    if trial.meets(self.target):
-                        members.remove(member)
-                        removed = True
-                        queue.extendleft(reversed(batch[index + 1:]))
-                        break
-            if not removed:
-                break
+        pruning = Pruning(self.book, self.plan, self.target, self.raised, self.members)
+        self.on_event(PhaseStarted("prune", f"drop groups of the {len(self.members)} "
+                                            "layer(s), lowest priority first: the lower half, "
+                                            "then fewer, down to single layers"))
+        try:
+            members = pruning.run()
+        except OutOfTrials:
+            return self._budget(outcome, pruning.members)
         outcome.met, outcome.customized, outcome.minimal = True, self.raised(members), True
         outcome.reason = FOUND
         outcome.result = self.book.known(outcome.customized, "prune")
         outcome.message = (f"{len(outcome.customized)} layer(s) meet the target; dropping "
                            "any one of them misses it")
         return True
-
-    def _without(self, members: list[str], member: str) -> dict[str, str]:
-        return self.raised([m for m in members if m != member])
