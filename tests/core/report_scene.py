@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
-from quanted.core.engine import analysis
+from quanted.core.engine import analysis, baseline
 from quanted.core.engine.analysis_cache import AnalysisCache
 from quanted.core.engine.layer_figures import LayerFigures
 from quanted.core.engine.report import model_layers
@@ -62,7 +62,9 @@ def record_verify(quantize: Path, customized: dict[str, str], inputs: int = 4,
 def store_tune(quantize: Path, candidates: list[str]) -> dict[str, str]:
     """Trials of a tune over `candidates` (bounds, bisection, pruning) and the record of the
     set it chose; returns that set."""
-    inputs = scratch.gather(quantize, quantize.read_bytes())
+    base = baseline.find(quantize, QuantizeDocument.open(quantize)).base  # the file is plain
+    assert base is not None
+    inputs = scratch.gather(quantize, base)
     iterations = 4
     store = TrialStore(quantize, scratch.context_key(inputs, iterations),
                        {"file": str(quantize), "iterations": iterations})

@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 from quanted.core import handover, timeline
+from quanted.core.document import QuantizeDocument
+from quanted.core.engine import baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine.analysis import load_latest
 from quanted.core.engine.model_json import ModelError, graph_order, read_layers
@@ -175,11 +177,15 @@ def _newest_tune(quantize: Path) -> Path | None:
 
 
 def _tune_is_current(quantize: Path, folder: Path) -> bool:
-    """Whether the trials were measured on the model, data and file (less its list) as they are."""
+    """Whether the trials were measured on the model, data, plain table and calibration (the
+    file's base, baseline.py) as they are."""
     try:
         about = json.loads((folder / "context.json").read_text(encoding="utf-8"))
         iterations = int(about["iterations"])
-        inputs = scratch.gather(quantize, quantize.read_bytes())
+        found = baseline.find(quantize, QuantizeDocument.open(quantize), remember=False)
+        if found.base is None:
+            return False  # no plain table known: the trials measured one the file no longer is
+        inputs = scratch.gather(quantize, found.base)
         return scratch.context_key(inputs, iterations)[:16] == folder.name
     except (OSError, ValueError, KeyError, TypeError, QuantedError):
         return False
