@@ -24,7 +24,7 @@ from textual.strip import Strip
 from quanted.core import qtypes
 from quanted.core.keys import shown
 from quanted.core.layers import LayerRow
-from quanted.tui.ids import elide
+from quanted.core.short_ids import NEIGHBOURHOOD, elide
 from quanted.tui.keymap import TABLE_KEYS
 
 if TYPE_CHECKING:
@@ -79,20 +79,49 @@ def bar(value: float | None, width: int, low: float = 0.0, high: float = 1.0) ->
     return text.ljust(width)
 
 
+MIN_LAYER = 28  # cells the id column keeps before the other columns go: 80 columns have it
+
+
 class Layout:
-    """Column widths for one table width; the layer id takes what is left."""
+    """Column widths for one table width; the layer id takes what is left. When that is less
+    than MIN_LAYER the entropy bars go first (the numbers stay), then the FILE column."""
 
     def __init__(self, width: int, analysis: bool = False) -> None:
         self.width = width
         self.bar = 4 if width >= 60 else 0
         self.number = 6
-        self.entropy = self.bar + (1 if self.bar else 0) + self.number
         self.file = 6 if width >= 52 else 0
         self.custom = 8
         self.figure = 7 if analysis else 0  # `cos` and `drop` (an analysis is shown)
+        if self._room() < MIN_LAYER:
+            self.bar = 0
+        if self._room() < MIN_LAYER:
+            self.file = 0
+        self.layer = max(8, self._room())
+
+    @property
+    def entropy(self) -> int:
+        return self.bar + (1 if self.bar else 0) + self.number
+
+    def _room(self) -> int:
         fixed = 3 + 2 * (self.entropy + 1) + (self.file + 1 if self.file else 0) + self.custom
         fixed += 2 * (self.figure + 1) if self.figure else 0
-        self.layer = max(8, width - fixed - 1)
+        return self.width - fixed - 1
+
+
+def header_title(sort: str, stale_age: str, width: int) -> str:
+    """`LAYER  (sort: drop ▼; analysis stale, 5 min old)`, said shorter when it does not fit
+    (the staleness before the sort: the status line says the sort too); never cut mid-word."""
+    stale = f"stale, {stale_age} old" if stale_age else ""
+    sort_note = f"sort: {sort}" if sort else ""
+    tries = [(sort_note, f"analysis {stale}" if stale else ""), (sort, stale), ("", stale),
+             (sort, ""), ("", "")]
+    for notes in tries:
+        text = "; ".join(n for n in notes if n)
+        title = f"LAYER  ({text})" if text else "LAYER"
+        if cell_len(title) <= width:
+            return title
+    return "LAYER"
 
 
 class LayerTable(ScrollView, can_focus=True):
@@ -238,8 +267,9 @@ class LayerTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         if self.first_row_rendered is None:
             self.first_row_rendered = time.perf_counter()
-        neighbours = [model.row_at(i).layer for i in (index - 1, index + 1)
-                      if 0 <= i < len(model)]
+        neighbours = [model.row_at(i).layer
+                      for i in range(max(0, index - NEIGHBOURHOOD),
+                                     min(len(model), index + NEIGHBOURHOOD + 1)) if i != index]
         return self._row(model.row_at(index), index == self.cursor, width, neighbours)
 
     def _layout(self, width: int) -> Layout:
@@ -249,10 +279,9 @@ class LayerTable(ScrollView, can_focus=True):
         lay = self._layout(width)
         model = self.model
         sort = SORT_TITLES.get(model.sort, "") if model else ""
-        stale = (f"analysis stale, {model.analysis_age} old"
+        stale = (model.analysis_age
                  if model is not None and model.figures and not model.analysis_current else "")
-        notes = "; ".join(n for n in (f"sort: {sort}" if sort else "", stale) if n)
-        title = f"LAYER  ({notes})" if notes else "LAYER"
+        title = header_title(sort, stale, lay.layer)
         parts = ["   ", fit(title, lay.layer), " ",
                  "OUT0".rjust(lay.entropy), " ", "WEIGHT".rjust(lay.entropy), " "]
         if lay.figure:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from quanted.tui.ids import elide
+from quanted.core.short_ids import elide, shorten_column
 
 MOBILENET = "MobilenetV1/MobilenetV1/Conv2d_13_depthwise/depthwise_73"
 MOBILENET_NEIGHBOURS = ["MobilenetV1/MobilenetV1/Conv2d_7_pointwise/Conv2D_45",
@@ -57,3 +59,51 @@ def test_a_converter_keeps_its_layer_and_its_two_qtypes():
     assert elide(converter, 50, neighbours) == "…/Conv2d_13_depthwise/depthwise_13_pre:u8→i16_12"
     assert elide("c2_6_next_float16float16_to_asymmetric_affineu8_46", 30) \
         == "c2_6_next:float16→u8_46"
+
+
+ENTROPY_ORDER = [  # the khadas fixture's top rows by max entropy: neighbours share little
+    "MobilenetV1/MobilenetV1/Conv2d_2_depthwise/depthwise_79",
+    "MobilenetV1/MobilenetV1/Conv2d_12_depthwise/depthwise_19",
+    "MobilenetV1/MobilenetV1/Conv2d_5_depthwise/depthwise_61",
+    "MobilenetV1/Logits/AvgPool_1a/AvgPool_7",
+    "MobilenetV1/MobilenetV1/Conv2d_7_depthwise/depthwise_49",
+]
+
+
+def test_the_block_stays_when_the_neighbours_share_no_segment():
+    """Entropy order puts unrelated layers side by side: the leading segments go, not the
+    block name (`MobilenetV1/Mo…/depthwise_61` told nobody which block)."""
+    shown = shorten_column(ENTROPY_ORDER, 28)
+    assert all(len(s) <= 28 for s in shown)
+    for block, text in zip(("Conv2d_2_", "Conv2d_12_", "Conv2d_5_", "Logits", "Conv2d_7_"),
+                           shown):
+        assert block in text, text
+    assert [s.rsplit("/", 1)[1] for s in shown] == [
+        "depthwise_79", "depthwise_19", "depthwise_61", "AvgPool_7", "depthwise_49"]
+    assert shown[2] == "…/Conv2d_5_dep…/depthwise_61"
+
+
+def test_an_id_without_slashes_loses_the_words_its_neighbours_start_with():
+    ids = [f"backbone_stage3_block{n}_conv_output_0_{100 + n}" for n in range(3)]
+    shown = shorten_column(ids, 28)
+    assert shown[1] == "…block1_conv_output_0_101"
+    assert len(set(shown)) == 3
+
+
+def test_wide_characters_count_two_cells():
+    from quanted.core.short_ids import cells
+
+    text = elide("层/模型/卷积层_十三/深度_73", 12, [])
+    assert cells(text) <= 12 and text.endswith("深度_73")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text("ab/_.1é界", min_size=1, max_size=40), min_size=1, max_size=6),
+       st.integers(1, 40))
+def test_every_id_fits_its_width_and_a_fitting_one_is_whole(ids, width):
+    from quanted.core.short_ids import cells
+
+    for layer, shown in zip(ids, shorten_column(ids, width)):
+        assert cells(shown) <= width
+        if cells(layer) <= width:
+            assert shown == layer
