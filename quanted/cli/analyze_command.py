@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from quanted.cli import table_fit
 from quanted.cli.engine_io import engine_log, pegasus_option, print_json, print_tail
 
 if TYPE_CHECKING:
@@ -97,7 +98,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.json:
         print_json(to_json(args.file, result, items, entropy, customized))
         return 0
-    write_table(sys.stdout, items, entropy, customized, bars=sys.stdout.isatty())
+    fit = table_fit.terminal_width(sys.stdout)
+    if fit is not None:
+        write_fitted(sys.stdout, items, entropy, customized, fit)
+    else:
+        write_table(sys.stdout, items, entropy, customized, bars=False)
     return 0
 
 
@@ -193,9 +198,53 @@ def write_table(out: TextIO, items: list[LayerFigures], entropy: dict[str, float
                   "(its consumers all clamp); --json has cosine_raw\n")
 
 
-def _label(item: LayerFigures) -> str:
+def write_fitted(out: TextIO, items: list[LayerFigures], entropy: dict[str, float],
+                 customized: dict[str, str], width: int) -> None:
+    """The table in a terminal `width` wide (table_fit.py): ids shortened, four decimals,
+    SQNR, ENTROPY and the bars left out, in that order, before the ids get too narrow."""
+    from quanted.core import qtypes
+    from quanted.core.keys import shown
+
+    top = max((it.drop for it in items if it.drop is not None), default=0.0)
+    qtype = [qtypes.short(shown(customized[it.layer])) if it.layer in customized else "-"
+             for it in items]
+    columns = [table_fit.Column("COSINE", 7), table_fit.Column("DROP", 7),
+               table_fit.Column("SQNR dB", 7, optional=True),
+               table_fit.Column("ENTROPY", 7, optional=True),
+               table_fit.Column("QTYPE", max([len(q) for q in qtype] + [5])),
+               table_fit.Column("", BAR_WIDTH - 2, optional=True)]
+    names = [shown(_label(it, converter_mark=False)) for it in items]
+    ids, kept, id_width = table_fit.fitted(names, columns, width - 2)
+    titles = [c.title for c in kept]
+    head = "".join(f"  {c.title:>{c.width}}" for c in kept if c.title not in ("QTYPE", ""))
+    out.write(f"  {table_fit.pad('LAYER', id_width)}{head}  QTYPE\n")
+    for it, name, q in zip(items, ids, qtype):
+        ent = entropy.get(it.layer)
+        values = {"COSINE": f"{it.cosine:.4f}" + ("c" if it.clamped else " "),
+                  "DROP": "-" if it.drop is None else f"{it.drop:+.4f}",
+                  "SQNR dB": "-" if it.sqnr_db is None else f"{it.sqnr_db:.1f}",
+                  "ENTROPY": "-" if ent is None else f"{ent:.4f}"}
+        cells = "".join(f"  {values[t]:>{c.width}}" for c, t in zip(kept, titles)
+                        if t not in ("QTYPE", ""))
+        bars = f"  {bar(it.drop, top, BAR_WIDTH - 2)}" if "" in titles else ""
+        mark = "⇄" if it.converter else " "
+        out.write(f"{mark} {table_fit.pad(name, id_width)}{cells}  "
+                  f"{table_fit.pad(q, kept[titles.index('QTYPE')].width)}{bars}".rstrip() + "\n")
+    notes = []
+    if any(it.converter for it in items):
+        notes.append("⇄ a converter a hybrid run inserted")
+    if any(it.clamped for it in items):
+        notes.append("c: compared with the float output clamped to the tensor's range")
+    dropped = [c.title for c in columns if c.title not in titles and c.title]
+    if dropped:
+        notes.append(f"{', '.join(dropped)} left out to fit; --json has every figure")
+    for note in notes:
+        out.write(note + "\n")
+
+
+def _label(item: LayerFigures, converter_mark: bool = True) -> str:
     name = item.layer if item.port == "out0" else f"{item.layer}:{item.port}"
-    return name + (" [converter]" if item.converter else "")
+    return name + (" [converter]" if item.converter and converter_mark else "")
 
 
 # -- `quanted layers` --------------------------------------------------------------------------

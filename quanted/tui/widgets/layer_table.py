@@ -33,18 +33,6 @@ if TYPE_CHECKING:
 EIGHTHS = " ▏▎▍▌▋▊▉█"
 SORT_TITLES = {"entropy": "max entropy ▼", "name": "name", "file": "file order",
                "drop": "drop ▼", "cosine": "cosine ▲"}
-SHORT_QUANTIZERS = {
-    "dynamic_fixed_point": "dfp",
-    "perchannel_symmetric_affine": "pcsa",
-    "asymmetric_affine": "aa",
-}
-
-
-def short_qtype(qtype: str) -> str:
-    quantizer, dash, bits = qtype.rpartition("-")
-    if dash and quantizer in SHORT_QUANTIZERS:
-        return f"{SHORT_QUANTIZERS[quantizer]}-{bits}"
-    return qtype
 
 
 def fit(text: str, width: int) -> str:
@@ -352,7 +340,7 @@ class LayerTable(ScrollView, can_focus=True):
             style = get("layer-table--custom")
             if not qtypes.engine_applies(row.customized):
                 style = get("layer-table--warn")
-            add(fit(short_qtype(row.customized), lay.custom), style)
+            add(fit(qtypes.short(row.customized), lay.custom), style)
         else:
             add(" " * lay.custom)
         used = sum(seg.cell_length for seg in segments)
