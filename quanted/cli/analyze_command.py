@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from quanted.cli import table_fit
-from quanted.cli.engine_io import engine_log, pegasus_option, print_json, print_tail
+from quanted.cli.engine_io import (engine_log, kept_log, pegasus_option, print_json,
+                                  print_tail)
 
 if TYPE_CHECKING:
     from quanted.core.engine.analysis import Analysis, Progress
@@ -82,7 +83,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     _note_pending(args.file)
     try:
-        result = analysis.run(args.file, args.pegasus, args.iterations, on_line, on_progress)
+        with kept_log(args.file, "analyze", on_line) as kept:
+            result = analysis.run(args.file, args.pegasus, args.iterations, kept, on_progress)
     except analysis.AnalysisFailed as exc:
         print(f"quanted: the {exc.run.title} run failed with status {exc.status}: "
               f"{quoted(exc.run.command)}", file=sys.stderr)

@@ -122,3 +122,19 @@ def test_snapshot_table_with_analysis(model, snap_compare):
 
     assert snap_compare(QuantedApp(model, display_name="m_uint8.quantize"),
                         terminal_size=(140, 30), run_before=ready)
+
+
+async def test_tensorflow_start_up_lines_stay_out_of_the_log_view(model):
+    """The stand-in prints acuitylite's recorded TensorFlow lines first: the screen's log
+    hides them, the log file keeps them."""
+    from tests.core.analysis_standin import TF_START_UP
+
+    app = QuantedApp(model)
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = await _analyze(app, pilot)
+        await wait_for(pilot, lambda: screen.result is not None, timeout=60, what="the result")
+        screen.log_view.flush()
+        shown = "\n".join(line.text for line in screen.log_view.lines)
+        assert "Start inference" in shown and "external/local_xla" not in shown
+    (log,) = (model.parent / ".quanted" / "logs").glob("*.analyze.log")
+    assert TF_START_UP[0] in log.read_text()

@@ -8,6 +8,7 @@ columns (MainScreen reads the cached analysis when this screen closes)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 
 from rich.table import Table
 from textual import on, work
@@ -17,6 +18,7 @@ from textual.widgets import Label, ProgressBar, Static
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import analysis
+from quanted.core.engine.noise import KeptLog
 from quanted.tui import analysis_view
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS
 from quanted.tui.screens.engine_base import EngineScreen
@@ -62,8 +64,9 @@ class AnalyzeScreen(EngineScreen):
         def progress(step: analysis.Progress) -> None:
             self.post_message(self.Stepped(step))
 
-        result = analysis.run(self.path, on_line=on_line, on_progress=progress,
-                              control=self.control)
+        with closing(KeptLog(self.path, "analyze", on_line)) as kept:
+            result = analysis.run(self.path, on_line=kept, on_progress=progress,
+                                  control=self.control)
         self.post_message(self.Finished(result))
 
     def stop_engine(self) -> None:
