@@ -113,3 +113,26 @@ def test_a_wide_terminal_shows_every_column(analysed):
     lines = on_terminal(["layers", NAME], analysed.parent, columns=200).splitlines()
     assert lines[0].split() == ["LAYER", "OUT0", "WEIGHT", "MAX", "COS", "DROP", "CUSTOM"]
     assert "MobilenetV1/MobilenetV1/Conv2d_1_pointwise/Conv2D_82" in lines[1]
+
+
+PENDING = "MobilenetV1/MobilenetV1/Conv2d_10_pointwise/Conv2D_28"  # a largest drop, u8 in the file
+
+
+def test_analyze_says_after_the_table_which_worst_layers_are_customized_not_applied(tmp_path):
+    shutil.copy(PUBLIC / NAME, tmp_path / NAME)
+    quantize = tmp_path / NAME
+    quantize.chmod(0o644)
+    subprocess.run([str(QUANTED), "add", str(quantize), PENDING], check=True,
+                   capture_output=True)
+    khadas_model_files(tmp_path)
+    layers = list(QuantizeDocument.open(quantize).qtypes_by_layer())
+    cached_analysis.store(quantize, {layer: 0.3 if layer == PENDING else 0.001 * (i % 7)
+                                     for i, layer in enumerate(layers)})
+    env = {**os.environ, "QUANTED_PEGASUS": "/bin/false"}
+    done = subprocess.run([str(QUANTED), "analyze", NAME], cwd=tmp_path, capture_output=True,
+                          text=True, env=env, check=True)
+    last = done.stderr.rstrip().splitlines()[-1]
+    assert last.startswith("quanted: note: 1 customized layer(s) are not applied yet")
+    assert f"among the 10 largest drops: {PENDING};" in last
+    rows = on_terminal(["analyze", NAME], tmp_path).splitlines()
+    assert rows[1].startswith("○ …/Conv2d_10_") and "/Conv2D_28 " in rows[1]

@@ -177,6 +177,7 @@ class MainScreen(Screen[None]):
     def _qtypes_ready(self, message: QtypesReady) -> None:
         if self.model is not None and message.doc is self.doc:
             self.model.file_qtypes = message.qtypes_by_layer
+            self.model.applied = message.applied
             self.table.refresh()
 
     @on(BulkAdded)

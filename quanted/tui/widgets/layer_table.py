@@ -294,12 +294,15 @@ class LayerTable(ScrollView, can_focus=True):
         def add(text: str, style: Style | None = None) -> None:
             segments.append(Segment(text, base + style if style is not None else base))
 
-        # Mark: ● customized, ! not in the file, ⇄ a converter a hybrid run inserted;
+        # Mark: ● customized, ○ customized but not applied in quantize_parameters yet,
+        # ! not in the file, ⇄ a converter a hybrid run inserted;
         # * an unsaved change on this row.
         if not row.in_file:
             add("!", get("layer-table--missing"))
         elif row.converter and row.customized is None:
             add("⇄", get("layer-table--dim"))
+        elif row.customized is not None and self.model is not None and self.model.pending(row):
+            add("○", get("layer-table--warn"))  # not applied yet: the file's qtype was measured
         elif row.customized is not None:
             add("●", get("layer-table--custom"))
         else:

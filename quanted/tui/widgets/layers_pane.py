@@ -92,8 +92,12 @@ class LayersPane(Vertical):
         # The table shortens long ids in the middle; the border shows the highlighted one whole.
         # A border change repaints the whole table, so it waits until the cursor rests.
         layer = message.row.layer if message.row is not None else ""
-        if layer and self.table.model is not None:  # with an analysis: where the damage happens
-            layer += analysis_view.detail(self.table.model.figures, layer)
+        model = self.table.model
+        if layer and model is not None:  # with an analysis: where the damage happens
+            assert message.row is not None
+            layer += analysis_view.detail(model.figures, layer)
+            if model.pending(message.row):
+                layer += "  ·  not applied yet (ctrl+r applies it)"
         if self._id_timer is not None:
             self._id_timer.stop()
         self._id_timer = self.set_timer(0.25, lambda: setattr(self.table, "border_subtitle", layer))
