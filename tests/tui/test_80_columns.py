@@ -74,3 +74,16 @@ def test_snapshot_80x24_after_an_analysis(analysed, snap_compare):
         await settle(pilot)
 
     assert snap_compare(QuantedApp(KHADAS), terminal_size=(80, 24), run_before=ready)
+
+
+async def test_sorting_by_drop_shows_the_largest_drops(analysed):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        main = app.main
+        await pilot.press("j", "j", "j")
+        while main.model.sort != "drop":
+            await pilot.press("s")
+        largest = max(f.drop for f in main.model.figures.values() if f.drop is not None)
+        assert main.table.scroll_y == 0 and main.table.cursor == 0
+        assert f"{largest:+.4f}" in main.table.render_line(1).text  # the first row on screen

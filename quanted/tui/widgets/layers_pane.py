@@ -70,9 +70,12 @@ class LayersPane(Vertical):
         model = self._full_model()
         if model is None:
             return
-        current = self.table.current
         model.next_sort()
-        self.table.rows_changed(keep=current.layer if current else None)
+        # The top of the new order is what a sort is for (the largest drops, the highest
+        # entropy): keeping the cursor's layer left it at the top of the view, those above it.
+        self.table.cursor = 0
+        self.table.rows_changed()
+        self.table.scroll_to(y=0, animate=False, immediate=True)
         self.post_message(self.ViewChanged())
 
     @on(FilterBar.Changed)
