@@ -83,6 +83,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     options = session.Options(Target(args.target_cosine, args.target_top1), args.iterations,
                               args.qtype, args.rank, args.max_trials, args.jobs, args.pegasus)
     setup = session.prepare(args.file, options)
+    setup.plan.then_apply = True  # the set found is applied, run and verified: timed too
     if args.dry_run:
         print("\n".join(dry_run_lines(setup)))
         return 0

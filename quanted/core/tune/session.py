@@ -106,6 +106,7 @@ def prepare(quantize: Path, options: Options) -> Setup:
     plan = Plan(list(ranking.layers), ranking.how, options.target, options.qtype,
                 jobs=options.jobs, companions=ranking.companions,
                 analysis_runs=rank.analysis_runs(quantize) if ranking.pending else 0)
+    plan.count_bounds(doc.customized)
     return Setup(quantize, options, doc, inputs, ranking, plan, doc.customized,
                  TrialStore(quantize, context, about), pegasus,
                  runner.hybrid_command(inputs, pegasus), iterations)
