@@ -116,13 +116,39 @@ def _flat(layer: str, width: int, neighbours: Sequence[str]) -> str:
     return cut_middle(layer, width)
 
 
-def elide(layer: str, width: int, neighbours: Sequence[str] = ()) -> str:
+def elide(layer: str, width: int, neighbours: Sequence[str] = (),
+          keep: tuple[int, int] | None = None) -> str:
     """`layer` in at most `width` cells (not padded), keeping what tells it from `neighbours`
-    (the rows above and below)."""
+    (the rows above and below); `keep`, a span of `layer` (what a filter matched), stays
+    whole when it fits."""
     if width <= 0:
         return ""
     if cells(layer) <= width:
         return layer
+    if keep is not None:
+        shown = _elide(layer, width, neighbours)
+        matched = layer[keep[0]:keep[1]]
+        return shown if matched in shown else around(layer, width, *keep)
+    return _elide(layer, width, neighbours)
+
+
+def around(layer: str, width: int, start: int, end: int) -> str:
+    """`layer` in `width` cells keeping [start, end): the match with what follows it, and the
+    id's last characters (its unique number) when there is room; `…` where text is left out."""
+    if cells(layer[start:end]) + 2 > width:
+        return crop(layer[start:end], width)
+    if cells(layer[start:]) + 1 <= width:
+        return ELLIPSIS + _tail(layer, width - 1)
+    last = layer.rsplit("/", 1)[-1]
+    tail = _tail(last, max(0, min(cells(last), (width - cells(layer[start:end]) - 3) // 2 + 1)))
+    room = width - cells(tail) - 1  # the match and what is around it, before `…tail`
+    begin = max(0, min(start, end + 1 - room))
+    head = ELLIPSIS if begin > 0 else ""
+    middle = crop(layer[begin:], room - cells(head))
+    return head + middle + ELLIPSIS + tail
+
+
+def _elide(layer: str, width: int, neighbours: Sequence[str]) -> str:
     layer = short_converter(layer)  # says as much in a third of the cells
     if cells(layer) <= width:
         return layer

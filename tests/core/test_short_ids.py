@@ -107,3 +107,22 @@ def test_every_id_fits_its_width_and_a_fitting_one_is_whole(ids, width):
         assert cells(shown) <= width
         if cells(layer) <= width:
             assert shown == layer
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("ab/_.1", min_size=1, max_size=60), st.integers(8, 40), st.data())
+def test_a_filter_match_stays_whole(layer, width, data):
+    start = data.draw(st.integers(0, len(layer) - 1))
+    end = data.draw(st.integers(start + 1, len(layer)))
+    shown = elide(layer, width, [], keep=(start, end))
+    assert len(shown) <= width
+    if end - start + 2 <= width:
+        assert layer[start:end] in shown
+
+
+def test_the_match_beats_the_shared_prefix():
+    """`/` then `MobilenetV1/Conv2d_13`: what the neighbours share would go first, the match
+    with it; the match stays, with the layer's number."""
+    start = MOBILENET.index("MobilenetV1/Conv2d_13")
+    shown = elide(MOBILENET, 30, MOBILENET_NEIGHBOURS, keep=(start, start + 21))
+    assert "MobilenetV1/Conv2d_13" in shown and shown.endswith("_73") and len(shown) <= 30

@@ -87,3 +87,27 @@ async def test_sorting_by_drop_shows_the_largest_drops(analysed):
         largest = max(f.drop for f in main.model.figures.values() if f.drop is not None)
         assert main.table.scroll_y == 0 and main.table.cursor == 0
         assert f"{largest:+.4f}" in main.table.render_line(1).text  # the first row on screen
+
+
+async def test_the_filter_match_is_kept_and_highlighted(analysed):
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"MobilenetV1/Conv2d_1", "enter")
+        await settle(pilot)
+        table = app.main.table
+        assert len(table.model) > 3
+        for y in range(1, 4):
+            strip = table.render_line(y)
+            assert "MobilenetV1/Conv2d_1" in strip.text  # the elision kept it
+            marked = [seg for seg in strip if seg.text == "MobilenetV1/Conv2d_1"]
+            assert marked and marked[0].style.underline and marked[0].style.bold
+
+
+def test_snapshot_80x24_filter_highlighted(analysed, snap_compare):
+    async def filtering(pilot):
+        await settle(pilot)
+        await pilot.press("slash", *"depthwise_", "enter")
+        await settle(pilot)
+
+    assert snap_compare(QuantedApp(KHADAS), terminal_size=(80, 24), run_before=filtering)

@@ -7,9 +7,11 @@ than 40.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, cast
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -127,6 +129,7 @@ class LayerTable(ScrollView, can_focus=True):
         "layer-table--missing",
         "layer-table--warn",
         "layer-table--dim",
+        "layer-table--match",
     }
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
@@ -144,6 +147,7 @@ class LayerTable(ScrollView, can_focus=True):
         self.scale = (0.0, 1.0)  # the bars' range: lowest and highest entropy of the report
         self.placeholder = "Loading…"
         self.first_row_rendered: float | None = None  # perf_counter(); benchmarks read it
+        self._filter: tuple[str, Callable[[str], re.Match[str] | None] | None] = ("", None)
 
     # -- model ---------------------------------------------------------------------------
 
@@ -280,6 +284,35 @@ class LayerTable(ScrollView, can_focus=True):
         style = self.rich_style + self.get_component_rich_style("layer-table--header")
         return Strip([Segment(set_cell_size("".join(parts), width), style)], width)
 
+    def _matcher(self) -> Callable[[str], re.Match[str] | None] | None:
+        """The filter's search, compiled once per filter text (None without a filter)."""
+        text = self.model.filter_text if self.model is not None else ""
+        if self._filter[0] != text:
+            from quanted.tui.row_model import compile_filter  # loaded with the full rows
+
+            self._filter = (text, cast("Callable[[str], re.Match[str] | None] | None",
+                                       compile_filter(text)))
+        return self._filter[1]
+
+    def _add_name(self, layer: str, width: int, neighbours: Sequence[str],
+              add: Callable[[str, Style | None], None], style: Style | None) -> None:
+        """The id in `width` cells; what the filter matched stays whole and is highlighted."""
+        text = shown(layer)
+        search = self._matcher()
+        found = search(text) if search is not None else None
+        span = found.span() if found is not None and found.end() > found.start() else None
+        name = elide(text, width, neighbours, keep=span)
+        at = name.find(text[span[0]:span[1]]) if span is not None else -1
+        if at < 0:
+            add(fit(name, width), style)
+            return
+        assert span is not None
+        end = at + span[1] - span[0]
+        match_style = self.get_component_rich_style("layer-table--match")
+        add(name[:at], style)
+        add(name[at:end], match_style if style is None else style + match_style)
+        add(fit(name[end:], width - cell_len(name[:end])), style)
+
     def _row(self, row: LayerRow, is_cursor: bool, width: int,
              neighbours: list[str] | None = None) -> Strip:
         lay = self._layout(width)
@@ -311,7 +344,7 @@ class LayerTable(ScrollView, can_focus=True):
         add(" ")
         name_style = (get("layer-table--missing") if not row.in_file
                       else get("layer-table--dim") if row.converter else None)
-        add(fit(elide(shown(row.layer), lay.layer, neighbours or ()), lay.layer), name_style)
+        self._add_name(row.layer, lay.layer, neighbours or (), add, name_style)
         add(" ")
         # Marked by the metric `>` ranks by (max entropy, or the analysis's drop).
         value = row.max_entropy if self.model is None else self.model.metric_value(row)
