@@ -179,6 +179,8 @@ def _elide(layer: str, width: int, neighbours: Sequence[str]) -> str:
         if cells(head) > room:
             head = crop(head, room - 1) + ELLIPSIS
         return f"{head}/{last}"
+    if cells(last) + 2 <= width:  # the layer's own name alone: a converter's is long
+        return f"{ELLIPSIS}/{last}"
     return cut_middle(layer, width)
 
 

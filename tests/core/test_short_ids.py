@@ -126,3 +126,9 @@ def test_the_match_beats_the_shared_prefix():
     start = MOBILENET.index("MobilenetV1/Conv2d_13")
     shown = elide(MOBILENET, 30, MOBILENET_NEIGHBOURS, keep=(start, start + 21))
     assert "MobilenetV1/Conv2d_13" in shown and shown.endswith("_73") and len(shown) <= 30
+
+
+def test_a_long_converter_name_keeps_its_own_name_before_any_middle_cut():
+    converter = ("MobilenetV1/MobilenetV1/Conv2d_1_depthwise/"
+                 "depthwise_85_pre_asymmetric_affineu8_to_dynamic_fixed_pointi16_24")
+    assert elide(converter, 30, []) == "…/depthwise_85_pre:u8→i16_24"
