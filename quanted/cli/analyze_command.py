@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from quanted.cli.engine_io import engine_log, pegasus_option, print_json, print_tail
+from quanted.cli import table_fit
+from quanted.cli.engine_io import engine_log, kept_log, pegasus_option, print_json, print_tail
 
 if TYPE_CHECKING:
     from quanted.core.engine.analysis import Analysis, Progress
@@ -41,6 +43,7 @@ the float run is reused after an edit (one engine run).
 exit status: 0 ok, the engine's status when a run fails, 2 unreadable input, 130 cancelled."""
 
 SORTS = ("drop", "cosine", "entropy")
+TOP_NOTED = 10  # the largest drops the note after the table checks for customized layers
 BAR_WIDTH = 12
 FIGURE_KEYS = ("cosine", "cosine_min", "cosine_raw", "clamped", "sqnr_db", "max_abs_error",
                "drop", "converter")
@@ -79,9 +82,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         log.write(f"quanted: [{p.run}/{p.runs}] {p.title} run: {where}\n")
         log.flush()
 
-    _note_pending(args.file)
+    pending = _note_pending(args.file)
     try:
-        result = analysis.run(args.file, args.pegasus, args.iterations, on_line, on_progress)
+        with kept_log(args.file, "analyze", on_line) as kept:
+            result = analysis.run(args.file, args.pegasus, args.iterations, kept, on_progress)
     except analysis.AnalysisFailed as exc:
         print(f"quanted: the {exc.run.title} run failed with status {exc.status}: "
               f"{quoted(exc.run.command)}", file=sys.stderr)
@@ -97,23 +101,46 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.json:
         print_json(to_json(args.file, result, items, entropy, customized))
         return 0
-    write_table(sys.stdout, items, entropy, customized, bars=sys.stdout.isatty())
+    fit = table_fit.terminal_width(sys.stdout)
+    if fit is not None:
+        write_fitted(sys.stdout, items, entropy, customized, fit, pending)
+    else:
+        write_table(sys.stdout, items, entropy, customized, bars=False)
+    _note_pending_after(pending, items)
     return 0
 
 
-def _note_pending(path: Path) -> None:
+def _note_pending(path: Path) -> list[str]:
     """Customized layers the file's quantize_parameters do not apply yet are not analyzed as
-    customized: say so, as verify does."""
+    customized: say so before the run, as verify does; returns them."""
     from quanted.core.document import QuantizeDocument
-    from quanted.core.engine.verify import not_applied
+    from quanted.core.layers import applied_qtypes, is_pending
 
-    pending = not_applied(QuantizeDocument.open(path))
+    doc = QuantizeDocument.open(path)
+    applied = applied_qtypes(doc)
+    pending = [layer for layer, value in doc.customized.items()
+               if is_pending(layer, value, applied)]
     if pending:
         more = f" and {len(pending) - 3} more" if len(pending) > 3 else ""
         shown = ", ".join(pending[:3]) + more
         print(f"quanted: note: {len(pending)} customized layer(s) are not applied in "
               f"quantize_parameters yet ({shown}): this analyzes the quantization the file has; "
               "`quanted hybrid` applies them", file=sys.stderr)
+    return pending
+
+
+def _note_pending_after(pending: list[str], items: list[LayerFigures]) -> None:
+    """Where the table is (the note before the run is a screenful of log up): which of the
+    worst layers are customized already, only not applied."""
+    if not pending:
+        return
+    ranked = [it.layer for it in sort_layers(items, "drop", {}) if it.drop is not None][:TOP_NOTED]
+    among = [layer for layer in ranked if layer in pending]
+    sys.stdout.flush()  # the note follows the table on a terminal
+    where = (f"; among the {len(ranked)} largest drops: {', '.join(among)}" if among else "")
+    print(f"quanted: note: {len(pending)} customized layer(s) are not applied yet (○ in the "
+          f"table on a terminal): the analysis measured them at the file's qtype{where}; "
+          "`quanted hybrid` applies them", file=sys.stderr)
 
 
 def _joins(path: Path) -> tuple[dict[str, float], dict[str, str]]:
@@ -193,9 +220,53 @@ def write_table(out: TextIO, items: list[LayerFigures], entropy: dict[str, float
                   "(its consumers all clamp); --json has cosine_raw\n")
 
 
-def _label(item: LayerFigures) -> str:
+def write_fitted(out: TextIO, items: list[LayerFigures], entropy: dict[str, float],
+                 customized: dict[str, str], width: int, pending: Sequence[str] = ()) -> None:
+    """The table in a terminal `width` wide (table_fit.py): ids shortened, four decimals,
+    SQNR, ENTROPY and the bars left out, in that order, before the ids get too narrow."""
+    from quanted.core import qtypes
+    from quanted.core.keys import shown
+
+    top = max((it.drop for it in items if it.drop is not None), default=0.0)
+    qtype = [qtypes.short(shown(customized[it.layer])) if it.layer in customized else "-"
+             for it in items]
+    columns = [table_fit.Column("COSINE", 7), table_fit.Column("DROP", 7),
+               table_fit.Column("SQNR dB", 7, optional=True),
+               table_fit.Column("ENTROPY", 7, optional=True),
+               table_fit.Column("QTYPE", max([len(q) for q in qtype] + [5])),
+               table_fit.Column("", BAR_WIDTH - 2, optional=True)]
+    names = [shown(_label(it, converter_mark=False)) for it in items]
+    ids, kept, id_width = table_fit.fitted(names, columns, width - 2)
+    titles = [c.title for c in kept]
+    head = "".join(f"  {c.title:>{c.width}}" for c in kept if c.title not in ("QTYPE", ""))
+    out.write(f"  {table_fit.pad('LAYER', id_width)}{head}  QTYPE\n")
+    for it, name, q in zip(items, ids, qtype):
+        ent = entropy.get(it.layer)
+        values = {"COSINE": f"{it.cosine:.4f}" + ("c" if it.clamped else " "),
+                  "DROP": "-" if it.drop is None else f"{it.drop:+.4f}",
+                  "SQNR dB": "-" if it.sqnr_db is None else f"{it.sqnr_db:.1f}",
+                  "ENTROPY": "-" if ent is None else f"{ent:.4f}"}
+        cells = "".join(f"  {values[t]:>{c.width}}" for c, t in zip(kept, titles)
+                        if t not in ("QTYPE", ""))
+        bars = f"  {bar(it.drop, top, BAR_WIDTH - 2)}" if "" in titles else ""
+        mark = "⇄" if it.converter else "○" if it.layer in pending else " "
+        out.write(f"{mark} {table_fit.pad(name, id_width)}{cells}  "
+                  f"{table_fit.pad(q, kept[titles.index('QTYPE')].width)}{bars}".rstrip() + "\n")
+    notes = []
+    if any(it.converter for it in items):
+        notes.append("⇄ a converter a hybrid run inserted")
+    if any(it.clamped for it in items):
+        notes.append("c: compared with the float output clamped to the tensor's range")
+    dropped = [c.title for c in columns if c.title not in titles and c.title]
+    if dropped:
+        notes.append(f"{', '.join(dropped)} left out to fit; --json has every figure")
+    for note in notes:
+        out.write(note + "\n")
+
+
+def _label(item: LayerFigures, converter_mark: bool = True) -> str:
     name = item.layer if item.port == "out0" else f"{item.layer}:{item.port}"
-    return name + (" [converter]" if item.converter else "")
+    return name + (" [converter]" if item.converter and converter_mark else "")
 
 
 # -- `quanted layers` --------------------------------------------------------------------------

@@ -170,7 +170,8 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return int(args.handler(args) or 0)
     except EngineNotFound as exc:
-        print(f"{PROG}: error: {exc} (or pass --pegasus CMD)", file=sys.stderr)
+        where = exc if exc.path is not None else exc.message  # no "<input>:" before it
+        print(f"{PROG}: error: {where} (or pass --pegasus CMD)", file=sys.stderr)
         return exc.exit_code
     except QuantedError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

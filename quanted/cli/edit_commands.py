@@ -100,7 +100,7 @@ def _entropy_option(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
-    from quanted.cli import analyze_command, layers_output
+    from quanted.cli import analyze_command, layers_output, table_fit
     from quanted.core.layers import LayerIndex, sort_by_entropy
 
     doc = QuantizeDocument.open(args.file)
@@ -116,7 +116,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
     if args.json:
         layers_output.write_json(sys.stdout, rows, figures)
     else:
-        layers_output.write_table(sys.stdout, rows, figures)
+        layers_output.write_table(sys.stdout, rows, figures,
+                                  fit=table_fit.terminal_width(sys.stdout))
     return 0
 
 

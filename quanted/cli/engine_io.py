@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -50,12 +51,34 @@ def running(cwd: Path, command: list[str], quiet: bool = False) -> Callable[[str
     return on_line
 
 
+@contextmanager
+def kept_log(quantize: Path, kind: str, on_line: Callable[[str], None]
+             ) -> Iterator[Callable[[str], None]]:
+    """`on_line` without TensorFlow's start-up lines, every line kept in .quanted/logs/ beside
+    `quantize`; the log's path is said on stderr at the end (a failure included). A run that
+    logged nothing (an analysis from the cache) leaves no log."""
+    from quanted.core.engine.noise import KeptLog
+
+    log = KeptLog(quantize, kind, on_line)
+    try:
+        yield log
+    finally:
+        log.close()
+        if log.lines:
+            print(f"quanted: {log.describe()}", file=sys.stderr)
+        else:
+            log.path.unlink(missing_ok=True)
+
+
 def print_tail(tail: list[str]) -> None:
-    """A failed run's last log lines, indented, on stderr (the heading is the caller's)."""
+    """A failed run's last log lines but TensorFlow's start-up ones, indented, on stderr (the
+    heading is the caller's)."""
     from quanted.core.engine.logscan import strip_ansi
+    from quanted.core.engine.noise import is_noise
 
     for line in tail:
-        print("  " + strip_ansi(line), file=sys.stderr)
+        if not is_noise(line):
+            print("  " + strip_ansi(line), file=sys.stderr)
 
 
 def print_json(value: object) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from quanted.cli.engine_io import pegasus_option, print_json, running
+from quanted.cli.engine_io import kept_log, pegasus_option, print_json, running
 
 DESCRIPTION = """\
 Run `pegasus export ovxlib` in FILE's folder: --model NAME_POSTFIX.quantize.json (the model
@@ -56,7 +56,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(quoted(the_plan.command))
         return 0
     on_line = running(the_plan.cwd, the_plan.command)  # --json shapes stdout only
-    result = export.run(the_plan, on_line)
+    with kept_log(the_plan.quantize, "export", on_line) as kept:
+        result = export.run(the_plan, kept)
     for problem in result.problems:
         print(f"quanted: export: {problem.describe()}", file=sys.stderr)
     if args.json:

@@ -34,7 +34,11 @@ def write_json_list(out: TextIO, items: Iterable[object]) -> None:
 
 
 def write_table(out: TextIO, rows: list[LayerRow],
-                figures: dict[str, LayerFigures] | None) -> None:
+                figures: dict[str, LayerFigures] | None, fit: int | None = None) -> None:
+    """The table; `fit`: a terminal's width to fit it in (table_fit.py), else full ids."""
+    if fit is not None:
+        write_fitted(out, rows, figures, fit)
+        return
     width = max((len(r.layer) for r in rows), default=5)
     width = min(max(width, 5), 80)
     extra = "" if figures is None else f"  {'COSINE':>9}  {'DROP':>9}"
@@ -53,3 +57,46 @@ def write_table(out: TextIO, rows: list[LayerRow],
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
+
+
+# Marks before an id in a fitted table (the editor's), explained below it when any is used.
+MARKS = (("!", "not in the file"), ("⇄", "a converter a hybrid run inserted"),
+         ("~", "entropy from the report saved before the hybrid run"))
+
+
+def _mark(row: LayerRow) -> str:
+    return "!" if not row.in_file else "⇄" if row.converter else "~" if row.entropy_from else " "
+
+
+def write_fitted(out: TextIO, rows: list[LayerRow], figures: dict[str, LayerFigures] | None,
+                 width: int) -> None:
+    from quanted.cli.table_fit import Column, fitted, pad
+    from quanted.core import qtypes
+
+    custom = [qtypes.short(shown(r.customized)) if r.customized else "-" for r in rows]
+    columns = [Column("OUT0", 6, optional=True), Column("WEIGHT", 6, optional=True),
+               Column("MAX", 6)]
+    if figures is not None:
+        columns += [Column("COS", 7), Column("DROP", 7)]
+    columns.append(Column("CUSTOM", max([len(c) for c in custom] + [6])))
+    ids, kept, id_width = fitted([shown(r.layer) for r in rows], columns, width - 2)
+    titles = {c.title for c in kept}
+    out.write("  " + pad("LAYER", id_width)
+              + "".join(f"  {c.title:>{c.width}}" if c.title != "CUSTOM" else f"  {c.title}"
+                        for c in kept) + "\n")
+    for row, name, qtype in zip(rows, ids, custom):
+        values = {"OUT0": _fmt(row.entropy.get("out0")), "WEIGHT": _fmt(row.entropy.get("weight")),
+                  "MAX": _fmt(row.max_entropy)}
+        if figures is not None:
+            found = figures.get(row.layer)
+            values["COS"] = "-" if found is None else f"{found.cosine:.4f}"
+            values["DROP"] = "-" if found is None or found.drop is None else f"{found.drop:+.4f}"
+        cells = "".join(f"  {values[c.title]:>{c.width}}" for c in kept if c.title != "CUSTOM")
+        out.write(f"{_mark(row)} {pad(name, id_width)}{cells}  {qtype}".rstrip() + "\n")
+    used = {_mark(r) for r in rows}
+    notes = [f"{mark} {text}" for mark, text in MARKS if mark in used]
+    dropped = [c.title for c in columns if c.title not in titles]
+    if dropped:
+        notes.append(f"{', '.join(dropped)} left out to fit; piped, the table has them")
+    for note in notes:
+        out.write(note + "\n")

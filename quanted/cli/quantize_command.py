@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quanted.cli.engine_io import engine_log, pegasus_option, print_json, running
+from quanted.cli.engine_io import engine_log, kept_log, pegasus_option, print_json, running
 from quanted.core.errors import QuantedError
 
 if TYPE_CHECKING:  # the engine modules load in the handler: `quanted add` must stay fast
@@ -90,7 +90,8 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         print(quoted(the_plan.command))
         return 0
     on_line = running(the_plan.cwd, the_plan.command)  # --json shapes stdout only
-    result = quantize.run(the_plan, on_line, fresh=args.fresh)
+    with kept_log(the_plan.quantize, "quantize", on_line) as kept:
+        result = quantize.run(the_plan, kept, fresh=args.fresh)
     return _report(args, result)
 
 
@@ -133,7 +134,8 @@ def _compare(args: argparse.Namespace, the_plan: QuantizePlan) -> int:
     def on_step(text: str) -> None:
         print(f"quanted: {text}", file=log, flush=True)
 
-    result = cmp.compare(the_plan, args.pegasus, iterations, on_line, on_step)
+    with kept_log(the_plan.quantize, "compare", on_line) as kept:
+        result = cmp.compare(the_plan, args.pegasus, iterations, kept, on_step)
     try:
         lines = cmp.figures_lines(result)
         out = sys.stderr if args.json else sys.stdout

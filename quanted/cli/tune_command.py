@@ -93,9 +93,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         return 0
     setup = session.prepare_with_base(
         args.file, options, lambda text: print(f"quanted: {text}", file=sys.stderr))
-    if args.dry_run:
-        print("\n".join(dry_run_lines(setup)))
-        return 0
+    setup.plan.then_apply = True  # the set found is applied, run and verified: timed too
     progress = Progress(setup, sys.stderr)
     try:
         outcome = session.search(setup, progress.on_event)

@@ -12,6 +12,7 @@ from quanted.core.tune.progress import (
     Event,
     Note,
     PhaseStarted,
+    Plan,
     PlanMade,
     TrialEnded,
     TrialStarted,
@@ -43,29 +44,41 @@ def describe(trial: Trial) -> str:
     return text
 
 
+def eta_text(plan: Plan, done: int, eta: float | None) -> str:
+    """`ETA 2m10s (at most 5m00s)`, or before the pruning is timed `ETA 40s + the pruning`."""
+    if eta is None:
+        return ""
+    if plan.eta_is_partial():
+        return f"ETA {duration(eta)} + the pruning"
+    most = plan.eta_most(done)
+    bound = f" (at most {duration(most)})" if most is not None and most > eta else ""
+    return f"ETA {duration(eta)}{bound}"
+
+
 class Progress:
     """Progress lines for a person (stderr): phase, trial i of ~K, the set size, the last
-    cosine, the ETA."""
+    cosine, the ETA. The plan is said once, and again only when the pruning's start is known."""
 
     def __init__(self, setup: Setup, stream: TextIO) -> None:
         self.setup = setup
         self.stream = stream
         self.phase = ""
         self.timed = False
+        self.planned = False
 
     def _say(self, text: str) -> None:
         print(f"quanted: {text}", file=self.stream, flush=True)
 
-    def _of(self, expected: int | None) -> str:
-        if expected is not None:
-            return f"~{expected}"
-        return f"~{self.setup.plan.before_pruning()}+P"
-
     def on_event(self, event: Event) -> None:
+        plan = self.setup.plan
         if isinstance(event, PlanMade):
+            if event.plan.prefix is None and self.planned:
+                return
             lines = event.plan.lines()
             for line in lines if event.plan.prefix is None else lines[1:]:
-                self._say(line)
+                if not (self.timed and line.startswith("plan: one trial takes")):
+                    self._say(line)
+            self.planned = True
             self.timed = self.timed or event.plan.trial_seconds is not None
             if event.plan.prefix is None and self.setup.recorded:
                 self._say(f"plan: {self.setup.recorded} trial(s) recorded for these inputs "
@@ -74,18 +87,18 @@ class Progress:
             self.phase = event.phase
             self._say(f"[{event.phase}] {event.text}")
         elif isinstance(event, TrialStarted):
-            self._say(f"[{event.phase}] trial {event.index} of {self._of(event.expected)}: "
+            self._say(f"[{event.phase}] trial {event.index} of {plan.of_trials(event.index - 1)}: "
                       f"{len(event.layers)} layer(s) raised ...")
         elif isinstance(event, TrialEnded):
             trial = event.trial
             verdict = "meets" if event.meets else "misses"
             how = "recorded" if trial.cached else f"{trial.seconds:.1f} s"
-            eta = "" if event.eta is None else f"; ETA {duration(event.eta)}"
-            self._say(f"[{trial.phase}] trial {event.index} of {self._of(event.expected)}: "
-                      f"{describe(trial)} -> {verdict} ({how}{eta})")
-            if not self.timed and self.setup.plan.trial_seconds is not None:
+            eta = eta_text(plan, event.index, event.eta)
+            self._say(f"[{trial.phase}] trial {event.index} of {plan.of_trials(event.index)}: "
+                      f"{describe(trial)} -> {verdict} ({how}{'; ' + eta if eta else ''})")
+            if not self.timed and plan.trial_seconds is not None:
                 self.timed = True
-                self._say(f"plan: one trial takes about {self.setup.plan.trial_seconds:.1f} s")
+                self._say(f"plan: one trial takes about {plan.trial_seconds:.1f} s")
         elif isinstance(event, Note):
             self._say(event.text)
 

@@ -175,3 +175,18 @@ def sort_by_entropy(rows: list[LayerRow]) -> list[LayerRow]:
     with_value.sort(key=lambda r: (-(r.max_entropy or 0.0), r.order))
     without.sort(key=lambda r: r.order)
     return with_value + without
+
+
+def applied_qtypes(doc: QuantizeDocument) -> dict[str, frozenset[str]]:
+    """Layer id -> the `QUANTIZER-QTYPE` values its outN tensors have in quantize_parameters:
+    what the engine measures it at."""
+    return {layer: frozenset(f"{t.quantizer}-{t.qtype}" for t in tensors
+                             if t.port.startswith("out"))
+            for layer, tensors in doc.qtypes_by_layer().items()}
+
+
+def is_pending(layer: str, customized: str | None, applied: Mapping[str, frozenset[str]]) -> bool:
+    """A customized layer the file does not apply yet (edited since the last hybrid run, or
+    refused by it): an analysis measured it at the file's qtype, not the customized one."""
+    found = applied.get(layer)
+    return bool(customized and found and customized not in found)

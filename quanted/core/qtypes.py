@@ -41,3 +41,18 @@ def describe(qtype: str) -> str:
     if qtype in UNAPPLIED_QTYPES:
         return "engine 6.x cannot apply it (converter only)"
     return "unknown: the engine ignores it"
+
+
+SHORT_QUANTIZERS = {
+    "dynamic_fixed_point": "dfp",
+    "perchannel_symmetric_affine": "pcsa",
+    "asymmetric_affine": "aa",
+}
+
+
+def short(qtype: str) -> str:
+    """`dynamic_fixed_point-i16` -> `dfp-i16`: what a narrow column shows."""
+    quantizer, dash, bits = qtype.rpartition("-")
+    if dash and quantizer in SHORT_QUANTIZERS:
+        return f"{SHORT_QUANTIZERS[quantizer]}-{bits}"
+    return qtype

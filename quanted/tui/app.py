@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import events, on
 from textual.app import App
 from textual.screen import ModalScreen, Screen
+
+from quanted.tui import type_ahead
 
 from quanted.tui.dialogs.quit_confirm import QuitConfirm
 from quanted.tui.keymap import APP_KEYS
@@ -38,6 +41,7 @@ class QuantedApp(App[str]):
         self.display_name = display_name if display_name is not None else str(path)
         self.note = note
         self.keymap_overrides = dict(keymap or {})
+        self.type_ahead = type_ahead.TypeAhead()
 
     def get_default_screen(self) -> Screen:
         if self.path.suffix == ".json" or self.path.is_dir():
@@ -60,6 +64,39 @@ class QuantedApp(App[str]):
         # Over the blank first screen, once the form is gone.
         self.call_later(self.push_screen,
                         MainScreen(written, None, str(written), "(just quantized)"))
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded and self._held(event):
+            return
+        await super().on_event(event)
+
+    def _held(self, event: events.Key) -> bool:
+        """Keep a key the editor cannot act on yet (type_ahead.py)."""
+        screen = self.screen
+        if not isinstance(screen, MainScreen):
+            return self.type_ahead.hold(event, loading=False, acts_now=True)
+        found = self.active_bindings.get(event.key)
+        moves = (found is not None and found.node is screen.table
+                 and screen.table.model is not None)
+        quits = found is not None and found.binding.action in ("quit", "app.quit")
+        return self.type_ahead.hold(event, screen.model is None, moves or quits)
+
+    @on(type_ahead.Ready)
+    async def _replay(self) -> None:
+        """One held key: its binding run to the end (a forwarded key would reach its widget
+        after a priority key such as ctrl+q had already acted), else the key to the focused
+        widget (typing into the filter); the next once the screen caught up (the key may have
+        opened a dialog that the next one types into)."""
+        event = self.type_ahead.next()
+        if event is None:
+            return
+        found = self.active_bindings.get(event.key)
+        if found is not None:
+            await self.run_action(found.binding.action, found.node)
+        else:
+            await super().on_event(event)
+        if self.type_ahead.held:
+            self.call_after_refresh(self.post_message, type_ahead.Ready())
 
     @property
     def main(self) -> MainScreen:

@@ -123,6 +123,11 @@ ALIASES = ("app.quit_q", "app.quit_ctrl_c")
 # Footer keys kept visible at any width (the rest are cut first, and listed in ? and ctrl+p).
 PINNED = ("app.help", "app.quit")
 
+# The engine steps: on a footer line of their own when one line cannot hold every key (80
+# columns showed none of them), export included.
+ENGINE_LINE = ("engine.hybrid", "engine.verify", "engine.analyze", "file.history",
+               "engine.tune", "engine.export")
+
 # Keys of the layers table (vim's j/k/g/G beside the arrows).
 TABLE_KEYS: tuple[KeySpec, ...] = (
     KeySpec("table.up", "up,k", "cursor(-1)", "Up", "Move the cursor up.", "", show=False),

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport, read_for
 from quanted.core.gcpause import gc_paused
-from quanted.core.layers import build_rows
+from quanted.core.layers import applied_qtypes, build_rows
 from quanted.core.rebase import reload_keeping_edits
 from quanted.tui import early
 from quanted.tui.preview import preview, scale_of
@@ -96,13 +96,15 @@ def set_layers(doc: QuantizeDocument, layers: list[str], qtype: str) -> None:
         doc.set_layers(dict.fromkeys(layers, qtype))
 
 
-def checked_qtypes(doc: QuantizeDocument, model: RowModel | None = None) -> dict[str, str]:
+def checked_qtypes(doc: QuantizeDocument, model: RowModel | None = None
+                   ) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
     """The editor's background work after the first paint: the full scan (a ReadError names
-    the bad line; saving stays refused), the other sort orders, the file-qtype column."""
+    the bad line; saving stays refused), the other sort orders, the file-qtype column and
+    what each layer's outputs are quantized as (customized layers not applied yet)."""
     doc.verify()
     if model is not None:
         model.prepare()
-    return layer_qtypes(doc)
+    return layer_qtypes(doc), applied_qtypes(doc)
 
 
 def layer_qtypes(doc: QuantizeDocument) -> dict[str, str]:

@@ -20,10 +20,11 @@ class Loaded(Message):
 
 
 class QtypesReady(Message):
-    def __init__(self, doc: QuantizeDocument, qtypes_by_layer: dict[str, str]) -> None:
+    def __init__(self, doc: QuantizeDocument,
+                 found: tuple[dict[str, str], dict[str, frozenset[str]]]) -> None:
         super().__init__()
         self.doc = doc
-        self.qtypes_by_layer = qtypes_by_layer
+        self.qtypes_by_layer, self.applied = found
 
 
 class BulkAdded(Message):

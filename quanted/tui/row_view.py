@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from quanted.core.layers import LayerRow
+from quanted.core.layers import LayerRow, is_pending
 from quanted.tui.metrics import ENTROPY
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ class RowView:
         self.scale: tuple[float, float] | None = None  # the bars' range, when known ahead
         self.view: Sequence[int] | np.ndarray = range(len(self.rows))
         self.file_qtypes: dict[str, str] = {}  # layer -> its tensors' qtypes, filled later
+        self.applied: dict[str, frozenset[str]] = {}  # layer -> its outputs' QUANTIZER-QTYPE
         self.figures: dict[str, LayerFigures] = {}  # layer -> its analysis figures (`a`)
         self.analysis_current = True  # False: the file changed since: shown greyed
         self.analysis_age = ""  # "5 min", for the header
@@ -45,6 +46,10 @@ class RowView:
         """Position of `layer` in the view, or None when it is not shown."""
         return next((i for i, row in enumerate(map(self.row_at, range(len(self))))
                      if row.layer == layer), None)
+
+    def pending(self, row: LayerRow) -> bool:
+        """Customized, not applied in quantize_parameters yet (unknown until the full scan)."""
+        return is_pending(row.layer, row.customized, self.applied)
 
     def metric_value(self, row: LayerRow) -> float | None:
         """The row's figure for the active metric (the table marks rows at the threshold)."""

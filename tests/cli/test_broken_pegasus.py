@@ -36,6 +36,7 @@ def test_missing_pegasus(model, monkeypatch, capsys):
     monkeypatch.delenv("QUANTED_PEGASUS", raising=False)
     monkeypatch.delenv("ACUITY_PATH", raising=False)
     monkeypatch.setenv("PATH", str(model.parent))
+    monkeypatch.setenv("QUANTED_ENGINE_DIR", str(model.parent / "no-engine"))
     assert main(["hybrid", str(model)]) == 2
     err = capsys.readouterr().err
     assert "pegasus not found" in err and "QUANTED_PEGASUS" in err

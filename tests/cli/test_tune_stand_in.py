@@ -282,3 +282,21 @@ def test_pruning_starts_from_the_files_own_list_when_it_is_smaller(model, monkey
            "prefix (18)" in err
     pruned = [t for t in result["trials"] if t["phase"] == "prune"]
     assert len(pruned) <= 6 + 1  # one per member of the 7 (its 6 candidates), one re-check
+
+
+def test_the_plan_is_said_once_and_as_the_dry_run_says_it(model, monkeypatch, capsys):
+    """The file's own list (7 layers) is a third bound and meets the target with fewer layers
+    than the bisection's prefix (18): every line says the same numbers."""
+    configure(model, monkeypatch, weights={"classifier/Gemm_output_0_2": 0.5})
+    assert main(["tune", str(model), "--pegasus", PEGASUS, "--dry-run"]) == 0
+    dry = capsys.readouterr().out
+    code, _result, err = tune(model, capsys)
+    assert code == 0
+    bounds = [line for line in err.splitlines() if "bounds (plain" in line]
+    assert len(bounds) == 1 and bounds[0].removeprefix("quanted: ") in dry.splitlines()
+    assert "3 bounds (plain, all 37 raised, the file's own list)" in bounds[0]
+    assert "then the hybrid run and verify" in bounds[0]
+    assert "the pruning starts from 6 layer(s)" in err and "prefix of 6" not in err
+    ends = [line for line in err.splitlines() if "] trial " in line and " -> " in line]
+    counts = [int(re.search(r" of ~(\d+)", line)[1]) for line in ends]
+    assert all(i + 1 <= k for i, k in enumerate(counts[len(counts) - 6:]))  # never "12 of ~10"

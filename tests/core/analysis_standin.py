@@ -19,6 +19,16 @@ from pathlib import Path
 import numpy as np
 
 SHAPE = (1, 4, 4, 2)
+# What acuitylite 6.57.1 prints first on every run (TensorFlow's start-up, recorded): the
+# drivers hide these lines and keep them in the log file.
+TF_START_UP = (
+    "2026-12-07 07:11:58.961005: E external/local_xla/xla/stream_executor/cuda/cuda_fft.cc:485] "
+    "Unable to register cuFFT factory: Attempting to register factory for plugin cuFFT when one "
+    "has already been registered",
+    "2026-12-07 07:11:59.115816: E external/local_xla/xla/stream_executor/cuda/cuda_dnn.cc:8454] "
+    "Unable to register cuDNN factory: Attempting to register factory for plugin cuDNN when one "
+    "has already been registered",
+)
 
 
 def main(args: list[str]) -> int:
@@ -28,6 +38,8 @@ def main(args: list[str]) -> int:
     if os.environ.get("STANDIN_LOG"):
         with open(os.environ["STANDIN_LOG"], "a") as handle:
             handle.write(" ".join(args) + "\n")
+    for line in TF_START_UP:
+        print(line, file=sys.stderr, flush=True)
     print("\x1b[32mI 00:00:00 Start inference...\x1b[0m", flush=True)
     mode = os.environ.get("STANDIN_MODE", "ok")
     if mode == "fail":

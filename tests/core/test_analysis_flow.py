@@ -213,3 +213,20 @@ def test_a_float_run_stored_twice_keeps_the_first(tmp_path):
     again = store.store_float("k" * 64, tmp_path / "second")  # a concurrent analysis, later
     assert again == kept and (kept / "probes.json").read_text() == "first"
     assert [p.name for p in store.folder.iterdir()] == [kept.name]
+
+
+def test_tensorflow_start_up_lines_are_hidden_and_kept_in_the_log(model, monkeypatch, capsys):
+    """The stand-in prints acuitylite's recorded TensorFlow lines first, as the engine does."""
+    from tests.core.analysis_standin import TF_START_UP
+
+    assert main(["analyze", str(model)]) == 0
+    err = capsys.readouterr().err
+    assert "Start inference" in err and "external/local_xla" not in err
+    assert "TensorFlow start-up lines hidden" in err.splitlines()[-1]
+    logs = list((model.parent / ".quanted" / "logs").glob("*.analyze.log"))
+    assert len(logs) == 1 and TF_START_UP[0] in logs[0].read_text()
+    model.write_text(quantize_text("customized_quantize_layers:\n  add_4: float16\n"))
+    monkeypatch.setenv("STANDIN_MODE", "fail")
+    assert main(["analyze", str(model)]) == 3
+    err = capsys.readouterr().err
+    assert "stand-in failure" in err and "external/local_xla" not in err  # nor in the tail

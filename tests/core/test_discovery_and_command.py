@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,8 @@ from quanted.core.engine.command import (CommandError, dominant_quantization,
 from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 from quanted.core.engine.logscan import scan_line, strip_ansi
 from tests.core.docs import v2_doc
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def executable(path):
@@ -39,10 +42,51 @@ def test_acuity_path_and_non_executable_pegasus_py(tmp_path):
 
 def test_missing_pegasus_names_the_ways_both_drivers_have(tmp_path):
     with pytest.raises(EngineNotFound) as exc:
-        find_pegasus(None, {"PATH": str(tmp_path)})
+        find_pegasus(None, {"PATH": str(tmp_path), "HOME": str(tmp_path)})
     message = str(exc.value)
     assert "QUANTED_PEGASUS" in message and "PATH" in message and "ACUITY_PATH" in message
     assert "--pegasus" not in message  # the editor shows it too; the CLI adds its option
+    # The one command that builds the engine, by its full path in this checkout.
+    assert f"`{REPO / 'scripts' / 'setup'} --engine`" in message
+    assert "is not finished" not in message
+
+
+def _built_engine(folder, complete=True):
+    """What scripts/setup-acuitylite leaves: bin/pegasus, and the marker written last."""
+    (folder / "bin").mkdir(parents=True)
+    executable(folder / "bin" / "pegasus")
+    if complete:
+        (folder / ".quanted-engine-complete").write_text("acuitylite==6.57.1\n")
+    return folder / "bin" / "pegasus"
+
+
+def test_the_engine_setup_builds_is_found_in_the_home_cache(tmp_path):
+    home = tmp_path / "home"
+    program = _built_engine(home / ".cache" / "quanted" / "acuitylite-6.57.1")
+    env = {"PATH": str(tmp_path / "empty"), "HOME": str(home)}
+    assert find_pegasus(None, env) == [str(program)]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    executable(bin_dir / "pegasus")
+    assert find_pegasus(None, {**env, "PATH": str(bin_dir)}) == [str(bin_dir / "pegasus")]
+
+
+def test_quanted_engine_dir_is_honoured_as_the_script_does(tmp_path):
+    program = _built_engine(tmp_path / "engine")
+    home = tmp_path / "home"
+    _built_engine(home / ".cache" / "quanted" / "acuitylite-6.57.1")
+    env = {"PATH": "/nonexistent", "HOME": str(home), "QUANTED_ENGINE_DIR": f"{tmp_path}/engine/"}
+    assert find_pegasus(None, env) == [str(program)]
+    with pytest.raises(EngineNotFound, match="--engine"):  # its own folder, nothing else
+        find_pegasus(None, {**env, "QUANTED_ENGINE_DIR": str(tmp_path / "empty")})
+
+
+def test_an_unfinished_engine_is_not_run_and_is_said(tmp_path):
+    _built_engine(tmp_path / "engine", complete=False)
+    env = {"PATH": "/nonexistent", "QUANTED_ENGINE_DIR": str(tmp_path / "engine")}
+    with pytest.raises(EngineNotFound, match="is not finished") as exc:
+        find_pegasus(None, env)
+    assert "--engine" in str(exc.value)
 
 
 @pytest.fixture

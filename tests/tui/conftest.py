@@ -56,12 +56,14 @@ def real_engine(pegasus, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 @pytest.fixture
 def no_pegasus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No pegasus anywhere: not in QUANTED_PEGASUS, PATH, or ACUITY_PATH."""
+    """No pegasus anywhere: not in QUANTED_PEGASUS, PATH, ACUITY_PATH, or the engine folder
+    scripts/setup-acuitylite builds."""
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.delenv("QUANTED_PEGASUS", raising=False)
     monkeypatch.delenv("ACUITY_PATH", raising=False)
     monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setenv("QUANTED_ENGINE_DIR", str(tmp_path / "no-engine"))
 
 
 @pytest.fixture

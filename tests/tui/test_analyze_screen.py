@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from engine_helpers import wait_for
+from engine_helpers import plain, wait_for
 from tui_helpers import settle
 
 from quanted.core.engine import analysis
@@ -122,3 +122,40 @@ def test_snapshot_table_with_analysis(model, snap_compare):
 
     assert snap_compare(QuantedApp(model, display_name="m_uint8.quantize"),
                         terminal_size=(140, 30), run_before=ready)
+
+
+async def test_tensorflow_start_up_lines_stay_out_of_the_log_view(model):
+    """The stand-in prints acuitylite's recorded TensorFlow lines first: the screen's log
+    hides them, the log file keeps them."""
+    from tests.core.analysis_standin import TF_START_UP
+
+    app = QuantedApp(model)
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = await _analyze(app, pilot)
+        await wait_for(pilot, lambda: screen.result is not None, timeout=60, what="the result")
+        screen.log_view.flush()
+        shown = "\n".join(line.text for line in screen.log_view.lines)
+        assert "Start inference" in shown and "external/local_xla" not in shown
+    (log,) = (model.parent / ".quanted" / "logs").glob("*.analyze.log")
+    assert TF_START_UP[0] in log.read_text()
+
+
+async def test_a_customized_layer_not_applied_yet_is_said_in_the_view_and_on_its_row(model):
+    """conv/a_2 (the largest drop) is customized, but its tensors are still u8: the analysis
+    measured it unraised. The worst drops and the row say so."""
+    model.write_text(quantize_text(
+        "customized_quantize_layers:\n  conv/a_2: dynamic_fixed_point-i16\n"))
+    app = QuantedApp(model)
+    async with app.run_test(size=(140, 36)) as pilot:
+        screen = await _analyze(app, pilot)
+        await wait_for(pilot, lambda: screen.result is not None, timeout=60, what="the result")
+        result = plain(screen.query_one("#analyze-result").content)
+        assert "○ conv/a_2" in result and "customized, not applied yet (1 of these)" in result
+        await pilot.press("escape")
+        await settle(pilot)
+        table = _main(app).query_one(LayerTable)
+        index = _main(app).model.index_of("conv/a_2")
+        assert table.render_line(index + 1).text.startswith("○")
+        table.cursor = index
+        await wait_for(pilot, lambda: "not applied yet" in str(table.border_subtitle),
+                       what="the highlighted row's note")

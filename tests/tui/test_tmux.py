@@ -70,3 +70,50 @@ def test_toggle_save_quit_in_tmux(tmux, quantize, original):
     tmux("send-keys", "-t", "editor", "C-q")
     wait_for(tmux, lambda s: "quanted-exited-0" in s, "the editor to quit with status 0")
     assert quantize.read_bytes() == prepared + line
+
+
+def _big_file(folder: Path, layers: int = 20_000) -> tuple[Path, str]:
+    """A file whose full rows take a while to build (the top rows are painted first), no layer
+    customized; returns it and its top layer by max entropy."""
+    from tests.core.docs import V2_HEADER, v2_tensor
+
+    names = [f"blk.{i // 8}/op.{i % 8}/Conv_output_0_{i}" for i in range(layers)]
+    quantize = folder / "big_uint8.quantize"
+    quantize.write_text(V2_HEADER + "".join(v2_tensor(f"@{n}:out0") for n in names)
+                        + "customized_quantize_layers:\nstable_quantize_tensors: {}\n")
+    (folder / "entropy.txt").write_text(
+        "".join(f"@{n}:out0, {0.9 - i / layers / 2!r}\n" for i, n in enumerate(names)))
+    return quantize, names[0]
+
+
+def _open_and_type_ahead(tmux, quantize: Path, top: str, *keys: str) -> None:
+    """Open `quantize` and send `keys` the moment its top row is on screen."""
+    command = f"cd {quantize.parent} && {QUANTED} {quantize.name}; echo quanted-exited-$?; sleep 60"
+    tmux("-f", "/dev/null", "new-session", "-d", "-s", "editor", "-x", "120", "-y", "40",
+         "-e", "TERM=xterm-256color", "env", "TERM=xterm-256color", "sh", "-c", command)
+    tail = top.rsplit("/", 1)[1]
+    wait_for(tmux, lambda s: tail in s, "the top row")
+    tmux("send-keys", "-t", "editor", *keys)
+
+
+def test_keys_typed_before_the_rows_are_built_are_applied(tmux, tmp_path):
+    quantize, top = _big_file(tmp_path)
+    before = quantize.read_bytes()
+    _open_and_type_ahead(tmux, quantize, top, "Space", "C-s")
+    wait_for(tmux, lambda s: " saved " in s and "UNSAVED" not in s and "loading" not in s,
+             "the save")
+    assert quantize.read_bytes() == before.replace(
+        b"customized_quantize_layers:\n",
+        f"customized_quantize_layers:\n  {top}: dynamic_fixed_point-i16\n".encode())
+    tmux("send-keys", "-t", "editor", "C-q")
+    wait_for(tmux, lambda s: "quanted-exited-0" in s, "the editor to quit")
+
+
+def test_ctrl_q_after_an_early_edit_asks(tmux, tmp_path):
+    quantize, top = _big_file(tmp_path)
+    before = quantize.read_bytes()
+    _open_and_type_ahead(tmux, quantize, top, "Space", "C-q")
+    wait_for(tmux, lambda s: "Quit quanted?" in s and "unsaved changes" in s, "the question")
+    tmux("send-keys", "-t", "editor", "d")
+    wait_for(tmux, lambda s: "quanted-exited-0" in s, "the editor to quit")
+    assert quantize.read_bytes() == before

@@ -247,3 +247,22 @@ async def test_the_palette_offers_both_engine_commands(quantize, no_pegasus):
         from quanted.tui.screens.run import RunScreen
 
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), what="the run screen")
+
+
+async def test_the_headline_figures_are_on_screen_first_at_80x24(quantize, monkeypatch):
+    """Four inputs make four per-input tables: the summary comes before them, on screen."""
+    khadas_model_files(quantize.parent)
+    _dataset_of(quantize.parent, 4)
+    install_stand_in(quantize.parent, STAND_IN, monkeypatch)
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = await _start_verify(pilot)
+        await wait_for(pilot, _finished(screen), what="the stand-in verify")
+        await pilot.pause()
+        text = plain(screen.query_one("#verify-result", Static).content, width=76)
+        assert text.lstrip().startswith("quantized: mean cosine ")
+        assert text.count("iteration ") == 4
+        result = screen.query_one("#verify-result", Static)
+        body = screen.query_one("#verify-body")
+        assert body.scroll_y == 0 and result.region.y < app.size.height - 3  # on screen

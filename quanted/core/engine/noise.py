@@ -44,10 +44,12 @@ class KeptLog:
     def __init__(self, quantize: Path, kind: str, on_line: Callable[[str], None]) -> None:
         self.on_line = on_line
         self.hidden = 0
+        self.lines = 0
         self.path, self._file = _open_log(quantize, kind)
 
     def __call__(self, line: str) -> None:
         self._file.write(strip_ansi(line) + "\n")
+        self.lines += 1
         if is_noise(line):
             self.hidden += 1
         else:

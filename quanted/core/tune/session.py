@@ -135,6 +135,7 @@ def prepare(quantize: Path, options: Options) -> Setup:
                 analysis_runs=rank.analysis_runs(quantize) if ranking.pending else 0)
     plan.notes.extend(found.notes)
     plan.configuration = found.base.describe()
+    plan.count_bounds(doc.customized)
     return Setup(quantize, options, doc, found.base, inputs, ranking, plan, doc.customized,
                  TrialStore(quantize, context, about), pegasus,
                  runner.hybrid_command(inputs, pegasus), iterations)

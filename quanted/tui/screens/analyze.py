@@ -7,7 +7,8 @@ columns (MainScreen reads the cached analysis when this screen closes)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import closing
 
 from rich.table import Table
 from textual import on, work
@@ -17,6 +18,8 @@ from textual.widgets import Label, ProgressBar, Static
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import analysis
+from quanted.core.engine.noise import KeptLog
+from quanted.core.layers import applied_qtypes, is_pending
 from quanted.tui import analysis_view
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS
 from quanted.tui.screens.engine_base import EngineScreen
@@ -36,9 +39,10 @@ class AnalyzeScreen(EngineScreen):
             self.progress = progress
 
     class Finished(Message):
-        def __init__(self, result: analysis.Analysis) -> None:
+        def __init__(self, result: analysis.Analysis, pending: list[str]) -> None:
             super().__init__()
             self.result = result
+            self.pending = pending  # customized layers the file does not apply yet
 
     def __init__(self, doc: QuantizeDocument, display_name: str) -> None:
         super().__init__(doc, display_name)
@@ -62,9 +66,13 @@ class AnalyzeScreen(EngineScreen):
         def progress(step: analysis.Progress) -> None:
             self.post_message(self.Stepped(step))
 
-        result = analysis.run(self.path, on_line=on_line, on_progress=progress,
-                              control=self.control)
-        self.post_message(self.Finished(result))
+        with closing(KeptLog(self.path, "analyze", on_line)) as kept:
+            result = analysis.run(self.path, on_line=kept, on_progress=progress,
+                                  control=self.control)
+        applied = applied_qtypes(self.doc)
+        pending = [layer for layer, value in self.doc.customized.items()
+                   if is_pending(layer, value, applied)]
+        self.post_message(self.Finished(result, pending))
 
     def stop_engine(self) -> None:
         self.control.cancel()
@@ -89,7 +97,7 @@ class AnalyzeScreen(EngineScreen):
                 if result.engine_runs == 0 else f"{result.engine_runs} engine run(s)")
         self.say_step(f"Done: {len(result.layers)} layer outputs x {result.iterations} inputs, "
                    f"{runs}.", "bold green")
-        self.query_one("#analyze-result", Static).update(worst_drops(result))
+        self.query_one("#analyze-result", Static).update(worst_drops(result, message.pending))
         analysis_view.show_on_editor(self.app, result)
 
     def engine_failed(self, error: BaseException | None) -> None:
@@ -97,18 +105,24 @@ class AnalyzeScreen(EngineScreen):
             self.failure(error, named="the {} run", kept="Nothing was kept."))
 
 
-def worst_drops(result: analysis.Analysis) -> Table:
-    """The layers that do the most damage themselves, with their producers' cosine."""
+def worst_drops(result: analysis.Analysis, pending: Sequence[str] = ()) -> Table:
+    """The layers that do the most damage themselves, with their producers' cosine; `pending`:
+    customized layers the file does not apply yet (measured at the file's qtype), marked ○."""
     by_key = {(f.layer, f.port): f for f in result.layers}
     cos = {f.layer: f.cosine for f in by_key.values() if f.port == "out0"}
     ranked = sorted((f for f in result.layers if f.drop is not None),
                     key=lambda f: -(f.drop or 0.0))[:TOP]
+    marked = [f.layer for f in ranked if f.layer in pending]
+    caption = (f"○ customized, not applied yet ({len(marked)} of these): measured at the file's "
+               "qtype; ctrl+r (the hybrid run) applies it" if marked else None)
     table = Table(title="Largest drops (esc closes; the table gains COS and DROP, s sorts by "
-                  "them)", title_justify="left", expand=False)
+                  "them)", title_justify="left", expand=False, caption=caption,
+                  caption_justify="left")
     for name in ("layer", "producers' cosine", "cosine", "drop"):
         table.add_column(name, justify="left" if name == "layer" else "right")
     for f in ranked:
         feeding = ", ".join(f"{cos[p]:.4f}" for p in f.producers if p in cos) or "input"
-        table.add_row(f.layer + (" [converter]" if f.converter else ""), feeding,
+        mark = "○ " if f.layer in pending else ""
+        table.add_row(mark + f.layer + (" [converter]" if f.converter else ""), feeding,
                       f"{f.cosine:.6f}" + ("c" if f.clamped else ""), f"{f.drop:+.6f}")
     return table

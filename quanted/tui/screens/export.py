@@ -6,6 +6,7 @@ overrides; when the hybrid model is stale, ctrl+r closes and opens the hybrid ru
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 
 from rich.text import Text
 from textual import on, work
@@ -16,6 +17,7 @@ from textual.widgets import Label, Static
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import export
 from quanted.core.engine.command import quoted
+from quanted.core.engine.noise import KeptLog
 from quanted.core.engine.process import EngineProcess
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, EXPORT_KEYS
 from quanted.tui.screens.engine_base import EngineScreen, error_text
@@ -63,7 +65,8 @@ class ExportScreen(EngineScreen):
         the_plan = export.plan(self.path, force=force)
         self.post_message(self.Planned(the_plan))
         on_line(f"\x1b[1m$ {quoted(the_plan.command)}\x1b[0m")
-        result = export.run(the_plan, on_line, process_ready=self._ready)
+        with closing(KeptLog(self.path, "export", on_line)) as kept:
+            result = export.run(the_plan, kept, process_ready=self._ready)
         self.post_message(self.Finished(result))
 
     def _ready(self, process: EngineProcess) -> None:

@@ -21,7 +21,7 @@ from quanted.core.document import QuantizeDocument
 from quanted.core.entropy import EntropyReport
 from quanted.core.errors import FileChangedError, QuantedError, describe
 from quanted.core.files import FileLockedError, ReadOnlyError
-from quanted.tui import analysis_view, loading, reloads, wording
+from quanted.tui import analysis_view, loading, reloads, type_ahead, wording
 from quanted.tui.commands import QuantedCommands
 from quanted.tui.edit_focus import first_changed
 from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first, save_refused
@@ -157,8 +157,9 @@ class MainScreen(Screen[None]):
         reloads.announce(self, message.reloaded, message.skipped)
 
     def install(self, result: loading.Loaded, reloaded: bool) -> None:
-        """Show a document read from disk (the cursor stays on its layer after a reload)."""
-        keep = self.table.current.layer if reloaded and self.table.current else None
+        """Show a document read from disk. The cursor stays on its layer after a reload, and
+        where it was moved over the top rows shown first."""
+        keep = self.table.current.layer if self.table.current else None
         self.doc, self.report, self.model = result.doc, result.report, result.model
         self.table.set_model(self.model, self.doc.saved_customized)
         if keep is not None:
@@ -169,11 +170,14 @@ class MainScreen(Screen[None]):
         # After the first paint: one regex pass over the whole file holds the GIL ~0.2 s.
         self.set_timer(0.1, lambda doc=self.doc: (self.load_qtypes(doc), self.checks.run(doc)))
         analysis_view.load(self)
+        if not reloaded:
+            self.post_message(type_ahead.Ready())  # the keys typed while it loaded
 
     @on(QtypesReady)
     def _qtypes_ready(self, message: QtypesReady) -> None:
         if self.model is not None and message.doc is self.doc:
             self.model.file_qtypes = message.qtypes_by_layer
+            self.model.applied = message.applied
             self.table.refresh()
 
     @on(BulkAdded)

@@ -6,6 +6,7 @@ exact command as they change, streams the engine's log, and is dismissed with th
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 from rich.text import Text
@@ -19,6 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from quanted.core.engine import quantize
 from quanted.core.engine.command import quoted
+from quanted.core.engine.noise import KeptLog
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import QuantedError
 from quanted.tui.keymap import QUANTIZE_KEYS
@@ -116,7 +118,8 @@ class QuantizeScreen(Screen[Path | None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
     def run_engine(self, the_plan: quantize.QuantizePlan, on_line: Callable[[str], None]) -> None:
-        result = quantize.run(the_plan, on_line, process_ready=self._ready)
+        with closing(KeptLog(the_plan.quantize, "quantize", on_line)) as kept:
+            result = quantize.run(the_plan, kept, process_ready=self._ready)
         self.post_message(self.Finished(result))
 
     def _ready(self, process: EngineProcess) -> None:

@@ -132,11 +132,12 @@ class TuneScreen(EngineScreen):
             bar = self.query_one("#tune-bar", ProgressBar)
             plan = self.setup.plan if self.setup is not None else None
             if plan is not None:
-                total = plan.expected or plan.before_pruning()
-                bar.update(total=max(total, event.index), progress=event.index)
+                total = event.index + plan.trials_left(event.index)
+                bar.update(total=total, progress=event.index)
+                pruning = " + the pruning" if plan.eta_is_partial() else ""
                 self.query_one("#tune-state", Static).update(
-                    f"[{trial.phase}] trial {event.index} of ~{total}; ETA "
-                    f"{_duration(event.eta)}")
+                    f"[{trial.phase}] trial {event.index} of {plan.of_trials(event.index)}; ETA "
+                    f"{_duration(event.eta)}{pruning}")
             self._plot()
         elif isinstance(event, Note):
             self.log_view.buffer.append(event.text)

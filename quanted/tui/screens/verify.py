@@ -235,11 +235,18 @@ def _cell(entry: tuple[int, float] | None, reference: list[tuple[int, float]], r
 
 
 def result_view(result: verify.VerifyResult) -> Group:
-    """Per output and iteration: a table of the top-5 side by side, then the figures."""
+    """The summary of each run, then per output and iteration a table of the top-5 side by
+    side with the figures."""
     columns: list[tuple[str, dict[str, list[Comparison]]]] = [("quantized", result.quantized)]
     if result.plain is not None:
         columns.append(("plain quantized", result.plain))
     parts: list = []
+    # The headline figures first: at 80x24 they sat below four per-input tables.
+    for name, run_figures in columns:
+        summary = VerifySummary.of(run_figures)
+        if summary.count:
+            parts.append(Text(summary.line(name), style="bold"))
+    parts.append(Text(""))
     for tensor in result.tensors:
         for i, float_top in enumerate(result.float_top5[tensor]):
             table = Table(title=f"{tensor}  iteration {i}", title_justify="left",
@@ -266,10 +273,6 @@ def result_view(result: verify.VerifyResult) -> Group:
             table.add_row("top-5 overlap", "",
                           *(f"{round(f.top5_overlap * n)}/{n}" for f in figures))
             parts += [table, Text("")]
-    for name, run_figures in columns:
-        summary = VerifySummary.of(run_figures)
-        if summary.count:
-            parts.append(Text(summary.line(name), style="bold"))
     parts.append(Text("yellow: a float top-5 class at another rank; red: not in float's top-5",
                       style="dim"))
     return Group(*parts)

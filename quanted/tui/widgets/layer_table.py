@@ -7,9 +7,11 @@ than 40.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, cast
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -24,7 +26,7 @@ from textual.strip import Strip
 from quanted.core import qtypes
 from quanted.core.keys import shown
 from quanted.core.layers import LayerRow
-from quanted.tui.ids import elide
+from quanted.core.short_ids import NEIGHBOURHOOD, elide
 from quanted.tui.keymap import TABLE_KEYS
 
 if TYPE_CHECKING:
@@ -33,18 +35,6 @@ if TYPE_CHECKING:
 EIGHTHS = " ▏▎▍▌▋▊▉█"
 SORT_TITLES = {"entropy": "max entropy ▼", "name": "name", "file": "file order",
                "drop": "drop ▼", "cosine": "cosine ▲"}
-SHORT_QUANTIZERS = {
-    "dynamic_fixed_point": "dfp",
-    "perchannel_symmetric_affine": "pcsa",
-    "asymmetric_affine": "aa",
-}
-
-
-def short_qtype(qtype: str) -> str:
-    quantizer, dash, bits = qtype.rpartition("-")
-    if dash and quantizer in SHORT_QUANTIZERS:
-        return f"{SHORT_QUANTIZERS[quantizer]}-{bits}"
-    return qtype
 
 
 def fit(text: str, width: int) -> str:
@@ -79,20 +69,49 @@ def bar(value: float | None, width: int, low: float = 0.0, high: float = 1.0) ->
     return text.ljust(width)
 
 
+MIN_LAYER = 28  # cells the id column keeps before the other columns go: 80 columns have it
+
+
 class Layout:
-    """Column widths for one table width; the layer id takes what is left."""
+    """Column widths for one table width; the layer id takes what is left. When that is less
+    than MIN_LAYER the entropy bars go first (the numbers stay), then the FILE column."""
 
     def __init__(self, width: int, analysis: bool = False) -> None:
         self.width = width
         self.bar = 4 if width >= 60 else 0
         self.number = 6
-        self.entropy = self.bar + (1 if self.bar else 0) + self.number
         self.file = 6 if width >= 52 else 0
         self.custom = 8
         self.figure = 7 if analysis else 0  # `cos` and `drop` (an analysis is shown)
+        if self._room() < MIN_LAYER:
+            self.bar = 0
+        if self._room() < MIN_LAYER:
+            self.file = 0
+        self.layer = max(8, self._room())
+
+    @property
+    def entropy(self) -> int:
+        return self.bar + (1 if self.bar else 0) + self.number
+
+    def _room(self) -> int:
         fixed = 3 + 2 * (self.entropy + 1) + (self.file + 1 if self.file else 0) + self.custom
         fixed += 2 * (self.figure + 1) if self.figure else 0
-        self.layer = max(8, width - fixed - 1)
+        return self.width - fixed - 1
+
+
+def header_title(sort: str, stale_age: str, width: int) -> str:
+    """`LAYER  (sort: drop ▼; analysis stale, 5 min old)`, said shorter when it does not fit
+    (the staleness before the sort: the status line says the sort too); never cut mid-word."""
+    stale = f"stale, {stale_age} old" if stale_age else ""
+    sort_note = f"sort: {sort}" if sort else ""
+    tries = [(sort_note, f"analysis {stale}" if stale else ""), (sort, stale), ("", stale),
+             (sort, ""), ("", "")]
+    for notes in tries:
+        text = "; ".join(n for n in notes if n)
+        title = f"LAYER  ({text})" if text else "LAYER"
+        if cell_len(title) <= width:
+            return title
+    return "LAYER"
 
 
 class LayerTable(ScrollView, can_focus=True):
@@ -110,6 +129,7 @@ class LayerTable(ScrollView, can_focus=True):
         "layer-table--missing",
         "layer-table--warn",
         "layer-table--dim",
+        "layer-table--match",
     }
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
@@ -127,6 +147,7 @@ class LayerTable(ScrollView, can_focus=True):
         self.scale = (0.0, 1.0)  # the bars' range: lowest and highest entropy of the report
         self.placeholder = "Loading…"
         self.first_row_rendered: float | None = None  # perf_counter(); benchmarks read it
+        self._filter: tuple[str, Callable[[str], re.Match[str] | None] | None] = ("", None)
 
     # -- model ---------------------------------------------------------------------------
 
@@ -238,8 +259,9 @@ class LayerTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         if self.first_row_rendered is None:
             self.first_row_rendered = time.perf_counter()
-        neighbours = [model.row_at(i).layer for i in (index - 1, index + 1)
-                      if 0 <= i < len(model)]
+        neighbours = [model.row_at(i).layer
+                      for i in range(max(0, index - NEIGHBOURHOOD),
+                                     min(len(model), index + NEIGHBOURHOOD + 1)) if i != index]
         return self._row(model.row_at(index), index == self.cursor, width, neighbours)
 
     def _layout(self, width: int) -> Layout:
@@ -249,10 +271,9 @@ class LayerTable(ScrollView, can_focus=True):
         lay = self._layout(width)
         model = self.model
         sort = SORT_TITLES.get(model.sort, "") if model else ""
-        stale = (f"analysis stale, {model.analysis_age} old"
+        stale = (model.analysis_age
                  if model is not None and model.figures and not model.analysis_current else "")
-        notes = "; ".join(n for n in (f"sort: {sort}" if sort else "", stale) if n)
-        title = f"LAYER  ({notes})" if notes else "LAYER"
+        title = header_title(sort, stale, lay.layer)
         parts = ["   ", fit(title, lay.layer), " ",
                  "OUT0".rjust(lay.entropy), " ", "WEIGHT".rjust(lay.entropy), " "]
         if lay.figure:
@@ -262,6 +283,35 @@ class LayerTable(ScrollView, can_focus=True):
         parts.append("CUSTOM".ljust(lay.custom))
         style = self.rich_style + self.get_component_rich_style("layer-table--header")
         return Strip([Segment(set_cell_size("".join(parts), width), style)], width)
+
+    def _matcher(self) -> Callable[[str], re.Match[str] | None] | None:
+        """The filter's search, compiled once per filter text (None without a filter)."""
+        text = self.model.filter_text if self.model is not None else ""
+        if self._filter[0] != text:
+            from quanted.tui.row_model import compile_filter  # loaded with the full rows
+
+            self._filter = (text, cast("Callable[[str], re.Match[str] | None] | None",
+                                       compile_filter(text)))
+        return self._filter[1]
+
+    def _add_name(self, layer: str, width: int, neighbours: Sequence[str],
+              add: Callable[[str, Style | None], None], style: Style | None) -> None:
+        """The id in `width` cells; what the filter matched stays whole and is highlighted."""
+        text = shown(layer)
+        search = self._matcher()
+        found = search(text) if search is not None else None
+        span = found.span() if found is not None and found.end() > found.start() else None
+        name = elide(text, width, neighbours, keep=span)
+        at = name.find(text[span[0]:span[1]]) if span is not None else -1
+        if at < 0:
+            add(fit(name, width), style)
+            return
+        assert span is not None
+        end = at + span[1] - span[0]
+        match_style = self.get_component_rich_style("layer-table--match")
+        add(name[:at], style)
+        add(name[at:end], match_style if style is None else style + match_style)
+        add(fit(name[end:], width - cell_len(name[:end])), style)
 
     def _row(self, row: LayerRow, is_cursor: bool, width: int,
              neighbours: list[str] | None = None) -> Strip:
@@ -277,12 +327,15 @@ class LayerTable(ScrollView, can_focus=True):
         def add(text: str, style: Style | None = None) -> None:
             segments.append(Segment(text, base + style if style is not None else base))
 
-        # Mark: ● customized, ! not in the file, ⇄ a converter a hybrid run inserted;
+        # Mark: ● customized, ○ customized but not applied in quantize_parameters yet,
+        # ! not in the file, ⇄ a converter a hybrid run inserted;
         # * an unsaved change on this row.
         if not row.in_file:
             add("!", get("layer-table--missing"))
         elif row.converter and row.customized is None:
             add("⇄", get("layer-table--dim"))
+        elif row.customized is not None and self.model is not None and self.model.pending(row):
+            add("○", get("layer-table--warn"))  # not applied yet: the file's qtype was measured
         elif row.customized is not None:
             add("●", get("layer-table--custom"))
         else:
@@ -291,7 +344,7 @@ class LayerTable(ScrollView, can_focus=True):
         add(" ")
         name_style = (get("layer-table--missing") if not row.in_file
                       else get("layer-table--dim") if row.converter else None)
-        add(fit(elide(shown(row.layer), lay.layer, neighbours or ()), lay.layer), name_style)
+        self._add_name(row.layer, lay.layer, neighbours or (), add, name_style)
         add(" ")
         # Marked by the metric `>` ranks by (max entropy, or the analysis's drop).
         value = row.max_entropy if self.model is None else self.model.metric_value(row)
@@ -323,7 +376,7 @@ class LayerTable(ScrollView, can_focus=True):
             style = get("layer-table--custom")
             if not qtypes.engine_applies(row.customized):
                 style = get("layer-table--warn")
-            add(fit(short_qtype(row.customized), lay.custom), style)
+            add(fit(qtypes.short(row.customized), lay.custom), style)
         else:
             add(" " * lay.custom)
         used = sum(seg.cell_length for seg in segments)

@@ -70,9 +70,12 @@ class LayersPane(Vertical):
         model = self._full_model()
         if model is None:
             return
-        current = self.table.current
         model.next_sort()
-        self.table.rows_changed(keep=current.layer if current else None)
+        # The top of the new order is what a sort is for (the largest drops, the highest
+        # entropy): keeping the cursor's layer left it at the top of the view, those above it.
+        self.table.cursor = 0
+        self.table.rows_changed()
+        self.table.scroll_to(y=0, animate=False, immediate=True)
         self.post_message(self.ViewChanged())
 
     @on(FilterBar.Changed)
@@ -92,8 +95,12 @@ class LayersPane(Vertical):
         # The table shortens long ids in the middle; the border shows the highlighted one whole.
         # A border change repaints the whole table, so it waits until the cursor rests.
         layer = message.row.layer if message.row is not None else ""
-        if layer and self.table.model is not None:  # with an analysis: where the damage happens
-            layer += analysis_view.detail(self.table.model.figures, layer)
+        model = self.table.model
+        if layer and model is not None:  # with an analysis: where the damage happens
+            assert message.row is not None
+            layer += analysis_view.detail(model.figures, layer)
+            if model.pending(message.row):
+                layer += "  ·  not applied yet (ctrl+r applies it)"
         if self._id_timer is not None:
             self._id_timer.stop()
         self._id_timer = self.set_timer(0.25, lambda: setattr(self.table, "border_subtitle", layer))
