@@ -16,6 +16,7 @@ from pathlib import Path
 
 from quanted.core import prefetch
 from quanted.core.errors import EditError, ReadError
+from quanted.core.stamp import DiskStamp
 
 LOCK_WAIT_S = 5.0  # a second writer waits this long for the first, then gives up loudly
 _POLL_S = 0.05
@@ -47,11 +48,40 @@ def kind_of(mode: int) -> str | None:
 def read_bytes(path: Path, kind: str = "a .quantize file") -> bytes:
     """Read a regular file, turning every OS failure into a one-line ReadError.
 
-    Opened non-blocking and checked before reading: a FIFO or /dev/zero must not hang.
-    Bytes read early by core/prefetch.py, of the file as it is now, are taken instead."""
+    Opened non-blocking and checked before reading: a FIFO or /dev/zero must not hang."""
+    return read_stamped(path, kind)[0]
+
+
+READ_TRIES = 3  # reads of a file that keeps changing under them, before giving up
+
+
+def read_stamped(path: Path, kind: str = "a .quantize file") -> tuple[bytes, DiskStamp]:
+    """read_bytes, and the stamp that names the bytes read: the file's stat just before the
+    read, equal to the one just after it. A file whose stat moved during the read (another
+    program writing it) is read again, READ_TRIES times at most, then refused: torn bytes are
+    a version that never was on disk. Bytes read early by core/prefetch.py, of the file as
+    it is now, are taken instead."""
     early = prefetch.take(os.fspath(path))
     if early is not None:
         return early
+    for _ in range(READ_TRIES):
+        fd = _open_regular(path, kind)
+        try:
+            before = DiskStamp.of_stat(os.fstat(fd))
+            data = _read_all(fd)
+            if DiskStamp.of_stat(os.fstat(fd)) == before:
+                return data, before
+        except IsADirectoryError:
+            raise ReadError(f"is a directory, not {kind}", path) from None
+        except OSError as exc:
+            raise ReadError(exc.strerror or str(exc), path) from None
+        finally:
+            os.close(fd)
+    raise ReadError(f"changed while it was read, {READ_TRIES} times (another program is "
+                    "writing it); nothing done: try again once it is written", path)
+
+
+def _open_regular(path: Path, kind: str) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -67,14 +97,18 @@ def read_bytes(path: Path, kind: str = "a .quantize file") -> bytes:
         if what is not None:
             raise ReadError(f"is {what}, not {kind}", path)
         os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    except IsADirectoryError:
-        raise ReadError(f"is a directory, not {kind}", path) from None
     except OSError as exc:
-        raise ReadError(exc.strerror or str(exc), path) from None
-    finally:
         os.close(fd)
+        raise ReadError(exc.strerror or str(exc), path) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _read_all(fd: int) -> bytes:
+    with os.fdopen(fd, "rb", closefd=False) as handle:
+        return handle.read()
 
 
 def check_regular(path: Path, kind: str) -> None:
