@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from quanted.core import block, block_parse, empty_header, scanner, splitscan, verdicts
+from quanted.core.engine_yaml import refuse_unloadable
 from quanted.core.errors import EditError, FileChangedError, ReadError
-from quanted.core.files import locked, read_stamped, remove_stale_temps
+from quanted.core.files import locked, read_stamped, remove_stale_temps, still_as_read
 from quanted.core.pending_write import write_while
 from quanted.core.saving import atomic_write
 from quanted.core.scanner import CUSTOMIZED, Scan, TableHelper, TensorQtype
-from quanted.core.stamp import SMALL_FILE, DiskStamp
+from quanted.core.stamp import DiskStamp
 
 _T = TypeVar("_T")
 
@@ -94,7 +95,7 @@ class QuantizeDocument:
         ):
             missed = scanner.GuessMissed if self._guessed else ReadError
             raise missed("the fast index and the full scan disagree; not written", self._label)
-        scan.verified = True
+        scan.verified, scan.refusals = True, full.refusals
         if self.stamp is not None:
             verdicts.record(self.stamp, scan)
 
@@ -328,23 +329,9 @@ class QuantizeDocument:
         return False
 
     def _still_as_read(self) -> None:
-        """FileChangedError unless the file on disk is the version read or last saved: its
-        stamp; a small file, its bytes (touched is not changed: pegasus may rewrite it
-        identically; and a change within one tick of a coarse clock keeps the stamp)."""
-        if self.path is None or self.stamp is None:
-            return
-        try:
-            if self.stamp.size > SMALL_FILE and DiskStamp.of(self.path) == self.stamp:
-                return
-            if self.stamp.size <= SMALL_FILE:
-                data, stamp = read_stamped(self.path)
-                if data == self.data and DiskStamp.of(self.path) == stamp:
-                    return
-        except (OSError, ReadError):
-            pass
-        raise FileChangedError(
-            "changed on disk since it was read (a pegasus run?); reload, or overwrite",
-            self.path)
+        """FileChangedError unless the file on disk is the version read or last saved."""
+        if self.path is not None and self.stamp is not None:
+            still_as_read(self.path, self.stamp, lambda: self.data)
 
     def save(self, path: str | Path | None = None, *, overwrite: bool = False,
              force: bool = False) -> Path:
@@ -369,12 +356,18 @@ class QuantizeDocument:
             was_empty = block.is_empty(self._saved)
             block_error = (scanner.block_error(text, self._label, self.scan.legacy)
                            if text is not None else None)
+            def writable() -> None:  # never a file the engine's YAML loader refuses
+                self.verify()
+                refuse_unloadable(self.data, self.scan.refusals, self._block_span, text,
+                                  self._label)
+
             if block_error is None and not self._indexed().verified:
-                stamp = write_while(target, chunks, force, self.verify, expect)
+                stamp = write_while(target, chunks, force, writable, expect)
             else:
                 self.verify()
                 if block_error is not None:
                     raise block_error
+                writable()
                 stamp = atomic_write(target, chunks, force=force, expect=expect)
             if was_empty and not block.is_empty(self.block_state):
                 empty_header.remember(target, self._saved.header)

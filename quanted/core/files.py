@@ -10,13 +10,13 @@ import re
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from quanted.core import prefetch
-from quanted.core.errors import EditError, ReadError
-from quanted.core.stamp import DiskStamp
+from quanted.core.errors import EditError, FileChangedError, ReadError
+from quanted.core.stamp import SMALL_FILE, DiskStamp
 
 LOCK_WAIT_S = 5.0  # a second writer waits this long for the first, then gives up loudly
 _POLL_S = 0.05
@@ -109,6 +109,24 @@ def _open_regular(path: Path, kind: str) -> int:
 def _read_all(fd: int) -> bytes:
     with os.fdopen(fd, "rb", closefd=False) as handle:
         return handle.read()
+
+
+def still_as_read(path: Path, stamp: DiskStamp, data: Callable[[], bytes]) -> None:
+    """FileChangedError unless the file at `path` is the version `stamp` names, `data()` its
+    bytes: its stamp; a small file, its bytes (touched is not changed: pegasus may rewrite it
+    identically; and a change within one tick of a coarse clock keeps the stamp). The last
+    stat is the last system call: a save renames right after it."""
+    try:
+        if stamp.size > SMALL_FILE and DiskStamp.of(path) == stamp:
+            return
+        if stamp.size <= SMALL_FILE:
+            now, now_stamp = read_stamped(path)
+            if now == data() and DiskStamp.of(path) == now_stamp:
+                return
+    except (OSError, ReadError):
+        pass
+    raise FileChangedError(
+        "changed on disk since it was read (a pegasus run?); reload, or overwrite", path)
 
 
 def check_regular(path: Path, kind: str) -> None:

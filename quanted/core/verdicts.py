@@ -84,8 +84,8 @@ def fits(scan: Scan, data: bytes) -> bool:
 
 def record(stamp: DiskStamp, scan: Scan) -> None:
     """The full scan passed the bytes `stamp` names, and `scan` is their index."""
-    if not scan.verified:
-        return
+    if not scan.verified or scan.refusals:
+        return  # a file the engine refuses is scanned again: the refusal is found again
     try:
         entry = _entry(stamp)
         entry.parent.mkdir(parents=True, exist_ok=True)

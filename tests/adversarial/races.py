@@ -40,28 +40,36 @@ GOOD = b"    rounding: rtzz\n"
 BAD = b"    rounding: 'tne\n"
 
 # The second process: waits DELAY seconds, then changes the file as KIND says, REPLACEMENT
-# for the line at OFFSET.
+# for the line at OFFSET. It prints whether the file it changed was already edited (its size
+# is not SIZE) and whether its change landed in the file at PATH (not in one a rename had
+# already replaced: any rename-based save races a writer that opened the file before it),
+# looked at before and after its write.
 WRITER = """
 import os, sys, time
-path, kind, offset, replacement, delay = sys.argv[1], sys.argv[2], int(sys.argv[3]), \\
-    sys.argv[4].encode().decode("unicode_escape").encode("latin-1"), float(sys.argv[5])
+path, kind, offset, replacement, delay, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), \\
+    sys.argv[4].encode().decode("unicode_escape").encode("latin-1"), float(sys.argv[5]), \\
+    int(sys.argv[6])
 time.sleep(delay)
-st = os.stat(path)
-if kind == "truncated":
-    os.truncate(path, st.st_size // 2)
-elif kind == "renamed_over":
+if kind == "renamed_over":
     with open(path, "rb") as f:
         data = f.read()
     other = path + ".other"
     with open(other, "wb") as f:
         f.write(data[:offset] + replacement + data[offset + len(replacement):])
     os.replace(other, path)
+    print(len(data) != size, True, True)
 else:
-    fd = os.open(path, os.O_WRONLY)
-    os.pwrite(fd, replacement, offset)
+    fd = os.open(path, os.O_RDWR)
+    st = os.fstat(fd)
+    before = os.stat(path).st_ino == st.st_ino
+    if kind == "truncated":
+        os.ftruncate(fd, st.st_size // 2)
+    else:
+        os.pwrite(fd, replacement, offset)
+        if kind == "mtime_put_back":
+            os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+    print(st.st_size != size, before, os.stat(path).st_ino == st.st_ino)
     os.close(fd)
-    if kind == "mtime_put_back":
-        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 """
 
 # The editor's save, as screens/main.py makes it: a fast open, an edit, save() (exit 1 on a
@@ -150,26 +158,35 @@ class Sweep:
         line = BAD if command in ("check", "layers") or rng.random() < 0.5 else GOOD
         delay = rng.uniform(0.0, self.span * 1.3)
         other = subprocess.Popen([sys.executable, "-c", WRITER, str(self.path), writer,
-                                  str(self.offset), line.decode("latin-1"), f"{delay:.4f}"],
-                                 env=self.env)
+                                  str(self.offset), line.decode("latin-1"), f"{delay:.4f}",
+                                  str(len(self.original))], env=self.env, text=True,
+                                 stdout=subprocess.PIPE)
         done = self._run(self._command(command))
-        other.wait(timeout=60)
+        saw_edit, in_file, landed = (word == "True"
+                                     for word in other.communicate(timeout=60)[0].split())
         final = self.path.read_bytes()
         theirs = self._changed(writer, self.original, line)
-        rejected = line == BAD or writer == "truncated"
         if command in ("check", "layers"):
             verdict = self._judge_later(final)
             return verdict if final == theirs else "mixed"
         mine = self._edited(command, self.original)
+        if not landed:  # they wrote to the file this edit had replaced (or was replacing)
+            if final != mine or done.returncode != 0:
+                return "mixed"
+            return "ok" if not in_file else "undecided (their write met the rename)"
+        if saw_edit:  # they changed the edited file: theirs on top of it
+            return self._judge_later(final) if final == self._changed(writer, mine, line) \
+                else "mixed"
+        if final == mine:
+            return "lost"
         if done.returncode != 0:
-            if final != theirs:
-                return "lost" if final == mine else "mixed"
-            return self._judge_later(final)
+            return self._judge_later(final) if final == theirs else "mixed"
         if final == self._edited(command, theirs):
+            rejected = line == BAD or writer == "truncated"
             return "rejected" if rejected else self._judge_later(final)
-        if final in (self._changed(writer, mine, line), theirs):
-            return self._judge_later(final)  # they wrote after the rename
-        return "lost" if final == mine else "mixed"
+        if final == theirs and writer == "renamed_over":
+            return self._judge_later(final)  # their rename came after this edit's
+        return "mixed"
 
     def _judge_later(self, final: bytes) -> str:
         """A later check and add see the file for what it is."""

@@ -22,4 +22,5 @@ def test_a_second_process_never_fools_a_command(tmp_path):
     rng = random.Random(20)
     found = {f"{command} vs {writer}": sweep.race(command, writer, rng)
              for command, writer in PAIRS}
-    assert set(found.values()) == {"ok"}, found
+    # "undecided": their write met this edit's rename (which came first, no stat can say)
+    assert all(v == "ok" or v.startswith("undecided") for v in found.values()), found
