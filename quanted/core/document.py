@@ -384,7 +384,9 @@ class QuantizeDocument:
         shift by the size difference: no second scan of a 15 MB file."""
         start, end = self._block_span
         new_end = end + sum(len(c) for c in chunks) - len(self.data)
-        self.scan = self.scan.replace(entries=scanner.moved(self.scan, CUSTOMIZED, new_end))
+        # refusals: none, or the save was refused (core/engine_yaml.py)
+        self.scan = self.scan.replace(entries=scanner.moved(self.scan, CUSTOMIZED, new_end),
+                                      refusals=[])
         self._pending = chunks
         self._block_span = (start, new_end)
         self._saved = self.block_state

@@ -88,7 +88,7 @@ def key_end(text: str) -> tuple[int, int] | None:
 def long_int(text: str) -> int | None:
     """The number of digits of a decimal integer in `text` the loader cannot read, or None."""
     if len(text) <= MAX_INT_DIGITS or text.encode("utf-8", "surrogatepass").translate(
-            _DIGITS_AS_ZERO).find(_RUN) < 0:
+            DIGITS_AS_ZERO).find(LONG_RUN) < 0:
         return None  # no run of digits that long (found in C: the regex is 100x slower)
     for match in _LONG_INT.finditer(text):
         digits = sum(ch.isdigit() for ch in match.group())
@@ -98,8 +98,8 @@ def long_int(text: str) -> int | None:
 
 
 # Digits and `_` as b"0", every other byte as b" ": a long run of digits is a run of b"0".
-_DIGITS_AS_ZERO = bytes(0x30 if chr(c) in "0123456789_" else 0x20 for c in range(256))
-_RUN = b"0" * (MAX_INT_DIGITS + 1)
+DIGITS_AS_ZERO = bytes(0x30 if chr(c) in "0123456789_" else 0x20 for c in range(256))
+LONG_RUN = b"0" * (MAX_INT_DIGITS + 1)
 
 
 def line_refusal(text: str) -> tuple[str, str] | None:

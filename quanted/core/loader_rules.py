@@ -12,12 +12,15 @@ from quanted.core import scanner
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine_yaml import BREAK_CHARS as _BREAK_CHARS
 from quanted.core.engine_yaml import (
-    LONG_INT,
+    DIGITS_AS_ZERO,
+    LONG_RUN,
+    MAX_INT_DIGITS,
     MAX_KEY,
     comment_start,
     describe,
     first_unprintable,
     key_end,
+    long_int,
 )
 from quanted.core.problems import ERROR, WARNING, Problem
 from quanted.core.scanner import QUANTIZE_PARAMETERS
@@ -65,8 +68,7 @@ def engine_loader_problems(doc: QuantizeDocument) -> list[Problem]:
         ch = match.group().decode("utf-8")
         problems.append(Problem(ERROR, f"{describe(ch)}, a control character: the engine's YAML "
                                 "loader rejects the file", line, code=YAML))
-    problems.extend(Problem(ERROR, why, scanner.line_of(data, at), code=YAML)
-                    for at, kind, why in doc.scan.refusals if kind == LONG_INT)
+    problems.extend(_long_int_problems(data))
     problems.extend(_break_problems(data))
     problems.extend(_long_key_problems(data))
     problems.extend(_duplicate_field_problems(doc))
@@ -93,6 +95,29 @@ def _line_at(data: bytes, pos: int) -> tuple[int, str]:
     start = data.rfind(b"\n", 0, pos) + 1
     end = data.find(b"\n", pos)
     return start, data[start : end if end >= 0 else len(data)].decode("utf-8").rstrip("\r")
+
+
+def _long_int_problems(data: bytes) -> list[Problem]:
+    """Integers of more digits than the loader reads: a run that long is looked for in C, a
+    slice at a time (the marked copy of a slice, not of the file)."""
+    problems: list[Problem] = []
+    seen: set[int] = set()
+    for at in range(0, len(data), _CHUNK):
+        marked = data[at : at + _CHUNK + MAX_INT_DIGITS].translate(DIGITS_AS_ZERO)
+        found = marked.find(LONG_RUN)
+        while 0 <= found < _CHUNK:
+            start, text = _line_at(data, at + found)
+            digits = long_int(text)
+            if digits is not None and start not in seen:
+                seen.add(start)
+                problems.append(Problem(
+                    ERROR, f"an integer of {digits} digits: the engine's YAML loader reads at "
+                    f"most {MAX_INT_DIGITS}", scanner.line_of(data, start), code=YAML))
+            end = data.find(b"\n", at + found)
+            if end < 0:
+                break
+            found = marked.find(LONG_RUN, end + 1 - at)
+    return problems
 
 
 def _break_problems(data: bytes) -> list[Problem]:

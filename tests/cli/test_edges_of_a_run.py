@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from quanted.cli.dispatch import main
+from quanted.core.document import QuantizeDocument
 from quanted.core.engine_yaml import MAX_INT_DIGITS
+from quanted.core.validate import check
 from quanted.core.yamlshape import MAX_DEPTH
 from tests.conftest import REPO
 from tests.core.docs import v2_doc
@@ -124,6 +126,9 @@ def test_an_integer_the_engine_cannot_read_is_an_error(model, capsys, digits):
     before = model.read_bytes()
     assert main(["add", str(model), "c2_6"]) == 1
     assert model.read_bytes() == before
+    # the editor's check, of the fast index it opened
+    found = [p for p in check(QuantizeDocument.open(model, full=False)) if p.line == 12]
+    assert found and found[0].message.startswith(f"an integer of {digits} digits")
 
 
 def test_the_longest_integer_the_engine_reads_is_fine(model, capsys):
