@@ -134,9 +134,7 @@ def main() -> None:
             path, entropy = generate(Path(tmp), args.layers)
         print(f"input: {path.stat().st_size / 1e6:.1f} MB; load average "
               f"{os.getloadavg()[0]:.2f}")
-        # The editor's copy is made first: by the time the editor reads it, it is settled
-        # (written seconds before, as pegasus's output is), so the save may copy its unchanged
-        # bytes from it (core/kernel_copy.py).
+        # The editor's copy is made first, as pegasus's output is written seconds before.
         copy = Path(tmp) / "editor"
         copy.mkdir()
         shutil.copy(path, copy / path.name)

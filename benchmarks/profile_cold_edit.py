@@ -54,11 +54,11 @@ def stamped(owner, name, label):
         finally:
             mark("< " + label)
     setattr(owner, name, wrapper)
-stamped(document, "read_bytes", "read (the early read's bytes taken)")
+stamped(document, "read_stamped", "read (the early read's bytes taken)")
 stamped(scanner, "index", "fast index")
 stamped(scanner, "scan", "full scan (this process's part)")
 stamped(pending_write, "fill_temp", "temp file written (thread)")
-stamped(pending_write, "replace_temp", "rename")
+stamped(pending_write, "replace_temp", "check as read, rename")
 status = dispatch.main(sys.argv[1:])
 mark("done")
 print(json.dumps(marks), file=sys.stderr)

@@ -4,6 +4,7 @@ are imported, then the CLI runs as usual (cli/dispatch.run)."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 # Commands whose first positional argument is the .quantize file they read at once.
@@ -11,10 +12,19 @@ _READS_FIRST = ("add", "remove", "check", "layers")
 
 
 def run() -> None:
-    read_early(sys.argv[1:])
-    from quanted.cli.dispatch import run as run_cli
+    try:
+        read_early(sys.argv[1:])
+        from quanted.cli.dispatch import run as run_cli
 
-    run_cli()
+        run_cli()
+    except KeyboardInterrupt:
+        # ctrl+c before the command's own handler is in place (its imports, the parser):
+        # the stopped command's status and line, never a traceback.
+        try:
+            sys.stderr.write("quanted: interrupted\n")
+            sys.stderr.flush()
+        finally:
+            os._exit(130)
 
 
 def read_early(argv: list[str]) -> None:

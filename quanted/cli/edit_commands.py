@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -132,8 +133,28 @@ def cmd_add(args: argparse.Namespace) -> int:
         if args.above is not None or args.top is not None:
             picked = selection.pick(args)  # its own read of the file, let go before this one
         messages = _edit(args, lambda doc: _add(doc, args, picked))
-    print("\n".join(messages))  # only once it is written: a failed save printed nothing
+    _confirm(messages, args.file)  # only once it is written: a failed save printed nothing
     return 0
+
+
+def _confirm(messages: list[str], path: Path) -> None:
+    """Print what an edit did, once it is saved. A stdout that cannot take it (a full disk)
+    does not undo the edit: a warning on stderr, and the edit's exit status (0)."""
+    try:
+        print("\n".join(messages))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # the reader left: not an error (cli/dispatch.py)
+    except OSError as exc:
+        try:
+            print(f"quanted: warning: {path}: saved, but its confirmation could not be "
+                  f"printed ({exc.strerror or exc})", file=sys.stderr)
+        except OSError:
+            pass
+        # The exit's flush would fail on what is still buffered: it goes nowhere instead.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _edit(args: argparse.Namespace,
@@ -231,7 +252,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     with locked(args.file):
         refuse_if_interrupted(args.file)
         messages = _edit(args, lambda doc: _remove(doc, args))
-    print("\n".join(messages))
+    _confirm(messages, args.file)
     return 0
 
 

@@ -89,7 +89,7 @@ class Picked(NamedTuple):
 
     layers: list[str]  # the named layers found in the file, then the picked ones, worst first
     errors: list[str]  # no report, unknown named layers: reported with add's own errors
-    stamp: DiskStamp | None  # the version they were found in (None: it moved meanwhile)
+    stamp: DiskStamp | None  # the version of the file they were found in
 
 
 def pick(args: argparse.Namespace) -> Picked:
@@ -101,12 +101,8 @@ def pick(args: argparse.Namespace) -> Picked:
     from quanted.core.tensor_index import TensorIndex
     from quanted.core.validate import resolve_layer, unknown_layer_message
 
-    try:
-        before: DiskStamp | None = DiskStamp.of(args.file)
-    except OSError:
-        before = None  # the open says what is wrong
     doc = QuantizeDocument.open(args.file)  # a broken file's error before any note
-    stamp = doc.stamp if before is not None and doc.stamp == before else None
+    stamp = doc.stamp  # the version of the bytes the layers are picked from
     known = TensorIndex.of(doc)
     index = LayerIndex.of(doc, known)
     del doc

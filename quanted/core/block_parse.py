@@ -17,6 +17,7 @@ from quanted.core.block import (
     duplicates,
     is_empty_flow,
 )
+from quanted.core.yamlshape import MAX_DEPTH
 from quanted.core.errors import ReadError
 from quanted.core.scalars import NOT_STRINGS as _NOT_STRINGS
 
@@ -92,6 +93,9 @@ def _cross_check(state: BlockState, text: str, path: str, first_line: int) -> No
         line = first_line + mark.line if mark is not None else first_line
         problem = getattr(exc, "problem", None) or "not valid YAML"
         raise ReadError(f"customized_quantize_layers: {problem}", path, line) from None
+    except RecursionError:  # ruamel's composer recurses once per level
+        raise ReadError(f"customized_quantize_layers: nested more than {MAX_DEPTH} levels "
+                        "deep (the engine's YAML loader fails on it)", path, first_line) from None
     mapping = loaded.get("customized_quantize_layers") if isinstance(loaded, dict) else None
     if mapping is None:
         mapping = {}

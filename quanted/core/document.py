@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from functools import cached_property
@@ -10,13 +9,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from quanted.core import block, block_parse, empty_header, scanner, splitscan, verdicts
+from quanted.core.engine_yaml import refuse_unloadable
 from quanted.core.errors import EditError, FileChangedError, ReadError
-from quanted.core.files import locked, read_bytes, remove_stale_temps
-from quanted.core.kernel_copy import Unchanged
+from quanted.core.files import locked, read_stamped, remove_stale_temps, still_as_read
 from quanted.core.pending_write import write_while
 from quanted.core.saving import atomic_write
 from quanted.core.scanner import CUSTOMIZED, Scan, TableHelper, TensorQtype
-from quanted.core.stamp import SMALL_FILE, DiskStamp
+from quanted.core.stamp import DiskStamp
 
 _T = TypeVar("_T")
 
@@ -52,8 +51,7 @@ class QuantizeDocument:
         self._position = self._batch_depth = 0
         self._batch_start: int | None = None
         self._derived: dict[tuple[str, int], tuple[block.BlockState, object]] = {}
-        self.stamp: DiskStamp | None = None
-        self._read_at: int | None = None  # when the read of the bytes `stamp` names began
+        self.stamp: DiskStamp | None = None  # the version of the file `data` is (None: no file)
 
     @classmethod
     def open(cls, path: str | Path, *, full: bool = True, split: bool = False,
@@ -63,12 +61,9 @@ class QuantizeDocument:
         of a big table (core/splitscan.py) for verify(); the caller close()s the document."""
         path = Path(path)
         remove_stale_temps(path)  # left by a save that was killed
-        started = time.time_ns()
-        before = verdicts.stat(path)
-        recalled = verdicts.recall(before) if before is not None else None
-        data = read_bytes(path)
-        same = verdicts.same(before, verdicts.stat(path))
-        if recalled is not None and same and verdicts.fits(recalled, data):
+        data, stamp = read_stamped(path)
+        recalled = verdicts.recall(stamp)
+        if recalled is not None and verdicts.fits(recalled, data):
             recalled.data = data
             doc = cls(data, path, scan=recalled)
         else:
@@ -79,14 +74,9 @@ class QuantizeDocument:
                 if helper is not None:
                     helper.close()
                 raise
-            if full and same:
-                verdicts.record(path, doc.scan)
-        try:
-            doc.stamp = DiskStamp.of(path)
-        except BaseException:
-            doc.close()
-            raise
-        doc._read_at = started if same else None
+            if full:
+                verdicts.record(stamp, doc.scan)
+        doc.stamp = stamp
         if doc._editor.empty_header is None:
             doc._editor.empty_header = empty_header.recall(path)
         return doc
@@ -105,9 +95,9 @@ class QuantizeDocument:
         ):
             missed = scanner.GuessMissed if self._guessed else ReadError
             raise missed("the fast index and the full scan disagree; not written", self._label)
-        scan.verified = True
-        if self.path is not None and self.stamp is not None and not self.changed_on_disk():
-            verdicts.record(self.path, scan)
+        scan.verified, scan.refusals = True, full.refusals
+        if self.stamp is not None:
+            verdicts.record(self.stamp, scan)
 
     def close(self) -> None:
         """End the helper of open(split=True) if verify() has not (idempotent)."""
@@ -331,31 +321,32 @@ class QuantizeDocument:
         return b"".join(self._chunks())
 
     def changed_on_disk(self) -> bool:
-        if self.path is None or self.stamp is None:
-            return False
+        """The file on disk is no longer the version this document read or last saved."""
         try:
-            now = DiskStamp.of(self.path)
-            if now == self.stamp and now.size > SMALL_FILE:
-                return False
-            # Touched is not changed: compare the bytes (pegasus may rewrite identically).
-            return read_bytes(self.path) != self.data
-        except (OSError, ReadError):
+            self._still_as_read()
+        except FileChangedError:
             return True
+        return False
+
+    def _still_as_read(self) -> None:
+        """FileChangedError unless the file on disk is the version read or last saved."""
+        if self.path is not None and self.stamp is not None:
+            still_as_read(self.path, self.stamp, lambda: self.data)
 
     def save(self, path: str | Path | None = None, *, overwrite: bool = False,
              force: bool = False) -> Path:
         """Write atomically under the file's lock. Refuses if the file changed on disk, unless
-        `overwrite`; refuses a read-only file unless `force`."""
+        `overwrite`, when it starts and again just before the rename; refuses a read-only file
+        unless `force`."""
         target = Path(path) if path is not None else self.path
         if target is None:
             raise EditError("no file name to save to")
-        # The lock covers the changed-on-disk check and the rename: no writer in between.
+        # The lock keeps other quanteds out from the check to the rename; other programs are
+        # looked for once more just before the rename (expect).
         with locked(target):
-            if target == self.path and not overwrite and self.changed_on_disk():
-                raise FileChangedError(
-                    "changed on disk since it was read (a pegasus run?); reload, or overwrite",
-                    target,
-                )
+            expect = self._still_as_read if target == self.path and not overwrite else None
+            if expect is not None:
+                expect()
             # Never write what the full scan rejects: the rest of the file is checked once
             # (or was, by an earlier run), the new block each time (it is all that changed);
             # the file's error first. Written in pieces: joining 15 MB costs a tenth of the
@@ -365,34 +356,40 @@ class QuantizeDocument:
             was_empty = block.is_empty(self._saved)
             block_error = (scanner.block_error(text, self._label, self.scan.legacy)
                            if text is not None else None)
-            # The bytes around the block are copied from the file itself while it is as read.
-            same = (Unchanged(self.path, self.stamp, *self._block_span, self._read_at)
-                    if self.path and self.stamp and self._read_at and text is not None
-                    and self.stamp.size > SMALL_FILE else None)
+            def writable() -> None:  # never a file the engine's YAML loader refuses
+                self.verify()
+                refuse_unloadable(self.data, self.scan.refusals, self._block_span, text,
+                                  self._label)
+
             if block_error is None and not self._indexed().verified:
-                write_while(target, chunks, force, self.verify, same)
+                stamp = write_while(target, chunks, force, writable, expect)
             else:
                 self.verify()
                 if block_error is not None:
                     raise block_error
-                atomic_write(target, chunks, force=force, unchanged=same)
+                writable()
+                stamp = atomic_write(target, chunks, force=force, expect=expect)
             if was_empty and not block.is_empty(self.block_state):
                 empty_header.remember(target, self._saved.header)
+            replaced = self.stamp if target == self.path else None
             # The saved text becomes the new baseline; undo history stays usable.
-            self._rebase(chunks, target)
-            verdicts.record(target, self.scan)
+            self._rebase(chunks, target, stamp)
+            if replaced is not None and replaced[:2] != stamp[:2]:
+                verdicts.forget(replaced)
+            verdicts.record(stamp, self.scan)
         return target
 
-    def _rebase(self, chunks: list[bytes | memoryview], path: Path) -> None:
+    def _rebase(self, chunks: list[bytes | memoryview], path: Path, stamp: DiskStamp) -> None:
         """Make the saved bytes the baseline. Only the block changed, so offsets after it
         shift by the size difference: no second scan of a 15 MB file."""
         start, end = self._block_span
         new_end = end + sum(len(c) for c in chunks) - len(self.data)
-        self.scan = self.scan.replace(entries=scanner.moved(self.scan, CUSTOMIZED, new_end))
+        # refusals: none, or the save was refused (core/engine_yaml.py)
+        self.scan = self.scan.replace(entries=scanner.moved(self.scan, CUSTOMIZED, new_end),
+                                      refusals=[])
         self._pending = chunks
         self._block_span = (start, new_end)
         self._saved = self.block_state
         self.path = path
         self._label = str(path)
-        self.stamp = DiskStamp.of(path)
-        self._read_at = None  # written by this save: within the tick kernel_copy cannot see
+        self.stamp = stamp

@@ -10,12 +10,13 @@ import re
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from quanted.core import prefetch
-from quanted.core.errors import EditError, ReadError
+from quanted.core.errors import EditError, FileChangedError, ReadError
+from quanted.core.stamp import SMALL_FILE, DiskStamp
 
 LOCK_WAIT_S = 5.0  # a second writer waits this long for the first, then gives up loudly
 _POLL_S = 0.05
@@ -47,11 +48,40 @@ def kind_of(mode: int) -> str | None:
 def read_bytes(path: Path, kind: str = "a .quantize file") -> bytes:
     """Read a regular file, turning every OS failure into a one-line ReadError.
 
-    Opened non-blocking and checked before reading: a FIFO or /dev/zero must not hang.
-    Bytes read early by core/prefetch.py, of the file as it is now, are taken instead."""
+    Opened non-blocking and checked before reading: a FIFO or /dev/zero must not hang."""
+    return read_stamped(path, kind)[0]
+
+
+READ_TRIES = 3  # reads of a file that keeps changing under them, before giving up
+
+
+def read_stamped(path: Path, kind: str = "a .quantize file") -> tuple[bytes, DiskStamp]:
+    """read_bytes, and the stamp that names the bytes read: the file's stat just before the
+    read, equal to the one just after it. A file whose stat moved during the read (another
+    program writing it) is read again, READ_TRIES times at most, then refused: torn bytes are
+    a version that never was on disk. Bytes read early by core/prefetch.py, of the file as
+    it is now, are taken instead."""
     early = prefetch.take(os.fspath(path))
     if early is not None:
         return early
+    for _ in range(READ_TRIES):
+        fd = _open_regular(path, kind)
+        try:
+            before = DiskStamp.of_stat(os.fstat(fd))
+            data = _read_all(fd)
+            if DiskStamp.of_stat(os.fstat(fd)) == before:
+                return data, before
+        except IsADirectoryError:
+            raise ReadError(f"is a directory, not {kind}", path) from None
+        except OSError as exc:
+            raise ReadError(exc.strerror or str(exc), path) from None
+        finally:
+            os.close(fd)
+    raise ReadError(f"changed while it was read, {READ_TRIES} times (another program is "
+                    "writing it); nothing done: try again once it is written", path)
+
+
+def _open_regular(path: Path, kind: str) -> int:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
@@ -67,14 +97,36 @@ def read_bytes(path: Path, kind: str = "a .quantize file") -> bytes:
         if what is not None:
             raise ReadError(f"is {what}, not {kind}", path)
         os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read()
-    except IsADirectoryError:
-        raise ReadError(f"is a directory, not {kind}", path) from None
     except OSError as exc:
-        raise ReadError(exc.strerror or str(exc), path) from None
-    finally:
         os.close(fd)
+        raise ReadError(exc.strerror or str(exc), path) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _read_all(fd: int) -> bytes:
+    with os.fdopen(fd, "rb", closefd=False) as handle:
+        return handle.read()
+
+
+def still_as_read(path: Path, stamp: DiskStamp, data: Callable[[], bytes]) -> None:
+    """FileChangedError unless the file at `path` is the version `stamp` names, `data()` its
+    bytes: its stamp; a small file, its bytes (touched is not changed: pegasus may rewrite it
+    identically; and a change within one tick of a coarse clock keeps the stamp). The last
+    stat is the last system call: a save renames right after it."""
+    try:
+        if stamp.size > SMALL_FILE and DiskStamp.of(path) == stamp:
+            return
+        if stamp.size <= SMALL_FILE:
+            now, now_stamp = read_stamped(path)
+            if now == data() and DiskStamp.of(path) == now_stamp:
+                return
+    except (OSError, ReadError):
+        pass
+    raise FileChangedError(
+        "changed on disk since it was read (a pegasus run?); reload, or overwrite", path)
 
 
 def check_regular(path: Path, kind: str) -> None:

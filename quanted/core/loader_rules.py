@@ -10,36 +10,29 @@ import re
 
 from quanted.core import scanner
 from quanted.core.document import QuantizeDocument
+from quanted.core.engine_yaml import BREAK_CHARS as _BREAK_CHARS
+from quanted.core.engine_yaml import (
+    DIGITS_AS_ZERO,
+    LONG_RUN,
+    MAX_INT_DIGITS,
+    MAX_KEY,
+    comment_start,
+    describe,
+    first_unprintable,
+    key_end,
+    long_int,
+)
 from quanted.core.problems import ERROR, WARNING, Problem
 from quanted.core.scanner import QUANTIZE_PARAMETERS
 
 YAML = "yaml"
-MAX_KEY = 1024  # a simple key's ':' must come within 1024 characters of its start
 # ruamel's Reader refuses all but \t \n \r, 0x20-0x7e, 0x85, 0xa0-0xd7ff, 0xe000-0xfffd and
 # the astral planes. The same set, as UTF-8 bytes (tabs quanted's reader refuses itself).
 _UNPRINTABLE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x84\x86-\x9f]"
                           rb"|\xef\xbf[\xbe\xbf]")
 # Line breaks to ruamel's scanner in comments, not to quanted's reader nor to most editors.
 _BREAKS = re.compile(rb"\xc2\x85|\xe2\x80[\xa8\xa9]")
-_BREAK_CHARS = "\x85\u2028\u2029"
 _LONG_LINE = re.compile(rb"^[^\n]{%d,}" % (MAX_KEY + 1), re.MULTILINE)
-
-
-def _describe(ch: str) -> str:
-    return f"U+{ord(ch):04X}"
-
-
-def first_unprintable(text: str) -> str | None:
-    """The first character of `text` outside ruamel's set (tabs, allowed there, aside). A loop,
-    not a regex: that character class took 5 ms to compile, on every `add`."""
-    if text.isascii() and text.isprintable():
-        return None
-    for ch in text:
-        code = ord(ch)
-        if (code < 0x20 and ch not in "\t\n\r") or (0x7F <= code <= 0x9F and code != 0x85) or (
-                0xD800 <= code <= 0xDFFF) or code in (0xFFFE, 0xFFFF):
-            return ch
-    return None
 
 
 def input_problem(text: str, comment: bool = False) -> str | None:
@@ -50,10 +43,10 @@ def input_problem(text: str, comment: bool = False) -> str | None:
         return "must be a single line"
     bad = first_unprintable(text) or ("\t" if "\t" in text else None)
     if bad is not None:
-        return f"holds {_describe(bad)}, a control character the engine's YAML loader rejects"
+        return f"holds {describe(bad)}, a control character the engine's YAML loader rejects"
     for ch in _BREAK_CHARS:
         if ch in text:
-            return f"holds {_describe(ch)}, which the engine's YAML loader reads as a line break"
+            return f"holds {describe(ch)}, which the engine's YAML loader reads as a line break"
     if comment:
         return None
     if len(text) > MAX_KEY - 8:
@@ -73,8 +66,9 @@ def engine_loader_problems(doc: QuantizeDocument) -> list[Problem]:
             continue
         lines_seen.add(line)
         ch = match.group().decode("utf-8")
-        problems.append(Problem(ERROR, f"{_describe(ch)}, a control character: the engine's YAML "
+        problems.append(Problem(ERROR, f"{describe(ch)}, a control character: the engine's YAML "
                                 "loader rejects the file", line, code=YAML))
+    problems.extend(_long_int_problems(data))
     problems.extend(_break_problems(data))
     problems.extend(_long_key_problems(data))
     problems.extend(_duplicate_field_problems(doc))
@@ -103,29 +97,27 @@ def _line_at(data: bytes, pos: int) -> tuple[int, str]:
     return start, data[start : end if end >= 0 else len(data)].decode("utf-8").rstrip("\r")
 
 
-def _comment_start(text: str) -> int:
-    """Where a `#` comment starts in a line (outside quotes), or -1."""
-    quote = ""
-    i = 0
-    token_start = True
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if quote == "'" and ch == "'" and text[i + 1 : i + 2] == "'":
-                i += 2
-                continue
-            if quote == '"' and ch == "\\":
-                i += 2
-                continue
-            if ch == quote:
-                quote = ""
-        elif ch == "#" and (i == 0 or text[i - 1] in " \t"):
-            return i
-        elif ch in "'\"" and token_start:
-            quote = ch
-        token_start = ch in " \t[{,:-?" if not quote else False
-        i += 1
-    return -1
+def _long_int_problems(data: bytes) -> list[Problem]:
+    """Integers of more digits than the loader reads: a run that long is looked for in C, a
+    slice at a time (the marked copy of a slice, not of the file)."""
+    problems: list[Problem] = []
+    seen: set[int] = set()
+    for at in range(0, len(data), _CHUNK):
+        marked = data[at : at + _CHUNK + MAX_INT_DIGITS].translate(DIGITS_AS_ZERO)
+        found = marked.find(LONG_RUN)
+        while 0 <= found < _CHUNK:
+            start, text = _line_at(data, at + found)
+            digits = long_int(text)
+            if digits is not None and start not in seen:
+                seen.add(start)
+                problems.append(Problem(
+                    ERROR, f"an integer of {digits} digits: the engine's YAML loader reads at "
+                    f"most {MAX_INT_DIGITS}", scanner.line_of(data, start), code=YAML))
+            end = data.find(b"\n", at + found)
+            if end < 0:
+                break
+            found = marked.find(LONG_RUN, end + 1 - at)
+    return problems
 
 
 def _break_problems(data: bytes) -> list[Problem]:
@@ -140,45 +132,22 @@ def _break_problems(data: bytes) -> list[Problem]:
         done.add(start)
         line = scanner.line_of(data, start)
         ch = next(c for c in text if c in _BREAK_CHARS)
-        comment = _comment_start(text)
+        comment = comment_start(text)
         first = min(text.index(c) for c in _BREAK_CHARS if c in text)
         if comment < 0 or first < comment:
-            problems.append(Problem(WARNING, f"{_describe(ch)} in this line: the engine's YAML "
+            problems.append(Problem(WARNING, f"{describe(ch)} in this line: the engine's YAML "
                                     "loader reads it as a line break, quanted does not", line))
             continue
         # In a comment the loader ends the comment there and reads what follows as YAML.
         pieces = re.split(f"[{_BREAK_CHARS}]", text[comment:])[1:]
         if all(not p.strip(" ") or p.lstrip(" ").startswith("#") for p in pieces):
-            problems.append(Problem(WARNING, f"{_describe(ch)} in a comment: the engine's YAML "
+            problems.append(Problem(WARNING, f"{describe(ch)} in a comment: the engine's YAML "
                                     "loader reads it as a line break", line))
         else:
-            problems.append(Problem(ERROR, f"{_describe(ch)} in a comment: the engine's YAML "
+            problems.append(Problem(ERROR, f"{describe(ch)} in a comment: the engine's YAML "
                                     "loader ends the comment there and rejects what follows",
                                     line, code=YAML))
     return problems
-
-
-def _key_end(text: str) -> tuple[int, int] | None:
-    """(start of the key, position of its ':') in a `KEY: value` line, or None."""
-    start = len(text) - len(text.lstrip(" "))
-    if start >= len(text) or text[start] in "#-":
-        return None
-    if text[start] in "'\"":
-        quote = text[start]
-        i = start + 1
-        while i < len(text):
-            if text[i] == quote:
-                if quote == "'" and text[i + 1 : i + 2] == "'":
-                    i += 2
-                    continue
-                break
-            i += 2 if quote == '"' and text[i] == "\\" else 1
-        colon = text.find(":", i + 1)
-        return (start, colon) if colon >= 0 and not text[i + 1 : colon].strip(" ") else None
-    colon = text.find(": ", start)
-    if colon < 0 and text.endswith(":"):
-        colon = len(text) - 1
-    return (start, colon) if colon >= 0 else None
 
 
 def _long_key_problems(data: bytes) -> list[Problem]:
@@ -197,7 +166,7 @@ def _long_key_problems(data: bytes) -> list[Problem]:
     problems = []
     for match in _LONG_LINE.finditer(data):
         text = match.group().decode("utf-8").rstrip("\r")
-        found = _key_end(text)
+        found = key_end(text)
         if found is not None and found[1] - found[0] > MAX_KEY:
             problems.append(Problem(
                 ERROR, f"a key of {found[1] - found[0]} characters: the engine's YAML loader "

@@ -6,9 +6,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from quanted.core.files import unlink_temp
-from quanted.core.kernel_copy import Unchanged
-from quanted.core.saving import Temp, fill_temp, open_temp, replace_temp
+from quanted.core.saving import Data, Temp, discard_temp, fill_temp, open_temp, replace_temp
+from quanted.core.stamp import DiskStamp
 
 
 class PendingWrite:
@@ -19,10 +18,9 @@ class PendingWrite:
     only makes system calls (write, fsync), which leave the GIL free: Python code in it
     would wait out a switch interval (5 ms) each time the caller's scan holds the GIL."""
 
-    def __init__(self, target: Path, data: bytes | list[bytes | memoryview], force: bool,
-                 unchanged: Unchanged | None = None):
+    def __init__(self, target: Path, data: Data, force: bool):
         self._target = target
-        self._written: tuple[str, Path] | None = None
+        self._written: Temp | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         try:
@@ -30,15 +28,14 @@ class PendingWrite:
         except BaseException as exc:  # handed to the caller by commit(), after its check
             self._error = exc
             return
-        self._thread = threading.Thread(target=self._run, args=(temp, data, unchanged),
+        self._thread = threading.Thread(target=self._run, args=(temp, data),
                                         name="quanted-save", daemon=True)
         self._thread.start()
 
-    def _run(self, temp: Temp, data: bytes | list[bytes | memoryview],
-             unchanged: Unchanged | None) -> None:
+    def _run(self, temp: Temp, data: Data) -> None:
         try:
-            fill_temp(temp, data, self._target, unchanged)
-            self._written = (temp.path, temp.real)
+            fill_temp(temp, data, self._target)
+            self._written = temp
         except BaseException as exc:  # handed to the caller by commit()
             self._error = exc
 
@@ -46,29 +43,33 @@ class PendingWrite:
         if self._thread is not None:
             self._thread.join()
 
-    def commit(self) -> None:
+    def commit(self, expect: Callable[[], None] | None = None) -> DiskStamp:
+        """The temp file renamed over the file (see saving.replace_temp); its stamp."""
         self._join()
         if self._error is not None:
             raise self._error
         assert self._written is not None
-        replace_temp(*self._written, self._target)
+        written, self._written = self._written, None
+        return replace_temp(written, self._target, expect)
 
     def abandon(self) -> None:
         self._join()
         if self._written is not None:
-            unlink_temp(self._written[0])
+            discard_temp(self._written)
             self._written = None
 
 
 def write_while(target: Path, data: list[bytes | memoryview], force: bool,
-                check: Callable[[], None], unchanged: Unchanged | None = None) -> None:
+                check: Callable[[], None],
+                expect: Callable[[], None] | None = None) -> DiskStamp:
     """Write `data` over `target` (as saving.atomic_write, under the caller's lock) while
-    `check()` runs; the file is replaced only if it returns, and left as it was (no temp file
-    beside it) if it raises. The check's error comes before any error of the write."""
-    pending = PendingWrite(target, data, force, unchanged)
+    `check()` runs; the file is replaced only if it returns (and then `expect()`, just before
+    the rename), and left as it was (no temp file beside it) if either raises. The check's
+    error comes before any error of the write. The stamp of the file written."""
+    pending = PendingWrite(target, data, force)
     try:
         check()
     except BaseException:
         pending.abandon()
         raise
-    pending.commit()
+    return pending.commit(expect)

@@ -4,10 +4,10 @@ A cold `quanted add` of a 15 MB file spends ~20 ms importing its modules and the
 reading the file (a copy out of the page cache into fresh pages), one after the other; the
 read is a system call that leaves the GIL free, so it can run beside the imports on the
 second core. The launcher (quanted/launch.py) starts it before importing anything else;
-files.read_bytes takes the bytes when they are of the file as it is now: its stamp (device,
-inode, size, mtime, ctime) the same before the early read, after it, and at the real read,
-so the bytes are those a read at that moment would give. Anything else, or no early read,
-is an ordinary read. Imports os and threading only: it runs before everything.
+files.read_stamped takes the bytes when they are of the file as it is now: its stamp the same
+before the early read, after it, and at the real read, so the bytes are those a read at that
+moment would give, and that stamp names them. Anything else, or no early read, is an
+ordinary read. Imports os, threading and core/stamp.py only: it runs before everything.
 """
 
 from __future__ import annotations
@@ -16,15 +16,13 @@ import os
 import stat
 import threading
 
-_Stamp = tuple[int, int, int, int, int]
-_early: dict[str, tuple[threading.Thread, list[tuple[_Stamp, bytes, _Stamp]]]] = {}
+from quanted.core.stamp import DiskStamp
+
+_Found = list[tuple[DiskStamp, bytes, DiskStamp]]
+_early: dict[str, tuple[threading.Thread, _Found]] = {}
 
 
-def _stamp(st: os.stat_result) -> _Stamp:
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
-
-
-def _read(path: str, found: list[tuple[_Stamp, bytes, _Stamp]]) -> None:
+def _read(path: str, found: _Found) -> None:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
@@ -35,7 +33,7 @@ def _read(path: str, found: list[tuple[_Stamp, bytes, _Stamp]]) -> None:
             return
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read()
-        found.append((_stamp(before), data, _stamp(os.fstat(fd))))
+        found.append((DiskStamp.of_stat(before), data, DiskStamp.of_stat(os.fstat(fd))))
     except OSError:
         return
     finally:
@@ -47,16 +45,17 @@ def start(path: str) -> None:
     path = os.path.normpath(path)
     if path in _early:
         return
-    found: list[tuple[_Stamp, bytes, _Stamp]] = []
+    found: _Found = []
     reader = threading.Thread(target=_read, args=(path, found), name="quanted-prefetch",
                               daemon=True)
     reader.start()
     _early[path] = (reader, found)
 
 
-def take(path: str) -> bytes | None:
-    """The early read of `path` if one was started and the file is still as it read it
-    (waiting for it to end); None otherwise. Once: a later read reads the file again."""
+def take(path: str) -> tuple[bytes, DiskStamp] | None:
+    """The early read of `path` and its stamp, if one was started and the file is still as
+    it read it (waiting for it to end); None otherwise. Once: a later read reads the file
+    again."""
     entry = _early.pop(os.path.normpath(path), None)
     if entry is None:
         return None
@@ -66,7 +65,7 @@ def take(path: str) -> bytes | None:
         return None
     before, data, after = found[0]
     try:
-        now = _stamp(os.stat(path))
+        now = DiskStamp.of(path)
     except OSError:
         return None
-    return data if before == after == now else None
+    return (data, before) if before == after == now else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -12,40 +13,34 @@ from quanted.core.errors import EditError, ReadError
 from quanted.core.files import (
     ReadOnlyError, is_read_only, kind_of, locked, mkstemp_beside, real_target, unlink_temp,
 )
-from quanted.core.kernel_copy import Unchanged, copied
+from quanted.core.stamp import DiskStamp
+
+Data = bytes | list[bytes | memoryview]
 
 
-def atomic_write(target: Path, data: bytes | list[bytes | memoryview], *,
-                 force: bool = False, lock: bool = True,
-                 unchanged: Unchanged | None = None) -> None:
+def atomic_write(target: Path, data: Data, *, force: bool = False, lock: bool = True,
+                 expect: Callable[[], None] | None = None) -> DiskStamp:
     """Write `data` to a temp file beside the real file, fsync, rename over it, holding the
     file's lock (unless `lock` is False: files only an engine run writes, under the lock of
-    its .quantize).
+    its .quantize). The stamp of the file written (see replace_temp).
 
     Through a symlink the target is written and the link kept. Owner, group and mode are
     kept (or the save is refused when they cannot be). A file with other hard links is
     refused: a rename would split them. A read-only file is refused unless `force`.
-    `unchanged`: the bytes around a block copied from the file (core/kernel_copy.py)."""
+    `expect`: called just before the rename; what it raises (the file changed since it was
+    read) leaves the file as it is and no temp file beside it."""
     if lock:
         with locked(target):
-            _write(target, data, force, unchanged)
-    else:
-        _write(target, data, force, unchanged)
+            return replace_temp(write_temp(target, data, force), target, expect)
+    return replace_temp(write_temp(target, data, force), target, expect)
 
 
-def _write(target: Path, data: bytes | list[bytes | memoryview], force: bool,
-           unchanged: Unchanged | None) -> None:
-    tmp, real = write_temp(target, data, force, unchanged)
-    replace_temp(tmp, real, target)
-
-
-def write_temp(target: Path, data: bytes | list[bytes | memoryview], force: bool,
-               unchanged: Unchanged | None = None) -> tuple[str, Path]:
+def write_temp(target: Path, data: Data, force: bool) -> Temp:
     """Everything of a save but the rename: the new bytes in a temp file beside the real
-    file, with its owner and mode, synced (`unchanged`: see kernel_copy). (temp, real file)."""
+    file, with its owner and mode, synced, still open."""
     temp = open_temp(target, force)
-    fill_temp(temp, data, target, unchanged)
-    return temp.path, temp.real
+    fill_temp(temp, data, target)
+    return temp
 
 
 class Temp(NamedTuple):
@@ -99,25 +94,30 @@ def open_temp(target: Path, force: bool) -> Temp:
     return Temp(fd, tmp, real, owner, mode)
 
 
-def fill_temp(temp: Temp, data: bytes | list[bytes | memoryview], target: Path,
-              unchanged: Unchanged | None = None) -> None:
-    """The bytes into open_temp's file, synced, closed (removed on any error). System calls
-    only: run in a thread beside a scan, it needs the GIL for next to nothing."""
+def fill_temp(temp: Temp, data: Data, target: Path) -> None:
+    """The bytes into open_temp's file, synced, left open for replace_temp (closed and removed
+    on any error). System calls only: run in a thread beside a scan, it needs the GIL for
+    next to nothing."""
     try:
-        chunks: list[bytes | memoryview] = [data] if isinstance(data, bytes) else data
-        if unchanged is None or not copied(temp.fd, chunks, unchanged):
-            _write_all(temp.fd, chunks)
+        _write_all(temp.fd, [data] if isinstance(data, bytes) else data)
         if temp.owner is not None:
             _keep_owner(temp.fd, temp.owner, target)
         os.fchmod(temp.fd, temp.mode)
         os.fsync(temp.fd)
     except BaseException as exc:
-        unlink_temp(temp.path)
+        discard_temp(temp)
         if isinstance(exc, OSError):
             raise ReadError(f"cannot save: {exc.strerror or exc}", target) from None
         raise
-    finally:
+
+
+def discard_temp(temp: Temp) -> None:
+    """A temp file that will not replace anything: closed and removed."""
+    try:
         os.close(temp.fd)
+    except OSError:
+        pass
+    unlink_temp(temp.path)
 
 
 def _write_all(fd: int, chunks: list[bytes | memoryview]) -> None:
@@ -131,16 +131,30 @@ def _write_all(fd: int, chunks: list[bytes | memoryview]) -> None:
             views[0] = views[0][done:]
 
 
-def replace_temp(tmp: str, real: Path, target: Path) -> None:
-    """The last step of a save: the temp file write_temp gave renamed over the real file."""
+def replace_temp(temp: Temp, target: Path,
+                 expect: Callable[[], None] | None = None) -> DiskStamp:
+    """The last step of a save: write_temp's file renamed over the real file, right after
+    `expect()` (the check that the file is still as read; the rename follows it within
+    microseconds). The stamp of the file written, from its own descriptor: its stat after
+    the rename (which moves its ctime), or the one before when anything but the ctime moved
+    in between (someone wrote it: the next check sees a change)."""
     try:
-        os.replace(tmp, real)
+        written = os.fstat(temp.fd)
+        if expect is not None:
+            expect()
+        os.replace(temp.path, temp.real)
+        placed = os.fstat(temp.fd)
     except BaseException as exc:
-        unlink_temp(tmp)
+        discard_temp(temp)
         if isinstance(exc, OSError):
             raise ReadError(f"cannot save: {exc.strerror or exc}", target) from None
         raise
-    _fsync_dir(real.parent)
+    os.close(temp.fd)
+    _fsync_dir(temp.real.parent)
+    stamp = DiskStamp.of_stat(placed)
+    if stamp[:4] != DiskStamp.of_stat(written)[:4]:
+        return DiskStamp.of_stat(written)
+    return stamp
 
 
 def _owner_of(fd: int) -> tuple[int, int]:

@@ -1,12 +1,16 @@
-"""Which files the full scan has passed, by their stat: a later open trusts it, and its index.
+"""Which versions of files the full scan has passed, by their stamp: a later open trusts it,
+and its index.
 
-An entry is named by the file's device and inode and holds (device, inode, size, mtime_ns,
-ctime_ns), then the scan's index (the top-level entries' offsets, the indents, the newline):
-a few hundred bytes that spare the next open every pass over the file. Any write to the
-file changes its ctime, which no tool can set back, so a file edited by anything else (or
-replaced by a rename) is scanned again. The entries live in the user's cache folder; a
-cache that cannot be read or written only costs a scan. Its lines are tab-separated, not
-JSON: importing json is a millisecond of every first add; a file quanted reads has no tab.
+An entry is named by the file's device and inode and holds a version key (this format and
+quanted's version: another quanted's verdicts are not read), the stamp (core/stamp.py) of the
+very bytes the scan passed, never a stat taken later, then the scan's index (the top-level
+entries' offsets, the indents, the newline): a few hundred bytes that spare the next open
+every pass over the file. Any write to the file changes its ctime, which no tool can set
+back, so a file edited by anything else (or replaced by a rename) is scanned again. A save
+forgets the version it replaced, and the folder keeps the MAX_ENTRIES newest entries. The
+entries live in the user's cache folder; a cache that cannot be read or written only costs a
+scan. Its lines are tab-separated, not JSON: importing json is a millisecond of every first
+add; a file quanted reads has no tab.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from quanted import __version__
+from quanted.core.stamp import DiskStamp
 from quanted.core.walker import Scan, TopLevel
+
+# Bumped whenever what the scan passes, or this file's layout, changes.
+_FORMAT = 2
+_VERSION = f"quanted-verdict {_FORMAT} {__version__}"
+MAX_ENTRIES = 64
 
 
 def _folder() -> Path:
@@ -22,34 +33,20 @@ def _folder() -> Path:
     return Path(base) / "quanted" / "scanned"
 
 
-def _entry(st: os.stat_result) -> Path:
-    return _folder() / f"{st.st_dev}-{st.st_ino}"
+def _entry(stamp: DiskStamp) -> Path:
+    return _folder() / f"{stamp.dev}-{stamp.inode}"
 
 
-def stamp(st: os.stat_result) -> str:
-    """What names one version of a file. Not the whole stat: reading the file moves its
-    atime, and the open compares a stat from before the read with one from after."""
-    return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}"
+def _head(stamp: DiskStamp) -> str:
+    return f"{_VERSION}\t{' '.join(map(str, stamp))}"
 
 
-def same(before: os.stat_result | None, after: os.stat_result | None) -> bool:
-    """Both stats name the same version of a file (one from before a read, one from after)."""
-    return before is not None and after is not None and stamp(before) == stamp(after)
-
-
-def stat(path: Path) -> os.stat_result | None:
+def recall(stamp: DiskStamp) -> Scan | None:
+    """The full scan's index of the version of a file `stamp` names, when the scan passed it
+    (its `data` still empty: the caller checks it fits the bytes it read)."""
     try:
-        return path.stat()
-    except OSError:
-        return None
-
-
-def recall(st: os.stat_result) -> Scan | None:
-    """The full scan's index of this very version of the file, when the scan passed it
-    (its `data` still empty: the caller reads the file and checks it fits)."""
-    try:
-        head, _, body = _entry(st).read_text().partition("\n")
-        if head != stamp(st):
+        head, _, body = _entry(stamp).read_text().partition("\n")
+        if head != _head(stamp):
             return None
         layout, *lines = body.split("\n")
         key_indent, field_indent, newline, legacy, double_quoted = layout.split("\t")
@@ -85,11 +82,12 @@ def fits(scan: Scan, data: bytes) -> bool:
     )
 
 
-def record(path: Path, scan: Scan) -> None:
-    """The file as it is now on disk passed the full scan, and `scan` is its index."""
+def record(stamp: DiskStamp, scan: Scan) -> None:
+    """The full scan passed the bytes `stamp` names, and `scan` is their index."""
+    if not scan.verified or scan.refusals:
+        return  # a file the engine refuses is scanned again: the refusal is found again
     try:
-        st = path.stat()
-        entry = _entry(st)
+        entry = _entry(stamp)
         entry.parent.mkdir(parents=True, exist_ok=True)
         lines = [f"{scan.key_indent}\t{scan.field_indent}\t{_NEWLINE_NAMES[scan.newline]}"
                  f"\t{_FLAG_NAMES[scan.legacy]}\t{_FLAG_NAMES[scan.double_quoted_keys]}"]
@@ -101,7 +99,35 @@ def record(path: Path, scan: Scan) -> None:
         # Written beside and renamed: a reader never sees half an entry (no tempfile module:
         # its imports cost more than the rest of this file).
         tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
-        tmp.write_text(f"{stamp(st)}\n{body}")
+        tmp.write_text(f"{_head(stamp)}\n{body}")
         os.rename(tmp, entry)  # atomic on POSIX; the cache never needs os.replace's Windows case
+        _prune(entry.parent)
     except OSError:
         pass
+
+
+def forget(stamp: DiskStamp) -> None:
+    """The version `stamp` names is gone (a save replaced it): its entry goes too."""
+    try:
+        os.unlink(_entry(stamp))
+    except OSError:
+        pass
+
+
+def _prune(folder: Path) -> None:
+    """The MAX_ENTRIES newest entries stay (one per file quanted saved or scanned lately)."""
+    with os.scandir(folder) as found:
+        entries = [e for e in found if not e.name.startswith(".")]
+    if len(entries) <= MAX_ENTRIES:
+        return
+    aged = []
+    for entry in entries:
+        try:
+            aged.append((entry.stat().st_mtime_ns, entry.path))
+        except OSError:
+            continue
+    for _, path in sorted(aged)[: len(aged) - MAX_ENTRIES]:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple, Protocol
 
+from quanted.core.engine_yaml import line_refusal
 from quanted.core.errors import ReadError
 from quanted.core.keys import unquote_single
 from quanted.core.yamlshape import LINE_RE, ShapeError, Stream, Structure
@@ -23,6 +24,9 @@ CUSTOMIZED = "customized_quantize_layers"
 _TOP_LEVEL_LINE = re.compile(rb"\n[^ #\r\n]")
 
 
+_LONGEST = 1000  # bytes of a key, field name or value the fast regex takes (see engine_yaml)
+
+
 def fast_body_re(key_indent: int, field_indent: int, newline: str = "\n") -> re.Pattern[bytes]:
     """Runs of whole, ordinary tensors: `  'KEY':`, then `    field: token` lines, where a
     value-less field may be followed by `    -   token` items (the legacy layout). A key
@@ -33,14 +37,18 @@ def fast_body_re(key_indent: int, field_indent: int, newline: str = "\n") -> re.
     classes spelled out (bytes `\\w` is a second test after the bitmap, for every byte);
     possessive repeats everywhere (no backtracking state); a token's optional sign as `-?+`,
     not a branch; only the file's own newline (`\\r?\\n` costs a tenth). What it does not
-    take (`--x`, a line ending the other way) the careful path reads: same verdict, slower."""
+    take (`--x`, a line ending the other way) the careful path reads: same verdict, slower.
+    Nor does it take what the engine's YAML loader refuses (core/engine_yaml.py: control
+    characters and line breaks, which start with the bytes left out of a key, keys and
+    numbers longer than _LONGEST): the careful path finds them (Scan.refusals)."""
     ki = b" " * key_indent
     fi = b" " * field_indent
     nl = re.escape(newline.encode())
-    token = rb"-?+[.+0-9A-Za-z_~][-.+0-9A-Za-z_~]*+"
+    token = rb"-?+[.+0-9A-Za-z_~][-.+0-9A-Za-z_~]{0,%d}+" % _LONGEST
     items = rb"(?:" + fi + rb"-[ ]++" + token + nl + rb")*+"
-    field_line = fi + rb"[A-Za-z_][0-9A-Za-z_]*+:(?: " + token + nl + rb"|" + nl + items + rb")"
-    key_line = ki + rb"'[^'\r\n]*+':" + nl
+    field_line = (fi + rb"[A-Za-z_][0-9A-Za-z_]{0,%d}+:(?: " % _LONGEST + token + nl + rb"|"
+                  + nl + items + rb")")
+    key_line = ki + rb"'[^'\x00-\x1f\x7f\xc2\xe2\xef]{0,%d}+':" % _LONGEST + nl
     return re.compile(rb"(?:" + key_line + rb"(?:" + field_line + rb")++)*+")
 
 
@@ -85,12 +93,13 @@ class Scan:
     `add` (whose whole budget is 2x vim's open)."""
 
     __slots__ = ("data", "entries", "key_indent", "field_indent", "newline", "legacy",
-                 "double_quoted_keys", "verified")
+                 "double_quoted_keys", "verified", "refusals")
 
     def __init__(self, data: bytes, entries: dict[str, TopLevel] | None = None,
                  key_indent: int = 2, field_indent: int = 4, newline: str = "\n",
                  legacy: bool = False, double_quoted_keys: bool | None = None,
-                 verified: bool = False) -> None:
+                 verified: bool = False,
+                 refusals: list[tuple[int, str, str]] | None = None) -> None:
         self.data = data
         self.entries: dict[str, TopLevel] = {} if entries is None else entries
         self.key_indent = key_indent
@@ -99,6 +108,9 @@ class Scan:
         self.legacy = legacy  # 6.0.x / RKNN: `%YAML`, `---`, `dtype:` fields
         self.double_quoted_keys = double_quoted_keys  # any `"KEY":` in the table; on first need
         self.verified = verified  # the full scan passed (not just the top-level index)
+        # (line offset, kind, why) of each line the engine's YAML loader refuses (the lines
+        # the walk read; the full scan reads every line that can be one)
+        self.refusals: list[tuple[int, str, str]] = [] if refusals is None else refusals
 
     def replace(self, **changes: object) -> Scan:
         """A copy with these fields changed (dataclasses.replace's contract)."""
@@ -259,6 +271,9 @@ class Walker:
 
     def read_line(self, pos: int) -> int:
         match, end = _classify(self.data, pos, self.path)
+        refused = line_refusal(match.string)
+        if refused is not None:
+            self.result.refusals.append((pos, *refused))
         try:
             if match["blank"] is not None:
                 return end

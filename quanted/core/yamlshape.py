@@ -38,6 +38,9 @@ LINE_RE = re.compile(
 )
 
 MAP, SEQ = "map", "seq"
+# A .quantize file nests four levels; the engine's YAML loader (ruamel.yaml 0.17.40 on
+# Python 3.10, recursion limit 1000) fails past 245. Deeper is no .quantize file.
+MAX_DEPTH = 100
 
 
 class ShapeError(Exception):
@@ -73,6 +76,8 @@ class Structure:
     def feed(self, indent: int, is_item: bool, has_value: bool) -> None:
         if self.open is not None:
             if indent > self.open:
+                if len(self.stack) > MAX_DEPTH:
+                    raise ShapeError(f"nested more than {MAX_DEPTH} levels deep")
                 self.stack.append((indent, SEQ if is_item else MAP))
             elif indent == self.open and is_item and self.open_was_key:
                 self.stack.append((indent, SEQ))  # compact sequence under `key:`

@@ -1,6 +1,7 @@
 """A generated corpus of .quantize files for the engine-loader agreement test: the sample
 file with one hostile change each (control and line-break characters in comments, keys and
-values; duplicated fields and keys; keys around the 1,024-character limit)."""
+values; duplicated fields and keys; keys around the 1,024-character limit; integers around
+Python 3.10's 4,300-digit limit; deep nesting)."""
 
 from __future__ import annotations
 
@@ -99,6 +100,23 @@ def _mutations(rng: random.Random) -> list[tuple[str, list[str]]]:
     lines[t + 1 : t + 1] = [lines[t]] + [ln for ln in lines[t + 1 : t + 10]
                                          if ln.startswith("    ")]
     cases.append(("duplicate tensor", lines))
+    for digits in (4299, 4300, 4301, 20_000):  # Python 3.10's limit for decimal ints
+        for value in ("7" * digits, "-" + "7" * digits, "0" * digits + "1",
+                      "7_" + "7" * (digits - 1), "0x" + "f" * digits, "7" * digits + ".5"):
+            lines = _base()
+            t = rng.choice(_tensor_lines(lines))
+            lines[t + 1 : t + 1] = [f"    zero_point: {value}"] if rng.random() < 0.5 else \
+                [f"    extra: {value}"]
+            if "zero_point" in lines[t + 1]:
+                del lines[next(i for i in range(t + 2, t + 12)
+                               if lines[i].startswith("    zero_point:"))]
+            cases.append((f"a value {value[:6]}... of {len(value)} characters", lines))
+    for depth in (3, 300):  # the loader recurses once per level
+        lines = _base()
+        t = rng.choice(_tensor_lines(lines))
+        lines[t + 1 : t + 1] = ["    nested:", *[" " * (6 + i) + f"k{i}:" for i in range(depth)],
+                                " " * (6 + depth) + "v: 1"]
+        cases.append((f"nested {depth} deep", lines))
     for _ in range(20):
         lines = _base()
         b = _block_at(lines)

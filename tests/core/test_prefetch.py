@@ -12,6 +12,7 @@ import pytest
 
 from quanted.core import prefetch
 from quanted.core.files import read_bytes
+from quanted.core.stamp import DiskStamp
 from tests.conftest import REPO
 from tests.core.docs import v2_doc
 
@@ -32,7 +33,8 @@ def model(tmp_path):
 def test_the_early_read_is_taken_once_when_the_file_is_as_it_was(model):
     prefetch.start(str(model))
     early = prefetch.take(str(model))
-    assert early == model.read_bytes()
+    assert early is not None and early[0] == model.read_bytes()
+    assert early[1] == DiskStamp.of(model)  # the stamp that names those bytes
     assert prefetch.take(str(model)) is None  # once: a later read reads the file again
 
 

@@ -161,6 +161,34 @@ async def test_save_when_changed_on_disk_asks(quantize, original, choice):
             assert doc.is_modified
 
 
+async def test_a_change_just_before_the_rename_asks_too(quantize, original, monkeypatch):
+    """Another program writes the file after the save's first check, while its temp file is
+    written: the check just before the rename finds it, and the editor asks as ever."""
+    real = QuantizeDocument._still_as_read
+    calls: list[bytes] = []
+
+    def late(self: QuantizeDocument) -> None:
+        if len(calls) == 1:  # the save's second look: just before the rename
+            calls.append(_touch(quantize))
+        else:
+            calls.append(b"")
+        real(self)
+
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("space")
+        monkeypatch.setattr(QuantizeDocument, "_still_as_read", late)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ChangedOnDisk)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert quantize.read_bytes() == calls[1]  # theirs, not overwritten
+        assert app.main.doc.is_modified
+        assert not [n for n in quantize.parent.iterdir() if n.name.endswith(".tmp")]
+
+
 def _line(layer: str) -> bytes:
     return f"    {layer}: dynamic_fixed_point-i16\n".encode()
 
