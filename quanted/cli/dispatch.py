@@ -24,7 +24,7 @@ Without a subcommand, `quanted FILE` opens the editor."""
 
 # Every subcommand and the module that registers it, in the parser's order (a test holds the
 # two together): `quanted FILE` opens the editor without importing every command's module, a
-# tenth of its launch, and `quanted add ...` imports and registers only edit_commands' (issue 14).
+# tenth of its launch, and `quanted add ...` imports and registers only edit_commands'.
 OWNERS = {"layers": "edit_commands", "add": "edit_commands", "remove": "edit_commands",
           "recover": "edit_commands", "check": "edit_commands", "hybrid": "engine_commands",
           "verify": "verify_command", "tune": "tune_command", "analyze": "analyze_command",

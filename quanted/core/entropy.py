@@ -83,7 +83,7 @@ class EntropyReport:
     """Parsed entropy.txt: parallel arrays of tensor keys and values, in file order.
 
     `values` (numpy) is made on first use: the editor's first paint needs only `highest` and
-    `bounds`, and importing numpy is a fifth of its time (issue 14)."""
+    `bounds`, and importing numpy is a fifth of its time."""
 
     def __init__(self, keys: list[str], values: Sequence[float] | np.ndarray,
                  path: Path | None = None) -> None:

@@ -15,7 +15,7 @@ from quanted.tui.keymap import APP_KEYS
 from quanted.tui.screens.main import MainScreen
 
 # Screens the first paint does not show are imported when first opened: the editor's launch
-# time is mostly imports (issue 14).
+# time is mostly imports.
 
 
 class QuantedApp(App[str]):

@@ -1,6 +1,6 @@
 """What the layers table draws from: rows in view order, and what the header and the columns
 show. Free of numpy: the first paint's top rows (loading.preview) are a bare RowView, painted
-before numpy is imported (a fifth of the launch, issue 14); RowModel, the full table with its
+before numpy is imported (a fifth of the launch); RowModel, the full table with its
 filter, sorts and counts, extends it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`quanted layers` and `quanted analyze` on an 80-column terminal fit it (issue 23 item 4):
+"""`quanted layers` and `quanted analyze` on an 80-column terminal fit it:
 ids shortened as the editor shortens them, columns left out and said so; piped, full ids and
 every column. The analysis is made up and cached as `quanted analyze` caches one
 (tests/core/cached_analysis.py), so `analyze` runs no engine."""

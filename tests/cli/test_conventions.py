@@ -1,4 +1,4 @@
-"""CLI conventions a new user expects (issue 12 item 7): unknown subcommands list the commands,
+"""CLI conventions a new user expects: unknown subcommands list the commands,
 `remove` is idempotent like `add`, ONNX node names get their layer id, `--above`/`--top`,
 the engine log on stderr (stdout for results), `--quiet`, TensorFlow's start-up noise hidden
 but kept in .quanted/logs/. The stand-in pegasus here only prints log lines; the real engine's

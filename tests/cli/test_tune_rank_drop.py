@@ -1,4 +1,4 @@
-"""`quanted tune --rank drop` with no current analysis runs one (issue 9: "ranking: by drop from
+"""`quanted tune --rank drop` with no current analysis runs one ("ranking: by drop from
 the analysis when one is cached or `--rank drop` (it runs one)"), against STAND-INs for pegasus:
 tests/cli/tune_stand_in.py for the trials, whose probe inferences go to the analysis stand-in
 tests/core/analysis_standin.py. The real engine is in tests/engine/test_tune_engine.py."""

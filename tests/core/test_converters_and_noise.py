@@ -1,4 +1,4 @@
-"""Converter layers are recognised by the names the 6.57 engine gives them (issue 12 item 5),
+"""Converter layers are recognised by the names the 6.57 engine gives them,
 and TensorFlow's start-up lines are told from the engine's own (item 7)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One resolver decides which entropy report belongs to a .quantize file (issue 12 item 9);
+"""One resolver decides which entropy report belongs to a .quantize file;
 reports saved before hybrid runs keep a customized layer's entropy (item 5)."""
 
 from __future__ import annotations

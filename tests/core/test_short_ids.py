@@ -1,4 +1,4 @@
-"""Long layer ids shortened so rows can be told apart (issue 12 item 3)."""
+"""Long layer ids shortened so rows can be told apart."""
 
 from __future__ import annotations
 

@@ -85,7 +85,7 @@ def test_every_reader_agrees_with_a_yaml_parse(table, stranger):
 
 
 def test_a_double_quoted_key_after_a_single_quoted_one():
-    """The bug of issue 13: b's i16 was credited to a, and b's fields were not found."""
+    """The bug this guards: b's i16 was credited to a, and b's fields were not found."""
     text = (V2_HEADER + v2_tensor("@a:out0", "u8")
             + v2_tensor("@b:out0", "i16").replace("'@b:out0'", '"@b:out0"')
             + "customized_quantize_layers: {}\n")

@@ -1,4 +1,4 @@
-"""Tune's ranking by `drop` reads a current cached analysis (issue 9, with issue 8's cache)."""
+"""Tune's ranking by `drop` reads a current cached analysis (kept in .quanted/analysis/)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The editor at 80x24 after an analysis (issue 23 item 3): the id column keeps at least 28
+"""The editor at 80x24 after an analysis: the id column keeps at least 28
 cells, ids keep the part that tells rows apart, the header is said whole, and the engine keys
 are on screen. The analysis is made up and cached as `a` caches one (tests/core/
 cached_analysis.py: no engine)."""

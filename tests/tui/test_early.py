@@ -1,4 +1,4 @@
-"""The first rows read by a child process during the imports (tui/early.py, issue 14): they are
+"""The first rows read by a child process during the imports (tui/early.py): they are
 the rows the editor's own preview makes, the editor shows them first, and a child that fails
 or is never asked leaves nothing behind."""
 

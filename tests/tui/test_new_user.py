@@ -1,4 +1,4 @@
-"""What a new user hit in the editor (issue 12): the footer at 80x24, vim keys, ctrl+c and q,
+"""What a new user hit in the editor: the footer at 80x24, vim keys, ctrl+c and q,
 ids that can be told apart, converter layers, and the small points of item 10."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Painting the top first (issue 14): the preview rows are the full table's first rows and are
+"""Painting the top first: the preview rows are the full table's first rows and are
 on screen before the full rows exist; the vectorised paths (a regex filter over joined ids, the
 bulk add's rows, the lazily built customized pane of a big block) show what a per-row reading
 shows."""
@@ -80,7 +80,7 @@ def test_the_preview_is_the_top_of_the_full_table(quantize, workdir):
 
 def test_the_first_paint_imports_neither_numpy_nor_the_other_commands(quantize, workdir):
     """The launch path to the preview rows, in a fresh interpreter: numpy, the validation
-    rules and the other commands' modules load after the first paint (issue 14)."""
+    rules and the other commands' modules load after the first paint."""
     probe = f"""
 import sys
 from quanted.cli import dispatch

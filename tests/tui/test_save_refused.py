@@ -1,4 +1,4 @@
-"""The editor meets the file's lock and its read-only bit (issue 11): another quanted changing
+"""The editor meets the file's lock and its read-only bit: another quanted changing
 the file is said in a dialog and the edits stay; a read-only file asks before writing."""
 
 from __future__ import annotations

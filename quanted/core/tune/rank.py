@@ -1,5 +1,5 @@
 """The candidates and their order: every layer with an output tensor in the file, highest
-priority first, by `drop` (issue "analyze": the damage each layer does itself, from one pair
+priority first, by `drop` (the damage each layer does itself, from one pair
 of dumps) when an analysis is there, else by entropy.txt's worst value per layer. `--rank drop`
 without a current analysis gives a *pending* ranking (entropy order, or file order without
 entropy.txt, until the tune runs the analysis: see session.search)."""

@@ -33,7 +33,7 @@ class FileChecks:
         editor = self.editor
 
         def work() -> None:
-            from quanted.core.validate import check  # after the first paint (issue 14)
+            from quanted.core.validate import check  # after the first paint
 
             found = check(doc, editor.report)
             editor.app.call_from_thread(self._checked, doc, found)

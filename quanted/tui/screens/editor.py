@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:  # numpy loads after the first paint (issue 14): the model only as a type
+if TYPE_CHECKING:  # numpy loads after the first paint: the model only as a type
     from textual.app import App
     from textual.notifications import SeverityLevel
     from textual.worker import Worker

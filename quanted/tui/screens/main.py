@@ -38,7 +38,7 @@ from quanted.tui.widgets.layers_pane import LayersPane
 from quanted.tui.widgets.layer_table import SORT_TITLES, LayerTable
 from quanted.tui.widgets.status_bar import Status, StatusBar
 
-if TYPE_CHECKING:  # numpy and the engine screens load after the first paint (issue 14)
+if TYPE_CHECKING:  # numpy and the engine screens load after the first paint
     from quanted.tui.row_model import RowModel
     from quanted.tui.screens.engine_base import EngineScreen
 

@@ -27,7 +27,7 @@ class MetricSwitch:
     def show(self) -> None:
         """Point the model, the histogram, the threshold and the status at the chosen metric
         (after a load, an analysis shown, or `m`)."""
-        import numpy as np  # after the first paint (issue 14), as the model's own import
+        import numpy as np  # after the first paint, as the model's own import
 
         from quanted.tui.thresholds import default_threshold
 
