@@ -319,3 +319,8 @@ def unlink_temp(tmp: str) -> None:
         os.unlink(tmp)
     except FileNotFoundError:
         pass
+
+
+def glob_escape(name: str) -> str:
+    """`name` as a glob pattern that matches only itself (`*`, `?`, `[` taken literally)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)

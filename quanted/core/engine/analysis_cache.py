@@ -19,6 +19,8 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from quanted.core.files import glob_escape
+
 CACHE_DIR = Path(".quanted") / "analysis"
 # Part of every key: change FLOAT_SCHEME when the float dumps change, SCHEME when the figures do.
 FLOAT_SCHEME = "probes-1"
@@ -147,7 +149,3 @@ class AnalysisCache:
                          key=lambda p: p.stat().st_mtime, reverse=True)
         for old in folders[KEEP_FLOAT - 1:]:
             shutil.rmtree(old, ignore_errors=True)
-
-
-def glob_escape(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[]" else c for c in name)

@@ -16,6 +16,7 @@ from typing import IO
 
 from quanted.core.engine.logscan import strip_ansi
 from quanted.core.errors import QuantedError
+from quanted.core.files import glob_escape
 from quanted.core.history import new_stamp, open_dir
 
 LOG_DIR = Path(".quanted") / "logs"
@@ -92,7 +93,3 @@ def _prune(folder: Path, name: str) -> None:
             old.unlink()
         except OSError:
             pass
-
-
-def glob_escape(text: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", text)
