@@ -89,6 +89,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
             print(f"{exc.message}; the tune would first rebuild the plain table "
                   "(one pegasus quantize --rebuild run in a scratch folder)")
             return 0
+        setup.plan.then_apply = True
         print("\n".join(dry_run_lines(setup)))
         return 0
     setup = session.prepare_with_base(

@@ -203,7 +203,7 @@ def find(quantize: Path, doc: QuantizeDocument, calibration: Calibration | None 
     files = cmd.model_files(quantize)
     if is_plain(doc, kept.calibration.plain if kept is not None else None):
         if kept is not None and _same_table(kept.data, doc):
-            if calibration is not None and calibration != kept.calibration:
+            if calibration is not None and calibration.flags != kept.calibration.flags:
                 kept = _recalibrated(kept, calibration, remember)
             return Found(kept)
         chosen = calibration or (kept.calibration if kept is not None
@@ -218,7 +218,7 @@ def find(quantize: Path, doc: QuantizeDocument, calibration: Calibration | None 
             else Base(quantize, doc.data, chosen, source)
         return Found(base, notes)
     if kept is not None:
-        if calibration is not None and calibration != kept.calibration:
+        if calibration is not None and calibration.flags != kept.calibration.flags:
             kept = _recalibrated(kept, calibration, remember)
         return Found(kept)
     plain = _plain_from_history(quantize)
