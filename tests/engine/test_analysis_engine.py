@@ -10,7 +10,6 @@ import json
 import re
 import shlex
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ import pytest
 
 from quanted.cli.dispatch import main
 from quanted.core.engine import analysis
+from tests.engine.sidenet import engine, imported
 
 pytestmark = pytest.mark.engine
 
@@ -27,11 +27,7 @@ CLAMPING = {"relu", "relu6", "relun", "clip"}
 TOL = 1e-6
 
 
-def _engine(pegasus, args, cwd):
-    proc = subprocess.run(pegasus + args, cwd=cwd, stdout=subprocess.PIPE, check=False,
-                          stderr=subprocess.STDOUT, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    return proc.stdout
+_engine = engine
 
 
 def _counting(pegasus, folder):
@@ -165,18 +161,7 @@ def _assert_matches(result, reference):
 
 @pytest.fixture(scope="module")
 def sidenet(pegasus, tmp_path_factory):
-    python = Path(pegasus[0]).with_name("python")
-    if not python.is_file():
-        pytest.skip("needs the engine environment's python to build sidenet.onnx")
-    folder = tmp_path_factory.mktemp("sidenet")
-    subprocess.run([str(python), str(HERE / "build_sidenet.py"), str(folder)], check=True,
-                   timeout=300)
-    _engine(pegasus, ["import", "onnx", "--model", "sidenet.onnx", "--output-model",
-                      "sidenet.json", "--output-data", "sidenet.data"], folder)
-    _engine(pegasus, ["generate", "inputmeta", "--model", "sidenet.json",
-                      "--input-meta-output", "sidenet_inputmeta.yml"], folder)
-    meta = folder / "sidenet_inputmeta.yml"
-    assert "path: dataset.txt" in meta.read_text()
+    folder = imported(pegasus, tmp_path_factory.mktemp("sidenet"))
     _engine(pegasus, ["quantize", "--model", "sidenet.json", "--model-data", "sidenet.data",
                       "--with-input-meta", "sidenet_inputmeta.yml", "--rebuild",
                       "--model-quantize", "sidenet_uint8.quantize", "--quantizer",

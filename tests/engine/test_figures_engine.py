@@ -21,6 +21,7 @@ import pytest
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import baseline
+from tests.engine.sidenet import imported
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -35,24 +36,9 @@ def quanted(*args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=3600, cwd=REPO)
 
 
-def _engine(pegasus, args, cwd):
-    proc = subprocess.run(pegasus + args, cwd=cwd, stdout=subprocess.PIPE, check=False,
-                          stderr=subprocess.STDOUT, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-
-
 @pytest.fixture(scope="module")
 def story(pegasus, tmp_path_factory):
-    python = Path(pegasus[0]).with_name("python")
-    if not python.is_file():
-        pytest.skip("needs the engine environment's python to build sidenet.onnx")
-    folder = tmp_path_factory.mktemp("figures")
-    subprocess.run([str(python), str(HERE / "build_sidenet.py"), str(folder)], check=True,
-                   timeout=300)
-    _engine(pegasus, ["import", "onnx", "--model", "sidenet.onnx", "--output-model",
-                      "sidenet.json", "--output-data", "sidenet.data"], folder)
-    _engine(pegasus, ["generate", "inputmeta", "--model", "sidenet.json",
-                      "--input-meta-output", "sidenet_inputmeta.yml"], folder)
+    folder = imported(pegasus, tmp_path_factory.mktemp("figures"))
     engine = shlex.join(pegasus)
     made = quanted("quantize", str(folder / "sidenet.json"), "--pegasus", engine, "--json")
     assert made.returncode == 0, made.stderr[-3000:]

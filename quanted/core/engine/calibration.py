@@ -34,13 +34,7 @@ class Calibration:
         return "--compute-entropy" in self.flags
 
     def value(self, flag: str) -> str | None:
-        words = list(self.flags)
-        for i, word in enumerate(words):
-            if word == flag and i + 1 < len(words):
-                return words[i + 1]
-            if word.startswith(flag + "="):
-                return word.split("=", 1)[1]
-        return None
+        return cmd.flag_value(self.flags, flag)
 
     @property
     def label(self) -> str:

@@ -183,6 +183,16 @@ def _same_file(value: str, quantize: Path) -> bool:
     return os.path.normpath(candidate.absolute()) == os.path.normpath(quantize.absolute())
 
 
+def flag_value(words: list[str] | tuple[str, ...], flag: str) -> str | None:
+    """The value given to `flag` in a command's words (`--flag V` or `--flag=V`), or None."""
+    for i, word in enumerate(words):
+        if word == flag and i + 1 < len(words):
+            return words[i + 1]
+        if word.startswith(flag + "="):
+            return word.split("=", 1)[1]
+    return None
+
+
 def safe_arg(name: str) -> str:
     """A file name as a pegasus argument: `-rf_uint8.quantize` must not read as an option."""
     return f"./{name}" if name.startswith("-") else name

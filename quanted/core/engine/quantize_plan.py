@@ -157,19 +157,10 @@ def rebuild_plan(quantize: Path, pegasus: str | None = None,
     if pegasus is not None or not prefix:
         prefix = find_pegasus(pegasus)
     args = [("--rebuild" if word == "--hybrid" else word) for word in args]
-    model = quantize.parent / (_value(args, "--model") or "")
+    model = quantize.parent / (cmd.flag_value(args, "--model") or "")
     files = ModelFiles(model.stem, quantize.parent, model, quantize.parent / (
-        _value(args, "--model-data") or ""), quantize.parent / (
-        _value(args, "--with-input-meta") or ""))
-    options = QuantizeOptions(kld=_value(args, "--algorithm") == "kl_divergence",
+        cmd.flag_value(args, "--model-data") or ""), quantize.parent / (
+        cmd.flag_value(args, "--with-input-meta") or ""))
+    options = QuantizeOptions(kld=cmd.flag_value(args, "--algorithm") == "kl_divergence",
                               mle="--MLE" in args)
     return QuantizePlan(files, quantize, [*prefix, *args], options)
-
-
-def _value(words: list[str], flag: str) -> str | None:
-    for i, word in enumerate(words):
-        if word == flag and i + 1 < len(words):
-            return words[i + 1]
-        if word.startswith(flag + "="):
-            return word.split("=", 1)[1]
-    return None
