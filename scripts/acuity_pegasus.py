@@ -149,10 +149,11 @@ def _child(request, out_fd, server, server_fds):
         os.environ.update(request["env"])
         sys.argv = list(request["argv"])
         tempfile.tempdir = None  # as a new process would find it: from the environment
-        import numpy
-
-        numpy.random.seed()  # a cold process draws fresh entropy; a fork would share it
+        numpy = sys.modules.get("numpy")
+        if numpy is not None:  # a cold process draws fresh entropy; a fork would share it
+            numpy.random.seed()
         atexit._clear()  # the server's handlers are the server's
+        _own_const_lock()
         try:
             status = main(list(request["argv"][1:]))
             if isinstance(status, bool) or not isinstance(status, int):
@@ -183,6 +184,19 @@ def _child(request, out_fd, server, server_fds):
         os._exit(status & 0xFF)
 
 
+def _own_const_lock():
+    """acuitylib guards its constant data with a Lock of a multiprocessing manager it starts
+    at import: in a fork server, one lock for every command. A command killed while holding it
+    would leave it held, and the next command would wait forever; each command gets a lock of
+    its own instead, as each cold process has (a semaphore its own forks share)."""
+    const_data = sys.modules.get("acuitylib.core.const_data")
+    holder = getattr(const_data, "Const_manager", None)
+    if holder is not None and hasattr(holder, "lock"):
+        import multiprocessing
+
+        holder.lock = multiprocessing.Lock()
+
+
 def serve(folder):
     import importlib
     import selectors
@@ -192,7 +206,6 @@ def serve(folder):
 
     for name in SERVE_IMPORTS:
         importlib.import_module(name)
-    import numpy  # noqa: F401 (the child reseeds it)
 
     threads = len(os.listdir("/proc/self/task"))
     if threads != 1 or threading.active_count() != 1:
@@ -211,8 +224,18 @@ def serve(folder):
     selector.register(listener, selectors.EVENT_READ, "accept")
 
     def stop(signum, frame):
+        """A stop from the keeper (quanted asked): the running commands go, then what the
+        server leaves in the temp folder (its socket's folder; the folder of the
+        multiprocessing manager acuitylib starts at import, which has the group's SIGTERM)."""
+        import multiprocessing.process
+        import shutil
+
         for pid in list(children):
             _killpg(pid, signal.SIGKILL)
+        config = multiprocessing.process.current_process()._config
+        for tree in (folder, config.get("tempdir")):
+            if tree:
+                shutil.rmtree(tree, ignore_errors=True)
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)

@@ -12,6 +12,7 @@ user: call sites see the same lines, status and cancel either way."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import queue
@@ -151,15 +152,22 @@ class Server:
     def alive(self) -> bool:
         return self.failure is None and self.proc.poll() is None
 
-    def stop(self) -> None:
-        """SIGUSR2 to the keeper: SIGKILL to the server's group; its children follow it."""
-        if self.proc.poll() is None:
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM to the keeper, which passes it on to the server's group (the server removes
+        what it put in the temp folder), then SIGUSR2 (SIGKILL to the group) after `grace`
+        seconds. The commands it runs die with it."""
+        for signum in (signal.SIGTERM, signal.SIGUSR2):
+            if self.proc.poll() is not None:
+                break
             try:
-                os.kill(self.proc.pid, signal.SIGUSR2 if sys.platform.startswith("linux")
-                        else signal.SIGKILL)
+                os.kill(self.proc.pid, signum)
             except ProcessLookupError:
-                pass
-            self.proc.wait()
+                break
+            try:
+                self.proc.wait(grace)
+            except subprocess.TimeoutExpired:
+                continue
+        self.proc.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -167,6 +175,7 @@ _lock = threading.Lock()
 _server: Server | None = None
 _failed: dict[tuple[Any, ...], str] = {}  # keys whose server could not start: cold from then
 _said_cold = False
+_exit_registered = False
 
 
 def _key(prefix: list[str], env: dict[str, str]) -> tuple[Any, ...]:
@@ -191,6 +200,10 @@ def server_for(prefix: list[str], env: dict[str, str], replace: Server | None = 
         if current is not None:
             current.stop()
         _server = Server(key, prefix, env)
+        global _exit_registered
+        if not _exit_registered:  # a quanted that ends normally stops it cleanly
+            atexit.register(shutdown)
+            _exit_registered = True
         return _server
 
 
@@ -199,6 +212,21 @@ def prewarm(command: list[str], cwd: Path) -> None:
     parts = split(command, cwd)
     if parts is not None:
         server_for(parts[0], {**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+def prewarm_found(cwd: Path) -> None:
+    """prewarm() for the pegasus quanted would find (QUANTED_PEGASUS, PATH): none, no matter."""
+    from quanted.core.engine.discovery import EngineNotFound, find_pegasus
+
+    try:
+        prewarm([*find_pegasus(), "quantize"], cwd)
+    except EngineNotFound:
+        pass
+
+
+def running() -> bool:
+    with _lock:
+        return _server is not None and _server.alive()
 
 
 def shutdown() -> None:

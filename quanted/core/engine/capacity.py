@@ -1,0 +1,76 @@
+"""How many engine commands this machine runs at once: `quanted tune`'s default `--jobs`.
+
+The rule: one trial per core, and no more than the free memory holds. A trial is one warm
+engine command at a time (the hybrid run, then the inference), a child of the one server,
+sharing the server's pages; what it adds is its private memory, measured with
+benchmarks/bench_engine.py (acuitylite 6.57.1): TRIAL_BASE for a small model plus about
+PER_DATA_BYTE times the model's .data (the weights, held as float tensors a few times over).
+The server itself (SERVER_BYTES) is counted when it is not running yet. A cold trial (a pegasus
+that does not serve, or QUANTED_ENGINE=cold) holds a whole engine process: COLD_BYTES."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+MIB = 1 << 20
+SERVER_BYTES = 1300 * MIB  # the server's RSS after its imports (measured: 1.2 GiB)
+TRIAL_BASE = 700 * MIB  # a warm trial's peak private memory on the small models
+PER_DATA_BYTE = 6  # private bytes per byte of the model's .data, as a margin for big models
+COLD_BYTES = 1500 * MIB  # a cold engine command's peak RSS on the small models
+RESERVE = 1024 * MIB  # left for quanted, the editor and everything else
+
+
+def available_memory() -> int | None:
+    """MemAvailable from /proc/meminfo (Linux), in bytes."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def trial_bytes(data_bytes: int, warm: bool = True) -> int:
+    return (TRIAL_BASE if warm else COLD_BYTES) + PER_DATA_BYTE * data_bytes
+
+
+def default_jobs(data: Path, warm: bool = True, server_running: bool = False,
+                 memory: int | None = None, cpus: int | None = None) -> int:
+    """Parallel trials for a model whose weights are `data` (NAME.data): as many as cores and
+    free memory allow, at least 1."""
+    cpus = cores() if cpus is None else cpus
+    memory = available_memory() if memory is None else memory
+    if memory is None:
+        return max(1, cpus)
+    try:
+        size = data.stat().st_size
+    except OSError:
+        size = 0
+    budget = memory - RESERVE - (SERVER_BYTES if warm and not server_running else 0)
+    return max(1, min(cpus, budget // trial_bytes(size, warm)))
+
+
+def jobs_for(quantize: Path, pegasus: str | None = None) -> int:
+    """default_jobs for a tune of `quantize` with this pegasus (1 when either is not found:
+    the tune then says why)."""
+    from quanted.core.engine import warm
+    from quanted.core.engine.command import model_files
+    from quanted.core.engine.discovery import find_pegasus
+    from quanted.core.errors import QuantedError
+
+    try:
+        data = model_files(quantize.absolute()).data
+        prefix = find_pegasus(pegasus)
+    except QuantedError:
+        return 1
+    serves = warm.split([*prefix, "quantize"], quantize.absolute().parent) is not None
+    return default_jobs(data, warm=serves, server_running=serves and warm.running())
