@@ -43,20 +43,16 @@ def trial_bytes(data_bytes: int, warm: bool = True) -> int:
     return (TRIAL_BASE if warm else COLD_BYTES) + PER_DATA_BYTE * data_bytes
 
 
-def default_jobs(data: Path, warm: bool = True, server_running: bool = False,
+def default_jobs(data_bytes: int, warm: bool = True, server_running: bool = False,
                  memory: int | None = None, cpus: int | None = None) -> int:
-    """Parallel trials for a model whose weights are `data` (NAME.data): as many as cores and
-    free memory allow, at least 1."""
+    """Parallel trials for a model whose weights (NAME.data) take `data_bytes`: as many as
+    cores and free memory allow, at least 1."""
     cpus = cores() if cpus is None else cpus
     memory = available_memory() if memory is None else memory
     if memory is None:
         return max(1, cpus)
-    try:
-        size = data.stat().st_size
-    except OSError:
-        size = 0
     budget = memory - RESERVE - (SERVER_BYTES if warm and not server_running else 0)
-    return max(1, min(cpus, budget // trial_bytes(size, warm)))
+    return max(1, min(cpus, budget // trial_bytes(data_bytes, warm)))
 
 
 def jobs_for(quantize: Path, pegasus: str | None = None) -> int:
@@ -68,9 +64,9 @@ def jobs_for(quantize: Path, pegasus: str | None = None) -> int:
     from quanted.core.errors import QuantedError
 
     try:
-        data = model_files(quantize.absolute()).data
+        size = model_files(quantize.absolute()).data.stat().st_size
         prefix = find_pegasus(pegasus)
-    except QuantedError:
+    except (QuantedError, OSError):
         return 1
     serves = warm.split([*prefix, "quantize"], quantize.absolute().parent) is not None
-    return default_jobs(data, warm=serves, server_running=serves and warm.running())
+    return default_jobs(size, warm=serves, server_running=serves and warm.running())
