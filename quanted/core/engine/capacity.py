@@ -1,12 +1,13 @@
 """How many engine commands this machine runs at once: `quanted tune`'s default `--jobs`.
 
-The rule: one trial per core, and no more than the free memory holds. A trial is one warm
-engine command at a time (the hybrid run, then the inference), a child of the one server,
-sharing the server's pages; what it adds is its private memory, measured with
-benchmarks/bench_engine.py (acuitylite 6.57.1): TRIAL_BASE for a small model plus about
-PER_DATA_BYTE times the model's .data (the weights, held as float tensors a few times over).
-The server itself (SERVER_BYTES) is counted when it is not running yet. A cold trial (a pegasus
-that does not serve, or QUANTED_ENGINE=cold) holds a whole engine process: COLD_BYTES."""
+The rule: one trial per core, and no more than the free memory (MemAvailable, less RESERVE)
+holds. A warm trial runs one command at a time (the hybrid run, then the inference) in a child
+of the one server, sharing the server's pages; what it adds is its private memory. Measured
+with benchmarks/bench_engine.py (acuitylite 6.57.1) on the sample and on sidenet (weights of
+0.4 MB and less): the server 1184 MiB after its imports, a warm trial's peak private memory
+108 and 86 MiB, a cold command's peak RSS 1357 and 1352 MiB. TRIAL_BASE and COLD_BYTES add a
+margin to those; PER_DATA_BYTE is an allowance for big models the small ones cannot measure
+(float weights held a few times over: the float net, the quantized copy, the outputs)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ import os
 from pathlib import Path
 
 MIB = 1 << 20
-SERVER_BYTES = 1300 * MIB  # the server's RSS after its imports (measured: 1.2 GiB)
-TRIAL_BASE = 700 * MIB  # a warm trial's peak private memory on the small models
-PER_DATA_BYTE = 6  # private bytes per byte of the model's .data, as a margin for big models
-COLD_BYTES = 1500 * MIB  # a cold engine command's peak RSS on the small models
+SERVER_BYTES = 1200 * MIB  # counted while no server runs yet
+TRIAL_BASE = 256 * MIB
+PER_DATA_BYTE = 6
+COLD_BYTES = 1400 * MIB
 RESERVE = 1024 * MIB  # left for quanted, the editor and everything else
 
 
