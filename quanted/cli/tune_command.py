@@ -63,9 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "entropy; drop with none cached runs one: 2 engine runs)")
     p.add_argument("--max-trials", type=int, metavar="K",
                    help="run at most K engine trials (recorded ones are free)")
-    p.add_argument("--jobs", type=int, default=1, metavar="J",
-                   help="trials run in parallel, each in its own scratch folder "
-                   "(default: %(default)s)")
+    p.add_argument("--jobs", type=int, metavar="J",
+                   help="trials run in parallel, each in its own scratch folder (default: "
+                   "as many as cores and free memory allow)")
     pegasus_option(p)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--dry-run", action="store_true",
@@ -80,8 +80,11 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from quanted.core.tune.apply import apply
     from quanted.core.tune.figures import Target
 
+    from quanted.core.engine import capacity
+
+    jobs = args.jobs if args.jobs is not None else capacity.jobs_for(args.file, args.pegasus)
     options = session.Options(Target(args.target_cosine, args.target_top1), args.iterations,
-                              args.qtype, args.rank, args.max_trials, args.jobs, args.pegasus)
+                              args.qtype, args.rank, args.max_trials, jobs, args.pegasus)
     if args.dry_run:
         try:
             setup = session.prepare(args.file, options)

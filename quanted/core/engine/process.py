@@ -10,7 +10,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,69 +17,11 @@ from pathlib import Path
 from typing import Protocol
 
 from quanted.core import recovery
+from quanted.core.engine import warm
 from quanted.core.engine.discovery import EngineNotFound
+from quanted.core.engine.keeper import KEEPING, keeper_argv
 from quanted.core.errors import QuantedError
 
-# The engine's keeper: quanted's child, pegasus's parent. pegasus runs in a process group of
-# its own (its workers with it), so the keeper can stop all of it and still reap pegasus:
-# when quanted is gone nothing of the engine is left, not even a zombie.
-# - The kernel sends the keeper SIGUSR2 when quanted dies (PR_SET_PDEATHSIG = 1), however it
-#   dies, SIGKILL included; quanted sends it too for a hard stop: SIGKILL to pegasus's group.
-# - SIGTERM (a cancel) is passed on to pegasus's group; one that arrives before pegasus is
-#   started is passed on as soon as it is (else pegasus would run its course unstopped).
-# - When pegasus ends, whatever it left running in its group is killed; the keeper ends as
-#   pegasus ended.
-_KEEPER = """
-import ctypes, os, signal, sys
-parent, child, pending = int(sys.argv[1]), 0, 0
-def stop(signum, frame):
-    global pending
-    if not child:
-        pending = signum
-        return
-    try:
-        os.killpg(child, signal.SIGKILL if signum == signal.SIGUSR2 else signal.SIGTERM)
-    except OSError:
-        pass
-for s in (signal.SIGUSR2, signal.SIGTERM):
-    signal.signal(s, stop)
-for s in (signal.SIGHUP, signal.SIGINT):
-    signal.signal(s, signal.SIG_IGN)
-ctypes.CDLL(None).prctl(1, signal.SIGUSR2, 0, 0, 0)
-if os.getppid() != parent:
-    os._exit(137)
-pid = os.fork()
-if pid == 0:
-    os.setpgid(0, 0)
-    for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGUSR2):
-        signal.signal(s, signal.SIG_DFL)
-    try:
-        os.execvp(sys.argv[2], sys.argv[2:])
-    except OSError as exc:
-        sys.stderr.write("cannot run %s: %s\\n" % (sys.argv[2], exc.strerror))
-        os._exit(127)
-try:
-    os.setpgid(pid, pid)
-except OSError:
-    pass
-child = pid
-if os.getppid() != parent:
-    stop(signal.SIGUSR2, None)
-elif pending:
-    stop(pending, None)
-_, status = os.waitpid(pid, 0)
-try:
-    os.killpg(pid, signal.SIGKILL)
-except OSError:
-    pass
-code = os.waitstatus_to_exitcode(status)
-if code < 0:
-    if -code not in (signal.SIGKILL, signal.SIGSTOP):
-        signal.signal(-code, signal.SIG_DFL)
-    os.kill(os.getpid(), -code)
-os._exit(code if code >= 0 else 128 - code)
-"""
-_KEEPING = sys.platform.startswith("linux")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
@@ -154,17 +95,22 @@ class EngineProcess:
         self.guard = guard
         self.signal: int | None = None  # SIGTERM/SIGHUP that stopped the run, if one did
         self._proc: subprocess.Popen[bytes] | None = None
-
-    def _argv(self) -> list[str]:
-        if _KEEPING:
-            return [sys.executable, "-S", "-E", "-c", _KEEPER, str(os.getpid()), *self.command]
-        return list(self.command)
+        self._warm: warm.WarmRun | None = None
 
     def start(self) -> None:
+        """Check the program, then run it: through the warm engine when its pegasus serves
+        (the command is submitted when its lines are first read), else as a process."""
         _check_program(self.command[0], self.cwd)
+        parts = warm.split(self.command, self.cwd, self.env)
+        if parts is not None:
+            self._warm = warm.WarmRun(parts[0], parts[1], self.cwd, self.env)
+            return
+        self._start_cold()
+
+    def _start_cold(self) -> None:
         try:
             self._proc = subprocess.Popen(
-                self._argv(),
+                keeper_argv(self.command),
                 cwd=self.cwd,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -179,6 +125,24 @@ class EngineProcess:
 
     def lines(self) -> Iterator[str]:
         """Decoded log lines, without their newline, as the engine writes them."""
+        run = self._warm
+        if run is not None:
+            why = run.open(self.cancelled)
+            if why is None:
+                if self.cancelled.is_set():  # a cancel that came while it was submitted
+                    run.signal(hard=False)
+                for raw in run.lines():
+                    yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
+                if run.lost:
+                    yield warm.LOST.format(pid=run.server.pid if run.server else "?")
+                return
+            if self.cancelled.is_set():
+                return
+            warm.note_cold(why)
+            self._warm = None
+            self._start_cold()
+            if self.cancelled.is_set():
+                self._signal(hard=False)
         assert self._proc is not None and self._proc.stdout is not None
         for raw in self._proc.stdout:
             yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
@@ -202,16 +166,37 @@ class EngineProcess:
         return status
 
     def wait(self) -> int:
+        run = self._warm
+        if run is not None:
+            if run.child is None and not self.cancelled.is_set():
+                for _ in self.lines():  # never followed: run it now
+                    pass
+                return self.wait()
+            if run.child is None:  # cancelled before it was submitted
+                return -signal.SIGTERM
+            status = run.wait()
+            return 1 if status is None else status
         assert self._proc is not None
         return self._proc.wait()
 
     @property
     def pid(self) -> int | None:
+        if self._warm is not None:
+            return self._warm.child
         return self._proc.pid if self._proc else None
 
     def cancel(self, grace: float = 5.0) -> None:
         """SIGTERM to pegasus's group, SIGKILL after `grace` seconds. Safe from any thread."""
         self.cancelled.set()
+        run = self._warm
+        if run is not None:
+            if run.child is None:  # not submitted yet: lines() sees the cancel and stops
+                return
+            run.signal(hard=False)
+            if not run.done.wait(grace):
+                run.signal(hard=True)
+                run.done.wait(grace)
+            return
         proc = self._proc
         if proc is None or proc.poll() is not None:
             return
@@ -228,13 +213,16 @@ class EngineProcess:
 
     def kill_group(self) -> None:
         """Whatever is left of the engine goes (its workers outlive a killed leader)."""
+        if self._warm is not None:
+            self._warm.signal(hard=True)
+            return
         proc = self._proc
         if proc is not None and proc.poll() is None:
             self._signal(hard=True)
 
     def _signal(self, hard: bool) -> None:
         assert self._proc is not None
-        if _KEEPING:  # the keeper passes it on to pegasus's group and reaps pegasus
+        if KEEPING:  # the keeper passes it on to pegasus's group and reaps pegasus
             try:
                 os.kill(self._proc.pid, signal.SIGUSR2 if hard else signal.SIGTERM)
             except ProcessLookupError:

@@ -6,6 +6,7 @@ an engine step (ctrl+r, v, T) is a screen in engine_steps.ENGINE_STEPS."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -256,9 +257,13 @@ class MainScreen(Screen[None]):
             self.app.exit()
 
     def action_engine_step(self, name: str) -> None:
+        from quanted.core.engine.warm import prewarm_found
         from quanted.tui.screens.engine_steps import ENGINE_STEPS
 
         if self._ready():
+            if self.doc is not None and self.doc.path is not None:  # imports while asked
+                self.run_worker(partial(prewarm_found, self.doc.path.parent), thread=True,
+                                group="warm-engine", exit_on_error=False)
             self.engine_step_flow(ENGINE_STEPS[name])
 
     @work(group="flow", exit_on_error=False)
