@@ -57,7 +57,7 @@ def story(pegasus, tmp_path_factory):
     # No .quanted/ at all (a file that came from elsewhere after a hybrid run): the tune
     # rebuilds the plain table first. Capped at one trial: the plain bound.
     shutil.rmtree(folder / ".quanted")
-    steps["tune"] = quanted("tune", str(path), "--pegasus", engine, "--json",
+    steps["tune"] = quanted("tune", str(path), "--jobs", "1", "--pegasus", engine, "--json",
                             "--max-trials", "1", "--target-cosine", "0.9999999")
     return path, layers, steps
 

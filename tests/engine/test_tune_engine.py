@@ -67,8 +67,9 @@ def tuned(pegasus, tmp_path_factory):
         doc.set_layers(OWN_LIST)
     doc.save()
     started = path.read_bytes()
-    run = quanted("tune", str(path), "--rank", "drop", "--pegasus", shlex.join(pegasus),
-                  "--json")
+    # --jobs fixed: its default follows free memory, and the search's sets follow --jobs
+    run = quanted("tune", str(path), "--rank", "drop", "--jobs", "2", "--pegasus",
+                  shlex.join(pegasus), "--json")
     return path, run, started
 
 
@@ -163,8 +164,8 @@ def retuned(tuned, pegasus):
     engine = shlex.join(pegasus)
     steps = {"first": first}
     steps["verify"] = quanted("verify", str(path), "--pegasus", engine, "--json", "--quiet")
-    steps["second"] = quanted("tune", str(path), "--rank", "drop", "--pegasus", engine,
-                              "--json")
+    steps["second"] = quanted("tune", str(path), "--rank", "drop", "--jobs", "2", "--pegasus",
+                              engine, "--json")
     # The list loses a layer the table still raises: check says so; then `restore` gives the
     # tuned list back (the tune's own attempt) and a third tune runs on that.
     doc = QuantizeDocument.open(path)
@@ -175,8 +176,8 @@ def retuned(tuned, pegasus):
     history = json.loads(quanted("history", str(path), "--json").stdout)
     tuned_attempt = [entry for entry in history if entry["kind"] == "tune"][-1]
     steps["restore"] = quanted("restore", str(path), str(tuned_attempt["id"]))
-    steps["third"] = quanted("tune", str(path), "--rank", "drop", "--pegasus", engine,
-                             "--json")
+    steps["third"] = quanted("tune", str(path), "--rank", "drop", "--jobs", "2", "--pegasus",
+                             engine, "--json")
     # The user's own next step: a zero-configuration hybrid run of the tuned file, verified.
     steps["hybrid"] = quanted("hybrid", str(path), "--pegasus", engine, "--json", "--quiet")
     steps["final"] = quanted("verify", str(path), "--pegasus", engine, "--json", "--quiet")
