@@ -163,5 +163,5 @@ def _applied_lines(setup: Setup, applied: Applied) -> list[str]:
         verdict = "meets" if applied.meets(setup.options.target) else "MISSES"
         out.append(f"  {'verify of ' + setup.quantize.name:<34} min cosine "
                    f"{summary.min_cosine:.6f}, top-1 {summary.top1_agree}/"
-                   f"{summary.count} -> {verdict} the target")
+                   f"{summary.top1_count} -> {verdict} the target")
     return out

@@ -19,7 +19,13 @@ Run `pegasus inference --postprocess dump_results` in FILE's folder for
   [3] when .quanted/history/ holds the file from before the first hybrid run, that plain
       quantized file with NAME.json,
 and compare each quantized output with float, per output tensor and iteration: cosine
-similarity, max absolute error, top-1 agreement, top-5 overlap (|top5 & top5| / 5). The
+similarity, max absolute error, top-1 agreement, top-5 overlap (|top5 & top5| / 5); and per
+output over every input: worst and mean cosine, SQNR, max absolute error and a resolution
+check (distinct values quantized/float, quantization steps across the middle half of the
+float values; COLLAPSED when a few codes are left, see README "Detection models").
+Top-1 and top-5 are for class-score outputs only: an output fed by a softmax, one vector per
+input (from the model .json); boxes, maps and logits are `values`. --output NAME=class|values
+(NAME: the tensor key, the output layer id, or the 0-based output index) overrides it. The
 result is recorded in .quanted/history/ with the customized layers it was made with;
 `--history` lists those attempts and marks the best (highest mean cosine among
 the attempts made with the newest one's --iterations).
@@ -34,7 +40,15 @@ carries only the result. --json prints:
    "plain_quantized": null | {"source", "cosine", "max_abs_error", "top1_agreement",
                               "top5_overlap"} (run [3] against float, same shapes),
    "summary": {"quantized": {"mean_cosine", "min_cosine", "max_abs_error", "top1_agree",
-               "count", "top1_agreement", "mean_top5_overlap"}, "plain_quantized": {...}|null},
+               "count", "top1_count", "top1_agreement", "mean_top5_overlap"},
+               "plain_quantized": {...}|null}  (top-1 and top-5 over class outputs only),
+   "outputs": {T: {"kind": "class"|"values", "shape": [dims],
+                   "quantized": {"min_cosine", "mean_cosine", "sqnr_db", "max_abs_error",
+                                 "count", "top1_agree", "mean_top5_overlap",
+                                 "resolution": {"distinct_float", "distinct_quantized",
+                                                "step", "spread", "levels", "collapsed",
+                                                "why"}},
+                   "plain_quantized": {...}|null}},
    "runs": [{"label", "command", "seconds"}], "notes": [...]}
 T is the output's tensor key as pegasus names it, e.g. @attach_output/out0_0:out0.
 With --history --json: a list of {"time", "customized", "iterations", "mean_cosine",
@@ -60,6 +74,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--history", action="store_true",
                    help="list the earlier verify results of FILE instead of running anything")
     p.add_argument("--dry-run", action="store_true", help="print the commands and run nothing")
+    p.add_argument("--output", action="append", default=[], metavar="NAME=KIND",
+                   help="the kind of an output: class (top-1/top-5 apply) or values (boxes, "
+                   "maps, logits); NAME is its tensor key, layer id or 0-based index")
     p.set_defaults(handler=cmd_verify)
 
 
@@ -74,11 +91,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from quanted.core.engine.logscan import strip_ansi
     from quanted.core.engine.noise import KeptLog, is_noise
 
+    from quanted.core.engine.command import CommandError
+    from quanted.core.engine.output_figures import parse_overrides
+
     warn_if_interrupted(args.file)  # results over a file a killed run may have left half done
+    try:
+        kinds = parse_overrides(args.output)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     iterations = args.iterations
     if iterations is None:
         iterations = dataset_iterations(args.file.absolute())
-    plan = verify.plan(QuantizeDocument.open(args.file), args.pegasus, iterations)
+    plan = verify.plan(QuantizeDocument.open(args.file), args.pegasus, iterations, kinds=kinds)
     if args.dry_run:
         print(f"# in {plan.cwd}")
         if plan.plain_source is not None:

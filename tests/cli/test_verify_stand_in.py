@@ -162,3 +162,33 @@ def test_cancel_during_a_run_stops_the_engine(model, stand_in, monkeypatch):
     with pytest.raises(verify.VerifyCancelled, match="during the quantized run"):
         verify.run(plan, on_line, process_ready=processes.append, control=control)
     assert time.monotonic() - started < 30 and processes[1].wait() != 0
+
+
+def test_per_output_figures_and_kinds(model, stand_in, capsys):
+    assert main(["verify", str(model), "--pegasus", stand_in, "--iterations", "2", "--json",
+                 "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    out = result["outputs"][OUT]
+    assert out["kind"] == "class" and out["shape"] == [1, 10]  # a softmax feeds it
+    f = [rotated(FLOAT, i) for i in range(2)]
+    q = [rotated(HYBRID, i) for i in range(2)]
+    figures = out["quantized"]
+    assert figures["min_cosine"] == pytest.approx(min(cosine(a, b) for a, b in zip(f, q)))
+    noise = sum(float(np.sum((a - b) ** 2)) for a, b in zip(f, q))
+    signal = sum(float(np.sum(a ** 2)) for a in f)
+    assert figures["sqnr_db"] == pytest.approx(10 * np.log10(signal / noise))
+    assert figures["top1_agree"] == 2 and figures["resolution"]["distinct_float"] == 9
+    assert out["plain_quantized"]["top1_agree"] == 0
+
+    # as values: no top-1 anywhere, figures per input instead of the top-5
+    assert main(["verify", str(model), "--pegasus", stand_in, "--iterations", "2", "--quiet",
+                 "--output", "0=values"]) == 0
+    table = capsys.readouterr().out
+    assert "top-5 float" not in table and "(values: no top-5)" in table
+    assert "  0 cosine" in table and "per output, quantized vs float over 2 input(s):" in table
+    assert "per output, plain quantized vs float" in table
+    assert "worst cosine" in table and "top-1" not in table
+    assert main(["verify", str(model), "--pegasus", stand_in, "--output", "boxes=values"]) == 2
+    assert "no model output 'boxes' (outputs: 0: @attach_output/out0_0:out0)" in \
+        capsys.readouterr().err
+    assert main(["verify", str(model), "--pegasus", stand_in, "--output", "0=boxes"]) == 2

@@ -43,7 +43,7 @@ class Applied:
         figures = self.summary
         if figures is None or figures.min_cosine is None:
             return False
-        top1 = figures.top1_agree == figures.count
+        top1 = figures.top1_agree == figures.top1_count
         return figures.min_cosine >= target.cosine and (top1 or not target.top1)
 
 
