@@ -54,6 +54,18 @@ T is the output's tensor key as pegasus names it, e.g. @attach_output/out0_0:out
 With --history --json: a list of {"time", "customized", "iterations", "mean_cosine",
 "top1_agreement", "summary", "plain_summary", "best"}.
 
+--check CMD runs your own task check on each quantized run against float, as Polygraphy's
+--check does: CMD (split like a shell would, never run through one) gets two more
+arguments, FLOAT_DIR and QUANT_DIR, each holding <i>/<OUTPUT>.npy (i: the 0-based input in
+dataset order; OUTPUT: the output layer id with / as _; float32, in the model's output
+shape) and outputs.json (the outputs' names, layers, shapes and kinds, the dataset lines).
+It exits 0 when the quantized outputs are acceptable, 1 when not; an optional last stdout
+line `metric=<float>` is shown and recorded. Any other exit (another status, a signal,
+--check-timeout) is a broken check: an error (exit 2), never "not acceptable". With --json:
+"check": {"command", "quantized": {"acceptable", "metric", "seconds"},
+"plain_quantized": {...}|null}. See examples/check_scores.py.
+
+Exit status: 0, or 1 when the check finds the quantized run not acceptable.
 A failing inference exits with its status, after its command and last log lines."""
 
 
@@ -77,6 +89,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", action="append", default=[], metavar="NAME=KIND",
                    help="the kind of an output: class (top-1/top-5 apply) or values (boxes, "
                    "maps, logits); NAME is its tensor key, layer id or 0-based index")
+    p.add_argument("--check", metavar="CMD",
+                   help="your task check: CMD FLOAT_DIR QUANT_DIR exits 0 acceptable, "
+                   "1 not (see above)")
+    p.add_argument("--check-timeout", type=float, default=600.0, metavar="S",
+                   help="a check running longer is broken (default: %(default)s s)")
     p.set_defaults(handler=cmd_verify)
 
 
@@ -93,6 +110,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     from quanted.core.engine.command import CommandError
     from quanted.core.engine.output_figures import parse_overrides
+    from quanted.core.engine.taskcheck import CheckBroken, TaskCheck
 
     warn_if_interrupted(args.file)  # results over a file a killed run may have left half done
     try:
@@ -102,13 +120,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
     iterations = args.iterations
     if iterations is None:
         iterations = dataset_iterations(args.file.absolute())
-    plan = verify.plan(QuantizeDocument.open(args.file), args.pegasus, iterations, kinds=kinds)
+    check = TaskCheck.parse(args.check, args.check_timeout) if args.check is not None else None
+    plan = verify.plan(QuantizeDocument.open(args.file), args.pegasus, iterations, kinds=kinds,
+                       check=check)
     if args.dry_run:
         print(f"# in {plan.cwd}")
         if plan.plain_source is not None:
             print(f"# copy {plan.plain_source} to {plan.plain_copy}")
         for run in plan.runs:
             print(quoted(run.command))
+        if check is not None:
+            print(f"# then, per quantized run: {check.describe()} FLOAT_DIR QUANT_DIR")
         return 0
     log, on_line = engine_log(args.quiet)
     for note in plan.notes:
@@ -132,6 +154,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print("  " + strip_ansi(line), file=sys.stderr)
         print(f"quanted: error: {args.file}: {exc.message}", file=sys.stderr)
         return exc.exit_code
+    except CheckBroken as exc:
+        print("quanted: the check's last output lines:", file=sys.stderr)
+        for line in exc.tail:
+            print("  " + line, file=sys.stderr)
+        raise
     finally:
         kept.close()
     if not args.quiet:
@@ -140,7 +167,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print_json(result.to_json())
     else:
         print("\n".join(table_lines(result)))
-    return 0
+    verdict = result.checks.get(verify.QUANTIZED)
+    return 1 if verdict is not None and not verdict.acceptable else 0
 
 
 def _history(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from quanted.core.engine.output_figures import CLASS, OutputFigures
 from quanted.core.engine.outputs import Comparison, VerifySummary
-from quanted.core.engine.verify import VerifyResult
+from quanted.core.engine.verify import PLAIN, QUANTIZED, VerifyResult
 
 COLUMN = 22
 
@@ -54,6 +54,11 @@ def table_lines(result: VerifyResult) -> list[str]:
         summary = VerifySummary.of(run_figures, result.classes)
         if summary.count:
             lines.append(summary.line(name))
+    if result.check is not None:
+        lines.append(f"check {result.check}:")
+        lines += [f"  {name}: {result.checks[label].text()}"
+                  for name, label in (("quantized", QUANTIZED), ("plain quantized", PLAIN))
+                  if label in result.checks]
     lines.extend(f"note: {note}" for note in result.notes)
     return lines
 

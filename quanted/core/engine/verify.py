@@ -38,6 +38,7 @@ from quanted.core.engine.attempts import VerifyAttempt, best, verify_history  # 
 from quanted.core.engine.discovery import find_pegasus
 from quanted.core.engine.output_figures import resolve_name
 from quanted.core.engine.outputs import OutputsError, find_dumps, model_io, read_tensor
+from quanted.core.engine.taskcheck import Layout, TaskCheck, write_outputs
 from quanted.core.engine.process import EngineControl, EngineProcess, EngineRunCancelled, \
     EngineRunFailed
 from quanted.core.errors import EditError
@@ -84,6 +85,8 @@ class VerifyPlan:
     block: str = ""  # the customized block verified, comments included (for `quanted restore`)
     notes: list[str] = field(default_factory=list)
     kinds: dict[str, str] = field(default_factory=dict)  # output tensor key -> kind, overridden
+    check: TaskCheck | None = None  # the user's task check (--check)
+    dataset: list[str] = field(default_factory=list)  # the calibration dataset's lines
 
     @property
     def cwd(self) -> Path:
@@ -91,7 +94,8 @@ class VerifyPlan:
 
 
 def plan(doc: QuantizeDocument, pegasus: str | None = None, iterations: int = 1,
-         workdir: Path | None = None, kinds: dict[str, str] | None = None) -> VerifyPlan:
+         workdir: Path | None = None, kinds: dict[str, str] | None = None,
+         check: TaskCheck | None = None) -> VerifyPlan:
     """The runs and their exact commands, without running anything. `workdir` (kept afterwards)
     receives the dumps; by default a fresh folder under the system temp folder (removed).
     `kinds` overrides output kinds ({NAME: "class"|"values"}, NAME as
@@ -124,7 +128,8 @@ def plan(doc: QuantizeDocument, pegasus: str | None = None, iterations: int = 1,
                   model, work / QUANTIZED),
     ]
     history = History(quantize)
-    the_plan = VerifyPlan(quantize, iterations, runs, doc.customized, work, keep)
+    the_plan = VerifyPlan(quantize, iterations, runs, doc.customized, work, keep, check=check,
+                          dataset=cmd.dataset_lines(files.inputmeta) or [])
     if kinds:
         outputs, _ = model_io(files.model)
         try:
@@ -212,6 +217,22 @@ def _outputs(run: VerifyRun) -> dict[str, list]:
     return found
 
 
+def _run_check(the_plan: VerifyPlan, check: TaskCheck, result: VerifyResult,
+               values: dict[str, dict[str, list]], float_model: Path) -> None:
+    """The user's check on each quantized run against float (taskcheck's protocol); float's
+    outputs are written once."""
+    lines = the_plan.dataset or [""]
+    dataset = [lines[i % len(lines)] for i in range(the_plan.iterations)]
+    layout = Layout.of(float_model, result.shapes, result.kinds, dataset)
+    folder = the_plan.workdir / "check"
+    float_dir = write_outputs(folder / FLOAT, values[FLOAT], layout, FLOAT)
+    result.check = check.describe()
+    for label in (QUANTIZED, PLAIN):
+        if label in values:
+            quant_dir = write_outputs(folder / label, values[label], layout, label)
+            result.checks[label] = check.run(float_dir, quant_dir, the_plan.cwd)
+
+
 def run(
     the_plan: VerifyPlan,
     on_line: Callable[[str], None] = lambda line: None,
@@ -241,14 +262,16 @@ def run(
             _execute(step, the_plan.cwd, on_line, process_ready, control)
             records.append(RunRecord(step.label, step.command, time.monotonic() - started))
         values = {step.label: _outputs(step) for step in the_plan.runs}
+        float_model = next(r.model for r in the_plan.runs if r.label == FLOAT)
+        result = figures(values, quantize=the_plan.quantize, iterations=the_plan.iterations,
+                         customized=the_plan.customized, float_model=float_model,
+                         kinds=the_plan.kinds, notes=the_plan.notes,
+                         plain_source=the_plan.plain_source)
+        if the_plan.check is not None:
+            _run_check(the_plan, the_plan.check, result, values, float_model)
     finally:
         if not the_plan.keep_workdir:
             shutil.rmtree(the_plan.workdir, ignore_errors=True)
-    float_model = next(r.model for r in the_plan.runs if r.label == FLOAT)
-    result = figures(values, quantize=the_plan.quantize, iterations=the_plan.iterations,
-                     customized=the_plan.customized, float_model=float_model,
-                     kinds=the_plan.kinds, notes=the_plan.notes,
-                     plain_source=the_plan.plain_source)
     result.runs = records
     data = result.to_json()
     del data["file"], data["time"]

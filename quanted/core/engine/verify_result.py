@@ -9,6 +9,7 @@ from pathlib import Path
 
 from quanted.core.engine.output_figures import CLASS, OutputFigures, proven_kinds
 from quanted.core.engine.outputs import Comparison, OutputsError, VerifySummary, compare, top_k
+from quanted.core.engine.taskcheck import CheckVerdict
 
 FLOAT, QUANTIZED, PLAIN = "float", "quantized", "plain_quantized"
 
@@ -44,6 +45,8 @@ class VerifyResult:
     kinds: dict[str, str] = field(default_factory=dict)  # output_figures.CLASS or VALUES
     outputs: dict[str, OutputFigures] = field(default_factory=dict)  # the quantized run's
     plain_outputs: dict[str, OutputFigures] | None = None
+    check: str | None = None  # the --check command, as typed
+    checks: dict[str, CheckVerdict] = field(default_factory=dict)  # QUANTIZED / PLAIN ->
 
     @property
     def classes(self) -> list[str]:
@@ -75,6 +78,8 @@ class VerifyResult:
          "summary": {"quantized": {...}, "plain_quantized": {...} | null},
          "outputs": {T: {"kind", "shape", "quantized": OutputFigures.to_json(),
                          "plain_quantized": {...} | null}},
+         "check": null | {"command", "quantized": {"acceptable", "metric", "seconds"},
+                          "plain_quantized": {...} | null},
          "runs": [{"label", "command", "seconds"}], "notes": [...]}
         """
         def per(figures: dict[str, list[Comparison]], attr: str) -> dict:
@@ -109,6 +114,10 @@ class VerifyResult:
                                     if self.plain_outputs and t in self.plain_outputs
                                     else None)}
                         for t in self.tensors},
+            "check": None if self.check is None else {
+                "command": self.check,
+                **{label: self.checks[label].to_json() if label in self.checks else None
+                   for label in (QUANTIZED, PLAIN)}},
             "runs": [{"label": r.label, "command": r.command, "seconds": round(r.seconds, 2)}
                      for r in self.runs],
             "notes": self.notes,
