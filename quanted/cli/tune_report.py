@@ -36,6 +36,13 @@ def describe(trial: Trial) -> str:
     top1 = sum(trial.figures.top1)
     text = (f"{len(trial.customized)} layer(s): min cosine {trial.min_cosine:.6f}, top-1 "
             f"{top1}/{len(trial.figures.top1)}")
+    if len(trial.figures.outputs) > 1:
+        text += " (" + ", ".join(f"{key} {cosine:.6f}" for key, cosine
+                                 in trial.figures.outputs) + ")"
+    check = trial.figures.check
+    if check is not None:
+        text += ", check " + ("acceptable" if check.acceptable else "NOT acceptable") + (
+            f" (metric={check.metric:g})" if check.metric is not None else "")
     if not trial.applied:
         names = ", ".join(trial.not_applied) or "; ".join(trial.notes)
         text += f", NOT APPLIED ({names})"
