@@ -9,8 +9,9 @@ quanted adds FLOAT_DIR and QUANT_DIR (see README "Detection models"). The score 
 logit per anchor) is found by --output: the ONNX tensor's name (outputs.json's "source"), the
 output layer id, or its file name. Its logits go through a sigmoid; an anchor is a detection
 when its confidence is at least --threshold. The quantized run is acceptable when, on every
-input, it detects the same anchors as float and no confidence of an anchor that either run
-scores at or above --floor is off by more than --max-error. The last line is
+input, no confidence of an anchor that either run scores at or above --floor is off by more
+than --max-error, and it detects the same anchors as float, except those whose float
+confidence is within --max-error of the threshold (a tie either way). The last line is
 `metric=<worst confidence error>`.
 
 Exit 0 acceptable, 1 not, 2 when the check itself cannot run (a missing output, unreadable
@@ -47,8 +48,9 @@ def compare(float_dir, quant_dir, args):
         relevant = (f >= args.floor) | (q >= args.floor)
         error = float(np.max(np.abs(f - q)[relevant])) if relevant.any() else 0.0
         worst = max(worst, error)
-        lost = int(np.sum((f >= args.threshold) & (q < args.threshold)))
-        added = int(np.sum((q >= args.threshold) & (f < args.threshold)))
+        clear = np.abs(f - args.threshold) > args.max_error
+        lost = int(np.sum((f >= args.threshold) & (q < args.threshold) & clear))
+        added = int(np.sum((q >= args.threshold) & (f < args.threshold) & clear))
         if lost or added or error > args.max_error:
             line = described["dataset"][i] if i < len(described["dataset"]) else "?"
             failures.append(f"input {i} ({line}): {lost} detection(s) lost, {added} added, "

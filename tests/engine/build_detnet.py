@@ -5,11 +5,15 @@ Run with the engine environment's python (onnx, numpy): ENV/bin/python build_det
 
 A shared 3x3 conv + ReLU, then two heads on a 8x8 grid of 64 "anchors":
   - `boxes` (1x4x64): a 1x1 conv regression head, four box offsets per anchor;
-  - `scores` (1x64): a 1x1 conv giving one face/no-face logit per anchor, plus a fixed
-    per-anchor offset that is -300 on two anchors (a padding anchor a real detector drives far
-    below zero). Those two values stretch the calibrated range of the score head to about
-    [-300, 3], so per-tensor uint8 leaves a step of about 1.2 logits: the logits that matter
-    (in [-3, 3]) share a handful of codes, and after a sigmoid the confidences move in stairs.
+  - `scores` (1x64): a fully connected layer over the flattened features giving one
+    face/no-face logit per anchor, plus a fixed per-anchor offset that is -300 on two anchors
+    (a padding anchor a real detector drives far below zero). Those two values stretch the
+    calibrated range of the score head to about [-300, 7], so per-tensor uint8 leaves a step of
+    about 1.2 logits: the logits that matter (in [-3, 3]) share a handful of codes, and after
+    a sigmoid the confidences move in stairs.
+The score head ends in a Gemm and an Add, not a conv and a reshape: the importer puts a permute
+before a reshape at an output, and acuitylite 6.57.1 refuses to raise a permute next to a model
+input or output (`There's a conflict to quantize tensor`), so a conv head could not be raised.
 The logit scale is set from the float forward pass (numpy, below) so the useful logits have a
 spread of about 2 on the seeded inputs.
 """
@@ -47,14 +51,13 @@ def main(outdir):
     b0 = rng.normal(0.0, 0.05, size=(8,))
     wb = rng.normal(0.0, 0.5, size=(4, 8, 1, 1))
     bb = rng.normal(0.0, 0.1, size=(4,))
-    ws = rng.normal(0.0, 1.0, size=(1, 8, 1, 1))
+    ws = rng.normal(0.0, 1.0, size=(SIZE * SIZE, 8 * SIZE * SIZE))
     feats = [np.maximum(conv_np(x, w0, b0), 0.0) for x in images]
-    raw = np.concatenate([conv_np(f, ws, np.zeros(1)).ravel() for f in feats])
+    raw = np.concatenate([f.reshape(1, -1) @ ws.T for f in feats]).ravel()
     ws *= 2.0 / raw.std()
-    bs = np.array([-float(np.mean(raw)) * 2.0 / raw.std()])
-    offset = np.zeros((1, 1, SIZE, SIZE))
-    for anchor in OUTLIERS:
-        offset[0, 0, anchor // SIZE, anchor % SIZE] = -300.0
+    bs = np.full(SIZE * SIZE, -float(np.mean(raw)) * 2.0 / raw.std())
+    offset = np.zeros((1, SIZE * SIZE))
+    offset[0, list(OUTLIERS)] = -300.0
 
     nodes, inits = [], []
 
@@ -83,12 +86,15 @@ def main(outdir):
     box = conv("/box_head/conv", feat, wb, bb)
     nodes.append(helper.make_node("Reshape", [box, shape("box_shape", [1, 4, SIZE * SIZE])],
                                   ["boxes"], name="/box_head/Reshape"))
-    score = conv("/score_head/conv", feat, ws, bs)
-    nodes.append(helper.make_node("Add", [score, const("anchor_offset", offset)],
-                                  ["/score_head/Add_output_0"], name="/score_head/Add"))
-    nodes.append(helper.make_node("Reshape", ["/score_head/Add_output_0",
-                                              shape("score_shape", [1, SIZE * SIZE])],
-                                  ["scores"], name="/score_head/Reshape"))
+    nodes.append(helper.make_node("Flatten", [feat], ["/score_head/Flatten_output_0"],
+                                  name="/score_head/Flatten", axis=1))
+    nodes.append(helper.make_node(
+        "Gemm", ["/score_head/Flatten_output_0", const("score_head.fc.weight", ws),
+                 const("score_head.fc.bias", bs)], ["/score_head/fc/Gemm_output_0"],
+        name="/score_head/fc/Gemm", transB=1))
+    nodes.append(helper.make_node("Add", ["/score_head/fc/Gemm_output_0",
+                                          const("anchor_offset", offset)],
+                                  ["scores"], name="/score_head/Add"))
     graph = helper.make_graph(
         nodes, "main_graph",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, SIZE, SIZE])],
