@@ -33,9 +33,9 @@ def duration(seconds: float | None) -> str:
 
 
 def describe(trial: Trial) -> str:
-    top1 = sum(trial.figures.top1)
-    text = (f"{len(trial.customized)} layer(s): min cosine {trial.min_cosine:.6f}, top-1 "
-            f"{top1}/{len(trial.figures.top1)}")
+    text = f"{len(trial.customized)} layer(s): min cosine {trial.min_cosine:.6f}"
+    if trial.figures.top1:  # no top-1 without a class-score output
+        text += f", top-1 {sum(trial.figures.top1)}/{len(trial.figures.top1)}"
     if len(trial.figures.outputs) > 1:
         text += " (" + ", ".join(f"{key} {cosine:.6f}" for key, cosine
                                  in trial.figures.outputs) + ")"

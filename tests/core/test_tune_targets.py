@@ -55,3 +55,19 @@ def test_the_check_judges_with_its_own_command():
     assert figures(1.0, 1.0, None).missed(target) == "the check has not judged it"
     other = CheckOutcome("othercheck", True, None)
     assert not figures(1.0, 1.0, other).meets(target)
+
+
+def test_top1_counts_class_outputs_only():
+    import numpy as np
+
+    from quanted.cli.tune_report import describe
+    from quanted.core.tune.figures import Trial, measure
+
+    f = {BOXES: [np.array([1.0, 2.0, 3.0])], SCORES: [np.array([0.1, 0.7, 0.2])]}
+    q = {BOXES: [np.array([3.0, 2.0, 1.0])], SCORES: [np.array([0.1, 0.6, 0.3])]}
+    assert measure(f, q).top1 == (False,)  # every output, boxes included (no kinds known)
+    assert measure(f, q, classes=[SCORES]).top1 == (True,)
+    values_only = measure(f, q, classes=[])
+    assert values_only.top1 == () and values_only.top1_all
+    text = describe(Trial({}, values_only))
+    assert "top-1" not in text and text.startswith("0 layer(s): min cosine 0.71")

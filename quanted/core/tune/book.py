@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from quanted.core.engine import command as cmd
-from quanted.core.engine.output_figures import proven_kinds
+from quanted.core.engine.output_figures import CLASS, proven_kinds
 from quanted.core.engine.taskcheck import Layout, write_outputs
 from quanted.core.tune import runner
 from quanted.core.tune.figures import CheckOutcome, Outputs, Target, Trial, measure
@@ -57,6 +57,7 @@ class Book:
         self._reference: Outputs | None = None
         self._seconds: list[float] = []
         self._check_folder: Path | None = None  # float's outputs for the check, written once
+        self._class_outputs: list[str] | None = None
 
     def spec(self, customized: dict[str, str]) -> runner.TrialSpec:
         spec = self.make_spec(customized)
@@ -140,7 +141,8 @@ class Book:
         return results
 
     def _measured(self, output: runner.TrialOutput, phase: str, reference: Outputs) -> Trial:
-        figures = measure(reference, output.outputs, self.store.folder)
+        figures = measure(reference, output.outputs, self.store.folder,
+                          self._classes(output.outputs))
         if self.target.check is not None:
             figures = replace(figures, check=self._judge(reference, output.outputs))
         trial = Trial(output.customized, figures, not output.not_applied and not output.notes,
@@ -151,6 +153,14 @@ class Book:
         self.plan.trial_seconds = sum(self._seconds) / len(self._seconds) / max(
             1, min(self.plan.jobs, len(self._seconds)))
         return self._add(trial)
+
+    def _classes(self, quantized: Outputs) -> list[str]:
+        """The class-score outputs (output_figures.proven_kinds on the trial's shapes)."""
+        if self._class_outputs is None:
+            shapes = {key: tuple(np.shape(values[0])) for key, values in quantized.items()}
+            kinds = proven_kinds(self.make_spec({}).inputs.files.model, shapes)
+            self._class_outputs = [key for key, kind in kinds.items() if kind == CLASS]
+        return self._class_outputs
 
     def _judge(self, reference: Outputs, quantized: Outputs) -> CheckOutcome:
         """The user's check on one trial's outputs (taskcheck's protocol), float's written once

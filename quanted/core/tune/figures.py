@@ -9,7 +9,7 @@ and no cosine given, only the check decides (the cosine target is then -1: alway
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,7 +89,7 @@ class Figures:
     agrees with float; per output: its worst cosine over the inputs; the check's verdict."""
 
     cosines: tuple[float, ...]
-    top1: tuple[bool, ...]
+    top1: tuple[bool, ...]  # empty when no output holds class scores
     outputs: tuple[tuple[str, float], ...] = ()  # (tensor key, worst cosine), model order
     check: CheckOutcome | None = None
 
@@ -131,8 +131,11 @@ class Figures:
         return ""
 
 
-def measure(reference: Outputs, quantized: Outputs, where: Path | None = None) -> Figures:
-    """Compare a quantized run's outputs with float's, input by input (outputs.compare)."""
+def measure(reference: Outputs, quantized: Outputs, where: Path | None = None,
+            classes: Collection[str] | None = None) -> Figures:
+    """Compare a quantized run's outputs with float's, input by input (outputs.compare).
+    Top-1 counts the class-score outputs `classes` (every output when None); with none, the
+    figures have no top-1 (an empty tuple)."""
     missing = [key for key in reference if key not in quantized]
     if missing:
         raise OutputsError(f"the quantized run has no output {', '.join(missing)}", where)
@@ -143,14 +146,18 @@ def measure(reference: Outputs, quantized: Outputs, where: Path | None = None) -
                            where)
     inputs = counts.pop()
     per_input: list[list[Comparison]] = [[] for _ in range(inputs)]
+    ranked: list[list[bool]] = [[] for _ in range(inputs)]
     per_output: list[tuple[str, float]] = []
     for key, values in reference.items():
         compared = [compare(f, q) for f, q in zip(values, quantized[key])]
         for i, comparison in enumerate(compared):
             per_input[i].append(comparison)
+            if classes is None or key in classes:
+                ranked[i].append(comparison.top1)
         per_output.append((key, min(c.cosine for c in compared)))
-    return Figures(tuple(min(c.cosine for c in cs) for cs in per_input),
-                   tuple(all(c.top1 for c in cs) for cs in per_input), tuple(per_output))
+    top1 = tuple(all(agree) for agree in ranked) if any(ranked) else ()
+    return Figures(tuple(min(c.cosine for c in cs) for cs in per_input), top1,
+                   tuple(per_output))
 
 
 def from_verify(result: VerifyResult) -> Figures:
@@ -160,7 +167,8 @@ def from_verify(result: VerifyResult) -> Figures:
     classes = result.classes
     cosines = tuple(min(result.quantized[t][i].cosine for t in result.tensors)
                     for i in range(inputs))
-    top1 = tuple(all(result.quantized[t][i].top1 for t in classes) for i in range(inputs))
+    top1 = (tuple(all(result.quantized[t][i].top1 for t in classes) for i in range(inputs))
+            if classes else ())
     outputs = tuple((t, min(c.cosine for c in result.quantized[t])) for t in result.tensors)
     verdict = result.checks.get(QUANTIZED)
     check = (None if verdict is None or result.check is None
