@@ -1,10 +1,12 @@
 """A two-output, detector-shaped model on the real engine (tests/engine/build_detnet.py: a box
 head and a score head whose range two outlier anchors stretch): verify's per-output figures
 against numpy on the engine's own dump files, the resolution flag on the collapsed score
-head, and `verify --check` with examples/check_scores.py before and after the hybrid run.
+head, `tune --check` with examples/check_scores.py, and an independent `verify --check` that
+confirms its set and fails the plain file.
 
-Engine runs: import, inputmeta, quantize (module fixture), then 2 inferences, 1 hybrid run
-and 3 inferences: about 3 minutes on a loaded 2-core machine."""
+Engine runs: import, inputmeta, quantize (module fixture); 2 inferences; the tune's float run,
+3 trials, its hybrid run and verify (3 inferences); 3 inferences: about 5 minutes on a loaded
+2-core machine."""
 
 import json
 import math
@@ -21,6 +23,7 @@ from quanted.cli.dispatch import main
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.taskcheck import TaskCheck
+from quanted.core.history import History
 
 pytestmark = pytest.mark.engine
 
@@ -126,15 +129,27 @@ def test_per_output_figures_equal_numpy_and_the_score_head_collapses(detnet, peg
     assert np.allclose(saved.ravel(), _dumps(kept / "quantized", SCORES)[2], atol=1e-6)
 
 
-def test_verify_check_fails_before_the_hybrid_run_and_passes_after(detnet, pegasus, capsys,
-                                                                   monkeypatch):
+def test_tune_check_finds_a_set_that_an_independent_verify_check_confirms(detnet, pegasus,
+                                                                         capsys, monkeypatch):
     monkeypatch.setenv("QUANTED_PEGASUS", shlex.join(pegasus))
-    doc = QuantizeDocument.open(detnet)
     # the engine's own list: the score head's Add and its output layer
-    assert set(doc.customized) == {"scores_2", "attach_scores/out0_1"}
-    assert main(["hybrid", str(detnet), "--quiet"]) == 0
-    capsys.readouterr()
+    assert set(QuantizeDocument.open(detnet).customized) == {"scores_2", "attach_scores/out0_1"}
     check = f"{shlex.quote(sys.executable)} {shlex.quote(str(CHECK))}"
+    # the bounds alone (plain, all raised, the file's own list): the budget keeps it short, so
+    # the set is the passing bound, not proven minimal (the full search, 9 trials, ends with
+    # the engine's own two layers; the search itself is tested with a stand-in)
+    assert main(["tune", str(detnet), "--check", check, "--max-trials", "3", "--json"]) == 0
+    tuned = json.loads(capsys.readouterr().out)
+    assert tuned["met"] is True and tuned["target"]["cosine"] is None
+    plain, every, own = tuned["trials"]
+    assert set(tuned["layers"]) == set(every["layers"])
+    assert plain["layers"] == [] and plain["check"]["acceptable"] is False
+    assert every["check"]["acceptable"] and own["check"]["acceptable"]
+    # the tune's final verify (the hybrid run in the user's folder) judged it with the check
+    final = History(detnet).entries("verify")[-1].data
+    assert final["check"]["quantized"]["acceptable"] is True
+
+    # an independent `verify --check`: acceptable now, not on the plain file from before
     assert main(["verify", str(detnet), "--quiet", "--json", "--check", check]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["check"]["quantized"]["acceptable"] is True
