@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from quanted.core.engine.verify_result import QUANTIZED
 from quanted.core.tune.apply import Applied
 from quanted.core.tune.figures import Trial
 from quanted.core.tune.progress import (
@@ -168,7 +169,9 @@ def _applied_lines(setup: Setup, applied: Applied) -> list[str]:
     summary = applied.summary
     if summary is not None and summary.min_cosine is not None:
         verdict = "meets" if applied.meets(setup.options.target) else "MISSES"
+        top1 = f", top-1 {summary.top1_agree}/{summary.ranked}" if summary.ranked else ""
+        check = applied.verify.checks.get(QUANTIZED) if applied.verify is not None else None
+        judged = f", check {check.text()}" if check is not None else ""
         out.append(f"  {'verify of ' + setup.quantize.name:<34} min cosine "
-                   f"{summary.min_cosine:.6f}, top-1 {summary.top1_agree}/"
-                   f"{summary.top1_count} -> {verdict} the target")
+                   f"{summary.min_cosine:.6f}{top1}{judged} -> {verdict} the target")
     return out

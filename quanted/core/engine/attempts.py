@@ -17,7 +17,9 @@ from quanted.core.history import History, stamp_for_people
 def top1_text(summary: dict) -> str:
     """`agree/compared` of a recorded summary: over its class-score outputs (`top1_count`;
     records made before outputs had kinds counted every output), `-` when it has none."""
-    compared = summary.get("top1_count", summary.get("count"))
+    compared = summary.get("top1_count")
+    if compared is None:
+        compared = summary.get("count")
     if compared == 0 or "top1_agree" not in summary or compared is None:
         return "-"
     return f"{summary['top1_agree']}/{compared}"

@@ -188,7 +188,12 @@ class VerifySummary:
     top1_agree: int  # how many agree
     top1_agreement: float | None  # the fraction that agrees
     mean_top5_overlap: float | None
-    top1_count: int = 0
+    top1_count: int | None = None  # None: as `count` (a summary made before outputs had kinds)
+
+    @property
+    def ranked(self) -> int:
+        """How many comparisons top-1 and top-5 count."""
+        return self.count if self.top1_count is None else self.top1_count
 
     @classmethod
     def of(cls, figures: dict[str, list[Comparison]],
@@ -216,9 +221,9 @@ class VerifySummary:
 
     def line(self, name: str) -> str:
         """`NAME: mean cosine ...`: how the CLI and the editor end a verify result."""
-        ranked = (f"top-1 {self.top1_agree}/{self.top1_count}, "
+        ranked = (f"top-1 {self.top1_agree}/{self.ranked}, "
                   f"top-5 overlap {self.mean_top5_overlap:.2f}, "
-                  if self.top1_count and self.mean_top5_overlap is not None else "")
+                  if self.ranked and self.mean_top5_overlap is not None else "")
         return (f"{name}: mean cosine {self.mean_cosine:.6f} (min {self.min_cosine:.6f}), "
                 f"{ranked}max abs error {self.max_abs_error:.6f}")
 
