@@ -1,7 +1,9 @@
 """`quanted verify`: run the float model, the current quantized model and (when the history has
 it) the plain quantized model from before the first hybrid run through `pegasus inference`,
 and compare their outputs the way ACUITY's hybrid guide does (top-5 side by side), plus
-cosine similarity, max absolute error, top-1 agreement and top-5 overlap against float.
+cosine similarity, max absolute error, top-1 agreement and top-5 overlap against float, and
+per output over every input (verify_result, output_figures); optionally the user's own task
+check (taskcheck) on each quantized run.
 
 The API is Textual-free so a TUI worker can drive it:
 
@@ -14,7 +16,8 @@ The API is Textual-free so a TUI worker can drive it:
 
 `run` either returns a complete VerifyResult (already recorded in the history folder as a
 "verify" entry) or raises a QuantedError: InferenceFailed (exit_code = the engine's status, with
-`.run`, `.status`, `.tail`), VerifyCancelled (130), OutputsError (2). It verifies the file as
+`.run`, `.status`, `.tail`), VerifyCancelled (130), OutputsError (2), CheckBroken (2: the
+check neither accepted nor refused). It verifies the file as
 it is on disk: a TUI saves first. Every run happens in the file's folder (the inputmeta names
 the dataset relative to it) and dumps into a temporary folder that is removed afterwards; the
 history copy is copied there first, so the engine never writes into `.quanted/history/`.
@@ -99,7 +102,8 @@ def plan(doc: QuantizeDocument, pegasus: str | None = None, iterations: int = 1,
     """The runs and their exact commands, without running anything. `workdir` (kept afterwards)
     receives the dumps; by default a fresh folder under the system temp folder (removed).
     `kinds` overrides output kinds ({NAME: "class"|"values"}, NAME as
-    output_figures.resolve_name takes it); an unknown NAME is a CommandError."""
+    output_figures.resolve_name takes it); an unknown NAME is a CommandError. `check` (the
+    user's taskcheck.TaskCheck) runs on each quantized run's outputs after the inferences."""
     if iterations < 1:
         raise cmd.CommandError(f"--iterations must be at least 1, not {iterations}")
     if doc.path is None:
