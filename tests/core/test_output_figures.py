@@ -143,3 +143,4 @@ def test_a_class_output_is_never_flagged_and_few_values_are_not_a_collapse():
     assert resolution(probabilities, quantized, judge=False).collapsed is False
     softmax = [np.array([0.05, 0.02, 0.01, 0.6, 0.04, 0.03, 0.005, 0.2, 0.03, 0.015])]
     assert not resolution(softmax, softmax).collapsed  # 9 values, all kept
+
