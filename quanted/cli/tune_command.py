@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from quanted.cli.engine_io import pegasus_option, print_json, print_tail
+
+if TYPE_CHECKING:
+    from quanted.core.tune import session
+    from quanted.core.tune.figures import Target
 
 # The tune modules (numpy, the engine drivers) are imported in the handler: `quanted add`
 # must stay fast.
@@ -15,7 +20,11 @@ DESCRIPTION = """\
 Find the smallest set of layers whose raise to QTYPE (default dynamic_fixed_point-i16) makes
 the quantized model meet the target: the worst cosine between float and quantized outputs,
 over N calibration inputs and every output, at least C (and with --target-top1 the same top-1
-class as float on every input). Each trial writes a candidate customized list into a scratch
+class as float on every input). --target-cosine NAME=C sets one output's (NAME: its tensor
+key, output layer id or 0-based index; repeatable, beside a C for every output). --check CMD
+adds your task check (as `quanted verify --check`: CMD FLOAT_DIR QUANT_DIR exits 0 when
+acceptable, 1 when not) on every trial; with --check and no --target-cosine only the check
+decides. Each trial writes a candidate customized list into a scratch
 copy of the model folder (never FILE or its folder), runs the --hybrid quantize and the
 quantized inference there, and compares with the float outputs (run once).
 
@@ -33,9 +42,11 @@ When the target is met, the set becomes FILE's customized list (each added line 
 quantize runs in FILE's folder and `verify` measures the result.
 
 Progress goes to stderr, the report to stdout. --json prints:
-  {"target": {"cosine": C, "top1": BOOL}, "met": BOOL, "layers": {ID: QTYPE},
+  {"target": {"cosine": C|null, "top1": BOOL, "outputs": {NAME: C}, "check": CMD|null},
+   "met": BOOL, "layers": {ID: QTYPE},
    "trials": [{"layers": [ID], "min_cosine": F, "top1_all": BOOL, "applied": BOOL,
-               "seconds": F, "phase": "bounds|bisect|prune", "cached": BOOL}],
+               "seconds": F, "phase": "bounds|bisect|prune", "cached": BOOL,
+               "outputs": {T: worst cosine}, "check": null|{"acceptable", "metric"}}],
    "points": [{"count": K, "min_cosine": F}]}
 
 Exit status: 0 the target is met, 1 it cannot be (or the budget ran out first), 130
@@ -50,8 +61,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", type=Path, metavar="FILE", help="the .quantize file")
-    p.add_argument("--target-cosine", type=float, default=0.99, metavar="C",
-                   help="the worst cosine to reach (default: %(default)s)")
+    p.add_argument("--target-cosine", action="append", default=[], metavar="C|NAME=C",
+                   help="the worst cosine to reach, of every output (default: 0.99, none "
+                   "with --check) or of the output NAME; repeatable")
+    p.add_argument("--check", metavar="CMD",
+                   help="your task check on every trial: CMD FLOAT_DIR QUANT_DIR exits 0 "
+                   "acceptable, 1 not (see `quanted verify --help`)")
+    p.add_argument("--check-timeout", type=float, default=600.0, metavar="S",
+                   help="a check running longer is broken (default: %(default)s s)")
     p.add_argument("--target-top1", action="store_true",
                    help="also require float's top-1 class on every input")
     p.add_argument("--iterations", type=int, metavar="N",
@@ -77,17 +94,16 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from quanted.cli.tune_report import Progress, dry_run_lines, report_json, report_lines
     from quanted.core.engine import analysis
     from quanted.core.tune import runner, session
-    from quanted.core.tune.apply import apply
-    from quanted.core.tune.figures import Target
-
     from quanted.core.engine import capacity
+    from quanted.core.tune.apply import apply
 
     jobs = args.jobs if args.jobs is not None else capacity.jobs_for(args.file, args.pegasus)
-    options = session.Options(Target(args.target_cosine, args.target_top1), args.iterations,
+    options = session.Options(_target(args), args.iterations,
                               args.qtype, args.rank, args.max_trials, jobs, args.pegasus)
     if args.dry_run:
         try:
             setup = session.prepare(args.file, options)
+            _check_names(setup)
         except session.NoBase as exc:
             print(f"{exc.message}; the tune would first rebuild the plain table "
                   "(one pegasus quantize --rebuild run in a scratch folder)")
@@ -97,6 +113,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         return 0
     setup = session.prepare_with_base(
         args.file, options, lambda text: print(f"quanted: {text}", file=sys.stderr))
+    _check_names(setup)
     setup.plan.then_apply = True  # the set found is applied, run and verified: timed too
     progress = Progress(setup, sys.stderr)
     try:
@@ -115,3 +132,37 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if applied is not None:
         return applied.status
     return 0 if outcome.met else 1
+
+
+def _target(args: argparse.Namespace) -> Target:
+    import math
+
+    from quanted.core.engine.command import CommandError
+    from quanted.core.engine.taskcheck import TaskCheck
+    from quanted.core.tune.figures import Target
+
+    check = TaskCheck.parse(args.check, args.check_timeout) if args.check is not None else None
+    try:
+        target = Target.of(args.target_cosine, args.target_top1, check)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    for value in target.cosines():
+        if not (math.isfinite(value) and -1.0 <= value <= 1.0):
+            raise CommandError(f"--target-cosine must be between -1 and 1, not {value}")
+    return target
+
+
+def _check_names(setup: session.Setup) -> None:
+    """Every NAME of --target-cosine NAME=C names a model output, before any trial."""
+    from quanted.core.engine.command import CommandError
+    from quanted.core.engine.output_figures import resolve_name
+    from quanted.core.engine.outputs import model_io
+
+    if not setup.options.target.outputs:
+        return
+    outputs, _ = model_io(setup.inputs.files.model)
+    for name, _ in setup.options.target.outputs:
+        try:
+            resolve_name(name, outputs)
+        except ValueError as exc:
+            raise CommandError(f"--target-cosine: {exc}") from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from quanted.core.engine.calibration import compared
+from quanted.core.engine.verify_result import QUANTIZED
 from quanted.core.tune.apply import Applied
 from quanted.core.tune.figures import Trial
 from quanted.core.tune.progress import (
@@ -35,9 +36,16 @@ def duration(seconds: float | None) -> str:
 
 
 def describe(trial: Trial) -> str:
-    top1 = sum(trial.figures.top1)
-    text = (f"{len(trial.customized)} layer(s): min cosine {trial.min_cosine:.6f}, top-1 "
-            f"{top1}/{len(trial.figures.top1)}")
+    text = f"{len(trial.customized)} layer(s): min cosine {trial.min_cosine:.6f}"
+    if trial.figures.top1:  # no top-1 without a class-score output
+        text += f", top-1 {sum(trial.figures.top1)}/{len(trial.figures.top1)}"
+    if len(trial.figures.outputs) > 1:
+        text += " (" + ", ".join(f"{key} {cosine:.6f}" for key, cosine
+                                 in trial.figures.outputs) + ")"
+    check = trial.figures.check
+    if check is not None:
+        text += ", check " + ("acceptable" if check.acceptable else "NOT acceptable") + (
+            f" (metric={check.metric:g})" if check.metric is not None else "")
     if not trial.applied:
         names = ", ".join(trial.not_applied) or "; ".join(trial.notes)
         text += f", NOT APPLIED ({names})"
@@ -197,7 +205,9 @@ def _applied_lines(setup: Setup, applied: Applied) -> list[str]:
     summary = applied.summary
     if summary is not None and summary.min_cosine is not None:
         verdict = "meets" if applied.meets(setup.options.target) else "MISSES"
+        top1 = f", top-1 {summary.top1_agree}/{summary.ranked}" if summary.ranked else ""
+        check = applied.verify.checks.get(QUANTIZED) if applied.verify is not None else None
+        judged = f", check {check.text()}" if check is not None else ""
         out.append(f"  {'verify of ' + setup.quantize.name:<34} min cosine "
-                   f"{summary.min_cosine:.6f}, top-1 {summary.top1_agree}/"
-                   f"{summary.count} -> {verdict} the target")
+                   f"{summary.min_cosine:.6f}{top1}{judged} -> {verdict} the target")
     return out

@@ -19,7 +19,13 @@ Run `pegasus inference --postprocess dump_results` in FILE's folder for
   [3] when .quanted/history/ holds the file from before the first hybrid run, that plain
       quantized file with NAME.json,
 and compare each quantized output with float, per output tensor and iteration: cosine
-similarity, max absolute error, top-1 agreement, top-5 overlap (|top5 & top5| / 5). The
+similarity, max absolute error, top-1 agreement, top-5 overlap (|top5 & top5| / 5); and per
+output over every input: worst and mean cosine, SQNR, max absolute error and a resolution
+check (distinct values quantized/float, quantization steps across the middle half of the
+float values; COLLAPSED when a few codes are left, see README "Detection models").
+Top-1 and top-5 are for class-score outputs only: an output fed by a softmax, one vector per
+input (from the model .json); boxes, maps and logits are `values`. --output NAME=class|values
+(NAME: the tensor key, the output layer id, or the 0-based output index) overrides it. The
 result is recorded in .quanted/history/ with the customized layers it was made with;
 `--history` lists those attempts and marks the best (highest mean cosine among
 the attempts made with the newest one's --iterations).
@@ -34,12 +40,32 @@ carries only the result. --json prints:
    "plain_quantized": null | {"source", "cosine", "max_abs_error", "top1_agreement",
                               "top5_overlap"} (run [3] against float, same shapes),
    "summary": {"quantized": {"mean_cosine", "min_cosine", "max_abs_error", "top1_agree",
-               "count", "top1_agreement", "mean_top5_overlap"}, "plain_quantized": {...}|null},
+               "count", "top1_count", "top1_agreement", "mean_top5_overlap"},
+               "plain_quantized": {...}|null}  (top-1 and top-5 over class outputs only),
+   "outputs": {T: {"kind": "class"|"values", "shape": [dims],
+                   "quantized": {"min_cosine", "mean_cosine", "sqnr_db", "max_abs_error",
+                                 "count", "top1_agree", "mean_top5_overlap",
+                                 "resolution": {"distinct_float", "distinct_quantized",
+                                                "step", "spread", "levels", "collapsed",
+                                                "why"}},
+                   "plain_quantized": {...}|null}},
    "runs": [{"label", "command", "seconds"}], "notes": [...]}
 T is the output's tensor key as pegasus names it, e.g. @attach_output/out0_0:out0.
 With --history --json: a list of {"time", "customized", "iterations", "mean_cosine",
 "top1_agreement", "summary", "plain_summary", "best"}.
 
+--check CMD runs your own task check on each quantized run against float, as Polygraphy's
+--check does: CMD (split like a shell would, never run through one) gets two more
+arguments, FLOAT_DIR and QUANT_DIR, each holding <i>/<OUTPUT>.npy (i: the 0-based input in
+dataset order; OUTPUT: the output layer id with / as _; float32, in the model's output
+shape) and outputs.json (the outputs' names, layers, shapes and kinds, the dataset lines).
+It exits 0 when the quantized outputs are acceptable, 1 when not; an optional last stdout
+line `metric=<float>` is shown and recorded. Any other exit (another status, a signal,
+--check-timeout) is a broken check: an error (exit 2), never "not acceptable". With --json:
+"check": {"command", "quantized": {"acceptable", "metric", "seconds"},
+"plain_quantized": {...}|null}. See examples/check_scores.py.
+
+Exit status: 0, or 1 when the check finds the quantized run not acceptable.
 A failing inference exits with its status, after its command and last log lines."""
 
 
@@ -60,6 +86,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--history", action="store_true",
                    help="list the earlier verify results of FILE instead of running anything")
     p.add_argument("--dry-run", action="store_true", help="print the commands and run nothing")
+    p.add_argument("--output", action="append", default=[], metavar="NAME=KIND",
+                   help="the kind of an output: class (top-1/top-5 apply) or values (boxes, "
+                   "maps, logits); NAME is its tensor key, layer id or 0-based index")
+    p.add_argument("--check", metavar="CMD",
+                   help="your task check: CMD FLOAT_DIR QUANT_DIR exits 0 acceptable, "
+                   "1 not (see above)")
+    p.add_argument("--check-timeout", type=float, default=600.0, metavar="S",
+                   help="a check running longer is broken (default: %(default)s s)")
     p.set_defaults(handler=cmd_verify)
 
 
@@ -74,17 +108,29 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from quanted.core.engine.logscan import strip_ansi
     from quanted.core.engine.noise import KeptLog, is_noise
 
+    from quanted.core.engine.command import CommandError
+    from quanted.core.engine.output_figures import parse_overrides
+    from quanted.core.engine.taskcheck import CheckBroken, TaskCheck
+
     warn_if_interrupted(args.file)  # results over a file a killed run may have left half done
+    try:
+        kinds = parse_overrides(args.output)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     iterations = args.iterations
     if iterations is None:
         iterations = dataset_iterations(args.file.absolute())
-    plan = verify.plan(QuantizeDocument.open(args.file), args.pegasus, iterations)
+    check = TaskCheck.parse(args.check, args.check_timeout) if args.check is not None else None
+    plan = verify.plan(QuantizeDocument.open(args.file), args.pegasus, iterations, kinds=kinds,
+                       check=check)
     if args.dry_run:
         print(f"# in {plan.cwd}")
         if plan.plain_source is not None:
             print(f"# copy {plan.plain_source} to {plan.plain_copy}")
         for run in plan.runs:
             print(quoted(run.command))
+        if check is not None:
+            print(f"# then, per quantized run: {check.describe()} FLOAT_DIR QUANT_DIR")
         return 0
     log, on_line = engine_log(args.quiet)
     for note in plan.notes:
@@ -108,6 +154,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print("  " + strip_ansi(line), file=sys.stderr)
         print(f"quanted: error: {args.file}: {exc.message}", file=sys.stderr)
         return exc.exit_code
+    except CheckBroken as exc:
+        print("quanted: the check's last output lines:", file=sys.stderr)
+        for line in exc.tail:
+            print("  " + line, file=sys.stderr)
+        raise
     finally:
         kept.close()
     if not args.quiet:
@@ -119,7 +170,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"quantized: {result.configuration}")
         if plan.plain_base is not None:
             print(f"plain quantized: the {plan.plain_base.describe()}")
-    return 0
+    verdict = result.checks.get(verify.QUANTIZED)
+    return 1 if verdict is not None and not verdict.acceptable else 0
 
 
 def _history(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine.analysis import age_text, load_latest
 from quanted.core.engine.analysis_cache import CACHE_DIR
+from quanted.core.engine.attempts import top1_text
 from quanted.core.engine.attempts import VerifyAttempt, verify_history
 from quanted.core.engine.layer_figures import LayerFigures
 from quanted.core.entropy import ENGINE_WRITES, LayerEntropy, resolve
@@ -175,7 +176,7 @@ def _verify_row(name: str, s: dict) -> str:
         return "-" if not isinstance(value, (int, float)) else f"{value:.6f}"
 
     return (f"| {name} | {fmt('mean_cosine')} | {fmt('min_cosine')} | "
-            f"{s.get('top1_agree', '-')}/{s.get('count', '-')} | {fmt('max_abs_error')} |")
+            f"{top1_text(s)} | {fmt('max_abs_error')} |")
 
 
 def build(quantize: Path, entropy: Path | None = None) -> HandoverReport:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.errors import EditError, QuantedError
+from quanted.core.engine.attempts import top1_text
 from quanted.core.history import Entry, History, stamp_time
 from quanted.core.lookup import missing_layers
 
@@ -167,7 +168,7 @@ def figures_text(attempt: Attempt) -> str:
     if not f or attempt.mean_cosine is None:
         return "not measured"
     return (f"mean cosine {attempt.mean_cosine:.6f}, "
-            f"top-1 {f.get('top1_agree', '-')}/{f.get('count', '-')}")
+            f"top-1 {top1_text(f)}")
 
 
 def diff(before: Attempt, after: Attempt) -> AttemptDiff:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import stat
+import sys
 import tempfile
 
 import numpy as np
@@ -162,3 +163,82 @@ def test_cancel_during_a_run_stops_the_engine(model, stand_in, monkeypatch):
     with pytest.raises(verify.VerifyCancelled, match="during the quantized run"):
         verify.run(plan, on_line, process_ready=processes.append, control=control)
     assert time.monotonic() - started < 30 and processes[1].wait() != 0
+
+
+def test_per_output_figures_and_kinds(model, stand_in, capsys):
+    assert main(["verify", str(model), "--pegasus", stand_in, "--iterations", "2", "--json",
+                 "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    out = result["outputs"][OUT]
+    assert out["kind"] == "class" and out["shape"] == [1, 10]  # a softmax feeds it
+    f = [rotated(FLOAT, i) for i in range(2)]
+    q = [rotated(HYBRID, i) for i in range(2)]
+    figures = out["quantized"]
+    assert figures["min_cosine"] == pytest.approx(min(cosine(a, b) for a, b in zip(f, q)))
+    noise = sum(float(np.sum((a - b) ** 2)) for a, b in zip(f, q))
+    signal = sum(float(np.sum(a ** 2)) for a in f)
+    assert figures["sqnr_db"] == pytest.approx(10 * np.log10(signal / noise))
+    assert figures["top1_agree"] == 2 and figures["resolution"]["distinct_float"] == 9
+    assert out["plain_quantized"]["top1_agree"] == 0
+
+    # as values: no top-1 anywhere, figures per input instead of the top-5
+    assert main(["verify", str(model), "--pegasus", stand_in, "--iterations", "2", "--quiet",
+                 "--output", "0=values"]) == 0
+    table = capsys.readouterr().out
+    assert "top-5 float" not in table and "(values: no top-5)" in table
+    assert "  0 cosine" in table and "per output, quantized vs float over 2 input(s):" in table
+    assert "per output, plain quantized vs float" in table
+    assert "worst cosine" in table and "top-1" not in table
+    assert main(["verify", str(model), "--pegasus", stand_in, "--output", "boxes=values"]) == 2
+    assert "no model output 'boxes' (outputs: 0: @attach_output/out0_0:out0)" in \
+        capsys.readouterr().err
+    assert main(["verify", str(model), "--pegasus", stand_in, "--output", "0=boxes"]) == 2
+
+
+CHECK = """import json, pathlib, sys
+import numpy as np
+float_dir, quant_dir = map(pathlib.Path, sys.argv[1:3])
+outputs = json.loads((quant_dir / "outputs.json").read_text())
+if outputs["run"] == "broken":
+    sys.exit(4)
+name = outputs["outputs"][0]["file"]
+f = np.load(float_dir / "0" / (name + ".npy"))
+q = np.load(quant_dir / "0" / (name + ".npy"))
+assert f.shape == (1, 10) and f.dtype == np.float32
+error = float(np.max(np.abs(f - q)))
+print(outputs["run"], outputs["dataset"])
+print(f"metric={error}")
+sys.exit(0 if np.argmax(f) == np.argmax(q) else 1)
+"""
+
+
+def test_check_runs_on_each_quantized_run(model, stand_in, capsys, tmp_path):
+    script = tmp_path / "check.py"
+    script.write_text(CHECK)
+    (model.parent / "dataset.txt").write_text("a.npy\nb.npy\n")
+    check = f"{sys.executable} {script}"
+    assert main(["verify", str(model), "--pegasus", stand_in, "--iterations", "2", "--json",
+                 "--quiet", "--check", check]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["check"]["command"] == check
+    assert result["check"]["quantized"]["acceptable"] is True
+    assert result["check"]["quantized"]["metric"] == pytest.approx(0.05, abs=1e-6)
+    assert result["check"]["plain_quantized"]["acceptable"] is False
+    assert History(model).entries("verify")[-1].data["check"]["quantized"]["acceptable"]
+    # the table, and exit 1 when the quantized run is not acceptable
+    assert main(["verify", str(model), "--pegasus", stand_in, "--quiet", "--check", check]) == 0
+    table = capsys.readouterr().out
+    assert f"check {check}:" in table and "  quantized: acceptable (metric=0.05)" in table
+    assert "  plain quantized: NOT acceptable (metric=0.3)" in table
+    assert main(["verify", str(model), "--pegasus", stand_in, "--quiet", "--check",
+                 f"{sys.executable} -c 'import sys; sys.exit(1)'"]) == 1
+    capsys.readouterr()
+    # a broken check is an error, never a verdict
+    assert main(["verify", str(model), "--pegasus", stand_in, "--quiet", "--check",
+                 f"{sys.executable} -c 'print(\"half way\"); import sys; sys.exit(4)'"]) == 2
+    err = capsys.readouterr().err
+    assert "the check exited with status 4" in err and "  half way" in err
+    assert main(["verify", str(model), "--pegasus", stand_in, "--dry-run", "--check",
+                 "mycheck --strict"]) == 0
+    assert "# then, per quantized run: mycheck --strict FLOAT_DIR QUANT_DIR" in \
+        capsys.readouterr().out

@@ -97,8 +97,12 @@ def test_summary_and_json_friendliness():
                            compare(np.array([1.0, 0.0]), np.array([0.0, 1.0]))]}
     s = VerifySummary.of(figures).to_json()
     assert s == {"count": 2, "mean_cosine": 0.5, "min_cosine": 0.0, "max_abs_error": 1.0,
-                 "top1_agree": 1, "top1_agreement": 0.5, "mean_top5_overlap": 1.0}
+                 "top1_agree": 1, "top1_agreement": 0.5, "mean_top5_overlap": 1.0,
+                 "top1_count": 2}
     json.dumps(s)  # plain floats and ints
+    values_only = VerifySummary.of(figures, classes=[])
+    assert values_only.top1_count == 0 and values_only.top1_agreement is None
+    assert "top-1" not in values_only.line("quantized")
 
 
 def attempt(time, cosine_value, iterations=1, top1=1.0):

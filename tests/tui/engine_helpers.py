@@ -44,9 +44,13 @@ def install_stand_in(folder: Path, body: str, monkeypatch) -> Path:
 
 
 def khadas_model_files(folder: Path) -> None:
-    """NAME.json (one output layer), NAME.data, NAME_inputmeta.yml for the khadas copy."""
+    """NAME.json (one class-score output: a softmax feeds it), NAME.data, NAME_inputmeta.yml
+    for the khadas copy."""
     model = {"Layers": {"input_1": {"op": "input", "outputs": ["out0"]},
-                        OUTPUT: {"op": "output", "outputs": ["out0"]}}}
+                        "prob_2": {"op": "softmax", "inputs": ["@input_1:out0"],
+                                   "outputs": ["out0"]},
+                        OUTPUT: {"op": "output", "inputs": ["@prob_2:out0"],
+                                 "outputs": ["out0"]}}}
     (folder / f"{KHADAS_MODEL}.json").write_text(json.dumps(model))
     (folder / f"{KHADAS_MODEL}.data").write_bytes(b"\0" * 16)
     (folder / f"{KHADAS_MODEL}_inputmeta.yml").write_text("input_meta: {}\n")

@@ -266,3 +266,34 @@ async def test_the_headline_figures_are_on_screen_first_at_80x24(quantize, monke
         result = screen.query_one("#verify-result", Static)
         body = screen.query_one("#verify-body")
         assert body.scroll_y == 0 and result.region.y < app.size.height - 3  # on screen
+
+
+def test_a_collapsed_output_in_the_verify_table_and_the_editor(tmp_path):
+    import json
+
+    from quanted.cli.verify_table import table_lines
+    from quanted.core.engine.output_figures import VALUES
+    from quanted.core.engine.verify_result import figures
+    from quanted.tui.screens.verify import result_view
+    from tests.core.test_output_figures import detector_scores, uint8
+
+    model = tmp_path / "m.json"
+    model.write_text(json.dumps({"Layers": {
+        "attach_scores/out0_0": {"op": "output", "inputs": ["@scores_1:out0"]},
+        "scores_1": {"op": "add", "inputs": []}}}))
+    key = "@attach_scores/out0_0:out0"
+    floats = detector_scores(2)
+    low, high = min(float(f.min()) for f in floats), max(float(f.max()) for f in floats)
+    values = {"float": {key: [f.reshape(1, 64) for f in floats]},
+              "quantized": {key: [uint8(f, low, high).reshape(1, 64) for f in floats]}}
+    result = figures(values, quantize=tmp_path / "m_uint8.quantize", iterations=4,
+                     customized={}, float_model=model, kinds={}, notes=[],
+                     plain_source=None)
+    assert result.kinds == {key: VALUES} and result.shapes == {key: (1, 64)}
+    text = "\n".join(table_lines(result))
+    assert "top-5" in text and "(values: no top-5)" in text  # "no top-5" is all it says
+    row = next(line for line in text.splitlines() if line.startswith(f"  {key}"))
+    assert row.split()[1] == "values" and row.endswith("COLLAPSED")
+    assert f"  collapsed: {key}: " in text and "worst cosine" in text
+    shown = plain(result_view(result))
+    assert "COLLAPSED" in shown and "collapsed: " in shown and "top-1" not in shown

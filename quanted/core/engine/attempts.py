@@ -18,6 +18,17 @@ from pathlib import Path
 from quanted.core.history import History, stamp_for_people
 
 
+def top1_text(summary: dict) -> str:
+    """`agree/compared` of a recorded summary: over its class-score outputs (`top1_count`;
+    records made before outputs had kinds counted every output), `-` when it has none."""
+    compared = summary.get("top1_count")
+    if compared is None:
+        compared = summary.get("count")
+    if compared == 0 or "top1_agree" not in summary or compared is None:
+        return "-"
+    return f"{summary['top1_agree']}/{compared}"
+
+
 @dataclass(frozen=True)
 class VerifyAttempt:
     time: str  # the history stamp, YYYYmmdd-HHMMSS-ffffff
@@ -59,7 +70,7 @@ class VerifyAttempt:
 
     def line(self, is_best: bool = False) -> str:
         cos = "-" if self.mean_cosine is None else f"{self.mean_cosine:.6f}"
-        top1 = f"{self.summary.get('top1_agree', '-')}/{self.summary.get('count', '-')}"
+        top1 = top1_text(self.summary)
         text = (f"{'*' if is_best else ' '} {self.when}  customized {len(self.customized):3d}  "
                 f"mean cosine {cos}  top-1 {top1}  iterations {self.iterations}")
         if self.plain_summary and isinstance(self.plain_summary.get("mean_cosine"), (int, float)):

@@ -82,6 +82,12 @@ def dataset_size(inputmeta: Path) -> int | None:
 
     A --hybrid run recalibrates every tensor, the uint8 ones too, over --iterations
     batches; pegasus's default is one input, which clips ranges the --rebuild run saw."""
+    lines = dataset_lines(inputmeta)
+    return len(lines) if lines else None
+
+
+def dataset_lines(inputmeta: Path) -> list[str] | None:
+    """The calibration dataset's lines (a TEXT database), in order; None when unreadable."""
     try:
         from ruamel.yaml import YAML
 
@@ -90,10 +96,10 @@ def dataset_size(inputmeta: Path) -> int | None:
         if str(database.get("type", "TEXT")).upper() != "TEXT":
             return None
         listing = inputmeta.parent / str(database["path"])
-        count = sum(1 for line in listing.read_text(encoding="utf-8").splitlines() if line.strip())
+        return [line.strip() for line in listing.read_text(encoding="utf-8").splitlines()
+                if line.strip()]
     except Exception:  # noqa: BLE001 - any odd inputmeta just means "no --iterations"
         return None
-    return count or None
 
 
 def dataset_iterations(quantize: Path) -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import quantize as qz
 from quanted.core.engine import verify
+from quanted.core.engine.attempts import top1_text
 from quanted.core.engine.calibration import Calibration
 from quanted.core.engine.verify import VerifyResult
 from quanted.core.errors import QuantedError
@@ -171,7 +172,7 @@ def figures_lines(result: Comparison) -> list[str]:
             value = side.summary.get(key) if side.summary else None
             cells.append("-" if value is None else fmt.format(value))
         lines.append(title.ljust(width) + "".join(c.ljust(width) for c in cells).rstrip())
-    top1 = [f"{s.summary['top1_agree']}/{s.summary['count']}" if s.summary else "-"
+    top1 = [top1_text(s.summary) if s.summary else "-"
             for s in result.sides]
     lines.append("top-1 agrees".ljust(width) + "".join(c.ljust(width) for c in top1).rstrip())
     for side in result.sides:

@@ -16,6 +16,7 @@ shape (digits joined by `_`). Numbers in this module are plain floats so they go
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -177,7 +178,8 @@ class Comparison:
 @dataclass(frozen=True)
 class VerifySummary:
     """One quantized run against float, over every output tensor and iteration (the means,
-    minimum and maximum are None when there is nothing to compare)."""
+    minimum and maximum are None when there is nothing to compare). Top-1 and top-5 count only
+    the class-score outputs (`classes`; every output when None): `top1_count` comparisons."""
 
     count: int
     mean_cosine: float | None
@@ -186,21 +188,32 @@ class VerifySummary:
     top1_agree: int  # how many agree
     top1_agreement: float | None  # the fraction that agrees
     mean_top5_overlap: float | None
+    top1_count: int | None = None  # None: as `count` (a summary made before outputs had kinds)
+
+    @property
+    def ranked(self) -> int:
+        """How many comparisons top-1 and top-5 count."""
+        return self.count if self.top1_count is None else self.top1_count
 
     @classmethod
-    def of(cls, figures: dict[str, list[Comparison]]) -> VerifySummary:
+    def of(cls, figures: dict[str, list[Comparison]],
+           classes: Collection[str] | None = None) -> VerifySummary:
         every = [c for comparisons in figures.values() for c in comparisons]
         if not every:
             return cls(0, None, None, None, 0, None, None)
-        agree = sum(1 for c in every if c.top1)
+        ranked = [c for key, comparisons in figures.items() for c in comparisons
+                  if classes is None or key in classes]
+        agree = sum(1 for c in ranked if c.top1)
         return cls(
             count=len(every),
             mean_cosine=sum(c.cosine for c in every) / len(every),
             min_cosine=min(c.cosine for c in every),
             max_abs_error=max(c.max_abs_error for c in every),
             top1_agree=agree,
-            top1_agreement=agree / len(every),
-            mean_top5_overlap=sum(c.top5_overlap for c in every) / len(every),
+            top1_agreement=agree / len(ranked) if ranked else None,
+            mean_top5_overlap=(sum(c.top5_overlap for c in ranked) / len(ranked)
+                               if ranked else None),
+            top1_count=len(ranked),
         )
 
     def to_json(self) -> dict:
@@ -208,10 +221,11 @@ class VerifySummary:
 
     def line(self, name: str) -> str:
         """`NAME: mean cosine ...`: how the CLI and the editor end a verify result."""
+        ranked = (f"top-1 {self.top1_agree}/{self.ranked}, "
+                  f"top-5 overlap {self.mean_top5_overlap:.2f}, "
+                  if self.ranked and self.mean_top5_overlap is not None else "")
         return (f"{name}: mean cosine {self.mean_cosine:.6f} (min {self.min_cosine:.6f}), "
-                f"top-1 {self.top1_agree}/{self.count}, "
-                f"top-5 overlap {self.mean_top5_overlap:.2f}, "
-                f"max abs error {self.max_abs_error:.6f}")
+                f"{ranked}max abs error {self.max_abs_error:.6f}")
 
 
 def compare(reference: np.ndarray, other: np.ndarray) -> Comparison:

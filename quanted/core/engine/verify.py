@@ -1,7 +1,9 @@
 """`quanted verify`: run the float model, the current quantized model and (when the history has
 it) the plain quantized model from before the first hybrid run through `pegasus inference`,
 and compare their outputs the way ACUITY's hybrid guide does (top-5 side by side), plus
-cosine similarity, max absolute error, top-1 agreement and top-5 overlap against float.
+cosine similarity, max absolute error, top-1 agreement and top-5 overlap against float, and
+per output over every input (verify_result, output_figures); optionally the user's own task
+check (taskcheck) on each quantized run.
 
 The API is Textual-free so a TUI worker can drive it:
 
@@ -14,7 +16,8 @@ The API is Textual-free so a TUI worker can drive it:
 
 `run` either returns a complete VerifyResult (already recorded in the history folder as a
 "verify" entry) or raises a QuantedError: InferenceFailed (exit_code = the engine's status, with
-`.run`, `.status`, `.tail`), VerifyCancelled (130), OutputsError (2). It verifies the file as
+`.run`, `.status`, `.tail`), VerifyCancelled (130), OutputsError (2), CheckBroken (2: the
+check neither accepted nor refused). It verifies the file as
 it is on disk: a TUI saves first. Every run happens in the file's folder (the inputmeta names
 the dataset relative to it) and dumps into a temporary folder that is removed afterwards; the
 history copy is copied there first, so the engine never writes into `.quanted/history/`.
@@ -22,6 +25,7 @@ history copy is copied there first, so the engine never writes into `.quanted/hi
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 import time
@@ -36,14 +40,16 @@ from quanted.core.engine import baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine.attempts import VerifyAttempt, best, verify_history  # noqa: F401 (API)
 from quanted.core.engine.discovery import find_pegasus
-from quanted.core.engine.outputs import Comparison, OutputsError, VerifySummary, compare, \
-    find_dumps, model_io, read_tensor, top_k
+from quanted.core.engine.output_figures import resolve_name
+from quanted.core.engine.outputs import OutputsError, find_dumps, model_io, read_tensor
+from quanted.core.engine.taskcheck import Layout, TaskCheck, write_outputs
 from quanted.core.engine.process import EngineControl, EngineProcess, EngineRunCancelled, \
     EngineRunFailed
 from quanted.core.errors import EditError, QuantedError
+from quanted.core.engine.verify_result import FLOAT, PLAIN, QUANTIZED, RunRecord, \
+    VerifyResult, figures
 from quanted.core.history import History
 
-FLOAT, QUANTIZED, PLAIN = "float", "quantized", "plain_quantized"
 TAIL_LINES = 20
 
 
@@ -85,6 +91,9 @@ class VerifyPlan:
     configuration: str = ""  # what the quantized run measures: the table's raised layers
     block: str = ""  # the customized block verified, comments included (for `quanted restore`)
     notes: list[str] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)  # output tensor key -> kind, overridden
+    check: TaskCheck | None = None  # the user's task check (--check)
+    dataset: list[str] = field(default_factory=list)  # the calibration dataset's lines
 
     @property
     def cwd(self) -> Path:
@@ -92,9 +101,13 @@ class VerifyPlan:
 
 
 def plan(doc: QuantizeDocument, pegasus: str | None = None, iterations: int = 1,
-         workdir: Path | None = None, plain: bool = True) -> VerifyPlan:
+         workdir: Path | None = None, kinds: dict[str, str] | None = None,
+         check: TaskCheck | None = None, plain: bool = True) -> VerifyPlan:
     """The runs and their exact commands, without running anything. `workdir` (kept afterwards)
     receives the dumps; by default a fresh folder under the system temp folder (removed).
+    `kinds` overrides output kinds ({NAME: "class"|"values"}, NAME as
+    output_figures.resolve_name takes it); an unknown NAME is a CommandError. `check` (the
+    user's taskcheck.TaskCheck) runs on each quantized run's outputs after the inferences.
     `plain`: also run the plain model (the file's base, baseline.py) when the file is not it."""
     if iterations < 1:
         raise cmd.CommandError(f"--iterations must be at least 1, not {iterations}")
@@ -123,7 +136,14 @@ def plan(doc: QuantizeDocument, pegasus: str | None = None, iterations: int = 1,
                                                "--dtype", "quantized"]),
                   model, work / QUANTIZED),
     ]
-    the_plan = VerifyPlan(quantize, iterations, runs, doc.customized, work, keep)
+    the_plan = VerifyPlan(quantize, iterations, runs, doc.customized, work, keep, check=check,
+                          dataset=cmd.dataset_lines(files.inputmeta) or [])
+    if kinds:
+        outputs, _ = model_io(files.model)
+        try:
+            the_plan.kinds = {resolve_name(name, outputs): kind for name, kind in kinds.items()}
+        except ValueError as exc:
+            raise cmd.CommandError(f"--output: {exc}") from None
     the_plan.block = doc.block_text()
     found = baseline.find(quantize, doc) if plain else baseline.Found(None)
     the_plan.notes.extend(found.notes)
@@ -172,100 +192,6 @@ class VerifyControl(EngineControl):
     _attach = EngineControl.attach
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    label: str
-    command: list[str]
-    seconds: float
-
-
-@dataclass
-class VerifyResult:
-    """Figures per output tensor key (as pegasus names it) and per iteration.
-
-    `quantized[T][i]` / `plain[T][i]` compare that run with float at iteration i
-    (outputs.Comparison: cosine, max_abs_error, top1, top5_overlap, top5); `float_top5[T][i]` is
-    float's top-5 as (class, probability). `plain` is None when no plain table is known or the
-    file is plain itself. `time` is the history stamp of the recorded entry; `base` the key of
-    the plain table and calibration (baseline.Base.key) and `inputs` the dataset's digest:
-    attempts compare only within both."""
-
-    quantize: Path
-    iterations: int
-    customized: dict[str, str]
-    tensors: list[str]
-    float_top5: dict[str, list[list[tuple[int, float]]]]
-    quantized: dict[str, list[Comparison]]
-    plain: dict[str, list[Comparison]] | None
-    runs: list[RunRecord] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    plain_source: Path | None = None
-    time: str | None = None
-    base: str | None = None
-    inputs: str | None = None
-    configuration: str = ""
-
-    def summary(self, label: str = QUANTIZED) -> VerifySummary | None:
-        """The QUANTIZED or PLAIN run's figures over every tensor and iteration."""
-        figures = self.quantized if label == QUANTIZED else self.plain
-        return None if figures is None else VerifySummary.of(figures)
-
-    def to_json(self) -> dict:
-        """The JSON shape (also what the history records, without `file` and `time`):
-
-        {"file", "time", "iterations", "customized": {LAYER: QTYPE}, "tensors": [T, ...],
-         "cosine": {T: [float per iteration]}, "max_abs_error": {T: [...]},
-         "top1_agreement": {T: [bool per iteration]}, "top5_overlap": {T: [0..1 per iteration]},
-         "top5": {"float": {T: [[[class, prob] x5] per iteration]}, "quantized": {...},
-                  "plain_quantized": {...} (only when the plain run was made)},
-         "plain_quantized": null | {"source": history copy, "cosine", "max_abs_error",
-                                    "top1_agreement", "top5_overlap"} (same shapes),
-         "summary": {"quantized": {...}, "plain_quantized": {...} | null},
-         "runs": [{"label", "command", "seconds"}], "notes": [...]}
-        """
-        def per(figures: dict[str, list[Comparison]], attr: str) -> dict:
-            return {t: [getattr(c, attr) for c in figures[t]] for t in self.tensors}
-
-        def top5(figures: dict[str, list[Comparison]]) -> dict:
-            return {t: [[[k, p] for k, p in c.top5] for c in figures[t]] for t in self.tensors}
-
-        out: dict = {
-            "file": str(self.quantize),
-            "time": self.time,
-            "iterations": self.iterations,
-            "customized": self.customized,
-            "tensors": self.tensors,
-            "cosine": per(self.quantized, "cosine"),
-            "max_abs_error": per(self.quantized, "max_abs_error"),
-            "top1_agreement": per(self.quantized, "top1"),
-            "top5_overlap": per(self.quantized, "top5_overlap"),
-            "top5": {
-                FLOAT: {t: [[[k, p] for k, p in it] for it in self.float_top5[t]]
-                        for t in self.tensors},
-                QUANTIZED: top5(self.quantized),
-            },
-            PLAIN: None,
-            "summary": {label: summary.to_json() if summary else None
-                        for label, summary in ((QUANTIZED, self.summary(QUANTIZED)),
-                                               (PLAIN, self.summary(PLAIN)))},
-            "runs": [{"label": r.label, "command": r.command, "seconds": round(r.seconds, 2)}
-                     for r in self.runs],
-            "notes": self.notes,
-            "base": self.base,
-            "inputs": self.inputs,
-            "configuration": self.configuration,
-        }
-        if self.plain is not None:
-            out["top5"][PLAIN] = top5(self.plain)
-            out[PLAIN] = {
-                "source": str(self.plain_source) if self.plain_source else None,
-                **{name: per(self.plain, attr) for name, attr in (
-                    ("cosine", "cosine"), ("max_abs_error", "max_abs_error"),
-                    ("top1_agreement", "top1"), ("top5_overlap", "top5_overlap"))},
-            }
-        return out
-
-
 def _execute(run: VerifyRun, cwd: Path, on_line: Callable[[str], None],
              process_ready: Callable[[EngineProcess], None], control: VerifyControl) -> None:
     run.output_dir.mkdir(parents=True, exist_ok=True)
@@ -290,11 +216,36 @@ def _execute(run: VerifyRun, cwd: Path, on_line: Callable[[str], None],
 
 
 def _outputs(run: VerifyRun) -> dict[str, list]:
+    """Each output's arrays, one per input, in the shape the engine dumped them."""
     keys, _ = model_io(run.model)
     if not keys:
         raise OutputsError("the model has no output layer (`op: output`)", run.model)
-    return {key: [read_tensor(d.path) for d in dumps]
-            for key, dumps in find_dumps(run.output_dir, keys).items()}
+    found: dict[str, list] = {}
+    for key, dumps in find_dumps(run.output_dir, keys).items():
+        found[key] = []
+        for dump in dumps:
+            values = read_tensor(dump.path)
+            if values.size != math.prod(dump.shape):
+                raise OutputsError(f"{values.size} numbers where the name says {dump.shape}",
+                                   dump.path)
+            found[key].append(values.reshape(dump.shape))
+    return found
+
+
+def _run_check(the_plan: VerifyPlan, check: TaskCheck, result: VerifyResult,
+               values: dict[str, dict[str, list]], float_model: Path) -> None:
+    """The user's check on each quantized run against float (taskcheck's protocol); float's
+    outputs are written once."""
+    lines = the_plan.dataset or [""]
+    dataset = [lines[i % len(lines)] for i in range(the_plan.iterations)]
+    layout = Layout.of(float_model, result.shapes, result.kinds, dataset)
+    folder = the_plan.workdir / "check"
+    float_dir = write_outputs(folder / FLOAT, values[FLOAT], layout, FLOAT)
+    result.check = check.describe()
+    for label in (QUANTIZED, PLAIN):
+        if label in values:
+            quant_dir = write_outputs(folder / label, values[label], layout, label)
+            result.checks[label] = check.run(float_dir, quant_dir, the_plan.cwd)
 
 
 def run(
@@ -326,49 +277,24 @@ def run(
             _execute(step, the_plan.cwd, on_line, process_ready, control)
             records.append(RunRecord(step.label, step.command, time.monotonic() - started))
         values = {step.label: _outputs(step) for step in the_plan.runs}
+        float_model = next(r.model for r in the_plan.runs if r.label == FLOAT)
+        result = figures(values, quantize=the_plan.quantize, iterations=the_plan.iterations,
+                         customized=the_plan.customized, float_model=float_model,
+                         kinds=the_plan.kinds, notes=the_plan.notes,
+                         plain_source=the_plan.plain_source)
+        result.base, result.configuration = the_plan.base_key, the_plan.configuration
+        result.inputs = inputs_digest(the_plan.quantize, the_plan.iterations)
+        if the_plan.check is not None:
+            _run_check(the_plan, the_plan.check, result, values, float_model)
     finally:
         if not the_plan.keep_workdir:
             shutil.rmtree(the_plan.workdir, ignore_errors=True)
-    result = _figures(the_plan, values)
     result.runs = records
     data = result.to_json()
     del data["file"], data["time"]
     data["block"] = the_plan.block
     result.time = History(the_plan.quantize).record("verify", data).time
     return result
-
-
-def _figures(the_plan: VerifyPlan, values: dict[str, dict[str, list]]) -> VerifyResult:
-    reference = values[FLOAT]
-    tensors = list(reference)
-    compared: dict[str, dict[str, list[Comparison]]] = {}
-    for label, outputs in values.items():
-        if label == FLOAT:
-            continue
-        missing = [t for t in tensors if t not in outputs]
-        if missing:
-            raise OutputsError(f"the {label} model has no output {', '.join(missing)}",
-                               the_plan.quantize)
-        compared[label] = {}
-        for t in tensors:
-            if len(outputs[t]) != len(reference[t]):
-                raise OutputsError(f"the float and {label} runs dumped {len(reference[t])} and "
-                                   f"{len(outputs[t])} iterations of {t}", the_plan.quantize)
-            compared[label][t] = [compare(f, q) for f, q in zip(reference[t], outputs[t])]
-    return VerifyResult(
-        quantize=the_plan.quantize,
-        iterations=the_plan.iterations,
-        customized=the_plan.customized,
-        tensors=tensors,
-        float_top5={t: [top_k(v) for v in reference[t]] for t in tensors},
-        quantized=compared[QUANTIZED],
-        plain=compared.get(PLAIN),
-        notes=list(the_plan.notes),
-        plain_source=the_plan.plain_source,
-        base=the_plan.base_key,
-        inputs=inputs_digest(the_plan.quantize, the_plan.iterations),
-        configuration=the_plan.configuration,
-    )
 
 
 def inputs_digest(quantize: Path, iterations: int) -> str | None:

@@ -18,7 +18,7 @@ from quanted.core.files import locked
 from quanted.core.saving import atomic_write
 from quanted.core.history import History
 from quanted.core.tune import runner
-from quanted.core.tune.figures import Target
+from quanted.core.tune.figures import Target, from_verify
 from quanted.core.tune.progress import Event, Note, PhaseStarted
 from quanted.core.tune.rank import Ranking
 from quanted.core.tune.search import Outcome
@@ -40,11 +40,9 @@ class Applied:
         return self.verify.summary() if self.verify is not None else None
 
     def meets(self, target: Target) -> bool:
-        figures = self.summary
-        if figures is None or figures.min_cosine is None:
+        if self.verify is None or not self.verify.tensors:
             return False
-        top1 = figures.top1_agree == figures.count
-        return figures.min_cosine >= target.cosine and (top1 or not target.top1)
+        return from_verify(self.verify).meets(target)
 
 
 def edit(setup: Setup, outcome: Outcome) -> Applied:
@@ -124,7 +122,7 @@ def _apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None],
     on_event(PhaseStarted("verify", f"float vs the tuned model over {setup.iterations} "
                                     "input(s)"))
     vplan = verify.plan(QuantizeDocument.open(setup.quantize), shlex.join(setup.pegasus),
-                        setup.iterations)
+                        setup.iterations, check=setup.options.target.check)
     applied.verify = verify.run(vplan, on_line, process_ready=process_ready)
     tuned = QuantizeDocument.open(setup.quantize)
     History(setup.quantize).record("tune", {

@@ -7,12 +7,21 @@ when it has them, `done()` and `cancel()`): concurrent.futures' ThreadPoolExecut
 from __future__ import annotations
 
 import contextlib
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
+from quanted.core.engine import command as cmd
+from quanted.core.engine.output_figures import CLASS, proven_kinds
+from quanted.core.engine.taskcheck import Layout, write_outputs
 from quanted.core.tune import runner
-from quanted.core.tune.figures import Outputs, Target, Trial, measure
+from quanted.core.tune.figures import CheckOutcome, Outputs, Target, Trial, measure
 from quanted.core.tune.progress import Event, Note, Plan, TrialEnded, TrialStarted
 from quanted.core.tune.store import TrialStore, trial_key
 
@@ -47,6 +56,8 @@ class Book:
         self._seen: dict[str, Trial] = {}
         self._reference: Outputs | None = None
         self._seconds: list[float] = []
+        self._check_folder: Path | None = None  # float's outputs for the check, written once
+        self._class_outputs: list[str] | None = None
 
     def spec(self, customized: dict[str, str]) -> runner.TrialSpec:
         spec = self.make_spec(customized)
@@ -58,6 +69,8 @@ class Book:
 
     def close(self) -> None:
         runner.release(self.token)
+        if self._check_folder is not None:
+            shutil.rmtree(self._check_folder, ignore_errors=True)
 
     def reference(self) -> Outputs:
         """The float outputs: recorded, else one float inference."""
@@ -76,8 +89,19 @@ class Book:
         key = trial_key(customized)
         if key in self._seen:
             return self._seen[key]
-        recorded = self.store.get(customized, phase)
+        recorded = self._recorded(customized, phase)
         return None if recorded is None else self._add(recorded)
+
+    def _recorded(self, customized: dict[str, str], phase: str) -> Trial | None:
+        """The store's trial, unless the target's check has not judged it (a trial recorded
+        without --check, or with another command, runs again)."""
+        recorded = self.store.get(customized, phase)
+        check = self.target.check
+        if recorded is not None and check is not None and (
+                recorded.figures.check is None
+                or recorded.figures.check.command != check.describe()):
+            return None
+        return recorded
 
     def evaluate(self, sets: list[dict[str, str]], phase: str) -> list[Trial | None]:
         """The trial of each candidate list; None for those the trial budget left unmeasured.
@@ -89,7 +113,7 @@ class Book:
             if key in self._seen:
                 results[i] = self._seen[key]
                 continue
-            recorded = self.store.get(customized, phase)
+            recorded = self._recorded(customized, phase)
             if recorded is not None:
                 results[i] = self._add(recorded)
                 continue
@@ -117,7 +141,10 @@ class Book:
         return results
 
     def _measured(self, output: runner.TrialOutput, phase: str, reference: Outputs) -> Trial:
-        figures = measure(reference, output.outputs, self.store.folder)
+        figures = measure(reference, output.outputs, self.store.folder,
+                          self._classes(output.outputs))
+        if self.target.check is not None:
+            figures = replace(figures, check=self._judge(reference, output.outputs))
         trial = Trial(output.customized, figures, not output.not_applied and not output.notes,
                       output.not_applied, round(output.seconds, 3), phase,
                       notes=list(output.notes))
@@ -126,6 +153,39 @@ class Book:
         self.plan.trial_seconds = sum(self._seconds) / len(self._seconds) / max(
             1, min(self.plan.jobs, len(self._seconds)))
         return self._add(trial)
+
+    def _classes(self, quantized: Outputs) -> list[str]:
+        """The class-score outputs (output_figures.proven_kinds on the trial's shapes)."""
+        if self._class_outputs is None:
+            shapes = {key: tuple(np.shape(values[0])) for key, values in quantized.items()}
+            kinds = proven_kinds(self.make_spec({}).inputs.files.model, shapes)
+            self._class_outputs = [key for key, kind in kinds.items() if kind == CLASS]
+        return self._class_outputs
+
+    def _judge(self, reference: Outputs, quantized: Outputs) -> CheckOutcome:
+        """The user's check on one trial's outputs (taskcheck's protocol), float's written once
+        per tune, in the shape the trial's quantized outputs have."""
+        check = self.target.check
+        assert check is not None
+        inputs = self.make_spec({}).inputs
+        shapes = {key: tuple(np.shape(values[0])) for key, values in quantized.items()}
+        model = inputs.files.model
+        lines = cmd.dataset_lines(inputs.files.inputmeta) or [""]
+        count = min(len(values) for values in quantized.values())
+        layout = Layout.of(model, shapes, proven_kinds(model, shapes),
+                           [lines[i % len(lines)] for i in range(count)])
+        if self._check_folder is None:
+            self._check_folder = Path(tempfile.mkdtemp(prefix="quanted-tune-check-"))
+            shaped = {key: [np.reshape(v, shapes[key]) for v in values]
+                      for key, values in reference.items()}
+            write_outputs(self._check_folder / "float", shaped, layout, "float")
+        trial_dir = Path(tempfile.mkdtemp(prefix="trial-", dir=self._check_folder))
+        try:
+            write_outputs(trial_dir, quantized, layout, "quantized")
+            verdict = check.run(self._check_folder / "float", trial_dir, inputs.folder)
+        finally:
+            shutil.rmtree(trial_dir, ignore_errors=True)
+        return CheckOutcome(check.describe(), verdict.acceptable, verdict.metric)
 
     def _add(self, trial: Trial) -> Trial:
         self._seen[trial_key(trial.customized)] = trial

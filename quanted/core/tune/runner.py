@@ -214,5 +214,6 @@ def _inference(quantize: Path, spec: TrialSpec, label: str, ctl: Control) -> Out
     keys, _ = model_io(run.model)
     if not keys:
         raise OutputsError("the model has no output layer (`op: output`)", run.model)
-    return {key: [read_tensor(d.path) for d in dumps]
+    # In the shape dumped: a task check (--check) reads the outputs as the model shapes them.
+    return {key: [read_tensor(d.path).reshape(d.shape) for d in dumps]
             for key, dumps in find_dumps(run.output_dir, keys).items()}

@@ -154,10 +154,8 @@ class Search:
             outcome.reason = UNREACHABLE
             if not every.applied:
                 why = f"the engine reported: {'; '.join(every.notes)}"
-            elif every.min_cosine < self.target.cosine:
-                why = f"min cosine {every.min_cosine:.6f}"
             else:
-                why = "the top-1 class differs from float on some input"
+                why = every.figures.missed(self.target)
             outcome.message = (f"even with all {len(candidates)} candidates raised to "
                                f"{self.plan.qtype} the target is missed ({why}): no layer "
                                "set reaches it with this qtype")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from quanted.core.tune.figures import Figures, Outputs, Trial
+from quanted.core.tune.figures import CheckOutcome, Figures, Outputs, Trial
 
 TUNE_DIR = Path(".quanted") / "tune"
 TRIALS = "trials.jsonl"
@@ -58,8 +58,13 @@ class TrialStore:
         if raw is None:
             return None
         try:
+            check = raw.get("check")
             figures = Figures(tuple(float(c) for c in raw["cosines"]),
-                              tuple(bool(t) for t in raw["top1"]))
+                              tuple(bool(t) for t in raw["top1"]),
+                              tuple((str(k), float(c)) for k, c in raw.get("outputs", [])),
+                              None if not check else CheckOutcome(
+                                  str(check["command"]), bool(check["acceptable"]),
+                                  None if check["metric"] is None else float(check["metric"])))
             return Trial(dict(customized), figures, bool(raw["applied"]), tuple(raw["not_applied"]),
                          float(raw["seconds"]), phase, cached=True,
                          notes=list(raw.get("notes", [])))
@@ -71,7 +76,12 @@ class TrialStore:
         raw = {"customized": trial.customized,
                "cosines": list(trial.figures.cosines), "top1": list(trial.figures.top1),
                "applied": trial.applied, "not_applied": list(trial.not_applied),
-               "seconds": trial.seconds, "notes": trial.notes}
+               "seconds": trial.seconds, "notes": trial.notes,
+               "outputs": [list(pair) for pair in trial.figures.outputs],
+               "check": None if trial.figures.check is None else {
+                   "command": trial.figures.check.command,
+                   "acceptable": trial.figures.check.acceptable,
+                   "metric": trial.figures.check.metric}}
         with open(self.folder / TRIALS, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(raw) + "\n")
             handle.flush()

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Label, Static
 
 from quanted.core import timeline
 from quanted.core.document import QuantizeDocument
+from quanted.core.engine.attempts import top1_text
 from quanted.core.errors import QuantedError
 from quanted.tui.keymap import HISTORY_KEYS
 from quanted.tui.screens.editor import Editor
@@ -70,8 +71,7 @@ class HistoryScreen(Screen[timeline.Attempt | None]):
             style = "bold green" if attempt is self.best else ""
             figures = attempt.figures or {}
             cosine = "-" if attempt.mean_cosine is None else f"{attempt.mean_cosine:.6f}"
-            top1 = (f"{figures['top1_agree']}/{figures['count']}"
-                    if "top1_agree" in figures and "count" in figures else "-")
+            top1 = top1_text(figures)
             cells = [mark, attempt.id, attempt.when, attempt.kind, str(len(attempt.customized)),
                      cosine, top1]
             table.add_row(*(Text(c, style=style) for c in cells), key=attempt.id)

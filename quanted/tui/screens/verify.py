@@ -29,9 +29,10 @@ from textual.widgets import (DataTable, Input, Label, ProgressBar, Static, Tabbe
 
 from quanted.core.document import QuantizeDocument
 from quanted.core.engine import verify
-from quanted.core.engine.attempts import VerifyAttempt, best, verify_history
+from quanted.core.engine.attempts import VerifyAttempt, best, top1_text, verify_history
 from quanted.core.engine.command import dataset_size, model_files, quoted
 from quanted.core.engine.noise import KeptLog
+from quanted.core.engine.output_figures import CLASS, OutputFigures
 from quanted.core.engine.outputs import Comparison, VerifySummary
 from quanted.core.errors import QuantedError
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, VERIFY_KEYS
@@ -205,8 +206,7 @@ class VerifyScreen(EngineScreen):
             plain = attempt.plain_summary or {}
             plain_cos = plain.get("mean_cosine")
             cells = [mark, attempt.when, str(len(attempt.customized)), cos,
-                     f"{attempt.summary.get('top1_agree', '-')}/"
-                     f"{attempt.summary.get('count', '-')}",
+                     top1_text(attempt.summary),
                      str(attempt.iterations),
                      f"{plain_cos:.6f}" if isinstance(plain_cos, (int, float)) else "-"]
             table.add_row(*(Text(cell, style=style) for cell in cells), key=attempt.time)
@@ -235,19 +235,25 @@ def _cell(entry: tuple[int, float] | None, reference: list[tuple[int, float]], r
 
 
 def result_view(result: verify.VerifyResult) -> Group:
-    """The summary of each run, then per output and iteration a table of the top-5 side by
-    side with the figures."""
+    """The summary of each run and the per-output figures first (at 80x24 they sat below four
+    per-input tables), then per output and iteration a table of the top-5 side by side."""
     columns: list[tuple[str, dict[str, list[Comparison]]]] = [("quantized", result.quantized)]
     if result.plain is not None:
         columns.append(("plain quantized", result.plain))
     parts: list = []
-    # The headline figures first: at 80x24 they sat below four per-input tables.
     for name, run_figures in columns:
-        summary = VerifySummary.of(run_figures)
+        summary = VerifySummary.of(run_figures, result.classes)
         if summary.count:
             parts.append(Text(summary.line(name), style="bold"))
     parts.append(Text(""))
+    for name, per_output in (("quantized", result.outputs),
+                             ("plain quantized", result.plain_outputs)):
+        if per_output:
+            parts += [_outputs_table(name, per_output), Text("")]
     for tensor in result.tensors:
+        if result.kinds.get(tensor, CLASS) != CLASS:
+            parts += [_values_table(tensor, columns), Text("")]
+            continue
         for i, float_top in enumerate(result.float_top5[tensor]):
             table = Table(title=f"{tensor}  iteration {i}", title_justify="left",
                           title_style="bold", expand=False, box=box.SIMPLE_HEAD)
@@ -276,3 +282,45 @@ def result_view(result: verify.VerifyResult) -> Group:
     parts.append(Text("yellow: a float top-5 class at another rank; red: not in float's top-5",
                       style="dim"))
     return Group(*parts)
+
+
+def _values_table(tensor: str, columns: list[tuple[str, dict[str, list[Comparison]]]]) -> Table:
+    """A values output (boxes, maps, logits): cosine and max abs error per input, no top-5."""
+    table = Table(title=f"{tensor}  (values: no top-5)", title_justify="left",
+                  title_style="bold", expand=False, box=box.SIMPLE_HEAD)
+    table.add_column("input", style="dim")
+    for name, _ in columns:
+        table.add_column(f"{name} cosine")
+        table.add_column("max abs error")
+    for i in range(len(columns[0][1][tensor])):
+        cells = []
+        for _, figures in columns:
+            f = figures[tensor][i]
+            cells += [f"{f.cosine:.6f}", f"{f.max_abs_error:.6f}"]
+        table.add_row(str(i), *cells)
+    return table
+
+
+def _outputs_table(name: str, outputs: dict[str, OutputFigures]) -> Table:
+    """Per output over every input; a collapsed output in red with why."""
+    count = next(iter(outputs.values())).count
+    table = Table(title=f"per output, {name} vs float over {count} input(s)",
+                  title_justify="left", title_style="bold", expand=False,
+                  box=box.SIMPLE_HEAD)
+    for column in ("output", "kind", "min cos", "SQNR dB", "max abs err", "distinct q/f",
+                   "middle q/f", "steps/mid"):
+        table.add_column(column)
+    worst = min(outputs.values(), key=lambda f: f.min_cosine)
+    for f in outputs.values():
+        r = f.resolution
+        steps = "-" if r.levels is None else f"{r.levels:.1f}"
+        table.add_row(Text(f.tensor, style="bold" if f is worst else ""), f.kind,
+                      f"{f.min_cosine:.6f}", "-" if f.sqnr_db is None else f"{f.sqnr_db:.1f}",
+                      f"{f.max_abs_error:.6f}", f"{r.distinct_quantized}/{r.distinct_float}",
+                      f"{r.middle_quantized}/{r.middle_float}",
+                      Text(steps + (" COLLAPSED" if r.collapsed else ""),
+                           style="bold red" if r.collapsed else ""))
+    for f in outputs.values():
+        if f.resolution.collapsed:
+            table.add_row(Text(f"collapsed: {f.resolution.why}", style="red"))
+    return table
