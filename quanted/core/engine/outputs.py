@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from quanted.core.engine.layer_figures import cosine as flat_cosine
 from quanted.core.engine.model_json import ModelError, read_layers
 from quanted.core.errors import QuantedError
 
@@ -127,14 +128,9 @@ def find_dumps(folder: Path, outputs: list[str]) -> dict[str, list[Dump]]:
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
-    """Cosine similarity of two flat tensors; 1.0 when both are all zeros, 0.0 when one is."""
-    a, b = _pair(a, b)
-    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    if na == 0.0 and nb == 0.0:
-        return 1.0
-    if na == 0.0 or nb == 0.0:
-        return 0.0
-    return float(np.dot(a, b) / (na * nb))
+    """Cosine similarity of two tensors of one size, flattened (the one formula is
+    layer_figures.cosine: verify's, tune's and the analysis's figures are the same numbers)."""
+    return flat_cosine(*_pair(a, b))
 
 
 def max_abs_error(a: np.ndarray, b: np.ndarray) -> float:
