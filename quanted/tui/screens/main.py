@@ -1,7 +1,10 @@
 """The editor: layers table, customized block, histogram, status line, and every action.
 Blocking work runs in threads. A flow that asks more than once (save first, quit, changed on
 disk, run after save) is one `@work` coroutine awaiting `self.app.push_screen_wait(dialog)`;
-an engine step (ctrl+r, v, T) is a screen in engine_steps.ENGINE_STEPS."""
+an engine step (ctrl+r, v, T) is a screen in engine_steps.ENGINE_STEPS.
+
+Past 400 lines: the editor's own actions and flows, one screen; its helpers (checks, metric,
+editor, reloads) already live beside it."""
 
 from __future__ import annotations
 
