@@ -43,7 +43,7 @@ def story(pegasus, tmp_path_factory):
     made = quanted("quantize", str(folder / "sidenet.json"), "--pegasus", engine, "--json")
     assert made.returncode == 0, made.stderr[-3000:]
     path = folder / QUANTIZE
-    steps = {"made": made}
+    steps = {"made": made, "base": baseline.load(path)}
     steps["fresh"] = quanted("verify", str(path), "--pegasus", engine, "--json", "--quiet")
     doc = QuantizeDocument.open(path)
     layers = [layer for layer in doc.layer_ids if "Conv" in layer][:2]
@@ -68,9 +68,9 @@ def _summary(run: subprocess.CompletedProcess, label: str) -> dict:
 
 
 def test_quantize_records_the_base_and_its_calibration(story):
-    path, _, steps = story
+    _, _, steps = story
     assert steps["made"].returncode == 0
-    base = baseline.load(path)
+    base = steps["base"]
     assert base is not None and base.source == "made by `quanted quantize`"
     assert base.calibration.source == "recorded"
     assert base.calibration.compute_entropy
