@@ -139,6 +139,7 @@ def replay(candidates: list[str], meets: Meets, jobs: int = 1, search: type[Sear
 
     book = Book(store if store is not None else MemoryStore(), make_spec, answers, plan,
                 TARGET, on_event, max_trials)
+    book._class_outputs = [OUTPUT]  # the stand-in has no model .json: its one output ranks
     rounds = 0
     evaluate = book.evaluate
 
