@@ -159,3 +159,13 @@ def test_tune_shows_the_calibrations_quantize_compare_measured(tmp_path, monkeyp
                      r"0\.230000, top-1 1/4 \(quanted quantize --compare\)", out), out
     assert re.search(r"calibration kld, no list +0 layer\(s\): min cosine 0\.410000", out), out
     assert re.search(r"plain \(the base table, no list\) +0 layer\(s\): min cosine 0\.497", out)
+
+
+def test_dry_runs_keep_no_base(tmp_path, monkeypatch, capsys):
+    path = make_model(tmp_path, monkeypatch)
+    configure(path, monkeypatch)
+    for command in ("hybrid", "verify", "tune"):
+        assert main([command, str(path), "--pegasus", PEGASUS, "--dry-run"]) == 0
+    capsys.readouterr()
+    assert baseline.load(path) is None
+    assert not (path.parent / ".quanted" / "base").exists()

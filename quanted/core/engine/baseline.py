@@ -36,10 +36,11 @@ from quanted.core.inprogress import STATE_DIR
 from quanted.core.scanner import CUSTOMIZED
 
 __all__ = ["Base", "Calibration", "Difference", "Found", "applied", "converters", "difference",
-           "engine_extras", "find", "infer", "is_plain", "keep", "load", "raised",
+           "engine_extras", "find", "infer", "is_plain", "keep", "load", "raised", "remember",
            "splice_block", "with_customized"]
 
 BASE_DIR = (STATE_DIR, "base")
+SEEN_PLAIN = "the file, seen plain"
 SCHEMA = 1
 _NOFOLLOW = os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
@@ -213,7 +214,7 @@ def find(quantize: Path, doc: QuantizeDocument, calibration: Calibration | None 
         if kept is not None:
             notes = ("the file's plain table is not the one kept in .quanted/base/ "
                      "(quantized again outside quanted?): it is the base now",)
-        source = "the file, seen plain"
+        source = SEEN_PLAIN
         base = keep(quantize, doc.data, chosen, source, _report_of(quantize)) if remember \
             else Base(quantize, doc.data, chosen, source)
         return Found(base, notes)
@@ -233,6 +234,18 @@ def find(quantize: Path, doc: QuantizeDocument, calibration: Calibration | None 
         f"no plain table of {quantize.name} is known (its table has raised tensors and "
         ".quanted/ holds no copy from before a hybrid run): figures measure the table as it "
         "is; `quanted quantize` rebuilds the plain file",))
+
+
+def remember(base: Base) -> Base:
+    """Keep a base found with `remember=False` (at plan time: a dry run writes nothing) once
+    the step it was found for runs; nothing is written when it is kept already."""
+    kept = load(base.quantize)
+    if kept is not None and kept.data == base.data and \
+            kept.calibration.flags == base.calibration.flags:
+        return kept
+    entropy = base.entropy.read_bytes() if base.entropy is not None else \
+        _report_of(base.quantize) if base.source == SEEN_PLAIN else None
+    return keep(base.quantize, base.data, base.calibration, base.source, entropy)
 
 
 def _recalibrated(kept: Base, calibration: Calibration, remember: bool) -> Base:

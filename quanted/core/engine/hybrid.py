@@ -186,7 +186,8 @@ def plan(
             printed = plan(doc, from_command=text, from_base=from_base)
             _runnable(printed.command, quantize.parent)
             return printed
-        found = baseline.find(quantize, doc) if from_base else baseline.Found(None)
+        found = baseline.find(quantize, doc, remember=False) if from_base \
+            else baseline.Found(None)
         return HybridPlan(doc, quantize, _runnable(words, quantize.parent), _check(doc),
                           found.base, list(found.notes))
     if from_command is not None:
@@ -194,10 +195,10 @@ def plan(
         if pegasus is not None or not prefix:
             prefix = find_pegasus(pegasus)
         found = baseline.find(quantize, doc, baseline.Calibration.from_args(
-            args, "the --rebuild line given to `quanted hybrid --from-command`")) \
-            if from_base else baseline.Found(None)
+            args, "the --rebuild line given to `quanted hybrid --from-command`"),
+            remember=False) if from_base else baseline.Found(None)
     else:
-        args, found = zero_config(quantize, doc, iterations)
+        args, found = zero_config(quantize, doc, iterations, remember=False)
         prefix = find_pegasus(pegasus)
     return HybridPlan(doc, quantize, prefix + args, _check(doc), found.base, list(found.notes))
 
@@ -393,6 +394,7 @@ def _start_from_base(the_plan: HybridPlan, doc: QuantizeDocument) -> bool:
     base = the_plan.base
     if base is None:
         return False
+    baseline.remember(base)  # found at plan time, kept once a run uses it
     spliced = baseline.splice_block(base.data, doc)
     if spliced == doc.data:
         return False

@@ -87,7 +87,7 @@ class VerifyPlan:
     plain_source: Path | None = None  # the kept base (.quanted/base/), for people
     plain_copy: Path | None = None  # where the base is written (in workdir) for the engine
     plain_base: baseline.Base | None = None  # the plain model: the base table, no list applied
-    base_key: str | None = None  # the file's base (baseline.Base.key), plain row run or not
+    base: baseline.Base | None = None  # the file's base, plain row run or not (kept at run)
     configuration: str = ""  # what the quantized run measures: the table's raised layers
     block: str = ""  # the customized block verified, comments included (for `quanted restore`)
     notes: list[str] = field(default_factory=list)
@@ -145,10 +145,10 @@ def plan(doc: QuantizeDocument, pegasus: str | None = None, iterations: int = 1,
         except ValueError as exc:
             raise cmd.CommandError(f"--output: {exc}") from None
     the_plan.block = doc.block_text()
-    found = baseline.find(quantize, doc) if plain else baseline.Found(None)
+    found = baseline.find(quantize, doc, remember=False) if plain else baseline.Found(None)
     the_plan.notes.extend(found.notes)
     base = found.base
-    the_plan.base_key = base.key if base is not None else None
+    the_plan.base = base
     table = baseline.applied(doc, base.calibration.plain if base is not None else None)
     the_plan.configuration = (f"the file's table: {len(table)} layer(s) raised"
                               if table else "the file's table: plain, no layer raised")
@@ -265,6 +265,8 @@ def run(
             shutil.rmtree(step.output_dir)  # stale dumps from a kept workdir must not count
     the_plan.workdir.mkdir(parents=True, exist_ok=True)
     try:
+        if the_plan.base is not None:
+            baseline.remember(the_plan.base)  # an engine step saw it: kept from now on
         if the_plan.plain_base is not None and the_plan.plain_copy is not None:
             the_plan.plain_copy.write_bytes(the_plan.plain_base.data)
         records = []
@@ -282,7 +284,8 @@ def run(
                          customized=the_plan.customized, float_model=float_model,
                          kinds=the_plan.kinds, notes=the_plan.notes,
                          plain_source=the_plan.plain_source)
-        result.base, result.configuration = the_plan.base_key, the_plan.configuration
+        result.base = the_plan.base.key if the_plan.base is not None else None
+        result.configuration = the_plan.configuration
         result.inputs = inputs_digest(the_plan.quantize, the_plan.iterations)
         if the_plan.check is not None:
             _run_check(the_plan, the_plan.check, result, values, float_model)
