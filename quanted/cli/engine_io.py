@@ -19,6 +19,15 @@ def pegasus_option(p: argparse.ArgumentParser) -> None:
                    "pegasus.py on PATH or in $ACUITY_PATH)")
 
 
+def check_options(p: argparse.ArgumentParser, what: str) -> None:
+    """--check CMD and --check-timeout S: the user's task check (core/engine/taskcheck.py)."""
+    p.add_argument("--check", metavar="CMD",
+                   help=f"your task check{what}: CMD FLOAT_DIR QUANT_DIR exits 0 acceptable, "
+                   "1 not (see `quanted verify --help`)")
+    p.add_argument("--check-timeout", type=float, default=600.0, metavar="S",
+                   help="a check running longer is broken (default: %(default)s s)")
+
+
 def quiet_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true",
                    help="do not show the engine's log (it is still kept in .quanted/logs/)")

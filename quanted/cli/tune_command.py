@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quanted.cli.engine_io import pegasus_option, print_json, print_tail
+from quanted.cli.engine_io import check_options, pegasus_option, print_json, print_tail
 
 if TYPE_CHECKING:
     from quanted.core.tune import session
@@ -64,11 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target-cosine", action="append", default=[], metavar="C|NAME=C",
                    help="the worst cosine to reach, of every output (default: 0.99, none "
                    "with --check) or of the output NAME; repeatable")
-    p.add_argument("--check", metavar="CMD",
-                   help="your task check on every trial: CMD FLOAT_DIR QUANT_DIR exits 0 "
-                   "acceptable, 1 not (see `quanted verify --help`)")
-    p.add_argument("--check-timeout", type=float, default=600.0, metavar="S",
-                   help="a check running longer is broken (default: %(default)s s)")
+    check_options(p, " on every trial")
     p.add_argument("--target-top1", action="store_true",
                    help="also require float's top-1 class on every input")
     p.add_argument("--iterations", type=int, metavar="N",

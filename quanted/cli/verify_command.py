@@ -7,7 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from quanted.cli.engine_io import engine_log, pegasus_option, print_json, quiet_option
+from quanted.cli.engine_io import check_options, engine_log, pegasus_option, print_json, \
+    quiet_option
 
 # The engine modules (numpy) are imported in the handler: `quanted add` must stay fast.
 
@@ -89,11 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--output", action="append", default=[], metavar="NAME=KIND",
                    help="the kind of an output: class (top-1/top-5 apply) or values (boxes, "
                    "maps, logits); NAME is its tensor key, layer id or 0-based index")
-    p.add_argument("--check", metavar="CMD",
-                   help="your task check: CMD FLOAT_DIR QUANT_DIR exits 0 acceptable, "
-                   "1 not (see above)")
-    p.add_argument("--check-timeout", type=float, default=600.0, metavar="S",
-                   help="a check running longer is broken (default: %(default)s s)")
+    check_options(p, "")
     p.set_defaults(handler=cmd_verify)
 
 

@@ -21,8 +21,8 @@ import os
 import sys
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
+from onnx_save import save
 
 SEED = 2112
 N_INPUTS = 4
@@ -95,19 +95,9 @@ def main(outdir):
     nodes.append(helper.make_node("Add", ["/score_head/fc/Gemm_output_0",
                                           const("anchor_offset", offset)],
                                   ["scores"], name="/score_head/Add"))
-    graph = helper.make_graph(
-        nodes, "main_graph",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, SIZE, SIZE])],
-        [helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, 4, SIZE * SIZE]),
-         helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, SIZE * SIZE])],
-        initializer=inits)
-    model = helper.make_model(graph, producer_name="pytorch", producer_version="2.1.0",
-                              opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    os.makedirs(outdir, exist_ok=True)
-    with open(os.path.join(outdir, "detnet.onnx"), "wb") as f:
-        f.write(model.SerializeToString(deterministic=True))
+    save(nodes, [("input", [1, 3, SIZE, SIZE])],
+         [("boxes", [1, 4, SIZE * SIZE]), ("scores", [1, SIZE * SIZE])],
+         inits, outdir, "detnet")
     names = []
     for i, image in enumerate(images):
         name = f"input_{i}.npy"

@@ -13,8 +13,8 @@ import os
 import sys
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
+from onnx_save import save
 
 SEED = 4242
 N_INPUTS = 3
@@ -62,18 +62,9 @@ def main(outdir):
     y = op("Gemm", "/fc/Gemm", [y, const("fc.weight", w), const("fc.bias", np.zeros(5))],
            transB=1)
     nodes.append(helper.make_node("Softmax", [y], ["output"], name="/Softmax", axis=1))
-    graph = helper.make_graph(
-        nodes, "main_graph",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 16, 16])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 5])],
-        initializer=inits)
-    model = helper.make_model(graph, producer_name="pytorch", producer_version="2.1.0",
-                              opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    os.makedirs(outdir, exist_ok=True)
-    with open(os.path.join(outdir, "sidenet.onnx"), "wb") as f:
-        f.write(model.SerializeToString(deterministic=True))
+    save(nodes, [("input", [1, 3, 16, 16])],
+         [("output", [1, 5])],
+         inits, outdir, "sidenet")
     names = []
     for i in range(N_INPUTS):
         name = f"input_{i}.npy"

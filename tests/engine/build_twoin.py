@@ -11,8 +11,8 @@ import os
 import sys
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
+from onnx_save import save
 
 SEED = 77
 N_INPUTS = 3
@@ -41,19 +41,9 @@ def main(outdir):
         helper.make_node("Add", ["/fc/Gemm_output_0", "bias"], ["/Add_output_0"], name="/Add"),
         helper.make_node("Softmax", ["/Add_output_0"], ["probs"], name="/Softmax", axis=1),
     ]
-    graph = helper.make_graph(
-        nodes, "main_graph",
-        [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, 8, 8]),
-         helper.make_tensor_value_info("bias", TensorProto.FLOAT, [1, 10])],
-        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [1, 10])],
-        initializer=inits)
-    model = helper.make_model(graph, producer_name="pytorch", producer_version="2.1.0",
-                              opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    os.makedirs(outdir, exist_ok=True)
-    with open(os.path.join(outdir, "twoin.onnx"), "wb") as f:
-        f.write(model.SerializeToString(deterministic=True))
+    save(nodes, [("image", [1, 3, 8, 8]), ("bias", [1, 10])],
+         [("probs", [1, 10])],
+         inits, outdir, "twoin")
     lines = []
     for i in range(N_INPUTS):
         image, bias = f"image_{i}.npy", f"bias_{i}.npy"
