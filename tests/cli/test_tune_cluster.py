@@ -1,7 +1,7 @@
 """`quanted tune --scheduler` on a real dask.distributed LocalCluster (two worker processes),
 against the STAND-IN for pegasus (tests/cli/tune_stand_in.py): the same set as a local run, a
-worker killed mid-trial, ctrl+c. The real engine through a cluster is in
-tests/engine/test_tune_engine.py."""
+worker killed mid-trial, ctrl+c, a worker that cannot see the model folder. The real engine
+through a cluster is in tests/engine/test_tune_cluster_engine.py."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from quanted.core.tune import runner, session
+from quanted.core.tune.cluster import ClusterError, on_worker
+from quanted.core.tune.figures import Target
 from tests.cli.test_tune_cancel import WAIT, kill, running, wait_for
 from tests.cli.test_tune_stand_in import (
     ADD6,
@@ -49,7 +53,7 @@ def cluster(model, monkeypatch, tmp_path):
     monkeypatch.setenv("TUNE_STAND_IN", str(tmp_path / "stand-in.json"))
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
-                                  dashboard_address=None, scheduler_port=0,
+                                  dashboard_address=":0", scheduler_port=0,
                                   local_directory=str(tmp_path / "dask")) as local:
         yield local
 
@@ -179,3 +183,19 @@ def test_ctrl_c_stops_the_trials_running_on_the_workers(model, monkeypatch, clus
     assert proc.returncode == 130, err
     assert "cancelled" in err and model.read_bytes() == before
     assert left == []
+
+
+def test_a_worker_that_cannot_see_the_model_folder_says_which_path(model, monkeypatch,
+                                                                   cluster, tmp_path):
+    configure(model, monkeypatch, weights=NON_MONOTONIC)
+    setup = session.prepare(model, session.Options(Target(0.99), pegasus=PEGASUS))
+    elsewhere = tmp_path / "not-shared" / model.name
+    spec = runner.TrialSpec(replace(setup.inputs, quantize=elsewhere), {}, setup.pegasus,
+                            setup.command, 1)
+    with distributed.Client(cluster.scheduler_address) as client:
+        future = client.submit(on_worker, runner.run_trial, spec, False, pure=False)
+        with pytest.raises(ClusterError) as raised:
+            future.result()
+    assert raised.value.message.startswith("the worker tcp://")
+    assert f"cannot see {elsewhere.parent}: the model folder must be on a filesystem the " \
+        "workers share" in raised.value.message
