@@ -134,8 +134,13 @@ def test_a_worker_killed_mid_trial_reruns_it_elsewhere(model, monkeypatch, capsy
     try:
         os.kill(victim, signal.SIGKILL)
         thread.join(WAIT)
+        deadline = time.monotonic() + 30
+        while running(hung) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the engine's keeper follows its dead parent (a death signal)
+        orphan = running(hung)
     finally:
         kill([hung])
+    assert not orphan, "the killed worker's engine outlived it"
     assert not thread.is_alive(), "the tune did not end after its worker died"
     code, result, _err = done[0]
     assert code == 0 and set(result["layers"]) == {CONV2, AVGPOOL}

@@ -10,6 +10,7 @@ engine processes it started (runner.cancel) on its worker."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -55,7 +56,10 @@ class ClusterExecutor:
     def cancel_tune(self, token: str) -> None:
         from distributed import Event
 
-        Event(token, client=self.client).set()
+        # Called while an error or ctrl+c is being raised: a scheduler gone must not hide it
+        # (its workers, losing it, end their tasks anyway).
+        with contextlib.suppress(Exception):
+            Event(token, client=self.client).set()
 
     def close(self) -> None:
         self.client.close()
