@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -157,6 +158,7 @@ def test_a_worker_killed_mid_trial_reruns_it_elsewhere(model, monkeypatch, capsy
                              cluster.scheduler_address)
     assert code == 0 and again["layers"] == result["layers"]
     assert all(t["cached"] for t in again["trials"])
+    assert all(t["worker"] for t in again["trials"])  # the journal keeps who ran each
     after = (tmp_path / "calls.log").read_text().splitlines()[before:]
     assert [c.split()[0] for c in after].count("quantize") == 1
 
@@ -204,3 +206,10 @@ def test_a_worker_that_cannot_see_the_model_folder_says_which_path(model, monkey
     assert raised.value.message.startswith("the worker tcp://")
     assert f"cannot see {elsewhere.parent}: the model folder must be on a filesystem the " \
         "workers share" in raised.value.message
+
+
+def test_an_engine_failure_on_a_worker_reaches_the_client_whole():
+    # Raised on a worker, unpickled on the client: the engine's status and log tail survive.
+    failed = pickle.loads(pickle.dumps(runner.TrialFailed("pegasus inference", 3, ["E oops"])))
+    assert (failed.message, failed.status, failed.tail, failed.exit_code) == (
+        "pegasus inference exited with status 3", 3, ["E oops"], 3)
