@@ -11,6 +11,7 @@ from quanted.cli.engine_io import check_options, pegasus_option, print_json, pri
 
 if TYPE_CHECKING:
     from quanted.core.tune import session
+    from quanted.core.tune.cluster import ClusterExecutor
     from quanted.core.tune.figures import Target
 
 # The tune modules (numpy, the engine drivers) are imported in the handler: `quanted add`
@@ -46,11 +47,17 @@ Progress goes to stderr, the report to stdout. --json prints:
    "met": BOOL, "layers": {ID: QTYPE},
    "trials": [{"layers": [ID], "min_cosine": F, "top1_all": BOOL, "applied": BOOL,
                "seconds": F, "phase": "bounds|bisect|prune", "cached": BOOL,
+               "worker": null|ADDRESS (the dask worker that ran it, with --scheduler),
                "outputs": {T: worst cosine}, "check": null|{"acceptable", "metric"}}],
    "points": [{"count": K, "min_cosine": F}]}
 
 Exit status: 0 the target is met, 1 it cannot be (or the budget ran out first), 130
-cancelled, the engine's status when an engine run fails."""
+cancelled, the engine's status when an engine run fails.
+
+--scheduler tcp://HOST:8786 runs the trials on a dask.distributed cluster (the [dask] extra):
+the workers must see FILE's folder at the same absolute path (a shared filesystem) and find
+their own engine (QUANTED_PEGASUS, the default built one) unless --pegasus names one; the
+journal, the float run's outputs and the final run stay on this machine."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,6 +86,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, metavar="J",
                    help="trials run in parallel, each in its own scratch folder (default: "
                    "as many as cores and free memory allow)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the trials on the dask.distributed cluster of this scheduler "
+                   "(e.g. tcp://host:8786; --jobs defaults to its workers' threads)")
     pegasus_option(p)
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
     p.add_argument("--dry-run", action="store_true",
@@ -87,14 +97,32 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
+    target = _target(args)
+    executor = None
+    if args.scheduler is not None and not args.dry_run:
+        from quanted.core.tune.cluster import ClusterExecutor
+
+        executor = ClusterExecutor(args.scheduler, own_engine=args.pegasus is None)
+    try:
+        return _tune(args, target, executor)
+    finally:
+        if executor is not None:
+            executor.close()
+
+
+def _tune(args: argparse.Namespace, target: Target, executor: ClusterExecutor | None) -> int:
     from quanted.cli.tune_report import Progress, dry_run_lines, report_json, report_lines
-    from quanted.core.engine import analysis
+    from quanted.core.engine import analysis, capacity
     from quanted.core.tune import runner, session
-    from quanted.core.engine import capacity
     from quanted.core.tune.apply import apply
 
-    jobs = args.jobs if args.jobs is not None else capacity.jobs_for(args.file, args.pegasus)
-    options = session.Options(_target(args), args.iterations,
+    if args.jobs is not None:
+        jobs = args.jobs
+    elif executor is not None:
+        jobs = executor.threads()
+    else:
+        jobs = capacity.jobs_for(args.file, args.pegasus)
+    options = session.Options(target, args.iterations,
                               args.qtype, args.rank, args.max_trials, jobs, args.pegasus)
     if args.dry_run:
         try:
@@ -113,7 +141,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     setup.plan.then_apply = True  # the set found is applied, run and verified: timed too
     progress = Progress(setup, sys.stderr)
     try:
-        outcome = session.search(setup, progress.on_event)
+        outcome = session.search(setup, progress.on_event, executor)
         applied = None
         if outcome.met:
             applied = apply(setup, outcome, progress.on_event)

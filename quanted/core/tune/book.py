@@ -2,7 +2,8 @@
 
 The executor is anything with `submit(fn, *args)` returning a future with `result()` (and,
 when it has them, `done()` and `cancel()`): concurrent.futures' ThreadPoolExecutor, which
-`tune` makes for `--jobs J`, or a dask.distributed Client to run trials on other machines."""
+`tune` makes for `--jobs J`, or cluster.ClusterExecutor (`--scheduler`) to run trials on
+other machines; an executor with `cancel_tune(token)` is told when the tune is cancelled."""
 
 from __future__ import annotations
 
@@ -66,6 +67,9 @@ class Book:
 
     def cancel(self) -> None:
         runner.cancel(self.token)
+        cancel_tune = getattr(self.executor, "cancel_tune", None)
+        if cancel_tune is not None:  # a cluster's trials run in other processes
+            cancel_tune(self.token)
 
     def close(self) -> None:
         runner.release(self.token)
@@ -147,7 +151,7 @@ class Book:
             figures = replace(figures, check=self._judge(reference, output.outputs))
         trial = Trial(output.customized, figures, not output.not_applied and not output.notes,
                       output.not_applied, round(output.seconds, 3), phase,
-                      notes=list(output.notes))
+                      notes=list(output.notes), worker=output.worker)
         self.store.add(trial)
         self._seconds.append(output.seconds)
         self.plan.trial_seconds = sum(self._seconds) / len(self._seconds) / max(

@@ -189,6 +189,7 @@ class Trial:
     phase: str = "bounds"  # "bounds", "bisect", "prune"
     cached: bool = False  # read from .quanted/tune/ instead of run
     notes: list[str] = field(default_factory=list)
+    worker: str | None = None  # the dask worker that ran it (--scheduler); None: this machine
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -210,6 +211,7 @@ class Trial:
         return {"layers": list(self.layers), "min_cosine": self.min_cosine,
                 "top1_all": self.top1_all, "applied": self.applied,
                 "seconds": self.seconds, "phase": self.phase, "cached": self.cached,
+                "worker": self.worker,
                 "outputs": dict(self.figures.outputs),
                 "check": None if check is None else {"acceptable": check.acceptable,
                                                      "metric": check.metric}}

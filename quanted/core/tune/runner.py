@@ -3,14 +3,16 @@
 outputs; and the float inference, run once per tune.
 
 `run_trial(spec)` is a plain module-level function of a picklable spec, so any executor can run
-it: a ThreadPoolExecutor here, or a dask.distributed Client on other machines (which share the
-model folder's path). Cancelling reaches the engine processes started in this process through
-the spec's token (`cancel(token)`); a remote worker simply has no such token."""
+it: a ThreadPoolExecutor here, or a dask cluster (cluster.py) on machines sharing the model
+folder's path. Cancelling reaches the engine processes started in this process through the
+spec's token (`cancel(token)`); on a worker, cluster.on_worker calls it when the tune is
+cancelled."""
 
 from __future__ import annotations
 
 import shlex
 import shutil
+import sys
 import threading
 import time
 from collections import deque
@@ -37,8 +39,12 @@ class TrialFailed(QuantedError):
 
     def __init__(self, what: str, status: int, tail: list[str]) -> None:
         super().__init__(f"{what} exited with status {status}")
-        self.status, self.tail = status, tail
+        self.what, self.status, self.tail = what, status, tail
         self.exit_code = status if 0 < status < 256 else (128 - status if status < 0 else 1)
+
+    def __reduce__(self) -> tuple:
+        # Raised on a cluster worker, unpickled on the client.
+        return (TrialFailed, (self.what, self.status, self.tail))
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class TrialOutput:
     not_applied: tuple[str, ...]  # requested layers the engine did not apply
     notes: tuple[str, ...]  # engine failures that name no layer
     seconds: float
+    worker: str | None = None  # the dask worker's address; None when run in this process
 
 
 class Control:
@@ -125,7 +132,19 @@ def run_trial(spec: TrialSpec) -> TrialOutput:
         outputs = _inference(quantize, spec, verify.QUANTIZED, ctl)
     finally:
         shutil.rmtree(quantize.parent, ignore_errors=True)
-    return TrialOutput(spec.customized, outputs, not_applied, notes, time.monotonic() - started)
+    return TrialOutput(spec.customized, outputs, not_applied, notes, time.monotonic() - started,
+                       _worker_address())
+
+
+def _worker_address() -> str | None:
+    if "distributed" not in sys.modules:  # never imported: not on a dask worker
+        return None
+    from distributed import get_worker
+
+    try:
+        return str(get_worker().address)
+    except ValueError:  # dask imported, but this is no worker's task
+        return None
 
 
 def run_float(spec: TrialSpec) -> Outputs:

@@ -67,7 +67,7 @@ class TrialStore:
                                   None if check["metric"] is None else float(check["metric"])))
             return Trial(dict(customized), figures, bool(raw["applied"]), tuple(raw["not_applied"]),
                          float(raw["seconds"]), phase, cached=True,
-                         notes=list(raw.get("notes", [])))
+                         notes=list(raw.get("notes", [])), worker=raw.get("worker"))
         except (ValueError, KeyError, TypeError):
             return None
 
@@ -76,7 +76,7 @@ class TrialStore:
         raw = {"customized": trial.customized,
                "cosines": list(trial.figures.cosines), "top1": list(trial.figures.top1),
                "applied": trial.applied, "not_applied": list(trial.not_applied),
-               "seconds": trial.seconds, "notes": trial.notes,
+               "seconds": trial.seconds, "notes": trial.notes, "worker": trial.worker,
                "outputs": [list(pair) for pair in trial.figures.outputs],
                "check": None if trial.figures.check is None else {
                    "command": trial.figures.check.command,
