@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from quanted.core.document import QuantizeDocument
@@ -36,7 +36,7 @@ from quanted.core.inprogress import STATE_DIR
 from quanted.core.scanner import CUSTOMIZED
 
 __all__ = ["Base", "Calibration", "Difference", "Found", "applied", "converters", "difference",
-           "engine_extras", "find", "infer", "is_plain", "keep", "load", "raised", "remember",
+           "engine_extras", "find", "infer", "is_plain", "keep", "load", "persist", "raised",
            "splice_block", "with_customized"]
 
 BASE_DIR = (STATE_DIR, "base")
@@ -72,10 +72,6 @@ class Base:
     def key(self) -> str:
         """Names the configuration "plain" everywhere (history, tune's journal)."""
         return f"{self.digest}-{self.calibration.key}"
-
-    def with_list(self, layers: dict[str, str]) -> bytes:
-        """The base's bytes with `layers` as its whole customized list."""
-        return with_customized(self.data, self.quantize, layers)
 
     def describe(self) -> str:
         return f"plain table {self.digest} ({self.source}); calibration {self.calibration.label}"
@@ -194,18 +190,27 @@ class Found:
 
 def find(quantize: Path, doc: QuantizeDocument, calibration: Calibration | None = None,
          remember: bool = True) -> Found:
-    """The file's base: the file itself when its table is plain (kept in .quanted/base/ when
-    `remember`, replacing an older base of another table), else the kept one, else the
-    history's oldest plain copy (kept then). None when there is none: the caller rebuilds it
-    (`quanted quantize`) or says so. `calibration` (a --from-command line's) replaces the kept
-    or inferred one."""
+    """The file's base: the file itself when its table is plain (replacing an older base of
+    another table), else the kept one, else the history's newest plain copy; kept in
+    .quanted/base/ when `remember` (a plan passes False: a dry run writes nothing, and the
+    run keeps it with `persist`). None when there is none: the caller rebuilds it or says so.
+    `calibration` (a --from-command line's) replaces the kept or inferred one."""
     quantize = quantize.absolute()
     kept = load(quantize)
+    found = _find(quantize, doc, calibration, kept)
+    if remember and found.base is not None and found.base is not kept:
+        return Found(persist(found.base, kept), found.notes)
+    return found
+
+
+def _find(quantize: Path, doc: QuantizeDocument, calibration: Calibration | None,
+          kept: Base | None) -> Found:
+    if kept is not None and calibration is not None and \
+            calibration.flags != kept.calibration.flags:
+        kept = replace(kept, calibration=calibration)
     files = cmd.model_files(quantize)
     if is_plain(doc, kept.calibration.plain if kept is not None else None):
         if kept is not None and _same_table(kept.data, doc):
-            if calibration is not None and calibration.flags != kept.calibration.flags:
-                kept = _recalibrated(kept, calibration, remember)
             return Found(kept)
         chosen = calibration or (kept.calibration if kept is not None
                                  and kept.calibration.source == RECORDED
@@ -214,46 +219,30 @@ def find(quantize: Path, doc: QuantizeDocument, calibration: Calibration | None 
         if kept is not None:
             notes = ("the file's plain table is not the one kept in .quanted/base/ "
                      "(quantized again outside quanted?): it is the base now",)
-        source = SEEN_PLAIN
-        base = keep(quantize, doc.data, chosen, source, _report_of(quantize)) if remember \
-            else Base(quantize, doc.data, chosen, source)
-        return Found(base, notes)
+        return Found(Base(quantize, doc.data, chosen, SEEN_PLAIN), notes)
     if kept is not None:
-        if calibration is not None and calibration.flags != kept.calibration.flags:
-            kept = _recalibrated(kept, calibration, remember)
         return Found(kept)
     plain = _plain_from_history(quantize)
     if plain is not None:
-        plain_doc = QuantizeDocument(plain, quantize)
-        chosen = calibration or infer(plain_doc, files)
-        source = "the history's copy from before the first hybrid run"
-        base = keep(quantize, plain, chosen, source) if remember else \
-            Base(quantize, plain, chosen, source)
-        return Found(base)
+        chosen = calibration or infer(QuantizeDocument(plain, quantize), files)
+        return Found(Base(quantize, plain, chosen,
+                          "the history's copy from before the first hybrid run"))
     return Found(None, (
         f"no plain table of {quantize.name} is known (its table has raised tensors and "
         ".quanted/ holds no copy from before a hybrid run): figures measure the table as it "
         "is; `quanted quantize` rebuilds the plain file",))
 
 
-def remember(base: Base) -> Base:
-    """Keep a base found with `remember=False` (at plan time: a dry run writes nothing) once
-    the step it was found for runs; nothing is written when it is kept already."""
-    kept = load(base.quantize)
+def persist(base: Base, kept: Base | None = None) -> Base:
+    """Keep `base` in .quanted/base/ (with the entropy report of a file seen plain); nothing
+    is written when it is kept already (`kept`: what load() gave, when the caller has it)."""
+    kept = kept or load(base.quantize)
     if kept is not None and kept.data == base.data and \
             kept.calibration.flags == base.calibration.flags:
         return kept
     entropy = base.entropy.read_bytes() if base.entropy is not None else \
         _report_of(base.quantize) if base.source == SEEN_PLAIN else None
     return keep(base.quantize, base.data, base.calibration, base.source, entropy)
-
-
-def _recalibrated(kept: Base, calibration: Calibration, remember: bool) -> Base:
-    if not remember:
-        return Base(kept.quantize, kept.data, calibration, kept.source, kept.time,
-                    entropy=kept.entropy)
-    entropy = kept.entropy.read_bytes() if kept.entropy is not None else None
-    return keep(kept.quantize, kept.data, calibration, kept.source, entropy)
 
 
 def _report_of(quantize: Path) -> bytes | None:

@@ -394,7 +394,7 @@ def _start_from_base(the_plan: HybridPlan, doc: QuantizeDocument) -> bool:
     base = the_plan.base
     if base is None:
         return False
-    baseline.remember(base)  # found at plan time, kept once a run uses it
+    baseline.persist(base)  # found at plan time, kept once a run uses it
     spliced = baseline.splice_block(base.data, doc)
     if spliced == doc.data:
         return False

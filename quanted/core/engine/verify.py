@@ -266,7 +266,7 @@ def run(
     the_plan.workdir.mkdir(parents=True, exist_ok=True)
     try:
         if the_plan.base is not None:
-            baseline.remember(the_plan.base)  # an engine step saw it: kept from now on
+            baseline.persist(the_plan.base)  # an engine step saw it: kept from now on
         if the_plan.plain_base is not None and the_plan.plain_copy is not None:
             the_plan.plain_copy.write_bytes(the_plan.plain_base.data)
         records = []
