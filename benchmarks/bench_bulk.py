@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import generate
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 
 QTYPE = "dynamic_fixed_point-i16"
 

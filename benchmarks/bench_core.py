@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generate import generate  # noqa: E402
 
-from quanted.core.document import QuantizeDocument  # noqa: E402
+from quanted.core.document.model import QuantizeDocument  # noqa: E402
 
 
 def timed(fn, repeat: int) -> float:

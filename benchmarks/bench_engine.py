@@ -30,7 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from quanted.core.document import QuantizeDocument  # noqa: E402
+from quanted.core.document.model import QuantizeDocument  # noqa: E402
 from quanted.core.engine import analysis, verify, warm  # noqa: E402
 from quanted.core.engine.discovery import find_pegasus  # noqa: E402
 from quanted.core.engine.process import EngineProcess  # noqa: E402

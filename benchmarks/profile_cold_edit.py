@@ -44,7 +44,9 @@ from quanted.cli import dispatch
 mark("imports: quanted.cli")
 from quanted.cli import edit_commands
 mark("imports: edit_commands")
-from quanted.core import document, pending_write, scanner
+from quanted.core.document import model as document
+from quanted.core.disk import pending_write
+from quanted.core.format import scanner
 def stamped(owner, name, label):
     real = getattr(owner, name)
     def wrapper(*args, **kwargs):

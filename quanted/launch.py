@@ -1,5 +1,5 @@
 """The `quanted` command (and `python -m quanted`): for a command that reads a .quantize file
-first thing, that read starts in a thread (core/prefetch.py) before the command's modules
+first thing, that read starts in a thread (core/disk/prefetch.py) before the command's modules
 are imported, then the CLI runs as usual (cli/dispatch.run)."""
 
 from __future__ import annotations
@@ -30,6 +30,6 @@ def run() -> None:
 def read_early(argv: list[str]) -> None:
     """Start the early read of the file the command `argv` reads first, if it reads one."""
     if len(argv) >= 2 and argv[0] in _READS_FIRST and not argv[1].startswith("-"):
-        from quanted.core import prefetch
+        from quanted.core.disk import prefetch
 
         prefetch.start(argv[1])

@@ -113,8 +113,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def _note_pending(path: Path) -> list[str]:
     """Customized layers the file's quantize_parameters do not apply yet are not analyzed as
     customized: say so before the run, as verify does; returns them."""
-    from quanted.core.document import QuantizeDocument
-    from quanted.core.layers import applied_qtypes, is_pending
+    from quanted.core.document.model import QuantizeDocument
+    from quanted.core.document.layers import applied_qtypes, is_pending
 
     doc = QuantizeDocument.open(path)
     applied = applied_qtypes(doc)
@@ -146,8 +146,8 @@ def _note_pending_after(pending: list[str], items: list[LayerFigures]) -> None:
 def _joins(path: Path) -> tuple[dict[str, float], dict[str, str]]:
     """max entropy per layer (from the entropy report beside the file, when there) and the
     customized qtypes, as the file holds them now."""
-    from quanted.core.document import QuantizeDocument
-    from quanted.core.entropy import EntropyReport, resolve
+    from quanted.core.document.model import QuantizeDocument
+    from quanted.core.format.entropy import EntropyReport, resolve
 
     doc = QuantizeDocument.open(path)
     found = resolve(path).path
@@ -224,8 +224,8 @@ def write_fitted(out: TextIO, items: list[LayerFigures], entropy: dict[str, floa
                  customized: dict[str, str], width: int, pending: Sequence[str] = ()) -> None:
     """The table in a terminal `width` wide (table_fit.py): ids shortened, four decimals,
     SQNR, ENTROPY and the bars left out, in that order, before the ids get too narrow."""
-    from quanted.core import qtypes
-    from quanted.core.keys import shown
+    from quanted.core.format import qtypes
+    from quanted.core.format.keys import shown
 
     top = max((it.drop for it in items if it.drop is not None), default=0.0)
     qtype = [qtypes.short(shown(customized[it.layer])) if it.layer in customized else "-"

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 from quanted.cli import selection
 from quanted.cli.interrupted import refuse_if_interrupted, warn_if_interrupted
 from quanted.cli.open_command import ENTROPY_HELP
-from quanted.core import qtypes
-from quanted.core.document import QuantizeDocument
+from quanted.core.format import qtypes
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import EditError
-from quanted.core.files import check_regular, locked
-from quanted.core.keys import shown
-from quanted.core.scanner import GuessMissed
-from quanted.core.validate import (
+from quanted.core.disk.files import check_regular, locked
+from quanted.core.format.keys import shown
+from quanted.core.format.scanner import GuessMissed
+from quanted.core.format.validate import (
     ERROR,
     check,
     input_problem,
@@ -90,7 +90,7 @@ def _force_option(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
-    from quanted.core import recovery
+    from quanted.core.state import recovery
 
     print(f"{shown(str(args.file))}: {recovery.recover(args.file, keep=args.keep)}")
     return 0
@@ -102,7 +102,7 @@ def _entropy_option(p: argparse.ArgumentParser) -> None:
 
 def cmd_layers(args: argparse.Namespace) -> int:
     from quanted.cli import analyze_command, layers_output, table_fit
-    from quanted.core.layers import LayerIndex, sort_by_entropy
+    from quanted.core.document.layers import LayerIndex, sort_by_entropy
 
     doc = QuantizeDocument.open(args.file)
     warn_if_interrupted(args.file)
@@ -262,7 +262,7 @@ def _unknown(doc: QuantizeDocument, names: list[str]) -> list[str]:
     150 MB. Callers with a few names keep the byte search's misses (none: no index)."""
     if not names:
         return []
-    from quanted.core.tensor_index import TensorIndex
+    from quanted.core.format.tensor_index import TensorIndex
 
     index = TensorIndex.of(doc)
     return [unknown_layer_message(index, name) for name in names if not index.has_layer(name)]
@@ -294,9 +294,9 @@ def _fail_if(errors: list[str], path: Path) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from quanted.core.entropy import resolve
-    from quanted.core.tensor_index import TensorIndex
-    from quanted.core.validate import report_problems
+    from quanted.core.format.entropy import resolve
+    from quanted.core.format.tensor_index import TensorIndex
+    from quanted.core.format.validate import report_problems
 
     doc = QuantizeDocument.open(args.file)
     warn_if_interrupted(args.file)

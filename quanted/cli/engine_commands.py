@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_hybrid(args: argparse.Namespace) -> int:
     # Imported here: `quanted add` on a 15 MB file has a 0.3 s budget for the whole process.
-    from quanted.core.document import QuantizeDocument
+    from quanted.core.document.model import QuantizeDocument
     from quanted.core.engine import hybrid
     from quanted.core.engine.command import quoted
 

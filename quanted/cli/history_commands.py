@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from quanted.core.timeline import Attempt
+    from quanted.core.state.timeline import Attempt
 
 HISTORY_EPILOG = """\
 --json prints a list, oldest first, of
@@ -69,8 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from quanted.core import timeline
-    from quanted.core.document import QuantizeDocument
+    from quanted.core.state import timeline
+    from quanted.core.document.model import QuantizeDocument
 
     doc = QuantizeDocument.open(args.file)  # an unreadable FILE is exit 2, as everywhere
     if args.diff:
@@ -114,8 +114,8 @@ def _extra(attempt: Attempt) -> str:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from quanted.core import timeline
-    from quanted.core.document import QuantizeDocument
+    from quanted.core.state import timeline
+    from quanted.core.document.model import QuantizeDocument
 
     doc = QuantizeDocument.open(args.file)
     attempt = timeline.find(args.file, args.id, doc)
@@ -134,10 +134,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from quanted.core import handover
+    from quanted.core.report import handover
 
     if args.format == "html":
-        from quanted.core.htmlreport import page, sources
+        from quanted.core.report.html import page, sources
 
         text = page.render(sources.gather(args.file, args.entropy))
     else:

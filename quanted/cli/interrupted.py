@@ -6,13 +6,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from quanted.core import inprogress
+from quanted.core.state import inprogress
 
 
 def refuse_if_interrupted(path: Path) -> None:
     """Edits wait for the user's choice after a killed engine run."""
     if inprogress.may_exist(path):
-        from quanted.core import recovery
+        from quanted.core.state import recovery
 
         recovery.refuse_if_interrupted(path)
 
@@ -21,7 +21,7 @@ def warn_if_interrupted(path: Path) -> None:
     """Reading commands go on, with a word about a killed engine run."""
     if not inprogress.may_exist(path):
         return
-    from quanted.core import recovery
+    from quanted.core.state import recovery
 
     found = recovery.pending(path)
     if found is not None:

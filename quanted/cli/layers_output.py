@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, TextIO
 
 from quanted.cli import analyze_command
-from quanted.core.keys import shown
+from quanted.core.format.keys import shown
 
 if TYPE_CHECKING:
     from quanted.core.engine.layer_figures import LayerFigures
-    from quanted.core.layers import LayerRow
+    from quanted.core.document.layers import LayerRow
 
 
 def write_json(out: TextIO, rows: Iterable[LayerRow],
@@ -71,7 +71,7 @@ def _mark(row: LayerRow) -> str:
 def write_fitted(out: TextIO, rows: list[LayerRow], figures: dict[str, LayerFigures] | None,
                  width: int) -> None:
     from quanted.cli.table_fit import Column, fitted, pad
-    from quanted.core import qtypes
+    from quanted.core.format import qtypes
 
     custom = [qtypes.short(shown(r.customized)) if r.customized else "-" for r in rows]
     columns = [Column("OUT0", 6, optional=True), Column("WEIGHT", 6, optional=True),

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from quanted.cli.interrupted import refuse_if_interrupted
-from quanted.core.files import check_regular
+from quanted.core.disk.files import check_regular
 
 ENTROPY_HELP = ("the entropy report (default: NAME_entropy.txt, NAME.entropy.txt or entropy.txt "
                 "beside FILE)")
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if args.entropy is not None:
         _check_file(args.entropy, "an entropy report")
 
-    from quanted.core.gcpause import gc_paused
+    from quanted.core.disk.gcpause import gc_paused
     from quanted.tui import early
 
     if path is args.file:  # a .quantize file given: its first rows read on the other core

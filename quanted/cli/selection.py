@@ -9,14 +9,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import EditError
-from quanted.core.stamp import DiskStamp
+from quanted.core.disk.stamp import DiskStamp
 
 if TYPE_CHECKING:
     from quanted.core.engine.layer_figures import LayerFigures
-    from quanted.core.entropy import LayerEntropy
-    from quanted.core.layers import LayerIndex, LayerRow
+    from quanted.core.format.entropy import LayerEntropy
+    from quanted.core.document.layers import LayerIndex, LayerRow
 
 # numpy (via the entropy report) is imported only by the commands that read entropy.
 
@@ -36,7 +36,7 @@ def selected(args: argparse.Namespace, rows: list[LayerRow],
              figures: dict[str, LayerFigures] | None = None) -> list[LayerRow]:
     """`figures`: the current analysis when the caller has read it (read here for --by drop
     when not given)."""
-    from quanted.core.layers import candidates
+    from quanted.core.document.layers import candidates
 
     if args.top is not None and args.top < 0:
         raise EditError("--top must be 0 or more", args.file)
@@ -56,8 +56,8 @@ def selected(args: argparse.Namespace, rows: list[LayerRow],
 def entropy_rows(args: argparse.Namespace, doc: LayerIndex) -> tuple[list[LayerRow], bool]:
     """The layer rows with the resolved entropy report (and the reports of earlier hybrid
     runs for customized layers the current one lacks); and whether there was a report."""
-    from quanted.core.entropy import earlier_reports
-    from quanted.core.layers import build_rows, chosen_without_entropy, keep_chosen_entropy
+    from quanted.core.format.entropy import earlier_reports
+    from quanted.core.document.layers import build_rows, chosen_without_entropy, keep_chosen_entropy
 
     report = load_layer_entropy(args.entropy, args.file)
     rows = build_rows(doc, report)
@@ -69,9 +69,9 @@ def entropy_rows(args: argparse.Namespace, doc: LayerIndex) -> tuple[list[LayerR
 
 
 def load_layer_entropy(path: Path | None, quantize_path: Path) -> LayerEntropy | None:
-    """The report core.entropy.resolve picks, read only by layer (all the rows need; its keys
+    """The report core.format.entropy.resolve picks, read only by layer (all the rows need; its keys
     are not held); its note (none found, a newer one) on stderr."""
-    from quanted.core.entropy import LayerEntropy, resolve
+    from quanted.core.format.entropy import LayerEntropy, resolve
 
     found = resolve(quantize_path, path)
     report = LayerEntropy.read(found.path) if found.path is not None else None
@@ -97,9 +97,9 @@ def pick(args: argparse.Namespace) -> Picked:
     the layers named beside them. The file's bytes are let go before the report and the rows
     are built, and all of them before the add reads the bytes again (under the same lock):
     holding bytes, index, report and rows at once was twice the file's size in memory."""
-    from quanted.core.layers import LayerIndex
-    from quanted.core.tensor_index import TensorIndex
-    from quanted.core.validate import resolve_layer, unknown_layer_message
+    from quanted.core.document.layers import LayerIndex
+    from quanted.core.format.tensor_index import TensorIndex
+    from quanted.core.format.validate import resolve_layer, unknown_layer_message
 
     doc = QuantizeDocument.open(args.file)  # a broken file's error before any note
     stamp = doc.stamp  # the version of the bytes the layers are picked from

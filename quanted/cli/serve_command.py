@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from quanted.core.document import QuantizeDocument
+    from quanted.core.document.model import QuantizeDocument
     from quanted.core.errors import QuantedError
 
     QuantizeDocument.open(args.file)  # an unreadable FILE is exit 2 before anything listens

@@ -1,5 +1,5 @@
 """CLI tables on a terminal fit its width: ids shortened as the editor shortens them
-(core/short_ids.py), qtypes as `dfp-i16`, four decimals, and columns dropped before the id
+(core/document/short_ids.py), qtypes as `dfp-i16`, four decimals, and columns dropped before the id
 column falls under MIN_ID. Piped, a table keeps full ids and every column (scripts read it)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
-from quanted.core.short_ids import cells, shorten_column
+from quanted.core.document.short_ids import cells, shorten_column
 
 MIN_ID = 28  # as the editor's id column at 80 columns
 

@@ -99,7 +99,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return _history(args)
     from quanted.cli.interrupted import warn_if_interrupted
     from quanted.cli.verify_table import table_lines
-    from quanted.core.document import QuantizeDocument
+    from quanted.core.document.model import QuantizeDocument
     from quanted.core.engine import verify
     from quanted.core.engine.command import dataset_iterations, quoted
     from quanted.core.engine.logscan import strip_ansi
@@ -172,7 +172,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from quanted.core.document import QuantizeDocument
+    from quanted.core.document.model import QuantizeDocument
     from quanted.core.engine.attempts import best, verify_history
 
     QuantizeDocument.open(args.file)  # an unreadable FILE is exit 2, as everywhere

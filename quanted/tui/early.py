@@ -25,9 +25,9 @@ from pathlib import Path
 # Imported here, not in the child: a fork copies no other thread, so an import lock another
 # thread held would never be let go (only a test's process has threads when it forks). The
 # editor imports them before its first paint anyway.
-from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import read_for
-from quanted.core.files import read_bytes
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.entropy import read_for
+from quanted.core.disk.files import read_bytes
 from quanted.tui.preview import preview
 from quanted.tui.row_view import RowView
 

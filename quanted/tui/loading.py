@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import EntropyReport, read_for
-from quanted.core.gcpause import gc_paused
-from quanted.core.layers import applied_qtypes, build_rows
-from quanted.core.rebase import reload_keeping_edits
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.entropy import EntropyReport, read_for
+from quanted.core.disk.gcpause import gc_paused
+from quanted.core.document.layers import applied_qtypes, build_rows
+from quanted.core.document.rebase import reload_keeping_edits
 from quanted.tui import early
 from quanted.tui.preview import preview, scale_of
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.tui import loading
 
 

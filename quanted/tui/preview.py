@@ -8,13 +8,13 @@ from __future__ import annotations
 from itertools import compress
 from typing import TYPE_CHECKING
 
-from quanted.core.entropy import EntropyReport
-from quanted.core.keys import split_tensor_key
-from quanted.core.layers import LayerRow, is_converter
+from quanted.core.format.entropy import EntropyReport
+from quanted.core.format.keys import split_tensor_key
+from quanted.core.document.layers import LayerRow, is_converter
 from quanted.tui.row_view import RowView
 
 if TYPE_CHECKING:
-    from quanted.core.document import QuantizeDocument
+    from quanted.core.document.model import QuantizeDocument
 
 # Rows in the first paint: more than any terminal shows. The tensors looked at to find them:
 # a layer's max entropy is one of its tensors' values, so the top tensors name the top layers.

@@ -9,7 +9,7 @@ import asyncio
 from typing import Protocol
 
 from quanted.core.errors import describe
-from quanted.core.rebase import reload_keeping_edits
+from quanted.core.document.rebase import reload_keeping_edits
 from quanted.tui import loading
 from quanted.tui.screens.editor import Editor
 

@@ -17,7 +17,7 @@ from operator import ne
 import numpy as np
 
 from quanted.core.engine.layer_figures import LayerFigures
-from quanted.core.layers import LayerRow, update_customized
+from quanted.core.document.layers import LayerRow, update_customized
 from quanted.tui import id_search
 from quanted.tui.metrics import DROP, ENTROPY, METRICS
 from quanted.tui.row_view import RowView

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from quanted.core.layers import LayerRow, is_pending
+from quanted.core.document.layers import LayerRow, is_pending
 from quanted.tui.metrics import ENTROPY
 
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@ why a layer cannot be added."""
 
 from __future__ import annotations
 
-from quanted.core.layers import LayerRow
+from quanted.core.document.layers import LayerRow
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:

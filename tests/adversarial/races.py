@@ -76,7 +76,7 @@ else:
 # conflict, 2 on an unreadable file).
 EDITOR = """
 import sys
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import FileChangedError, QuantedError
 try:
     doc = QuantizeDocument.open(sys.argv[1], full=False)

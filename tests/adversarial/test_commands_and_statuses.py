@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from quanted.cli import main
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine.command import from_printed_command, hybrid_args
 from tests.conftest import SAMPLE
 

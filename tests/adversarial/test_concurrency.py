@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from quanted.cli import main
-from quanted.core import files
-from quanted.core.document import QuantizeDocument
-from quanted.core.files import FileLockedError
+from quanted.core.disk import files
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.disk.files import FileLockedError
 from tests.conftest import SAMPLE
 
 PAIRS = 50
@@ -61,7 +61,7 @@ def test_fifty_concurrent_add_pairs_lose_no_edit(tmp_path):
 HOLDER = """
 import sys
 from pathlib import Path
-from quanted.core.files import locked
+from quanted.core.disk.files import locked
 with locked(Path(sys.argv[1])):
     print("held", flush=True)
     sys.stdin.read()

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from quanted.cli.dispatch import main
-from quanted.core.document import QuantizeDocument
-from quanted.core.engine_yaml import MAX_INT_DIGITS
-from quanted.core.validate import check
-from quanted.core.yamlshape import MAX_DEPTH
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.engine_yaml import MAX_INT_DIGITS
+from quanted.core.format.validate import check
+from quanted.core.format.yamlshape import MAX_DEPTH
 from tests.conftest import REPO
 from tests.core.docs import v2_doc
 

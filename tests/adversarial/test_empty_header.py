@@ -57,7 +57,7 @@ def test_round_trip_at_the_end_of_a_file_without_newline(tmp_path, header):
 
 
 def test_round_trip_in_one_session(tmp_path):
-    from quanted.core.document import QuantizeDocument
+    from quanted.core.document.model import QuantizeDocument
 
     for header in FORMS:
         path = _file_with(tmp_path, header)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import QuantedError
-from quanted.core.validate import ERROR, YAML, check
+from quanted.core.format.validate import ERROR, YAML, check
 from tests.adversarial.conftest import engine_python
 from tests.adversarial.corpus import write_corpus
 

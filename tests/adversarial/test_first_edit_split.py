@@ -10,7 +10,8 @@ import re
 import pytest
 
 from quanted.cli import main
-from quanted.core import files, scanner, splitscan
+from quanted.core.disk import files, splitscan
+from quanted.core.format import scanner
 from quanted.core.errors import ReadError
 from tests.core.docs import v2_doc
 

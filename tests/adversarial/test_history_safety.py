@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from quanted.cli import main
-from quanted.core.history import History, HistoryWarning
+from quanted.core.state.history import History, HistoryWarning
 from tests.conftest import SAMPLE
 
 STAND_IN = "import sys\nsys.exit(0)\n"  # a STAND-IN pegasus that leaves the file as it is

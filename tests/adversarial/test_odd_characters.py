@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from quanted.cli import main
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from tests.conftest import SAMPLE
 
 LAYER = "Flatten_output_0_3"

@@ -13,8 +13,8 @@ import sys
 import pytest
 
 from quanted.cli import main
-from quanted.core import files, saving
-from quanted.core.document import QuantizeDocument
+from quanted.core.disk import files, saving
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import FileChangedError
 from tests.conftest import SAMPLE
 

@@ -87,7 +87,7 @@ def test_the_check_finds_a_circle():
 
 def test_the_graph_sees_function_level_and_submodule_imports():
     graph = import_graph()
-    assert "quanted.core.document" in graph["quanted.tui.screens.main"]
+    assert "quanted.core.document.model" in graph["quanted.tui.screens.main"]
     assert "quanted.tui.app" in graph["quanted.cli.open_command"]  # imported in a function
 
 

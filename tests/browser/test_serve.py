@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from tests.conftest import copy_sample
 
 pytestmark = pytest.mark.browser

@@ -13,11 +13,11 @@ import pytest
 
 from quanted.cli import selection
 from quanted.cli.dispatch import main
-from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import EntropyReport
-from quanted.core.layers import build_rows, candidates
-from quanted.core.qtypes import DEFAULT_QTYPE
-from quanted.core.tensor_index import TensorIndex
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.entropy import EntropyReport
+from quanted.core.document.layers import build_rows, candidates
+from quanted.core.format.qtypes import DEFAULT_QTYPE
+from quanted.core.format.tensor_index import TensorIndex
 from tests.conftest import public
 from tests.core.docs import V2_HEADER, v2_tensor
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from quanted.cli.dispatch import main
-from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import EntropyReport
-from quanted.core.validate import check
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.entropy import EntropyReport
+from quanted.core.format.validate import check
 from tests.conftest import public
 from tests.core.docs import V2_HEADER, v2_tensor
 

@@ -141,7 +141,7 @@ def test_console_script_and_module_entry_points(model):
 def test_did_you_mean_reads_the_layer_index_not_every_key(model, capsys, monkeypatch):
     """add/remove of a typo hint from one TensorIndex: the document's list of every key (and
     its grouping) held 1.8x the file at 150 MB beside its bytes."""
-    from quanted.core.document import QuantizeDocument
+    from quanted.core.document.model import QuantizeDocument
 
     def no_key_list(doc):
         raise AssertionError("the hint built the document's list of every tensor key")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from quanted.core.document import QuantizeDocument
-from quanted.core.short_ids import cells
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.document.short_ids import cells
 from tests.conftest import PUBLIC
 from tests.core import cached_analysis
 

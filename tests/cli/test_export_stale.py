@@ -12,8 +12,8 @@ import shlex
 import pytest
 
 from quanted.cli import main
-from quanted.core.document import QuantizeDocument
-from quanted.core.history import History
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.state.history import History
 from tests.core.docs import v2_doc
 from tests.core.model_folder import write_model_folder
 

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from quanted.cli import main
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import attempts, baseline
 from quanted.core.engine.calibration import INFERRED
 from tests.cli import tune_stand_in
@@ -141,7 +141,7 @@ def test_a_base_is_kept_the_first_time_an_engine_step_sees_the_file_plain(
 def test_tune_shows_the_calibrations_quantize_compare_measured(tmp_path, monkeypatch, capsys):
     """Another calibration is another plain model: an operating point of its own, never
     "plain"; the seed's order (KLD first, then hybrid) stays visible."""
-    from quanted.core.history import History
+    from quanted.core.state.history import History
 
     path = make_model(tmp_path, monkeypatch)
     configure(path, monkeypatch, base=0.5, weights={CONV2: 0.45})

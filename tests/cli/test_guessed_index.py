@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from quanted.cli import main
-from quanted.core import scanner
-from quanted.core.document import QuantizeDocument
+from quanted.core.format import scanner
+from quanted.core.document.model import QuantizeDocument
 from tests.core.docs import v2_doc, v2_tensor
 
 # `other` holds a tensor-like key for a layer `z` that is not in quantize_parameters.

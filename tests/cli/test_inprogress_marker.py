@@ -8,7 +8,7 @@ import os
 import pytest
 
 from quanted.cli import main
-from quanted.core import inprogress, recovery
+from quanted.core.state import inprogress, recovery
 from tests.core.docs import v2_doc
 
 

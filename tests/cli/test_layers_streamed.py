@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 
 from quanted.cli import layers_output
 from quanted.cli.dispatch import main
-from quanted.core import entropy, scanner
-from quanted.core.document import QuantizeDocument
-from quanted.core.qtypes import DEFAULT_QTYPE
-from quanted.core.entropy import EntropyReport
-from quanted.core.history import History
-from quanted.core.layers import build_rows, sort_by_entropy
+from quanted.core.format import entropy, scanner
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.qtypes import DEFAULT_QTYPE
+from quanted.core.format.entropy import EntropyReport
+from quanted.core.state.history import History
+from quanted.core.document.layers import build_rows, sort_by_entropy
 from tests.conftest import public
 from tests.core.docs import V2_HEADER, v2_doc, v2_tensor
 

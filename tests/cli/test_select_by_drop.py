@@ -8,7 +8,7 @@ import json
 import pytest
 
 from quanted.cli import main
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from tests.core import cached_analysis
 from tests.core.docs import v2_tensor
 

@@ -11,7 +11,7 @@ import pytest
 
 from quanted.cli import main
 from quanted.cli.tune_report import Progress
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis
 from quanted.core.tune import rank, session
 from quanted.core.tune.figures import Target

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from quanted.cli import main
-from quanted.core.history import History
+from quanted.core.state.history import History
 from quanted.core.tune import session
 from quanted.core.tune.figures import Target
 from tests.cli import tune_stand_in

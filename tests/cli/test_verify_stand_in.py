@@ -15,10 +15,10 @@ import pytest
 
 from quanted.cli import main
 from quanted.cli.verify_table import table_lines
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.outputs import cosine
-from quanted.core.history import History
+from quanted.core.state.history import History
 from tests.cli.verify_stand_in import FLOAT, HYBRID, OUT, PLAIN, STAND_IN
 from tests.conftest import SAMPLE
 

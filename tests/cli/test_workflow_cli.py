@@ -15,7 +15,7 @@ import pytest
 
 from quanted.cli import main
 from quanted.core.engine.export import scan_export_line
-from quanted.core.history import History
+from quanted.core.state.history import History
 from tests.core.docs import v2_doc
 from tests.core.model_folder import write_model_folder
 
@@ -378,7 +378,7 @@ def test_rebuild_plan_from_the_file_and_from_a_printed_hybrid_line(quantized):
 
 def test_a_rebuild_marks_the_file_while_it_runs_and_a_left_marker_refuses_the_next(
         model, tmp_path, capsys):
-    from quanted.core import recovery
+    from quanted.core.state import recovery
 
     target = tmp_path / "m_uint8.quantize"
     target.write_text(v2_doc(customized=USER))

@@ -11,7 +11,7 @@ from pathlib import Path
 from quanted.core.engine import analysis
 from quanted.core.engine.analysis_cache import AnalysisCache
 from quanted.core.engine.layer_figures import LayerFigures
-from quanted.core.layers import is_converter
+from quanted.core.document.layers import is_converter
 
 
 def store(path: Path, drops: dict[str, float | None]) -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis, baseline
 from quanted.core.engine.analysis_cache import AnalysisCache
 from quanted.core.engine.layer_figures import LayerFigures
 from quanted.core.engine.report import model_layers
-from quanted.core.history import History
+from quanted.core.state.history import History
 from quanted.core.tune import scratch
 from quanted.core.tune.figures import Figures, Trial
 from quanted.core.tune.store import TrialStore

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from quanted.cli.dispatch import main
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis
 from tests.core.model_folder import write_model_folder
 

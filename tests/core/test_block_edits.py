@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import EditError
 from tests.core.docs import legacy_doc, v2_doc
 
@@ -165,7 +165,7 @@ def test_undo_redo_and_batches():
 def test_duplicate_keys_in_block_are_read_and_removed_together():
     text = v2_doc(customized="customized_quantize_layers:\n  c1_8: float16\n  c1_8: float32\n")
     doc = doc_of(text)
-    from quanted.core.validate import check
+    from quanted.core.format.validate import check
 
     assert any("more than once" in p.message for p in check(doc))
     doc.remove_layer("c1_8")

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quanted.core import block
-from quanted.core.document import QuantizeDocument
+from quanted.core.format import block
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import EditError
-from quanted.core.validate import check
+from quanted.core.format.validate import check
 from tests.core.docs import v2_doc
 
 LAYERS = ("c1_8", "c2_6", "logits_2", "d/e.1", "f")
@@ -66,7 +66,7 @@ def test_check_of_many_customized_layers_finds_the_one_unknown():
 def test_check_reads_the_layer_ids_once_not_a_file_search_per_customized_layer(monkeypatch):
     """check's time must not grow with (customized layers x file size): a byte search of the
     table per customized layer made 18,000 of them take 16 s on a 15 MB file."""
-    from quanted.core import scanner
+    from quanted.core.format import scanner
 
     searches: list[str] = []
     real = scanner.has_layer
@@ -109,8 +109,8 @@ def test_bulk_add_quotes_the_ids_that_need_it_as_one_by_one_does(layers):
 
 @pytest.mark.parametrize("count", [3, 300])
 def test_missing_layers_agrees_with_has_layer_and_searches_only_for_a_few(count, monkeypatch):
-    from quanted.core import scanner
-    from quanted.core.lookup import ONE_BY_ONE, missing_layers
+    from quanted.core.format import scanner
+    from quanted.core.document.lookup import ONE_BY_ONE, missing_layers
 
     layers = [f"l{i}" for i in range(count)]
     doc = QuantizeDocument(v2_doc(layers=layers).encode())

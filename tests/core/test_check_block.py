@@ -6,9 +6,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quanted.core import scanner
+from quanted.core.format import scanner
 from quanted.core.errors import ReadError
-from quanted.core.walker import Scan, Walker
+from quanted.core.format.walker import Scan, Walker
 
 LINES = [
     "  c1_8: dynamic_fixed_point-i16", "  c2: float16  # why", "  'a:b': u8", "  'it''s': i8",

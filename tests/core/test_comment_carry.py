@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from quanted.core import comments
-from quanted.core.document import QuantizeDocument
+from quanted.core.document import comments
+from quanted.core.document.model import QuantizeDocument
 from tests.core.docs import v2_doc
 
 USER = (

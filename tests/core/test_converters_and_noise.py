@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from quanted.core.engine.noise import KeptLog, is_noise
-from quanted.core.layers import LayerRow, candidates, is_converter
+from quanted.core.document.layers import LayerRow, candidates, is_converter
 
 
 @pytest.mark.parametrize("layer", [
@@ -44,7 +44,7 @@ def test_candidates_skip_converters_and_layers_not_in_the_file():
 
 def test_tune_never_ranks_a_converter():
     """tune adds its candidates in bulk: a converter of an earlier hybrid run is not one."""
-    from quanted.core.document import QuantizeDocument
+    from quanted.core.document.model import QuantizeDocument
     from quanted.core.tune.rank import candidates as tune_candidates
     from tests.core.docs import v2_doc
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine.command import (CommandError, dominant_quantization,
                                          from_printed_command, hybrid_args)
 from quanted.core.engine.discovery import EngineNotFound, find_pegasus

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from quanted.core.document import QuantizeDocument
-from quanted.core.keys import split_tensor_key
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.keys import split_tensor_key
 from tests.conftest import public
 
 FIXTURES = [

@@ -7,8 +7,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quanted.core import qtypes
-from quanted.core.document import QuantizeDocument
+from quanted.core.format import qtypes
+from quanted.core.document.model import QuantizeDocument
 from tests.core.docs import legacy_doc, v2_doc
 
 LAYERS = ["c1_8", "c2_6", "logits_2", "features/features.9/conv/conv.2/Conv_output_0_8"]

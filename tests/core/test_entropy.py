@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quanted.core.entropy import EntropyReport, LayerEntropy, _parsed
+from quanted.core.format.entropy import EntropyReport, LayerEntropy, _parsed
 from quanted.core.errors import ReadError
 from tests.conftest import public
 

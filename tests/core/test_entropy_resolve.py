@@ -9,10 +9,10 @@ import os
 import pytest
 
 from quanted.cli import main
-from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import EntropyReport, earlier_reports, names_beside, resolve
-from quanted.core.history import History
-from quanted.core.layers import build_rows
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.entropy import EntropyReport, earlier_reports, names_beside, resolve
+from quanted.core.state.history import History
+from quanted.core.document.layers import build_rows
 from tests.core.docs import v2_doc
 
 

@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quanted.core import scanner, verdicts
-from quanted.core.document import QuantizeDocument
+from quanted.core.format import scanner
+from quanted.core.disk import verdicts
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import EditError, QuantedError, ReadError
-from quanted.core.stamp import DiskStamp
+from quanted.core.disk.stamp import DiskStamp
 from tests.core.docs import legacy_doc, v2_doc
 
 BASES = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 
-from quanted.core.gcpause import FREEZE_AFTER, gc_paused
+from quanted.core.disk.gcpause import FREEZE_AFTER, gc_paused
 
 
 def test_a_big_step_is_frozen_and_a_small_one_is_not():

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine.model_json import graph_order, read_layers
-from quanted.core.htmlreport import page, sources
+from quanted.core.report.html import page, sources
 from tests.conftest import SAMPLE
 from tests.core.report_scene import populate
 

@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quanted.core.loader_rules import first_unprintable, input_problem
+from quanted.core.format.loader_rules import first_unprintable, input_problem
 
 # ruamel's Reader: \t \n \r, 0x20-0x7e, 0x85, 0xa0-0xd7ff, 0xe000-0xfffd, the astral planes.
 RUAMEL = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")

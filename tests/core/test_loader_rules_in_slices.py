@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from quanted.core import loader_rules
-from quanted.core.document import QuantizeDocument
+from quanted.core.format import loader_rules
+from quanted.core.document.model import QuantizeDocument
 from tests.conftest import SAMPLE
 
 

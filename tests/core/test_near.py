@@ -8,9 +8,9 @@ import difflib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quanted.core.document import QuantizeDocument
-from quanted.core.near import closest
-from quanted.core.validate import unknown_layer_message
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.document.near import closest
+from quanted.core.format.validate import unknown_layer_message
 from tests.core.docs import v2_doc
 
 # A small alphabet makes near misses, equal ratios and equal quick_ratios common.

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from quanted.cli.dispatch import main
-from quanted.core import document, files, verdicts
-from quanted.core.document import QuantizeDocument
+from quanted.core.document import model as document
+from quanted.core.disk import files, verdicts
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import FileChangedError, ReadError
-from quanted.core.stamp import SMALL_FILE, DiskStamp
+from quanted.core.disk.stamp import SMALL_FILE, DiskStamp
 from tests.core.docs import v2_doc
 
 # A same-size line the full scan rejects (an unclosed quote), for a field line of the table.

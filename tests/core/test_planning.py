@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from quanted.core.block import ADDED, CHANGED, REMOVED
-from quanted.core.document import QuantizeDocument
+from quanted.core.format.block import ADDED, CHANGED, REMOVED
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import hybrid
 from quanted.core.engine.discovery import EngineNotFound
 from tests.core.docs import v2_doc

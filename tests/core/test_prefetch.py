@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from quanted.core import prefetch
-from quanted.core.files import read_bytes
-from quanted.core.stamp import DiskStamp
+from quanted.core.disk import prefetch
+from quanted.core.disk.files import read_bytes
+from quanted.core.disk.stamp import DiskStamp
 from tests.conftest import REPO
 from tests.core.docs import v2_doc
 
@@ -84,7 +84,7 @@ def test_a_missing_file_has_no_early_read(tmp_path):
 def test_the_command_reads_early_and_edits_as_ever(model, tmp_path):
     """`python -m quanted add` goes through the launcher: the early read is made and taken
     (one open of the file for reading it, the launcher's), and the edit is the same."""
-    code = ("import os, sys\nfrom quanted.core import prefetch\nreal = prefetch.take\n"
+    code = ("import os, sys\nfrom quanted.core.disk import prefetch\nreal = prefetch.take\n"
             "def take(path):\n    found = real(path)\n"
             "    print('early' if found is not None else 'late', file=sys.stderr)\n"
             "    return found\nprefetch.take = take\n"

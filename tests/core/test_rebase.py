@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from quanted.core.document import QuantizeDocument
-from quanted.core.rebase import pending_edits, reload_keeping_edits
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.document.rebase import pending_edits, reload_keeping_edits
 from tests.core.docs import v2_doc
 
 BLOCK = "customized_quantize_layers:\n  c1_8: dynamic_fixed_point-i16  # mine\n  c2_6: float16\n"

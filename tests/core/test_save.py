@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import FileChangedError
 from tests.core.docs import v2_doc
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quanted.core import scalars
+from quanted.core.format import scalars
 
 PIECES = ["a", "Z", "_", "/", "0", ".", "-", " ", "\n", "é", "yes", "No", "NULL", "n", "y",
           "true", "Off", ":", "'", "\u2028"]

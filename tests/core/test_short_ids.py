@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quanted.core.short_ids import elide, shorten_column
+from quanted.core.document.short_ids import elide, shorten_column
 
 MOBILENET = "MobilenetV1/MobilenetV1/Conv2d_13_depthwise/depthwise_73"
 MOBILENET_NEIGHBOURS = ["MobilenetV1/MobilenetV1/Conv2d_7_pointwise/Conv2D_45",
@@ -91,7 +91,7 @@ def test_an_id_without_slashes_loses_the_words_its_neighbours_start_with():
 
 
 def test_wide_characters_count_two_cells():
-    from quanted.core.short_ids import cells
+    from quanted.core.document.short_ids import cells
 
     text = elide("层/模型/卷积层_十三/深度_73", 12, [])
     assert cells(text) <= 12 and text.endswith("深度_73")
@@ -101,7 +101,7 @@ def test_wide_characters_count_two_cells():
 @given(st.lists(st.text("ab/_.1é界", min_size=1, max_size=40), min_size=1, max_size=6),
        st.integers(1, 40))
 def test_every_id_fits_its_width_and_a_fitting_one_is_whole(ids, width):
-    from quanted.core.short_ids import cells
+    from quanted.core.document.short_ids import cells
 
     for layer, shown in zip(ids, shorten_column(ids, width)):
         assert cells(shown) <= width

@@ -1,4 +1,4 @@
-"""The full scan with the back of its table checked by a forked child (core/splitscan.py)
+"""The full scan with the back of its table checked by a forked child (core/disk/splitscan.py)
 gives the sequential scan's verdict on every file, whatever the child does, and leaves no
 child behind."""
 
@@ -11,9 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quanted.core import scanner, splitscan
+from quanted.core.format import scanner
+from quanted.core.disk import splitscan
 from quanted.core.errors import ReadError
-from quanted.core.walker import fast_body_re
+from quanted.core.format.walker import fast_body_re
 from tests.core.docs import legacy_doc, v2_doc
 from tests.core.test_fast_open import corrupted
 

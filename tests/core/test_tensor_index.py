@@ -8,10 +8,10 @@ import inspect
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quanted.core import scanner
-from quanted.core.document import QuantizeDocument
-from quanted.core.keys import layer_of, looks_like_tensor_key, split_tensor_key
-from quanted.core.tensor_index import TensorIndex
+from quanted.core.format import scanner
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.keys import layer_of, looks_like_tensor_key, split_tensor_key
+from quanted.core.format.tensor_index import TensorIndex
 from tests.conftest import public
 
 KEYS = st.sampled_from(["@a:out0", "@a:weight", "a:out0", "@:x", "@x", "x", "@b:c:d", "b:c:d",

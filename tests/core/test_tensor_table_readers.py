@@ -11,9 +11,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quanted.core import scanner
-from quanted.core.document import QuantizeDocument
-from quanted.core.keys import split_tensor_key
+from quanted.core.format import scanner
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.keys import split_tensor_key
 from tests.core.docs import V2_HEADER, v2_tensor
 
 ID_CHARS = "abc_/.019:'# -@"

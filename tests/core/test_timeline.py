@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from quanted.core import timeline
-from quanted.core.carryover import carry_customized
-from quanted.core.document import QuantizeDocument
+from quanted.core.state import timeline
+from quanted.core.document.carryover import carry_customized
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import EditError
-from quanted.core.history import History
+from quanted.core.state.history import History
 from tests.core.docs import legacy_doc, v2_doc
 
 USER_BLOCK = ("customized_quantize_layers:\n"

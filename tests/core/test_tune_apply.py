@@ -3,7 +3,7 @@ each added line saying why it is there."""
 
 from __future__ import annotations
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.tune.apply import write_into
 from quanted.core.tune.rank import ENTROPY, Ranking
 from tests.conftest import SAMPLE

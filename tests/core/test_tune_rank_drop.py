@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis
 from quanted.core.tune import rank
 from tests.conftest import SAMPLE

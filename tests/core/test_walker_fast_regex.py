@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quanted.core import scanner, walker
+from quanted.core.format import scanner, walker
 from quanted.core.errors import ReadError
 from tests.core.docs import legacy_doc, v2_doc
 from tests.core.test_fast_open import corrupted

@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 
 from quanted.cli.dispatch import main
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.taskcheck import TaskCheck
-from quanted.core.history import History
+from quanted.core.state.history import History
 
 pytestmark = pytest.mark.engine
 

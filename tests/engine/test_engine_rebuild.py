@@ -38,8 +38,8 @@ def test_rebuild_reproduces_sample_and_quanted_reads_it(pegasus, sample_model):
     assert produced_quantize.read_bytes() == (SAMPLE / "tinynet_uint8.quantize").read_bytes()
     assert produced_entropy.read_bytes() == (SAMPLE / "entropy.txt").read_bytes()
 
-    from quanted.core.document import QuantizeDocument
-    from quanted.core.entropy import EntropyReport
+    from quanted.core.document.model import QuantizeDocument
+    from quanted.core.format.entropy import EntropyReport
 
     doc = QuantizeDocument.open(produced_quantize)
     keys = re.findall(r"^  '@(.+):[^:']+':$", produced_quantize.read_text(), re.M)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import baseline
 from tests.engine.sidenet import imported
 

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from quanted.cli import main
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import hybrid
 from quanted.core.engine.report import model_layers
 

@@ -17,7 +17,7 @@ import pytest
 
 from quanted.core.engine.model_json import read_layers
 from quanted.core.engine.noise import is_noise
-from quanted.core.layers import is_converter
+from quanted.core.document.layers import is_converter
 from tests.conftest import REPO, SAMPLE
 
 QUANTIZE = "tinynet_uint8.quantize"

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis
 from quanted.core.tune import rank
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from quanted.cli import main
-from quanted.core.history import History
+from quanted.core.state.history import History
 from tests.conftest import copy_sample
 
 QUANTIZE = "tinynet_uint8.quantize"

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from quanted.cli import main
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine.logscan import strip_ansi
 from quanted.core.engine.report import model_layers
-from quanted.core.history import History
+from quanted.core.state.history import History
 
 pytestmark = pytest.mark.engine
 

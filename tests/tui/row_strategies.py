@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from quanted.core.layers import LayerRow
+from quanted.core.document.layers import LayerRow
 
 ENTROPY = st.one_of(st.just({}), st.fixed_dictionaries(
     {"out0": st.sampled_from([0.1, 0.5, 0.9])}))

@@ -11,7 +11,7 @@ import pytest
 from engine_helpers import khadas_model_files
 from tui_helpers import KHADAS, settle
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.tui.app import QuantedApp
 from quanted.tui.widgets.key_hints import KeyHints
 from quanted.tui.widgets.layer_table import MIN_LAYER, Layout

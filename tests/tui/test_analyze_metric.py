@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from tui_helpers import settle
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.threshold import ThresholdDialog
 from quanted.tui.screens.main import MainScreen

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from tui_helpers import settle
 
 from quanted.cli import open_command
-from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import EntropyReport
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.entropy import EntropyReport
 from quanted.core.errors import ReadError
 from quanted.tui import early, loading, preview
 from quanted.tui.app import QuantedApp

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Input, OptionList
 
-from quanted.core import qtypes
+from quanted.core.format import qtypes
 from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.comment import CommentDialog
 from quanted.tui.dialogs.qtype_picker import QtypePicker

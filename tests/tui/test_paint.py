@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from row_strategies import layer_rows
 from tui_helpers import settle
 
-from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import EntropyReport
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.entropy import EntropyReport
 from quanted.tui import loading
 from quanted.tui.app import QuantedApp
 from quanted.tui.preview import PREVIEW_ROWS, SHOWN_PORTS, preview
@@ -86,15 +86,16 @@ import sys
 from quanted.cli import dispatch
 from quanted.cli import open_command
 args = open_command.parse([{str(quantize)!r}])
-from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import EntropyReport
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.entropy import EntropyReport
 from quanted.tui import loading
 from quanted.tui.app import QuantedApp
 from quanted.tui.preview import preview
 doc = QuantizeDocument.open({str(quantize)!r}, full=False)
 rows = preview(doc, EntropyReport.read({str(workdir / "entropy.txt")!r}))
 assert len(rows) > 10 and rows.preview
-late = ("numpy", "quanted.core.validate", "quanted.cli.edit_commands", "quanted.tui.row_model")
+late = ("numpy", "quanted.core.format.validate", "quanted.cli.edit_commands",
+        "quanted.tui.row_model")
 print([name for name in late if name in sys.modules])
 """
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 
-from quanted.core.layers import LayerRow
+from quanted.core.document.layers import LayerRow
 from quanted.tui.dialogs.filter_input import describe_filter
 from quanted.tui.row_model import RowModel, compile_filter
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from quanted.core.engine.layer_figures import LayerFigures
-from quanted.core.layers import LayerRow
+from quanted.core.document.layers import LayerRow
 from quanted.tui.row_model import DROP, ENTROPY, RowModel
 from quanted.tui.thresholds import default_threshold, drop_threshold, threshold_reason
 

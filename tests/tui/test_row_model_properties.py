@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from row_strategies import layer_rows
 
-from quanted.core.layers import LayerRow
+from quanted.core.document.layers import LayerRow
 from quanted.tui.edit_focus import first_changed
 from quanted.tui.row_model import SORTS, RowModel, compile_filter
 

@@ -11,8 +11,8 @@ from textual.widgets import Label, Static
 from quanted.tui.widgets.command_line import CommandLine
 from tui_helpers import FIFTH, KHADAS, PUBLIC, TOP, settle
 
-from quanted.core.document import QuantizeDocument
-from quanted.core.history import History
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.state.history import History
 from quanted.tui.app import QuantedApp
 from quanted.tui.screens.main import MainScreen
 from quanted.tui.screens.run import RunScreen

@@ -10,14 +10,14 @@ import sys
 import pytest
 from tui_helpers import FIFTH, KHADAS, settle
 
-from quanted.core import files
+from quanted.core.disk import files
 from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.save_refused import FileInUse, ReadOnlyFile
 
 HOLDER = """
 import sys
 from pathlib import Path
-from quanted.core.files import locked
+from quanted.core.disk.files import locked
 with locked(Path(sys.argv[1])):
     print("held", flush=True)
     sys.stdin.read()

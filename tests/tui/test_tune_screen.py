@@ -13,7 +13,7 @@ from pathlib import Path
 from engine_helpers import install_stand_in, wait_for
 from tui_helpers import settle
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.tune import session
 from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.save_first import SaveFirst

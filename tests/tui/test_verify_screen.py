@@ -214,7 +214,7 @@ async def test_verify_on_the_sample(sample, real_engine):
 def test_verify_screen_snapshot(quantize, monkeypatch, snap_compare):
     """The finished verify with the stand-in engine. Deterministic: fixed dumps, the history
     stamp and the stopwatch frozen, `pegasus` from PATH."""
-    from quanted.core.history import History
+    from quanted.core.state.history import History
     from quanted.tui.widgets import engine_log
 
     khadas_model_files(quantize.parent)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.changed_on_disk import ChangedOnDisk
 from quanted.tui.dialogs.filter_input import FilterBar

@@ -8,8 +8,8 @@ from engine_helpers import install_stand_in, khadas_model_files, plain, wait_for
 from textual.widgets import DataTable, Static
 from tui_helpers import FIFTH, KHADAS, REPO, TOP, settle
 
-from quanted.core.document import QuantizeDocument
-from quanted.core.history import History
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.state.history import History
 from quanted.tui.app import QuantedApp
 from quanted.tui.screens.export import ExportScreen
 from quanted.tui.screens.history import HistoryScreen

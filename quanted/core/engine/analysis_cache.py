@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from quanted.core.files import glob_escape
+from quanted.core.disk.files import glob_escape
 
 CACHE_DIR = Path(".quanted") / "analysis"
 # Part of every key: change FLOAT_SCHEME when the float dumps change, SCHEME when the figures do.

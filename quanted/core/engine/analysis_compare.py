@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import probes as probe_mod
 from quanted.core.engine.layer_figures import (
     CLAMPING_OPS,
@@ -19,7 +19,7 @@ from quanted.core.engine.layer_figures import (
     set_drops,
 )
 from quanted.core.engine.model_json import read_model
-from quanted.core.keys import split_tensor_key
+from quanted.core.format.keys import split_tensor_key
 
 
 def compare_dumps(quantize: Path, model_json: Path, plain_model: Path, n: int,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from quanted.core.history import History, stamp_for_people
+from quanted.core.state.history import History, stamp_for_people
 
 
 def top1_text(summary: dict) -> str:

@@ -25,15 +25,15 @@ import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import command as cmd
 from quanted.core.engine.calibration import RECORDED, Calibration, infer
 from quanted.core.engine.tables import Difference, applied, converters, difference, \
     engine_extras, is_plain, raised
 from quanted.core.errors import QuantedError
-from quanted.core.history import History, new_stamp, open_dir
-from quanted.core.inprogress import STATE_DIR
-from quanted.core.scanner import CUSTOMIZED
+from quanted.core.state.history import History, new_stamp, open_dir
+from quanted.core.state.inprogress import STATE_DIR
+from quanted.core.format.scanner import CUSTOMIZED
 
 __all__ = ["Base", "Calibration", "Difference", "Found", "applied", "converters", "difference",
            "engine_extras", "find", "infer", "is_plain", "keep", "load", "persist", "raised",
@@ -247,7 +247,7 @@ def persist(base: Base, kept: Base | None = None) -> Base:
 
 def _report_of(quantize: Path) -> bytes | None:
     """The entropy report beside a plain file: it describes the plain model."""
-    from quanted.core.entropy import resolve
+    from quanted.core.format.entropy import resolve
 
     found = resolve(quantize).path
     try:

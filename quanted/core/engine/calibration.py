@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import command as cmd
 
 # Flags of a --rebuild line that name files or the step: everything else is calibration.
@@ -146,7 +146,7 @@ class Compared:
 def compared(quantize: Path, iterations: int) -> list[Compared]:
     """The calibrations of the newest `--compare` on `iterations` inputs (none when it was
     made on other inputs: figures over other inputs do not compare)."""
-    from quanted.core.history import History
+    from quanted.core.state.history import History
 
     entries = History(quantize).entries("compare")
     if not entries or entries[-1].data.get("iterations") != iterations:

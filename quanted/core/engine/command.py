@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import QuantedError
 
 # A file's qtype -> pegasus's --qtype word (the words `pegasus quantize --qtype` accepts).

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import quantize as qz
 from quanted.core.engine import verify
 from quanted.core.engine.attempts import top1_text
 from quanted.core.engine.calibration import Calibration
 from quanted.core.engine.verify import VerifyResult
 from quanted.core.errors import QuantedError
-from quanted.core.history import History
+from quanted.core.state.history import History
 
 DEFAULT, KLD = "default", "kld"
 # Written to a scratch folder, never linked: the engine rewrites NAME.data in place.

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import find_pegasus
 from quanted.core.engine.export_stale import stale_reasons

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import command as cmd
 from quanted.core.engine.model_json import ModelError, read_layers
 from quanted.core.engine.verify import not_applied
 from quanted.core.errors import QuantedError
-from quanted.core.history import Entry, History, stamp_for_people, stamp_time
+from quanted.core.state.history import Entry, History, stamp_for_people, stamp_time
 
 RUN_KINDS = ("hybrid", "tune", "quantize")  # what changes the model or quantize_parameters
 SHOWN = 3  # layers named per kind of change; the rest are counted

@@ -14,21 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
-from quanted.core import comments as comment_carry
-from quanted.core import recovery
-from quanted.core.document import QuantizeDocument
+from quanted.core.document import comments as comment_carry
+from quanted.core.state import recovery
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 from quanted.core.engine.logscan import Failure, scan_line
 from quanted.core.engine.process import EngineProcess, SignalGuard, follow_marked
 from quanted.core.engine.report import HybridReport, Snapshot, compare
-from quanted.core.entropy import ENGINE_WRITES
+from quanted.core.format.entropy import ENGINE_WRITES
 from quanted.core.errors import EditError, QuantedError
-from quanted.core.files import locked
-from quanted.core.saving import atomic_write
-from quanted.core.history import History
-from quanted.core.validate import ERROR, Problem, check
+from quanted.core.disk.files import locked
+from quanted.core.disk.saving import atomic_write
+from quanted.core.state.history import History
+from quanted.core.format.validate import ERROR, Problem, check
 
 
 @dataclass

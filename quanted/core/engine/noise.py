@@ -16,8 +16,8 @@ from typing import IO
 
 from quanted.core.engine.logscan import strip_ansi
 from quanted.core.errors import QuantedError
-from quanted.core.files import glob_escape
-from quanted.core.history import new_stamp, open_dir
+from quanted.core.disk.files import glob_escape
+from quanted.core.state.history import new_stamp, open_dir
 
 LOG_DIR = Path(".quanted") / "logs"
 KEEP_LOGS = 20  # per .quantize file; older ones are removed when a new one is made

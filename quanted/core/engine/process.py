@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from quanted.core import recovery
+from quanted.core.state import recovery
 from quanted.core.engine import warm
 from quanted.core.engine.discovery import EngineNotFound
 from quanted.core.engine.keeper import KEEPING, keeper_argv

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from quanted.core import recovery
-from quanted.core.carryover import CarryOver, carry_customized
-from quanted.core.document import QuantizeDocument
+from quanted.core.state import recovery
+from quanted.core.document.carryover import CarryOver, carry_customized
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import baseline
 from quanted.core.engine.command import ModelFiles  # noqa: F401 (API)
 from quanted.core.engine.logscan import Failure, scan_line, strip_ansi
@@ -33,9 +33,9 @@ from quanted.core.engine.quantize_plan import (  # noqa: F401 (API: one import f
     rebuild_plan,
 )
 from quanted.core.errors import QuantedError
-from quanted.core.files import locked
-from quanted.core.saving import atomic_write
-from quanted.core.history import History
+from quanted.core.disk.files import locked
+from quanted.core.disk.saving import atomic_write
+from quanted.core.state.history import History
 
 # The engine's warning when a batch does not fit a layer written for batch 1 (then it raises).
 FIXED_BATCH = re.compile(r"The input size \S+ of Reshape \[(\d+),")

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import command as cmd
 from quanted.core.engine.command import CommandError, ModelFiles, dataset_size
 from quanted.core.engine.discovery import find_pegasus

@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import find_pegasus

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine.command import hybrid_model
 from quanted.core.engine.model_json import ModelError, read_layers
-from quanted.core.entropy import ENGINE_WRITES, EntropyReport
+from quanted.core.format.entropy import ENGINE_WRITES, EntropyReport
 from quanted.core.errors import QuantedError
-from quanted.core.keys import split_tensor_key
+from quanted.core.format.keys import split_tensor_key
 
 
 def model_layers(path: Path) -> list[str]:

@@ -9,10 +9,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import QuantedError
-from quanted.core.layers import is_converter
-from quanted.core.scanner import TensorQtype
+from quanted.core.document.layers import is_converter
+from quanted.core.format.scanner import TensorQtype
 
 
 Pair = tuple[str, str]  # (quantizer, qtype) as the file writes them: asymmetric_affine, u8
@@ -110,7 +110,7 @@ def engine_extras(doc: QuantizeDocument) -> set[str] | None:
     known."""
     if doc.path is None:
         return None
-    from quanted.core.history import History
+    from quanted.core.state.history import History
 
     runs = [entry for entry in History(doc.path.absolute()).entries("hybrid")
             if isinstance(entry.data.get("applied"), dict)]

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine.attempts import VerifyAttempt, best, verify_history  # noqa: F401 (API)
@@ -48,7 +48,7 @@ from quanted.core.engine.process import EngineControl, EngineProcess, EngineRunC
 from quanted.core.errors import EditError, QuantedError
 from quanted.core.engine.verify_result import FLOAT, PLAIN, QUANTIZED, RunRecord, \
     VerifyResult, figures
-from quanted.core.history import History
+from quanted.core.state.history import History
 
 TAIL_LINES = 20
 

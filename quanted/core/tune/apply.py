@@ -9,14 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import hybrid, verify
 from quanted.core.engine.outputs import VerifySummary
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import FileChangedError
-from quanted.core.files import locked
-from quanted.core.saving import atomic_write
-from quanted.core.history import History
+from quanted.core.disk.files import locked
+from quanted.core.disk.saving import atomic_write
+from quanted.core.state.history import History
 from quanted.core.tune import runner
 from quanted.core.tune.figures import Target, from_verify
 from quanted.core.tune.progress import Event, Note, PhaseStarted

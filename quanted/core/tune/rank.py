@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine.model_json import ModelError, read_layers
-from quanted.core.entropy import EntropyReport, resolve
+from quanted.core.format.entropy import EntropyReport, resolve
 from quanted.core.errors import QuantedError
-from quanted.core.keys import split_tensor_key
-from quanted.core.layers import build_rows, is_converter, sort_by_entropy
+from quanted.core.format.keys import split_tensor_key
+from quanted.core.document.layers import build_rows, is_converter, sort_by_entropy
 
 ENTROPY, DROP = "entropy", "drop"
 LAYOUT_OPS = ("permute", "reshape", "squeeze", "flatten")

@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import baseline, hybrid, verify
 from quanted.core.engine.outputs import OutputsError, find_dumps, model_io, read_tensor
 from quanted.core.engine.process import EngineProcess

@@ -14,10 +14,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import baseline
 from quanted.core.engine import command as cmd
-from quanted.core.scanner import CUSTOMIZED
+from quanted.core.format.scanner import CUSTOMIZED
 
 # 2: trials start from the plain table with the file's calibration (baseline.py); trials
 # recorded from the file's own table measured something else and are not reused.

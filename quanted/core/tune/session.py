@@ -21,8 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from quanted.core import qtypes
-from quanted.core.document import QuantizeDocument
+from quanted.core.format import qtypes
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis, baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import find_pegasus

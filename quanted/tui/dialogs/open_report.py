@@ -1,5 +1,5 @@
 """Palette "file: Open entropy report…": another report for the open file (the one beside it
-is found by core.entropy.resolve; this opens any other, e.g. one from an earlier run)."""
+is found by core.format.entropy.resolve; this opens any other, e.g. one from an earlier run)."""
 
 from __future__ import annotations
 

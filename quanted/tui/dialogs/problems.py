@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from quanted.core.problems import ERROR, Problem
+from quanted.core.format.problems import ERROR, Problem
 from quanted.tui.wording import count
 
 

@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from quanted.core import qtypes
+from quanted.core.format import qtypes
 
 
 class QtypePicker(ModalScreen["str | None"]):

@@ -9,7 +9,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.widgets.button import ButtonVariant
 
-from quanted.core.files import FileLockedError, ReadOnlyError
+from quanted.core.disk.files import FileLockedError, ReadOnlyError
 from quanted.tui.dialogs.choice import ChoiceDialog
 
 OK, WRITE, CANCEL = "ok", "write", "cancel"

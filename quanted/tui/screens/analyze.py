@@ -16,10 +16,10 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import Label, ProgressBar, Static
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis
 from quanted.core.engine.noise import KeptLog
-from quanted.core.layers import applied_qtypes, is_pending
+from quanted.core.document.layers import applied_qtypes, is_pending
 from quanted.tui import analysis_view
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS
 from quanted.tui.screens.engine_base import EngineScreen

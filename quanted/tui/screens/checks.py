@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import resolve
-from quanted.core.problems import ERROR, Problem
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.entropy import resolve
+from quanted.core.format.problems import ERROR, Problem
 from quanted.tui.dialogs.open_report import OpenReport
 from quanted.tui.dialogs.problems import ProblemsDialog, summary
 from quanted.tui.screens.editor import Editor
@@ -33,7 +33,7 @@ class FileChecks:
         editor = self.editor
 
         def work() -> None:
-            from quanted.core.validate import check  # after the first paint
+            from quanted.core.format.validate import check  # after the first paint
 
             found = check(doc, editor.report)
             editor.app.call_from_thread(self._checked, doc, found)

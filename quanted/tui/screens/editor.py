@@ -16,8 +16,8 @@ if TYPE_CHECKING:  # numpy loads after the first paint: the model only as a type
     from textual.notifications import SeverityLevel
     from textual.worker import Worker
 
-    from quanted.core.document import QuantizeDocument
-    from quanted.core.entropy import EntropyReport
+    from quanted.core.document.model import QuantizeDocument
+    from quanted.core.format.entropy import EntropyReport
     from quanted.tui.row_model import RowModel
     from quanted.tui.widgets.histogram import Histogram
     from quanted.tui.widgets.layer_table import LayerTable

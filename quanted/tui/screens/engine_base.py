@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine.command import quoted
 from quanted.core.engine.logscan import strip_ansi
 from quanted.core.engine.process import EngineRunCancelled, EngineRunFailed

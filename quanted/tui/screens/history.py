@@ -1,4 +1,4 @@
-"""h: every attempt at the file's customized list (quanted.core.timeline): a table (★ the best
+"""h: every attempt at the file's customized list (quanted.core.state.timeline): a table (★ the best
 verified one), the highlighted attempt's list against the current one, and r to restore it
 (the editor applies it as one undoable edit)."""
 
@@ -10,8 +10,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
-from quanted.core import timeline
-from quanted.core.document import QuantizeDocument
+from quanted.core.state import timeline
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine.attempts import top1_text
 from quanted.core.errors import QuantedError
 from quanted.tui.keymap import HISTORY_KEYS

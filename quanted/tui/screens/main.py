@@ -20,11 +20,11 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from quanted.core import qtypes
-from quanted.core.document import QuantizeDocument
-from quanted.core.entropy import EntropyReport
+from quanted.core.format import qtypes
+from quanted.core.document.model import QuantizeDocument
+from quanted.core.format.entropy import EntropyReport
 from quanted.core.errors import FileChangedError, QuantedError, describe
-from quanted.core.files import FileLockedError, ReadOnlyError
+from quanted.core.disk.files import FileLockedError, ReadOnlyError
 from quanted.tui import analysis_view, loading, reloads, type_ahead, wording
 from quanted.tui.commands import QuantedCommands
 from quanted.tui.edit_focus import first_changed

@@ -25,13 +25,13 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Label, Static
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import hybrid, quantize
 from quanted.core.engine.command import REBUILD_FLAGS, quoted
 from quanted.core.engine.noise import KeptLog
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import QuantedError, describe
-from quanted.core.validate import ERROR, Problem
+from quanted.core.format.validate import ERROR, Problem
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, RUN_KEYS
 from quanted.tui.screens.engine_base import DONE, IDLE, RUNNING, EngineScreen
 from quanted.tui.widgets.command_line import CommandLine

@@ -27,7 +27,7 @@ from textual.validation import Number
 from textual.widgets import (DataTable, Input, Label, ProgressBar, Static, TabbedContent,
                              TabPane)
 
-from quanted.core.document import QuantizeDocument
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.attempts import VerifyAttempt, best, top1_text, verify_history
 from quanted.core.engine.command import dataset_size, model_files, quoted

@@ -16,9 +16,9 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from quanted.core import block, qtypes
-from quanted.core.block import ADDED, CHANGED, REMOVED
-from quanted.core.document import QuantizeDocument
+from quanted.core.format import block, qtypes
+from quanted.core.format.block import ADDED, CHANGED, REMOVED
+from quanted.core.document.model import QuantizeDocument
 
 if TYPE_CHECKING:
     from quanted.tui.row_model import RowModel

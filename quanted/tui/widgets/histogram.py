@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from textual.content import Content
 from textual.widget import Widget
 
-from quanted.core.entropy import EntropyReport
+from quanted.core.format.entropy import EntropyReport
 from quanted.tui import wording
 
 if TYPE_CHECKING:

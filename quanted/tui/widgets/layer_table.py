@@ -23,10 +23,10 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from quanted.core import qtypes
-from quanted.core.keys import shown
-from quanted.core.layers import LayerRow
-from quanted.core.short_ids import NEIGHBOURHOOD, elide
+from quanted.core.format import qtypes
+from quanted.core.format.keys import shown
+from quanted.core.document.layers import LayerRow
+from quanted.core.document.short_ids import NEIGHBOURHOOD, elide
 from quanted.tui.keymap import TABLE_KEYS
 
 if TYPE_CHECKING:

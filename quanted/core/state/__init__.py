@@ -1,0 +1,1 @@
+"""`.quanted/` beside a file: history copies, attempt records, the in-progress marker."""
