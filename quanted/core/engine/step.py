@@ -43,12 +43,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from quanted.core.errors import QuantedError
-
-if TYPE_CHECKING:
-    from quanted.core.engine.process import EngineProcess
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -64,6 +61,12 @@ class Events(Generic[P]):
 
     line: Callable[[str], None] = _ignore  # each engine log line, colours kept
     progress: Callable[[P], None] = _ignore  # the step's own progress values
+
+
+class EngineProcess(Protocol):
+    """What a Cancel stops: process.EngineProcess (which imports this module)."""
+
+    def cancel(self) -> None: ...
 
 
 class Cancel:
