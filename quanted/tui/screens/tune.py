@@ -71,10 +71,9 @@ class TuneScreen(EngineScreen):
             yield Label("worst cosine ≥", classes="engine-hint")
             yield Input("0.99", id="target-cosine", restrict=r"[0-9.]*")
             yield Checkbox("top-1 = float on every input", id="target-top1")
-        with Horizontal(id="tune-check-form"):
             yield Label("check", classes="engine-hint")
             yield Input(self.task_check, id="tune-check",
-                        placeholder="your task check: CMD FLOAT_DIR QUANT_DIR (optional)")
+                        placeholder="optional: CMD FLOAT_DIR QUANT_DIR")
         yield Static("enter starts; trials run in scratch folders, your file is untouched",
                      id="tune-plan", markup=False)
         yield from status_row("tune-state", bar="tune-bar")

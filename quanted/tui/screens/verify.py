@@ -87,7 +87,8 @@ class VerifyScreen(EngineScreen):
         with Horizontal(id="verify-check-form"):
             yield Label("check", classes="engine-hint")
             yield Input(self.task_check, id="verify-check",
-                        placeholder="your task check: CMD FLOAT_DIR QUANT_DIR (optional)")
+                        placeholder="your task check, CMD FLOAT_DIR QUANT_DIR (optional); "
+                        "enter runs with it")
         with TabbedContent(initial="result-tab", id="verify-tabs"):
             with TabPane("Result", id="result-tab"):
                 with VerticalScroll(id="verify-body"):
