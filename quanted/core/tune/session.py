@@ -98,8 +98,8 @@ def _check(options: Options) -> None:
 
 
 class NoBase(QuantedError):
-    """The file's table is raised and no plain table of it is known: `prepare_with_base`
-    rebuilds one (an engine run) before planning."""
+    """The file's table is raised and no plain table of it is known: `plan` says so (its
+    setup is None) and `run` rebuilds one (an engine run) before planning."""
 
 
 def plan(doc: QuantizeDocument, options: Options) -> TunePlan:
