@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from quanted.cli.engine_io import check_options, pegasus_option, print_json, print_tail
 
 if TYPE_CHECKING:
-    from quanted.core.tune import session
     from quanted.core.tune.cluster import ClusterExecutor
     from quanted.core.tune.figures import Target
 
@@ -128,8 +127,6 @@ def _tune(args: argparse.Namespace, target: Target, executor: ClusterExecutor | 
     options = session.Options(target, args.iterations, args.qtype, args.rank, args.max_trials,
                               jobs, args.pegasus, then_apply=True)
     the_plan = session.plan(QuantizeDocument.open(args.file), options)
-    if the_plan.setup is not None:
-        _check_names(the_plan.setup)
     if args.dry_run:
         if the_plan.setup is None:
             print(f"{the_plan.why}; the tune would first rebuild the plain table "
@@ -176,19 +173,3 @@ def _target(args: argparse.Namespace) -> Target:
         if not (math.isfinite(value) and -1.0 <= value <= 1.0):
             raise CommandError(f"--target-cosine must be between -1 and 1, not {value}")
     return target
-
-
-def _check_names(setup: session.Setup) -> None:
-    """Every NAME of --target-cosine NAME=C names a model output, before any trial."""
-    from quanted.core.engine.command import CommandError
-    from quanted.core.engine.output_figures import resolve_name
-    from quanted.core.engine.outputs import model_io
-
-    if not setup.options.target.outputs:
-        return
-    outputs, _ = model_io(setup.inputs.files.model)
-    for name, _ in setup.options.target.outputs:
-        try:
-            resolve_name(name, outputs)
-        except ValueError as exc:
-            raise CommandError(f"--target-cosine: {exc}") from None

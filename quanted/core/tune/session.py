@@ -32,6 +32,8 @@ from quanted.core.errors import EditError, QuantedError
 from quanted.core.tune import rank, runner, scratch
 from quanted.core.tune.book import Book, Executor
 from quanted.core.tune.figures import Target
+from quanted.core.engine.output_figures import resolve_name
+from quanted.core.engine.outputs import model_io
 from quanted.core.tune.progress import Event, Note, PhaseStarted, Plan
 from quanted.core.tune.search import Outcome, Search
 from quanted.core.tune.store import TrialStore
@@ -97,6 +99,18 @@ def _check(options: Options) -> None:
         raise EditError(f"--rank must be {rank.ENTROPY} or {rank.DROP}, not {options.rank!r}")
 
 
+def _check_names(target: Target, model: Path) -> None:
+    """Every NAME of --target-cosine NAME=C names a model output, before any trial."""
+    if not target.outputs:
+        return
+    outputs, _ = model_io(model)
+    for name, _ in target.outputs:
+        try:
+            resolve_name(name, outputs)
+        except ValueError as exc:
+            raise cmd.CommandError(f"--target-cosine: {exc}") from None
+
+
 class NoBase(QuantedError):
     """The file's table is raised and no plain table of it is known: `plan` says so (its
     setup is None) and `run` rebuilds one (an engine run) before planning."""
@@ -144,6 +158,7 @@ def _prepare(doc: QuantizeDocument, options: Options) -> Setup:
     if found.base is None:
         raise NoBase(" ".join(found.notes), quantize)
     inputs = scratch.gather(quantize, found.base)
+    _check_names(options.target, inputs.files.model)
     pegasus = find_pegasus(options.pegasus)
     iterations = options.iterations or cmd.dataset_size(inputs.files.inputmeta) or 1
     ranking = _rank(quantize, doc, found.base, options.rank, inputs.files.model)
