@@ -165,7 +165,7 @@ class LayerTable(ScrollView, can_focus=True):
     def show_first(self, model: RowView, saved: dict[str, str]) -> None:
         """Called from the loading thread with the top rows (loading.preview): shows them and
         returns once they are painted (the rest of the load then holds the GIL for seconds),
-        or after a second whatever happened. Rows shown already (loading.before_rows) stay
+        or after a second whatever happened. Rows shown already (MainScreen.on_mount) stay
         as they are: the cursor may have moved."""
         painted = threading.Event()
 
