@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from textual.screen import Screen
 
 from quanted.tui.dialogs.threshold import ThresholdDialog
-from quanted.tui.metrics import DROP, ENTROPY
+from quanted.tui.row_view import DROP, ENTROPY
 from quanted.tui.session import EditSession
 from quanted.tui.widgets.histogram import Histogram
 from quanted.tui.widgets.layer_table import LayerTable
