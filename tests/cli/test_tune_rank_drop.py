@@ -10,7 +10,7 @@ import io
 import pytest
 
 from quanted.cli import main
-from quanted.cli.tune_report import Progress
+from quanted.cli.tune_report import TuneProgressPrinter
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis
 from quanted.core.tune import rank, session
@@ -41,7 +41,7 @@ def test_rank_drop_runs_the_analysis_after_the_bounds_and_caches_it(model, monke
     assert setup.plan.candidates[:len(RANKED)] == RANKED  # entropy order until the analysis
     events: list = []
     stderr = io.StringIO()
-    progress = Progress(setup, stderr)
+    progress = TuneProgressPrinter(setup, stderr)
 
     def on_event(event) -> None:
         events.append(event)
