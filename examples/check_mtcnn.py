@@ -71,7 +71,7 @@ def compare(float_dir, quant_dir, args):
         problems = []
         tie = abs(fp - args.threshold) <= args.max_prob_error
         if (fp > args.threshold) != (qp > args.threshold) and not tie:
-            problems.append("face" if fp > args.threshold else "no face")
+            problems.append("no face" if fp > args.threshold else "face")  # its decision
         if abs(fp - qp) > args.max_prob_error:
             problems.append(f"face probability {fp:.4f} -> {qp:.4f}")
         if fp > args.threshold:
