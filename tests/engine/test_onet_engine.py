@@ -187,6 +187,13 @@ def test_tune_check_finds_a_set_that_an_independent_verify_check_confirms(onet, 
     assert tuned["met"] is True and tuned["target"]["cosine"] is None
     empty, every, own = tuned["trials"]
     assert empty["layers"] == [] and empty["check"]["acceptable"] is False
+    # tune's plain is verify's plain, the same model: the --rebuild table itself, never a
+    # --hybrid run of the empty list (on O-Net that recalibrates 9 of 38 tensors)
+    for tensor, figures in plain["outputs"].items():
+        assert empty["outputs"][tensor] == pytest.approx(figures["quantized"]["min_cosine"],
+                                                         abs=TOL)
+    assert empty["check"]["metric"] == pytest.approx(plain["check"]["quantized"]["metric"],
+                                                     abs=TOL)
     assert every["check"]["acceptable"] is True
     # the engine's own list is not applied: a permute between two raised layers conflicts
     assert own["applied"] is False

@@ -128,7 +128,10 @@ def run_trial(spec: TrialSpec) -> TrialOutput:
     ctl.check("before a trial")
     quantize = scratch.make(spec.inputs, spec.customized)
     try:
-        not_applied, notes = _hybrid(quantize, spec, ctl)
+        # The empty list is the plain table itself, as verify's plain row measures it: a
+        # --hybrid run of it can recalibrate (docs/format.md section 10: 9 of O-Net's 38
+        # tensors), which would make tune's plain a model the user never has.
+        not_applied, notes = _hybrid(quantize, spec, ctl) if spec.customized else ((), ())
         outputs = _inference(quantize, spec, verify.QUANTIZED, ctl)
     finally:
         shutil.rmtree(quantize.parent, ignore_errors=True)
