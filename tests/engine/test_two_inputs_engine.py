@@ -15,7 +15,7 @@ bias vector; each dataset line names both files, in the inputmeta's port order) 
   independent `verify` of the file after `hybrid` with the set.
 
 Every quanted command runs in this process (one warm engine for all); the model's import and
-the two inferences of our own run cold. 1m50-2m45 on the shared 2-core machine, half of
+the two inferences of our own run cold. 1m50-3m05 on the shared 2-core machine, half of
 it those cold runs."""
 
 from __future__ import annotations
