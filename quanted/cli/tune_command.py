@@ -110,7 +110,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace, target: Target, executor: ClusterExecutor | None) -> int:
-    from quanted.cli.tune_report import Progress, dry_run_lines, report_json, report_lines
+    from quanted.cli.tune_report import (TuneProgressPrinter, dry_run_lines, report_json,
+                                         report_lines)
     from quanted.core.document.model import QuantizeDocument
     from quanted.core.engine import capacity
     from quanted.core.engine.step import Cancel, Events, StepFailed
@@ -134,7 +135,7 @@ def _tune(args: argparse.Namespace, target: Target, executor: ClusterExecutor | 
             return 0
         print("\n".join(dry_run_lines(the_plan.setup)))
         return 0
-    progress = Progress(the_plan, sys.stderr)
+    progress = TuneProgressPrinter(the_plan, sys.stderr)
     cancel = Cancel()
     try:
         outcome = session.run(the_plan, Events(progress=progress.on_event), cancel,
