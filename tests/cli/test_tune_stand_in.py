@@ -240,8 +240,9 @@ def test_resume_after_ctrl_c(model, monkeypatch, capsys, tmp_path):
     before = model.read_bytes()
     env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, "-m", "quanted", "tune", str(model), "--pegasus",
-                             PEGASUS, "--jobs", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, preexec_fn=ctrl_c_as_at_a_terminal)
+                             PEGASUS, "--jobs", "1"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=ctrl_c_as_at_a_terminal)
     hang = tmp_path / "hang"
     try:
         deadline = time.monotonic() + 120
