@@ -134,7 +134,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for note in plan.notes:
         print(f"quanted: note: {note}", file=sys.stderr)
 
-    def on_progress(p: verify.Progress) -> None:
+    def on_progress(p: verify.VerifyProgress) -> None:
         if not args.quiet:
             print(f"quanted: [{p.index}/{p.total}] {p.run.title}: {quoted(p.run.command)}",
                   file=log, flush=True)

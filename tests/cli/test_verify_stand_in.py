@@ -127,7 +127,7 @@ def test_cancel_between_runs(model, stand_in):
     cancel = Cancel()
     seen = []
 
-    def on_progress(p: verify.Progress) -> None:
+    def on_progress(p: verify.VerifyProgress) -> None:
         seen.append(p.run.label)
         if p.index == 2:
             cancel.cancel()

@@ -24,7 +24,7 @@ from quanted.core.engine.export_stale import stale_reasons
 from quanted.core.engine.logscan import LEVEL, strip_ansi
 from quanted.core.engine.model_json import ModelError, read_layers
 from quanted.core.engine.process import EngineProcess
-from quanted.core.engine.step import Cancel, EngineRun, Events, StepCancelled, StepFailed
+from quanted.core.engine.step import Cancel, StepRun, Events, StepCancelled, StepFailed
 from quanted.core.errors import EditError
 
 # "DFP INT16, ASYM UINT8": two tensors of one layer the exporter cannot join.
@@ -245,7 +245,7 @@ def run(the_plan: ExportPlan, events: Events[None] = Events(),
         result.status = result.engine_status if 0 < result.engine_status < 256 else 1
         raise StepFailed(f"pegasus export exited with status {result.engine_status}",
                          result.status, list(log_tail),
-                         EngineRun("pegasus export", the_plan.command), the_plan.quantize, result)
+                         StepRun("pegasus export", the_plan.command), the_plan.quantize, result)
     if result.problems or not result.files:
         result.status = 1
     return result

@@ -22,7 +22,7 @@ from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 from quanted.core.engine.logscan import Failure, scan_line
 from quanted.core.engine.process import EngineProcess, SignalGuard, follow_marked
-from quanted.core.engine.step import Cancel, EngineRun, Events, StepCancelled, StepFailed
+from quanted.core.engine.step import Cancel, StepRun, Events, StepCancelled, StepFailed
 from quanted.core.engine.report import HybridReport, Snapshot, compare
 from quanted.core.format.entropy import ENGINE_WRITES
 from quanted.core.errors import EditError, QuantedError
@@ -301,7 +301,7 @@ def run(
                             result=result, signal=result.signal)
     if result.restored is not None:
         raise StepFailed(result.restored, result.status, list(tail),
-                         EngineRun("pegasus quantize --hybrid", the_plan.command), quantize,
+                         StepRun("pegasus quantize --hybrid", the_plan.command), quantize,
                          result)
     return result
 

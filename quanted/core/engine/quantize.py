@@ -23,7 +23,7 @@ from quanted.core.engine import baseline
 from quanted.core.engine.command import ModelFiles  # noqa: F401 (API)
 from quanted.core.engine.logscan import Failure, scan_line, strip_ansi
 from quanted.core.engine.process import EngineProcess, SignalGuard, follow_marked
-from quanted.core.engine.step import Cancel, EngineRun, Events, StepCancelled, StepFailed
+from quanted.core.engine.step import Cancel, StepRun, Events, StepCancelled, StepFailed
 from quanted.core.engine.quantize_plan import (  # noqa: F401 (API: one import for callers)
     QTYPES,
     QUANTIZERS,
@@ -115,7 +115,7 @@ def run(
                             result=result, signal=result.signal)
     if result.restored is not None:
         raise StepFailed(result.restored, result.status, list(tail),
-                         EngineRun("pegasus quantize", the_plan.command), the_plan.quantize,
+                         StepRun("pegasus quantize", the_plan.command), the_plan.quantize,
                          result)
     return result
 

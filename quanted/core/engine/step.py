@@ -11,8 +11,8 @@ tested without the engine.
 
 `run(the_plan, events, cancel, *, options)` runs it. `events` is one Events: `line` gets each
 engine log line as it comes (colours kept), `progress` the step's own progress values
-(`Events[analysis.Progress]`, `Events[verify.Progress]`, `Events[tune.progress.Event]`; the
-steps with one engine run report none). `cancel` is one Cancel, made by the driver and
+(`Events[analysis.Progress]`, `Events[verify.VerifyProgress]`, `Events[tune.progress.Event]`;
+the steps with one engine run report none). `cancel` is one Cancel, made by the driver and
 cancelled from any thread (the editor's escape, a tune stopping its analysis); ctrl+c and
 SIGTERM/SIGHUP in the CLI cancel the same way. Options a step alone has (hybrid's `force`,
 analysis's `use_cache`, tune's `executor`) are keyword-only after these three.
@@ -63,7 +63,7 @@ class Events(Generic[P]):
     progress: Callable[[P], None] = _ignore  # the step's own progress values
 
 
-class EngineProcess(Protocol):
+class Stoppable(Protocol):
     """What a Cancel stops: process.EngineProcess (which imports this module)."""
 
     def cancel(self) -> None: ...
@@ -78,7 +78,7 @@ class Cancel:
     def __init__(self) -> None:
         self.cancelled = threading.Event()
         self._lock = threading.Lock()
-        self._running: set[EngineProcess] = set()
+        self._running: set[Stoppable] = set()
         self._callbacks: list[Callable[[], None]] = []
 
     def cancel(self) -> None:
@@ -93,14 +93,14 @@ class Cancel:
     def is_set(self) -> bool:
         return self.cancelled.is_set()
 
-    def attach(self, process: EngineProcess) -> None:
+    def attach(self, process: Stoppable) -> None:
         """An engine process of the step, started; cancelled at once if the token is."""
         with self._lock:
             self._running.add(process)
         if self.cancelled.is_set():
             process.cancel()
 
-    def detach(self, process: EngineProcess) -> None:
+    def detach(self, process: Stoppable) -> None:
         """The process ended."""
         with self._lock:
             self._running.discard(process)
@@ -128,7 +128,7 @@ class FailedRun(Protocol):
 
 
 @dataclass(frozen=True)
-class EngineRun:
+class StepRun:
     """A FailedRun for a step whose run is one command."""
 
     title: str

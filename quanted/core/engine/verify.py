@@ -188,7 +188,7 @@ def not_applied(doc: QuantizeDocument) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Progress:
+class VerifyProgress:
     """Before run `index` (1-based) of `total`."""
 
     index: int
@@ -252,12 +252,12 @@ def _run_check(the_plan: VerifyPlan, check: TaskCheck, result: VerifyResult,
 
 def run(
     the_plan: VerifyPlan,
-    events: Events[Progress] = Events(),
+    events: Events[VerifyProgress] = Events(),
     cancel: Cancel | None = None,
 ) -> VerifyResult:
     """Run the plan's inferences one after another and compare (the contract:
     engine/step.py). `events.line` gets every log line (with its colours), `events.progress`
-    a Progress before each run; `cancel.cancel()` stops it all."""
+    a VerifyProgress before each run; `cancel.cancel()` stops it all."""
     cancel = cancel or Cancel()
     for step in the_plan.runs:
         if step.output_dir.exists():
@@ -273,7 +273,7 @@ def run(
             if cancel.is_set():
                 raise VerifyCancelled(f"verify cancelled before the {step.label} run",
                                       the_plan.quantize)
-            events.progress(Progress(index, len(the_plan.runs), step))
+            events.progress(VerifyProgress(index, len(the_plan.runs), step))
             started = time.monotonic()
             _execute(step, the_plan.cwd, events.line, cancel)
             records.append(RunRecord(step.label, step.command, time.monotonic() - started))

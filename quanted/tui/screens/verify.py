@@ -123,7 +123,7 @@ class VerifyScreen(EngineScreen):
                                check=TaskCheck.parse(check) if check else None)
         self.post_message(self.Planned(the_plan, verify_history(self.path)))
 
-        def progress(p: verify.Progress) -> None:
+        def progress(p: verify.VerifyProgress) -> None:
             self.note(f"\x1b[1m$ {quoted(p.run.command)}\x1b[0m")
             self.post_message(self.Progress(p.index, p.total, p.run.title))
 
