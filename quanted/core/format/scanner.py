@@ -146,15 +146,6 @@ def moved(result: Scan, key: str, new_end: int) -> dict[str, TopLevel]:
     return shifted
 
 
-def block_error(text: str, path: str, legacy: bool) -> ReadError | None:
-    """check_block's error, returned."""
-    try:
-        check_block(text, path, legacy)
-    except ReadError as exc:
-        return exc
-    return None
-
-
 def _key_line(key_indent: int) -> re.Pattern[bytes]:
     return re.compile(rb"\n" + b" " * key_indent + TENSOR_KEY.encode())
 
