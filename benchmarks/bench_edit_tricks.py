@@ -45,12 +45,13 @@ import sys
 trick = sys.argv.pop(1)
 def gone():
     sys.exit(3)
-try:
+import quanted.launch as launch
+if hasattr(launch, "read_early"):  # a checkout with the early read: as its command starts
     if trick != "early-read":
-        from quanted.launch import read_early
-        read_early(sys.argv[1:])
-    elif "read_early" not in open(__import__("quanted.launch").launch.__file__).read():
-        gone()
+        launch.read_early(sys.argv[1:])
+elif trick == "early-read":
+    gone()
+try:
     if trick == "split-scan":
         from quanted.core.disk import splitscan
         splitscan.start = lambda data: None
