@@ -16,7 +16,7 @@ pegasus beside quanted); "quiet" adds nothing (the machine's own load average is
 Medians over the rounds; the ratio is the median of the round-by-round ratios (without /
 with: above 1 means the trick saves time). The collector's pause (core/disk/gcpause.py) is
 for bulk edits: one layer added shows nothing of it; 200,000 new lines of a block beside an
-editor's objects do (2-3x).
+editor's objects do (113 vs 396 ms, medians).
 """
 
 from __future__ import annotations
