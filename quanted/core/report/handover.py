@@ -59,6 +59,7 @@ class AnalysisState:
     time: str | None = None  # ISO 8601, UTC
     age_seconds: float | None = None
     iterations: int | None = None
+    configuration: str = ""  # what its quantized run measured (tables.describe)
 
     @property
     def age(self) -> str:
@@ -71,11 +72,13 @@ class AnalysisState:
         if self.state == "stale":
             return (f"stale: made {self.age} ago, before the file or its model changed "
                     f"(run quanted analyze {self.file.name})")
-        return f"current: made {self.age} ago over {self.iterations} input(s)"
+        measured = f", of {self.configuration}" if self.configuration else ""
+        return f"current: made {self.age} ago over {self.iterations} input(s){measured}"
 
     def to_json(self) -> dict:
         return {"state": self.state, "time": self.time, "age_seconds": self.age_seconds,
-                "iterations": self.iterations, "text": self.text()}
+                "iterations": self.iterations, "configuration": self.configuration or None,
+                "text": self.text()}
 
 
 def analysis_state(quantize: Path) -> tuple[AnalysisState, dict[str, LayerFigures]]:
@@ -86,7 +89,7 @@ def analysis_state(quantize: Path) -> tuple[AnalysisState, dict[str, LayerFigure
     if found is None:
         return AnalysisState("none", quantize), {}
     state = AnalysisState("current" if found.current else "stale", quantize, found.time,
-                          found.age_seconds(), found.iterations)
+                          found.age_seconds(), found.iterations, found.configuration)
     return state, found.by_layer()
 
 

@@ -142,7 +142,8 @@ def _layers(quantize: Path, customized: dict[str, str],
                         f"no analysis cached (run quanted analyze {quantize.name})")
     else:
         state = handover.AnalysisState("current" if found.current else "stale", quantize,
-                                       found.time, found.age_seconds(), found.iterations)
+                                       found.time, found.age_seconds(), found.iterations,
+                                       found.configuration)
         source = Source("per-layer analysis", state.state,
                         f"{state.text()}; made at {found.time[:19]} UTC, {len(figures)} layer(s)")
     return points, source
