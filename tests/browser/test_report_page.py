@@ -99,6 +99,9 @@ def test_the_per_output_table_the_check_and_the_metric_plot_are_shown(browser, r
       return tune.model.x_range.id === metric.model.x_range.id;
     }}""")
     assert linked
+    # their x axes line up: layer count 0 is at the same place on the page in both
+    zero = [page.evaluate(POINT, [name, 0, 0])[0] for name in ("plot-tune", "plot-tune-metric")]
+    assert abs(zero[0] - zero[1]) < 1
     star = page.evaluate("""() => {
       const view = [...Bokeh.index.all_views()].find(v => v.model.name === 'plot-tune-metric');
       const data = view.model.renderers.at(-1).data_source.data;

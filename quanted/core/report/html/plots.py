@@ -20,6 +20,7 @@ WARNING = "#ff7f0e"  # orange: a trial the task check finds not acceptable
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 TOOLS = "xpan,xwheel_zoom,box_zoom,reset,save"
 NAN = math.nan
+TUNE_LEFT = 80  # px left of both tune plots: room for either's tick labels, axes aligned
 
 
 def _num(value: float | None) -> float:
@@ -109,7 +110,8 @@ def tune_plot(trials: list[TrialPoint]) -> LayoutDOM:
     """Every trial (layers raised, worst cosine), the best per count joined, the chosen set."""
     plot = figure(name="plot-tune", title="tune: layers raised against worst cosine",
                   height=300, sizing_mode="stretch_width", tools=TOOLS,
-                  x_axis_label="layers raised", y_axis_label="worst cosine")
+                  x_axis_label="layers raised", y_axis_label="worst cosine",
+                  min_border_left=TUNE_LEFT)
     best: dict[int, float] = {}
     for t in trials:
         if t.applied:
@@ -140,12 +142,14 @@ def tune_plot(trials: list[TrialPoint]) -> LayoutDOM:
 
 
 def tune_metric_plot(trials: list[TrialPoint], x_range: Range | None = None) -> LayoutDOM:
-    """The task check's metric (`tune --check`, its `metric=` line) of every trial that printed
-    one, against layers raised: acceptable and not acceptable apart, the chosen set starred.
-    `x_range`: the cosine plot's, so the two zoom together."""
+    """The task check's metric (`tune --check`, its `metric=` line) of every applied trial that
+    printed one, against layers raised: acceptable and not acceptable apart, the chosen set
+    starred. `x_range`: the cosine plot's, so the two zoom together (and with the same left
+    border, TUNE_LEFT, their x axes line up)."""
     plot = figure(name="plot-tune-metric", title="tune: the check's metric against layers raised",
                   height=240, sizing_mode="stretch_width", tools=TOOLS,
-                  x_axis_label="layers raised", y_axis_label="check metric")
+                  x_axis_label="layers raised", y_axis_label="check metric",
+                  min_border_left=TUNE_LEFT)
     if x_range is not None:
         plot.x_range = x_range
     tips = [("layers raised", "@count"), ("metric", "@metric{0.000000}"),
