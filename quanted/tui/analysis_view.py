@@ -79,5 +79,5 @@ def summary(found: Analysis) -> list[RenderableType]:
     if found.configuration:
         parts.append(Text(f"quantized: {found.configuration}", style="bold"))
     if len(found.outputs) > 1:
-        parts.append(outputs_table("quantized", found.outputs))
+        parts.append(outputs_table("quantized", found.outputs, compact=True))
     return parts
