@@ -193,4 +193,4 @@ async def test_the_summary_names_what_it_measured_and_gives_each_output_its_figu
         assert any(line.startswith("Largest drops") for line in lines)
         # on an 80-column screen (78 inside the padding) each id stays whole on its row
         narrow = plain(screen.query_one("#analyze-result").content, width=78).splitlines()
-        assert {line.split()[0] for line in narrow if line.startswith("@")} == set(OUTPUTS)
+        assert {line.split()[0] for line in narrow if line.lstrip().startswith("@")} == set(OUTPUTS)
