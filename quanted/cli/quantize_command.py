@@ -12,7 +12,7 @@ from quanted.cli.engine_io import engine_log, kept_log, pegasus_option, print_js
 from quanted.core.errors import QuantedError
 
 if TYPE_CHECKING:  # the engine modules load in the handler: `quanted add` must stay fast
-    from quanted.core.engine.compare import Comparison, Side
+    from quanted.core.engine.compare import QuantizeComparison, Side
     from quanted.core.engine.quantize import QuantizeOptions, QuantizePlan, QuantizeResult
 
 DESCRIPTION = """\
@@ -159,7 +159,7 @@ def _compare(args: argparse.Namespace, the_plan: QuantizePlan) -> int:
     return _report(args, written)
 
 
-def _choose(args: argparse.Namespace, result: Comparison) -> Side | None:
+def _choose(args: argparse.Namespace, result: QuantizeComparison) -> Side | None:
     from quanted.core.engine import compare as cmp
 
     usable = {s.name: s for s in result.sides if s.error is None}

@@ -113,7 +113,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace, target: Target, executor: ClusterExecutor | None) -> int:
-    from quanted.cli.tune_report import Progress, dry_run_lines, report_json, report_lines
+    from quanted.cli.tune_report import (TuneProgressPrinter, dry_run_lines, report_json,
+                                         report_lines)
     from quanted.core.engine import analysis, capacity
     from quanted.core.tune import runner, session
     from quanted.core.tune.apply import apply
@@ -141,7 +142,7 @@ def _tune(args: argparse.Namespace, target: Target, executor: ClusterExecutor | 
         args.file, options, lambda text: print(f"quanted: {text}", file=sys.stderr))
     _check_names(setup)
     setup.plan.then_apply = True  # the set found is applied, run and verified: timed too
-    progress = Progress(setup, sys.stderr)
+    progress = TuneProgressPrinter(setup, sys.stderr)
     try:
         outcome = session.search(setup, progress.on_event, executor)
         applied = None

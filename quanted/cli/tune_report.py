@@ -63,7 +63,7 @@ def eta_text(plan: Plan, done: int, eta: float | None) -> str:
     return f"ETA {duration(eta)}{bound}"
 
 
-class Progress:
+class TuneProgressPrinter:
     """Progress lines for a person (stderr): phase, trial i of ~K, the set size, the last
     cosine, the ETA. The plan is said once, and again only when the pruning's start is known."""
 

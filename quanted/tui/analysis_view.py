@@ -1,59 +1,29 @@
-"""The editor's view of the per-layer analysis (`a`): the newest cached one, current or stale,
-read in a thread and shown as the layers table's COS and DROP columns (greyed, with its age in
-the header, when the file changed since); and the summary the analyze screen shows above its
-largest drops: what the quantized run measured and, for a model with several outputs, the
-per-output figures verify gives (widgets/output_table.py)."""
+"""The editor's view of the per-layer analysis (`a`): a fresh one from the analyze screen goes
+to the editor below (MetricSwitch reads the cached one and shows it as the layers table's COS
+and DROP columns, greyed with its age in the header when the file changed since), the
+highlighted layer's figures for the layers pane, and the summary the analyze screen shows
+above its largest drops: what the quantized run measured and, for a model with several
+outputs, the per-output figures verify gives (widgets/output_table.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
+
+from quanted.tui.screens.metric import MetricSwitch
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
     from textual.app import App
 
     from quanted.core.engine.analysis import Analysis
-    from quanted.tui.screens.editor import Editor  # MainScreen, which imports this module
-
-
-def latest(path: Path) -> Analysis | None:
-    from quanted.core.engine.analysis import load_latest
-
-    return load_latest(path)
-
-
-def load(screen: Editor) -> None:
-    """Read the analysis in a worker thread, then show it on `screen` (its model and table)."""
-
-    def read() -> None:
-        found = latest(screen.path)
-        screen.app.call_from_thread(show, screen, found)
-
-    screen.run_worker(read, thread=True, group="analysis", exit_on_error=False)
 
 
 def show_on_editor(app: App[object], found: Analysis) -> None:
     """A fresh analysis goes straight to the editor screen below (the one showing its file)."""
     for screen in app.screen_stack:
-        path = getattr(screen, "path", None)
-        if path is not None and Path(path).absolute() == found.file and hasattr(screen, "table"):
-            show(cast("Editor", screen), found)  # a screen with a file and a table: the editor
-
-
-def show(screen: Editor, found: Analysis | None) -> None:
-    from quanted.core.engine.analysis import age_text
-
-    model = screen.model
-    if model is None:
-        return
-    keep = screen.table.current.layer if screen.table.current else None
-    if found is None:
-        model.set_analysis(None)
-    else:
-        model.set_analysis(found.by_layer(), found.current, age_text(found.age_seconds()))
-    screen.table.rows_changed(keep=keep)
-    screen.metric.show()  # drop, when `m` chose it before a reload; entropy without figures
+        metric = getattr(screen, "metric", None)
+        if isinstance(metric, MetricSwitch) and metric.session.path.absolute() == found.file:
+            metric.show_analysis(found)
 
 
 def detail(figures: dict, layer: str) -> str:

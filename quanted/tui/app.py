@@ -79,7 +79,7 @@ class QuantedApp(App[str]):
         moves = (found is not None and found.node is screen.table
                  and screen.table.model is not None)
         quits = found is not None and found.binding.action in ("quit", "app.quit")
-        return self.type_ahead.hold(event, screen.model is None, moves or quits)
+        return self.type_ahead.hold(event, not screen.session.loaded, moves or quits)
 
     @on(type_ahead.Ready)
     async def _replay(self) -> None:
@@ -104,9 +104,7 @@ class QuantedApp(App[str]):
 
     def action_history(self) -> None:
         """h on the editor: the attempts; a restore is one undoable edit (screens/history.py)."""
-        from quanted.tui.screens.history import history_flow
-
-        self.run_worker(history_flow(self.main), group="flow", exit_on_error=False)
+        self.main.history_flow()
 
     def action_help(self) -> None:
         from quanted.tui.screens.help import HelpScreen

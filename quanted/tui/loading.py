@@ -18,25 +18,25 @@ from quanted.core.document.model import QuantizeDocument
 from quanted.core.format.entropy import EntropyReport, read_for
 from quanted.core.disk.gcpause import gc_paused
 from quanted.core.document.layers import applied_qtypes, build_rows
-from quanted.core.document.rebase import reload_keeping_edits
 from quanted.tui import early
 from quanted.tui.preview import preview, scale_of
 
 if TYPE_CHECKING:
     from quanted.tui.row_model import RowModel
     from quanted.tui.row_view import RowView
-    from quanted.tui.screens.editor import Editor
 
 
 @dataclass
-class Loaded:
+class LoadedFile:
+    """A file read for the editor: the document, its entropy report, the table's rows."""
+
     doc: QuantizeDocument
     report: EntropyReport | None
     model: RowModel
 
 
 def load(path: Path, entropy: Path | None,
-         show_first: Callable[[RowView, dict[str, str]], None] | None = None) -> Loaded:
+         show_first: Callable[[RowView, dict[str, str]], None] | None = None) -> LoadedFile:
     """Opened the fast way (top-level lines only): the full scan runs after the first paint,
     in `checked_qtypes`, and before any save. `show_first` gets the preview model and returns
     once it is on screen (the rest holds the GIL for seconds at 150 MB)."""
@@ -51,35 +51,12 @@ def load(path: Path, entropy: Path | None,
     return from_doc(doc, report)
 
 
-def before_rows(screen: Editor) -> None:
-    """What MainScreen's table shows before its first frame: the first rows when they can be
-    had at once (tui/early.py: the child's, a small file's), else the placeholder."""
-    screen.table.placeholder = f"Loading {screen.display_name}…"
-    first = early.ready(screen.path, screen.entropy)
-    if first is not None:
-        screen.table.set_model(first.model, first.saved)
-
-
-def for_screen(screen: Editor, again: bool, entropy: bool,
-               keep_edits: bool) -> tuple[Loaded, list[str] | None]:
-    """MainScreen.load's work (`screen` is it): `keep_edits`, the file again with the unsaved
-    edits replayed, and the ones that could not be; `again`, the file again (and the report,
-    when `entropy`); else the load, its top rows shown first when nothing is shown yet."""
-    if keep_edits and screen.doc is not None:
-        fresh, skipped = reload_keeping_edits(screen.doc)
-        return from_doc(fresh, screen.report), skipped
-    if again and screen.report is not None and not entropy:
-        return reload(screen.path, screen.report), None
-    first = screen.table.show_first if screen.model is None else None  # a reload keeps its rows
-    return load(screen.path, screen.entropy, first), None
-
-
-def reload(path: Path, report: EntropyReport | None) -> Loaded:
+def reload(path: Path, report: EntropyReport | None) -> LoadedFile:
     """The file again from disk, with the entropy report already read."""
     return from_doc(QuantizeDocument.open(path, full=False), report)
 
 
-def from_doc(doc: QuantizeDocument, report: EntropyReport | None) -> Loaded:
+def from_doc(doc: QuantizeDocument, report: EntropyReport | None) -> LoadedFile:
     """Rows for a document already read (also a reload that kept the unsaved edits)."""
     from quanted.tui.row_model import RowModel
 
@@ -87,7 +64,7 @@ def from_doc(doc: QuantizeDocument, report: EntropyReport | None) -> Loaded:
     model = RowModel(rows, sort="entropy" if report is not None else "file")
     model.scale = scale_of(report)
     model.customized_applied(doc.customized)
-    return Loaded(doc, report, model)
+    return LoadedFile(doc, report, model)
 
 
 def set_layers(doc: QuantizeDocument, layers: list[str], qtype: str) -> None:

@@ -8,10 +8,11 @@ from quanted.core.document.model import QuantizeDocument
 from quanted.tui import loading
 
 
-class Loaded(Message):
-    """`skipped`: after a reload that kept the unsaved edits, the ones it could not replay."""
+class FileRead(Message):
+    """The load worker read the file. `skipped`: after a reload that kept the unsaved edits,
+    the ones it could not replay."""
 
-    def __init__(self, result: loading.Loaded, reloaded: bool,
+    def __init__(self, result: loading.LoadedFile, reloaded: bool,
                  skipped: list[str] | None = None) -> None:
         super().__init__()
         self.result = result

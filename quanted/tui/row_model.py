@@ -19,8 +19,7 @@ import numpy as np
 from quanted.core.engine.layer_figures import LayerFigures
 from quanted.core.document.layers import LayerRow, update_customized
 from quanted.tui import id_search
-from quanted.tui.metrics import DROP, ENTROPY, METRICS
-from quanted.tui.row_view import RowView
+from quanted.tui.row_view import DROP, ENTROPY, METRICS, RowView
 from quanted.tui.user_regex import compile_quietly
 
 SORTS = ("entropy", "name", "file")

@@ -9,12 +9,16 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from quanted.core.document.layers import LayerRow, is_pending
-from quanted.tui.metrics import ENTROPY
 
 if TYPE_CHECKING:
     import numpy as np
 
     from quanted.core.engine.layer_figures import LayerFigures
+
+# What the histogram and `>` rank layers by (`m` switches): max entropy, or the analysis's drop.
+# Here, free of numpy, so the editor's first screen names them before numpy is imported.
+ENTROPY, DROP = "entropy", "drop"
+METRICS = (ENTROPY, DROP)
 
 
 class RowView:

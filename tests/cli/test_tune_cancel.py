@@ -60,17 +60,17 @@ def kill(pids: list[int]) -> None:
 
 
 def test_ctrl_c_outside_the_wait_still_stops_the_running_trial(model, monkeypatch, tmp_path):
-    # With --jobs 2 the first trial runs while the progress of the second is printed: ctrl+c
-    # there (here: KeyboardInterrupt from the progress callback, once the first trial's engine
-    # is known to be running) once left that engine running while the executor's shutdown
-    # waited for it, for ever with this stand-in.
+    # With --jobs 2 a trial runs while the progress of the next is printed: ctrl+c there
+    # (here: KeyboardInterrupt from the progress callback, once the all-raised trial's engine
+    # is known to be running; the plain trial before it runs no quantize) once left that
+    # engine running while the executor's shutdown waited for it, for ever with this stand-in.
     configure(model, monkeypatch, weights=NON_MONOTONIC, hang_on_quantize=1)
     before = model.read_bytes()
     setup = session.prepare(model, session.Options(Target(0.99), jobs=2, pegasus=PEGASUS))
     hung: list[int] = []
 
     def on_event(event) -> None:
-        if isinstance(event, TrialStarted) and event.index == 2:
+        if isinstance(event, TrialStarted) and event.index == 3:
             hung.append(wait_for(tmp_path / "hang"))
             raise KeyboardInterrupt
 

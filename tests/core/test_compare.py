@@ -32,17 +32,19 @@ class _Verified:
 
 
 def test_the_higher_mean_cosine_wins_and_a_tie_goes_to_the_default():
-    assert cmp.best_side(cmp.Comparison([side("default", 0.9), side("kld", 0.95)],
-                                        Path("."))).name == "kld"
-    assert cmp.best_side(cmp.Comparison([side("default", 0.9), side("kld", 0.9)],
-                                        Path("."))).name == "default"
-    assert cmp.best_side(cmp.Comparison([side("default", None, "boom"), side("kld", None, "x")],
-                                        Path("."))) is None
+    assert cmp.best_side(cmp.QuantizeComparison([side("default", 0.9), side("kld", 0.95)],
+                                                Path("."))).name == "kld"
+    assert cmp.best_side(cmp.QuantizeComparison([side("default", 0.9), side("kld", 0.9)],
+                                                Path("."))).name == "default"
+    assert cmp.best_side(cmp.QuantizeComparison([side("default", None, "boom"),
+                                                 side("kld", None, "x")],
+                                                Path("."))) is None
 
 
 def test_figures_side_by_side_and_failures_named():
-    lines = cmp.figures_lines(cmp.Comparison([side("default", 0.5), side("kld", None, "status 1")],
-                                             Path(".")))
+    lines = cmp.figures_lines(cmp.QuantizeComparison([side("default", 0.5),
+                                                      side("kld", None, "status 1")],
+                                                     Path(".")))
     assert lines[0].split() == ["default", "kld"]
     assert lines[1].split() == ["mean", "cosine", "0.500000", "-"]
     assert "top-1 agrees          3/4                   -" in lines

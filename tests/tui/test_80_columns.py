@@ -14,7 +14,7 @@ from tui_helpers import KHADAS, settle
 from quanted.core.document.model import QuantizeDocument
 from quanted.tui.app import QuantedApp
 from quanted.tui.widgets.key_hints import KeyHints
-from quanted.tui.widgets.layer_table import MIN_LAYER, Layout
+from quanted.tui.widgets.layer_table import MIN_LAYER, ColumnWidths
 from tests.core import cached_analysis
 
 
@@ -39,7 +39,7 @@ async def test_the_id_column_keeps_28_cells_and_the_blocks_show(analysed):
         await settle(pilot)
         table = app.main.table
         assert table.model.figures  # COS and DROP are shown
-        layout = Layout(table.scrollable_content_region.width, analysis=True)
+        layout = ColumnWidths(table.scrollable_content_region.width, analysis=True)
         assert layout.layer >= MIN_LAYER
         header = table.render_line(0).text
         assert "LAYER  (sort: max entropy ▼)" in header and "COS" in header and "DROP" in header

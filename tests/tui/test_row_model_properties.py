@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from row_strategies import layer_rows
 
 from quanted.core.document.layers import LayerRow
-from quanted.tui.edit_focus import first_changed
+from quanted.tui.session import first_changed
 from quanted.tui.row_model import SORTS, RowModel, compile_filter
 
 ID = st.text("abAB12_/.(", min_size=1, max_size=6)

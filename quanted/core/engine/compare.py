@@ -55,7 +55,7 @@ class Side:
 
 
 @dataclass
-class Comparison:
+class QuantizeComparison:
     sides: list[Side]
     scratch: Path
     notes: list[str] = field(default_factory=list)
@@ -98,11 +98,11 @@ def compare(
     on_line: Callable[[str], None] = lambda line: None,
     on_step: Callable[[str], None] = lambda text: None,
     scratch: Path | None = None,
-) -> Comparison:
+) -> QuantizeComparison:
     """Both quantizations and their verifies, in scratch folders under `scratch` (a new temp
     folder by default; `clean_up` removes it). A side that fails keeps its error."""
     base = scratch or Path(tempfile.mkdtemp(prefix="quanted-compare-"))
-    result = Comparison([], base)
+    result = QuantizeComparison([], base)
     try:
         for name, options in ((DEFAULT, default_options(the_plan.options)),
                               (KLD, kld_options(the_plan.options))):
@@ -115,7 +115,7 @@ def compare(
     return result
 
 
-def _record(the_plan: qz.QuantizePlan, result: Comparison, iterations: int) -> None:
+def _record(the_plan: qz.QuantizePlan, result: QuantizeComparison, iterations: int) -> None:
     """Each calibration's plain figures, in the file's history: the seed's first lever (KLD
     before hybrid), shown by `quanted tune` as operating points of their own."""
     sides = {}
@@ -152,14 +152,14 @@ def _side(name: str, options: qz.QuantizeOptions, the_plan: qz.QuantizePlan,
     return side
 
 
-def best_side(result: Comparison) -> Side | None:
+def best_side(result: QuantizeComparison) -> Side | None:
     """The side with the higher mean cosine; a tie goes to the default (the cheaper run)."""
     scored = [(s.summary["mean_cosine"], s.name == DEFAULT, s) for s in result.sides
               if s.summary and s.summary.get("mean_cosine") is not None]
     return max(scored, key=lambda t: t[:2])[2] if scored else None
 
 
-def figures_lines(result: Comparison) -> list[str]:
+def figures_lines(result: QuantizeComparison) -> list[str]:
     """The two sides' verify figures side by side."""
     rows = [("mean cosine", "mean_cosine", "{:.6f}"), ("min cosine", "min_cosine", "{:.6f}"),
             ("max abs error", "max_abs_error", "{:.6f}"),
@@ -181,5 +181,5 @@ def figures_lines(result: Comparison) -> list[str]:
     return lines
 
 
-def clean_up(result: Comparison) -> None:
+def clean_up(result: QuantizeComparison) -> None:
     shutil.rmtree(result.scratch, ignore_errors=True)

@@ -288,7 +288,7 @@ def names_beside(quantize_path: Path) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Resolution:
+class EntropyReportChoice:
     """Which entropy report a .quantize file uses, and what to tell the user about it."""
 
     path: Path | None
@@ -318,25 +318,25 @@ def _mtime(path: Path) -> int:
         return 0
 
 
-def resolve(quantize_path: Path, given: Path | None = None) -> Resolution:
+def resolve(quantize_path: Path, given: Path | None = None) -> EntropyReportChoice:
     """The report to use: `given` (-e, or opened in the editor) when there is one, else the
     first of names_beside() that exists."""
     if given is not None:
-        return Resolution(Path(given))
+        return EntropyReportChoice(Path(given))
     folder = quantize_path.parent
     names = names_beside(quantize_path)
     found = [folder / name for name in names if (folder / name).is_file()]
     if found:
-        return Resolution(found[0], names, found[1:])
+        return EntropyReportChoice(found[0], names, found[1:])
     try:
         unmatched = sorted(p for p in folder.glob("*entropy*.txt") if p.is_file())
     except OSError:
         unmatched = []
-    return Resolution(None, names, [], unmatched)
+    return EntropyReportChoice(None, names, [], unmatched)
 
 
 def read_for(quantize_path: Path,
-             given: Path | None = None) -> tuple[EntropyReport | None, Resolution]:
+             given: Path | None = None) -> tuple[EntropyReport | None, EntropyReportChoice]:
     """The resolved report, read (None when there is none), and the resolution."""
     found = resolve(quantize_path, given)
     report = EntropyReport.read(found.path) if found.path is not None else None

@@ -32,7 +32,7 @@ FIGURES = ("cosine", "cosine_min", "drop", "sqnr_db", "max_abs_error", "clamped"
 
 
 @dataclass(frozen=True)
-class LayerRow:
+class HandoverLayer:
     layer: str
     qtype: str
     comment: str | None
@@ -159,7 +159,7 @@ def check_rows(verify: VerifyAttempt | None) -> tuple[str | None, list[CheckRow]
 @dataclass
 class HandoverReport:
     file: Path
-    layers: list[LayerRow]
+    layers: list[HandoverLayer]
     entropy_file: Path | None
     verify: VerifyAttempt | None  # the last one recorded
     verify_matches: bool  # the last verify was made with the list the file has now
@@ -291,7 +291,7 @@ def build(quantize: Path, entropy: Path | None = None) -> HandoverReport:
     else:
         notes.append(f"no {wanted or quantize.parent / ENGINE_WRITES}: entropy not shown")
     state, figures = analysis_state(quantize)
-    rows = [LayerRow(layer, qtype, comments.get(layer), dict(by_layer.get(layer, {})),
+    rows = [HandoverLayer(layer, qtype, comments.get(layer), dict(by_layer.get(layer, {})),
                      figures.get(layer))
             for layer, qtype in customized.items()]
     history = verify_history(quantize)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from quanted.core.document.model import QuantizeDocument
-from quanted.core.engine import hybrid, verify
+from quanted.core.engine import baseline, hybrid, verify
 from quanted.core.engine.outputs import VerifySummary
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import FileChangedError
@@ -94,6 +94,14 @@ def _apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None],
                                    f"{setup.quantize.name}"))
     applied = edit(setup, outcome)
     original = applied.backup.read_bytes()
+    if not outcome.customized:
+        # Nothing to raise: the file becomes the plain table the plain trial measured, not a
+        # --hybrid run of an empty list, which can recalibrate (docs/format.md section 10).
+        plain = baseline.splice_block(setup.base.data, QuantizeDocument.open(setup.quantize))
+        atomic_write(setup.quantize, plain, force=True, lock=False)
+        on_event(Note(f"no layer to raise: {setup.quantize.name} holds the plain table "
+                      "again (no hybrid run)"))
+        return _verify(setup, outcome, applied, on_event, on_line, process_ready, 0)
     on_event(PhaseStarted("hybrid", f"pegasus quantize --hybrid in {setup.quantize.parent}"))
     # From the plain table, as every trial: layers an earlier run raised are not kept.
     the_plan = runner.hybrid_plan(setup.quantize, setup.command, from_base=True)
@@ -119,6 +127,12 @@ def _apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None],
     if applied.cleaned:
         on_event(Note(f"removed {len(applied.cleaned)} entr(y/ies) the engine appended but did "
                       f"not apply: {', '.join(applied.cleaned)}"))
+    return _verify(setup, outcome, applied, on_event, on_line, process_ready, result.status)
+
+
+def _verify(setup: Setup, outcome: Outcome, applied: Applied,
+            on_event: Callable[[Event], None], on_line: Callable[[str], None],
+            process_ready: Callable[[EngineProcess], None], hybrid_status: int) -> Applied:
     on_event(PhaseStarted("verify", f"float vs the tuned model over {setup.iterations} "
                                     "input(s)"))
     vplan = verify.plan(QuantizeDocument.open(setup.quantize), shlex.join(setup.pegasus),
@@ -130,5 +144,5 @@ def _apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None],
         "summary": applied.summary.to_json() if applied.summary else None,
         "iterations": setup.iterations,
         "trials": len(outcome.trials), "minimal": outcome.minimal})
-    applied.status = 0 if result.status == 0 and applied.meets(setup.options.target) else 1
+    applied.status = 0 if hybrid_status == 0 and applied.meets(setup.options.target) else 1
     return applied

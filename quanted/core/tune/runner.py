@@ -10,17 +10,20 @@ cancelled."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import baseline, hybrid, verify
+from quanted.core.engine.model_json import ModelError, producers, read_layers
 from quanted.core.engine.outputs import OutputsError, find_dumps, model_io, read_tensor
 from quanted.core.engine.process import EngineProcess
 from quanted.core.errors import QuantedError
@@ -28,6 +31,7 @@ from quanted.core.tune import scratch
 from quanted.core.tune.figures import Outputs
 
 TAIL_LINES = 20
+CONFLICT = re.compile(r"conflict to quantize tensor @(?P<layer>[^\s:'\"()]+):")
 
 
 class TuneCancelled(QuantedError):
@@ -128,7 +132,10 @@ def run_trial(spec: TrialSpec) -> TrialOutput:
     ctl.check("before a trial")
     quantize = scratch.make(spec.inputs, spec.customized)
     try:
-        not_applied, notes = _hybrid(quantize, spec, ctl)
+        # The empty list is the plain table itself, as verify's plain row measures it: a
+        # --hybrid run of it can recalibrate (docs/format.md section 10: 9 of O-Net's 38
+        # tensors), which would make tune's plain a model the user never has.
+        not_applied, notes = _hybrid(quantize, spec, ctl) if spec.customized else ((), ())
         outputs = _inference(quantize, spec, verify.QUANTIZED, ctl)
     finally:
         shutil.rmtree(quantize.parent, ignore_errors=True)
@@ -210,7 +217,30 @@ def _hybrid(quantize: Path, spec: TrialSpec, ctl: Control) -> tuple[tuple[str, .
         refused |= named
         if not named:
             notes.append(failure.message)
+    culprits = conflict_culprits((f.message for f in result.failures), wanted,
+                                 spec.inputs.files.model)
+    if culprits and not wanted & set(table):
+        # The engine gave up on the whole list for these; the others were not refused.
+        refused = culprits
     return tuple(layer for layer in spec.customized if layer in refused), tuple(notes)
+
+
+def conflict_culprits(messages: Iterable[str], wanted: set[str], model: Path) -> set[str]:
+    """The listed layers a converter conflict is about: those producing or reading the tensor
+    of "There's a conflict to quantize tensor @T:out0", after which the engine applies none of
+    the list. Measured (acuitylite 6.57.1, tests/engine/build_twoin.py): the engine leaves the
+    second input `bias` float (no entry in quantize_parameters); raising the Add it feeds logs
+    the conflict for @bias_8:out0 and applies nothing, while the other layers raise fine."""
+    tensors = {found["layer"] for message in messages
+               for found in CONFLICT.finditer(message)}
+    if not tensors:
+        return set()
+    try:
+        layers = read_layers(model)
+    except ModelError:
+        return set()
+    return {layer for layer in wanted
+            if layer in tensors or tensors & set(producers(layers.get(layer)))}
 
 
 def _inference(quantize: Path, spec: TrialSpec, label: str, ctl: Control) -> Outputs:

@@ -21,7 +21,8 @@ from quanted.core.format.scanner import CUSTOMIZED
 
 # 2: trials start from the plain table with the file's calibration (baseline.py); trials
 # recorded from the file's own table measured something else and are not reused.
-SCHEMA = b"quanted-tune-2"
+# 3: the empty list is measured as the plain table, with no --hybrid run of it.
+SCHEMA = b"quanted-tune-3"
 
 
 @dataclass(frozen=True)

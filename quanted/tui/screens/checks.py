@@ -1,27 +1,29 @@
 """The editor's file checks: what `quanted check` finds, run after the file opens (the status
-line says how many, `!` lists them), and opening another entropy report from the palette."""
+line says how many, `!` lists them)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
+
+from textual.screen import Screen
 
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.format.entropy import resolve
 from quanted.core.format.problems import ERROR, Problem
-from quanted.tui.dialogs.open_report import OpenReport
 from quanted.tui.dialogs.problems import ProblemsDialog, summary
-from quanted.tui.screens.editor import Editor
+from quanted.tui.session import EditSession
+from quanted.tui.widgets.layer_table import LayerTable
 
 if TYPE_CHECKING:
     from textual.worker import Worker
 
 
 class FileChecks:
-    """The problems found in `editor`'s document (the last one checked)."""
+    """The problems found in `session`'s document (the last one checked), shown on `screen`."""
 
-    def __init__(self, editor: Editor) -> None:
-        self.editor = editor
+    def __init__(self, session: EditSession, screen: Screen[None]) -> None:
+        self.session = session
+        self.screen = screen
         self.problems: list[Problem] = []
 
     def status(self) -> tuple[str, bool]:
@@ -30,52 +32,37 @@ class FileChecks:
 
     def run(self, doc: QuantizeDocument) -> Worker[None]:
         """Check `doc` in a thread; a newer check replaces one still running."""
-        editor = self.editor
+        report, screen = self.session.report, self.screen
 
         def work() -> None:
             from quanted.core.format.validate import check  # after the first paint
 
-            found = check(doc, editor.report)
-            editor.app.call_from_thread(self._checked, doc, found)
+            found = check(doc, report)
+            screen.app.call_from_thread(self._checked, doc, found)
 
-        return editor.run_worker(work, name="check_file", group="check", exit_on_error=False,
+        return screen.run_worker(work, name="check_file", group="check", exit_on_error=False,
                                  exclusive=True, thread=True)
 
     def _checked(self, doc: QuantizeDocument, found: list[Problem]) -> None:
-        editor = self.editor
-        if doc is not editor.doc:
+        session = self.session
+        if doc is not session.doc:
             return  # a newer load or edit is being checked
         self.problems = found
-        editor.refresh_status()
-        note = resolve(editor.path, editor.entropy).note if editor.report is None else None
+        session.changed()
+        note = resolve(session.path, session.entropy).note if session.report is None else None
         if note:
-            editor.notify(f"{note}: the palette (ctrl+p) opens one.", severity="warning")
+            self.screen.notify(f"{note}: the palette (ctrl+p) opens one.", severity="warning")
 
     def show_problems(self) -> None:
-        editor = self.editor
-        if editor.doc is None:
+        session, screen = self.session, self.screen
+        if session.doc is None:
             return
 
         def chosen(layer: str | None) -> None:
-            if layer is not None and editor.model is not None:
-                if editor.model.index_of(layer) is None and editor.model.filter_text:
-                    editor.model.set_filter("")
-                editor.table.rows_changed(keep=layer)
+            model = session.model
+            if layer is not None and model is not None:
+                if model.index_of(layer) is None and model.filter_text:
+                    model.set_filter("")
+                screen.query_one(LayerTable).rows_changed(keep=layer)
 
-        editor.app.push_screen(ProblemsDialog(self.problems, editor.display_name), chosen)
-
-    def open_report(self) -> None:
-        editor = self.editor
-
-        def chosen(path: Path | None) -> None:
-            if path is None:
-                return
-            if not path.is_file():
-                editor.notify(f"{path}: no such file", severity="error")
-                return
-            editor.entropy = path
-            editor.reload(entropy=True,
-                          keep_edits=editor.doc is not None and editor.doc.is_modified)
-
-        current = editor.report.path if editor.report is not None else None
-        editor.app.push_screen(OpenReport(editor.path.parent, current), chosen)
+        screen.app.push_screen(ProblemsDialog(self.problems, session.display_name), chosen)

@@ -1,6 +1,6 @@
 """h: every attempt at the file's customized list (quanted.core.state.timeline): a table (★ the best
 verified one), the highlighted attempt's list against the current one, and r to restore it
-(the editor applies it as one undoable edit)."""
+(the editor applies it as one undoable edit: MainScreen.history_flow)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from textual.widgets import DataTable, Label, Static
 from quanted.core.state import timeline
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine.attempts import top1_text
-from quanted.core.errors import QuantedError
 from quanted.tui.keymap import HISTORY_KEYS
-from quanted.tui.screens.editor import Editor
 from quanted.tui.widgets.key_hints import KeyHints
 
 COLUMNS = (("mark", ""), ("id", "id"), ("when", "when"), ("kind", "kind"),
@@ -107,21 +105,3 @@ class HistoryScreen(Screen[timeline.Attempt | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-async def history_flow(main: Editor) -> None:
-    """The editor's h: show the attempts; the one chosen becomes one undoable edit (unsaved)."""
-    if not main._ready():
-        return
-    doc = main.doc
-    assert doc is not None
-    attempt = await main.app.push_screen_wait(HistoryScreen(doc, main.display_name))
-    if attempt is None or not main._ready():
-        return
-    try:
-        timeline.restore(doc, attempt)
-    except QuantedError as exc:
-        main.notify(exc.message, severity="error", timeout=10)
-        return
-    main._edited()
-    main.notify(f"Restored attempt {attempt.id}'s list (ctrl+z undoes it; ctrl+s saves).")

@@ -1,10 +1,12 @@
 """The editor: layers table, customized block, histogram, status line, and every action.
-Blocking work runs in threads. A flow that asks more than once (save first, quit, changed on
-disk, run after save) is one `@work` coroutine awaiting `self.app.push_screen_wait(dialog)`;
-an engine step (ctrl+r, v, T) is a screen in engine_steps.ENGINE_STEPS.
+The open file's state is its EditSession (tui/session.py): the screen draws it and asks the
+dialogs. Blocking work runs in threads. A flow that asks more than once (save first, quit,
+changed on disk, keep my edits, run after save, history) is one `@work` coroutine awaiting
+`self.app.push_screen_wait(dialog)`; an engine step (ctrl+r, v, T) is a screen in
+engine_steps.ENGINE_STEPS.
 
-Past 400 lines: the editor's own actions and flows, one screen; its helpers (checks, metric,
-editor, reloads) already live beside it."""
+Past 400 lines: the editor's own actions and flows, one screen (its state is the session, its
+checks and metric are helpers beside it)."""
 
 from __future__ import annotations
 
@@ -23,18 +25,19 @@ from textual.worker import Worker, WorkerState
 from quanted.core.format import qtypes
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.format.entropy import EntropyReport
-from quanted.core.errors import FileChangedError, QuantedError, describe
+from quanted.core.errors import QuantedError, describe
 from quanted.core.disk.files import FileLockedError, ReadOnlyError
-from quanted.tui import analysis_view, loading, reloads, type_ahead, wording
+from quanted.tui import loading, type_ahead, wording
 from quanted.tui.commands import QuantedCommands
-from quanted.tui.edit_focus import first_changed
 from quanted.tui.dialogs import changed_on_disk, quit_confirm, save_first, save_refused
 from quanted.tui.dialogs.comment import CommentDialog
+from quanted.tui.dialogs.open_report import OpenReport
 from quanted.tui.dialogs.qtype_picker import QtypePicker
 from quanted.tui.keymap import MAIN_KEYS
-from quanted.tui.messages import BulkAdded, Loaded, QtypesReady
+from quanted.tui.messages import BulkAdded, FileRead, QtypesReady
 from quanted.tui.screens.checks import FileChecks
 from quanted.tui.screens.metric import MetricSwitch
+from quanted.tui.session import EditSession, SaveResult
 from quanted.tui.widgets.customized_pane import CustomizedPane, counts
 from quanted.tui.widgets.histogram import Histogram
 from quanted.tui.widgets.key_hints import KeyHints
@@ -53,22 +56,40 @@ class MainScreen(Screen[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     AUTO_FOCUS = "#layers"
 
-    busy: reactive[str] = reactive("loading…", init=False)  # "" when edits may run
     status: reactive[Status] = reactive(Status, init=False)  # what the status line shows
 
     def __init__(self, path: Path, entropy: Path | None, display_name: str, note: str = "") -> None:
         super().__init__()
-        self.path = path
-        self.entropy = entropy
-        self.display_name = display_name
         self.note = note
-        self.doc: QuantizeDocument | None = None
-        self.report: EntropyReport | None = None
-        self.model: RowModel | None = None
-        self.threshold: float | None = None
-        self.above = 0
-        self.checks = FileChecks(self)  # what `quanted check` finds: the status line, `!`
-        self.metric = MetricSwitch(self)  # entropy or drop: the histogram, `>`, `m`
+        self.session = EditSession(path, entropy, display_name, on_change=self.refresh_status)
+        self.checks = FileChecks(self.session, self)  # what `quanted check` finds: `!`
+        self.metric = MetricSwitch(self.session, self)  # entropy or drop: the histogram, `>`, `m`
+
+    # The session's state, as the screen's actions and the tests read it.
+
+    @property
+    def doc(self) -> QuantizeDocument | None:
+        return self.session.doc
+
+    @property
+    def report(self) -> EntropyReport | None:
+        return self.session.report
+
+    @property
+    def model(self) -> RowModel | None:
+        return self.session.model
+
+    @property
+    def display_name(self) -> str:
+        return self.session.display_name
+
+    @property
+    def threshold(self) -> float | None:
+        return self.metric.threshold
+
+    @property
+    def above(self) -> int:
+        return self.metric.above
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
@@ -89,20 +110,20 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.table.border_title = "layers"
-        loading.before_rows(self)
+        self.table.placeholder = f"Loading {self.display_name}…"
+        first = self.session.first_rows()  # the first frame shows them, not the placeholder
+        if first is not None:
+            self.table.set_model(first.model, first.saved)
         self.histogram.border_title = "entropy (tensors, log scale)"
         self.refresh_status()
         self.load()
 
     # -- state -> status line ---------------------------------------------------------------
 
-    def watch_busy(self) -> None:
-        self.refresh_status()
-
     def refresh_status(self) -> None:
         doc, model = self.doc, self.model
         self.status = Status(
-            name=self.display_name, note=self.note, busy=self.busy,
+            name=self.display_name, note=self.note, busy=self.session.busy,
             modified=bool(doc and doc.is_modified), customized=doc.customized_count() if doc else 0,
             layers=len(model.rows) if model else 0, shown=len(model) if model else 0,
             threshold=self.threshold, above=self.above, metric=model.metric if model else "",
@@ -110,27 +131,26 @@ class MainScreen(Screen[None]):
             filter=model.filter_text if model else "", problems=self.checks.status())
 
     def _ready(self) -> bool:
-        """True when edits may run now (loaded, not saving)."""
-        if self.doc is None or self.model is None:
-            self.notify("Still loading…", severity="warning")
-            return False
-        if self.busy:
-            self.notify(f"Wait: {self.busy}", severity="warning")
-            return False
-        return True
+        """True when edits may run now (loaded, not saving); else it says why."""
+        why = self.session.not_ready()
+        if why is not None:
+            self.notify(why, severity="warning")
+        return why is None
 
     # -- thread workers: load, per-layer qtypes, bulk add ---------------------------------
 
     def reload(self, *, entropy: bool = False, keep_edits: bool = False) -> None:
         """The file from disk again; `entropy`: entropy.txt too; `keep_edits`: replay the
         unsaved edits on it."""
-        self.busy = "reloading…"
+        self.session.busy = "reloading…"
         self.load(reload=True, entropy=entropy, keep_edits=keep_edits)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load(self, reload: bool = False, entropy: bool = False, keep_edits: bool = False) -> None:
-        result, skipped = loading.for_screen(self, reload, entropy, keep_edits)
-        self.post_message(Loaded(result, reload, skipped))
+        result, skipped = self.session.read(again=reload, entropy=entropy,
+                                            keep_edits=keep_edits,
+                                            show_first=self.table.show_first)
+        self.post_message(FileRead(result, reload, skipped))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="qtypes")
     def load_qtypes(self, doc: QuantizeDocument) -> None:
@@ -147,7 +167,7 @@ class MainScreen(Screen[None]):
         if event.state != WorkerState.ERROR:
             return
         group, error = event.worker.group, event.worker.error
-        self.busy = ""
+        self.session.busy = ""
         if group == "load" and self.doc is None:
             # The app's result is why it could not open the file (the CLI prints it).
             code = error.exit_code if isinstance(error, QuantedError) else 2
@@ -155,25 +175,36 @@ class MainScreen(Screen[None]):
         else:
             self.notify(describe(error), title=f"{group} failed", severity="error", timeout=8)
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
+    @on(FileRead)
+    def _file_read(self, message: FileRead) -> None:
         self.install(message.result, message.reloaded)
-        reloads.announce(self, message.reloaded, message.skipped)
+        self._announce(message.reloaded, message.skipped)
 
-    def install(self, result: loading.Loaded, reloaded: bool) -> None:
+    def _announce(self, reloaded: bool, skipped: list[str] | None) -> None:
+        """After a load: `skipped` is None unless the unsaved edits were replayed (then: the
+        ones that could not be)."""
+        if skipped is None:
+            if reloaded:
+                self.notify(f"Reloaded {self.display_name} from disk.")
+        elif skipped:
+            self.notify("Not replayed:\n" + "\n".join(skipped),
+                        title="Reloaded, keeping edits", severity="warning", timeout=12)
+        else:
+            self.notify("Your unsaved edits were replayed on the file from disk (unsaved).")
+
+    def install(self, result: loading.LoadedFile, reloaded: bool) -> None:
         """Show a document read from disk. The cursor stays on its layer after a reload, and
         where it was moved over the top rows shown first."""
         keep = self.table.current.layer if self.table.current else None
-        self.doc, self.report, self.model = result.doc, result.report, result.model
-        self.table.set_model(self.model, self.doc.saved_customized)
+        self.session.install(result)
+        self.table.set_model(result.model, result.doc.saved_customized)
         if keep is not None:
             self.table.rows_changed(keep=keep)
-        self.metric.show()  # the histogram and the threshold (entropy until analysis_view.load)
-        self.busy = ""
+        self.metric.show()  # the histogram and the threshold (entropy until the analysis)
         self._edited()
         # After the first paint: one regex pass over the whole file holds the GIL ~0.2 s.
-        self.set_timer(0.1, lambda doc=self.doc: (self.load_qtypes(doc), self.checks.run(doc)))
-        analysis_view.load(self)
+        self.set_timer(0.1, lambda doc=result.doc: (self.load_qtypes(doc), self.checks.run(doc)))
+        self.metric.load_analysis()
         if not reloaded:
             self.post_message(type_ahead.Ready())  # the keys typed while it loaded
 
@@ -186,7 +217,7 @@ class MainScreen(Screen[None]):
 
     @on(BulkAdded)
     def _bulk_added(self, message: BulkAdded) -> None:
-        self.busy = ""
+        self.session.busy = ""
         self._edited()
         self.notify(f"Added {message.count} layers at or above {message.threshold:g} "
                     "(ctrl+z undoes them together).")
@@ -197,37 +228,63 @@ class MainScreen(Screen[None]):
         """Write the edits (in a thread) and say so (`said`, else "Saved NAME."). A file changed
         on disk asks: reload, keep my edits (and save), overwrite, cancel. True when the file
         on disk holds the edits."""
-        doc = self.doc
+        session = self.session
+        doc = session.doc
         assert doc is not None
         if not doc.is_modified and not overwrite:
             return True
-        self.busy = "saving…"
-        try:
-            await asyncio.to_thread(doc.save, overwrite=overwrite, force=force)
-        except (FileLockedError, ReadOnlyError) as error:
-            self.busy = ""
-            return await save_refused.write_anyway(self.app, error) and await self.saved(force=True)
-        except FileChangedError:
-            self.busy = ""
+        session.busy = "saving…"
+        outcome = await asyncio.to_thread(session.save, overwrite=overwrite, force=force)
+        session.busy = ""
+        if outcome.result == SaveResult.REFUSED:
+            assert isinstance(outcome.error, (FileLockedError, ReadOnlyError))
+            return (await save_refused.write_anyway(self.app, outcome.error)
+                    and await self.saved(force=True))
+        if outcome.result == SaveResult.CHANGED_ON_DISK:
             choice = await self.app.push_screen_wait(changed_on_disk.ChangedOnDisk(
                 self.display_name))
             if choice == changed_on_disk.OVERWRITE:
                 return await self.saved(overwrite=True)
             if choice == changed_on_disk.KEEP:
-                return await reloads.keep_edits_and_save(self)
+                return await self.keep_edits_and_save()
             if choice == changed_on_disk.RELOAD:
                 self.reload()
             return False
-        except Exception as error:  # noqa: BLE001 - any failure is shown; the edits stay
-            self.busy = ""
-            self.notify(describe(error), title="save failed", severity="error", timeout=8)
+        if outcome.result == SaveResult.FAILED:  # the edits stay
+            self.notify(describe(outcome.error), title="save failed", severity="error",
+                        timeout=8)
             return False
-        self.busy = ""
         self.table.saved = doc.saved_customized
         self._edited()
         self.notify(said or f"Saved {self.display_name}.")
-        analysis_view.load(self)  # the file changed: a shown analysis may now be stale
+        self.metric.load_analysis()  # the file changed: a shown analysis may now be stale
         return True
+
+    async def keep_edits_and_save(self) -> bool:
+        """The changed-on-disk dialog's "Keep my edits": the file as another writer left it,
+        with the unsaved edits re-applied on top, saved. An edit that cannot be re-applied
+        (its layer is gone) is named and nothing is saved: the others stay as unsaved edits,
+        for the user to look at first. True when the file on disk holds the edits."""
+        session = self.session
+        session.busy = "reloading, keeping your edits…"
+        try:
+            result, skipped = await asyncio.to_thread(session.read_keeping_edits)
+        except Exception as error:  # noqa: BLE001 - any failure is shown; the edits stay
+            session.busy = ""
+            self.notify(describe(error), title="reload failed", severity="error", timeout=8)
+            return False
+        self.install(result, reloaded=True)
+        name = self.display_name
+        if skipped:
+            self.notify("\n".join(skipped) + "\nThe other edits are re-applied, not saved "
+                        "(ctrl+s saves them).", title=f"Reloaded {name}; not saved",
+                        severity="warning", timeout=15)
+            return False
+        if not result.doc.is_modified:
+            self.notify(f"Reloaded {name}: the file on disk already holds your edits.")
+            return True
+        return await self.saved(said=f"Reloaded {name} from disk, re-applied your edits "
+                                     "and saved.")
 
     def action_save(self) -> None:
         if not self._ready():
@@ -243,10 +300,10 @@ class MainScreen(Screen[None]):
         await self.saved()
 
     def request_quit(self) -> None:
-        if self.doc is None or not self.doc.is_modified:
+        if not self.session.is_modified:
             self.app.exit()
-        elif self.busy:
-            self.notify(f"Wait: {self.busy}", severity="warning")
+        elif self.session.busy:
+            self.notify(f"Wait: {self.session.busy}", severity="warning")
         else:
             self.quit_flow()
 
@@ -346,7 +403,7 @@ class MainScreen(Screen[None]):
             return
         self.metric.set_threshold(value)
         layers = model.layers_to_add(value)
-        self.busy = f"adding {len(layers)} layers…"
+        self.session.busy = f"adding {len(layers)} layers…"
         self.bulk_add(layers, value)
 
     @work(group="flow", exit_on_error=False)
@@ -368,12 +425,11 @@ class MainScreen(Screen[None]):
     def _undo_or_redo(self, redo: bool) -> None:
         if not self._ready():
             return
-        assert self.doc is not None
-        before = self.doc.customized
-        if not (self.doc.redo() if redo else self.doc.undo()):
+        undone = self.session.undo(redo=redo)
+        if not undone.done:
             self.notify(f"Nothing to {'redo' if redo else 'undo'}.")
             return
-        self._edited(focus=first_changed(before, self.doc.customized))
+        self._edited(focus=undone.focus)
 
     def action_undo(self) -> None:
         self._undo_or_redo(redo=False)
@@ -397,7 +453,42 @@ class MainScreen(Screen[None]):
         self.checks.show_problems()
 
     def action_open_report(self) -> None:
-        self.checks.open_report()
+        """Another entropy report (from the palette): the file read again with it, the unsaved
+        edits replayed."""
+        session = self.session
+
+        def chosen(path: Path | None) -> None:
+            if path is None:
+                return
+            if not path.is_file():
+                self.notify(f"{path}: no such file", severity="error")
+                return
+            session.entropy = path
+            self.reload(entropy=True, keep_edits=session.is_modified)
+
+        current = session.report.path if session.report is not None else None
+        self.app.push_screen(OpenReport(session.path.parent, current), chosen)
+
+    @work(group="flow", exit_on_error=False)
+    async def history_flow(self) -> None:
+        """h: show the attempts; the one chosen becomes one undoable edit (unsaved)."""
+        from quanted.core.state import timeline
+        from quanted.tui.screens.history import HistoryScreen
+
+        if not self._ready():
+            return
+        doc = self.doc
+        assert doc is not None
+        attempt = await self.app.push_screen_wait(HistoryScreen(doc, self.display_name))
+        if attempt is None or not self._ready():
+            return
+        try:
+            timeline.restore(doc, attempt)
+        except QuantedError as exc:
+            self.notify(exc.message, severity="error", timeout=10)
+            return
+        self._edited()
+        self.notify(f"Restored attempt {attempt.id}'s list (ctrl+z undoes it; ctrl+s saves).")
 
     @on(LayersPane.ViewChanged)
     def _view_changed(self) -> None:

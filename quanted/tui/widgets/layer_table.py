@@ -72,7 +72,7 @@ def bar(value: float | None, width: int, low: float = 0.0, high: float = 1.0) ->
 MIN_LAYER = 28  # cells the id column keeps before the other columns go: 80 columns have it
 
 
-class Layout:
+class ColumnWidths:
     """Column widths for one table width; the layer id takes what is left. When that is less
     than MIN_LAYER the entropy bars go first (the numbers stay), then the FILE column."""
 
@@ -165,7 +165,7 @@ class LayerTable(ScrollView, can_focus=True):
     def show_first(self, model: RowView, saved: dict[str, str]) -> None:
         """Called from the loading thread with the top rows (loading.preview): shows them and
         returns once they are painted (the rest of the load then holds the GIL for seconds),
-        or after a second whatever happened. Rows shown already (loading.before_rows) stay
+        or after a second whatever happened. Rows shown already (MainScreen.on_mount) stay
         as they are: the cursor may have moved."""
         painted = threading.Event()
 
@@ -264,8 +264,8 @@ class LayerTable(ScrollView, can_focus=True):
                                      min(len(model), index + NEIGHBOURHOOD + 1)) if i != index]
         return self._row(model.row_at(index), index == self.cursor, width, neighbours)
 
-    def _layout(self, width: int) -> Layout:
-        return Layout(width, bool(self.model is not None and self.model.figures))
+    def _layout(self, width: int) -> ColumnWidths:
+        return ColumnWidths(width, bool(self.model is not None and self.model.figures))
 
     def _header(self, width: int) -> Strip:
         lay = self._layout(width)

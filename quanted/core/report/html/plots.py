@@ -11,7 +11,7 @@ from bokeh.models import BasicTicker, ColumnDataSource, HoverTool, LayoutDOM, Ra
 from bokeh.models.renderers import GlyphRenderer
 from bokeh.plotting import figure
 
-from quanted.core.report.html.sources import LayerPoint, OutputFigures, ReportData, TrialPoint
+from quanted.core.report.html.sources import LayerPoint, OutputPerInput, ReportData, TrialPoint
 
 CUSTOMIZED = "#d62728"  # red: the layers in customized_quantize_layers
 OTHER = "#1f77b4"
@@ -75,7 +75,7 @@ def layers_plot(points: list[LayerPoint]) -> LayoutDOM:
     return column(*plots, sizing_mode="stretch_width", name="layers")
 
 
-def outputs_plot(outputs: list[OutputFigures]) -> LayoutDOM:
+def outputs_plot(outputs: list[OutputPerInput]) -> LayoutDOM:
     """Each output's cosine per input: the quantized model's, and the plain model's dashed."""
     plot = figure(name="plot-outputs", title="outputs: cosine with float, per input",
                   height=260, sizing_mode="stretch_width", tools=TOOLS,

@@ -48,7 +48,7 @@ class LayerPoint:
 
 
 @dataclass(frozen=True)
-class OutputFigures:
+class OutputPerInput:
     """One model output of the last verify, per input."""
 
     tensor: str
@@ -74,7 +74,7 @@ class TrialPoint:
 class ReportData:
     file: Path
     layers: list[LayerPoint]
-    outputs: list[OutputFigures]
+    outputs: list[OutputPerInput]
     trials: list[TrialPoint]
     attempts: list[timeline.Attempt]
     best_attempt: str | None
@@ -149,7 +149,7 @@ def _layers(quantize: Path, customized: dict[str, str],
     return points, source
 
 
-def _outputs(report: handover.HandoverReport) -> tuple[list[OutputFigures], Source]:
+def _outputs(report: handover.HandoverReport) -> tuple[list[OutputPerInput], Source]:
     verify = report.verify
     if verify is None:
         return [], Source("last verify", "none",
@@ -159,7 +159,7 @@ def _outputs(report: handover.HandoverReport) -> tuple[list[OutputFigures], Sour
     outputs = []
     for tensor in data.get("tensors") or []:
         try:
-            outputs.append(OutputFigures(
+            outputs.append(OutputPerInput(
                 str(tensor), [float(c) for c in data["cosine"][tensor]],
                 [float(e) for e in data["max_abs_error"][tensor]],
                 [bool(t) for t in data["top1_agreement"][tensor]],
