@@ -5,7 +5,7 @@ to numpy on the engine's own output dumps of the analysis, to 1e-6; the analysis
 configuration in verify's words.
 
 Engine runs: import, inputmeta, quantize; analysis (2 inferences), verify (2); hybrid; analysis
-(1: float reused), verify (3): about 2 minutes on a loaded 2-core machine."""
+(1: float reused), verify (3): 35 s on the shared 2-core machine, 2m15s under load."""
 
 import json
 import math
