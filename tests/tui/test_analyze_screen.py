@@ -194,3 +194,21 @@ async def test_the_summary_names_what_it_measured_and_gives_each_output_its_figu
         # on an 80-column screen (78 inside the padding) each id stays whole on its row
         narrow = plain(screen.query_one("#analyze-result").content, width=78).splitlines()
         assert {line.split()[0] for line in narrow if line.lstrip().startswith("@")} == set(OUTPUTS)
+
+
+def test_the_compact_per_output_table_keeps_detector_ids_whole_at_80_columns():
+    """detnet's output ids and a collapsed score head (the figures of report_scene's verify
+    record), as the analyze screen draws them in 78 columns."""
+    from quanted.core.engine.output_figures import OutputFigures
+    from quanted.tui.widgets.output_table import outputs_table
+    from tests.core.report_scene import SCORES, output_figures
+
+    boxes = "@attach_boxes/out0_0:out0"
+    outputs = {t: OutputFigures.from_json(output_figures(t, "values", 0.9999, t == SCORES))
+               for t in (boxes, SCORES)}
+    lines = plain(outputs_table("quantized", outputs, compact=True), width=78).splitlines()
+    rows = [line.split() for line in lines if line.startswith("@")]
+    assert [row[0] for row in rows] == [boxes, SCORES]
+    assert rows[1][-2:] == ["2.1", "COLLAPSED"]
+    assert any(line.startswith("collapsed: @attach_scores/out0_1:out0: 3 distinct")
+               for line in lines)

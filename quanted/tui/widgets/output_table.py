@@ -12,14 +12,16 @@ from quanted.core.engine.output_figures import OutputFigures
 
 def outputs_table(name: str, outputs: dict[str, OutputFigures], compact: bool = False) -> Table:
     """Per output over every input; a collapsed output in red with why. `compact` (the analyze
-    screen, above its largest drops): without the distinct-value columns, and why an output
-    collapsed under the table instead of in a row, so an 80-column screen keeps the ids."""
+    screen, above its largest drops): without the distinct-value columns, borders or left
+    padding, and why an output collapsed under the table instead of in a row, so an 80-column
+    screen keeps detnet's ids whole."""
     count = next(iter(outputs.values())).count
     collapsed = [f for f in outputs.values() if f.resolution.collapsed]
     table = Table(title=f"per output, {name} vs float over {count} input(s)",
                   title_justify="left", title_style="bold", expand=False,
-                  box=box.SIMPLE_HEAD, pad_edge=not compact,
+                  box=None if compact else box.SIMPLE_HEAD, pad_edge=not compact,
                   padding=(0, 1, 0, 0) if compact else (0, 1),
+                  header_style="bold underline" if compact else "table.header",
                   caption="\n".join(f"collapsed: {f.tensor}: {f.resolution.why}"
                                     for f in collapsed) if compact and collapsed else None,
                   caption_justify="left", caption_style="red")
