@@ -4,10 +4,9 @@
 
 Each round copies the generated file (a new inode: the verdict cache misses, as for a file
 written by someone else) and runs `quanted add` in a fresh interpreter that stamps wall and
-CPU time (this process, all its threads; the forked child's CPU is not in it) at each phase:
-imports, the argument parser, the read, the fast index, the edit, the full scan (the back of
-the table in the forked child while the temp file is written in a thread), the rename. Medians
-over the rounds; the same rounds time `vim -u NONE -es +q FILE` for the ratio.
+CPU time at each phase: imports, the argument parser, the read, the fast index, the edit, the
+full scan, the temp file written, the rename. Medians over the rounds; the same rounds time
+`vim -u NONE -es +q FILE` for the ratio.
 """
 
 from __future__ import annotations
@@ -37,15 +36,12 @@ T0, C0 = time.perf_counter(), time.process_time()
 marks = []
 def mark(what):
     marks.append((what, time.perf_counter() - T0, time.process_time() - C0))
-from quanted.launch import read_early
-read_early(sys.argv[1:])  # as the `quanted` command starts: the file read beside the imports
-mark("early read started")
 from quanted.cli import dispatch
 mark("imports: quanted.cli")
 from quanted.cli import edit_commands
 mark("imports: edit_commands")
 from quanted.core.document import model as document
-from quanted.core.disk import pending_write
+from quanted.core.disk import saving
 from quanted.core.format import scanner
 def stamped(owner, name, label):
     real = getattr(owner, name)
@@ -56,15 +52,15 @@ def stamped(owner, name, label):
         finally:
             mark("< " + label)
     setattr(owner, name, wrapper)
-stamped(document, "read_stamped", "read (the early read's bytes taken)")
+stamped(document, "read_stamped", "read")
 stamped(scanner, "index", "fast index")
-stamped(scanner, "scan", "full scan (this process's part)")
-stamped(pending_write, "fill_temp", "temp file written (thread)")
-stamped(pending_write, "replace_temp", "check as read, rename")
+stamped(scanner, "scan", "full scan")
+stamped(saving, "write_temp", "temp file written")
+stamped(saving, "replace_temp", "check as read, rename")
 status = dispatch.main(sys.argv[1:])
 mark("done")
 print(json.dumps(marks), file=sys.stderr)
-dispatch.leave(status)  # as the `quanted` command leaves
+sys.exit(status)
 """
 
 

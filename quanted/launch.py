@@ -1,19 +1,14 @@
-"""The `quanted` command (and `python -m quanted`): for a command that reads a .quantize file
-first thing, that read starts in a thread (core/disk/prefetch.py) before the command's modules
-are imported, then the CLI runs as usual (cli/dispatch.run)."""
+"""The `quanted` command (and `python -m quanted`): the CLI (cli/dispatch.run), with a ctrl+c
+before its own handler is in place turned into its status."""
 
 from __future__ import annotations
 
 import os
 import sys
 
-# Commands whose first positional argument is the .quantize file they read at once.
-_READS_FIRST = ("add", "remove", "check", "layers")
-
 
 def run() -> None:
     try:
-        read_early(sys.argv[1:])
         from quanted.cli.dispatch import run as run_cli
 
         run_cli()
@@ -26,10 +21,3 @@ def run() -> None:
         finally:
             os._exit(130)
 
-
-def read_early(argv: list[str]) -> None:
-    """Start the early read of the file the command `argv` reads first, if it reads one."""
-    if len(argv) >= 2 and argv[0] in _READS_FIRST and not argv[1].startswith("-"):
-        from quanted.core.disk import prefetch
-
-        prefetch.start(argv[1])

@@ -33,13 +33,20 @@ to the activation's range, so it is compared with the float output clamped to wh
 quantized values saturate: [min_value, max_value] for asymmetric_affine, the qtype's range for
 dynamic_fixed_point ("clamped": true, marked `c`); cosine_raw is always the raw comparison.
 A converter layer a hybrid run inserted is compared with the float output it converts.
+After the table, per model output (as `quanted verify` gives them, from the same runs): kind,
+worst cosine, SQNR, max abs error and the resolution check (COLLAPSED), then what the quantized
+run measured ("quantized: the file's table: N layer(s) raised").
 The result is cached in .quanted/analysis/: analyzing an unchanged file runs no engine, and
 the float run is reused after an edit (one engine run).
 
 --json prints exactly one object (the log goes to stderr):
   {"file", "iterations", "model": the quantized run's model .json,
+   "configuration": what the quantized run measured,
    "layers": [{"layer", "port", "cosine", "cosine_min", "cosine_raw", "clamped", "sqnr_db",
-               "max_abs_error", "drop", "max_entropy", "customized", "converter"}]}
+               "max_abs_error", "drop", "max_entropy", "customized", "converter"}],
+   "outputs": {TENSOR: {"tensor", "kind", "count", "min_cosine", "mean_cosine", "sqnr_db",
+                        "max_abs_error", "resolution": {..., "collapsed", "why"},
+                        "top1_agree", "mean_top5_overlap"}} (as verify's per-output figures)}
 exit status: 0 ok, the engine's status when a run fails, 2 unreadable input, 130 cancelled."""
 
 SORTS = ("drop", "cosine", "entropy")
@@ -103,8 +110,29 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         write_fitted(sys.stdout, items, entropy, customized, fit, pending)
     else:
         write_table(sys.stdout, items, entropy, customized, bars=False)
+    write_summary(sys.stdout, result, fit)
     _note_pending_after(pending, items)
     return 0
+
+
+def write_summary(out: TextIO, result: Analysis, width: int | None = None) -> None:
+    """After the table: per model output, the figures verify gives (verify_table.output_lines),
+    and what the quantized run measured, in verify's words. On a terminal `width` wide the
+    sentences saying why an output collapsed are wrapped (the rows stay whole, as verify's)."""
+    import textwrap
+
+    from quanted.cli.verify_table import output_lines
+
+    if result.outputs:
+        out.write("\n")
+        for line in output_lines("quantized", result.outputs):
+            if width is not None and line.startswith("  collapsed: ") and len(line) > width:
+                wrapped = textwrap.wrap(line, width - 1, subsequent_indent="    ")
+                out.write("\n".join(wrapped) + "\n")
+            else:
+                out.write(line + "\n")
+    if result.configuration:
+        out.write(f"quantized: {result.configuration}\n")
 
 
 def _note_pending(path: Path) -> list[str]:
@@ -177,6 +205,8 @@ def to_json(path: Path, result: Analysis, items: list[LayerFigures], entropy: di
         "file": str(path),
         "iterations": result.iterations,
         "model": str(result.model),
+        "configuration": result.configuration,
+        "outputs": {tensor: figures.to_json() for tensor, figures in result.outputs.items()},
         "layers": [{"layer": it.layer, "port": it.port, "cosine": it.cosine,
                     "cosine_min": it.cosine_min, "cosine_raw": it.cosine_raw,
                     "clamped": it.clamped, "sqnr_db": it.sqnr_db,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import atexit
 import importlib
 import os
 import sys
@@ -119,26 +118,7 @@ def _safe_streams() -> None:
 
 def run() -> NoReturn:
     """The `quanted` command."""
-    leave(main())
-
-
-def leave(status: int) -> NoReturn:
-    """Out of the process at once when nothing is left to run at exit (no atexit callback, no
-    other thread; stdout and stderr flushed): the interpreter's teardown, freeing every object
-    and module one by one, was 10 ms of a 15 MB `add` (whose budget is 2x vim's open).
-    Otherwise, as sys.exit."""
-    threading = sys.modules.get("threading")
-    callbacks = getattr(atexit, "_ncallbacks", None)
-    if callbacks is not None and callbacks() == 0 and (
-            threading is None or threading.active_count() == 1):
-        try:
-            for stream in (sys.stdout, sys.stderr):
-                if stream is not None:
-                    stream.flush()
-        except (OSError, ValueError):
-            sys.exit(status)  # the interpreter reports a failed flush as it always does
-        os._exit(status)
-    sys.exit(status)
+    sys.exit(main())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,19 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from quanted.cli import selection
-from quanted.cli.interrupted import refuse_if_interrupted, warn_if_interrupted
+from quanted.cli.interrupted import warn_if_interrupted
 from quanted.cli.open_command import ENTROPY_HELP
 from quanted.core.format import qtypes
+from quanted.core.document.edit import edit_file
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import EditError
-from quanted.core.disk.files import check_regular, locked
 from quanted.core.format.keys import shown
-from quanted.core.format.scanner import GuessMissed
 from quanted.core.format.validate import (
     ERROR,
     check,
@@ -124,15 +122,14 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     _refuse_bad_input([*args.layers, args.qtype], args.comment, args.file)
-    check_regular(args.file, "a .quantize file")  # before a lock file is made beside it
-    # Locked from the read to the rename: a concurrent edit waits for this one, then builds
-    # on it; none is lost.
-    with locked(args.file):
-        refuse_if_interrupted(args.file)
-        picked = None
+    picked: list[Picked] = []
+
+    def pick() -> None:  # under the edit's lock: its own read of the file, let go before
         if args.above is not None or args.top is not None:
-            picked = selection.pick(args)  # its own read of the file, let go before this one
-        messages = _edit(args, lambda doc: _add(doc, args, picked))
+            picked.append(selection.pick(args))
+
+    messages = edit_file(args.file, lambda doc: _add(doc, args, picked[0] if picked else None),
+                         force=args.force, first=pick)
     _confirm(messages, args.file)  # only once it is written: a failed save printed nothing
     return 0
 
@@ -155,33 +152,6 @@ def _confirm(messages: list[str], path: Path) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
-
-
-def _edit(args: argparse.Namespace,
-          edit: Callable[[QuantizeDocument], list[str]]) -> list[str]:
-    """Open, edit, save (or verify) under the caller's lock. First the guessed index (or an
-    earlier run's verdict on this version) with a child already on the back of a big table:
-    the full scan runs in the save while the new file is written beside this one (replaced
-    only if it passes), or in verify(). A file with top-level keys the guess skipped is
-    edited again from the fast index: nothing was written or printed the first time."""
-    try:
-        return _edit_once(args, edit, guess=True)
-    except GuessMissed:
-        return _edit_once(args, edit, guess=False)
-
-
-def _edit_once(args: argparse.Namespace, edit: Callable[[QuantizeDocument], list[str]],
-               guess: bool) -> list[str]:
-    doc = QuantizeDocument.open(args.file, full=False, split=True, guess=guess)
-    try:
-        messages = edit(doc)
-        if doc.is_modified:
-            doc.save(force=args.force)
-        else:
-            doc.verify()  # a broken file is exit 2 whether or not this edit changed anything
-    finally:
-        doc.close()
-    return messages
 
 
 def _add(doc: QuantizeDocument, args: argparse.Namespace, picked: Picked | None) -> list[str]:
@@ -248,10 +218,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     """Idempotent like `add`: a layer of the file that is not customized is `unchanged`; a
     name that is neither customized nor a layer of the file is an error (a typo, most likely)."""
     _refuse_bad_input(args.layers, None, args.file)
-    check_regular(args.file, "a .quantize file")
-    with locked(args.file):
-        refuse_if_interrupted(args.file)
-        messages = _edit(args, lambda doc: _remove(doc, args))
+    messages = edit_file(args.file, lambda doc: _remove(doc, args), force=args.force)
     _confirm(messages, args.file)
     return 0
 

@@ -48,7 +48,9 @@ Progress goes to stderr, the report to stdout. --json prints:
                "seconds": F, "phase": "bounds|bisect|prune", "cached": BOOL,
                "worker": null|ADDRESS (the dask worker that ran it, with --scheduler),
                "outputs": {T: worst cosine}, "check": null|{"acceptable", "metric"}}],
-   "points": [{"count": K, "min_cosine": F}]}
+   "points": [{"count": K, "min_cosine": F, "acceptable": null|bool, "metric": null|F}]}
+   (a point: the trial with the best worst cosine at K layers raised, and the check's verdict
+   and metric on that trial)
 
 Exit status: 0 the target is met, 1 it cannot be (or the budget ran out first), 130
 cancelled, the engine's status when an engine run fails.

@@ -18,7 +18,7 @@ from quanted.core.tune.progress import (
     TrialEnded,
     TrialStarted,
 )
-from quanted.core.tune.search import Outcome
+from quanted.core.tune.search import Outcome, Point, operating_points
 from quanted.core.tune.session import Setup, TunePlan
 
 
@@ -151,8 +151,7 @@ def report_json(setup: Setup, outcome: Outcome, applied: Applied | None) -> dict
                          for side in compared(setup.quantize, setup.iterations)],
         "layers": dict(outcome.customized) if outcome.met else {},
         "trials": [trial.to_json() for trial in outcome.trials],
-        "points": [{"count": count, "min_cosine": cosine}
-                   for count, cosine in outcome.points()],
+        "points": [point.to_json() for point in operating_points(outcome.trials)],
     }
 
 
@@ -182,9 +181,19 @@ def report_lines(setup: Setup, outcome: Outcome, applied: Applied | None) -> lis
     reused = sum(1 for t in outcome.trials if t.cached)
     out.append(f"trials: {len(outcome.trials)} ({reused} reused from {setup.store.folder}), "
                f"{duration(engine)} of engine time")
-    out.append("operating points (layers raised: best worst-cosine measured):")
-    out += [f"  {count:4d}: {cosine:.6f}" for count, cosine in outcome.points()]
+    points = operating_points(outcome.trials)
+    checked = any(p.acceptable is not None for p in points)
+    out.append("operating points (layers raised: best worst-cosine measured"
+               + ("; the check on that trial" if checked else "") + "):")
+    out += [f"  {p.count:4d}: {p.min_cosine:.6f}" + _point_check(p) for p in points]
     return out
+
+
+def _point_check(point: Point) -> str:
+    if point.acceptable is None:
+        return ""
+    verdict = "acceptable" if point.acceptable else "NOT acceptable"
+    return f"  {verdict}" + (f", metric={point.metric:g}" if point.metric is not None else "")
 
 
 def _calibration_lines(setup: Setup) -> list[str]:

@@ -39,7 +39,8 @@ def _command(code: str, *args: str, **kwargs) -> subprocess.CompletedProcess[str
 
 # -- ctrl+c before the command's handler ----------------------------------------------------
 
-@pytest.mark.parametrize("where", ["quanted.launch.read_early", "quanted.cli.dispatch.main"])
+@pytest.mark.parametrize("where", ["quanted.cli.dispatch._safe_streams",
+                                   "quanted.cli.dispatch.main"])
 def test_ctrl_c_before_the_handler_is_one_line_and_130(model, where):
     """The first tens of ms are imports and the parser; a ctrl+c there is KeyboardInterrupt
     raised wherever the interpreter is (here: in the step named)."""

@@ -18,7 +18,7 @@ from tests.core.report_scene import populate
 pytestmark = pytest.mark.browser
 
 PLOTS = ["plot-cosine", "plot-drop", "plot-entropy", "plot-outputs", "plot-tune",
-         "plot-history"]
+         "plot-tune-metric", "plot-history"]
 VIEWS = "[...Bokeh.index.all_views()]"
 # The plot scrolled into view, and the window position of its point (x, y), from Bokeh's
 # own scales.
@@ -77,6 +77,40 @@ def test_hovering_a_point_shows_its_layer_id(browser, report_page):
         page.mouse.move(*page.evaluate(POINT, [f"plot-{name}", index, row[name]]))
         page.locator(".bk-Tooltip").get_by_text(row["layer"], exact=True).first.wait_for(
             state="visible", timeout=5000)
+    page.close()
+
+
+def test_the_per_output_table_the_check_and_the_metric_plot_are_shown(browser, report_page):
+    """The last verify is a detector's (report_scene.record_verify): its per-output table and
+    the check's verdicts are on the page, the tune's check metric has its plot, linked to the
+    cosine plot's layer axis, and hovering the chosen set's star names its metric."""
+    page = open_report(browser, report_page)
+    table = page.locator("#per-output")
+    table.scroll_into_view_if_needed()
+    assert table.is_visible()
+    assert table.locator("tr").count() == 5  # the header, 2 outputs x 2 runs
+    assert table.locator("td.collapsed").count() == 1
+    assert "plain quantized: NOT acceptable (metric=0.156536)" in page.locator(
+        "#check").inner_text()
+    linked = page.evaluate(f"""() => {{
+      const views = {VIEWS};
+      const tune = views.find(v => v.model.name === 'plot-tune');
+      const metric = views.find(v => v.model.name === 'plot-tune-metric');
+      return tune.model.x_range.id === metric.model.x_range.id;
+    }}""")
+    assert linked
+    # their x axes line up: layer count 0 is at the same place on the page in both
+    zero = [page.evaluate(POINT, [name, 0, 0])[0] for name in ("plot-tune", "plot-tune-metric")]
+    assert abs(zero[0] - zero[1]) < 1
+    star = page.evaluate("""() => {
+      const view = [...Bokeh.index.all_views()].find(v => v.model.name === 'plot-tune-metric');
+      const data = view.model.renderers.at(-1).data_source.data;
+      return [data.count[0], data.metric[0]];
+    }""")
+    page.mouse.move(*page.evaluate(POINT, ["plot-tune-metric", *star]))
+    page.locator(".bk-Tooltip").get_by_text("acceptable", exact=True).first.wait_for(
+        state="visible", timeout=5000)
+    assert page.errors == []
     page.close()
 
 

@@ -103,7 +103,8 @@ def test_without_an_analysis_each_format_says_how_to_make_one(quantized, capsys)
     assert f"Per-layer analysis: {NO_ANALYSIS}." in md
     data = json.loads(report(capsys, quantized, "json"))
     assert data["analysis"] == {"state": "none", "time": None, "age_seconds": None,
-                                "iterations": None, "text": NO_ANALYSIS}
+                                "iterations": None, "configuration": None,
+                                "text": NO_ANALYSIS}
     assert data["customized"][0]["analysis"] is None
     rows = csv_rows(report(capsys, quantized, "csv"))
     assert rows[0]["analysis"] == NO_ANALYSIS

@@ -57,6 +57,35 @@ def test_with_check_and_no_cosine_target_only_the_check_decides(model, monkeypat
     assert list((model.parent.parent / "tmp").iterdir()) == []  # check folders are gone
 
 
+def test_operating_points_carry_the_checks_verdict_and_metric(model, monkeypatch, capsys,
+                                                               check):
+    """Each point of `--json` and of the report: the best worst cosine at a count, with the
+    check's verdict and metric on that same trial."""
+    conf = configure(model, monkeypatch, weights=NON_MONOTONIC, pairs=PAIRS)
+    code, result, _ = tune(model, capsys, "--check", check)
+    assert code == 0
+    best: dict[int, dict] = {}
+    for trial in result["trials"]:
+        count = len(trial["layers"])
+        if trial["applied"] and (count not in best
+                                 or trial["min_cosine"] > best[count]["min_cosine"]):
+            best[count] = trial
+    assert result["points"] == [
+        {"count": count, "min_cosine": t["min_cosine"], "acceptable": t["check"]["acceptable"],
+         "metric": t["check"]["metric"]} for count, t in sorted(best.items())]
+    assert result["points"][0]["acceptable"] is False  # plain: 0.497 < 0.75
+    # The report (every trial reused from the journal) says it beside each point.
+    assert main(["tune", str(model), "--pegasus", PEGASUS, "--jobs", "1", "--check",
+                 check]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index("operating points (layers raised: best worst-cosine measured; the "
+                        "check on that trial):")
+    first = result["points"][0]
+    assert lines[start + 1] == (f"  {0:4d}: {first['min_cosine']:.6f}  NOT acceptable, "
+                                f"metric={first['metric']:g}")
+    assert worst(best[1]["layers"], conf) == pytest.approx(best[1]["min_cosine"], abs=1e-6)
+
+
 def test_check_verdicts_are_recorded_and_reused_for_the_same_command(model, monkeypatch,
                                                                      capsys, check):
     configure(model, monkeypatch, weights={CONV2: 0.1})  # the check can never accept

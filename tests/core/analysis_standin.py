@@ -4,13 +4,16 @@ in tests/engine/test_analysis_engine.py.
 
 Each probe `quanted_probe_U` reading `@L:P` gets, for input i, fixed pseudo-random values from
 (L, i); the quantized run rounds them to steps of 1/8, or 1/1024 for layers the .quantize file
-lists in customized_quantize_layers. STANDIN_MODE=fail exits 3 after a log line; =hang waits
+lists in customized_quantize_layers. The model's own `op: output` layers are dumped too, as the
+engine does (`iter_I_<folded id>_<port>_<shape>.npy`), with their input's values.
+STANDIN_MODE=fail exits 3 after a log line; =hang waits
 (for a cancel). STANDIN_LOG names a file that gets one line per invocation."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 import zlib
@@ -59,7 +62,7 @@ def main(args: list[str]) -> int:
         customized = {line.split(":")[0].strip() for line in block.splitlines() if ":" in line}
     for i in range(int(str(opt("--iterations")))):
         for lid, layer in model["Layers"].items():
-            if not lid.startswith("quanted_probe_"):
+            if layer.get("op") != "output":
                 continue
             source = layer["inputs"][0][1:].rsplit(":", 1)[0]
             rng = np.random.default_rng(zlib.crc32(source.encode()) + i)
@@ -67,7 +70,8 @@ def main(args: list[str]) -> int:
             if quantized:
                 step = 1024.0 if source in customized else 8.0
                 values = (np.round(values * step) / step).astype(np.float32)
-            path = out / f"iter_{i}_{lid}_out0_{'_'.join(map(str, SHAPE))}.npy"
+            name = lid if lid.startswith("quanted_probe_") else re.sub(r"[^A-Za-z0-9_]", "_", lid)
+            path = out / f"iter_{i}_{name}_out0_{'_'.join(map(str, SHAPE))}.npy"
             np.save(path, values)
             print(f"I 00:00:00 Save tensor {path}", flush=True)
     return 0

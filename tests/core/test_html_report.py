@@ -102,3 +102,50 @@ def test_without_bokeh_the_error_says_what_to_install(sample, monkeypatch):
     with pytest.raises(page.MissingExtra, match=r"pip install 'quanted\[html\]'") as caught:
         page.render(sources.gather(sample))
     assert caught.value.exit_code == 2
+
+
+def test_the_last_verify_per_output_figures_and_check_in_both_reports(sample):
+    """populate's last verify is a detector's (report_scene.record_verify): two outputs with
+    their figures per run, the plain run's score head collapsed, and a task check."""
+    from quanted.core.report import handover
+    from tests.core.report_scene import CHECK, OUTPUT, SCORES
+
+    populate(sample)
+    report = handover.build(sample)
+    md = report.markdown()
+    table = [line for line in md.splitlines() if line.startswith("| `@")]
+    assert [line.split(" | ")[:3] for line in table if "plain" not in line] == [
+        [f"| `{OUTPUT}`", "quantized", "class"], [f"| `{SCORES}`", "quantized", "values"]]
+    collapsed = next(line for line in table if SCORES in line and "plain quantized" in line)
+    assert "| 0.999976 | 44.1 | 0.647894 | COLLAPSED: 3 distinct quantized values" in collapsed
+    assert (f"Task check `{CHECK}`: quantized acceptable (metric=0.0238064); plain quantized "
+            "NOT acceptable (metric=0.156536).") in md
+    assert "Quantized: the file's table: " in md
+    verify = report.to_json()["verify"]
+    assert [(o["tensor"], o["run"]) for o in verify["outputs"]] == [
+        (OUTPUT, "quantized"), (OUTPUT, "plain quantized"), (SCORES, "quantized"),
+        (SCORES, "plain quantized")]
+    assert verify["check"]["quantized"]["metric"] == 0.0238064
+    html = page.render(sources.gather(sample))
+    rows = re.findall(r"<tr><td><code>(@[^<]+)</code></td><td>([a-z ]+)</td>",
+                      html[html.index("id='per-output'"):])
+    assert rows == [(OUTPUT, "quantized"), (OUTPUT, "plain quantized"),
+                    (SCORES, "quantized"), (SCORES, "plain quantized")]
+    assert "<td class='collapsed'>COLLAPSED: 3 distinct" in html
+    assert re.search(r"<p id='check'>Task check <code>python3 examples/check_scores.py</code>: "
+                     r"quantized: <b>acceptable \(metric=0.0238064\)</b>; plain quantized: "
+                     r"<b>NOT acceptable \(metric=0.156536\)</b></p>", html)
+
+
+def test_tune_trials_with_a_check_metric_get_their_plot(sample):
+    populate(sample)
+    data = sources.gather(sample)
+    chosen = [t for t in data.trials if t.chosen]
+    assert [(t.acceptable, t.metric) for t in chosen] == [(True, 0.0038)]
+    assert all(t.metric is not None for t in data.trials)
+    html = page.render(data)
+    assert "plot-tune-metric" in html and "check metric" in html
+    # a tune without --check: no metric plot
+    for trial in data.trials:
+        object.__setattr__(trial, "metric", None)
+    assert "plot-tune-metric" not in page.render(data)

@@ -314,7 +314,10 @@ def test_cli_json_shape_and_a_second_analyze_runs_no_engine(sample_story):
     status, out, err = sample_story["cli_json"]
     assert status == 0, err
     data = json.loads(out)
-    assert set(data) == {"file", "iterations", "model", "layers"}
+    assert set(data) == {"file", "iterations", "model", "layers", "outputs", "configuration"}
+    assert data["configuration"].startswith("the file's table: ")
+    [(tensor, output)] = data["outputs"].items()  # the sample's one output, verify's figures
+    assert output["tensor"] == tensor and output["count"] == 4 and "resolution" in output
     assert data["iterations"] == 4 and data["model"].endswith("tinynet.json")
     keys = {"layer", "port", "cosine", "cosine_min", "cosine_raw", "clamped", "sqnr_db",
             "max_abs_error", "drop", "max_entropy", "customized", "converter"}

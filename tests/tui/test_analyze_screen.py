@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pytest
 from engine_helpers import plain, wait_for
 from tui_helpers import settle
@@ -16,6 +17,7 @@ from quanted.tui.app import QuantedApp
 from quanted.tui.screens.analyze import AnalyzeScreen
 from quanted.tui.screens.main import MainScreen
 from quanted.tui.widgets.layer_table import LayerTable
+from tests.core.model_folder import write_model_folder
 from tests.core.test_analysis_flow import STANDIN, quantize_text, standin_model
 
 
@@ -160,3 +162,54 @@ async def test_a_customized_layer_not_applied_yet_is_said_in_the_view_and_on_its
         table.cursor = index
         await wait_for(pilot, lambda: "not applied yet" in str(table.border_subtitle),
                        what="the highlighted row's note")
+
+
+async def test_the_summary_names_what_it_measured_and_gives_each_output_its_figures(tmp_path,
+                                                                                   monkeypatch):
+    """A two-output model (tests/core/test_analysis_outputs.py's): above the largest drops,
+    what the quantized run measured and the per-output table, as `quanted analyze` prints
+    them."""
+    from tests.core.test_analysis_outputs import OUTPUTS, TWO
+
+    write_model_folder(tmp_path, TWO, ["in_0.npy", "in_1.npy"])
+    for i in range(2):
+        np.save(tmp_path / f"in_{i}.npy", np.full((1, 2), i, dtype=np.float32))
+    path = tmp_path / "m_uint8.quantize"
+    path.write_text(quantize_text())
+    monkeypatch.setenv("QUANTED_PEGASUS", f"{sys.executable} {STANDIN}")
+    app = QuantedApp(path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await _analyze(app, pilot)
+        await wait_for(pilot, lambda: screen.result is not None, timeout=60, what="the result")
+        lines = [line.rstrip() for line in
+                 plain(screen.query_one("#analyze-result").content).splitlines()]
+        assert lines[0] == "quantized: the file's table: plain, no layer raised"
+        assert lines[1] == "per output, quantized vs float over 2 input(s)"
+        rows = {line.split()[0]: line.split() for line in lines if line.strip().startswith("@")}
+        for tensor, figures in screen.result.outputs.items():
+            assert rows[tensor][1:5] == ["values", f"{figures.min_cosine:.6f}",
+                                         f"{figures.sqnr_db:.1f}",
+                                         f"{figures.max_abs_error:.6f}"]
+        assert set(rows) == set(OUTPUTS)
+        assert any(line.startswith("Largest drops") for line in lines)
+        # on an 80-column screen (78 inside the padding) each id stays whole on its row
+        narrow = plain(screen.query_one("#analyze-result").content, width=78).splitlines()
+        assert {line.split()[0] for line in narrow if line.lstrip().startswith("@")} == set(OUTPUTS)
+
+
+def test_the_compact_per_output_table_keeps_detector_ids_whole_at_80_columns():
+    """detnet's output ids and a collapsed score head (the figures of report_scene's verify
+    record), as the analyze screen draws them in 78 columns."""
+    from quanted.core.engine.output_figures import OutputFigures
+    from quanted.tui.widgets.output_table import outputs_table
+    from tests.core.report_scene import SCORES, output_figures
+
+    boxes = "@attach_boxes/out0_0:out0"
+    outputs = {t: OutputFigures.from_json(output_figures(t, "values", 0.9999, t == SCORES))
+               for t in (boxes, SCORES)}
+    lines = plain(outputs_table("quantized", outputs, compact=True), width=78).splitlines()
+    rows = [line.split() for line in lines if line.startswith("@")]
+    assert [row[0] for row in rows] == [boxes, SCORES]
+    assert rows[1][-2:] == ["2.1", "COLLAPSED"]
+    assert any(line.startswith("collapsed: @attach_scores/out0_1:out0: 3 distinct")
+               for line in lines)

@@ -138,3 +138,37 @@ def test_snapshot_of_a_finished_search(sample, monkeypatch, snap_compare):
     # reuses them all: no measured seconds on screen.
     session.search(session.prepare(sample, session.Options()))
     assert snap_compare(QuantedApp(sample.name), terminal_size=(120, 40), run_before=search)
+
+
+async def test_the_plot_draws_the_check_metric_below_and_marks_the_chosen_count():
+    """The widget alone (the editor's tune has no --check; trials a `tune --check` recorded
+    bring their metric): a band of metric bars under the cosine bars, coloured by verdict."""
+    from textual.app import App, ComposeResult
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield TunePlot(id="plot")
+
+    app = One()
+    async with app.run_test(size=(40, 12)) as pilot:
+        plot = app.query_one(TunePlot)
+        plot.styles.height = 10
+        points = [(0, 0.22), (1, 0.98), (2, 0.995), (5, 0.999)]
+        plot.show(points, 0.99)
+        await pilot.pause()
+        plain_lines = plot.render().plain.splitlines()
+        assert plain_lines[-1].split() == ["0", "1", "2", "5"]
+        checks = {0: (False, 0.78), 1: (False, 0.05), 2: (True, 0.0238), 5: (True, 0.002)}
+        plot.show(points, 0.99, checks, chosen=2)
+        await pilot.pause()
+        content = plot.render()
+        lines = content.plain.splitlines()
+        rows = plot.content_region.height - 1
+        band = max(2, rows // 3)
+        assert len(lines) == rows + 1 and lines[-1].split() == ["0", "1", "2*", "5"]
+        metric_rows = lines[rows - band:rows]
+        assert metric_rows[-1][0] == "█"  # the plain model's 0.78: the tallest metric
+        assert metric_rows[0][0] == "█" and metric_rows[0][10:12].strip() == ""
+        assert plot.border_subtitle == "target 0.99 · below: check metric 0–0.78"
+        styles = {span.style for span in content.spans}
+        assert {"$text-success", "$text-error", "$text-primary", "$text-warning"} <= styles

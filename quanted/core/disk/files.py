@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from quanted.core.disk import prefetch
 from quanted.core.errors import EditError, FileChangedError, ReadError
 from quanted.core.disk.stamp import SMALL_FILE, DiskStamp
 
@@ -59,11 +58,7 @@ def read_stamped(path: Path, kind: str = "a .quantize file") -> tuple[bytes, Dis
     """read_bytes, and the stamp that names the bytes read: the file's stat just before the
     read, equal to the one just after it. A file whose stat moved during the read (another
     program writing it) is read again, READ_TRIES times at most, then refused: torn bytes are
-    a version that never was on disk. Bytes read early by core/disk/prefetch.py, of the file as
-    it is now, are taken instead."""
-    early = prefetch.take(os.fspath(path))
-    if early is not None:
-        return early
+    a version that never was on disk."""
     for _ in range(READ_TRIES):
         fd = _open_regular(path, kind)
         try:

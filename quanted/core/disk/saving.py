@@ -96,8 +96,7 @@ def open_temp(target: Path, force: bool) -> Temp:
 
 def fill_temp(temp: Temp, data: Data, target: Path) -> None:
     """The bytes into open_temp's file, synced, left open for replace_temp (closed and removed
-    on any error). System calls only: run in a thread beside a scan, it needs the GIL for
-    next to nothing."""
+    on any error)."""
     try:
         _write_all(temp.fd, [data] if isinstance(data, bytes) else data)
         if temp.owner is not None:

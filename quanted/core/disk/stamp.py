@@ -1,13 +1,11 @@
 """One version of a file on disk, as its stat names it: the one reading of "the same version"
-behind the early read (core/disk/prefetch.py), the read of a document (core/disk/files.py),
-the verdict cache (core/disk/verdicts.py) and the changed-on-disk check
-(core/document/model.py).
+behind the read of a document (core/disk/files.py), the verdict cache (core/disk/verdicts.py)
+and the changed-on-disk check (core/document/model.py).
 
 A stamp only ever describes bytes someone read or wrote: the stat taken just before a read
 when it equals the one just after it, or a save's own temp file's. Not the whole stat:
 reading a file moves its atime. ctime is in it because no writer can set it back (a same-size
-change that puts the old mtime back still moves it). Imports os only: the early read uses it
-before anything else is imported.
+change that puts the old mtime back still moves it).
 """
 
 from __future__ import annotations
@@ -16,8 +14,7 @@ import os
 
 
 class DiskStamp(tuple[int, int, int, int, int]):
-    """(device, inode, size, mtime_ns, ctime_ns). A tuple, not a NamedTuple: importing typing
-    would delay the early read."""
+    """(device, inode, size, mtime_ns, ctime_ns)."""
 
     __slots__ = ()
 

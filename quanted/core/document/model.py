@@ -10,13 +10,12 @@ from typing import TypeVar
 
 from quanted.core.format import block, block_parse, scanner
 from quanted.core.document import empty_header
-from quanted.core.disk import splitscan, verdicts
+from quanted.core.disk import verdicts
 from quanted.core.format.engine_yaml import refuse_unloadable
 from quanted.core.errors import EditError, FileChangedError, ReadError
 from quanted.core.disk.files import locked, read_stamped, remove_stale_temps, still_as_read
-from quanted.core.disk.pending_write import write_while
 from quanted.core.disk.saving import atomic_write
-from quanted.core.format.scanner import CUSTOMIZED, Scan, TableHelper, TensorQtype
+from quanted.core.format.scanner import CUSTOMIZED, Scan, TensorQtype
 from quanted.core.disk.stamp import DiskStamp
 
 _T = TypeVar("_T")
@@ -26,19 +25,14 @@ class QuantizeDocument:
     """A .quantize file held as its original bytes plus an editable customized block."""
 
     def __init__(self, data: bytes, path: str | Path | None = None, *, full: bool = True,
-                 scan: Scan | None = None, helper: TableHelper | None = None,
-                 guess: bool = False) -> None:
-        """`full=False`: the fast index (top-level lines only; `guess`: scanner.index's, and
-        verify() raises GuessMissed when it was wrong); verify() runs the full scan, as save()
-        does before it writes anything. `scan`: the full scan's verdict of these very bytes,
-        recalled (core/disk/verdicts.py). `helper`: the back of the table scanned elsewhere, for
-        the full scan (close() ends it)."""
+                 scan: Scan | None = None) -> None:
+        """`full=False`: the fast index (top-level lines only); verify() runs the full scan,
+        as save() does before it writes anything. `scan`: an index of these very bytes made
+        elsewhere (the full scan's verdict, recalled: core/disk/verdicts.py)."""
         self.path = Path(path) if path is not None else None
         self._label = str(path) if path is not None else "<input>"
-        self._helper, self._guessed = helper, guess and not full
         if scan is None:
-            scan = (scanner.scan(data, self._label, helper) if full
-                    else scanner.index(data, self._label, helper, self._guessed))
+            scan = scanner.scan(data, self._label) if full else scanner.index(data, self._label)
         self.scan: Scan = scan
         self._data = data
         self._pending: list[bytes | memoryview] | None = None
@@ -56,11 +50,9 @@ class QuantizeDocument:
         self.stamp: DiskStamp | None = None  # the version of the file `data` is (None: no file)
 
     @classmethod
-    def open(cls, path: str | Path, *, full: bool = True, split: bool = False,
-             guess: bool = False) -> QuantizeDocument:
-        """`full`, `guess`: as __init__; a version the full scan passed before is not scanned
-        again (core/disk/verdicts.py). `split` (and not full): a forked child starts on the back
-        of a big table (core/disk/splitscan.py) for verify(); the caller close()s the document."""
+    def open(cls, path: str | Path, *, full: bool = True) -> QuantizeDocument:
+        """`full`: as __init__; a version the full scan passed before is not scanned again
+        (core/disk/verdicts.py)."""
         path = Path(path)
         remove_stale_temps(path)  # left by a save that was killed
         data, stamp = read_stamped(path)
@@ -69,13 +61,7 @@ class QuantizeDocument:
             recalled.data = data
             doc = cls(data, path, scan=recalled)
         else:
-            helper = splitscan.start(data) if split and not full else None
-            try:
-                doc = cls(data, path, full=full, helper=helper, guess=guess)
-            except BaseException:
-                if helper is not None:
-                    helper.close()
-                raise
+            doc = cls(data, path, full=full)
             if full:
                 verdicts.record(stamp, doc.scan)
         doc.stamp = stamp
@@ -88,24 +74,15 @@ class QuantizeDocument:
         scan = self._indexed()
         if scan.verified:
             return
-        try:
-            full = scanner.scan(self.data, self._label, self._helper, text_checked=True)
-        finally:
-            self.close()
+        full = scanner.scan(self.data, self._label, text_checked=True)
         if (full.entries, full.key_indent, full.field_indent, full.newline, full.legacy) != (
             scan.entries, scan.key_indent, scan.field_indent, scan.newline, scan.legacy
         ):
-            missed = scanner.GuessMissed if self._guessed else ReadError
-            raise missed("the fast index and the full scan disagree; not written", self._label)
+            raise ReadError("the fast index and the full scan disagree; not written",
+                            self._label)
         scan.verified, scan.refusals = True, full.refusals
         if self.stamp is not None:
             verdicts.record(self.stamp, scan)
-
-    def close(self) -> None:
-        """End the helper of open(split=True) if verify() has not (idempotent)."""
-        helper, self._helper = self._helper, None
-        if helper is not None:
-            helper.close()
 
     @property
     def data(self) -> bytes:
@@ -352,25 +329,16 @@ class QuantizeDocument:
             # Never write what the full scan rejects: the rest of the file is checked once
             # (or was, by an earlier run), the new block each time (it is all that changed);
             # the file's error first. Written in pieces: joining 15 MB costs a tenth of the
-            # budget; a first edit's while the full scan reads the file (replaced if it passes).
+            # budget.
             text = self.block_text() if self.is_modified else None  # rendered once
             chunks = self._chunks(text)
             was_empty = block.is_empty(self._saved)
-            block_error = (scanner.block_error(text, self._label, self.scan.legacy)
-                           if text is not None else None)
-            def writable() -> None:  # never a file the engine's YAML loader refuses
-                self.verify()
-                refuse_unloadable(self.data, self.scan.refusals, self._block_span, text,
-                                  self._label)
-
-            if block_error is None and not self._indexed().verified:
-                stamp = write_while(target, chunks, force, writable, expect)
-            else:
-                self.verify()
-                if block_error is not None:
-                    raise block_error
-                writable()
-                stamp = atomic_write(target, chunks, force=force, expect=expect)
+            self.verify()
+            if text is not None:
+                scanner.check_block(text, self._label, self.scan.legacy)
+            # never a file the engine's YAML loader refuses
+            refuse_unloadable(self.data, self.scan.refusals, self._block_span, text, self._label)
+            stamp = atomic_write(target, chunks, force=force, expect=expect)
             if was_empty and not block.is_empty(self.block_state):
                 empty_header.remember(target, self._saved.header)
             replaced = self.stamp if target == self.path else None

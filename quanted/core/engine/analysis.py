@@ -24,6 +24,11 @@ to (layer_figures.clamp_range: the file's [min_value, max_value] for asymmetric_
 qtype's range for dynamic_fixed_point); `clamped` says so, `cosine_raw` keeps the raw
 comparison.
 
+The model's own outputs (its `op: output` layers, which the engine dumps beside the probes) get
+the figures verify gives per output (analysis_compare.compare_outputs: cosine, SQNR, max abs
+error, kind, resolution), and `configuration` names what the quantized run measured: the file's
+table as it is on disk, in verify's words (tables.describe).
+
 `run` either returns a complete Analysis (stored in the cache) or raises: AnalysisFailed
 (a StepFailed: exit_code = the engine's status; `.run`, `.status`, `.tail`), AnalysisCancelled
 (a StepCancelled: 130), a
@@ -47,12 +52,15 @@ from quanted.core.engine import analysis_cache as cache_mod
 from quanted.core.engine import baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine import probes as probe_mod
-from quanted.core.engine.analysis_compare import compare_dumps
+from quanted.core.engine.analysis_compare import compare_dumps, compare_outputs
 from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 from quanted.core.engine.layer_figures import LayerFigures
 from quanted.core.engine.model_json import read_model
+from quanted.core.engine.output_figures import OutputFigures
+from quanted.core.engine.outputs import OutputsError
 from quanted.core.engine.process import EngineProcess
 from quanted.core.engine.step import Cancel, Events, StepCancelled, StepFailed
+from quanted.core.engine.tables import describe
 from quanted.core.errors import QuantedError
 
 FLOAT, QUANTIZED = "float", "quantized"
@@ -112,6 +120,8 @@ class Analysis:
     current: bool = True
     engine_runs: int = 0  # engine runs this call made (0 when it came from the cache)
     own_seconds: float = 0.0  # reading dumps, mapping, figures (not the engine)
+    outputs: dict[str, OutputFigures] = field(default_factory=dict)  # per model output
+    configuration: str = ""  # what the quantized run measured (tables.describe)
 
     def by_layer(self) -> dict[str, LayerFigures]:
         """Each layer's out0 figures (else its first port's)."""
@@ -129,14 +139,19 @@ class Analysis:
         return {"key": self.key, "time": self.time, "file": str(self.file),
                 "iterations": self.iterations, "model": str(self.model),
                 "float_model": str(self.float_model), "runs": self.runs,
-                "layers": [item.to_json() for item in self.layers]}
+                "layers": [item.to_json() for item in self.layers],
+                "outputs": [figures.to_json() for figures in self.outputs.values()],
+                "configuration": self.configuration}
 
     @classmethod
     def from_cache(cls, data: dict, current: bool) -> Analysis:
+        outputs = [OutputFigures.from_json(raw) for raw in data.get("outputs") or []]
         return cls(Path(data["file"]), int(data["iterations"]), Path(data["model"]),
                    Path(data["float_model"]), str(data["key"]), str(data["time"]),
                    [LayerFigures.from_json(raw) for raw in data["layers"]],
-                   runs=list(data.get("runs") or []), current=current)
+                   runs=list(data.get("runs") or []), current=current,
+                   outputs={f.tensor: f for f in outputs},
+                   configuration=str(data.get("configuration") or ""))
 
 
 def age_text(seconds: float) -> str:
@@ -247,6 +262,18 @@ def load_latest(path: Path) -> Analysis | None:
             return None
 
 
+def configuration(quantize: Path) -> str:
+    """What an analysis of the file as it is measures, as verify says it of its quantized run:
+    the layers the table raises above the plain quantization of the kept base (else the one
+    most tensors have)."""
+    try:
+        doc = QuantizeDocument.open(quantize)
+        base = baseline.load(quantize)
+    except QuantedError:
+        return ""
+    return describe(doc, base.calibration.plain if base is not None else None)
+
+
 def _engine_run(label: str, the_plan: AnalysisPlan, model: Path, work: Path,
                 prefix: list[str]) -> tuple[EngineRun, list[probe_mod.Probe]]:
     folder = work / label
@@ -345,10 +372,16 @@ def run(
         float_folder = float_dumps if float_dumps is not None else folders[FLOAT]
         layers = compare_dumps(the_plan.quantize, the_plan.model, the_plan.files.model,
                                the_plan.iterations, float_folder, folders[QUANTIZED])
+        try:
+            outputs = compare_outputs(the_plan.files.model, the_plan.iterations, float_folder,
+                                      folders[QUANTIZED])
+        except OutputsError:
+            outputs = {}  # an engine that did not dump the model's outputs: layers only
         result = Analysis(the_plan.quantize, the_plan.iterations, the_plan.model,
                           the_plan.files.model, the_plan.key,
                           datetime.now(timezone.utc).isoformat(), layers, records,
-                          engine_runs=len(planned))
+                          engine_runs=len(planned), outputs=outputs,
+                          configuration=configuration(the_plan.quantize))
         if use_cache:
             store.store_result(the_plan.key, result.to_cache())
         result.own_seconds = time.monotonic() - started

@@ -24,7 +24,7 @@ from quanted.core.disk.files import glob_escape
 CACHE_DIR = Path(".quanted") / "analysis"
 # Part of every key: change FLOAT_SCHEME when the float dumps change, SCHEME when the figures do.
 FLOAT_SCHEME = "probes-1"
-SCHEME = "figures-2"
+SCHEME = "figures-3"  # 3: per-output figures and the configuration
 KEEP_FLOAT = 3
 KEEP_RESULTS = 20  # per .quantize file: the newest ones (each edit makes a new one)
 

@@ -1,4 +1,5 @@
-"""Compare the float and quantized probe dumps of one analysis, layer by layer.
+"""Compare the float and quantized probe dumps of one analysis, layer by layer, and the model's
+own outputs as verify does (compare_outputs: output_figures.OutputFigures, the same functions).
 
 Which float tensor a quantized one is compared with (itself, or for a converter the tensor it
 converts), and which reference (clamped when every consumer of the tensor clamps: see
@@ -9,8 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import probes as probe_mod
+from quanted.core.engine.output_figures import OutputFigures, proven_kinds
+from quanted.core.engine.outputs import OutputsError, find_dumps, model_io
 from quanted.core.engine.layer_figures import (
     CLAMPING_OPS,
     LayerFigures,
@@ -54,6 +59,29 @@ def compare_dumps(quantize: Path, model_json: Path, plain_model: Path, n: int,
         layers.append(item)
     set_drops(layers, inputs)
     return layers
+
+
+def compare_outputs(plain_model: Path, n: int, float_folder: Path, quant_folder: Path
+                    ) -> dict[str, OutputFigures]:
+    """Per model output (NAME.json's `op: output` layers), over the n inputs: the figures verify
+    gives, from the `.npy` files the engine writes for the model's own outputs beside the
+    probes' (LABEL/dumps/; measured on acuitylite 6.57.1: equal, bit for bit, to the `.tensor`
+    files of verify's runs). Kinds are the ones the model proves (no `--output` override).
+    OutputsError when an output was not dumped for every input."""
+    keys, _ = model_io(plain_model)
+    values: dict[str, dict[str, list[np.ndarray]]] = {}
+    for label, folder in (("float", float_folder), ("quantized", quant_folder)):
+        dumps = find_dumps(folder / "dumps", keys, suffix=".npy")
+        values[label] = {}
+        for key, found in dumps.items():
+            if [d.iteration for d in found] != list(range(n)):
+                raise OutputsError(f"the {label} run dumped {key} for {len(found)} of {n} "
+                                   "inputs", folder)
+            values[label][key] = [probe_mod.read_npy(d.path) for d in found]
+    shapes = {key: tuple(values["float"][key][0].shape) for key in keys}
+    kinds = proven_kinds(plain_model, shapes)
+    return {key: OutputFigures.compared(key, kinds[key], values["float"][key],
+                                        values["quantized"][key]) for key in keys}
 
 
 def _float_source(tensor: tuple[str, str], float_files: dict, inputs: dict,

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from quanted.core.engine.model_json import ModelError, read_layers
-from quanted.core.engine.outputs import Comparison, OutputsError
+from quanted.core.engine.outputs import Comparison, OutputsError, compare
 
 CLASS, VALUES = "class", "values"
 KINDS = (CLASS, VALUES)
@@ -127,8 +127,42 @@ class OutputFigures:
             mean_top5_overlap=(sum(c.top5_overlap for c in comparisons) / len(comparisons)
                                if is_class else None))
 
+    @classmethod
+    def compared(cls, tensor: str, kind: str, reference: Sequence[np.ndarray],
+                 quantized: Sequence[np.ndarray]) -> OutputFigures:
+        """`of`, comparing each input's arrays first (what the analysis has: no per-input
+        table of its own)."""
+        if len(reference) != len(quantized) or not reference:
+            raise OutputsError(f"{tensor}: {len(reference)} float and {len(quantized)} "
+                               "quantized inputs")
+        return cls.of(tensor, kind, reference, quantized,
+                      [compare(f, q) for f, q in zip(reference, quantized)])
+
     def to_json(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> OutputFigures:
+        """What to_json wrote (the analysis cache); KeyError/TypeError/ValueError when not."""
+        r = data["resolution"]
+
+        def number(value: object) -> float | None:
+            return None if value is None else float(value)  # type: ignore[arg-type]
+
+        resolution = Resolution(int(r["distinct_float"]), int(r["distinct_quantized"]),
+                                int(r["middle_float"]), int(r["middle_quantized"]),
+                                number(r["step"]), float(r["spread"]), number(r["levels"]),
+                                bool(r["collapsed"]), str(r["why"]))
+        top1 = data.get("top1_agree")
+        return cls(str(data["tensor"]), str(data["kind"]), int(data["count"]),
+                   float(data["min_cosine"]), float(data["mean_cosine"]),
+                   number(data["sqnr_db"]), float(data["max_abs_error"]), resolution,
+                   None if top1 is None else int(top1), number(data.get("mean_top5_overlap")))
+
+
+def worst(outputs: dict[str, OutputFigures]) -> OutputFigures | None:
+    """The output with the lowest cosine: the headline, named."""
+    return min(outputs.values(), key=lambda f: f.min_cosine) if outputs else None
 
 
 # -- kinds -----------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from quanted.core.errors import QuantedError
 
 TOP_K = 5
 _FOLD = re.compile(r"[^A-Za-z0-9_]")
-_DUMP = re.compile(r"^iter_(?P<iter>\d+)_(?P<rest>.+)\.tensor$")
+_DUMP = re.compile(r"^iter_(?P<iter>\d+)_(?P<rest>.+)$")  # the name without its suffix
 _SHAPE = re.compile(r"^\d+(?:_\d+)*$")
 
 
@@ -100,15 +100,17 @@ def _match(rest: str, folded: dict[str, str]) -> tuple[str, tuple[int, ...]] | N
     return best[1], shape
 
 
-def find_dumps(folder: Path, outputs: list[str]) -> dict[str, list[Dump]]:
-    """The dumps of each output tensor key, by iteration. Inputs and `.qnt.tensor` files are
-    skipped; an output with no dump at all is an error (the engine skipped it)."""
+def find_dumps(folder: Path, outputs: list[str], suffix: str = ".tensor"
+               ) -> dict[str, list[Dump]]:
+    """The dumps of each output tensor key, by iteration. Inputs and `.qnt` copies are
+    skipped; an output with no dump at all is an error (the engine skipped it). `suffix`
+    ".npy": the dumps of a `dump_results: {file_type: npy}` run (analysis.py's), same names."""
     folded = {fold(key): key for key in outputs}
     found: dict[str, dict[int, Dump]] = {key: {} for key in outputs}
-    for path in sorted(folder.glob("iter_*.tensor")):
-        if path.name.endswith(".qnt.tensor"):
+    for path in sorted(folder.glob(f"iter_*{suffix}")):
+        if path.name.endswith(".qnt" + suffix):
             continue
-        parsed = _DUMP.match(path.name)
+        parsed = _DUMP.match(path.name[: -len(suffix)])
         if not parsed:
             continue
         matched = _match(parsed["rest"], folded)

@@ -74,6 +74,14 @@ def applied(doc: QuantizeDocument, plain: Pair | None = None) -> dict[str, str]:
     return {layer: _value(q) for layer, q in raised(doc, plain).items()}
 
 
+def describe(doc: QuantizeDocument, plain: Pair | None = None) -> str:
+    """What a run of the file's table as it is measures (verify's quantized row, an analysis):
+    how many layers the table raises, in one phrase."""
+    table = applied(doc, plain)
+    return (f"the file's table: {len(table)} layer(s) raised" if table
+            else "the file's table: plain, no layer raised")
+
+
 def _value(quantizer_qtype: tuple[str, str]) -> str:
     quantizer, qtype = quantizer_qtype
     if quantizer in ("float16", "bfloat16", "float32") or qtype in ("f16", "bf16", "f32"):

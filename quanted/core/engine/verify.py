@@ -39,6 +39,7 @@ from pathlib import Path
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import baseline
 from quanted.core.engine import command as cmd
+from quanted.core.engine.tables import describe
 from quanted.core.engine.attempts import VerifyAttempt, best, verify_history  # noqa: F401 (API)
 from quanted.core.engine.discovery import find_pegasus
 from quanted.core.engine.output_figures import resolve_name
@@ -151,8 +152,7 @@ def plan(doc: QuantizeDocument, pegasus: str | None = None, iterations: int = 1,
     base = found.base
     the_plan.base = base
     table = baseline.applied(doc, base.calibration.plain if base is not None else None)
-    the_plan.configuration = (f"the file's table: {len(table)} layer(s) raised"
-                              if table else "the file's table: plain, no layer raised")
+    the_plan.configuration = describe(doc, base.calibration.plain if base is not None else None)
     if base is not None and (model == hybrid_model or table or baseline.converters(doc)):
         copy = work / f"plain_{quantize.name}"
         runs.append(VerifyRun(

@@ -27,7 +27,6 @@ from quanted.core.format.walker import (
     CUSTOMIZED,
     QUANTIZE_PARAMETERS,
     Scan,
-    TableHelper,
     TopLevel,
     Walker,
     check_shape,
@@ -36,8 +35,7 @@ from quanted.core.format.walker import (
 )
 from quanted.core.format.yamlshape import MAP
 
-__all__ = ["CUSTOMIZED", "QUANTIZE_PARAMETERS", "Scan", "TableHelper", "TensorQtype", "TopLevel",
-           "line_of"]
+__all__ = ["CUSTOMIZED", "QUANTIZE_PARAMETERS", "Scan", "TensorQtype", "TopLevel", "line_of"]
 
 # THE tensor key: a quoted token at the table's key indent, then `:`. Every reader below
 # (keys, qtypes, one tensor's fields, layer lookup) finds key lines with it.
@@ -70,11 +68,6 @@ def check_text(data: bytes, path: str) -> None:
                         _column(data, tab))
 
 
-class GuessMissed(ReadError):
-    """The full scan found top-level lines the guessed index (`index(guess=True)`) skipped:
-    nothing was written; open the file again without the guess."""
-
-
 def _start(data: bytes, path: str, text_checked: bool = False) -> tuple[Scan, int]:
     if not text_checked:
         check_text(data, path)
@@ -82,32 +75,28 @@ def _start(data: bytes, path: str, text_checked: bool = False) -> tuple[Scan, in
     return result, 3 if data.startswith(b"\xef\xbb\xbf") else 0
 
 
-def scan(data: bytes, path: str = "<input>", helper: TableHelper | None = None,
-         text_checked: bool = False) -> Scan:
+def scan(data: bytes, path: str = "<input>", text_checked: bool = False) -> Scan:
     """The full scan: index the structure, checking every line; ReadError for anything that
-    is not a .quantize file. `helper`: the back of the table checked by a forked child
-    (core/disk/splitscan.py); the same verdict, sooner. `text_checked`: check_text passed on these
-    very bytes (the index did it; 2 ms at 15 MB)."""
+    is not a .quantize file. `text_checked`: check_text passed on these very bytes (the index
+    did it; 2 ms at 15 MB)."""
     result, pos = _start(data, path, text_checked)
-    walker = Walker(result, path, helper)
+    walker = Walker(result, path)
     walker.walk(pos)
     check_shape(result, path, careful=walker.careful)
     result.verified = True
     return result
 
 
-def index(data: bytes, path: str = "<input>", helper: TableHelper | None = None,
-          guess: bool = False) -> Scan:
+def index(data: bytes, path: str = "<input>") -> Scan:
     """The fast open: the same index from the top-level lines only (about a tenth of the
     full scan). Lines inside the tensor table are not checked: `verified` stays False until
-    `scan` has passed, and nothing may be written from an unverified index. `guess`: not even
-    the column-0 lines through the table are looked for (Walker.walk_top_level)."""
+    `scan` has passed, and nothing may be written from an unverified index."""
     result, pos = _start(data, path)
     try:
-        Walker(result, path).walk_top_level(pos, guess)
+        Walker(result, path).walk_top_level(pos)
         check_shape(result, path, tensors=False)
     except ReadError:
-        scan(data, path, helper, text_checked=True)  # the full scan's error (the first bad line)
+        scan(data, path, text_checked=True)  # the full scan's error (the first bad line)
         raise
     return result
 
@@ -155,15 +144,6 @@ def moved(result: Scan, key: str, new_end: int) -> dict[str, TopLevel]:
                                    body_start=entry.body_start + delta, end=entry.end + delta)
         shifted[name] = entry
     return shifted
-
-
-def block_error(text: str, path: str, legacy: bool) -> ReadError | None:
-    """check_block's error, returned."""
-    try:
-        check_block(text, path, legacy)
-    except ReadError as exc:
-        return exc
-    return None
 
 
 def _key_line(key_indent: int) -> re.Pattern[bytes]:

@@ -9,7 +9,7 @@ per-channel lists, the few top-level keys) are looked at one by one.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from quanted.core.format.engine_yaml import line_refusal
 from quanted.core.errors import ReadError
@@ -55,27 +55,6 @@ def fast_body_re(key_indent: int, field_indent: int, newline: str = "\n") -> re.
 def _fieldless_re(key_indent: int) -> re.Pattern[bytes]:
     """A tensor key line directly followed by another key line or a top-level line."""
     return re.compile(rb"':\r?\n(?:" + b" " * key_indent + rb"'|[^ \r\n#])")
-
-
-# The fast regex runs a piece of about this many bytes at a time: between pieces another
-# thread may run (the save's writer, which needs the GIL between its system calls).
-_PIECE = 1 << 20
-
-
-class TableHelper(Protocol):
-    """The back of the table of `data`, from the line at `cut`, scanned elsewhere (a forked
-    child: core/disk/splitscan.py) with these patterns. Its answers are used only where they are
-    the ones the walk would compute: same bytes, same pattern, a run reaching the cut."""
-
-    data: bytes
-    cut: int
-    pattern: re.Pattern[bytes]
-
-    def fast_end(self) -> int:
-        """pattern.match(data, cut).end()"""
-
-    def close(self) -> None:
-        """Done with it (a child process is reaped)."""
 
 
 class TopLevel(NamedTuple):
@@ -183,9 +162,8 @@ def first_field_indent(data: bytes, body_start: int) -> tuple[int, int]:
 class Walker:
     """Line by line through the file, jumping over runs of ordinary tensors with the fast regex."""
 
-    def __init__(self, result: Scan, path: str, helper: TableHelper | None = None) -> None:
+    def __init__(self, result: Scan, path: str) -> None:
         self.result, self.data, self.path = result, result.data, path
-        self.helper = helper  # the back of the table's fast run, from a forked child
         self.careful: list[list[int]] = []  # [start, end) of the runs of lines read one by one
         self.stream = Stream()
         self.shape = Structure()
@@ -208,7 +186,7 @@ class Walker:
                 and data.startswith(self.key_prefix, pos)
                 and self.shape.accepts_key_at(self.result.key_indent)
             ):
-                after = self._fast_end(self.fast, pos)
+                after = self.fast.match(data, pos).end()  # type: ignore[union-attr]
                 if after >= len(data):
                     pos = after
                     break
@@ -226,36 +204,9 @@ class Walker:
             pos = end
         self._close(len(data))
 
-    def _fast_end(self, fast: re.Pattern[bytes], pos: int) -> int:
-        """fast.match(data, pos).end(), a piece at a time, and from the helper's cut on by the
-        helper. A run that fills a piece exactly, up to the start of a tensor key line, goes
-        on from there as the whole run would: no line of the regex reaches past its newline,
-        and a line starting `KI'` matches only as a new tensor's key line."""
-        data, helper = self.data, self.helper
-        cut = -1
-        if (helper is not None and pos < helper.cut and helper.data is data
-                and helper.pattern.pattern == fast.pattern):
-            cut = helper.cut
-        needle = b"\n" + self.key_prefix
-        while True:
-            stop = data.find(needle, pos + _PIECE) + 1
-            if cut >= 0 and (stop == 0 or stop > cut):
-                stop = cut
-            if stop == 0:
-                return fast.match(data, pos).end()  # type: ignore[union-attr]
-            after = fast.match(data, pos, stop).end()  # type: ignore[union-attr]
-            if after != stop:
-                return after
-            if stop == cut:
-                return helper.fast_end()  # type: ignore[union-attr]
-            pos = stop
-
-    def walk_top_level(self, pos: int, guess: bool = False) -> None:
+    def walk_top_level(self, pos: int) -> None:
         """Only the lines at column 0 (top-level keys, document markers), each read as the
-        full walk reads it; the indented lines between them are skipped unread. `guess`: the
-        tensor table is taken to end at the last `customized_quantize_layers:` line, found
-        from the file's end (the search for column-0 lines through the table is most of this
-        walk's time); only the full scan may confirm that (GuessMissed otherwise)."""
+        full walk reads it; the indented lines between them are skipped unread."""
         data = self.data
         if pos < len(data) and data[pos : pos + 1] not in (b" ", b"#", b"\r", b"\n"):
             pos = self.read_line(pos)
@@ -264,8 +215,6 @@ class Walker:
         while match is not None:
             self.shape.reset_top_level()
             pos = self.read_line(match.start() + 1) - 1
-            if guess and self.fast is not None:  # just past the table's header
-                guess, pos = False, max(pos, data.rfind(b"\n" + CUSTOMIZED.encode() + b":"))
             match = search(data, pos)
         self._close(len(data))
 

@@ -1,7 +1,9 @@
 """`quanted report`: what to paste in a merge request or a ticket: the final customized list
 with each layer's entropy and comment, its figures from the cached per-layer analysis
 (`quanted analyze`; marked stale, with its age, when the file or its model changed since), and
-the figures of the last verify.
+the figures of the last verify: its summary per run, per output (kind, worst cosine, SQNR, max
+abs error, the resolution flag: output_figures.OutputFigures as verify recorded them) and the
+task check's verdict and metric when it ran one.
 
     report = build(path)                  # reads the file, entropy.txt, the history, the cache
     report.markdown() / report.to_json() / report.csv()
@@ -20,6 +22,7 @@ from quanted.core.engine.analysis_cache import CACHE_DIR
 from quanted.core.engine.attempts import top1_text
 from quanted.core.engine.attempts import VerifyAttempt, verify_history
 from quanted.core.engine.layer_figures import LayerFigures
+from quanted.core.engine.output_figures import OutputFigures
 from quanted.core.format.entropy import ENGINE_WRITES, LayerEntropy, resolve
 from quanted.core.errors import QuantedError
 
@@ -56,6 +59,7 @@ class AnalysisState:
     time: str | None = None  # ISO 8601, UTC
     age_seconds: float | None = None
     iterations: int | None = None
+    configuration: str = ""  # what its quantized run measured (tables.describe)
 
     @property
     def age(self) -> str:
@@ -68,11 +72,13 @@ class AnalysisState:
         if self.state == "stale":
             return (f"stale: made {self.age} ago, before the file or its model changed "
                     f"(run quanted analyze {self.file.name})")
-        return f"current: made {self.age} ago over {self.iterations} input(s)"
+        measured = f", of {self.configuration}" if self.configuration else ""
+        return f"current: made {self.age} ago over {self.iterations} input(s){measured}"
 
     def to_json(self) -> dict:
         return {"state": self.state, "time": self.time, "age_seconds": self.age_seconds,
-                "iterations": self.iterations, "text": self.text()}
+                "iterations": self.iterations, "configuration": self.configuration or None,
+                "text": self.text()}
 
 
 def analysis_state(quantize: Path) -> tuple[AnalysisState, dict[str, LayerFigures]]:
@@ -83,8 +89,71 @@ def analysis_state(quantize: Path) -> tuple[AnalysisState, dict[str, LayerFigure
     if found is None:
         return AnalysisState("none", quantize), {}
     state = AnalysisState("current" if found.current else "stale", quantize, found.time,
-                          found.age_seconds(), found.iterations)
+                          found.age_seconds(), found.iterations, found.configuration)
     return state, found.by_layer()
+
+
+RUNS = (("quantized", "quantized"), ("plain_quantized", "plain quantized"))  # key, for people
+
+
+@dataclass(frozen=True)
+class OutputRow:
+    """One output of the last verify, for one of its runs."""
+
+    run: str  # "quantized" or "plain quantized"
+    figures: OutputFigures
+
+    @property
+    def resolution(self) -> str:
+        """`COLLAPSED: why`, else how many steps span float's middle half."""
+        r = self.figures.resolution
+        if r.collapsed:
+            return f"COLLAPSED: {r.why}"
+        return "-" if r.levels is None else f"{r.levels:.1f} steps in the middle half"
+
+
+def output_rows(verify: VerifyAttempt | None) -> list[OutputRow]:
+    """The per-output figures a verify recorded (`"outputs"`), quantized run first for each
+    output; [] for a record made before verify kept them."""
+    outputs = verify.data.get("outputs") if verify is not None else None
+    if not isinstance(outputs, dict):
+        return []
+    rows = []
+    for entry in outputs.values():
+        for key, run in RUNS:
+            raw = entry.get(key) if isinstance(entry, dict) else None
+            if isinstance(raw, dict):
+                try:
+                    rows.append(OutputRow(run, OutputFigures.from_json(raw)))
+                except (KeyError, TypeError, ValueError):
+                    continue  # a record of another shape: the summary still shows
+    return rows
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    run: str
+    acceptable: bool
+    metric: float | None
+
+    def text(self) -> str:
+        verdict = "acceptable" if self.acceptable else "NOT acceptable"
+        return verdict + (f" (metric={self.metric:g})" if self.metric is not None else "")
+
+
+def check_rows(verify: VerifyAttempt | None) -> tuple[str | None, list[CheckRow]]:
+    """The task check a verify ran (`--check`): its command and each run's verdict."""
+    check = verify.data.get("check") if verify is not None else None
+    if not isinstance(check, dict):
+        return None, []
+    rows = []
+    for key, run in RUNS:
+        raw = check.get(key)
+        if isinstance(raw, dict) and "acceptable" in raw:
+            metric = raw.get("metric")
+            rows.append(CheckRow(run, bool(raw["acceptable"]),
+                                 float(metric) if isinstance(metric, (int, float)) else None))
+    return str(check.get("command", "")), rows
 
 
 @dataclass
@@ -106,7 +175,11 @@ class HandoverReport:
             "verify": None if self.verify is None else {
                 "time": self.verify.time, "iterations": self.verify.iterations,
                 "same_list": self.verify_matches, "summary": self.verify.summary,
-                "plain_summary": self.verify.plain_summary},
+                "plain_summary": self.verify.plain_summary,
+                "configuration": self.verify.data.get("configuration") or None,
+                "outputs": [{"run": row.run, **row.figures.to_json()}
+                            for row in output_rows(self.verify)],
+                "check": self.verify.data.get("check")},
             "notes": self.notes,
         }
 
@@ -139,7 +212,26 @@ class HandoverReport:
                  _verify_row("quantized", s)]
         if v.plain_summary:
             lines.append(_verify_row("plain quantized", v.plain_summary))
-        return [*lines, ""]
+        lines.append("")
+        configuration = v.data.get("configuration")
+        if configuration:
+            lines += [f"Quantized: {configuration}.", ""]
+        rows = output_rows(v)
+        if rows:
+            lines += [f"Per output, over {v.iterations} input(s) (worst input's cosine):", "",
+                      "| output | run | kind | min cosine | SQNR dB | max abs error "
+                      "| resolution |", "|---|---|---|---|---|---|---|"]
+            for row in rows:
+                f = row.figures
+                lines.append(f"| `{f.tensor}` | {row.run} | {f.kind} | {f.min_cosine:.6f} | "
+                             f"{'-' if f.sqnr_db is None else f'{f.sqnr_db:.1f}'} | "
+                             f"{f.max_abs_error:.6f} | {row.resolution} |")
+            lines.append("")
+        command, checks = check_rows(v)
+        if command is not None:
+            verdicts = "; ".join(f"{c.run} {c.text()}" for c in checks) or "no verdict"
+            lines += [f"Task check `{command}`: {verdicts}.", ""]
+        return lines
 
     def csv(self) -> str:
         buffer = io.StringIO()

@@ -53,12 +53,39 @@ class Outcome:
 
     def points(self) -> list[tuple[int, float]]:
         """Layers raised -> the best worst-case cosine measured with that many (applied)."""
-        best: dict[int, float] = {}
-        for trial in self.trials:
-            if trial.applied:
-                count = len(trial.customized)
-                best[count] = max(best.get(count, trial.min_cosine), trial.min_cosine)
-        return sorted(best.items())
+        return [(p.count, p.min_cosine) for p in operating_points(self.trials)]
+
+
+@dataclass(frozen=True)
+class Point:
+    """An operating point: with `count` layers raised, the trial with the best worst-case
+    cosine, and the task check's verdict and metric on that same trial (None without)."""
+
+    count: int
+    min_cosine: float
+    acceptable: bool | None = None
+    metric: float | None = None
+
+    def to_json(self) -> dict:
+        return {"count": self.count, "min_cosine": self.min_cosine,
+                "acceptable": self.acceptable, "metric": self.metric}
+
+
+def operating_points(trials: list[Trial]) -> list[Point]:
+    """One Point per count of layers raised among the applied trials, fewest first (the first
+    trial of the best cosine at a count when several tie)."""
+    best: dict[int, Trial] = {}
+    for trial in trials:
+        count = len(trial.customized)
+        if trial.applied and (count not in best or trial.min_cosine > best[count].min_cosine):
+            best[count] = trial
+    points = []
+    for count, trial in sorted(best.items()):
+        check = trial.figures.check
+        points.append(Point(count, trial.min_cosine,
+                            None if check is None else check.acceptable,
+                            None if check is None else check.metric))
+    return points
 
 
 class Search:

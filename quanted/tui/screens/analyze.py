@@ -2,13 +2,15 @@
 
 One worker runs quanted.core.engine.analysis (the float run only when its dumps are not cached,
 then the quantized run), with a progress bar over runs x inputs, the live log, and cancel
-(escape or ctrl+c). After: the worst drops, and the editor's table gains `COS` and `DROP`
+(escape or ctrl+c). After: what it measured, the per-output figures of a model with several
+outputs, the worst drops, and the editor's table gains `COS` and `DROP`
 columns (MainScreen reads the cached analysis when this screen closes)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.console import Group
 from rich.table import Table
 from textual import on, work
 from textual.app import ComposeResult
@@ -92,7 +94,8 @@ class AnalyzeScreen(EngineScreen):
                 if result.engine_runs == 0 else f"{result.engine_runs} engine run(s)")
         self.say_step(f"Done: {len(result.layers)} layer outputs x {result.iterations} inputs, "
                    f"{runs}.", "bold green")
-        self.query_one("#analyze-result", Static).update(worst_drops(result, message.pending))
+        self.query_one("#analyze-result", Static).update(
+            Group(*analysis_view.summary(result), worst_drops(result, message.pending)))
         analysis_view.show_on_editor(self.app, result)
 
     def engine_failed(self, error: BaseException | None) -> None:

@@ -23,7 +23,7 @@ from quanted.core.tune import session
 from quanted.core.tune.apply import write_into
 from quanted.core.tune.figures import Target
 from quanted.core.tune.progress import Event, Note, PhaseStarted, PlanMade, TrialEnded
-from quanted.core.tune.search import Outcome
+from quanted.core.tune.search import Outcome, operating_points
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, TUNE_KEYS
 from quanted.tui.screens.engine_base import DONE, IDLE, RUNNING, EngineScreen
 from quanted.tui.widgets.engine_log import EngineLog, status_row
@@ -158,12 +158,12 @@ class TuneScreen(EngineScreen):
     def _plot(self) -> None:
         if self.setup is None or self.setup.book is None:
             return
-        best: dict[int, float] = {}
-        for trial in self.setup.book.trials:
-            if trial.applied:
-                count = len(trial.customized)
-                best[count] = max(best.get(count, trial.min_cosine), trial.min_cosine)
-        self.query_one(TunePlot).show(sorted(best.items()), self.setup.options.target.cosine)
+        points = operating_points(self.setup.book.trials)
+        met = self.outcome is not None and self.outcome.met
+        self.query_one(TunePlot).show(
+            [(p.count, p.min_cosine) for p in points], self.setup.options.target.cosine,
+            {p.count: (p.acceptable, p.metric) for p in points},
+            len(self.outcome.customized) if met and self.outcome is not None else None)
 
     @on(Finished)
     def _finished(self, message: Finished) -> None:

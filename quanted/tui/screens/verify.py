@@ -31,13 +31,14 @@ from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.attempts import VerifyAttempt, best, top1_text, verify_history
 from quanted.core.engine.command import dataset_size, model_files, quoted
-from quanted.core.engine.output_figures import CLASS, OutputFigures
+from quanted.core.engine.output_figures import CLASS
 from quanted.core.engine.outputs import Comparison, VerifySummary
 from quanted.core.engine.taskcheck import TaskCheck
 from quanted.core.errors import QuantedError
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, VERIFY_KEYS
 from quanted.tui.screens.engine_base import RUNNING, EngineScreen
 from quanted.tui.widgets.engine_log import EngineLog, status_row
+from quanted.tui.widgets.output_table import outputs_table as _outputs_table
 from quanted.tui.widgets.key_hints import KeyHints
 
 HISTORY_COLUMNS = (("mark", ""), ("when", "when"), ("customized", "customized"),
@@ -340,29 +341,4 @@ def _values_table(tensor: str, columns: list[tuple[str, dict[str, list[Compariso
             f = figures[tensor][i]
             cells += [f"{f.cosine:.6f}", f"{f.max_abs_error:.6f}"]
         table.add_row(str(i), *cells)
-    return table
-
-
-def _outputs_table(name: str, outputs: dict[str, OutputFigures]) -> Table:
-    """Per output over every input; a collapsed output in red with why."""
-    count = next(iter(outputs.values())).count
-    table = Table(title=f"per output, {name} vs float over {count} input(s)",
-                  title_justify="left", title_style="bold", expand=False,
-                  box=box.SIMPLE_HEAD)
-    for column in ("output", "kind", "min cos", "SQNR dB", "max abs err", "distinct q/f",
-                   "middle q/f", "steps/mid"):
-        table.add_column(column)
-    worst = min(outputs.values(), key=lambda f: f.min_cosine)
-    for f in outputs.values():
-        r = f.resolution
-        steps = "-" if r.levels is None else f"{r.levels:.1f}"
-        table.add_row(Text(f.tensor, style="bold" if f is worst else ""), f.kind,
-                      f"{f.min_cosine:.6f}", "-" if f.sqnr_db is None else f"{f.sqnr_db:.1f}",
-                      f"{f.max_abs_error:.6f}", f"{r.distinct_quantized}/{r.distinct_float}",
-                      f"{r.middle_quantized}/{r.middle_float}",
-                      Text(steps + (" COLLAPSED" if r.collapsed else ""),
-                           style="bold red" if r.collapsed else ""))
-    for f in outputs.values():
-        if f.resolution.collapsed:
-            table.add_row(Text(f"collapsed: {f.resolution.why}", style="red"))
     return table

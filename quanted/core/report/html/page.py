@@ -9,6 +9,7 @@ from html import escape
 
 from quanted import __version__
 from quanted.core.errors import QuantedError
+from quanted.core.report import handover
 from quanted.core.report.html.sources import ReportData, Source
 
 INSTALL = "pip install 'quanted[html]'"
@@ -24,6 +25,7 @@ code { font-size: 13px; } .muted { color: #777; }
 .state { padding: 1px 6px; border-radius: 3px; font-size: 12px; }
 .current { background: #dff0d8; } .stale { background: #fcd9b6; } .none { background: #eee; }
 .from { color: #555; font-size: 12px; margin: 2px 0 8px; }
+td.collapsed { color: #b00; font-weight: bold; }
 """
 
 
@@ -50,6 +52,10 @@ def render(data: ReportData) -> str:
         figures["outputs"] = plots.outputs_plot(data.outputs)
     if data.trials:
         figures["tune"] = plots.tune_plot(data.trials)
+        if any(t.metric is not None for t in data.trials):
+            tune = figures["tune"]
+            figures["tune-metric"] = plots.tune_metric_plot(
+                data.trials, x_range=tune.x_range if hasattr(tune, "x_range") else None)
     if any(a.mean_cosine is not None for a in data.attempts):
         figures["history"] = plots.history_plot(data)
     script, divs = components(figures)
@@ -68,9 +74,11 @@ def render(data: ReportData) -> str:
         _customized_table(data),
         "<h2 id='outputs'>Outputs, per input (the last verify)</h2>",
         _from(sources["last verify"]),
-        divs.get("outputs", ""), _outputs_table(data),
+        divs.get("outputs", ""), _outputs_table(data), _per_output_table(data),
+        _check(data),
         "<h2 id='tune'>Tune: layers raised against worst cosine</h2>",
-        _from(sources["tune trials"]), divs.get("tune", ""), _chosen(data),
+        _from(sources["tune trials"]), divs.get("tune", ""), divs.get("tune-metric", ""),
+        _chosen(data),
         "<h2 id='history'>Attempts</h2>", _from(sources["history"]),
         divs.get("history", ""), _attempts_table(data),
         *(f"<p class='muted'>note: {escape(note)}</p>" for note in data.handover.notes),
@@ -132,6 +140,35 @@ def _outputs_table(data: ReportData) -> str:
                    f"<td class='num'>{sum(o.top1)}/{len(o.top1)}</td>"
                    f"<td class='num'>{_fmt(plain, '.6f')}</td></tr>")
     return "".join(out) + "</table>"
+
+
+def _per_output_table(data: ReportData) -> str:
+    """The last verify's figures per output over every input, as `quanted verify` prints them."""
+    rows = handover.output_rows(data.handover.verify)
+    if not rows:
+        return ""
+    out = ["<p>Per output, over every input (the worst input's cosine):</p>"
+           "<table id='per-output'><tr><th>output</th><th>run</th><th>kind</th>"
+           "<th>min cosine</th><th>SQNR dB</th><th>max abs error</th><th>resolution</th></tr>"]
+    for row in rows:
+        f = row.figures
+        flag = " class='collapsed'" if f.resolution.collapsed else ""
+        out.append(f"<tr><td><code>{escape(f.tensor)}</code></td><td>{escape(row.run)}</td>"
+                   f"<td>{escape(f.kind)}</td>"
+                   f"<td class='num'>{f.min_cosine:.6f}</td>"
+                   f"<td class='num'>{_fmt(f.sqnr_db, '.1f')}</td>"
+                   f"<td class='num'>{f.max_abs_error:.6f}</td>"
+                   f"<td{flag}>{escape(row.resolution)}</td></tr>")
+    return "".join(out) + "</table>"
+
+
+def _check(data: ReportData) -> str:
+    command, rows = handover.check_rows(data.handover.verify)
+    if command is None:
+        return ""
+    verdicts = "; ".join(f"{escape(c.run)}: <b>{escape(c.text())}</b>" for c in rows)
+    return (f"<p id='check'>Task check <code>{escape(command)}</code>: "
+            f"{verdicts or 'no verdict'}</p>")
 
 
 def _chosen(data: ReportData) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from bokeh.layouts import column
-from bokeh.models import BasicTicker, ColumnDataSource, HoverTool, LayoutDOM, Range1d
+from bokeh.models import BasicTicker, ColumnDataSource, HoverTool, LayoutDOM, Range, Range1d
 from bokeh.models.renderers import GlyphRenderer
 from bokeh.plotting import figure
 
@@ -16,9 +16,11 @@ from quanted.core.report.html.sources import LayerPoint, OutputPerInput, ReportD
 CUSTOMIZED = "#d62728"  # red: the layers in customized_quantize_layers
 OTHER = "#1f77b4"
 PLAIN = "#7f7f7f"
+WARNING = "#ff7f0e"  # orange: a trial the task check finds not acceptable
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
 TOOLS = "xpan,xwheel_zoom,box_zoom,reset,save"
 NAN = math.nan
+TUNE_LEFT = 80  # px left of both tune plots: room for either's tick labels, axes aligned
 
 
 def _num(value: float | None) -> float:
@@ -108,7 +110,8 @@ def tune_plot(trials: list[TrialPoint]) -> LayoutDOM:
     """Every trial (layers raised, worst cosine), the best per count joined, the chosen set."""
     plot = figure(name="plot-tune", title="tune: layers raised against worst cosine",
                   height=300, sizing_mode="stretch_width", tools=TOOLS,
-                  x_axis_label="layers raised", y_axis_label="worst cosine")
+                  x_axis_label="layers raised", y_axis_label="worst cosine",
+                  min_border_left=TUNE_LEFT)
     best: dict[int, float] = {}
     for t in trials:
         if t.applied:
@@ -133,6 +136,42 @@ def tune_plot(trials: list[TrialPoint]) -> LayoutDOM:
                             color=color, legend_label=label)
         plot.add_tools(HoverTool(renderers=[dots], tooltips=tips))
     plot.legend.location = "bottom_right"
+    plot.legend.label_text_font_size = "9pt"
+    _whole_numbers(plot)
+    return plot
+
+
+def tune_metric_plot(trials: list[TrialPoint], x_range: Range | None = None) -> LayoutDOM:
+    """The task check's metric (`tune --check`, its `metric=` line) of every applied trial that
+    printed one, against layers raised: acceptable and not acceptable apart, the chosen set
+    starred. `x_range`: the cosine plot's, so the two zoom together (and with the same left
+    border, TUNE_LEFT, their x axes line up)."""
+    plot = figure(name="plot-tune-metric", title="tune: the check's metric against layers raised",
+                  height=240, sizing_mode="stretch_width", tools=TOOLS,
+                  x_axis_label="layers raised", y_axis_label="check metric",
+                  min_border_left=TUNE_LEFT)
+    if x_range is not None:
+        plot.x_range = x_range
+    tips = [("layers raised", "@count"), ("metric", "@metric{0.000000}"),
+            ("check", "@verdict"), ("worst cosine", "@cosine{0.000000}"), ("layers", "@layers")]
+    measured = [t for t in trials if t.metric is not None and t.applied]
+    groups = (("acceptable", lambda t: t.acceptable and not t.chosen, "circle", OTHER, 7),
+              ("not acceptable", lambda t: not t.acceptable and not t.chosen, "triangle",
+               WARNING, 8),
+              ("the set chosen", lambda t: t.chosen, "star", CUSTOMIZED, 16))
+    for label, keep, marker, color, size in groups:
+        chosen = [t for t in measured if keep(t)]
+        if not chosen:
+            continue
+        source = ColumnDataSource({
+            "count": [t.count for t in chosen], "metric": [t.metric for t in chosen],
+            "verdict": ["acceptable" if t.acceptable else "NOT acceptable" for t in chosen],
+            "cosine": [t.min_cosine for t in chosen],
+            "layers": [_short_list(t.layers) for t in chosen]})
+        dots = plot.scatter("count", "metric", source=source, marker=marker, size=size,
+                            color=color, legend_label=label)
+        plot.add_tools(HoverTool(renderers=[dots], tooltips=tips))
+    plot.legend.location = "top_right"
     plot.legend.label_text_font_size = "9pt"
     _whole_numbers(plot)
     return plot

@@ -66,6 +66,8 @@ class TrialPoint:
     applied: bool
     layers: list[str]
     chosen: bool = False  # the set the tune wrote into the file
+    acceptable: bool | None = None  # the task check's verdict (`tune --check`), None without
+    metric: float | None = None  # the `metric=` it printed
 
 
 @dataclass
@@ -140,7 +142,8 @@ def _layers(quantize: Path, customized: dict[str, str],
                         f"no analysis cached (run quanted analyze {quantize.name})")
     else:
         state = handover.AnalysisState("current" if found.current else "stale", quantize,
-                                       found.time, found.age_seconds(), found.iterations)
+                                       found.time, found.age_seconds(), found.iterations,
+                                       found.configuration)
         source = Source("per-layer analysis", state.state,
                         f"{state.text()}; made at {found.time[:19]} UTC, {len(figures)} layer(s)")
     return points, source
@@ -209,9 +212,15 @@ def _trials(quantize: Path, attempts: list[timeline.Attempt]) -> tuple[list[Tria
         try:
             raw = json.loads(line)
             layers = dict(raw["customized"])
+            check = raw.get("check") if isinstance(raw.get("check"), dict) else {}
+            metric = check.get("metric")
             points.append(TrialPoint(len(layers), min(float(c) for c in raw["cosines"]),
                                      all(bool(t) for t in raw["top1"]), bool(raw["applied"]),
-                                     list(layers), chosen is not None and layers == chosen))
+                                     list(layers), chosen is not None and layers == chosen,
+                                     bool(check["acceptable"]) if "acceptable" in check
+                                     else None,
+                                     float(metric) if isinstance(metric, (int, float))
+                                     else None))
         except (ValueError, KeyError, TypeError):
             continue  # a line torn by a crash, as the store itself skips it
     current = _tune_is_current(quantize, folder)
