@@ -28,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis, probes
 from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 
@@ -54,6 +55,10 @@ def report(label: str, result: analysis.Analysis, wall: float) -> tuple[float, f
     return engine, own
 
 
+def plan(quantize: Path, pegasus: str) -> analysis.AnalysisPlan:
+    return analysis.plan(QuantizeDocument.open(quantize), pegasus=pegasus)
+
+
 def sample(pegasus: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -61,10 +66,10 @@ def sample(pegasus: str) -> None:
             if path.is_file():
                 shutil.copy2(path, folder / path.name)
         started = time.perf_counter()
-        result = analysis.run(folder / "tinynet_uint8.quantize", pegasus)
+        result = analysis.run(plan(folder / "tinynet_uint8.quantize", pegasus))
         report("sample (real engine, empty cache)", result, time.perf_counter() - started)
         started = time.perf_counter()
-        analysis.run(folder / "tinynet_uint8.quantize", pegasus)
+        analysis.run(plan(folder / "tinynet_uint8.quantize", pegasus))
         print(f"sample again (cached, no engine run): {time.perf_counter() - started:.3f} s")
 
 
@@ -126,8 +131,8 @@ def main() -> None:
         owns = []
         for _ in range(3):  # the median of three fresh analyses (no cache), the machine is shared
             started = time.perf_counter()
-            result = analysis.run(folder / "net_uint8.quantize", f"{sys.executable} {linker}",
-                                  use_cache=False)
+            result = analysis.run(plan(folder / "net_uint8.quantize",
+                                       f"{sys.executable} {linker}"), use_cache=False)
             owns.append(report(f"synthetic ({args.layers} layers, stand-in engine that links "
                                "files)", result, time.perf_counter() - started)[1])
         own = statistics.median(owns)

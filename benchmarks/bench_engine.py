@@ -122,7 +122,8 @@ def trial(pegasus: list[str], folder: Path, name: str, watch: Watch) -> None:
 
 
 def analyze(pegasus: list[str], folder: Path, name: str, watch: Watch) -> None:
-    analysis.run(folder / f"{name}_uint8.quantize", " ".join(pegasus), use_cache=False)
+    doc = QuantizeDocument.open(folder / f"{name}_uint8.quantize")
+    analysis.run(analysis.plan(doc, pegasus=" ".join(pegasus)), use_cache=False)
 
 
 def verify_all(pegasus: list[str], folder: Path, name: str, watch: Watch | None = None,

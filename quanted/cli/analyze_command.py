@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from quanted.cli import table_fit
-from quanted.cli.engine_io import engine_log, kept_log, pegasus_option, print_json, print_tail
+from quanted.cli.engine_io import engine_log, kept_log, pegasus_option, print_failed, print_json
 
 if TYPE_CHECKING:
     from quanted.core.engine.analysis import Analysis, Progress
@@ -76,8 +76,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from quanted.core.document.model import QuantizeDocument
     from quanted.core.engine import analysis
-    from quanted.core.engine.command import quoted
+    from quanted.core.engine.step import Cancel, Events, StepFailed
     from quanted.core.errors import QuantedError
 
     if args.iterations is not None and args.iterations < 1:
@@ -89,17 +90,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         log.write(f"quanted: [{p.run}/{p.runs}] {p.title} run: {where}\n")
         log.flush()
 
+    the_plan = analysis.plan(QuantizeDocument.open(args.file), args.iterations, args.pegasus)
     pending = _note_pending(args.file)
     try:
         with kept_log(args.file, "analyze", on_line) as kept:
-            result = analysis.run(args.file, args.pegasus, args.iterations, kept, on_progress)
-    except analysis.AnalysisFailed as exc:
-        print(f"quanted: the {exc.run.title} run failed with status {exc.status}: "
-              f"{quoted(exc.run.command)}", file=sys.stderr)
-        print("quanted: its last log lines:", file=sys.stderr)
-        print_tail(exc.tail)
-        print(f"quanted: error: {args.file}: {exc.message}", file=sys.stderr)
-        return exc.exit_code
+            result = analysis.run(the_plan, Events(line=kept, progress=on_progress), Cancel())
+    except StepFailed as failed:
+        return print_failed(failed, args.file, named="the {} run")
     if result.engine_runs == 0:
         log.write(f"quanted: the file is unchanged since the analysis of {result.time} "
                   "(.quanted/analysis/): no engine run\n")

@@ -42,6 +42,7 @@ def cmd_hybrid(args: argparse.Namespace) -> int:
     from quanted.core.document.model import QuantizeDocument
     from quanted.core.engine import hybrid
     from quanted.core.engine.command import quoted
+    from quanted.core.engine.step import Cancel, Events, StepEnded, result_of
 
     if args.iterations is not None and args.iterations < 1:
         raise QuantedError("--iterations must be at least 1", args.file)
@@ -58,7 +59,10 @@ def cmd_hybrid(args: argparse.Namespace) -> int:
 
     on_line = running(plan.cwd, plan.command, args.quiet)
     with closing(KeptLog(plan.quantize, "hybrid", on_line)) as kept:
-        result = hybrid.run(plan, kept, force=args.force)
+        try:
+            result = hybrid.run(plan, Events(line=kept), Cancel(), force=args.force)
+        except StepEnded as ended:  # the file is restored: the result says how
+            result = result_of(ended, hybrid.HybridResult)
     if not args.quiet or result.status != 0:
         print(f"quanted: {kept.describe()}", file=sys.stderr)
     for failure in result.failures:

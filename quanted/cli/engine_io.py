@@ -1,6 +1,13 @@
 """What the engine commands share: their --pegasus and --quiet options, where the engine's log
 goes (stderr: stdout carries only results, so `quanted verify F > result.txt` holds the table),
-the last lines of a failed run, and a result as JSON on stdout."""
+the last lines of a failed run, and a result as JSON on stdout.
+
+Every engine command drives its step the same way (the contract: core/engine/step.py):
+plan from the open document, print the plan on --dry-run, else run it with Events (the log
+writer, a progress printer) and a Cancel (ctrl+c and SIGTERM cancel through the engine's
+process), then print the result; a StepFailed's run and last lines are said by
+`print_failed`, a step's result carried by StepFailed/StepCancelled is printed like a
+finished one (`step.result_of`), anything else goes to dispatch as an error line and status."""
 
 from __future__ import annotations
 
@@ -10,7 +17,10 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from quanted.core.engine.step import StepFailed
 
 
 def pegasus_option(p: argparse.ArgumentParser) -> None:
@@ -88,6 +98,20 @@ def print_tail(tail: list[str]) -> None:
     for line in tail:
         if not is_noise(line):
             print("  " + strip_ansi(line), file=sys.stderr)
+
+
+def print_failed(failed: StepFailed, file: Path, named: str = "{}") -> int:
+    """Say on stderr which engine run failed (`named`: how to name it, `{}` its title), its
+    command and last lines, and the error; return the status to exit with."""
+    from quanted.core.engine.command import quoted
+
+    if failed.run is not None:
+        print(f"quanted: {named.format(failed.run.title)} failed with status {failed.status}: "
+              f"{quoted(failed.run.command)}", file=sys.stderr)
+        print("quanted: its last log lines:", file=sys.stderr)
+    print_tail(failed.tail)
+    print(f"quanted: error: {file}: {failed.message}", file=sys.stderr)
+    return failed.exit_code
 
 
 def print_json(value: object) -> None:

@@ -46,10 +46,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from quanted.core.document.model import QuantizeDocument
     from quanted.core.engine import export
     from quanted.core.engine.command import quoted
+    from quanted.core.engine.step import Cancel, Events, StepEnded, result_of
 
-    the_plan = export.plan(args.file, args.output, args.dtype, args.pegasus, args.force)
+    the_plan = export.plan(QuantizeDocument.open(args.file), args.output, args.dtype,
+                           args.pegasus, args.force)
     for warning in the_plan.warnings:
         print(f"quanted: warning: {warning} (--force)", file=sys.stderr)
     if args.dry_run:
@@ -57,7 +60,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 0
     on_line = running(the_plan.cwd, the_plan.command)  # --json shapes stdout only
     with kept_log(the_plan.quantize, "export", on_line) as kept:
-        result = export.run(the_plan, kept)
+        try:
+            result = export.run(the_plan, Events(line=kept), Cancel())
+        except StepEnded as ended:  # what the log named and what was written, all the same
+            result = result_of(ended, export.ExportResult)
     for problem in result.problems:
         print(f"quanted: export: {problem.describe()}", file=sys.stderr)
     if args.json:

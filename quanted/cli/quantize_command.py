@@ -82,6 +82,7 @@ def options_from(args: argparse.Namespace) -> QuantizeOptions:
 def cmd_quantize(args: argparse.Namespace) -> int:
     from quanted.core.engine import quantize
     from quanted.core.engine.command import quoted
+    from quanted.core.engine.step import Cancel, Events, StepEnded, result_of
 
     the_plan = quantize.plan(args.model, options_from(args), args.pegasus)
     if args.compare:
@@ -91,7 +92,10 @@ def cmd_quantize(args: argparse.Namespace) -> int:
         return 0
     on_line = running(the_plan.cwd, the_plan.command)  # --json shapes stdout only
     with kept_log(the_plan.quantize, "quantize", on_line) as kept:
-        result = quantize.run(the_plan, kept, fresh=args.fresh)
+        try:
+            result = quantize.run(the_plan, Events(line=kept), Cancel(), fresh=args.fresh)
+        except StepEnded as ended:  # the old file is back: the result says how
+            result = result_of(ended, quantize.QuantizeResult)
     return _report(args, result)
 
 

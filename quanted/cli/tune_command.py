@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from quanted.cli.engine_io import check_options, pegasus_option, print_json, print_tail
 
 if TYPE_CHECKING:
-    from quanted.core.tune import session
     from quanted.core.tune.cluster import ClusterExecutor
     from quanted.core.tune.figures import Target
 
@@ -115,8 +114,10 @@ def cmd_tune(args: argparse.Namespace) -> int:
 def _tune(args: argparse.Namespace, target: Target, executor: ClusterExecutor | None) -> int:
     from quanted.cli.tune_report import (TuneProgressPrinter, dry_run_lines, report_json,
                                          report_lines)
-    from quanted.core.engine import analysis, capacity
-    from quanted.core.tune import runner, session
+    from quanted.core.document.model import QuantizeDocument
+    from quanted.core.engine import capacity
+    from quanted.core.engine.step import Cancel, Events, StepFailed
+    from quanted.core.tune import session
     from quanted.core.tune.apply import apply
 
     if args.jobs is not None:
@@ -125,30 +126,28 @@ def _tune(args: argparse.Namespace, target: Target, executor: ClusterExecutor | 
         jobs = executor.threads()
     else:
         jobs = capacity.jobs_for(args.file, args.pegasus)
-    options = session.Options(target, args.iterations,
-                              args.qtype, args.rank, args.max_trials, jobs, args.pegasus)
+    # The set found is applied, run and verified: planned and timed too.
+    options = session.Options(target, args.iterations, args.qtype, args.rank, args.max_trials,
+                              jobs, args.pegasus, then_apply=True)
+    the_plan = session.plan(QuantizeDocument.open(args.file), options)
     if args.dry_run:
-        try:
-            setup = session.prepare(args.file, options)
-            _check_names(setup)
-        except session.NoBase as exc:
-            print(f"{exc.message}; the tune would first rebuild the plain table "
+        if the_plan.setup is None:
+            print(f"{the_plan.why}; the tune would first rebuild the plain table "
                   "(one pegasus quantize --rebuild run in a scratch folder)")
             return 0
-        setup.plan.then_apply = True
-        print("\n".join(dry_run_lines(setup)))
+        print("\n".join(dry_run_lines(the_plan.setup)))
         return 0
-    setup = session.prepare_with_base(
-        args.file, options, lambda text: print(f"quanted: {text}", file=sys.stderr))
-    _check_names(setup)
-    setup.plan.then_apply = True  # the set found is applied, run and verified: timed too
-    progress = TuneProgressPrinter(setup, sys.stderr)
+    progress = TuneProgressPrinter(the_plan, sys.stderr)
+    cancel = Cancel()
     try:
-        outcome = session.search(setup, progress.on_event, executor)
+        outcome = session.run(the_plan, Events(progress=progress.on_event), cancel,
+                              executor=executor)
+        setup = the_plan.setup
+        assert setup is not None  # run made it
         applied = None
         if outcome.met:
-            applied = apply(setup, outcome, progress.on_event)
-    except (runner.TrialFailed, analysis.AnalysisFailed) as exc:
+            applied = apply(setup, outcome, progress.on_event, cancel=cancel)
+    except StepFailed as exc:
         print("quanted: the engine's last log lines:", file=sys.stderr)
         print_tail(exc.tail)
         raise
@@ -177,19 +176,3 @@ def _target(args: argparse.Namespace) -> Target:
         if not (math.isfinite(value) and -1.0 <= value <= 1.0):
             raise CommandError(f"--target-cosine must be between -1 and 1, not {value}")
     return target
-
-
-def _check_names(setup: session.Setup) -> None:
-    """Every NAME of --target-cosine NAME=C names a model output, before any trial."""
-    from quanted.core.engine.command import CommandError
-    from quanted.core.engine.output_figures import resolve_name
-    from quanted.core.engine.outputs import model_io
-
-    if not setup.options.target.outputs:
-        return
-    outputs, _ = model_io(setup.inputs.files.model)
-    for name, _ in setup.options.target.outputs:
-        try:
-            resolve_name(name, outputs)
-        except ValueError as exc:
-            raise CommandError(f"--target-cosine: {exc}") from None

@@ -19,7 +19,7 @@ from quanted.core.tune.progress import (
     TrialStarted,
 )
 from quanted.core.tune.search import Outcome, Point, operating_points
-from quanted.core.tune.session import Setup
+from quanted.core.tune.session import Setup, TunePlan
 
 
 def duration(seconds: float | None) -> str:
@@ -67,8 +67,8 @@ class TuneProgressPrinter:
     """Progress lines for a person (stderr): phase, trial i of ~K, the set size, the last
     cosine, the ETA. The plan is said once, and again only when the pruning's start is known."""
 
-    def __init__(self, setup: Setup, stream: TextIO) -> None:
-        self.setup = setup
+    def __init__(self, of: TunePlan | Setup, stream: TextIO) -> None:
+        self.of = of  # the plan's setup is made by the run when a plain table is rebuilt first
         self.stream = stream
         self.phase = ""
         self.timed = False
@@ -77,7 +77,16 @@ class TuneProgressPrinter:
     def _say(self, text: str) -> None:
         print(f"quanted: {text}", file=self.stream, flush=True)
 
+    @property
+    def setup(self) -> Setup:
+        setup = self.of.setup if isinstance(self.of, TunePlan) else self.of
+        assert setup is not None, "a tune reports progress once it is set up"
+        return setup
+
     def on_event(self, event: Event) -> None:
+        if isinstance(event, Note):
+            self._say(event.text)
+            return
         plan = self.setup.plan
         if isinstance(event, PlanMade):
             if event.plan.prefix is None and self.planned:
@@ -107,8 +116,6 @@ class TuneProgressPrinter:
             if not self.timed and plan.trial_seconds is not None:
                 self.timed = True
                 self._say(f"plan: one trial takes about {plan.trial_seconds:.1f} s")
-        elif isinstance(event, Note):
-            self._say(event.text)
 
 
 def dry_run_lines(setup: Setup) -> list[str]:

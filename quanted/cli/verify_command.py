@@ -7,7 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from quanted.cli.engine_io import check_options, engine_log, pegasus_option, print_json, \
+from quanted.cli.engine_io import check_options, engine_log, pegasus_option, print_failed, \
+    print_json, \
     quiet_option
 
 # The engine modules (numpy) are imported in the handler: `quanted add` must stay fast.
@@ -102,8 +103,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from quanted.core.document.model import QuantizeDocument
     from quanted.core.engine import verify
     from quanted.core.engine.command import dataset_iterations, quoted
-    from quanted.core.engine.logscan import strip_ansi
-    from quanted.core.engine.noise import KeptLog, is_noise
+    from quanted.core.engine.noise import KeptLog
+    from quanted.core.engine.step import Cancel, Events, StepFailed
 
     from quanted.core.engine.command import CommandError
     from quanted.core.engine.output_figures import parse_overrides
@@ -133,24 +134,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for note in plan.notes:
         print(f"quanted: note: {note}", file=sys.stderr)
 
-    def on_progress(index: int, total: int, run: verify.VerifyRun) -> None:
+    def on_progress(p: verify.VerifyProgress) -> None:
         if not args.quiet:
-            print(f"quanted: [{index}/{total}] {run.title}: {quoted(run.command)}", file=log,
-                  flush=True)
+            print(f"quanted: [{p.index}/{p.total}] {p.run.title}: {quoted(p.run.command)}",
+                  file=log, flush=True)
 
     kept = KeptLog(plan.quantize, "verify", on_line)
     try:
-        result = verify.run(plan, kept, on_progress)
-    except verify.InferenceFailed as exc:
+        result = verify.run(plan, Events(line=kept, progress=on_progress), Cancel())
+    except StepFailed as failed:
         kept.close()
         print(f"quanted: {kept.describe()}", file=sys.stderr)
-        print(f"quanted: {exc.run.title} failed with status {exc.status}: "
-              f"{quoted(exc.run.command)}", file=sys.stderr)
-        print("quanted: its last log lines:", file=sys.stderr)
-        for line in (line for line in exc.tail if not is_noise(line)):
-            print("  " + strip_ansi(line), file=sys.stderr)
-        print(f"quanted: error: {args.file}: {exc.message}", file=sys.stderr)
-        return exc.exit_code
+        return print_failed(failed, args.file)
     except CheckBroken as exc:
         print("quanted: the check's last output lines:", file=sys.stderr)
         for line in exc.tail:

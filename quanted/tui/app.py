@@ -42,6 +42,7 @@ class QuantedApp(App[str]):
         self.note = note
         self.keymap_overrides = dict(keymap or {})
         self.type_ahead = type_ahead.TypeAhead()
+        self.task_check = ""  # the check command verify and tune last ran (--check), kept
 
     def get_default_screen(self) -> Screen:
         if self.path.suffix == ".json" or self.path.is_dir():

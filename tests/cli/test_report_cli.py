@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from quanted.cli import main
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine.analysis import plan
 from quanted.core.engine.analysis_cache import AnalysisCache
 from quanted.core.engine.layer_figures import LayerFigures
@@ -34,7 +35,7 @@ def quantized(tmp_path):
 
 def store_analysis(path, hours_ago: int) -> None:
     """A cached analysis of the file as it is now, made `hours_ago` hours ago."""
-    the_plan = plan(path)
+    the_plan = plan(QuantizeDocument.open(path))
     figures = [LayerFigures("c1_8", "out0", cosine=0.912345, cosine_min=0.9, cosine_raw=0.91,
                             clamped=False, sqnr_db=14.25, max_abs_error=0.5, drop=0.081234),
                LayerFigures("c2_6", "out0", cosine=0.99, cosine_min=0.98, cosine_raw=0.99,

@@ -18,6 +18,7 @@ from quanted.cli.verify_table import table_lines
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.outputs import cosine
+from quanted.core.engine.step import Cancel, Events
 from quanted.core.state.history import History
 from tests.cli.verify_stand_in import FLOAT, HYBRID, OUT, PLAIN, STAND_IN
 from tests.conftest import SAMPLE
@@ -123,16 +124,16 @@ def test_without_history_and_hybrid_model_two_runs(model, stand_in, capsys):
 
 def test_cancel_between_runs(model, stand_in):
     plan = verify.plan(QuantizeDocument.open(model), stand_in)
-    control = verify.VerifyControl()
+    cancel = Cancel()
     seen = []
 
-    def on_progress(index, total, run):
-        seen.append(run.label)
-        if index == 2:
-            control.cancel()
+    def on_progress(p: verify.VerifyProgress) -> None:
+        seen.append(p.run.label)
+        if p.index == 2:
+            cancel.cancel()
 
     with pytest.raises(verify.VerifyCancelled) as caught:
-        verify.run(plan, on_progress=on_progress, control=control)
+        verify.run(plan, Events(progress=on_progress), cancel)
     assert caught.value.exit_code == 130 and seen == ["float", "quantized"]
     assert History(model).entries("verify") == []
 
@@ -152,16 +153,22 @@ def test_cancel_during_a_run_stops_the_engine(model, stand_in, monkeypatch):
 
     monkeypatch.setenv("STAND_IN_HANG", "hybrid")
     plan = verify.plan(QuantizeDocument.open(model), stand_in)
-    control = verify.VerifyControl()
     processes = []
     started = time.monotonic()
 
+    class Watched(Cancel):
+        def attach(self, process):
+            processes.append(process)
+            super().attach(process)
+
+    cancel = Watched()
+
     def on_line(line):
         if len(processes) == 2 and "Start inference" in line:
-            threading.Thread(target=control.cancel).start()
+            threading.Thread(target=cancel.cancel).start()
 
     with pytest.raises(verify.VerifyCancelled, match="during the quantized run"):
-        verify.run(plan, on_line, process_ready=processes.append, control=control)
+        verify.run(plan, Events(line=on_line), cancel)
     assert time.monotonic() - started < 30 and processes[1].wait() != 0
 
 

@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from quanted.cli import main
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine.export import scan_export_line
 from quanted.core.state.history import History
 from tests.core.docs import v2_doc
@@ -364,13 +365,13 @@ def test_restore_of_an_unknown_or_impossible_attempt(quantized, capsys):
 def test_rebuild_plan_from_the_file_and_from_a_printed_hybrid_line(quantized):
     from quanted.core.engine.quantize import rebuild_plan
 
-    zero_config = rebuild_plan(quantized, PEGASUS)
+    zero_config = rebuild_plan(QuantizeDocument.open(quantized), PEGASUS)
     assert zero_config.command == [*BASE, "--iterations", "3", "--compute-entropy"]
     assert zero_config.quantize == quantized
     printed = ("pegasus quantize --model m.json --model-data m.data --with-input-meta "
                "m_inputmeta.yml --hybrid --model-quantize m_uint8.quantize --quantizer "
                "asymmetric_affine --qtype uint8 --algorithm kl_divergence --batch-size 1")
-    from_line = rebuild_plan(quantized, PEGASUS, printed)
+    from_line = rebuild_plan(QuantizeDocument.open(quantized), PEGASUS, printed)
     rebuild = printed.replace("--hybrid", "--rebuild")
     assert from_line.command == [PEGASUS, *shlex.split(rebuild)[1:]]
     assert from_line.options.kld and from_line.cwd == quantized.parent
@@ -402,6 +403,7 @@ def test_a_cancelled_rebuild_puts_the_old_file_back(model, tmp_path):
     import threading
 
     from quanted.core.engine import quantize
+    from quanted.core.engine.step import Cancel, Events, StepCancelled
 
     target = tmp_path / "m_uint8.quantize"
     target.write_text(v2_doc(customized=USER))
@@ -411,19 +413,25 @@ def test_a_cancelled_rebuild_puts_the_old_file_back(model, tmp_path):
                                  "print('I 10:00:00 Start quantization...', flush=True)\n"
                                  "import time\ntime.sleep(60)")
     the_plan = quantize.plan(model, quantize.QuantizeOptions(), pegasus)
-    started, holder = threading.Event(), {}
+    started, cancel, holder = threading.Event(), Cancel(), {}
 
     def on_line(line: str) -> None:
         if "Start quantization" in line:
             started.set()
 
-    worker = threading.Thread(target=lambda: holder.setdefault("result", quantize.run(
-        the_plan, on_line, process_ready=lambda p: holder.setdefault("process", p))))
+    def run() -> None:
+        try:
+            quantize.run(the_plan, Events(line=on_line), cancel)
+        except StepCancelled as ended:
+            holder["ended"] = ended
+
+    worker = threading.Thread(target=run)
     worker.start()
     assert started.wait(30)
-    holder["process"].cancel()
+    cancel.cancel()
     worker.join(30)
-    result = holder["result"]
-    assert result.cancelled and result.status == 130
+    ended = holder["ended"]
+    result = ended.result
+    assert ended.exit_code == 130 and result.cancelled and result.status == 130
     assert "the run was cancelled; restored m_uint8.quantize" in result.restored
     assert target.read_bytes() == before

@@ -25,7 +25,7 @@ OUTPUT = "@attach_output/out0_0:out0"
 
 def store_analysis(quantize: Path) -> list[str]:
     """Cache an analysis of the file as it is now; returns the layers it has figures for."""
-    plan = analysis.plan(quantize)
+    plan = analysis.plan(QuantizeDocument.open(quantize))
     layers = model_layers(plan.files.model)
     cosine, items = 1.0, []
     for i, layer in enumerate(layers):

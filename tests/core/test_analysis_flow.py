@@ -15,6 +15,7 @@ import pytest
 from quanted.cli.dispatch import main
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis
+from quanted.core.engine.step import Cancel, Events
 from tests.core.model_folder import write_model_folder
 
 STANDIN = Path(__file__).with_name("analysis_standin.py")
@@ -63,6 +64,10 @@ def model(tmp_path, monkeypatch):
     return path
 
 
+def plan(path: Path, iterations: int | None = None) -> analysis.AnalysisPlan:
+    return analysis.plan(QuantizeDocument.open(path), iterations)
+
+
 def calls(path: Path) -> list[str]:
     log = path.parent.parent / "calls.log"
     return log.read_text().splitlines() if log.is_file() else []
@@ -71,7 +76,7 @@ def calls(path: Path) -> list[str]:
 def test_first_run_two_engine_runs_figures_and_nothing_left_behind(model):
     progress = []
     lines = []
-    result = analysis.run(model, on_line=lines.append, on_progress=progress.append)
+    result = analysis.run(plan(model), Events(line=lines.append, progress=progress.append))
     assert len(calls(model)) == 2 and result.engine_runs == 2 and result.iterations == 2
     assert [(p.label, p.input) for p in progress] == [
         ("float", 0), ("float", 1), ("float", 2), ("quantized", 0), ("quantized", 1),
@@ -95,8 +100,8 @@ def test_first_run_two_engine_runs_figures_and_nothing_left_behind(model):
 
 
 def test_cache_unchanged_edit_and_input_change(model):
-    first = analysis.run(model)
-    again = analysis.run(model)
+    first = analysis.run(plan(model))
+    again = analysis.run(plan(model))
     assert len(calls(model)) == 2 and again.engine_runs == 0
     assert again.by_layer()["add_4"].cosine == first.by_layer()["add_4"].cosine
     assert analysis.load_current(model) is not None
@@ -107,16 +112,16 @@ def test_cache_unchanged_edit_and_input_change(model):
     stale = analysis.load_latest(model)
     assert stale is not None and not stale.current and stale.key == first.key
     assert analysis.load_current(model) is None
-    edited = analysis.run(model)
+    edited = analysis.run(plan(model))
     new = calls(model)[2:]
     assert len(new) == 1 and "--dtype quantized" in new[0]
     assert edited.by_layer()["conv/a_2"].cosine_raw > first.by_layer()["conv/a_2"].cosine_raw
 
     np.save(model.parent / "in_1.npy", np.full((1, 2), 7, dtype=np.float32))
     assert analysis.load_current(model) is None
-    analysis.run(model)
+    analysis.run(plan(model))
     assert len(calls(model)) == 5  # a new input: float and quantized again
-    analysis.run(model, iterations=1)
+    analysis.run(plan(model, iterations=1))
     assert len(calls(model)) == 7  # another N is another key
 
 
@@ -126,13 +131,13 @@ def test_hybrid_model_is_used_when_the_file_holds_its_converters(model):
                                              "outputs": ["out0"]}
     hybrid["Layers"]["add_4"]["inputs"][0] = "@conv_a_3_pre_cvt_6:out0"
     (model.parent / "m_uint8.quantize.json").write_text(json.dumps(hybrid))
-    plain = analysis.plan(model)
+    plain = plan(model)
     assert plain.model.name == "m.json"  # the file has no converter tensor: not that model
     model.write_text(quantize_text().replace(
         "customized_quantize_layers", tensor("@conv_a_3_pre_cvt_6:out0")[:-1]
         + "\ncustomized_quantize_layers", 1))
-    assert analysis.plan(model).model.name == "m_uint8.quantize.json"
-    result = analysis.run(model)
+    assert plan(model).model.name == "m_uint8.quantize.json"
+    result = analysis.run(plan(model))
     figures = result.by_layer()
     assert figures["conv_a_3_pre_cvt_6"].converter
     assert not figures["conv_a_3"].converter
@@ -142,7 +147,7 @@ def test_hybrid_model_is_used_when_the_file_holds_its_converters(model):
 def test_a_failing_run_names_the_run_and_exits_with_its_status(model, monkeypatch, capsys):
     monkeypatch.setenv("STANDIN_MODE", "fail")
     with pytest.raises(analysis.AnalysisFailed) as caught:
-        analysis.run(model)
+        analysis.run(plan(model))
     assert caught.value.exit_code == 3 and caught.value.run.label == "float"
     assert any("stand-in failure" in line for line in caught.value.tail)
     assert main(["analyze", str(model)]) == 3
@@ -153,9 +158,9 @@ def test_a_failing_run_names_the_run_and_exits_with_its_status(model, monkeypatc
 
 def test_cancel_stops_the_engine(model, monkeypatch):
     monkeypatch.setenv("STANDIN_MODE", "hang")
-    control = analysis.AnalysisControl()
+    cancel = Cancel()
     with pytest.raises(analysis.AnalysisCancelled) as caught:
-        analysis.run(model, on_line=lambda line: control.cancel(), control=control)
+        analysis.run(plan(model), Events(line=lambda line: cancel.cancel()), cancel)
     assert caught.value.exit_code == 130
     assert len(calls(model)) == 1  # the quantized run never started
     assert list(Path(tempfile.gettempdir()).iterdir()) == []

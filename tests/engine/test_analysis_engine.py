@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from quanted.cli.dispatch import main
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis
 from tests.engine.sidenet import engine, imported
 
@@ -159,6 +160,10 @@ def _assert_matches(result, reference):
 # -- sidenet ---------------------------------------------------------------------------------
 
 
+
+def _plan(quantize: Path, pegasus: str, iterations: int | None = None) -> analysis.AnalysisPlan:
+    return analysis.plan(QuantizeDocument.open(quantize), iterations, pegasus)
+
 @pytest.fixture(scope="module")
 def sidenet(pegasus, tmp_path_factory):
     folder = imported(pegasus, tmp_path_factory.mktemp("sidenet"))
@@ -174,7 +179,7 @@ def sidenet_analysis(pegasus, sidenet):
     wrapper, log = _counting(pegasus, sidenet)
     kept = sidenet.parent / (sidenet.name + "-dumps")
     before = sorted(p.name for p in sidenet.iterdir())
-    result = analysis.run(sidenet / "sidenet_uint8.quantize", wrapper, keep_dumps=kept)
+    result = analysis.run(_plan(sidenet / "sidenet_uint8.quantize", wrapper), keep_dumps=kept)
     after = sorted(p.name for p in sidenet.iterdir())
     return result, kept, _calls(log), before, after
 
@@ -257,7 +262,7 @@ def sample_story(pegasus, tmp_path_factory):
     quantize = folder / "tinynet_uint8.quantize"
     kept = folder.parent / (folder.name + "-dumps")
     story = {"folder": folder, "quantize": quantize, "kept": kept}
-    story["first"] = analysis.run(quantize, wrapper, keep_dumps=kept)
+    story["first"] = analysis.run(_plan(quantize, wrapper), keep_dumps=kept)
     story["calls_first"] = _calls(log)
     story["float_dir"] = next((folder / ".quanted" / "analysis").glob("float-*"))
     story["reference"] = _reference(quantize, folder / "tinynet.json", story["float_dir"],
@@ -286,7 +291,7 @@ def sample_story(pegasus, tmp_path_factory):
     story["add"] = cli("add", str(quantize), "Flatten_output_0_3")
     story["hybrid"] = cli("hybrid", str(quantize), "--pegasus", wrapper)
     hybrid_kept = folder.parent / (folder.name + "-hybrid-dumps")
-    story["hybrid_result"] = analysis.run(quantize, wrapper, keep_dumps=hybrid_kept)
+    story["hybrid_result"] = analysis.run(_plan(quantize, wrapper), keep_dumps=hybrid_kept)
     story["calls_after_hybrid"] = _calls(log)
     story["hybrid_reference"] = _reference(quantize, folder / "tinynet_uint8.quantize.json",
                                            story["float_dir"], hybrid_kept / "quantized", 4)
@@ -370,7 +375,7 @@ def test_ids_equal_after_slash_to_underscore_cannot_reach_the_engine(pegasus, si
     model["Layers"]["head_conv/Conv_output_0_6"] = twin  # folds to head_conv_Conv_output_0_6 too
     (folder / "sidenet.json").write_text(json.dumps(model))
     with pytest.raises(analysis.AnalysisFailed) as caught:
-        analysis.run(folder / "sidenet_uint8.quantize", shlex.join(pegasus), iterations=1)
+        analysis.run(_plan(folder / "sidenet_uint8.quantize", shlex.join(pegasus), 1))
     assert caught.value.run.label == "float" and caught.value.status != 0
     assert caught.value.exit_code == caught.value.status
     assert any("Duplicated uid" in line for line in caught.value.tail), caught.value.tail

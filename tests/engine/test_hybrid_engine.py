@@ -12,6 +12,7 @@ from quanted.cli import main
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import hybrid
 from quanted.core.engine.report import model_layers
+from quanted.core.engine.step import Cancel, Events, StepCancelled
 
 QUANTIZE = "tinynet_uint8.quantize"
 # The worst-entropy activation the engine did not pre-fill into customized_quantize_layers.
@@ -108,7 +109,7 @@ def test_cancelled_run_restores_the_file(sample, pegasus):
     assert main(["add", str(sample), LAYER, "--comment", "keep me"]) == 0
     before = sample.read_bytes()
     plan = hybrid.plan(QuantizeDocument.open(sample), pegasus=shlex.join(pegasus))
-    started = threading.Event()
+    started, cancel = threading.Event(), Cancel()
     holder = {}
 
     def on_line(line: str) -> None:
@@ -116,16 +117,18 @@ def test_cancelled_run_restores_the_file(sample, pegasus):
             started.set()
 
     def go() -> None:
-        holder["result"] = hybrid.run(plan, on_line,
-                                      process_ready=lambda p: holder.setdefault("proc", p))
+        try:
+            hybrid.run(plan, Events(line=on_line), cancel)
+        except StepCancelled as ended:
+            holder["ended"] = ended
 
     thread = threading.Thread(target=go)
     thread.start()
     assert started.wait(120), "the engine never started"
-    holder["proc"].cancel()
+    cancel.cancel()
     thread.join(60)
-    result = holder["result"]
-    assert result.cancelled and result.status == 130
+    result = holder["ended"].result
+    assert holder["ended"].exit_code == 130 and result.cancelled and result.status == 130
     assert "cancelled" in result.restored
     assert sample.read_bytes() == before
 

@@ -11,6 +11,7 @@ import pytest
 from engine_helpers import plain, wait_for
 from tui_helpers import settle
 
+from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis
 from quanted.tui.app import QuantedApp
 from quanted.tui.screens.analyze import AnalyzeScreen
@@ -105,7 +106,7 @@ async def test_a_failed_run_is_named_with_its_status_and_last_log_lines(model, m
 
 
 async def test_stale_analysis_is_shown_greyed_with_its_age(model):
-    analysis.run(model)
+    analysis.run(analysis.plan(QuantizeDocument.open(model)))
     model.write_text(quantize_text("customized_quantize_layers:\n  add_4: float16\n"))
     app = QuantedApp(model)
     async with app.run_test(size=(140, 36)) as pilot:
@@ -117,7 +118,7 @@ async def test_stale_analysis_is_shown_greyed_with_its_age(model):
 
 
 def test_snapshot_table_with_analysis(model, snap_compare):
-    analysis.run(model)
+    analysis.run(analysis.plan(QuantizeDocument.open(model)))
 
     async def ready(pilot):
         await settle(pilot)

@@ -78,6 +78,32 @@ async def test_search_plot_and_apply_as_an_undoable_edit(sample, monkeypatch):
         assert main.doc.customized == QuantizeDocument.open(sample).customized
 
 
+async def test_a_task_check_typed_in_the_screen_decides_with_the_target(sample, monkeypatch,
+                                                                       tmp_path):
+    """STAND-IN engine. A check command typed beside the target (`--check CMD` of the CLI)
+    runs on every trial; each trial's line says its verdict and metric, and one the check
+    refuses never meets the target."""
+    stand_in(sample.parent, monkeypatch)
+    script = tmp_path / "check.py"
+    script.write_text("import sys\nprint('metric=0.5')\nsys.exit(1)\n")
+    command = f"{sys.executable} {script}"
+    app = QuantedApp(sample.name)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_tune(pilot)
+        field = screen.query_one("#tune-check")
+        field.focus()
+        field.value = command
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.outcome is not None, TIMEOUT, "the search")
+        assert screen.outcome is not None and not screen.outcome.met
+        assert app.task_check == command
+        setup = screen.setup
+        assert setup is not None and setup.options.target.check is not None
+        trials = [line for line in screen.log_view.plain() if line.startswith("trial ")]
+        assert trials and all("check NOT acceptable (metric=0.5)" in line for line in trials)
+        assert all(line.endswith(")") and "-> misses" in line for line in trials)
+
+
 async def test_escape_cancels_and_leaves_the_file_untouched(sample, monkeypatch):
     hang = stand_in(sample.parent, monkeypatch, hang_on_quantize=2)
     before = sample.read_bytes()

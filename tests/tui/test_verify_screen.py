@@ -4,10 +4,13 @@ them), or none; the `engine` test runs acuitylite 6.57.1 on a copy of the sample
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from textual.widgets import DataTable, Input, Label, Static, TabbedContent
 
 from engine_helpers import install_stand_in, khadas_model_files, plain, wait_for
+from quanted.cli import main
 from quanted.core.engine.attempts import verify_history
 from quanted.tui.app import QuantedApp
 from quanted.tui.dialogs.save_first import SaveFirst
@@ -65,6 +68,50 @@ async def test_stand_in_verify_shows_top5_side_by_side_and_the_history(quantize,
         await pilot.press("l")
         assert screen.query_one(TabbedContent).active == "log-tab"
         assert any("Start inference" in line for line in screen.log_view.plain())
+
+
+async def test_the_quantized_line_and_a_task_check_as_quanted_verify_says_them(
+        quantize, monkeypatch, tmp_path, capsys):
+    """STAND-IN engine. Under the figures, what the quantized run measured, the line
+    `quanted verify` prints; a check command typed beside the inputs runs again with the user's
+    task check (the core call of --check), its verdict and metric on screen, and the next
+    verify screen of the session starts with it."""
+    khadas_model_files(quantize.parent)
+    install_stand_in(quantize.parent, STAND_IN, monkeypatch)
+    script = tmp_path / "check.py"
+    script.write_text("import sys\nprint('metric=0.875')\nsys.exit(0)\n")
+    command = f"{sys.executable} {script}"
+    app = QuantedApp(KHADAS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = await _start_verify(pilot)
+        await wait_for(pilot, _finished(screen), what="the verify")
+        assert screen.result is not None and screen.result.check is None
+        quantized = f"quantized: {screen.result.configuration}"
+        assert quantized in plain(screen.query_one("#verify-result", Static).content)
+
+        field = screen.query_one("#verify-check", Input)
+        assert field.value == ""
+        field.focus()
+        field.value = command
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: screen.result is not None
+                       and screen.result.check is not None, what="the verify with the check")
+        text = plain(screen.query_one("#verify-result", Static).content)
+        assert f"check {screen.result.check}:" in text
+        assert "quantized: acceptable (metric=0.875)" in text
+        assert app.task_check == command
+        await pilot.press("escape")
+        await settle(pilot)
+        again = await _start_verify(pilot)
+        assert again.query_one("#verify-check", Input).value == command
+        await wait_for(pilot, _finished(again), what="the second screen's verify")
+        assert again.result is not None and again.result.check is not None
+        await pilot.press("escape")
+        await settle(pilot)
+    capsys.readouterr()
+    assert main(["verify", str(quantize), "--quiet"]) == 0
+    assert quantized in capsys.readouterr().out.splitlines()
 
 
 def _dataset_of(folder, count: int) -> None:

@@ -2,8 +2,9 @@
 
     a = load_current(path)                 # the cached analysis of the file as it is, or None
     a = load_latest(path)                  # the newest cached one, maybe stale (a.current)
-    control = AnalysisControl()            # control.cancel() from any thread
-    a = run(path, pegasus=None, iterations=None, on_line=..., on_progress=..., control=control)
+    the_plan = plan(doc, iterations=None, pegasus=None)   # doc: open; runs nothing
+    cancel = Cancel()                      # cancel.cancel() from any thread
+    a = run(the_plan, Events(line=..., progress=...), cancel)   # the contract: step.py
     a.by_layer()["conv_3"].drop            # LayerFigures: cosine, cosine_min, cosine_raw, ...
 
 Two engine runs of `pegasus inference` in the file's folder (the inputmeta names the dataset
@@ -29,7 +30,8 @@ error, kind, resolution), and `configuration` names what the quantized run measu
 table as it is on disk, in verify's words (tables.describe).
 
 `run` either returns a complete Analysis (stored in the cache) or raises: AnalysisFailed
-(exit_code = the engine's status; `.run`, `.status`, `.tail`), AnalysisCancelled (130), a
+(a StepFailed: exit_code = the engine's status; `.run`, `.status`, `.tail`), AnalysisCancelled
+(a StepCancelled: 130), a
 QuantedError with exit code 2 for missing or unreadable inputs.
 """
 
@@ -41,7 +43,6 @@ import shutil
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,8 +58,8 @@ from quanted.core.engine.layer_figures import LayerFigures
 from quanted.core.engine.model_json import read_model
 from quanted.core.engine.output_figures import OutputFigures
 from quanted.core.engine.outputs import OutputsError
-from quanted.core.engine.process import EngineControl, EngineProcess, EngineRunCancelled, \
-    EngineRunFailed
+from quanted.core.engine.process import EngineProcess
+from quanted.core.engine.step import Cancel, Events, StepCancelled, StepFailed
 from quanted.core.engine.tables import describe
 from quanted.core.errors import QuantedError
 
@@ -67,17 +68,17 @@ TAIL_LINES = 20
 _SAVED = re.compile(r"Save tensor .*[/\\]iter_(\d+)_")
 
 
-class AnalysisFailed(EngineRunFailed):
+class AnalysisFailed(StepFailed):
     """An engine run exited non-zero; `exit_code` is its status."""
 
     run: EngineRun
 
     def __init__(self, run: EngineRun, status: int, tail: list[str]) -> None:
         super().__init__(f"pegasus inference ({run.title}) exited with status {status}",
-                         run, status, tail)
+                         status, tail, run)
 
 
-class AnalysisCancelled(EngineRunCancelled):
+class AnalysisCancelled(StepCancelled):
     pass
 
 
@@ -169,6 +170,7 @@ class AnalysisPlan:
     model: Path  # quantized run's model .json
     float_key: str
     key: str
+    pegasus: str | None = None  # found by `run` only when the cache cannot answer
 
     @property
     def cwd(self) -> Path:
@@ -188,17 +190,25 @@ def quantized_model(quantize: Path, doc: QuantizeDocument, files: cmd.ModelFiles
     return hybrid if extra and all(layer in hybrid_layers for layer in extra) else files.model
 
 
-def plan(quantize: Path, iterations: int | None = None) -> AnalysisPlan:
-    """The files, N and the cache keys; runs nothing (hashes the inputs)."""
+def plan(doc: QuantizeDocument, iterations: int | None = None,
+         pegasus: str | None = None) -> AnalysisPlan:
+    """The files, N and the cache keys of the open file; runs nothing (hashes the inputs).
+    It analyzes the file as it is on disk: an editor saves first."""
+    if doc.path is None:
+        raise cmd.CommandError("the document has no file: pegasus reads the file from disk")
+    quantize = doc.path.absolute()
     if iterations is not None and iterations < 1:
         raise cmd.CommandError(f"--iterations must be at least 1, not {iterations}", quantize)
-    quantize = quantize.absolute()
-    doc = QuantizeDocument.open(quantize)
     files = cmd.model_files(quantize)
     n = iterations or cmd.dataset_size(files.inputmeta) or 1
     model = quantized_model(quantize, doc, files)
     float_key = cache_mod.compute_key(_common(files, n), n, cache_mod.FLOAT_SCHEME)
-    return AnalysisPlan(quantize, files, n, model, float_key, _key(files, n, quantize, model))
+    return AnalysisPlan(quantize, files, n, model, float_key, _key(files, n, quantize, model),
+                        pegasus)
+
+
+def _plan_file(path: Path, iterations: int | None) -> AnalysisPlan:
+    return plan(QuantizeDocument.open(path), iterations)
 
 
 def _common(files: cmd.ModelFiles, n: int) -> list[tuple[str, Path | None]]:
@@ -215,7 +225,7 @@ def _key(files: cmd.ModelFiles, n: int, quantize: Path, model: Path) -> str:
 def load_current(path: Path, iterations: int | None = None) -> Analysis | None:
     """The cached analysis of the file as it is now, or None (also when it cannot be told)."""
     try:
-        the_plan = plan(path, iterations)
+        the_plan = _plan_file(path, iterations)
     except QuantedError:
         return None
     data = cache_mod.AnalysisCache(the_plan.quantize).load_result(the_plan.key)
@@ -226,7 +236,7 @@ def load_of_base(path: Path, base_copy: Path, iterations: int | None = None) -> 
     """The cached analysis of the plain model (`base_copy`: baseline.Base.path, the kept plain
     file) made when the file itself was that plain file; None when there is none."""
     try:
-        the_plan = plan(path, iterations)
+        the_plan = _plan_file(path, iterations)
     except QuantedError:
         return None
     files = the_plan.files
@@ -242,7 +252,7 @@ def load_latest(path: Path) -> Analysis | None:
     if data is None:
         return None
     try:
-        the_plan = plan(path, int(data["iterations"]))
+        the_plan = _plan_file(path, int(data["iterations"]))
         current = the_plan.key == data.get("key")
         return Analysis.from_cache(data, current=current)
     except (QuantedError, KeyError, ValueError, TypeError):
@@ -264,10 +274,6 @@ def configuration(quantize: Path) -> str:
     return describe(doc, base.calibration.plain if base is not None else None)
 
 
-class AnalysisControl(EngineControl):
-    """Cancel a run from another thread: stops the engine now and starts no more runs."""
-
-
 def _engine_run(label: str, the_plan: AnalysisPlan, model: Path, work: Path,
                 prefix: list[str]) -> tuple[EngineRun, list[probe_mod.Probe]]:
     folder = work / label
@@ -285,47 +291,41 @@ def _engine_run(label: str, the_plan: AnalysisPlan, model: Path, work: Path,
 
 
 def _execute(run: EngineRun, the_plan: AnalysisPlan, index: int, runs: int,
-             on_line: Callable[[str], None], on_progress: Callable[[Progress], None],
-             control: AnalysisControl) -> None:
+             events: Events[Progress], cancel: Cancel) -> None:
     inputs = the_plan.iterations
-    on_progress(Progress(run.label, run.title, index, runs, 0, inputs))
+    events.progress(Progress(run.label, run.title, index, runs, 0, inputs))
     process = EngineProcess(run.command, the_plan.cwd)
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     seen = [-1]
 
     def handle(line: str) -> None:
         tail.append(line)
-        on_line(line)
+        events.line(line)
         saved = _SAVED.search(line)
         if saved is not None and int(saved.group(1)) > seen[0]:
             seen[0] = int(saved.group(1))
-            on_progress(Progress(run.label, run.title, index, runs,
+            events.progress(Progress(run.label, run.title, index, runs,
                                  min(seen[0] + 1, inputs), inputs))
 
     process.start()
-    control.attach(process)
+    cancel.attach(process)
     try:
         status = process.follow(handle)
     finally:
-        control.attach(None)
-    if control.cancelled.is_set() or process.cancelled.is_set():
-        cancelled = AnalysisCancelled(f"analysis cancelled during the {run.title} run",
-                                      the_plan.quantize)
-        if process.signal is not None:  # SIGTERM/SIGHUP: 128+N, as the other engine commands
-            cancelled.exit_code = 128 + process.signal
-        raise cancelled
+        cancel.detach(process)
+    if cancel.is_set() or process.cancelled.is_set():
+        # SIGTERM/SIGHUP: 128+N, as the other engine commands
+        raise AnalysisCancelled(f"analysis cancelled during the {run.title} run",
+                                the_plan.quantize, signal=process.signal)
     if status != 0:
         raise AnalysisFailed(run, status, list(tail))
 
 
 def run(
-    path: Path,
-    pegasus: str | None = None,
-    iterations: int | None = None,
-    on_line: Callable[[str], None] = lambda line: None,
-    on_progress: Callable[[Progress], None] = lambda progress: None,
+    the_plan: AnalysisPlan,
+    events: Events[Progress] = Events(),
+    cancel: Cancel | None = None,
     *,
-    control: AnalysisControl | None = None,
     use_cache: bool = True,
     keep_dumps: Path | None = None,
 ) -> Analysis:
@@ -334,15 +334,14 @@ def run(
     `use_cache=False` runs both and writes nothing into `.quanted/`. `keep_dumps`: a folder
     for the runs (kept afterwards: LABEL/probes.json, LABEL/dumps/) instead of a temporary one;
     float dumps still move into the cache."""
-    control = control or AnalysisControl()
-    the_plan = plan(path, iterations)
+    cancel = cancel or Cancel()
     store = cache_mod.AnalysisCache(the_plan.quantize)
     if use_cache:
         data = store.load_result(the_plan.key)
         if data is not None:
             return Analysis.from_cache(data, current=True)
     try:
-        prefix = find_pegasus(pegasus)
+        prefix = find_pegasus(the_plan.pegasus)
     except EngineNotFound as exc:
         raise EngineNotFound(exc.message, the_plan.quantize) from None
     if use_cache:
@@ -359,11 +358,11 @@ def run(
         planned = [_engine_run(label, the_plan, model, work, prefix) for label, model in wanted]
         records = []
         for index, (engine_run, _) in enumerate(planned, 1):
-            if control.cancelled.is_set():
+            if cancel.is_set():
                 raise AnalysisCancelled(f"analysis cancelled before the {engine_run.title} run",
                                         the_plan.quantize)
             started = time.monotonic()
-            _execute(engine_run, the_plan, index, len(planned), on_line, on_progress, control)
+            _execute(engine_run, the_plan, index, len(planned), events, cancel)
             records.append({"label": engine_run.label, "command": engine_run.command,
                             "seconds": round(time.monotonic() - started, 3)})
         started = time.monotonic()

@@ -21,6 +21,7 @@ from quanted.core.engine import quantize as qz
 from quanted.core.engine import verify
 from quanted.core.engine.attempts import top1_text
 from quanted.core.engine.calibration import Calibration
+from quanted.core.engine.step import Events, StepEnded, result_of
 from quanted.core.engine.verify import VerifyResult
 from quanted.core.errors import QuantedError
 from quanted.core.state.history import History
@@ -134,17 +135,20 @@ def _side(name: str, options: qz.QuantizeOptions, the_plan: qz.QuantizePlan,
     scratch_copy(the_plan.files, folder)
     side = Side(name, qz.plan(folder / the_plan.files.model.name, options, pegasus))
     on_step(f"{name}: {' '.join(side.plan.command)}")
-    side.result = qz.run(side.plan, on_line, fresh=True, record=False)
-    if side.result.status not in (0, 1):
-        if side.result.status == 130:
-            raise CompareCancelled(f"--compare cancelled during the {name} run", the_plan.quantize)
+    try:
+        side.result = qz.run(side.plan, Events(line=on_line), fresh=True, record=False)
+    except StepEnded as ended:
+        if ended.exit_code == 130:
+            raise CompareCancelled(f"--compare cancelled during the {name} run",
+                                   the_plan.quantize) from None
+        side.result = result_of(ended, qz.QuantizeResult)
         side.error = "; ".join([side.result.restored or f"status {side.result.status}",
                                 *side.result.hints])
         return side
     on_step(f"{name}: verify over {iterations} input(s)")
     try:
         doc = QuantizeDocument.open(side.plan.quantize)
-        side.verify = verify.run(verify.plan(doc, pegasus, iterations), on_line)
+        side.verify = verify.run(verify.plan(doc, pegasus, iterations), Events(line=on_line))
     except QuantedError as exc:
         if exc.exit_code == 130:
             raise

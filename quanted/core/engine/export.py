@@ -4,14 +4,16 @@ NAME.json; exporting before the hybrid run, or after changing the list or rebuil
 without rerunning it (export_stale.py has the rule), gives a case without the customized
 layers, so that is refused (ExportRefused) unless forced.
 
-    the_plan = plan(Path("m_uint8.quantize"), output=None, force=False)   # runs nothing
-    result = run(the_plan, on_line)    # ExportResult: status, problems found in the log, files
+    the_plan = plan(doc, output=None, force=False)   # doc: the open file; runs nothing
+    result = run(the_plan, Events(line=on_line), Cancel())   # the contract: step.py
+    # ExportResult: status, problems found in the log, files; a failed or cancelled
+    # run raises StepFailed/StepCancelled carrying it
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from quanted.core.engine.export_stale import stale_reasons
 from quanted.core.engine.logscan import LEVEL, strip_ansi
 from quanted.core.engine.model_json import ModelError, read_layers
 from quanted.core.engine.process import EngineProcess
+from quanted.core.engine.step import Cancel, StepRun, Events, StepCancelled, StepFailed
 from quanted.core.errors import EditError
 
 # "DFP INT16, ASYM UINT8": two tensors of one layer the exporter cannot join.
@@ -42,6 +45,7 @@ NOT_QUANTIZED = re.compile(r"^Tensor @(?P<layer>.+):(?P<port>\w+) type: float32$
 LOAD_FAILED = re.compile(r"^Load file (?P<path>.+) failed\.$")
 EXCEPTION_TAIL = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception)(?::\s.*)?$")
 QUOTED = re.compile(r"[\"'(\[]([^\"'()\[\]\s]+)[\"')\]]")
+TAIL_LINES = 20
 
 
 @dataclass
@@ -75,10 +79,11 @@ class ExportRefused(EditError):
                          + fix + " (--force exports anyway)", quantize)
 
 
-def plan(quantize: Path, output: Path | None = None, dtype: str = "quantized",
+def plan(doc: QuantizeDocument, output: Path | None = None, dtype: str = "quantized",
          pegasus: str | None = None, force: bool = False) -> ExportPlan:
-    quantize = quantize.absolute()
-    doc = QuantizeDocument.open(quantize)
+    if doc.path is None:
+        raise EditError("the document has no file: pegasus exports a file on disk")
+    quantize = doc.path.absolute()
     files = cmd.model_files(quantize)
     hybrid_model = cmd.hybrid_model(quantize)
     model = hybrid_model if hybrid_model.is_file() else files.model
@@ -188,8 +193,12 @@ class ExportResult:
                 "files": self.files}
 
 
-def run(the_plan: ExportPlan, on_line: Callable[[str], None] = lambda line: None, *,
-        process_ready: Callable[[EngineProcess], None] = lambda proc: None) -> ExportResult:
+def run(the_plan: ExportPlan, events: Events[None] = Events(),
+        cancel: Cancel | None = None) -> ExportResult:
+    """Export (the contract: engine/step.py): the result, whose status is 1 when the log
+    named problems or nothing was written; StepFailed when pegasus exited non-zero,
+    StepCancelled when cancelled, each carrying the result."""
+    cancel = cancel or Cancel()
     try:
         definitions = read_layers(the_plan.model)
     except ModelError:
@@ -200,14 +209,17 @@ def run(the_plan: ExportPlan, on_line: Callable[[str], None] = lambda line: None
     process = EngineProcess(the_plan.command, the_plan.cwd)
     result = ExportResult(status=0, engine_status=None, output=the_plan.output)
     process.start()
-    process_ready(process)
+    cancel.attach(process)
 
     quantized = _dtype(the_plan.command).startswith("quantized")
     seen: set[tuple[str, str]] = set()
     tails: list[ExportProblem] = []
 
+    log_tail: deque[str] = deque(maxlen=TAIL_LINES)
+
     def handle(line: str) -> None:
-        on_line(line)
+        log_tail.append(line)
+        events.line(line)
         problem = scan_export_line(line, layers, quantized)
         if problem is None or (problem.kind, problem.message) in seen:
             return  # the exporter goes over the graph twice: each tensor line comes twice
@@ -216,7 +228,10 @@ def run(the_plan: ExportPlan, on_line: Callable[[str], None] = lambda line: None
         seen.add((problem.kind, problem.message))
         (tails if problem.kind == "exception" else result.problems).append(problem)
 
-    result.engine_status = process.follow(handle)
+    try:
+        result.engine_status = process.follow(handle)
+    finally:
+        cancel.detach(process)
     # A traceback repeats what an E line said; its last line counts only when none did.
     if tails and not any(p.kind == "error" for p in result.problems):
         result.problems.append(tails[-1])
@@ -225,8 +240,12 @@ def run(the_plan: ExportPlan, on_line: Callable[[str], None] = lambda line: None
                           for p in the_plan.output.rglob("*") if p.is_file())
     if result.cancelled:
         result.status = 130
-    elif result.engine_status:
+        raise StepCancelled("export cancelled", the_plan.quantize, result=result)
+    if result.engine_status:
         result.status = result.engine_status if 0 < result.engine_status < 256 else 1
-    elif result.problems or not result.files:
+        raise StepFailed(f"pegasus export exited with status {result.engine_status}",
+                         result.status, list(log_tail),
+                         StepRun("pegasus export", the_plan.command), the_plan.quantize, result)
+    if result.problems or not result.files:
         result.status = 1
     return result

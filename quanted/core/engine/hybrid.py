@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-from collections.abc import Callable
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from weakref import WeakKeyDictionary
@@ -22,6 +22,7 @@ from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import EngineNotFound, find_pegasus
 from quanted.core.engine.logscan import Failure, scan_line
 from quanted.core.engine.process import EngineProcess, SignalGuard, follow_marked
+from quanted.core.engine.step import Cancel, StepRun, Events, StepCancelled, StepFailed
 from quanted.core.engine.report import HybridReport, Snapshot, compare
 from quanted.core.format.entropy import ENGINE_WRITES
 from quanted.core.errors import EditError, QuantedError
@@ -29,6 +30,8 @@ from quanted.core.disk.files import locked
 from quanted.core.disk.saving import atomic_write
 from quanted.core.state.history import History
 from quanted.core.format.validate import ERROR, Problem, check
+
+TAIL_LINES = 20
 
 
 @dataclass
@@ -267,13 +270,15 @@ def _name_layers(failures: list[Failure], the_plan: HybridPlan) -> list[Failure]
 
 def run(
     the_plan: HybridPlan,
-    on_line: Callable[[str], None] = lambda line: None,
+    events: Events[None] = Events(),
+    cancel: Cancel | None = None,
     *,
     force: bool = False,
-    process_ready: Callable[[EngineProcess], None] = lambda proc: None,
 ) -> HybridResult:
-    """Run the plan. `on_line` gets every log line (with its colours) as it comes;
-    `process_ready` gets the process, so another thread can cancel it.
+    """Run the plan (the contract: engine/step.py). `events.line` gets every log line (with
+    its colours) as it comes; `cancel` stops it from another thread. A run that broke the
+    file raises StepFailed, a cancelled one StepCancelled; either has restored the file and
+    carries the HybridResult that says so. Check errors refuse the run unless `force`.
 
     The file's lock is held for the whole run (no other quanted writes it meanwhile), and an
     in-progress marker in `.quanted/` covers the time the engine may leave it half written.
@@ -284,20 +289,29 @@ def run(
         details = "; ".join(p.message for p in the_plan.errors)
         raise EditError(f"refusing to run pegasus: {details} (--force runs it anyway)", quantize)
     guard = SignalGuard()
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
     with locked(quantize), guard.installed():
         recovery.refuse_if_interrupted(quantize)
-        result = _run_locked(the_plan, on_line, process_ready, guard)
+        result = _run_locked(the_plan, events, cancel or Cancel(), guard, tail)
         if result.signal is None and guard.received is not None:
             result.signal = guard.received  # arrived after the run: finish, then honour it
             result.status = 128 + guard.received
-        return result
+    if result.cancelled:
+        raise StepCancelled(result.restored or "the run was cancelled", quantize,
+                            result=result, signal=result.signal)
+    if result.restored is not None:
+        raise StepFailed(result.restored, result.status, list(tail),
+                         StepRun("pegasus quantize --hybrid", the_plan.command), quantize,
+                         result)
+    return result
 
 
 def _run_locked(
     the_plan: HybridPlan,
-    on_line: Callable[[str], None],
-    process_ready: Callable[[EngineProcess], None],
+    events: Events[None],
+    cancel: Cancel,
     guard: SignalGuard,
+    tail: deque[str],
 ) -> HybridResult:
     quantize = the_plan.quantize
     doc = the_plan.doc
@@ -321,12 +335,13 @@ def _run_locked(
     recovery.mark(quantize, "hybrid", backup, entropy_backup, the_plan.command)
 
     def handle(line: str) -> None:
-        on_line(line)
+        tail.append(line)
+        events.line(line)
         failure = scan_line(line, customized)
         if failure is not None:
             result.failures.append(failure)
 
-    result.engine_status = follow_marked(process, quantize, handle, process_ready)
+    result.engine_status = follow_marked(process, quantize, handle, cancel)
     result.signal = process.signal
     result.cancelled = process.cancelled.is_set()
     result.failures = _name_layers(result.failures, the_plan)

@@ -40,7 +40,8 @@ def is_noise(line: str) -> bool:
 class KeptLog:
     """An `on_line` wrapper: every line goes to `path`; only lines that are not noise go on.
 
-    `with closing(KeptLog(quantize, "hybrid", on_line)) as log: hybrid.run(plan, log)`."""
+    `with closing(KeptLog(quantize, "hybrid", on_line)) as log:
+        hybrid.run(plan, Events(line=log), cancel)`"""
 
     def __init__(self, quantize: Path, kind: str, on_line: Callable[[str], None]) -> None:
         self.on_line = on_line

@@ -14,13 +14,15 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from quanted.core.state import recovery
 from quanted.core.engine import warm
 from quanted.core.engine.discovery import EngineNotFound
 from quanted.core.engine.keeper import KEEPING, keeper_argv
-from quanted.core.errors import QuantedError
+
+if TYPE_CHECKING:
+    from quanted.core.engine.step import Cancel
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
@@ -238,58 +240,8 @@ class EngineProcess:
             pass
 
 
-class EngineControl:
-    """Cancel from another thread: stops the attached engine now and starts no more."""
-
-    def __init__(self) -> None:
-        self.cancelled = threading.Event()
-        self._lock = threading.Lock()
-        self._process: EngineProcess | None = None
-
-    def cancel(self) -> None:
-        self.cancelled.set()
-        with self._lock:
-            process = self._process
-        if process is not None:
-            process.cancel()
-
-    def attach(self, process: EngineProcess | None) -> None:
-        with self._lock:
-            self._process = process
-        if process is not None and self.cancelled.is_set():
-            process.cancel()
-
-
-def exit_status(status: int) -> int:
-    """The engine's status as quanted's own: 1-255 as they are, a signal N as 128+N."""
-    return status if 0 < status < 256 else (128 - status if status < 0 else 1)
-
-
-class FailedRun(Protocol):
-    """What an EngineRunFailed says of the run: its title and its command."""
-
-    @property
-    def title(self) -> str: ...
-
-    @property
-    def command(self) -> list[str]: ...
-
-
-class EngineRunFailed(QuantedError):
-    """An engine run (`run`) exited non-zero; `exit_code` is its status, `tail` its last lines."""
-
-    def __init__(self, message: str, run: FailedRun, status: int, tail: list[str]) -> None:
-        super().__init__(message)
-        self.run, self.status, self.tail = run, status, tail
-        self.exit_code = exit_status(status)
-
-
-class EngineRunCancelled(QuantedError):
-    exit_code = 130
-
-
 def follow_marked(process: EngineProcess, quantize: Path, on_line: Callable[[str], None],
-                  process_ready: Callable[[EngineProcess], None]) -> int:
+                  cancel: Cancel) -> int:
     """Start and follow an engine run that rewrites `quantize` (marked in progress by the
     caller); return its status. The mark goes if the engine cannot even start, and whatever is
     left of its group is killed when the run ends, however it ends."""
@@ -298,8 +250,9 @@ def follow_marked(process: EngineProcess, quantize: Path, on_line: Callable[[str
     except BaseException:
         recovery.clear(quantize)
         raise
-    process_ready(process)
+    cancel.attach(process)
     try:
         return process.follow(on_line)
     finally:
+        cancel.detach(process)
         process.kill_group()  # its workers must not outlive it and write on

@@ -5,13 +5,14 @@ user's customized entries and comments are carried over onto the rebuilt file.
 
     the_plan = plan(Path("model/NAME.json"), QuantizeOptions(kld=True))   # runs nothing
     the_plan.command                                                  # the exact argument list
-    result = run(the_plan, on_line)                                   # QuantizeResult
+    result = run(the_plan, Events(line=on_line), Cancel())           # QuantizeResult, or
+                                        # StepFailed/StepCancelled (engine/step.py) with it
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from quanted.core.engine import baseline
 from quanted.core.engine.command import ModelFiles  # noqa: F401 (API)
 from quanted.core.engine.logscan import Failure, scan_line, strip_ansi
 from quanted.core.engine.process import EngineProcess, SignalGuard, follow_marked
+from quanted.core.engine.step import Cancel, StepRun, Events, StepCancelled, StepFailed
 from quanted.core.engine.quantize_plan import (  # noqa: F401 (API: one import for callers)
     QTYPES,
     QUANTIZERS,
@@ -39,6 +41,7 @@ from quanted.core.state.history import History
 
 # The engine's warning when a batch does not fit a layer written for batch 1 (then it raises).
 FIXED_BATCH = re.compile(r"The input size \S+ of Reshape \[(\d+),")
+TAIL_LINES = 20
 
 
 @dataclass
@@ -85,31 +88,40 @@ def _open_old(path: Path) -> QuantizeDocument | None:
 
 def run(
     the_plan: QuantizePlan,
-    on_line: Callable[[str], None] = lambda line: None,
+    events: Events[None] = Events(),
+    cancel: Cancel | None = None,
     *,
     fresh: bool = False,
     record: bool = True,
-    process_ready: Callable[[EngineProcess], None] = lambda proc: None,
 ) -> QuantizeResult:
-    """Run the plan in the model's folder. `fresh` skips the carry-over; `record=False` keeps
-    the history untouched (the scratch runs of --compare).
+    """Run the plan in the model's folder (the contract: engine/step.py). `fresh` skips the
+    carry-over; `record=False` keeps the history untouched (the scratch runs of --compare).
+    A failed run (StepFailed) or a cancelled one (StepCancelled) has put the old file back,
+    or removed the partial one; either carries the QuantizeResult that says so.
 
     As for the hybrid run: the file's lock is held throughout, an in-progress marker covers
     the time the engine rewrites an existing file (`quanted recover`), and SIGTERM/SIGHUP in
     the main thread stop the run like ctrl+c (old file put back, status 128+n)."""
     guard = SignalGuard()
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
     with locked(the_plan.quantize), guard.installed():
         recovery.refuse_if_interrupted(the_plan.quantize)
-        result = _run_locked(the_plan, on_line, fresh, record, process_ready, guard)
+        result = _run_locked(the_plan, events, cancel or Cancel(), fresh, record, guard, tail)
         if result.signal is None and guard.received is not None:
             result.signal = guard.received
             result.status = 128 + guard.received
-        return result
+    if result.cancelled:
+        raise StepCancelled(result.restored or "the run was cancelled", the_plan.quantize,
+                            result=result, signal=result.signal)
+    if result.restored is not None:
+        raise StepFailed(result.restored, result.status, list(tail),
+                         StepRun("pegasus quantize", the_plan.command), the_plan.quantize,
+                         result)
+    return result
 
 
-def _run_locked(the_plan: QuantizePlan, on_line: Callable[[str], None], fresh: bool,
-                record: bool, process_ready: Callable[[EngineProcess], None],
-                guard: SignalGuard) -> QuantizeResult:
+def _run_locked(the_plan: QuantizePlan, events: Events[None], cancel: Cancel, fresh: bool,
+                record: bool, guard: SignalGuard, tail: deque[str]) -> QuantizeResult:
     quantize = the_plan.quantize
     entropy = the_plan.cwd / "entropy.txt"
     before = _Before.take(the_plan, record)
@@ -123,7 +135,8 @@ def _run_locked(the_plan: QuantizePlan, on_line: Callable[[str], None], fresh: b
 
     def handle(line: str) -> None:
         nonlocal batch_too_big
-        on_line(line)
+        tail.append(line)
+        events.line(line)
         found = FIXED_BATCH.search(strip_ansi(line))
         if found and found[1] != "1":
             batch_too_big = True
@@ -131,7 +144,7 @@ def _run_locked(the_plan: QuantizePlan, on_line: Callable[[str], None], fresh: b
         if failure is not None:
             result.failures.append(failure)
 
-    result.engine_status = follow_marked(process, quantize, handle, process_ready)
+    result.engine_status = follow_marked(process, quantize, handle, cancel)
     result.signal = process.signal
     result.cancelled = process.cancelled.is_set()
     broken = None
@@ -158,6 +171,7 @@ def _run_locked(the_plan: QuantizePlan, on_line: Callable[[str], None], fresh: b
     recovery.clear(quantize)
     _finish(the_plan, before, new, result, fresh, record)
     return result
+
 
 
 def adopt(the_plan: QuantizePlan, made: Path, fresh: bool = False) -> QuantizeResult:

@@ -1,6 +1,7 @@
 """Planning the first quantization: the options of `quanted quantize` (ACUITY's precision
 guide: default or KL divergence, MLE), the files beside MODEL.json, and the exact
-`pegasus quantize --rebuild --compute-entropy` argument list. Runs nothing."""
+`pegasus quantize --rebuild --compute-entropy` argument list. Runs nothing. The one step
+that plans from its inputs, not an open document: it makes the file (engine/step.py)."""
 
 from __future__ import annotations
 
@@ -136,14 +137,15 @@ def plan(model: Path, options: QuantizeOptions = QuantizeOptions(),
                         options)
 
 
-def rebuild_plan(quantize: Path, pegasus: str | None = None,
+def rebuild_plan(doc: QuantizeDocument, pegasus: str | None = None,
                  from_command: str | None = None) -> QuantizePlan:
-    """The --rebuild run of an existing NAME_POSTFIX.quantize (what the editor's run screen
+    """The --rebuild run of an open NAME_POSTFIX.quantize (what the editor's run screen
     offers beside --hybrid): from the files beside it and its own quantizer and qtype, or from
     a printed `pegasus quantize` line with --hybrid turned into --rebuild."""
-    quantize = quantize.absolute()
+    if doc.path is None:
+        raise CommandError("the document has no file: pegasus rebuilds a file on disk")
+    quantize = doc.path.absolute()
     if from_command is None:
-        doc = QuantizeDocument.open(quantize)
         files = cmd.model_files(quantize)
         quantizer, qtype = cmd.dominant_quantization(doc)
         try:

@@ -14,23 +14,23 @@ from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import find_pegasus
-from quanted.core.engine.process import EngineControl, EngineProcess, EngineRunCancelled
-from quanted.core.errors import QuantedError
+from quanted.core.engine.process import EngineProcess
+from quanted.core.engine.step import Cancel, StepCancelled, StepFailed
 
 TAIL_LINES = 20
 
 
-class RebuildFailed(QuantedError):
+class RebuildFailed(StepFailed):
     def __init__(self, status: int, tail: list[str], path: Path) -> None:
         super().__init__(f"the --rebuild run that makes the plain table exited with status "
-                         f"{status}: {tail[-1] if tail else ''}".rstrip(": "), path)
-        self.tail = tail
+                         f"{status}: {tail[-1] if tail else ''}".rstrip(": "), status, tail,
+                         path=path)
         self.exit_code = status if 0 < status < 256 else 1
 
 
 def rebuild(quantize: Path, pegasus: str | None = None,
             on_line: Callable[[str], None] = lambda line: None,
-            control: EngineControl | None = None) -> baseline.Base:
+            cancel: Cancel | None = None) -> baseline.Base:
     """Run `pegasus quantize --rebuild` with the file's calibration (inferred, and said so in
     the base's source) in a scratch folder and keep its table as the base."""
     quantize = quantize.absolute()
@@ -51,15 +51,15 @@ def rebuild(quantize: Path, pegasus: str | None = None,
             on_line(line)
 
         process.start()
-        if control is not None:
-            control.attach(process)
+        if cancel is not None:
+            cancel.attach(process)
         try:
             status = process.follow(handle)
         finally:
-            if control is not None:
-                control.attach(None)
+            if cancel is not None:
+                cancel.detach(process)
         if process.cancelled.is_set():
-            raise EngineRunCancelled("cancelled while rebuilding the plain table", quantize)
+            raise StepCancelled("cancelled while rebuilding the plain table", quantize)
         if status != 0:
             raise RebuildFailed(status, list(tail), quantize)
         made = folder / quantize.name

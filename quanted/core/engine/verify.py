@@ -9,18 +9,19 @@ The API is Textual-free so a TUI worker can drive it:
 
     the_plan = plan(doc, pegasus=None, iterations=1)    # doc: an open QuantizeDocument
     the_plan.runs                                       # [VerifyRun(label, title, command, ..)]
-    control = VerifyControl()                           # control.cancel() from any thread
-    result = run(the_plan, on_line, on_progress, process_ready, control=control)
+    cancel = Cancel()                                   # cancel.cancel() from any thread
+    result = run(the_plan, Events(line=on_line, progress=on_progress), cancel)
     result.to_json(); result.summary()                  # see VerifyResult
     attempts = verify_history(path); best(attempts)          # quanted.core.engine.attempts
 
 `run` either returns a complete VerifyResult (already recorded in the history folder as a
-"verify" entry) or raises a QuantedError: InferenceFailed (exit_code = the engine's status, with
-`.run`, `.status`, `.tail`), VerifyCancelled (130), OutputsError (2), CheckBroken (2: the
-check neither accepted nor refused). It verifies the file as
-it is on disk: a TUI saves first. Every run happens in the file's folder (the inputmeta names
-the dataset relative to it) and dumps into a temporary folder that is removed afterwards; the
-history copy is copied there first, so the engine never writes into `.quanted/history/`.
+"verify" entry) or raises a QuantedError: InferenceFailed (a StepFailed: exit_code = the
+engine's status, with `.run`, `.status`, `.tail`), VerifyCancelled (a StepCancelled: 130),
+OutputsError (2), CheckBroken (2: the check neither accepted nor refused). It verifies the
+file as it is on disk: a TUI saves first. Every run happens in the file's folder (the
+inputmeta names the dataset relative to it) and dumps into a temporary folder that is removed
+afterwards; the history copy is copied there first, so the engine never writes into
+`.quanted/history/`.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ from quanted.core.engine.discovery import find_pegasus
 from quanted.core.engine.output_figures import resolve_name
 from quanted.core.engine.outputs import OutputsError, find_dumps, model_io, read_tensor
 from quanted.core.engine.taskcheck import Layout, TaskCheck, write_outputs
-from quanted.core.engine.process import EngineControl, EngineProcess, EngineRunCancelled, \
-    EngineRunFailed
+from quanted.core.engine.process import EngineProcess
+from quanted.core.engine.step import Cancel, Events, StepCancelled, StepFailed
 from quanted.core.errors import EditError, QuantedError
 from quanted.core.engine.verify_result import FLOAT, PLAIN, QUANTIZED, RunRecord, \
     VerifyResult, figures
@@ -54,17 +55,17 @@ from quanted.core.state.history import History
 TAIL_LINES = 20
 
 
-class InferenceFailed(EngineRunFailed):
+class InferenceFailed(StepFailed):
     """A `pegasus inference` run exited non-zero; `exit_code` is its status."""
 
     run: VerifyRun
 
     def __init__(self, run: VerifyRun, status: int, tail: list[str]) -> None:
         super().__init__(f"pegasus inference ({run.label}) exited with status {status}",
-                         run, status, tail)
+                         status, tail, run)
 
 
-class VerifyCancelled(EngineRunCancelled):
+class VerifyCancelled(StepCancelled):
     pass
 
 
@@ -186,20 +187,21 @@ def not_applied(doc: QuantizeDocument) -> list[str]:
     return pending
 
 
-class VerifyControl(EngineControl):
-    """Cancel a `run` from another thread: stops the engine run now and starts no more."""
+@dataclass(frozen=True)
+class VerifyProgress:
+    """Before run `index` (1-based) of `total`."""
 
-    _attach = EngineControl.attach
+    index: int
+    total: int
+    run: VerifyRun
 
 
-def _execute(run: VerifyRun, cwd: Path, on_line: Callable[[str], None],
-             process_ready: Callable[[EngineProcess], None], control: VerifyControl) -> None:
+def _execute(run: VerifyRun, cwd: Path, on_line: Callable[[str], None], cancel: Cancel) -> None:
     run.output_dir.mkdir(parents=True, exist_ok=True)
     process = EngineProcess(run.command, cwd)
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     process.start()
-    control._attach(process)
-    process_ready(process)
+    cancel.attach(process)
 
     def handle(line: str) -> None:
         tail.append(line)
@@ -208,8 +210,8 @@ def _execute(run: VerifyRun, cwd: Path, on_line: Callable[[str], None],
     try:
         status = process.follow(handle)
     finally:
-        control._attach(None)
-    if control.cancelled.is_set() or process.cancelled.is_set():
+        cancel.detach(process)
+    if cancel.is_set() or process.cancelled.is_set():
         raise VerifyCancelled(f"verify cancelled during the {run.label} run", cwd)
     if status != 0:
         raise InferenceFailed(run, status, list(tail))
@@ -250,16 +252,13 @@ def _run_check(the_plan: VerifyPlan, check: TaskCheck, result: VerifyResult,
 
 def run(
     the_plan: VerifyPlan,
-    on_line: Callable[[str], None] = lambda line: None,
-    on_progress: Callable[[int, int, VerifyRun], None] = lambda index, total, step: None,
-    process_ready: Callable[[EngineProcess], None] = lambda process: None,
-    *,
-    control: VerifyControl | None = None,
+    events: Events[VerifyProgress] = Events(),
+    cancel: Cancel | None = None,
 ) -> VerifyResult:
-    """Run the plan's inferences one after another and compare. `on_line` gets every log line
-    (with its colours); `on_progress(i, total, run)` is called before run i (1-based);
-    `process_ready` gets each engine process; `control.cancel()` stops it all."""
-    control = control or VerifyControl()
+    """Run the plan's inferences one after another and compare (the contract:
+    engine/step.py). `events.line` gets every log line (with its colours), `events.progress`
+    a VerifyProgress before each run; `cancel.cancel()` stops it all."""
+    cancel = cancel or Cancel()
     for step in the_plan.runs:
         if step.output_dir.exists():
             shutil.rmtree(step.output_dir)  # stale dumps from a kept workdir must not count
@@ -271,12 +270,12 @@ def run(
             the_plan.plain_copy.write_bytes(the_plan.plain_base.data)
         records = []
         for index, step in enumerate(the_plan.runs, 1):
-            if control.cancelled.is_set():
+            if cancel.is_set():
                 raise VerifyCancelled(f"verify cancelled before the {step.label} run",
                                       the_plan.quantize)
-            on_progress(index, len(the_plan.runs), step)
+            events.progress(VerifyProgress(index, len(the_plan.runs), step))
             started = time.monotonic()
-            _execute(step, the_plan.cwd, on_line, process_ready, control)
+            _execute(step, the_plan.cwd, events.line, cancel)
             records.append(RunRecord(step.label, step.command, time.monotonic() - started))
         values = {step.label: _outputs(step) for step in the_plan.runs}
         float_model = next(r.model for r in the_plan.runs if r.label == FLOAT)

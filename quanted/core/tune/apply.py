@@ -12,7 +12,7 @@ from pathlib import Path
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import baseline, hybrid, verify
 from quanted.core.engine.outputs import VerifySummary
-from quanted.core.engine.process import EngineProcess
+from quanted.core.engine.step import Cancel, Events, StepCancelled, StepEnded, result_of
 from quanted.core.errors import FileChangedError
 from quanted.core.disk.files import locked
 from quanted.core.disk.saving import atomic_write
@@ -79,17 +79,17 @@ def write_into(doc: QuantizeDocument, customized: dict[str, str], ranking: Ranki
 
 def apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None] = lambda e: None,
           on_line: Callable[[str], None] = lambda line: None,
-          process_ready: Callable[[EngineProcess], None] = lambda process: None) -> Applied:
+          cancel: Cancel | None = None) -> Applied:
     """Edit, hybrid run, verify. A failed or cancelled hybrid run puts the file back as it was
     before the edit (TuneCancelled on cancel); `status` is what `quanted tune` exits with.
     The file's lock is held throughout: no other quanted writes it between the steps."""
     with locked(setup.quantize):
-        return _apply(setup, outcome, on_event, on_line, process_ready)
+        return _apply(setup, outcome, on_event, on_line, cancel or Cancel())
 
 
 def _apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None],
            on_line: Callable[[str], None],
-           process_ready: Callable[[EngineProcess], None]) -> Applied:
+           cancel: Cancel) -> Applied:
     on_event(PhaseStarted("apply", f"writing {len(outcome.customized)} layer(s) into "
                                    f"{setup.quantize.name}"))
     applied = edit(setup, outcome)
@@ -101,43 +101,45 @@ def _apply(setup: Setup, outcome: Outcome, on_event: Callable[[Event], None],
         atomic_write(setup.quantize, plain, force=True, lock=False)
         on_event(Note(f"no layer to raise: {setup.quantize.name} holds the plain table "
                       "again (no hybrid run)"))
-        return _verify(setup, outcome, applied, on_event, on_line, process_ready, 0)
+        return _verify(setup, outcome, applied, on_event, on_line, cancel, 0)
     on_event(PhaseStarted("hybrid", f"pegasus quantize --hybrid in {setup.quantize.parent}"))
     # From the plain table, as every trial: layers an earlier run raised are not kept.
     the_plan = runner.hybrid_plan(setup.quantize, setup.command, from_base=True)
     try:
-        result = hybrid.run(the_plan, on_line, force=True, process_ready=process_ready)
+        result = hybrid.run(the_plan, Events(line=on_line), cancel, force=True)
     except KeyboardInterrupt:
         # ctrl+c outside the engine's log (hybrid.run turns one inside it into a cancel)
         atomic_write(setup.quantize, original, force=True)
         raise runner.TuneCancelled(f"cancelled before the hybrid run; {setup.quantize.name} "
                                    "is back as it was before the tune", setup.quantize) from None
-    applied.hybrid = result
-    if result.cancelled or result.restored:
+    except StepEnded as ended:
+        applied.hybrid = result_of(ended, hybrid.HybridResult)
         with locked(setup.quantize):
             atomic_write(setup.quantize, original, force=True)
-        if result.cancelled:
+        if isinstance(ended, StepCancelled):
             raise runner.TuneCancelled(f"cancelled during the hybrid run; {setup.quantize.name} "
-                                       "is back as it was before the tune", setup.quantize)
-        on_event(Note(f"the hybrid run failed ({result.restored}); {setup.quantize.name} is "
-                      "back as it was before the tune"))
-        applied.status = result.status
+                                       "is back as it was before the tune", setup.quantize,
+                                       result=applied.hybrid) from None
+        on_event(Note(f"the hybrid run failed ({applied.hybrid.restored}); "
+                      f"{setup.quantize.name} is back as it was before the tune"))
+        applied.status = applied.hybrid.status
         return applied
+    applied.hybrid = result
     applied.cleaned = list(result.suggested)
     if applied.cleaned:
         on_event(Note(f"removed {len(applied.cleaned)} entr(y/ies) the engine appended but did "
                       f"not apply: {', '.join(applied.cleaned)}"))
-    return _verify(setup, outcome, applied, on_event, on_line, process_ready, result.status)
+    return _verify(setup, outcome, applied, on_event, on_line, cancel, result.status)
 
 
 def _verify(setup: Setup, outcome: Outcome, applied: Applied,
             on_event: Callable[[Event], None], on_line: Callable[[str], None],
-            process_ready: Callable[[EngineProcess], None], hybrid_status: int) -> Applied:
+            cancel: Cancel, hybrid_status: int) -> Applied:
     on_event(PhaseStarted("verify", f"float vs the tuned model over {setup.iterations} "
                                     "input(s)"))
     vplan = verify.plan(QuantizeDocument.open(setup.quantize), shlex.join(setup.pegasus),
                         setup.iterations, check=setup.options.target.check)
-    applied.verify = verify.run(vplan, on_line, process_ready=process_ready)
+    applied.verify = verify.run(vplan, Events(line=on_line), cancel)
     tuned = QuantizeDocument.open(setup.quantize)
     History(setup.quantize).record("tune", {
         "customized": tuned.customized, "block": tuned.block_text(),

@@ -107,12 +107,12 @@ def drops(found: Analysis) -> dict[str, float]:
     return {layer: f.drop for layer, f in found.by_layer().items() if f.drop is not None}
 
 
-def analysis_runs(quantize: Path) -> int:
+def analysis_runs(doc: QuantizeDocument) -> int:
     """Engine runs an analysis of the file needs now: 2, or 1 when the float run's dumps are
     cached (an analysis of an earlier state of the file made them)."""
     from quanted.core.engine import analysis, analysis_cache
 
-    the_plan = analysis.plan(quantize)
+    the_plan = analysis.plan(doc)
     cached = analysis_cache.AnalysisCache(the_plan.quantize).float_dumps(the_plan.float_key)
     return 1 if cached is not None else 2
 

@@ -26,7 +26,7 @@ from quanted.core.engine import baseline, hybrid, verify
 from quanted.core.engine.model_json import ModelError, producers, read_layers
 from quanted.core.engine.outputs import OutputsError, find_dumps, model_io, read_tensor
 from quanted.core.engine.process import EngineProcess
-from quanted.core.errors import QuantedError
+from quanted.core.engine.step import Cancel, Events, StepCancelled, StepFailed
 from quanted.core.tune import scratch
 from quanted.core.tune.figures import Outputs
 
@@ -34,17 +34,16 @@ TAIL_LINES = 20
 CONFLICT = re.compile(r"conflict to quantize tensor @(?P<layer>[^\s:'\"()]+):")
 
 
-class TuneCancelled(QuantedError):
-    exit_code = 130
+class TuneCancelled(StepCancelled):
+    pass
 
 
-class TrialFailed(QuantedError):
+class TrialFailed(StepFailed):
     """An engine run of a trial failed; `exit_code` is the engine's status."""
 
     def __init__(self, what: str, status: int, tail: list[str]) -> None:
-        super().__init__(f"{what} exited with status {status}")
-        self.what, self.status, self.tail = what, status, tail
-        self.exit_code = status if 0 < status < 256 else (128 - status if status < 0 else 1)
+        super().__init__(f"{what} exited with status {status}", status, tail)
+        self.what = what
 
     def __reduce__(self) -> tuple:
         # Raised on a cluster worker, unpickled on the client.
@@ -71,31 +70,9 @@ class TrialOutput:
     worker: str | None = None  # the dask worker's address; None when run in this process
 
 
-class Control:
-    """The engine processes of one tune in this process; cancel() stops them and starts no
-    more."""
-
-    def __init__(self) -> None:
-        self.cancelled = threading.Event()
-        self._lock = threading.Lock()
-        self._running: set[EngineProcess] = set()
-
-    def cancel(self) -> None:
-        self.cancelled.set()
-        with self._lock:
-            running = list(self._running)
-        for process in running:
-            process.cancel()
-
-    def attach(self, process: EngineProcess) -> None:
-        with self._lock:
-            self._running.add(process)
-        if self.cancelled.is_set():
-            process.cancel()
-
-    def detach(self, process: EngineProcess) -> None:
-        with self._lock:
-            self._running.discard(process)
+class Control(Cancel):
+    """The engine processes of one tune in this process (its trials run several at once);
+    cancel() stops them and starts no more."""
 
     def check(self, what: str) -> None:
         if self.cancelled.is_set():
@@ -185,25 +162,18 @@ def _hybrid(quantize: Path, spec: TrialSpec, ctl: Control) -> tuple[tuple[str, .
     # The scratch file is the plain table with the trial's list already.
     the_plan = hybrid_plan(quantize, spec.command, from_base=False)
     tail: deque[str] = deque(maxlen=TAIL_LINES)
-    attached: list[EngineProcess] = []
-
-    def ready(process: EngineProcess) -> None:
-        attached.append(process)
-        ctl.attach(process)
-
     try:
         # force: the file's own list may name what the check calls an error; the engine's
         # verdict on it is what a trial measures (a refusal makes the trial "not applied").
-        result = hybrid.run(the_plan, tail.append, force=True, process_ready=ready)
-    finally:
-        for process in attached:
-            ctl.detach(process)
-    if result.cancelled or ctl.cancelled.is_set():
-        raise TuneCancelled("tune cancelled during a trial's hybrid run")
-    if result.engine_status not in (0, None) or result.restored:
+        result = hybrid.run(the_plan, Events(line=tail.append), ctl, force=True)
+    except StepCancelled:
+        raise TuneCancelled("tune cancelled during a trial's hybrid run") from None
+    except StepFailed as failed:
         raise TrialFailed("pegasus quantize --hybrid (a trial with "
-                          f"{len(spec.customized)} layer(s) "
-                          "raised)", result.engine_status or 1, list(tail))
+                          f"{len(spec.customized)} layer(s) raised)",
+                          failed.result.engine_status or 1 if failed.result else failed.status,
+                          list(tail)) from None
+    ctl.check("during a trial's hybrid run")
     wanted = set(spec.customized)
     table = baseline.applied(QuantizeDocument.open(quantize), spec.inputs.calibration.plain)
     # What the table raises, not what the list says: the engine writes its own suggestions
@@ -256,7 +226,7 @@ def _inference(quantize: Path, spec: TrialSpec, label: str, ctl: Control) -> Out
         status = process.follow(tail.append)
     finally:
         ctl.detach(process)
-    if process.cancelled.is_set() or ctl.cancelled.is_set():
+    if process.cancelled.is_set() or ctl.is_set():
         raise TuneCancelled(f"tune cancelled during a {label} inference")
     if status != 0:
         raise TrialFailed(f"pegasus inference ({label})", status, list(tail))

@@ -1,10 +1,11 @@
-"""`quanted tune`, Textual-free, for the CLI and the editor alike:
+"""`quanted tune`, Textual-free, for the CLI and the editor alike, as every engine step
+(the contract: engine/step.py):
 
-    setup = prepare(path, Options(target=Target(0.99), jobs=2))   # reads files, runs nothing
-    setup.plan.lines()                                            # what --dry-run prints
-    outcome = search(setup, on_event)                             # the trials
-                                                                  # (cancel: setup.cancel())
-    applied = apply(setup, outcome, on_event, on_line)            # edit + hybrid + verify
+    the_plan = plan(doc, Options(target=Target(0.99), jobs=2))    # reads files, runs nothing
+    the_plan.setup.plan.lines()                                   # what --dry-run prints
+                                                                  # (setup None: no plain table)
+    outcome = run(the_plan, Events(progress=on_event), cancel)    # the trials
+    applied = apply(the_plan.setup, outcome, on_event, on_line)   # edit + hybrid + verify
 
 `search` never writes the user's file or folder except `.quanted/tune/` (the recorded trials)
 and, for `--rank drop` with no current analysis, `.quanted/analysis/` (the one it runs);
@@ -26,11 +27,13 @@ from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis, baseline
 from quanted.core.engine import command as cmd
 from quanted.core.engine.discovery import find_pegasus
-from quanted.core.engine.process import EngineControl
+from quanted.core.engine.step import Cancel, Events
 from quanted.core.errors import EditError, QuantedError
 from quanted.core.tune import rank, runner, scratch
 from quanted.core.tune.book import Book, Executor
 from quanted.core.tune.figures import Target
+from quanted.core.engine.output_figures import resolve_name
+from quanted.core.engine.outputs import model_io
 from quanted.core.tune.progress import Event, Note, PhaseStarted, Plan
 from quanted.core.tune.search import Outcome, Search
 from quanted.core.tune.store import TrialStore
@@ -45,6 +48,7 @@ class Options:
     max_trials: int | None = None
     jobs: int = 1
     pegasus: str | None = None
+    then_apply: bool = False  # the found set is applied, run and verified after (the CLI)
 
 
 @dataclass
@@ -62,18 +66,22 @@ class Setup:
     command: list[str]  # the hybrid quantize command of every trial and of the final run
     iterations: int
     book: Book | None = None
-    analysis_control: analysis.AnalysisControl = field(default_factory=analysis.AnalysisControl)
 
     @property
     def recorded(self) -> int:
         """Trials already in .quanted/tune/ for these inputs (reused, not rerun)."""
         return len(self.store)
 
-    def cancel(self) -> None:
-        """Stop the running trials (from any thread); `search` then raises TuneCancelled."""
-        self.analysis_control.cancel()
-        if self.book is not None:
-            self.book.cancel()
+
+@dataclass
+class TunePlan:
+    """What `run` will do. `setup` is None when the file's table is raised and no plain table
+    of it is known (`why`): `run` rebuilds one first (one engine run), then fills it in."""
+
+    doc: QuantizeDocument
+    options: Options
+    setup: Setup | None
+    why: str = ""
 
 
 def _check(options: Options) -> None:
@@ -91,36 +99,66 @@ def _check(options: Options) -> None:
         raise EditError(f"--rank must be {rank.ENTROPY} or {rank.DROP}, not {options.rank!r}")
 
 
+def _check_names(target: Target, model: Path) -> None:
+    """Every NAME of --target-cosine NAME=C names a model output, before any trial."""
+    if not target.outputs:
+        return
+    outputs, _ = model_io(model)
+    for name, _ in target.outputs:
+        try:
+            resolve_name(name, outputs)
+        except ValueError as exc:
+            raise cmd.CommandError(f"--target-cosine: {exc}") from None
+
+
 class NoBase(QuantedError):
-    """The file's table is raised and no plain table of it is known: `prepare_with_base`
-    rebuilds one (an engine run) before planning."""
+    """The file's table is raised and no plain table of it is known: `plan` says so (its
+    setup is None) and `run` rebuilds one (an engine run) before planning."""
 
 
-def prepare_with_base(quantize: Path, options: Options,
-                      on_note: Callable[[str], None] = lambda text: None,
-                      control: EngineControl | None = None) -> Setup:
-    """prepare(), after rebuilding the plain table when none is known (one --rebuild run in a
-    scratch folder with the file's calibration; `control` cancels it)."""
+def plan(doc: QuantizeDocument, options: Options) -> TunePlan:
+    """The tune of the open file (as it is on disk: an editor saves first); runs no engine and
+    writes nothing."""
     try:
-        return prepare(quantize, options)
+        return TunePlan(doc, options, _prepare(doc, options))
     except NoBase as exc:
-        on_note(f"{exc.message}; rebuilding the plain table in a scratch folder (one "
-                "pegasus quantize --rebuild run with the inferred calibration)")
-    from quanted.core.engine.rebuild_base import rebuild
+        return TunePlan(doc, options, None, exc.message)
 
-    rebuild(quantize, options.pegasus, control=control)
-    return prepare(quantize, options)
+
+def run(the_plan: TunePlan, events: Events[Event] = Events(), cancel: Cancel | None = None,
+        *, executor: Executor | None = None) -> Outcome:
+    """The search (the contract: engine/step.py), after rebuilding the plain table when none
+    is known (a Note says so; `the_plan.setup` is then filled in). Raises
+    runner.TuneCancelled (a StepCancelled) on cancel or ctrl+c, runner.TrialFailed,
+    AnalysisFailed or RebuildFailed (StepFailed) when an engine run fails."""
+    cancel = cancel or Cancel()
+    if the_plan.setup is None:
+        from quanted.core.engine.rebuild_base import rebuild
+
+        events.progress(Note(f"{the_plan.why}; rebuilding the plain table in a scratch folder "
+                             "(one pegasus quantize --rebuild run with the inferred "
+                             "calibration)"))
+        assert the_plan.doc.path is not None
+        rebuild(the_plan.doc.path, the_plan.options.pegasus, cancel=cancel)
+        the_plan.setup = prepare(the_plan.doc.path, the_plan.options)
+    return search(the_plan.setup, events.progress, executor, cancel)
 
 
 def prepare(quantize: Path, options: Options) -> Setup:
     """Read everything a tune needs and plan it; runs no engine and writes nothing."""
+    return _prepare(QuantizeDocument.open(quantize), options)
+
+
+def _prepare(doc: QuantizeDocument, options: Options) -> Setup:
     _check(options)
-    quantize = quantize.absolute()
-    doc = QuantizeDocument.open(quantize)
+    if doc.path is None:
+        raise EditError("the document has no file: a tune reads the file from disk")
+    quantize = doc.path.absolute()
     found = baseline.find(quantize, doc, remember=False)
     if found.base is None:
         raise NoBase(" ".join(found.notes), quantize)
     inputs = scratch.gather(quantize, found.base)
+    _check_names(options.target, inputs.files.model)
     pegasus = find_pegasus(options.pegasus)
     iterations = options.iterations or cmd.dataset_size(inputs.files.inputmeta) or 1
     ranking = _rank(quantize, doc, found.base, options.rank, inputs.files.model)
@@ -132,7 +170,8 @@ def prepare(quantize: Path, options: Options) -> Setup:
              "safe to delete (they are only reused, never trusted over a changed input)"}
     plan = Plan(list(ranking.layers), ranking.how, options.target, options.qtype,
                 jobs=options.jobs, companions=ranking.companions,
-                analysis_runs=rank.analysis_runs(quantize) if ranking.pending else 0)
+                analysis_runs=rank.analysis_runs(doc) if ranking.pending else 0)
+    plan.then_apply = options.then_apply
     plan.notes.extend(found.notes)
     plan.configuration = found.base.describe()
     plan.count_bounds(doc.customized)
@@ -142,9 +181,10 @@ def prepare(quantize: Path, options: Options) -> Setup:
 
 
 def search(setup: Setup, on_event: Callable[[Event], None] = lambda event: None,
-           executor: Executor | None = None) -> Outcome:
-    """Run the phases. Raises runner.TuneCancelled (130) on cancel or ctrl+c,
-    runner.TrialFailed (the engine's status) when an engine run fails."""
+           executor: Executor | None = None, cancel: Cancel | None = None) -> Outcome:
+    """Run the phases (`run` once the setup is known). Raises runner.TuneCancelled (130) on
+    cancel or ctrl+c, runner.TrialFailed (the engine's status) when an engine run fails."""
+    cancel = cancel or Cancel()
 
     def make_spec(customized: dict[str, str]) -> runner.TrialSpec:
         return runner.TrialSpec(setup.inputs, customized, setup.pegasus, setup.command,
@@ -160,7 +200,9 @@ def search(setup: Setup, on_event: Callable[[Event], None] = lambda event: None,
     book = Book(setup.store, make_spec, executor, setup.plan, setup.options.target,
                 on_event, setup.options.max_trials)
     setup.book = book
-    rerank = (lambda: _rank_by_analysis(setup, on_event)) if setup.ranking.pending else None
+    cancel.on_cancel(book.cancel)
+    rerank = (lambda: _rank_by_analysis(setup, on_event, cancel)) if setup.ranking.pending \
+        else None
     try:
         return Search(book, setup.plan, setup.current, on_event, rerank).run()
     except BaseException as exc:
@@ -196,11 +238,11 @@ def _rank(quantize: Path, doc: QuantizeDocument, base: baseline.Base, how: str |
                      report=base.entropy, cached=False)
 
 
-def _rank_by_analysis(setup: Setup, on_event: Callable[[Event], None]
+def _rank_by_analysis(setup: Setup, on_event: Callable[[Event], None], cancel: Cancel
                       ) -> tuple[list[str], dict[str, tuple[str, ...]]]:
     """Run the analysis `--rank drop` waits on (cached like `quanted analyze`'s, which then
     reuses it), rank by its drop, and make that the setup's ranking."""
-    runs = setup.plan.analysis_runs or rank.analysis_runs(setup.quantize)
+    runs = setup.plan.analysis_runs or rank.analysis_runs(setup.doc)
     on_event(PhaseStarted("ranking", f"analysing {len(setup.doc.layer_ids)} layers "
                                      f"({runs} engine run{'s' if runs > 1 else ''}) to rank "
                                      "the candidates by drop"))
@@ -214,8 +256,9 @@ def _rank_by_analysis(setup: Setup, on_event: Callable[[Event], None]
     # then cached for `quanted analyze`), else the base in a scratch folder (not cached).
     target = setup.quantize if plain_now else scratch.make(setup.inputs, setup.doc.customized)
     try:
-        found = analysis.run(target, setup.options.pegasus, None, lambda line: None,
-                             progress, control=setup.analysis_control, use_cache=plain_now)
+        found = analysis.run(analysis.plan(QuantizeDocument.open(target),
+                                           pegasus=setup.options.pegasus),
+                             Events(progress=progress), cancel, use_cache=plain_now)
     except analysis.AnalysisCancelled:
         raise runner.TuneCancelled("tune cancelled during the analysis that ranks by drop",
                                    setup.quantize) from None

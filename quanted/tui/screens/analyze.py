@@ -8,8 +8,7 @@ columns (MainScreen reads the cached analysis when this screen closes)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import closing
+from collections.abc import Sequence
 
 from rich.console import Group
 from rich.table import Table
@@ -20,7 +19,6 @@ from textual.widgets import Label, ProgressBar, Static
 
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis
-from quanted.core.engine.noise import KeptLog
 from quanted.core.document.layers import applied_qtypes, is_pending
 from quanted.tui import analysis_view
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS
@@ -48,7 +46,6 @@ class AnalyzeScreen(EngineScreen):
 
     def __init__(self, doc: QuantizeDocument, display_name: str) -> None:
         super().__init__(doc, display_name)
-        self.control = analysis.AnalysisControl()
         self.result: analysis.Analysis | None = None
 
     def compose(self) -> ComposeResult:
@@ -61,23 +58,21 @@ class AnalyzeScreen(EngineScreen):
 
     def on_mount(self) -> None:
         self.begin()
-        self.run_engine(self.log_view.buffer.append)
+        self.run_engine()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
-    def run_engine(self, on_line: Callable[[str], None]) -> None:
+    def run_engine(self) -> None:
+        the_plan = analysis.plan(self.doc)
+
         def progress(step: analysis.Progress) -> None:
             self.post_message(self.Stepped(step))
 
-        with closing(KeptLog(self.path, "analyze", on_line)) as kept:
-            result = analysis.run(self.path, on_line=kept, on_progress=progress,
-                                  control=self.control)
+        with self.events("analyze", progress) as events:
+            result = analysis.run(the_plan, events, self.token)
         applied = applied_qtypes(self.doc)
         pending = [layer for layer, value in self.doc.customized.items()
                    if is_pending(layer, value, applied)]
         self.post_message(self.Finished(result, pending))
-
-    def stop_engine(self) -> None:
-        self.control.cancel()
 
     @on(Stepped)
     def _stepped(self, message: Stepped) -> None:

@@ -1,17 +1,27 @@
 """What every engine step's screen shares (hybrid run, verify, and the next ones): the open
-document, one engine worker at a time, cancel (escape or ctrl+c while it runs, in a thread:
-stopping the process group can wait a few seconds), close (escape or q after), a stopwatch
-and the log.
+document, one engine worker at a time, its Cancel token (escape or ctrl+c while it runs
+cancel it in a thread: stopping the process group can wait a few seconds), close (escape or
+q after), a stopwatch and the log.
 
-A new step: subclass EngineScreen; say VERB and REWRITES_FILE; in a thread worker (group
-"engine") plan from `self.doc` with the core (`quanted.core.engine.STEP.plan(doc, ...)`), run
-the plan with `on_line=self.log_view.buffer.append`, post the result back as a message; fill in
-stop_engine and engine_failed. The editor's flow (save first, then this screen, then reload
-when REWRITES_FILE) is MainScreen.engine_step_flow; register the screen in engine_steps.py."""
+A new step (the core's contract: core/engine/step.py): subclass EngineScreen; say VERB and
+REWRITES_FILE; `begin()`, then in a thread worker (group "engine"):
+
+    the_plan = STEP.plan(self.doc, ...)                 # post it back if the screen shows it
+    with self.events("STEP", progress=...) as events:   # the log view, kept in .quanted/logs/
+        result = STEP.run(the_plan, events, self.token)
+    self.post_message(self.Finished(result))
+
+and fill in engine_failed(error), which gets whatever the worker raised: a StepCancelled or
+StepFailed (`failure()` says it; `error.result` is the step's result when it has one, shown
+like a finished one) or a QuantedError that kept the step from running. The editor's flow
+(save first, then this screen, then reload when REWRITES_FILE) is
+MainScreen.engine_step_flow; register the screen in engine_steps.py."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, ClassVar, TypeVar, overload
 
 from rich.text import Text
 from textual.actions import SkipAction
@@ -22,12 +32,18 @@ from textual.worker import Worker, WorkerState
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine.command import quoted
 from quanted.core.engine.logscan import strip_ansi
-from quanted.core.engine.process import EngineRunCancelled, EngineRunFailed
+from quanted.core.engine.noise import KeptLog
+from quanted.core.engine.step import Cancel, Events, StepCancelled, StepFailed
 from quanted.core.errors import QuantedError
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS
 from quanted.tui.widgets.engine_log import EngineLog, Stopwatch
 
 IDLE, RUNNING, DONE = "idle", "running", "done"
+P = TypeVar("P")
+
+
+def _ignore(value: object) -> None:
+    return None
 
 
 def error_text(error: BaseException | None) -> Text:
@@ -53,6 +69,8 @@ class EngineScreen(Screen[bool]):
         self.state = IDLE
         self.ran = False
         self.cancelling = False
+        self.token = Cancel()  # the run's; a new one for each run (begin)
+        self._on_line: Callable[[str], None] = _ignore
         # The step the editor offers next, after this one edited the open document as one
         # undoable step (tune's apply: then the hybrid run).
         self.then: str | None = None
@@ -65,11 +83,21 @@ class EngineScreen(Screen[bool]):
     def stopwatch(self) -> Stopwatch:
         return self.query_one(Stopwatch)
 
+    @property
+    def task_check(self) -> str:
+        """The user's task check command (`--check CMD`) verify and tune last ran: the app
+        keeps it for the session."""
+        return str(getattr(self.app, "task_check", ""))
+
+    @task_check.setter
+    def task_check(self, command: str) -> None:
+        setattr(self.app, "task_check", command)  # noqa: B010 (QuantedApp's, not imported)
+
     # -- to implement -----------------------------------------------------------------
 
     def stop_engine(self) -> None:
         """Runs in a thread: stop the engine (blocks until the process group is gone)."""
-        raise NotImplementedError
+        self.token.cancel()
 
     def show_cancelling(self) -> None:
         """Say on screen that a cancel is under way (a screen without STEP says it its way)."""
@@ -78,8 +106,36 @@ class EngineScreen(Screen[bool]):
     # -- shared ------------------------------------------------------------------------
 
     def begin(self) -> None:
+        """A run starts: a fresh Cancel token, the log view's writer for the worker."""
         self.state, self.cancelling = RUNNING, False
+        self.token = Cancel()
+        self._on_line = self.log_view.buffer.append
         self.stopwatch.start()
+
+    @overload
+    def events(self, kind: str) -> AbstractContextManager[Events[None]]: ...
+
+    @overload
+    def events(self, kind: str, progress: Callable[[P], None]
+               ) -> AbstractContextManager[Events[P]]: ...
+
+    def events(self, kind: str, progress: Callable[[Any], None] = _ignore
+               ) -> AbstractContextManager[Events[Any]]:
+        """In the worker: the run's Events, its log lines shown (TensorFlow's start-up lines
+        left out) and kept in .quanted/logs/ as `kind`, `progress` its progress values."""
+        return self._events(kind, progress)
+
+    @contextmanager
+    def _events(self, kind: str, progress: Callable[[Any], None]) -> Iterator[Events[Any]]:
+        log = KeptLog(self.path, kind, self._on_line)
+        try:
+            yield Events(line=log, progress=progress)
+        finally:
+            log.close()
+
+    def note(self, line: str) -> None:
+        """In the worker: a line of quanted's own at the head of the log (the command)."""
+        self._on_line(line)
 
     def end(self) -> None:
         self.state = DONE
@@ -104,15 +160,19 @@ class EngineScreen(Screen[bool]):
         """Say on the step line how the engine worker failed, and return the text that
         explains it: cancelled (`kept`: what became of the work), its run exited non-zero
         (`named`: how to name it, `{}` its title), or not run."""
-        if isinstance(error, EngineRunCancelled):
+        if isinstance(error, StepCancelled):
             self.say_step("Cancelled.", "bold yellow")
             return Text(f"{error.message}. {kept}", style="bold yellow")
-        if isinstance(error, EngineRunFailed):
+        if isinstance(error, StepFailed):
             run = error.run
-            self.say_step(f"Failed: {run.title}.", "bold red")
-            text = Text(f"{named.format(run.title)} failed with status {error.status}:\n",
-                        style="bold red")
-            text.append(f"$ {quoted(run.command)}\n\nits last log lines:\n")
+            if run is None:
+                self.say_step("Failed.", "bold red")
+                text = Text(f"{error.message}\n\nits last log lines:\n", style="bold red")
+            else:
+                self.say_step(f"Failed: {run.title}.", "bold red")
+                text = Text(f"{named.format(run.title)} failed with status {error.status}:\n",
+                            style="bold red")
+                text.append(f"$ {quoted(run.command)}\n\nits last log lines:\n")
             text.append("\n".join("  " + strip_ansi(line) for line in error.tail), style="dim")
             return text
         self.say_step("Not run.", "bold red")

@@ -5,9 +5,6 @@ overrides; when the hybrid model is stale, ctrl+r closes and opens the hybrid ru
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import closing
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,8 +14,7 @@ from textual.widgets import Label, Static
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import export
 from quanted.core.engine.command import quoted
-from quanted.core.engine.noise import KeptLog
-from quanted.core.engine.process import EngineProcess
+from quanted.core.engine.step import StepEnded
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, EXPORT_KEYS
 from quanted.tui.screens.engine_base import EngineScreen, error_text
 from quanted.tui.widgets.engine_log import EngineLog, status_row
@@ -42,7 +38,6 @@ class ExportScreen(EngineScreen):
 
     def __init__(self, doc: QuantizeDocument, display_name: str) -> None:
         super().__init__(doc, display_name)
-        self.process: EngineProcess | None = None
         self.stale = False  # refused because the hybrid model is stale: ctrl+r fixes it
 
     def compose(self) -> ComposeResult:
@@ -58,23 +53,16 @@ class ExportScreen(EngineScreen):
 
     def start(self, force: bool) -> None:
         self.begin()
-        self.run_engine(self.log_view.buffer.append, force)
+        self.run_engine(force)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
-    def run_engine(self, on_line: Callable[[str], None], force: bool) -> None:
-        the_plan = export.plan(self.path, force=force)
+    def run_engine(self, force: bool) -> None:
+        the_plan = export.plan(self.doc, force=force)
         self.post_message(self.Planned(the_plan))
-        on_line(f"\x1b[1m$ {quoted(the_plan.command)}\x1b[0m")
-        with closing(KeptLog(self.path, "export", on_line)) as kept:
-            result = export.run(the_plan, kept, process_ready=self._ready)
+        self.note(f"\x1b[1m$ {quoted(the_plan.command)}\x1b[0m")
+        with self.events("export") as events:
+            result = export.run(the_plan, events, self.token)
         self.post_message(self.Finished(result))
-
-    def _ready(self, process: EngineProcess) -> None:
-        self.process = process
-
-    def stop_engine(self) -> None:
-        if self.process is not None:
-            self.process.cancel()
 
     @on(Planned)
     def _planned(self, message: Planned) -> None:
@@ -87,7 +75,10 @@ class ExportScreen(EngineScreen):
     @on(Finished)
     def _finished(self, message: Finished) -> None:
         self.end()
-        result = message.result
+        self._show(message.result)
+
+    def _show(self, result: export.ExportResult) -> None:
+        """A finished export, or a failed or cancelled one (its StepEnded carries it)."""
         if result.status == 0:
             self.say_step(f"Done: {len(result.files)} files.", "bold green")
             text = Text(f"{result.output}:\n", style="bold")
@@ -105,6 +96,9 @@ class ExportScreen(EngineScreen):
         self._result(text)
 
     def engine_failed(self, error: BaseException | None) -> None:
+        if isinstance(error, StepEnded) and isinstance(error.result, export.ExportResult):
+            self._show(error.result)
+            return
         self.say_step("Not run.", "bold red")
         if isinstance(error, export.ExportRefused):
             self.stale = bool(error.stale)

@@ -1,7 +1,9 @@
 """The first quantization, in the editor: opening a model folder or a MODEL.json that has no
 NAME_POSTFIX.quantize yet offers `quanted quantize`'s options with their defaults, shows the
 exact command as they change, streams the engine's log, and is dismissed with the written file
-(the editor then opens it)."""
+(the editor then opens it). It drives the step as every engine screen does (core/engine/step.py:
+plan, run with Events and a Cancel, the result or a StepEnded), without an open document: this
+step makes the file."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from textual.worker import Worker, WorkerState
 from quanted.core.engine import quantize
 from quanted.core.engine.command import quoted
 from quanted.core.engine.noise import KeptLog
-from quanted.core.engine.process import EngineProcess
+from quanted.core.engine.step import Cancel, Events, StepEnded
 from quanted.core.errors import QuantedError
 from quanted.tui.keymap import QUANTIZE_KEYS
 from quanted.tui.widgets.engine_log import EngineLog, Stopwatch, status_row
@@ -48,7 +50,7 @@ class QuantizeScreen(Screen[Path | None]):
         self.model = model
         self.pegasus = pegasus
         self.running = False
-        self.process: EngineProcess | None = None
+        self.token = Cancel()  # the run's; a new one for each run
 
     def compose(self) -> ComposeResult:
         yield Label(f"Quantize · {self.model.name}: pegasus quantize --rebuild --compute-entropy",
@@ -112,6 +114,7 @@ class QuantizeScreen(Screen[Path | None]):
             self.notify(exc.message, severity="error")
             return
         self.running = True
+        self.token = Cancel()
         self.query_one(Stopwatch).start()
         self.query_one("#quantize-step", Static).update(Text("Quantizing…"))
         self.run_engine(the_plan, self.query_one(EngineLog).buffer.append)
@@ -119,17 +122,18 @@ class QuantizeScreen(Screen[Path | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
     def run_engine(self, the_plan: quantize.QuantizePlan, on_line: Callable[[str], None]) -> None:
         with closing(KeptLog(the_plan.quantize, "quantize", on_line)) as kept:
-            result = quantize.run(the_plan, kept, process_ready=self._ready)
+            result = quantize.run(the_plan, Events(line=kept), self.token)
         self.post_message(self.Finished(result))
-
-    def _ready(self, process: EngineProcess) -> None:
-        self.process = process
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "engine" and event.state == WorkerState.ERROR:
             self.running = False
             self.query_one(Stopwatch).stop()
             error = event.worker.error
+            if isinstance(error, StepEnded) and isinstance(error.result,
+                                                           quantize.QuantizeResult):
+                self._show(error.result)  # failed or cancelled: the old file is back
+                return
             text = error.message if isinstance(error, QuantedError) else str(error)
             self.query_one("#quantize-step", Static).update(Text(text, style="bold red"))
 
@@ -137,8 +141,10 @@ class QuantizeScreen(Screen[Path | None]):
     def _finished(self, message: Finished) -> None:
         self.running = False
         self.query_one(Stopwatch).stop()
+        self._show(message.result)
+
+    def _show(self, result: quantize.QuantizeResult) -> None:
         self.query_one(EngineLog).flush()
-        result = message.result
         if result.restored is None:
             self.dismiss(result.quantize)
             return
@@ -147,7 +153,6 @@ class QuantizeScreen(Screen[Path | None]):
 
     def action_cancel_or_close(self) -> None:
         if self.running:
-            if self.process is not None:
-                self.run_worker(self.process.cancel, thread=True, group="cancel")
+            self.run_worker(self.token.cancel, thread=True, group="cancel")
             return
         self.dismiss(None)

@@ -14,10 +14,6 @@ comments are carried over onto the fresh file, a failed run puts the old file ba
 
 from __future__ import annotations
 
-import threading
-from contextlib import closing
-from collections.abc import Callable
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,8 +24,7 @@ from textual.widgets import Button, Label, Static
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import hybrid, quantize
 from quanted.core.engine.command import REBUILD_FLAGS, quoted
-from quanted.core.engine.noise import KeptLog
-from quanted.core.engine.process import EngineProcess
+from quanted.core.engine.step import StepEnded
 from quanted.core.errors import QuantedError, describe
 from quanted.core.format.validate import ERROR, Problem
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, RUN_KEYS
@@ -79,8 +74,6 @@ class RunScreen(EngineScreen):
         self.result: hybrid.HybridResult | quantize.QuantizeResult | None = None
         self.rebuild = False  # ctrl+b: the command line is a --rebuild
         self.zero_config: dict[bool, str] = {}  # rebuild? -> the command line quanted drafted
-        self.process: EngineProcess | None = None
-        self.stop_requested = threading.Event()
 
     def compose(self) -> ComposeResult:
         yield Label(f"Hybrid rerun · {self.display_name}", id="run-title", classes="engine-title")
@@ -108,43 +101,31 @@ class RunScreen(EngineScreen):
         self.post_message(self.Drafted(hybrid.draft(self.doc)))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
-    def run_engine(self, text: str, force: bool, on_line: Callable[[str], None]) -> None:
+    def run_engine(self, text: str, force: bool) -> None:
         the_plan = hybrid.plan(self.doc, text)
         # Shown before the engine starts: its command heads the log, above its first line.
         if not self.app.call_from_thread(self._planned, the_plan, force):
             return
-        # TensorFlow's start-up lines stay out of the log view; every line goes to .quanted/logs/
-        with closing(KeptLog(self.path, "hybrid", on_line)) as kept:
-            result = hybrid.run(the_plan, kept, force=force, process_ready=self._process_ready)
+        with self.events("hybrid") as events:
+            result = hybrid.run(the_plan, events, self.token, force=force)
         self.post_message(self.Finished(result))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="rebuild-draft")
     def draft_rebuild(self) -> None:
         try:
-            text = quoted(quantize.rebuild_plan(self.path).command)
+            text = quoted(quantize.rebuild_plan(self.doc).command)
         except QuantedError as exc:
             self.post_message(self.RebuildDrafted(None, exc.message))
             return
         self.post_message(self.RebuildDrafted(text, None))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
-    def run_rebuild(self, text: str, on_line: Callable[[str], None]) -> None:
-        the_plan = quantize.rebuild_plan(self.path, from_command=text)
+    def run_rebuild(self, text: str) -> None:
+        the_plan = quantize.rebuild_plan(self.doc, from_command=text)
         self.app.call_from_thread(self._rebuild_planned, the_plan)
-        with closing(KeptLog(self.path, "rebuild", on_line)) as kept:
-            result = quantize.run(the_plan, kept, process_ready=self._process_ready)
+        with self.events("rebuild") as events:
+            result = quantize.run(the_plan, events, self.token)
         self.post_message(self.Rebuilt(result))
-
-    def _process_ready(self, process: EngineProcess) -> None:
-        """In the worker thread: keep the process for cancel; cancel at once if asked already."""
-        self.process = process
-        if self.stop_requested.is_set():
-            process.cancel()
-
-    def stop_engine(self) -> None:
-        self.stop_requested.set()
-        if self.process is not None:
-            self.process.cancel()
 
     # -- messages ------------------------------------------------------------------------
 
@@ -200,7 +181,11 @@ class RunScreen(EngineScreen):
     @on(Rebuilt)
     def _rebuilt(self, message: Rebuilt) -> None:
         self.end()
-        self.result = result = message.result
+        self._show_rebuild(message.result)
+
+    def _show_rebuild(self, result: quantize.QuantizeResult) -> None:
+        """A rebuild that ran: done, or failed or cancelled (its StepEnded carries it)."""
+        self.result = result
         if result.cancelled:
             self._set_state("Cancelled; the old file was put back.", "error")
         elif result.restored:
@@ -214,7 +199,11 @@ class RunScreen(EngineScreen):
     @on(Finished)
     def _finished(self, message: Finished) -> None:
         self.end()
-        self.result = result = message.result
+        self._show_hybrid(message.result)
+
+    def _show_hybrid(self, result: hybrid.HybridResult) -> None:
+        """A hybrid run that ran: done, or failed or cancelled (its StepEnded carries it)."""
+        self.result = result
         if result.cancelled:
             self._set_state("Cancelled; the file was restored.", "error")
         elif result.restored:
@@ -232,6 +221,12 @@ class RunScreen(EngineScreen):
         self.query_one("#command").focus()
 
     def engine_failed(self, error: BaseException | None) -> None:
+        if isinstance(error, StepEnded) and isinstance(error.result, hybrid.HybridResult):
+            self._show_hybrid(error.result)
+            return
+        if isinstance(error, StepEnded) and isinstance(error.result, quantize.QuantizeResult):
+            self._show_rebuild(error.result)
+            return
         self.state = IDLE if self.result is None else DONE
         self.query_one("#problems", Static).update(Text(describe(error), style="bold red"))
         self._set_state("Not run: see above. Edit the command line and press enter.", "error")
@@ -278,17 +273,16 @@ class RunScreen(EngineScreen):
         if self.state == RUNNING:
             self.notify("pegasus is running already.", severity="warning")
             return
-        self.stop_requested.clear()
-        self.process, self.result = None, None
+        self.result = None
         self.query_one("#refusal").display = False
         self.query_one("#result-box").display = False
         self.begin()
         self._set_state("Running… esc or ctrl+c cancels (the file is restored).")
         text = self.query_one("#command", CommandLine).value
         if self.rebuild:
-            self.run_rebuild(text, self.log_view.buffer.append)
+            self.run_rebuild(text)
         else:
-            self.run_engine(text, force, self.log_view.buffer.append)
+            self.run_engine(text, force)
 
     def show_cancelling(self) -> None:
         self._set_state("Cancelling… stopping pegasus, then restoring the file.", "warning")

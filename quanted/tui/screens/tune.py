@@ -1,8 +1,10 @@
 """T: `quanted tune` in the editor. The target first (worst cosine, top-1), enter starts; then
 the plan and its ETA, each trial as it ends, and a plot of layers raised vs worst cosine.
-escape cancels (the file is untouched: trials run in scratch folders). After a search that met
-the target, `a` applies: the set becomes the open document's list as one undoable edit, and the
-editor offers the hybrid run."""
+escape cancels (the file is untouched: trials run in scratch folders). Beside the target, the
+user's task check (`quanted tune --check CMD`; remembered for the session, shared with verify):
+a trial then meets the target only when the check accepts it, and each trial's line says its
+verdict and metric. After a search that met the target, `a` applies: the set becomes the open
+document's list as one undoable edit, and the editor offers the hybrid run."""
 
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from textual.message import Message
 from textual.widgets import Checkbox, Input, Label, ProgressBar, Static
 
 from quanted.core.document.model import QuantizeDocument
-from quanted.core.engine.process import EngineControl
-from quanted.core.errors import describe
+from quanted.core.engine.step import Events
+from quanted.core.engine.taskcheck import TaskCheck
+from quanted.core.errors import QuantedError, describe
 from quanted.core.tune import session
 from quanted.core.tune.apply import write_into
 from quanted.core.tune.figures import Target
@@ -52,9 +55,14 @@ class TuneScreen(EngineScreen):
 
     def __init__(self, doc: QuantizeDocument, display_name: str) -> None:
         super().__init__(doc, display_name)
-        self.setup: session.Setup | None = None
+        self.plan: session.TunePlan | None = None
         self.outcome: Outcome | None = None
-        self.base_control = EngineControl()  # the plain table's rebuild, when one is needed
+
+    @property
+    def setup(self) -> session.Setup | None:
+        """The tune's setup, once planned (after the plain table's rebuild, when one is
+        needed)."""
+        return self.plan.setup if self.plan is not None else None
 
     def compose(self) -> ComposeResult:
         yield Label(f"Tune · {self.display_name}: the fewest layers to raise so quantized "
@@ -63,6 +71,9 @@ class TuneScreen(EngineScreen):
             yield Label("worst cosine ≥", classes="engine-hint")
             yield Input("0.99", id="target-cosine", restrict=r"[0-9.]*")
             yield Checkbox("top-1 = float on every input", id="target-top1")
+            yield Label("check", classes="engine-hint")
+            yield Input(self.task_check, id="tune-check",
+                        placeholder="optional: CMD FLOAT_DIR QUANT_DIR")
         yield Static("enter starts; trials run in scratch folders, your file is untouched",
                      id="tune-plan", markup=False)
         yield from status_row("tune-state", bar="tune-bar")
@@ -75,6 +86,7 @@ class TuneScreen(EngineScreen):
         self.query_one(TunePlot).border_title = "layers raised vs worst cosine"
 
     @on(Input.Submitted, "#target-cosine")
+    @on(Input.Submitted, "#tune-check")
     def action_start(self) -> None:
         if self.state != IDLE:
             return
@@ -83,7 +95,14 @@ class TuneScreen(EngineScreen):
         except ValueError:
             self.notify("The target cosine is a number, like 0.99.", severity="error")
             return
-        target = Target(cosine, self.query_one("#target-top1", Checkbox).value)
+        command = self.query_one("#tune-check", Input).value.strip()
+        try:
+            check = TaskCheck.parse(command) if command else None
+        except QuantedError as exc:
+            self.notify(f"check: {exc.message}", severity="error")
+            return
+        self.task_check = command  # the verify screen offers it too
+        target = Target(cosine, self.query_one("#target-top1", Checkbox).value, check=check)
         self.begin()
         self.query_one("#tune-state", Static).update("planning…")
         self.log_view.focus()
@@ -91,23 +110,13 @@ class TuneScreen(EngineScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
     def run_search(self, target: Target) -> None:
-        def note(text: str) -> None:
-            self.post_message(self.Progress(Note(text)))
-
-        setup = session.prepare_with_base(self.path, session.Options(target), note,
-                                          self.base_control)
-        self.setup = setup
+        self.plan = the_plan = session.plan(self.doc, session.Options(target))
 
         def progress(event: Event) -> None:
             self.post_message(self.Progress(event))
 
-        outcome = session.search(setup, progress)
+        outcome = session.run(the_plan, Events(progress=progress), self.token)
         self.post_message(self.Finished(outcome))
-
-    def stop_engine(self) -> None:
-        self.base_control.cancel()
-        if self.setup is not None:
-            self.setup.cancel()
 
     def show_cancelling(self) -> None:
         self.query_one("#tune-state", Static).update("cancelling…")
@@ -126,9 +135,13 @@ class TuneScreen(EngineScreen):
             verdict = "meets" if event.meets else "misses"
             applied = "" if trial.applied else ", NOT APPLIED"
             how = "recorded" if trial.cached else f"{trial.seconds:.1f} s"
+            check = trial.figures.check
+            checked = "" if check is None else (
+                ", check " + ("acceptable" if check.acceptable else "NOT acceptable")
+                + (f" (metric={check.metric:g})" if check.metric is not None else ""))
             self.log_view.buffer.append(
                 f"trial {event.index}: {len(trial.customized)} layer(s), min cosine "
-                f"{trial.min_cosine:.6f}{applied} -> {verdict} ({how})")
+                f"{trial.min_cosine:.6f}{checked}{applied} -> {verdict} ({how})")
             bar = self.query_one("#tune-bar", ProgressBar)
             plan = self.setup.plan if self.setup is not None else None
             if plan is not None:

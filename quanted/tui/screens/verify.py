@@ -2,17 +2,17 @@
 
 The 2-3 `pegasus inference` runs go in one worker (progress: "[2/3] quantized"); the log is the
 second tab (l). The input count defaults to every input of the dataset (as the hybrid run
-calibrates on); `i` edits it and enter (or r) runs again on that many. After: per output tensor
-and iteration, float's top-5 beside each quantized top-5 (classes that moved are yellow, classes
-not in float's top-5 red), the figures, and the history of attempts with the best one on as many
-inputs starred (figures over other inputs do not compare) and this one marked. Errors stay on
-screen.
+calibrates on); `i` edits it and enter (or r) runs again on that many. Beside it, the user's
+task check (`quanted verify --check CMD`; remembered for the session, shared with tune):
+enter there runs again with it, and its verdict and metric come under the figures. After:
+per output tensor and iteration, float's top-5 beside each quantized top-5 (classes that moved
+are yellow, classes not in float's top-5 red), the figures, what each quantized run measured
+(as `quanted verify` says it), and the history of attempts with the best one on as many inputs
+starred (figures over other inputs do not compare) and this one marked. Errors stay on screen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 
 from rich import box
@@ -31,9 +31,9 @@ from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.attempts import VerifyAttempt, best, top1_text, verify_history
 from quanted.core.engine.command import dataset_size, model_files, quoted
-from quanted.core.engine.noise import KeptLog
 from quanted.core.engine.output_figures import CLASS
 from quanted.core.engine.outputs import Comparison, VerifySummary
+from quanted.core.engine.taskcheck import TaskCheck
 from quanted.core.errors import QuantedError
 from quanted.tui.keymap import ENGINE_SCREEN_KEYS, VERIFY_KEYS
 from quanted.tui.screens.engine_base import RUNNING, EngineScreen
@@ -71,8 +71,8 @@ class VerifyScreen(EngineScreen):
 
     def __init__(self, doc: QuantizeDocument, display_name: str) -> None:
         super().__init__(doc, display_name)
-        self.control = verify.VerifyControl()
         self.result: verify.VerifyResult | None = None
+        self.plan: verify.VerifyPlan | None = None
         self.dataset = _dataset_count(self.path)
         self.iterations = self.dataset or 1  # of the run shown (or under way)
 
@@ -85,6 +85,11 @@ class VerifyScreen(EngineScreen):
             yield Input(str(self.iterations), id="verify-inputs", type="integer",
                         validators=[Number(minimum=1)], valid_empty=False)
             yield Static(self._inputs_hint(), id="verify-inputs-hint", markup=False)
+        with Horizontal(id="verify-check-form"):
+            yield Label("check", classes="engine-hint")
+            yield Input(self.task_check, id="verify-check",
+                        placeholder="your task check, CMD FLOAT_DIR QUANT_DIR (optional); "
+                        "enter runs with it")
         with TabbedContent(initial="result-tab", id="verify-tabs"):
             with TabPane("Result", id="result-tab"):
                 with VerticalScroll(id="verify-body"):
@@ -109,31 +114,30 @@ class VerifyScreen(EngineScreen):
         self.query_one("#history-title", Label).update(
             f"History of attempts (★ best of those on {iterations} input"
             f"{'' if iterations == 1 else 's'}: highest mean cosine; ← this run)")
-        self.run_engine(iterations, self.log_view.buffer.append)
+        self.run_engine(iterations, self.task_check)
 
     # -- the worker ----------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="engine")
-    def run_engine(self, iterations: int, on_line: Callable[[str], None]) -> None:
-        the_plan = verify.plan(self.doc, iterations=iterations)
+    def run_engine(self, iterations: int, check: str) -> None:
+        the_plan = verify.plan(self.doc, iterations=iterations,
+                               check=TaskCheck.parse(check) if check else None)
         self.post_message(self.Planned(the_plan, verify_history(self.path)))
 
-        def progress(index: int, total: int, run: verify.VerifyRun) -> None:
-            on_line(f"\x1b[1m$ {quoted(run.command)}\x1b[0m")
-            self.post_message(self.Progress(index, total, run.title))
+        def progress(p: verify.VerifyProgress) -> None:
+            self.note(f"\x1b[1m$ {quoted(p.run.command)}\x1b[0m")
+            self.post_message(self.Progress(p.index, p.total, p.run.title))
 
-        with closing(KeptLog(self.path, "verify", on_line)) as kept:
-            result = verify.run(the_plan, kept, progress, control=self.control)
+        with self.events("verify", progress) as events:
+            result = verify.run(the_plan, events, self.token)
         self.post_message(self.Finished(result, verify_history(self.path)))
-
-    def stop_engine(self) -> None:
-        self.control.cancel()
 
     # -- messages ------------------------------------------------------------------------
 
     @on(Planned)
     def _planned(self, message: Planned) -> None:
         self.ran = True
+        self.plan = message.plan
         notes = "\n".join(f"note: {note}" for note in message.plan.notes)
         self.query_one("#verify-notes", Static).update(Text(notes, style="yellow"))
         self.query_one("#verify-bar", ProgressBar).update(total=len(message.plan.runs), progress=0)
@@ -154,7 +158,8 @@ class VerifyScreen(EngineScreen):
         total = len(message.result.runs)
         self.query_one("#verify-bar", ProgressBar).update(total=total, progress=total)
         self.say_step(f"Done: {total} inference runs.", "bold green")
-        self.query_one("#verify-result", Static).update(result_view(message.result))
+        self.query_one("#verify-result", Static).update(
+            result_view(message.result, configuration_lines(message.result, self.plan)))
         self._history(message.attempts, message.result.time, message.result.iterations)
         self.query_one(TabbedContent).active = "result-tab"
 
@@ -169,6 +174,10 @@ class VerifyScreen(EngineScreen):
         self.query_one(TabbedContent).active = "result-tab"
         self.query_one("#verify-inputs", Input).focus()
 
+    @on(Input.Submitted, "#verify-check")
+    def _check_submitted(self) -> None:
+        self.action_rerun()
+
     @on(Input.Submitted, "#verify-inputs")
     def action_rerun(self) -> None:
         if self.state == RUNNING:
@@ -180,6 +189,14 @@ class VerifyScreen(EngineScreen):
             self.notify("inputs: a whole number, 1 or more.", severity="error")
             field.focus()
             return
+        check = self.query_one("#verify-check", Input).value.strip()
+        try:
+            TaskCheck.parse(check) if check else None
+        except QuantedError as exc:
+            self.notify(f"check: {exc.message}", severity="error")
+            self.query_one("#verify-check", Input).focus()
+            return
+        self.task_check = check  # the tune screen offers it too
         self.query_one("#verify-body").focus()
         self._start(count)
 
@@ -235,9 +252,32 @@ def _cell(entry: tuple[int, float] | None, reference: list[tuple[int, float]], r
     return Text(text)
 
 
-def result_view(result: verify.VerifyResult) -> Group:
+def configuration_lines(result: verify.VerifyResult, plan: verify.VerifyPlan | None
+                        ) -> list[str]:
+    """What each quantized run measured, as `quanted verify` prints it under its table."""
+    lines = [f"quantized: {result.configuration}"] if result.configuration else []
+    if plan is not None and plan.plain_base is not None:
+        lines.append(f"plain quantized: the {plan.plain_base.describe()}")
+    return lines
+
+
+def check_view(result: verify.VerifyResult) -> list[Text]:
+    """The task check's verdict (and metric) per quantized run, as `quanted verify` says it."""
+    if result.check is None:
+        return []
+    parts = [Text(f"check {result.check}:", style="bold")]
+    for name, label in (("quantized", verify.QUANTIZED), ("plain quantized", verify.PLAIN)):
+        verdict = result.checks.get(label)
+        if verdict is not None:
+            parts.append(Text(f"  {name}: {verdict.text()}",
+                              style="green" if verdict.acceptable else "bold red"))
+    return parts
+
+
+def result_view(result: verify.VerifyResult, configuration: list[str] | None = None) -> Group:
     """The summary of each run and the per-output figures first (at 80x24 they sat below four
-    per-input tables), then per output and iteration a table of the top-5 side by side."""
+    per-input tables), then per output and iteration a table of the top-5 side by side.
+    `configuration`: what each quantized run measured (configuration_lines)."""
     columns: list[tuple[str, dict[str, list[Comparison]]]] = [("quantized", result.quantized)]
     if result.plain is not None:
         columns.append(("plain quantized", result.plain))
@@ -246,6 +286,8 @@ def result_view(result: verify.VerifyResult) -> Group:
         summary = VerifySummary.of(run_figures, result.classes)
         if summary.count:
             parts.append(Text(summary.line(name), style="bold"))
+    parts += [Text(line) for line in configuration or []]
+    parts += check_view(result)
     parts.append(Text(""))
     for name, per_output in (("quantized", result.outputs),
                              ("plain quantized", result.plain_outputs)):
