@@ -17,7 +17,7 @@ from quanted.cli.dispatch import main
 from quanted.core.engine import analysis
 from quanted.core.engine.output_figures import OutputFigures
 from tests.core.analysis_standin import SHAPE
-from tests.core.test_analysis_flow import LAYERS, STANDIN, quantize_text
+from tests.core.test_analysis_flow import LAYERS, STANDIN, plan, quantize_text
 from tests.core.model_folder import write_model_folder
 
 TWO = {**LAYERS, "attach_relu/out0_6": {"op": "output", "inputs": ["@conv_a_3:out0"],
@@ -44,7 +44,7 @@ def _standin_values(source: str, i: int, step: float | None) -> np.ndarray:
 
 
 def test_each_output_gets_verifys_figures_and_the_configuration_is_named(model):
-    result = analysis.run(model)
+    result = analysis.run(plan(model))
     assert list(result.outputs) == list(OUTPUTS)
     for tensor, source in OUTPUTS.items():
         f = [_standin_values(source, i, None) for i in range(2)]
@@ -66,7 +66,7 @@ def test_a_raised_table_is_named_as_verify_names_it(model):
                          "  '@add_4:out0':\n    qtype: i16\n    quantizer: dynamic_fixed_point")
     assert text != plain
     model.write_text(text)
-    assert analysis.run(model).configuration == "the file's table: 1 layer(s) raised"
+    assert analysis.run(plan(model)).configuration == "the file's table: 1 layer(s) raised"
 
 
 def test_cli_prints_the_per_output_table_and_the_configuration(model, capsys):
@@ -93,5 +93,5 @@ def test_an_analysis_without_output_dumps_still_has_its_layers(model, monkeypatc
         raise OutputsError("pegasus dumped no tensor for the model output(s)")
 
     monkeypatch.setattr(analysis, "compare_outputs", no_dumps)
-    result = analysis.run(model)
+    result = analysis.run(plan(model))
     assert result.outputs == {} and len(result.layers) == 4

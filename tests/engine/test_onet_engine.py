@@ -10,22 +10,22 @@ wheels (17 MB) once into ~/.cache/quanted/fixtures."""
 
 import hashlib
 import json
-import math
 import os
-import re
 import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from quanted.cli.dispatch import main
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import verify
 from quanted.core.engine.taskcheck import TaskCheck
+
+from output_reference import (TOL, assert_same, flat, import_and_quantize, numpy_figures,
+                              tensor_dumps)
 
 pytestmark = pytest.mark.engine
 
@@ -37,7 +37,6 @@ BOXES = "@attach_boxes/out0_0:out0"
 LANDMARKS = "@attach_landmarks/out0_1:out0"
 PROB = "@attach_face_prob/out0_2:out0"
 INPUTS = 8
-TOL = 1e-6
 # What the make script writes, on any machine with the engine's pinned onnx and numpy
 BUILT = {
     "onet.onnx": "8ff89aea6f3bdcbfada178b0ee3c61d52f1186f2ec8d3c81d3621b29d111164a",
@@ -58,12 +57,6 @@ STRICT = "--max-prob-error 0.03"
 
 def _check(extra: str = "") -> str:
     return f"{shlex.quote(sys.executable)} {shlex.quote(str(CHECK))} {extra}".strip()
-
-
-def _engine(pegasus, args, cwd):
-    proc = subprocess.run(pegasus + args, cwd=cwd, stdout=subprocess.PIPE, check=False,
-                          stderr=subprocess.STDOUT, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:]
 
 
 def _make(pegasus, folder: Path) -> None:
@@ -92,16 +85,7 @@ def onet(built, pegasus, tmp_path_factory):
     folder = tmp_path_factory.mktemp("onet")
     for path in built.iterdir():
         shutil.copy(path, folder / path.name)
-    _engine(pegasus, ["import", "onnx", "--model", "onet.onnx", "--output-model",
-                      "onet.json", "--output-data", "onet.data"], folder)
-    _engine(pegasus, ["generate", "inputmeta", "--model", "onet.json",
-                      "--input-meta-output", "onet_inputmeta.yml"], folder)
-    _engine(pegasus, ["quantize", "--model", "onet.json", "--model-data", "onet.data",
-                      "--with-input-meta", "onet_inputmeta.yml", "--rebuild",
-                      "--compute-entropy", "--model-quantize", "onet_uint8.quantize",
-                      "--quantizer", "asymmetric_affine", "--qtype", "uint8", "--iterations",
-                      str(INPUTS)], folder)
-    return folder / "onet_uint8.quantize"
+    return import_and_quantize(pegasus, folder, "onet", INPUTS)
 
 
 def test_the_make_script_rebuilds_it_byte_for_byte(built, pegasus, tmp_path):
@@ -109,44 +93,6 @@ def test_the_make_script_rebuilds_it_byte_for_byte(built, pegasus, tmp_path):
     _make(pegasus, again)
     first, second = _digests(built), _digests(again)
     assert first == second == BUILT
-
-
-def _dumps(folder: Path, tensor: str) -> list[np.ndarray]:
-    """The engine's dump files of one output, by iteration, read with numpy alone."""
-    stem = re.sub(r"[^A-Za-z0-9_]", "_", tensor.lstrip("@"))
-    found = {}
-    for path in folder.glob(f"iter_*_{stem}_*.tensor"):
-        if path.name.endswith(".qnt.tensor"):
-            continue
-        found[int(path.name.split("_")[1])] = np.loadtxt(path, dtype=np.float64, ndmin=1)
-    return [found[i] for i in sorted(found)]
-
-
-def _reference(f: list[np.ndarray], q: list[np.ndarray]) -> dict:
-    cos = [float(a @ b / np.linalg.norm(a) / np.linalg.norm(b)) for a, b in zip(f, q)]
-    fa, qa = np.concatenate(f), np.concatenate(q)
-    unique = np.unique(qa)
-    low, high = np.percentile(fa, [25, 75])
-    middle = (fa >= low) & (fa <= high)
-    step = float(np.min(np.diff(unique)))
-    return {"min_cosine": min(cos), "mean_cosine": sum(cos) / len(cos),
-            "sqnr_db": 10 * math.log10(float(np.sum(fa ** 2)) / float(np.sum((fa - qa) ** 2))),
-            "max_abs_error": float(np.max(np.abs(fa - qa))),
-            "distinct_float": np.unique(fa).size, "distinct_quantized": unique.size,
-            "middle_float": np.unique(fa[middle]).size,
-            "middle_quantized": np.unique(qa[middle]).size,
-            "step": step, "spread": float(high - low), "levels": float(high - low) / step}
-
-
-def _assert_figures(figures, want: dict) -> None:
-    r = figures.resolution
-    got = {"min_cosine": figures.min_cosine, "mean_cosine": figures.mean_cosine,
-           "sqnr_db": figures.sqnr_db, "max_abs_error": figures.max_abs_error,
-           "distinct_float": r.distinct_float, "distinct_quantized": r.distinct_quantized,
-           "middle_float": r.middle_float, "middle_quantized": r.middle_quantized,
-           "step": r.step, "spread": r.spread, "levels": r.levels}
-    for name, value in want.items():
-        assert got[name] == pytest.approx(value, abs=TOL, rel=TOL), name
 
 
 def test_per_output_figures_equal_numpy_and_the_check_fails_plain(onet, pegasus, tmp_path):
@@ -158,14 +104,14 @@ def test_per_output_figures_equal_numpy_and_the_check_fails_plain(onet, pegasus,
     # the softmax over (no face, face) is a class output: its top-1 is the decision
     assert result.kinds == {BOXES: "values", LANDMARKS: "values", PROB: "class"}
     for tensor in result.tensors:
-        f, q = _dumps(kept / "float", tensor), _dumps(kept / "quantized", tensor)
+        f, q = tensor_dumps(kept / "float", tensor), tensor_dumps(kept / "quantized", tensor)
         assert len(f) == len(q) == INPUTS
-        _assert_figures(result.outputs[tensor], _reference(f, q))
+        assert_same(flat(result.outputs[tensor]), numpy_figures(f, q))
         # one vector per crop: too few values in float for the resolution rule to flag
         assert not result.outputs[tensor].resolution.collapsed
     # uint8 keeps every decision; the face probability of the half face moves by 0.06
     assert result.summary().top1_count == INPUTS
-    f, q = _dumps(kept / "float", PROB), _dumps(kept / "quantized", PROB)
+    f, q = tensor_dumps(kept / "float", PROB), tensor_dumps(kept / "quantized", PROB)
     assert [a[1] > 0.7 for a in f] == [b[1] > 0.7 for b in q]
     assert abs(f[3][1] - q[3][1]) > 0.05
     verdict = result.checks[verify.QUANTIZED]
