@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 
 from quanted.core.format import scanner
 from quanted.core.disk import verdicts
+from quanted.core.disk.pending_write import write_while
+from quanted.core.disk.saving import check_then_write
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.errors import EditError, QuantedError, ReadError
 from quanted.core.disk.stamp import DiskStamp
@@ -124,16 +126,18 @@ def _customized(data: bytes, full: bool) -> dict[str, str] | str:
         return str(exc)
 
 
-@pytest.mark.parametrize("guess", [False, True], ids=["index", "guess"])
+@pytest.mark.parametrize("edit_files", [False, True], ids=["index", "guess-pending-write"])
 @settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(corrupted(), st.lists(st.tuples(st.sampled_from(["set", "comment", "remove"]),
                                        st.sampled_from(IDS),
                                        st.sampled_from(["float16", "why # not", "it's", ""])),
                              min_size=1, max_size=4))
-def test_the_fast_path_never_writes_what_the_full_scan_rejects(guess, text, edits):
-    """`guess`: opened the way edit_file does first (the guessed index)."""
+def test_the_fast_path_never_writes_what_the_full_scan_rejects(edit_files, text, edits):
+    """`edit_files`: opened and saved the way edit_file does first (the guessed index, the
+    temp file written while the full scan runs)."""
     data = text.encode()
-    index = partial(scanner.index, guess=True) if guess else scanner.index
+    index = partial(scanner.index, guess=True) if edit_files else scanner.index
+    write = write_while if edit_files else check_then_write
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "m.quantize"
         path.write_bytes(data)
@@ -152,7 +156,7 @@ def test_the_fast_path_never_writes_what_the_full_scan_rejects(guess, text, edit
             except EditError:
                 pass
         try:
-            doc.save()
+            doc.save(write=write)
         except QuantedError:
             assert path.read_bytes() == data, "a refused save must leave the file alone"
             assert [n for n in os.listdir(folder) if not n.endswith(".lock")] == ["m.quantize"]

@@ -14,7 +14,7 @@ from quanted.core.disk import verdicts
 from quanted.core.format.engine_yaml import refuse_unloadable
 from quanted.core.errors import EditError, FileChangedError
 from quanted.core.disk.files import locked, read_stamped, remove_stale_temps, still_as_read
-from quanted.core.disk.saving import atomic_write
+from quanted.core.disk.saving import Writer, check_then_write
 from quanted.core.format.scanner import CUSTOMIZED, Scan, TensorQtype
 from quanted.core.disk.stamp import DiskStamp
 
@@ -316,10 +316,13 @@ class QuantizeDocument:
             still_as_read(self.path, self.stamp, lambda: self.data)
 
     def save(self, path: str | Path | None = None, *, overwrite: bool = False,
-             force: bool = False) -> Path:
+             force: bool = False, write: Writer = check_then_write) -> Path:
         """Write atomically under the file's lock. Refuses if the file changed on disk, unless
         `overwrite`, when it starts and again just before the rename; refuses a read-only file
-        unless `force`."""
+        unless `force`. `write`: writes the bytes once its check passes (saving.Writer);
+        edit_file passes pending_write.write_while, which writes the temp file while the
+        full scan runs: a thread for one save of a one-shot command, chosen there, not in
+        the editor's saves."""
         target = Path(path) if path is not None else self.path
         if target is None:
             raise EditError("no file name to save to")
@@ -336,12 +339,16 @@ class QuantizeDocument:
             text = self.block_text() if self.is_modified else None  # rendered once
             chunks = self._chunks(text)
             was_empty = block.is_empty(self._saved)
-            self.verify()
-            if text is not None:
-                scanner.check_block(text, self._label, self.scan.legacy)
-            # never a file the engine's YAML loader refuses
-            refuse_unloadable(self.data, self.scan.refusals, self._block_span, text, self._label)
-            stamp = atomic_write(target, chunks, force=force, expect=expect)
+
+            def writable() -> None:
+                self.verify()
+                if text is not None:
+                    scanner.check_block(text, self._label, self.scan.legacy)
+                # never a file the engine's YAML loader refuses
+                refuse_unloadable(self.data, self.scan.refusals, self._block_span, text,
+                                  self._label)
+
+            stamp = write(target, chunks, force, writable, expect)
             if was_empty and not block.is_empty(self.block_state):
                 empty_header.remember(target, self._saved.header)
             replaced = self.stamp if target == self.path else None
