@@ -45,7 +45,11 @@ class PendingWrite:
 
     def commit(self, expect: Callable[[], None] | None = None) -> DiskStamp:
         """The temp file renamed over the file (see saving.replace_temp); its stamp."""
-        self._join()
+        try:
+            self._join()
+        except BaseException:  # a ctrl+c while the write ends: no temp file stays behind
+            self.abandon()
+            raise
         if self._error is not None:
             raise self._error
         assert self._written is not None
