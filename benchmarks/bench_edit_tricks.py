@@ -58,34 +58,17 @@ try:
     elif trick == "pending-write":
         from quanted.core.document import model
         from quanted.core.disk.saving import atomic_write
+        if not hasattr(model, "write_while"):
+            gone()
         def in_turn(target, data, force, check, expect=None):
             check()
             return atomic_write(target, data, force=force, expect=expect)
-        try:  # since edit_file owns it
-            from quanted.core.document import edit
-        except ImportError:
-            edit = None
-        if edit is not None and hasattr(edit, "write_while"):
-            edit.write_while = in_turn
-        elif hasattr(model, "write_while"):
-            model.write_while = in_turn
-        else:
-            gone()
+        model.write_while = in_turn
     elif trick == "guessed-index":
         from quanted.cli import edit_commands
-        try:  # since edit_file owns it
-            from quanted.core.document import edit
-        except ImportError:
-            edit = None
-        if edit is not None and hasattr(edit, "_edit_once"):
-            from quanted.core.format import scanner
-            once = edit._edit_once
-            edit._edit_once = lambda path, change, force, index: once(path, change, force,
-                                                                      scanner.index)
-        elif hasattr(edit_commands, "_edit_once"):
-            edit_commands._edit = lambda args, edit: edit_commands._edit_once(args, edit, False)
-        else:
+        if not hasattr(edit_commands, "_edit_once"):
             gone()
+        edit_commands._edit = lambda args, edit: edit_commands._edit_once(args, edit, False)
     elif trick == "os-exit":
         from quanted.cli import dispatch
         if "_exit" not in open(dispatch.__file__).read():

@@ -1,6 +1,6 @@
-"""A first edit (the file opened with the guessed index, the new file written beside it while
-the full scan runs): a file the scan rejects, wherever the bad line is, is never replaced, no
-temp file stays beside it, and the error is the one the full scan gives on its own."""
+"""A first edit (the file opened with the fast index, the full scan run before the save
+writes): a file the scan rejects, wherever the bad line is, is never replaced, no temp file
+stays beside it, and the error is the one the full scan gives on its own."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 import pytest
 
 from quanted.cli import main
-from quanted.core.disk import files, pending_write
+from quanted.core.disk import files
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.format import scanner
 from quanted.core.errors import ReadError
@@ -83,41 +83,15 @@ def test_a_write_that_fails_after_the_scan_passed_reports_the_write(tmp_path, mo
 
 
 def test_a_ctrl_c_during_the_scan_leaves_the_file(tmp_path, monkeypatch, capsys):
-    """KeyboardInterrupt in the full scan (as a Ctrl-C there raises it), while the new file
-    is being written beside it: the temp file goes too."""
+    """KeyboardInterrupt in the full scan (as a Ctrl-C there raises it)."""
     path = tmp_path / "m.quantize"
     path.write_text(v2_doc(layers=LAYERS))
     before = path.read_bytes()
-    beside: list[list[object]] = []
 
     def interrupted(*args, **kwargs):
-        beside.append(files.stale_temps(path))
         raise KeyboardInterrupt
 
     monkeypatch.setattr(scanner, "scan", interrupted)
-    assert main(["add", str(path), "n5"]) == 130
-    assert "interrupted" in capsys.readouterr().err
-    assert len(beside) == 1 and len(beside[0]) == 1, "the temp file is begun before the scan"
-    assert path.read_bytes() == before
-    assert files.stale_temps(path) == []
-
-
-def test_a_ctrl_c_while_the_write_ends_leaves_the_file(tmp_path, monkeypatch, capsys):
-    """KeyboardInterrupt where the scan has passed and the edit waits for the new file's
-    writer (as a Ctrl-C there raises it): the temp file goes too."""
-    path = tmp_path / "m.quantize"
-    path.write_text(v2_doc(layers=LAYERS))
-    before = path.read_bytes()
-    real_join = pending_write.PendingWrite._join
-    joins: list[int] = []
-
-    def interrupted(self):
-        joins.append(1)
-        real_join(self)  # the write has ended (it would, in the background)
-        if len(joins) == 1:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(pending_write.PendingWrite, "_join", interrupted)
     assert main(["add", str(path), "n5"]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert path.read_bytes() == before

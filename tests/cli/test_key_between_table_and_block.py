@@ -1,11 +1,8 @@
 """`add` and `remove` on a file with a top-level key between the tensor table and the
-customized block (one the guessed index skips, so edit_file edits it again from the fast
-index): the same output and bytes as a fully scanned document gives, and a tensor-like key
-outside the table never passes for a layer, even where the guess would look."""
+customized block: the same output and bytes as a fully scanned document gives, and a
+tensor-like key outside the table never passes for a layer."""
 
 from __future__ import annotations
-
-from functools import partial
 
 import pytest
 
@@ -25,28 +22,6 @@ def model(tmp_path, monkeypatch):
     path = tmp_path / "m_uint8.quantize"
     path.write_text(SKIPPED)
     return path
-
-
-def guesses_wrong(path) -> bool:
-    doc = QuantizeDocument.open(path, full=False, index=partial(scanner.index, guess=True))
-    try:
-        doc.verify()
-    except scanner.IndexDisagrees:
-        return True
-    return False
-
-
-def test_the_fixture_is_one_the_guess_gets_wrong(model):
-    assert guesses_wrong(model)
-
-
-def test_an_ordinary_file_is_guessed_right(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    path = tmp_path / "m_uint8.quantize"
-    path.write_text(v2_doc(layers=("a", "b")))
-    assert not guesses_wrong(path)
-    assert main(["add", str(path), "b"]) == 0
-    assert capsys.readouterr().out == "added b: dynamic_fixed_point-i16\n"
 
 
 def expected_after(path, edit) -> bytes:

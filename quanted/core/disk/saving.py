@@ -16,9 +16,6 @@ from quanted.core.disk.files import (
 from quanted.core.disk.stamp import DiskStamp
 
 Data = bytes | list[bytes | memoryview]
-# A save's writer: (target, data, force, check, expect) -> the stamp written; the file is
-# replaced only if check() returns (check_then_write, pending_write.write_while).
-Writer = Callable[[Path, Data, bool, Callable[[], None], Callable[[], None] | None], DiskStamp]
 
 
 def atomic_write(target: Path, data: Data, *, force: bool = False, lock: bool = True,
@@ -36,14 +33,6 @@ def atomic_write(target: Path, data: Data, *, force: bool = False, lock: bool = 
         with locked(target):
             return replace_temp(write_temp(target, data, force), target, expect)
     return replace_temp(write_temp(target, data, force), target, expect)
-
-
-def check_then_write(target: Path, data: Data, force: bool, check: Callable[[], None],
-                     expect: Callable[[], None] | None = None) -> DiskStamp:
-    """`check()`, then atomic_write under the caller's lock: a save's writer (see
-    pending_write.write_while, the same contract with the write begun during the check)."""
-    check()
-    return atomic_write(target, data, force=force, expect=expect)
 
 
 def write_temp(target: Path, data: Data, force: bool) -> Temp:
@@ -107,8 +96,7 @@ def open_temp(target: Path, force: bool) -> Temp:
 
 def fill_temp(temp: Temp, data: Data, target: Path) -> None:
     """The bytes into open_temp's file, synced, left open for replace_temp (closed and removed
-    on any error). System calls only: run in a thread beside a scan, it needs the GIL for
-    next to nothing."""
+    on any error)."""
     try:
         _write_all(temp.fd, [data] if isinstance(data, bytes) else data)
         if temp.owner is not None:

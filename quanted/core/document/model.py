@@ -12,9 +12,9 @@ from quanted.core.format import block, block_parse, scanner
 from quanted.core.document import empty_header
 from quanted.core.disk import verdicts
 from quanted.core.format.engine_yaml import refuse_unloadable
-from quanted.core.errors import EditError, FileChangedError
+from quanted.core.errors import EditError, FileChangedError, ReadError
 from quanted.core.disk.files import locked, read_stamped, remove_stale_temps, still_as_read
-from quanted.core.disk.saving import Writer, check_then_write
+from quanted.core.disk.saving import atomic_write
 from quanted.core.format.scanner import CUSTOMIZED, Scan, TensorQtype
 from quanted.core.disk.stamp import DiskStamp
 
@@ -28,7 +28,7 @@ class QuantizeDocument:
                  scan: Scan | None = None) -> None:
         """`full=False`: the fast index (top-level lines only); verify() runs the full scan,
         as save() does before it writes anything. `scan`: an index of these very bytes made
-        elsewhere (the full scan's verdict, recalled: core/disk/verdicts.py; open's `index`)."""
+        elsewhere (the full scan's verdict, recalled: core/disk/verdicts.py)."""
         self.path = Path(path) if path is not None else None
         self._label = str(path) if path is not None else "<input>"
         if scan is None:
@@ -50,12 +50,9 @@ class QuantizeDocument:
         self.stamp: DiskStamp | None = None  # the version of the file `data` is (None: no file)
 
     @classmethod
-    def open(cls, path: str | Path, *, full: bool = True,
-             index: Callable[[bytes, str], Scan] = scanner.index) -> QuantizeDocument:
+    def open(cls, path: str | Path, *, full: bool = True) -> QuantizeDocument:
         """`full`: as __init__; a version the full scan passed before is not scanned again
-        (core/disk/verdicts.py). `index`: makes the fast index when not `full` (edit_file
-        passes the guessed one, core/document/edit.py: the caller that can redo the edit when
-        verify() finds the guess wrong chooses it; the document only checks it)."""
+        (core/disk/verdicts.py)."""
         path = Path(path)
         remove_stale_temps(path)  # left by a save that was killed
         data, stamp = read_stamped(path)
@@ -64,7 +61,7 @@ class QuantizeDocument:
             recalled.data = data
             doc = cls(data, path, scan=recalled)
         else:
-            doc = cls(data, path, full=full, scan=None if full else index(data, str(path)))
+            doc = cls(data, path, full=full)
             if full:
                 verdicts.record(stamp, doc.scan)
         doc.stamp = stamp
@@ -81,8 +78,8 @@ class QuantizeDocument:
         if (full.entries, full.key_indent, full.field_indent, full.newline, full.legacy) != (
             scan.entries, scan.key_indent, scan.field_indent, scan.newline, scan.legacy
         ):
-            raise scanner.IndexDisagrees("the fast index and the full scan disagree; not written",
-                                         self._label)
+            raise ReadError("the fast index and the full scan disagree; not written",
+                            self._label)
         scan.verified, scan.refusals = True, full.refusals
         if self.stamp is not None:
             verdicts.record(self.stamp, scan)
@@ -316,13 +313,10 @@ class QuantizeDocument:
             still_as_read(self.path, self.stamp, lambda: self.data)
 
     def save(self, path: str | Path | None = None, *, overwrite: bool = False,
-             force: bool = False, write: Writer = check_then_write) -> Path:
+             force: bool = False) -> Path:
         """Write atomically under the file's lock. Refuses if the file changed on disk, unless
         `overwrite`, when it starts and again just before the rename; refuses a read-only file
-        unless `force`. `write`: writes the bytes once its check passes (saving.Writer);
-        edit_file passes pending_write.write_while, which writes the temp file while the
-        full scan runs: a thread for one save of a one-shot command, chosen there, not in
-        the editor's saves."""
+        unless `force`."""
         target = Path(path) if path is not None else self.path
         if target is None:
             raise EditError("no file name to save to")
@@ -339,16 +333,12 @@ class QuantizeDocument:
             text = self.block_text() if self.is_modified else None  # rendered once
             chunks = self._chunks(text)
             was_empty = block.is_empty(self._saved)
-
-            def writable() -> None:
-                self.verify()
-                if text is not None:
-                    scanner.check_block(text, self._label, self.scan.legacy)
-                # never a file the engine's YAML loader refuses
-                refuse_unloadable(self.data, self.scan.refusals, self._block_span, text,
-                                  self._label)
-
-            stamp = write(target, chunks, force, writable, expect)
+            self.verify()
+            if text is not None:
+                scanner.check_block(text, self._label, self.scan.legacy)
+            # never a file the engine's YAML loader refuses
+            refuse_unloadable(self.data, self.scan.refusals, self._block_span, text, self._label)
+            stamp = atomic_write(target, chunks, force=force, expect=expect)
             if was_empty and not block.is_empty(self.block_state):
                 empty_header.remember(target, self._saved.header)
             replaced = self.stamp if target == self.path else None

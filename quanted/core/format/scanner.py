@@ -68,11 +68,6 @@ def check_text(data: bytes, path: str) -> None:
                         _column(data, tab))
 
 
-class IndexDisagrees(ReadError):
-    """The full scan found another layout than the index a document was opened with (a
-    top-level key the guessed index, `index(guess=True)`, skipped): nothing was written."""
-
-
 def _start(data: bytes, path: str, text_checked: bool = False) -> tuple[Scan, int]:
     if not text_checked:
         check_text(data, path)
@@ -92,14 +87,13 @@ def scan(data: bytes, path: str = "<input>", text_checked: bool = False) -> Scan
     return result
 
 
-def index(data: bytes, path: str = "<input>", guess: bool = False) -> Scan:
+def index(data: bytes, path: str = "<input>") -> Scan:
     """The fast open: the same index from the top-level lines only (about a tenth of the
     full scan). Lines inside the tensor table are not checked: `verified` stays False until
-    `scan` has passed, and nothing may be written from an unverified index. `guess`: not even
-    the column-0 lines through the table are looked for (Walker.walk_top_level)."""
+    `scan` has passed, and nothing may be written from an unverified index."""
     result, pos = _start(data, path)
     try:
-        Walker(result, path).walk_top_level(pos, guess)
+        Walker(result, path).walk_top_level(pos)
         check_shape(result, path, tensors=False)
     except ReadError:
         scan(data, path, text_checked=True)  # the full scan's error (the first bad line)

@@ -204,12 +204,9 @@ class Walker:
             pos = end
         self._close(len(data))
 
-    def walk_top_level(self, pos: int, guess: bool = False) -> None:
+    def walk_top_level(self, pos: int) -> None:
         """Only the lines at column 0 (top-level keys, document markers), each read as the
-        full walk reads it; the indented lines between them are skipped unread. `guess`: the
-        tensor table is taken to end at the last `customized_quantize_layers:` line, found
-        from the file's end (the search for column-0 lines through the table is most of this
-        walk's time); only the full scan may confirm that (IndexDisagrees otherwise)."""
+        full walk reads it; the indented lines between them are skipped unread."""
         data = self.data
         if pos < len(data) and data[pos : pos + 1] not in (b" ", b"#", b"\r", b"\n"):
             pos = self.read_line(pos)
@@ -218,8 +215,6 @@ class Walker:
         while match is not None:
             self.shape.reset_top_level()
             pos = self.read_line(match.start() + 1) - 1
-            if guess and self.fast is not None:  # just past the table's header
-                guess, pos = False, max(pos, data.rfind(b"\n" + CUSTOMIZED.encode() + b":"))
             match = search(data, pos)
         self._close(len(data))
 
