@@ -39,13 +39,7 @@ def describe(trial: Trial) -> str:
     text = f"{len(trial.customized)} layer(s): min cosine {trial.min_cosine:.6f}"
     if trial.figures.top1:  # no top-1 without a class-score output
         text += f", top-1 {sum(trial.figures.top1)}/{len(trial.figures.top1)}"
-    if len(trial.figures.outputs) > 1:
-        text += " (" + ", ".join(f"{key} {cosine:.6f}" for key, cosine
-                                 in trial.figures.outputs) + ")"
-    check = trial.figures.check
-    if check is not None:
-        text += ", check " + ("acceptable" if check.acceptable else "NOT acceptable") + (
-            f" (metric={check.metric:g})" if check.metric is not None else "")
+    text += trial.figures.detail()
     if not trial.applied:
         names = ", ".join(trial.not_applied) or "; ".join(trial.notes)
         text += f", NOT APPLIED ({names})"

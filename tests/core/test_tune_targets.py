@@ -71,3 +71,15 @@ def test_top1_counts_class_outputs_only():
     assert values_only.top1 == () and values_only.top1_all
     text = describe(Trial({}, values_only))
     assert "top-1" not in text and text.startswith("0 layer(s): min cosine 0.71")
+
+
+def test_a_trials_line_names_each_output_and_the_checks_verdict():
+    # The CLI's progress and the editor's tune log both end a trial's line with this.
+    two = (("@attach_boxes/out0_0:out0", 0.994746), ("@attach_face_prob/out0_2:out0", 0.997263))
+    checked = Figures((0.994746,), (), two, CheckOutcome("mycheck", True, 0.972853))
+    assert checked.detail() == (" (@attach_boxes/out0_0:out0 0.994746, "
+                                "@attach_face_prob/out0_2:out0 0.997263), "
+                                "check acceptable (metric=0.972853)")
+    refused = Figures((0.9,), (), two[:1], CheckOutcome("mycheck", False, None))
+    assert refused.detail() == ", check NOT acceptable"  # one output: its cosine is the min
+    assert Figures((0.9,), (), two[:1]).detail() == ""

@@ -101,6 +101,17 @@ class Figures:
     def top1_all(self) -> bool:
         return all(self.top1)
 
+    def detail(self) -> str:
+        """How a trial's line ends, in the CLI and the editor alike: each output's worst cosine
+        when there are several, then the task check's verdict and metric."""
+        text = ""
+        if len(self.outputs) > 1:
+            text += " (" + ", ".join(f"{key} {cosine:.6f}" for key, cosine in self.outputs) + ")"
+        if self.check is not None:
+            text += ", check " + ("acceptable" if self.check.acceptable else "NOT acceptable") + (
+                f" (metric={self.check.metric:g})" if self.check.metric is not None else "")
+        return text
+
     def output_cosine(self, name: str) -> float:
         """The worst cosine of the output NAME; ValueError when the trial has no such output."""
         keys = [key for key, _ in self.outputs]

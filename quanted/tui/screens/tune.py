@@ -135,13 +135,9 @@ class TuneScreen(EngineScreen):
             verdict = "meets" if event.meets else "misses"
             applied = "" if trial.applied else ", NOT APPLIED"
             how = "recorded" if trial.cached else f"{trial.seconds:.1f} s"
-            check = trial.figures.check
-            checked = "" if check is None else (
-                ", check " + ("acceptable" if check.acceptable else "NOT acceptable")
-                + (f" (metric={check.metric:g})" if check.metric is not None else ""))
             self.log_view.buffer.append(
                 f"trial {event.index}: {len(trial.customized)} layer(s), min cosine "
-                f"{trial.min_cosine:.6f}{checked}{applied} -> {verdict} ({how})")
+                f"{trial.min_cosine:.6f}{trial.figures.detail()}{applied} -> {verdict} ({how})")
             bar = self.query_one("#tune-bar", ProgressBar)
             plan = self.setup.plan if self.setup is not None else None
             if plan is not None:
