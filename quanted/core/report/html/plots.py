@@ -5,6 +5,7 @@ plots too. Its JavaScript (1.3 MB, bokeh.min.js alone) goes inline in the page."
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from bokeh.layouts import column
 from bokeh.models import BasicTicker, ColumnDataSource, HoverTool, LayoutDOM, Range, Range1d
@@ -124,17 +125,10 @@ def tune_plot(trials: list[TrialPoint]) -> LayoutDOM:
     groups = (("measured", lambda t: t.applied and not t.chosen, "circle", OTHER, 7),
               ("not applied by the engine", lambda t: not t.applied, "x", PLAIN, 9),
               ("the set chosen", lambda t: t.chosen, "star", CUSTOMIZED, 16))
-    for label, keep, marker, color, size in groups:
-        chosen = [t for t in trials if keep(t)]
-        if not chosen:
-            continue
-        source = ColumnDataSource({
-            "count": [t.count for t in chosen], "cosine": [t.min_cosine for t in chosen],
-            "top1": ["yes" if t.top1_all else "no" for t in chosen],
-            "layers": [_short_list(t.layers) for t in chosen]})
-        dots = plot.scatter("count", "cosine", source=source, marker=marker, size=size,
-                            color=color, legend_label=label)
-        plot.add_tools(HoverTool(renderers=[dots], tooltips=tips))
+    _trial_groups(plot, "cosine", trials, groups, tips, lambda chosen: {
+        "count": [t.count for t in chosen], "cosine": [t.min_cosine for t in chosen],
+        "top1": ["yes" if t.top1_all else "no" for t in chosen],
+        "layers": [_short_list(t.layers) for t in chosen]})
     plot.legend.location = "bottom_right"
     plot.legend.label_text_font_size = "9pt"
     _whole_numbers(plot)
@@ -159,22 +153,27 @@ def tune_metric_plot(trials: list[TrialPoint], x_range: Range | None = None) -> 
               ("not acceptable", lambda t: not t.acceptable and not t.chosen, "triangle",
                WARNING, 8),
               ("the set chosen", lambda t: t.chosen, "star", CUSTOMIZED, 16))
-    for label, keep, marker, color, size in groups:
-        chosen = [t for t in measured if keep(t)]
-        if not chosen:
-            continue
-        source = ColumnDataSource({
-            "count": [t.count for t in chosen], "metric": [t.metric for t in chosen],
-            "verdict": ["acceptable" if t.acceptable else "NOT acceptable" for t in chosen],
-            "cosine": [t.min_cosine for t in chosen],
-            "layers": [_short_list(t.layers) for t in chosen]})
-        dots = plot.scatter("count", "metric", source=source, marker=marker, size=size,
-                            color=color, legend_label=label)
-        plot.add_tools(HoverTool(renderers=[dots], tooltips=tips))
+    _trial_groups(plot, "metric", measured, groups, tips, lambda chosen: {
+        "count": [t.count for t in chosen], "metric": [t.metric for t in chosen],
+        "verdict": ["acceptable" if t.acceptable else "NOT acceptable" for t in chosen],
+        "cosine": [t.min_cosine for t in chosen],
+        "layers": [_short_list(t.layers) for t in chosen]})
     plot.legend.location = "top_right"
     plot.legend.label_text_font_size = "9pt"
     _whole_numbers(plot)
     return plot
+
+
+def _trial_groups(plot, y: str, trials: list[TrialPoint], groups, tips,
+                  columns: Callable[[list[TrialPoint]], dict]) -> None:
+    """One hoverable scatter of (count, y) per group of trials (label, which trials, marker,
+    colour, size) that has any: the operating-point plots' markers and legend."""
+    for label, keep, marker, color, size in groups:
+        chosen = [t for t in trials if keep(t)]
+        if chosen:
+            dots = plot.scatter("count", y, source=ColumnDataSource(columns(chosen)),
+                                marker=marker, size=size, color=color, legend_label=label)
+            plot.add_tools(HoverTool(renderers=[dots], tooltips=tips))
 
 
 def history_plot(data: ReportData) -> LayoutDOM:
