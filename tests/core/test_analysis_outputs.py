@@ -25,15 +25,20 @@ TWO = {**LAYERS, "attach_relu/out0_6": {"op": "output", "inputs": ["@conv_a_3:ou
 OUTPUTS = {"@attach_add/out0_5:out0": "add_4", "@attach_relu/out0_6:out0": "conv_a_3"}
 
 
-@pytest.fixture
-def model(tmp_path, monkeypatch):
-    write_model_folder(tmp_path, TWO, ["in_0.npy", "in_1.npy"])
+def two_output_model(folder, monkeypatch):
+    """The two-output model in `folder`, its engine the analysis STAND-IN; its .quantize."""
+    write_model_folder(folder, TWO, ["in_0.npy", "in_1.npy"])
     for i in range(2):
-        np.save(tmp_path / f"in_{i}.npy", np.full((1, 2), i, dtype=np.float32))
-    path = tmp_path / "m_uint8.quantize"
+        np.save(folder / f"in_{i}.npy", np.full((1, 2), i, dtype=np.float32))
+    path = folder / "m_uint8.quantize"
     path.write_text(quantize_text())
     monkeypatch.setenv("QUANTED_PEGASUS", f"{sys.executable} {STANDIN}")
     return path
+
+
+@pytest.fixture
+def model(tmp_path, monkeypatch):
+    return two_output_model(tmp_path, monkeypatch)
 
 
 def _standin_values(source: str, i: int, step: float | None) -> np.ndarray:

@@ -18,19 +18,12 @@ from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import analysis, verify
 from quanted.core.engine.analysis_cache import AnalysisCache
 
-from output_reference import assert_same, built_and_quantized, flat, npy_dumps, numpy_figures
+from output_reference import assert_same, flat, npy_dumps, numpy_figures
 
 pytestmark = pytest.mark.engine
 
-HERE = Path(__file__).resolve().parent
 BOXES, SCORES = "@attach_boxes/out0_0:out0", "@attach_scores/out0_1:out0"
 INPUTS = 4
-
-
-@pytest.fixture(scope="module")
-def detnet(pegasus, tmp_path_factory):
-    return built_and_quantized(pegasus, tmp_path_factory.mktemp("detnet"),
-                               HERE / "build_detnet.py", "detnet", INPUTS)
 
 
 def _verify(path: Path, pegasus: list[str]) -> verify.VerifyResult:

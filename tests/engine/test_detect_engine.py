@@ -22,7 +22,7 @@ from quanted.core.engine import verify
 from quanted.core.engine.taskcheck import TaskCheck
 from quanted.core.state.history import History
 
-from output_reference import assert_same, built_and_quantized, flat, numpy_figures, tensor_dumps
+from output_reference import assert_same, flat, numpy_figures, tensor_dumps
 
 pytestmark = pytest.mark.engine
 
@@ -30,12 +30,6 @@ HERE = Path(__file__).resolve().parent
 CHECK = HERE.parents[1] / "examples" / "check_scores.py"
 BOXES, SCORES = "@attach_boxes/out0_0:out0", "@attach_scores/out0_1:out0"
 INPUTS = 4
-
-
-@pytest.fixture(scope="module")
-def detnet(pegasus, tmp_path_factory):
-    return built_and_quantized(pegasus, tmp_path_factory.mktemp("detnet"),
-                               HERE / "build_detnet.py", "detnet", INPUTS)
 
 
 def test_per_output_figures_equal_numpy_and_the_score_head_collapses(detnet, pegasus,

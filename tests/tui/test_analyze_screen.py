@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
 import pytest
 from engine_helpers import plain, wait_for
 from tui_helpers import settle
@@ -17,7 +16,6 @@ from quanted.tui.app import QuantedApp
 from quanted.tui.screens.analyze import AnalyzeScreen
 from quanted.tui.screens.main import MainScreen
 from quanted.tui.widgets.layer_table import LayerTable
-from tests.core.model_folder import write_model_folder
 from tests.core.test_analysis_flow import STANDIN, quantize_text, standin_model
 
 
@@ -169,15 +167,9 @@ async def test_the_summary_names_what_it_measured_and_gives_each_output_its_figu
     """A two-output model (tests/core/test_analysis_outputs.py's): above the largest drops,
     what the quantized run measured and the per-output table, as `quanted analyze` prints
     them."""
-    from tests.core.test_analysis_outputs import OUTPUTS, TWO
+    from tests.core.test_analysis_outputs import OUTPUTS, two_output_model
 
-    write_model_folder(tmp_path, TWO, ["in_0.npy", "in_1.npy"])
-    for i in range(2):
-        np.save(tmp_path / f"in_{i}.npy", np.full((1, 2), i, dtype=np.float32))
-    path = tmp_path / "m_uint8.quantize"
-    path.write_text(quantize_text())
-    monkeypatch.setenv("QUANTED_PEGASUS", f"{sys.executable} {STANDIN}")
-    app = QuantedApp(path)
+    app = QuantedApp(two_output_model(tmp_path, monkeypatch))
     async with app.run_test(size=(140, 40)) as pilot:
         screen = await _analyze(app, pilot)
         await wait_for(pilot, lambda: screen.result is not None, timeout=60, what="the result")
