@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import generate, layer_names
-from installed import installed_python
+from installed import empty_cwd, installed_python
 from tmux_screen import first_screen, top_layer
 
 VIM = ["vim", "-u", "NONE", "-es", "+q"]
@@ -47,10 +47,8 @@ def run(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int]
     around the command: a child forked from this (large) process would count our pages too."""
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
         start = time.perf_counter()
-        # Run from the temp folder: `python -m` puts the working directory first on sys.path,
-        # which would shadow --base's PYTHONPATH when run from a checkout.
         subprocess.run([TIME, "-f", "%M", "-o", rss.name, *argv], check=False, env=env,
-                       cwd=tempfile.gettempdir(), stdout=subprocess.DEVNULL,
+                       cwd=empty_cwd(), stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
         return seconds, int(rss.read().split()[-1]) * 1024

@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import generate, layer_names
-from installed import installed_python
+from installed import empty_cwd, installed_python
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -72,7 +72,7 @@ def one_round(python: Path, work: Path, layer: str,
     work.write_bytes(data)  # another writer: the verdict cache misses
     start = time.perf_counter()
     done = subprocess.run([str(python), "-c", PROBE, "add", str(work), layer], env=env,
-                          cwd=tempfile.gettempdir(), capture_output=True, text=True, check=True)
+                          cwd=empty_cwd(), capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - start
     return seconds, [tuple(m) for m in json.loads(done.stderr.strip().splitlines()[-1])]
 

@@ -1,6 +1,7 @@
-"""A first edit (the file opened with the fast index, the full scan run before the save
-writes): a file the scan rejects, wherever the bad line is, is never replaced, no temp file
-stays beside it, and the error is the one the full scan gives on its own."""
+"""A first edit (the file opened with the full scan, the back of a big table checked by a forked
+child): a file the scan rejects, wherever the bad line is and whichever process checks it, is
+never replaced, no temp file stays beside it, and the error is the one the sequential scan
+gives on its own."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ import pytest
 from quanted.cli import main
 from quanted.core.disk import files
 from quanted.core.document.model import QuantizeDocument
-from quanted.core.format import scanner
+from quanted.core.format import scanner, split_scan
 from quanted.core.errors import ReadError
 from tests.core.docs import v2_doc
+from tests.core.test_split_scan import _children
 
 LAYERS = tuple(f"n{i}" for i in range(40))
 
@@ -22,6 +24,32 @@ LAYERS = tuple(f"n{i}" for i in range(40))
 @pytest.fixture(autouse=True)
 def _private_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # no verdict is recalled
+
+
+@pytest.fixture(params=["sequential", "split"])
+def cuts(request, monkeypatch):
+    """Each scan's cut (a helper's offset) when split: every table is cut and forking allowed
+    (the rule pinned: threads other tests left must not decide); sequential: none is."""
+    if request.param == "sequential":
+        monkeypatch.setattr(split_scan, "start", lambda data: None)
+        return None
+    return _split_every_table(monkeypatch)
+
+
+def _split_every_table(monkeypatch) -> list[int]:
+    monkeypatch.setattr(split_scan, "MIN_SIZE", 0)
+    monkeypatch.setattr(split_scan, "fork_allowed", lambda: True)
+    made: list[int] = []
+    real_start = split_scan.start
+
+    def start(data):
+        helper = real_start(data)
+        assert helper is not None
+        made.append(helper.cut)
+        return helper
+
+    monkeypatch.setattr(split_scan, "start", start)
+    return made
 
 
 def _with_line(line: str, after_tensor: int) -> str:
@@ -38,7 +66,9 @@ def _with_line(line: str, after_tensor: int) -> str:
     ("   misaligned: 1\n", 60),
 ])
 @pytest.mark.parametrize("command", ["add", "remove"])
-def test_a_rejected_file_is_left_as_it_was(tmp_path, capsys, line, after_tensor, command):
+def test_a_rejected_file_is_left_as_it_was(tmp_path, capsys, line, after_tensor, command,
+                                           cuts):
+    children_before = _children()
     path = tmp_path / "m.quantize"
     text = _with_line(line, after_tensor).replace(
         "customized_quantize_layers: {}", "customized_quantize_layers:\n  n7: float16")
@@ -51,9 +81,13 @@ def test_a_rejected_file_is_left_as_it_was(tmp_path, capsys, line, after_tensor,
     assert capsys.readouterr().err == f"quanted: error: {sequential.value}\n"
     assert path.read_bytes() == before
     assert files.stale_temps(path) == []
+    if cuts is not None:  # the bad line on either side of the cut
+        (cut,) = cuts
+        assert (cut < text.encode().index(line.encode())) == (after_tensor > 40)
+    assert _children() <= children_before
 
 
-def test_an_accepted_file_gets_the_edit_a_fully_scanned_document_makes(tmp_path):
+def test_an_accepted_file_gets_the_edit_a_fully_scanned_document_makes(tmp_path, cuts):
     path = tmp_path / "m.quantize"
     path.write_text(v2_doc(layers=LAYERS))
     doc = QuantizeDocument(path.read_bytes(), path)  # the full scan first
@@ -62,6 +96,7 @@ def test_an_accepted_file_gets_the_edit_a_fully_scanned_document_makes(tmp_path)
     assert main(["add", str(path), "n5", "n30"]) == 0
     assert main(["remove", str(path), "n5"]) == 0  # warm: the verdict is recalled, no scan
     assert path.read_bytes() == doc.to_bytes()
+    assert cuts is None or len(cuts) == 2  # the document above and the add; not the remove
     assert files.stale_temps(path) == []
 
 
@@ -96,3 +131,24 @@ def test_a_ctrl_c_during_the_scan_leaves_the_file(tmp_path, monkeypatch, capsys)
     assert "interrupted" in capsys.readouterr().err
     assert path.read_bytes() == before
     assert files.stale_temps(path) == []
+
+
+def test_a_ctrl_c_while_the_child_scans_leaves_the_file_and_no_child(tmp_path, monkeypatch,
+                                                                      capsys):
+    """KeyboardInterrupt where the scan waits for the child (as a Ctrl-C there raises it)."""
+    cuts = _split_every_table(monkeypatch)
+    children_before = _children()
+    path = tmp_path / "m.quantize"
+    path.write_text(v2_doc(layers=LAYERS))
+    before = path.read_bytes()
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(split_scan.ChildScan, "fast_end", interrupted)
+    assert main(["add", str(path), "n5"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert path.read_bytes() == before
+    assert files.stale_temps(path) == []
+    assert len(cuts) == 1
+    assert _children() <= children_before

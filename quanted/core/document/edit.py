@@ -26,9 +26,9 @@ def edit_file(path: Path, change: Callable[[QuantizeDocument], _T], *, force: bo
     chooses: `quanted recover`); a file the full scan rejects, whether or not `change` changed
     anything (exit 2); whatever `change` raises. `force`: write a read-only file too.
 
-    The file is opened with the fast index (or an earlier run's verdict on this very version,
-    core/disk/verdicts.py), so `change` runs before the full scan; the save runs it before it
-    writes anything (QuantizeDocument.save)."""
+    The file is opened with the full scan (on two cores: core/format/split_scan.py), or
+    with an earlier run's verdict on this very version (core/disk/verdicts.py): a file the
+    scan rejects is refused before `change` runs, and nothing is scanned twice."""
     check_regular(path, "a .quantize file")  # before a lock file is made beside it
     with locked(path):
         if inprogress.may_exist(path):
@@ -37,7 +37,7 @@ def edit_file(path: Path, change: Callable[[QuantizeDocument], _T], *, force: bo
             recovery.refuse_if_interrupted(path)
         if first is not None:
             first()
-        doc = QuantizeDocument.open(path, full=False)
+        doc = QuantizeDocument.open(path)
         result = change(doc)
         if doc.is_modified:
             doc.save(force=force)

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TypeVar
 
-from quanted.core.format import block, block_parse, scanner
+from quanted.core.format import block, block_parse, scanner, split_scan
 from quanted.core.document import empty_header
 from quanted.core.disk import verdicts
 from quanted.core.format.engine_yaml import refuse_unloadable
@@ -32,7 +32,8 @@ class QuantizeDocument:
         self.path = Path(path) if path is not None else None
         self._label = str(path) if path is not None else "<input>"
         if scan is None:
-            scan = scanner.scan(data, self._label) if full else scanner.index(data, self._label)
+            scan = (split_scan.full_scan(data, self._label) if full
+                    else scanner.index(data, self._label))
         self.scan: Scan = scan
         self._data = data
         self._pending: list[bytes | memoryview] | None = None
@@ -74,7 +75,7 @@ class QuantizeDocument:
         scan = self._indexed()
         if scan.verified:
             return
-        full = scanner.scan(self.data, self._label, text_checked=True)
+        full = split_scan.full_scan(self.data, self._label, text_checked=True)
         if (full.entries, full.key_indent, full.field_indent, full.newline, full.legacy) != (
             scan.entries, scan.key_indent, scan.field_indent, scan.newline, scan.legacy
         ):

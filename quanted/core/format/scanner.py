@@ -27,6 +27,7 @@ from quanted.core.format.walker import (
     CUSTOMIZED,
     QUANTIZE_PARAMETERS,
     Scan,
+    TableHelper,
     TopLevel,
     Walker,
     check_shape,
@@ -75,12 +76,14 @@ def _start(data: bytes, path: str, text_checked: bool = False) -> tuple[Scan, in
     return result, 3 if data.startswith(b"\xef\xbb\xbf") else 0
 
 
-def scan(data: bytes, path: str = "<input>", text_checked: bool = False) -> Scan:
+def scan(data: bytes, path: str = "<input>", text_checked: bool = False,
+         helper: TableHelper | None = None) -> Scan:
     """The full scan: index the structure, checking every line; ReadError for anything that
     is not a .quantize file. `text_checked`: check_text passed on these very bytes (the index
-    did it; 2 ms at 15 MB)."""
+    did it; 2 ms at 15 MB). `helper`: the back of the table checked elsewhere (the same
+    verdict and index: core/format/split_scan.py)."""
     result, pos = _start(data, path, text_checked)
-    walker = Walker(result, path)
+    walker = Walker(result, path, helper)
     walker.walk(pos)
     check_shape(result, path, careful=walker.careful)
     result.verified = True

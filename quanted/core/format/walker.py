@@ -9,7 +9,7 @@ per-channel lists, the few top-level keys) are looked at one by one.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from quanted.core.format.engine_yaml import line_refusal
 from quanted.core.errors import ReadError
@@ -55,6 +55,20 @@ def fast_body_re(key_indent: int, field_indent: int, newline: str = "\n") -> re.
 def _fieldless_re(key_indent: int) -> re.Pattern[bytes]:
     """A tensor key line directly followed by another key line or a top-level line."""
     return re.compile(rb"':\r?\n(?:" + b" " * key_indent + rb"'|[^ \r\n#])")
+
+
+class TableHelper(Protocol):
+    """The back of the table of `data`, from the tensor key line at `cut`, checked elsewhere
+    (a forked child: core/format/split_scan.py) with `pattern`. The walk takes its answer
+    only where it is the one the walk would compute itself: same bytes, same pattern, a fast
+    run that reaches the cut exactly."""
+
+    data: bytes
+    cut: int
+    pattern: re.Pattern[bytes]
+
+    def fast_end(self) -> int:
+        """pattern.match(data, cut).end()"""
 
 
 class TopLevel(NamedTuple):
@@ -162,8 +176,9 @@ def first_field_indent(data: bytes, body_start: int) -> tuple[int, int]:
 class Walker:
     """Line by line through the file, jumping over runs of ordinary tensors with the fast regex."""
 
-    def __init__(self, result: Scan, path: str) -> None:
+    def __init__(self, result: Scan, path: str, helper: TableHelper | None = None) -> None:
         self.result, self.data, self.path = result, result.data, path
+        self.helper = helper
         self.careful: list[list[int]] = []  # [start, end) of the runs of lines read one by one
         self.stream = Stream()
         self.shape = Structure()
@@ -186,7 +201,7 @@ class Walker:
                 and data.startswith(self.key_prefix, pos)
                 and self.shape.accepts_key_at(self.result.key_indent)
             ):
-                after = self.fast.match(data, pos).end()  # type: ignore[union-attr]
+                after = self._fast_end(self.fast, pos)
                 if after >= len(data):
                     pos = after
                     break
@@ -203,6 +218,18 @@ class Walker:
                 self.careful.append([pos, end])
             pos = end
         self._close(len(data))
+
+    def _fast_end(self, fast: re.Pattern[bytes], pos: int) -> int:
+        """fast.match(data, pos).end(), the part from the helper's cut on taken from the helper.
+        Exact: a run that stops at the cut itself, the start of a tensor key line, goes on
+        from there as the whole run would (each tensor is matched on its own, possessively,
+        and no field or item line can start with a key line's indent and quote)."""
+        helper = self.helper
+        if (helper is None or not pos < helper.cut < len(self.data)
+                or helper.data is not self.data or helper.pattern.pattern != fast.pattern):
+            return fast.match(self.data, pos).end()  # type: ignore[union-attr]
+        after = fast.match(self.data, pos, helper.cut).end()  # type: ignore[union-attr]
+        return helper.fast_end() if after == helper.cut else after
 
     def walk_top_level(self, pos: int) -> None:
         """Only the lines at column 0 (top-level keys, document markers), each read as the

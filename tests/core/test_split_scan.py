@@ -1,0 +1,200 @@
+"""The full scan with the back of its table checked by a forked child (core/format/split_scan.py):
+the sequential scan's verdict and index on every file, wherever the table is cut and whatever
+the child does, and no child left behind.
+
+The thread rule is pinned in each test that needs a fork (`forking`): the test process may
+hold threads an earlier test left (a dask client's), and the tests must not depend on the
+order they run in. The children here only match a regex and write to a pipe."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from quanted.core.errors import ReadError
+from quanted.core.format import scanner, split_scan
+from quanted.core.format.walker import fast_body_re
+from tests.core.docs import legacy_doc, v2_doc
+from tests.core.test_fast_open import corrupted
+
+LAYERS = tuple(f"n{i}" for i in range(12))
+
+
+def _children() -> set[int]:
+    """This process's children, zombies included (each thread's list in /proc)."""
+    found: set[int] = set()
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/children") as listing:
+                found |= {int(pid) for pid in listing.read().split()}
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_child_left():
+    """No child this test made is left, running or unreaped (children the test process had
+    before, a dask cluster's, do not count)."""
+    before = _children()
+    yield
+    assert _children() <= before
+
+
+@pytest.fixture
+def forking(monkeypatch):
+    """Every table big enough to cut, and forking allowed whatever threads other tests left."""
+    monkeypatch.setattr(split_scan, "MIN_SIZE", 0)
+    monkeypatch.setattr(split_scan, "fork_allowed", lambda: True)
+
+
+def _verdict(data: bytes, helper: split_scan.ChildScan | None = None) -> object:
+    try:
+        found = scanner.scan(data, helper=helper)
+    except ReadError as exc:
+        return str(exc)
+    return (found.entries, found.key_indent, found.field_indent, found.newline, found.legacy,
+            found.refusals)
+
+
+def _helpers(data: bytes, ki: int = 2, fi: int = 4, newline: str = "\n"):
+    """A child cut at each single-quoted key line at indent `ki`, as split_scan.start cuts."""
+    for match in re.finditer(rb"\n" + b" " * ki + b"'", data):
+        yield split_scan.ChildScan(data, fast_body_re(ki, fi, newline), match.start() + 1)
+
+
+def _long_legacy() -> str:
+    """legacy_doc with 12 more tensors (its own two are too few to cut after the share)."""
+    text = legacy_doc()
+    first = re.search(r"\n(    '@attach_input/out0_1:out0':\n(?:        .*\n)+)", text)
+    assert first is not None
+    more = "".join(first[1].replace("attach_input", f"more{i}") for i in range(12))
+    return text.replace("quantize_parameters:\n", "quantize_parameters:\n" + more)
+
+
+def _agrees_at_every_cut(text: str, **layout) -> None:
+    data = text.encode()
+    sequential = _verdict(data)
+    for helper in _helpers(data, **layout):
+        try:
+            assert _verdict(data, helper) == sequential, f"cut at {helper.cut}"
+        finally:
+            helper.close()
+
+
+def _bad(line: str, at: int) -> str:
+    """A table of 24 tensors with `line` put in after the `at`-th."""
+    text = v2_doc(layers=LAYERS)
+    keys = [m.start() for m in re.finditer(r"\n  '", text)]
+    cut = keys[at] + 1
+    return text[:cut] + line + text[cut:]
+
+
+BROKEN = [
+    _bad("    odd: [1, 2\n", 20),  # late in the table
+    _bad("    odd: [1, 2\n", 1),  # early
+    _bad("  '@late:out0':\n", 20),  # a tensor without fields, late
+    _bad("  '@early:out0':\n", 2),
+    _bad("   three: 1\n", 22),
+    _bad("  # a comment\n", 15),  # valid YAML the fast regex leaves to the careful path
+    _bad("    scale:\n    -   0.5\n    -   --1\n", 18),
+    _bad("    name: a\x01b\n", 21),  # a line the engine's loader refuses (Scan.refusals)
+    v2_doc(layers=LAYERS).replace("customized_quantize_layers", "  'tail:out0':\ncustomized"),
+    v2_doc(layers=LAYERS) + "quantize_parameters: {}\n",
+]
+
+
+@pytest.mark.parametrize("text", BROKEN)
+def test_every_cut_gives_the_sequential_verdict(text):
+    _agrees_at_every_cut(text)
+
+
+def test_every_cut_of_a_good_file_the_legacy_layout_and_crlf():
+    _agrees_at_every_cut(v2_doc(layers=LAYERS))
+    _agrees_at_every_cut(_long_legacy(), ki=4, fi=8)
+    _agrees_at_every_cut(v2_doc(layers=LAYERS).replace("\n", "\r\n"), newline="\r\n")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corrupted(), st.integers(0, 2))
+def test_corrupted_files_get_the_sequential_verdict_at_every_cut(text, copies):
+    head, sep, rest = text.partition("quantize_parameters:\n")
+    ordinary = "".join(v2_doc(layers=(f"x{i}",), header="").split("customized")[0]
+                       for i in range(copies))
+    _agrees_at_every_cut(head + sep + ordinary + rest)
+
+
+def test_a_child_that_dies_or_cannot_be_forked_changes_nothing(monkeypatch):
+    data = BROKEN[0].encode()
+    sequential = _verdict(data)
+    for helper in _helpers(data):
+        os.kill(helper.pid, 9)  # before it could report
+        try:
+            assert _verdict(data, helper) == sequential
+        finally:
+            helper.close()
+
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    for helper in _helpers(data):
+        assert helper.pid == 0
+        assert _verdict(data, helper) == sequential
+
+
+def test_an_answer_for_other_bytes_or_another_layout_is_never_taken():
+    data = BROKEN[0].encode()
+    sequential = _verdict(data)
+    other = bytes(bytearray(data))  # equal bytes, another object: not the ones scanned
+    wrong = [*_helpers(data, ki=2, fi=6), *_helpers(data, newline="\r\n"), *_helpers(other)]
+    for helper in wrong:
+        helper.fast_end = None  # type: ignore[assignment]  # a call would fail the test
+        try:
+            assert _verdict(data, helper) == sequential
+        finally:
+            helper.close()
+
+
+def test_full_scan_cuts_big_tables_of_either_layout(forking, monkeypatch):
+    started = []
+    real_start = split_scan.start
+    monkeypatch.setattr(split_scan, "start", lambda data: started.append(real_start(data))
+                        or started[-1])
+    for text in (v2_doc(layers=LAYERS), _long_legacy(), *BROKEN):
+        data = text.encode()
+        try:
+            found = split_scan.full_scan(data)
+        except ReadError as exc:
+            found = str(exc)
+        assert (found if isinstance(found, str) else (
+            found.entries, found.key_indent, found.field_indent, found.newline, found.legacy,
+            found.refusals)) == _verdict(data)
+        helper = started[-1]
+        assert helper is not None and helper.pid == 0  # forked, and reaped
+        assert data[helper.cut - 1 : helper.cut + 1] in (b"\n ", b"\n'")
+    no_table = v2_doc().replace("quantize_parameters:", "quantize_parameters: {}")
+    assert split_scan.start(no_table.encode()) is None
+
+
+def test_no_fork_for_a_small_file_or_beside_another_thread(monkeypatch):
+    data = v2_doc(layers=LAYERS).encode()
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert split_scan.fork_allowed() == hasattr(os, "fork")
+    assert split_scan.start(data) is None  # far below MIN_SIZE
+    monkeypatch.undo()
+    monkeypatch.setattr(split_scan, "MIN_SIZE", 0)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not split_scan.fork_allowed()
+        assert split_scan.start(data) is None
+    finally:
+        release.set()
+        other.join()
