@@ -119,10 +119,10 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 
 
 def rounds(python: Path, env: dict[str, str], work: dict[str, Path], layer: str,
-           count: int) -> dict[tuple[str, str, str], list[float]]:
+           count: int, tricks: tuple[str, ...] = TRICKS) -> dict[tuple[str, str, str], list[float]]:
     """(variant, case, add|remove|vim) -> seconds of each round (-1: the trick is gone)."""
     found: dict[tuple[str, str, str], list[float]] = {}
-    variants = ["none", *TRICKS]
+    variants = ["none", *tricks]
     for round_ in range(-1, count):  # round -1 warms the page cache and the verdicts up
         # Each round starts with another variant: none is always first (or last) in a round.
         for variant in variants[round_ % len(variants):] + variants[:round_ % len(variants)]:
@@ -141,10 +141,11 @@ def rounds(python: Path, env: dict[str, str], work: dict[str, Path], layer: str,
     return found
 
 
-def report(label: str, found: dict[tuple[str, str, str], list[float]]) -> None:
+def report(label: str, found: dict[tuple[str, str, str], list[float]],
+           tricks: tuple[str, ...] = TRICKS) -> None:
     print(f"\n{label}: medians in ms, with the trick / without it, ratio without/with "
           "(> 1: the trick saves time)")
-    for trick in TRICKS:
+    for trick in tricks:
         cells = []
         for case in CASES:
             for command in ("add", "remove"):
@@ -170,7 +171,13 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=20_000, help="20,000: about 15 MB")
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--busy", type=int, default=2, help="CPU-bound processes when loaded")
+    parser.add_argument("--tricks", default=",".join(TRICKS),
+                        help="the tricks to measure, comma-separated (more rounds in the time)")
+    parser.add_argument("--no-quiet", action="store_true", help="only the loaded rounds")
     args = parser.parse_args()
+    tricks = tuple(args.tricks.split(","))
+    if set(tricks) - set(TRICKS):
+        parser.error(f"--tricks: choose among {', '.join(TRICKS)}")
     root = args.dir or Path(tempfile.mkdtemp(prefix="quanted-tricks-"))
     cache = Path(tempfile.mkdtemp(prefix="quanted-tricks-cache-"))
     folder = root / f"l{args.layers}"
@@ -188,18 +195,20 @@ def main() -> None:
     env["XDG_CACHE_HOME"] = str(cache)
     print(f"{args.checkout}: {original.stat().st_size / 1e6:.1f} MB, {args.rounds} rounds")
     load = os.getloadavg()[0]
-    quiet = rounds(python, env, work, layer, args.rounds)
-    report(f"quiet (load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)", quiet)
+    if not args.no_quiet:
+        quiet = rounds(python, env, work, layer, args.rounds, tricks)
+        report(f"quiet (load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)", quiet,
+               tricks)
     busy = [subprocess.Popen([sys.executable, "-c", "while 1: pass"])
             for _ in range(args.busy)]
     try:
-        loaded = rounds(python, env, work, layer, args.rounds)
+        loaded = rounds(python, env, work, layer, args.rounds, tricks)
     finally:
         for process in busy:
             process.kill()
             process.wait()
     report(f"loaded ({args.busy} busy processes beside it; load average "
-           f"{os.getloadavg()[0]:.1f} at the end)", loaded)
+           f"{os.getloadavg()[0]:.1f} at the end)", loaded, tricks)
     for variant in work:
         assert work[variant].read_bytes() == original.read_bytes(), "add+remove must be exact"
     if args.dir is None:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from quanted.core.errors import ReadError
 from quanted.core.format import scanner, split_scan
-from quanted.core.format.walker import fast_body_re
+from quanted.core.format.fast_regex import fast_body_re, learn_layouts
 from tests.core.docs import legacy_doc, v2_doc
 from tests.core.test_fast_open import corrupted
 
@@ -63,9 +63,13 @@ def _verdict(data: bytes, helper: split_scan.ChildScan | None = None) -> object:
 
 
 def _helpers(data: bytes, ki: int = 2, fi: int = 4, newline: str = "\n"):
-    """A child cut at each single-quoted key line at indent `ki`, as split_scan.start cuts."""
+    """A child cut at each single-quoted key line at indent `ki`, its pattern made as
+    split_scan.start makes it (the layouts learned from the table)."""
+    header = data.find(b"quantize_parameters:")
+    body = data.find(b"\n", header) + 1 if header >= 0 else 0
+    pattern = fast_body_re(ki, fi, newline, learn_layouts(data, body, ki, fi, newline))
     for match in re.finditer(rb"\n" + b" " * ki + b"'", data):
-        yield split_scan.ChildScan(data, fast_body_re(ki, fi, newline), match.start() + 1)
+        yield split_scan.ChildScan(data, pattern, match.start() + 1)
 
 
 def _long_legacy() -> str:
@@ -77,14 +81,18 @@ def _long_legacy() -> str:
     return text.replace("quantize_parameters:\n", "quantize_parameters:\n" + more)
 
 
-def _agrees_at_every_cut(text: str, **layout) -> None:
+def _agrees_at_every_cut(text: str, **layout) -> int:
+    """How many cuts' answers the walk took (the rest it computed itself)."""
     data = text.encode()
     sequential = _verdict(data)
+    taken = 0
     for helper in _helpers(data, **layout):
         try:
             assert _verdict(data, helper) == sequential, f"cut at {helper.cut}"
+            taken += helper._answer is not None
         finally:
             helper.close()
+    return taken
 
 
 def _bad(line: str, at: int) -> str:
@@ -115,9 +123,11 @@ def test_every_cut_gives_the_sequential_verdict(text):
 
 
 def test_every_cut_of_a_good_file_the_legacy_layout_and_crlf():
-    _agrees_at_every_cut(v2_doc(layers=LAYERS))
-    _agrees_at_every_cut(_long_legacy(), ki=4, fi=8)
-    _agrees_at_every_cut(v2_doc(layers=LAYERS).replace("\n", "\r\n"), newline="\r\n")
+    # every cut but the first key line's (where the walk's own run starts) is taken
+    assert _agrees_at_every_cut(v2_doc(layers=LAYERS)) == 2 * len(LAYERS) - 1
+    assert _agrees_at_every_cut(_long_legacy(), ki=4, fi=8) == 13
+    crlf = v2_doc(layers=LAYERS).replace("\n", "\r\n")
+    assert _agrees_at_every_cut(crlf, newline="\r\n") == 2 * len(LAYERS) - 1
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -82,6 +82,7 @@ class QuantizeDocument:
             raise ReadError("the fast index and the full scan disagree; not written",
                             self._label)
         scan.verified, scan.refusals = True, full.refusals
+        scan.double_quoted_keys = full.double_quoted_keys
         if self.stamp is not None:
             verdicts.record(self.stamp, scan)
 

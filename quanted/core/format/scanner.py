@@ -87,6 +87,11 @@ def scan(data: bytes, path: str = "<input>", text_checked: bool = False,
     walker.walk(pos)
     check_shape(result, path, careful=walker.careful)
     result.verified = True
+    if result.double_quoted_keys is None:
+        # Every key line of the table was read by the fast regex (single-quoted keys only) or
+        # carefully (Walker._tensor_key notes a double-quoted one): none, without a search
+        # of the table for `"` (a millisecond at 15 MB) at the first lookup of a layer.
+        result.double_quoted_keys = False
     return result
 
 

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import threading
 
 from quanted.core.format import scanner
-from quanted.core.format.walker import Scan, fast_body_re, first_field_indent, newline_of
+from quanted.core.format.fast_regex import fast_body_re, learn_layouts
+from quanted.core.format.walker import Scan, first_field_indent, newline_of
 
 # Below this the scan (about 4 ms per MB) is not worth a fork and a reap.
 MIN_SIZE = 4 << 20
@@ -33,7 +33,7 @@ MIN_SIZE = 4 << 20
 # checks the text (1.5 ms at 15 MB) and forks. Measured at 15 MB: see docs/format.md
 # section 6.
 SHARE = 0.46
-_STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_STOPPING = ("SIGINT", "SIGTERM", "SIGHUP")  # the child's are the default ones
 _REPORT = 8  # the answer: a signed 8-byte offset
 _HEADER = b"quantize_parameters:"
 
@@ -66,10 +66,13 @@ class ChildScan:
         self._fork()
 
     def _fork(self) -> None:
+        import signal  # only here: its enums are half a millisecond of every small edit
+
+        stopping = [getattr(signal, name) for name in _STOPPING]
         read_fd, write_fd = os.pipe()
         # Blocked from before the fork until the child has the default handlers: a Ctrl-C in
         # between must never run this program's handlers (and code) in the child.
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
         try:
             pid = os.fork()
         except OSError:
@@ -78,7 +81,7 @@ class ChildScan:
             code = 1
             try:
                 os.close(read_fd)
-                for sig in _STOPPING:
+                for sig in stopping:
                     signal.signal(sig, signal.SIG_DFL)
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
                 os.write(write_fd, self._compute().to_bytes(_REPORT, "little", signed=True))
@@ -123,6 +126,8 @@ class ChildScan:
         if self.pid > 0:
             pid, self.pid = self.pid, 0
             if self._answer is None:
+                import signal  # imported by _fork already
+
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
@@ -150,5 +155,7 @@ def start(data: bytes) -> ChildScan | None:
     cut = data.find(b"\n" + b" " * key_indent + b"'", body + int((len(data) - body) * SHARE))
     if cut < 0:
         return None
-    pattern = fast_body_re(key_indent, field_indent, newline_of(data))
+    newline = newline_of(data)
+    layouts = learn_layouts(data, body, key_indent, field_indent, newline)
+    pattern = fast_body_re(key_indent, field_indent, newline, layouts)
     return ChildScan(data, pattern, cut + 1)

@@ -12,6 +12,7 @@ import re
 from typing import NamedTuple, Protocol
 
 from quanted.core.format.engine_yaml import line_refusal
+from quanted.core.format.fast_regex import fast_body_re, learn_layouts
 from quanted.core.errors import ReadError
 from quanted.core.format.keys import unquote_single
 from quanted.core.format.yamlshape import LINE_RE, ShapeError, Stream, Structure
@@ -22,34 +23,6 @@ CUSTOMIZED = "customized_quantize_layers"
 # A line at column 0 that may be content (not indented, not a comment, not blank), found
 # from the newline before it: a literal first byte is ten times faster than `^` + MULTILINE.
 _TOP_LEVEL_LINE = re.compile(rb"\n[^ #\r\n]")
-
-
-_LONGEST = 1000  # bytes of a key, field name or value the fast regex takes (see engine_yaml)
-
-
-def fast_body_re(key_indent: int, field_indent: int, newline: str = "\n") -> re.Pattern[bytes]:
-    """Runs of whole, ordinary tensors: `  'KEY':`, then `    field: token` lines, where a
-    value-less field may be followed by `    -   token` items (the legacy layout). A key
-    with no field stops it: fieldless tensors are then looked for in the lines read
-    carefully only (_first_fieldless).
-
-    Written for sre's speed, each choice measured (15 MB table: 76 ms before, 48 after):
-    classes spelled out (bytes `\\w` is a second test after the bitmap, for every byte);
-    possessive repeats everywhere (no backtracking state); a token's optional sign as `-?+`,
-    not a branch; only the file's own newline (`\\r?\\n` costs a tenth). What it does not
-    take (`--x`, a line ending the other way) the careful path reads: same verdict, slower.
-    Nor does it take what the engine's YAML loader refuses (core/format/engine_yaml.py: control
-    characters and line breaks, which start with the bytes left out of a key, keys and
-    numbers longer than _LONGEST): the careful path finds them (Scan.refusals)."""
-    ki = b" " * key_indent
-    fi = b" " * field_indent
-    nl = re.escape(newline.encode())
-    token = rb"-?+[.+0-9A-Za-z_~][-.+0-9A-Za-z_~]{0,%d}+" % _LONGEST
-    items = rb"(?:" + fi + rb"-[ ]++" + token + nl + rb")*+"
-    field_line = (fi + rb"[A-Za-z_][0-9A-Za-z_]{0,%d}+:(?: " % _LONGEST + token + nl + rb"|"
-                  + nl + items + rb")")
-    key_line = ki + rb"'[^'\x00-\x1f\x7f\xc2\xe2\xef]{0,%d}+':" % _LONGEST + nl
-    return re.compile(rb"(?:" + key_line + rb"(?:" + field_line + rb")++)*+")
 
 
 def _fieldless_re(key_indent: int) -> re.Pattern[bytes]:
@@ -289,7 +262,9 @@ class Walker:
         if key == QUANTIZE_PARAMETERS and not value:
             ki, fi = first_field_indent(self.data, end)
             self.result.key_indent, self.result.field_indent = ki, fi
-            self.fast = fast_body_re(ki, fi, self.result.newline)
+            newline = self.result.newline
+            layouts = learn_layouts(self.data, end, ki, fi, newline)
+            self.fast = fast_body_re(ki, fi, newline, layouts)
             self.key_prefix = b" " * ki + b"'"
 
     def _tensor_key(self, match: re.Match[str], pos: int) -> None:
@@ -297,6 +272,8 @@ class Walker:
         if match["value"] is not None or token[:1] not in ("'", '"'):
             raise _bad_line(self.data, pos, self.path,
                             "expected a quoted tensor key line '@LAYER:PORT':")
+        if token[:1] == '"':
+            self.result.double_quoted_keys = True  # (scan() says False when none was seen)
         if token[:1] == '"' and "\\" in token:
             raise _bad_line(self.data, pos, self.path, "escapes in tensor keys are not supported")
 
