@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from quanted.core.errors import ReadError
 from quanted.core.format import scanner, split_scan
-from quanted.core.format.fast_regex import fast_body_re, learn_layouts
+from quanted.core.format.fast_regex import fast_body_source, learn_layouts
 from tests.core.docs import legacy_doc, v2_doc
 from tests.core.test_fast_open import corrupted
 
@@ -63,13 +63,13 @@ def _verdict(data: bytes, helper: split_scan.ChildScan | None = None) -> object:
 
 
 def _helpers(data: bytes, ki: int = 2, fi: int = 4, newline: str = "\n"):
-    """A child cut at each single-quoted key line at indent `ki`, its pattern made as
+    """A child cut at each single-quoted key line at indent `ki`, its regex made as
     split_scan.start makes it (the layouts learned from the table)."""
     header = data.find(b"quantize_parameters:")
     body = data.find(b"\n", header) + 1 if header >= 0 else 0
-    pattern = fast_body_re(ki, fi, newline, learn_layouts(data, body, ki, fi, newline))
+    source = fast_body_source(ki, fi, newline, learn_layouts(data, body, ki, fi, newline))
     for match in re.finditer(rb"\n" + b" " * ki + b"'", data):
-        yield split_scan.ChildScan(data, pattern, match.start() + 1)
+        yield split_scan.ChildScan(data, source, match.start() + 1)
 
 
 def _long_legacy() -> str:

@@ -27,6 +27,12 @@ _PLACES = 4  # the table's start and three quarters of the file
 
 def fast_body_re(key_indent: int, field_indent: int, newline: str = "\n",
                  layouts: tuple[Layout, ...] = ()) -> re.Pattern[bytes]:
+    """The fast regex, compiled (fast_body_source)."""
+    return re.compile(fast_body_source(key_indent, field_indent, newline, layouts))
+
+
+def fast_body_source(key_indent: int, field_indent: int, newline: str = "\n",
+                     layouts: tuple[Layout, ...] = ()) -> bytes:
     """Runs of whole, ordinary tensors: `  'KEY':`, then `    field: token` lines, where a
     value-less field may be followed by `    -   token` items (the legacy layout). A key
     with no field stops it: fieldless tensors are then looked for in the lines read
@@ -58,7 +64,7 @@ def fast_body_re(key_indent: int, field_indent: int, newline: str = "\n",
                for layout in layouts
                if layout and all(_NAME.fullmatch(name + b":") for name, _ in layout)]
     fields = b"|".join([*spelled, rb"(?:" + field_line + rb")++"])
-    return re.compile(rb"(?:" + key_line + rb"(?:" + fields + rb"))*+")
+    return rb"(?:" + key_line + rb"(?:" + fields + rb"))*+"
 
 
 def learn_layouts(data: bytes, body_start: int, key_indent: int, field_indent: int,

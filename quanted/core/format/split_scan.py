@@ -5,7 +5,7 @@ the GIL, so a second core helps only through a second process.
 
 What the child computes is a pure function of the bytes: where the walker's fast regex
 stops when started at `cut`, a tensor key line. The walker takes that answer only where it
-would compute the very same value (walker.Walker._fast_end: same bytes object, same pattern,
+would compute the very same value (walker.Walker._fast_end: same bytes object, same regex,
 its own run reaching the cut exactly), so the verdict, the index and every error message are
 the sequential scan's (tests/core/test_split_scan.py cuts at every key line). A child that
 fails in any way (no fork, killed, a short report) only means this process does that part
@@ -24,7 +24,7 @@ import re
 import threading
 
 from quanted.core.format import scanner
-from quanted.core.format.fast_regex import fast_body_re, learn_layouts
+from quanted.core.format.fast_regex import fast_body_source, learn_layouts
 from quanted.core.format.walker import Scan, first_field_indent, newline_of
 
 # Below this the scan (about 4 ms per MB) is not worth a fork and a reap.
@@ -55,11 +55,13 @@ def full_scan(data: bytes, path: str = "<input>", text_checked: bool = False) ->
 
 
 class ChildScan:
-    """A forked child computing `pattern.match(data, cut).end()`; fast_end() is its answer (or
-    this process's own, when the child has none). close() reaps the child, always."""
+    """A forked child computing `re.compile(source).match(data, cut).end()`; fast_end() is its
+    answer (or this process's own, when the child has none). close() reaps the child,
+    always. The child compiles the regex itself, beside this process compiling it for the
+    walk (a millisecond at once, not one after the other)."""
 
-    def __init__(self, data: bytes, pattern: re.Pattern[bytes], cut: int) -> None:
-        self.data, self.pattern, self.cut = data, pattern, cut
+    def __init__(self, data: bytes, source: bytes, cut: int) -> None:
+        self.data, self.source, self.cut = data, source, cut
         self._answer: int | None = None
         self.pid = 0
         self._pipe = -1
@@ -96,10 +98,10 @@ class ChildScan:
             self.pid, self._pipe = pid, read_fd
 
     def _compute(self) -> int:
-        return self.pattern.match(self.data, self.cut).end()  # type: ignore[union-attr]
+        return re.compile(self.source).match(self.data, self.cut).end()  # type: ignore[union-attr]
 
     def fast_end(self) -> int:
-        """pattern.match(data, cut).end(): the child's report, or computed here."""
+        """re.compile(source).match(data, cut).end(): the child's report, or computed here."""
         if self._answer is None:
             report = b""
             if self._pipe >= 0:
@@ -142,7 +144,7 @@ def start(data: bytes) -> ChildScan | None:
     """A child checking the back of the table of `data`, or None: a small file, a table whose
     layout the header does not give, or a fork that is not allowed. The layout is read from
     the `quantize_parameters:` line the way the walker reads it; a wrong reading costs only
-    the child's work (the walker then compares patterns and does the part itself)."""
+    the child's work (the walker then compares regexes and does the part itself)."""
     if len(data) < MIN_SIZE or not fork_allowed():
         return None
     at = 0 if data.startswith(_HEADER) else data.find(b"\n" + _HEADER) + 1
@@ -157,5 +159,5 @@ def start(data: bytes) -> ChildScan | None:
         return None
     newline = newline_of(data)
     layouts = learn_layouts(data, body, key_indent, field_indent, newline)
-    pattern = fast_body_re(key_indent, field_indent, newline, layouts)
-    return ChildScan(data, pattern, cut + 1)
+    source = fast_body_source(key_indent, field_indent, newline, layouts)
+    return ChildScan(data, source, cut + 1)

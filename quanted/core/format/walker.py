@@ -33,15 +33,15 @@ def _fieldless_re(key_indent: int) -> re.Pattern[bytes]:
 class TableHelper(Protocol):
     """The back of the table of `data`, from the tensor key line at `cut`, checked elsewhere
     (a forked child: core/format/split_scan.py) with `pattern`. The walk takes its answer
-    only where it is the one the walk would compute itself: same bytes, same pattern, a fast
+    only where it is the one the walk would compute itself: same bytes, same regex, a fast
     run that reaches the cut exactly."""
 
     data: bytes
     cut: int
-    pattern: re.Pattern[bytes]
+    source: bytes  # the fast regex's
 
     def fast_end(self) -> int:
-        """pattern.match(data, cut).end()"""
+        """re.compile(source).match(data, cut).end()"""
 
 
 class TopLevel(NamedTuple):
@@ -199,7 +199,7 @@ class Walker:
         and no field or item line can start with a key line's indent and quote)."""
         helper = self.helper
         if (helper is None or not pos < helper.cut < len(self.data)
-                or helper.data is not self.data or helper.pattern.pattern != fast.pattern):
+                or helper.data is not self.data or helper.source != fast.pattern):
             return fast.match(self.data, pos).end()  # type: ignore[union-attr]
         after = fast.match(self.data, pos, helper.cut).end()  # type: ignore[union-attr]
         return helper.fast_end() if after == helper.cut else after
