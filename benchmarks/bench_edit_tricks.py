@@ -64,7 +64,7 @@ try:
             gone()
         real_open = model.QuantizeDocument.open.__func__
         edit.QuantizeDocument.open = classmethod(
-            lambda cls, path, full=True: real_open(cls, path, full=False))
+            lambda cls, path, **options: real_open(cls, path, full=False))
     elif trick == "pending-write":
         from quanted.core.document import model
         from quanted.core.disk.saving import atomic_write

@@ -1,7 +1,8 @@
-"""A first edit (the file opened with the full scan, the back of a big table checked by a forked
-child): a file the scan rejects, wherever the bad line is and whichever process checks it, is
-never replaced, no temp file stays beside it, and the error is the one the sequential scan
-gives on its own."""
+"""A first edit (the file opened with the full scan, the front of a big table checked by a forked
+child while the edit is made and its temp file written): a file the scan rejects, wherever the
+bad line is and whichever process checks it, is never replaced, no temp file stays beside it,
+and the error is the one the sequential scan gives on its own, before any of the edit's; a
+front the walk took wrongly means the edit is made again, as the sequential scan reads it."""
 
 from __future__ import annotations
 
@@ -135,7 +136,7 @@ def test_a_ctrl_c_during_the_scan_leaves_the_file(tmp_path, monkeypatch, capsys)
 
 def test_a_ctrl_c_while_the_child_scans_leaves_the_file_and_no_child(tmp_path, monkeypatch,
                                                                       capsys):
-    """KeyboardInterrupt where the scan waits for the child (as a Ctrl-C there raises it)."""
+    """KeyboardInterrupt where the rename waits for the child (as a Ctrl-C there raises it)."""
     cuts = _split_every_table(monkeypatch)
     children_before = _children()
     path = tmp_path / "m.quantize"
@@ -145,10 +146,49 @@ def test_a_ctrl_c_while_the_child_scans_leaves_the_file_and_no_child(tmp_path, m
     def interrupted(self):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(split_scan.ChildScan, "fast_end", interrupted)
+    monkeypatch.setattr(split_scan.ChildCheck, "holds", interrupted)
     assert main(["add", str(path), "n5"]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert path.read_bytes() == before
     assert files.stale_temps(path) == []
     assert len(cuts) == 1
     assert _children() <= children_before
+
+
+def test_an_odd_line_in_the_front_means_the_edit_is_made_again(tmp_path, monkeypatch):
+    """A comment among the front's tensors: valid, but not what the fast regex takes, so the
+    child's check fails and the edit is redone on the sequential scan, with its result."""
+    text = _with_line("  # a note among the tensors\n", 3)
+    path, plain = tmp_path / "m.quantize", tmp_path / "plain.quantize"
+    path.write_text(text)
+    doc = QuantizeDocument(text.encode(), plain)  # the sequential scan's edit
+    doc.set_layer("n5", "dynamic_fixed_point-i16")
+    cuts = _split_every_table(monkeypatch)
+    opened = []
+    real_open = QuantizeDocument.open.__func__
+
+    def open_(cls, path, **options):
+        opened.append(options.get("confirm_later", False))
+        return real_open(cls, path, **options)
+
+    monkeypatch.setattr(QuantizeDocument, "open", classmethod(open_))
+    assert main(["add", str(path), "n5"]) == 0
+    assert path.read_bytes() == doc.to_bytes()
+    # the edit's scan and its redo's (whose check fails again: then the sequential scan)
+    assert opened == [True, False] and len(cuts) == 2
+    assert files.stale_temps(path) == []
+
+
+@pytest.mark.parametrize("layer", ["n5", "nosuch"])
+def test_the_file_error_comes_before_the_edit_error(tmp_path, capsys, monkeypatch, layer):
+    """A bad line in the child's part and a layer that is not there: the file's error, as
+    the sequential scan (run before anything else) gives it."""
+    _split_every_table(monkeypatch)
+    text = _with_line("    odd: [1, 2\n", 3)
+    path = tmp_path / "m.quantize"
+    path.write_text(text)
+    with pytest.raises(ReadError) as sequential:
+        scanner.scan(text.encode(), str(path))
+    assert main(["add", str(path), layer]) == 2
+    assert capsys.readouterr().err == f"quanted: error: {sequential.value}\n"
+    assert path.read_text() == text and files.stale_temps(path) == []

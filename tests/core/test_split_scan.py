@@ -1,6 +1,6 @@
-"""The full scan with the back of its table checked by a forked child (core/format/split_scan.py):
-the sequential scan's verdict and index on every file, wherever the table is cut and whatever
-the child does, and no child left behind.
+"""The full scan with the front of its table checked by a forked child
+(core/format/split_scan.py): once confirmed, the sequential scan's verdict and index on every
+file, wherever the table is cut and whatever the child does, and no child left behind.
 
 The thread rule is pinned in each test that needs a fork (`forking`): the test process may
 hold threads an earlier test left (a dask client's), and the tests must not depend on the
@@ -53,23 +53,40 @@ def forking(monkeypatch):
     monkeypatch.setattr(split_scan, "fork_allowed", lambda: True)
 
 
-def _verdict(data: bytes, helper: split_scan.ChildScan | None = None) -> object:
+def _shape(found) -> object:
+    return (found.entries, found.key_indent, found.field_indent, found.newline, found.legacy,
+            found.refusals, found.double_quoted_keys)
+
+
+def _verdict(data: bytes) -> object:
+    """The sequential scan's verdict."""
     try:
-        found = scanner.scan(data, helper=helper)
+        found = scanner.scan(data)
     except ReadError as exc:
         return str(exc)
-    return (found.entries, found.key_indent, found.field_indent, found.newline, found.legacy,
-            found.refusals)
+    return _shape(found)
 
 
-def _helpers(data: bytes, ki: int = 2, fi: int = 4, newline: str = "\n"):
-    """A child cut at each single-quoted key line at indent `ki`, its regex made as
-    split_scan.start makes it (the layouts learned from the table)."""
+def _split_verdict(data: bytes, check: split_scan.ChildCheck) -> object:
+    """The verdict of the scan with `check` checking the front (as full_scan makes it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(split_scan, "start", lambda data: check)
+        try:
+            found = split_scan.full_scan(data)
+        except ReadError as exc:
+            return str(exc)
+    assert found.verified and found.unconfirmed is None
+    return _shape(found)
+
+
+def _checks(data: bytes, ki: int = 2, fi: int = 4, newline: str = "\n"):
+    """A child checking the front up to each single-quoted key line at indent `ki`, its regex
+    made as split_scan.start makes it (the layouts learned from the table)."""
     header = data.find(b"quantize_parameters:")
     body = data.find(b"\n", header) + 1 if header >= 0 else 0
     source = fast_body_source(ki, fi, newline, learn_layouts(data, body, ki, fi, newline))
     for match in re.finditer(rb"\n" + b" " * ki + b"'", data):
-        yield split_scan.ChildScan(data, source, match.start() + 1)
+        yield split_scan.ChildCheck(data, source, body, match.start() + 1)
 
 
 def _long_legacy() -> str:
@@ -82,16 +99,16 @@ def _long_legacy() -> str:
 
 
 def _agrees_at_every_cut(text: str, **layout) -> int:
-    """How many cuts' answers the walk took (the rest it computed itself)."""
+    """How many cuts the walk took the front as checked at (the rest it checked itself)."""
     data = text.encode()
     sequential = _verdict(data)
     taken = 0
-    for helper in _helpers(data, **layout):
+    for check in _checks(data, **layout):
         try:
-            assert _verdict(data, helper) == sequential, f"cut at {helper.cut}"
-            taken += helper._answer is not None
+            assert _split_verdict(data, check) == sequential, f"cut at {check.cut}"
+            taken += check._answer is not None
         finally:
-            helper.close()
+            check.close()
     return taken
 
 
@@ -123,11 +140,27 @@ def test_every_cut_gives_the_sequential_verdict(text):
 
 
 def test_every_cut_of_a_good_file_the_legacy_layout_and_crlf():
-    # every cut but the first key line's (where the walk's own run starts) is taken
-    assert _agrees_at_every_cut(v2_doc(layers=LAYERS)) == 2 * len(LAYERS) - 1
-    assert _agrees_at_every_cut(_long_legacy(), ki=4, fi=8) == 13
+    # every cut is taken (the first key line's too: an empty front)
+    assert _agrees_at_every_cut(v2_doc(layers=LAYERS)) == 2 * len(LAYERS)
+    assert _agrees_at_every_cut(_long_legacy(), ki=4, fi=8) == 14
     crlf = v2_doc(layers=LAYERS).replace("\n", "\r\n")
-    assert _agrees_at_every_cut(crlf, newline="\r\n") == 2 * len(LAYERS) - 1
+    assert _agrees_at_every_cut(crlf, newline="\r\n") == 2 * len(LAYERS)
+
+
+def test_an_unconfirmed_scan_is_not_verified_until_its_check_is_read(forking):
+    data = v2_doc(layers=LAYERS).encode()
+    scan = split_scan.scan_with_front_aside(data)
+    assert not scan.verified and scan.unconfirmed is not None
+    assert split_scan.confirm(scan) is scan and scan.verified and scan.unconfirmed is None
+    bad = BROKEN[1].encode()  # its bad line in the front, the child's part
+    scan = split_scan.scan_with_front_aside(bad)
+    assert not scan.verified
+    with pytest.raises(ReadError) as failed:
+        split_scan.confirm(scan)
+    assert str(failed.value) == _verdict(bad)
+    scan = split_scan.scan_with_front_aside(data)
+    split_scan.abandon(scan)  # a stopped edit: the child killed and reaped
+    assert scan.unconfirmed is None and not scan.verified
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -140,35 +173,36 @@ def test_corrupted_files_get_the_sequential_verdict_at_every_cut(text, copies):
 
 
 def test_a_child_that_dies_or_cannot_be_forked_changes_nothing(monkeypatch):
-    data = BROKEN[0].encode()
-    sequential = _verdict(data)
-    for helper in _helpers(data):
-        os.kill(helper.pid, 9)  # before it could report
-        try:
-            assert _verdict(data, helper) == sequential
-        finally:
-            helper.close()
+    for data in (BROKEN[0].encode(), v2_doc(layers=LAYERS).encode()):
+        sequential = _verdict(data)
+        for check in _checks(data):
+            os.kill(check.pid, 9)  # before it could report
+            try:
+                assert _split_verdict(data, check) == sequential
+            finally:
+                check.close()
 
     def no_fork():
         raise OSError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(os, "fork", no_fork)
-    for helper in _helpers(data):
-        assert helper.pid == 0
-        assert _verdict(data, helper) == sequential
+    data = BROKEN[0].encode()
+    for check in _checks(data):
+        assert check.pid == 0
+        assert _split_verdict(data, check) == _verdict(data)
 
 
-def test_an_answer_for_other_bytes_or_another_layout_is_never_taken():
+def test_a_check_of_other_bytes_or_another_layout_is_never_relied_on():
     data = BROKEN[0].encode()
     sequential = _verdict(data)
     other = bytes(bytearray(data))  # equal bytes, another object: not the ones scanned
-    wrong = [*_helpers(data, ki=2, fi=6), *_helpers(data, newline="\r\n"), *_helpers(other)]
-    for helper in wrong:
-        helper.fast_end = None  # type: ignore[assignment]  # a call would fail the test
+    wrong = [*_checks(data, ki=2, fi=6), *_checks(data, newline="\r\n"), *_checks(other)]
+    for check in wrong:
+        check.holds = None  # type: ignore[assignment]  # a call would fail the test
         try:
-            assert _verdict(data, helper) == sequential
+            assert _split_verdict(data, check) == sequential
         finally:
-            helper.close()
+            check.close()
 
 
 def test_full_scan_cuts_big_tables_of_either_layout(forking, monkeypatch):
@@ -179,17 +213,18 @@ def test_full_scan_cuts_big_tables_of_either_layout(forking, monkeypatch):
     for text in (v2_doc(layers=LAYERS), _long_legacy(), *BROKEN):
         data = text.encode()
         try:
-            found = split_scan.full_scan(data)
+            found = _shape(split_scan.full_scan(data))
         except ReadError as exc:
             found = str(exc)
-        assert (found if isinstance(found, str) else (
-            found.entries, found.key_indent, found.field_indent, found.newline, found.legacy,
-            found.refusals)) == _verdict(data)
-        helper = started[-1]
-        assert helper is not None and helper.pid == 0  # forked, and reaped
-        assert data[helper.cut - 1 : helper.cut + 1] in (b"\n ", b"\n'")
+        assert found == _verdict(data)
+        check = started[-1]
+        assert check is not None and check.pid == 0  # forked, and reaped
+        assert data[check.cut - 1 : check.cut + 1] in (b"\n ", b"\n'")
     no_table = v2_doc().replace("quantize_parameters:", "quantize_parameters: {}")
     assert split_scan.start(no_table.encode()) is None
+    commented = v2_doc(layers=LAYERS).replace("quantize_parameters:\n",
+                                              "quantize_parameters:\n  # first\n")
+    assert split_scan.start(commented.encode()) is None  # the table starts with no key line
 
 
 def test_no_fork_for_a_small_file_or_beside_another_thread(monkeypatch):

@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from quanted.core.disk.files import check_regular, locked
 from quanted.core.document.model import QuantizeDocument
+from quanted.core.format import split_scan
 from quanted.core.state import inprogress
 
 _T = TypeVar("_T")
@@ -26,9 +27,12 @@ def edit_file(path: Path, change: Callable[[QuantizeDocument], _T], *, force: bo
     chooses: `quanted recover`); a file the full scan rejects, whether or not `change` changed
     anything (exit 2); whatever `change` raises. `force`: write a read-only file too.
 
-    The file is opened with the full scan (on two cores: core/format/split_scan.py), or
-    with an earlier run's verdict on this very version (core/disk/verdicts.py): a file the
-    scan rejects is refused before `change` runs, and nothing is scanned twice."""
+    The file is opened with the full scan, or an earlier run's verdict on this very version
+    (core/disk/verdicts.py). A big file's scan has the front of its table checked by a child
+    meanwhile (core/format/split_scan.py): `change` runs and the temp file is written before
+    that answer is read, and the rename waits for it. Whatever the edit reports comes from a
+    confirmed scan: the file's error before any of `change`'s; and when the front is not
+    what the walk took it for, the edit is made again on the sequential scan."""
     check_regular(path, "a .quantize file")  # before a lock file is made beside it
     with locked(path):
         if inprogress.may_exist(path):
@@ -37,10 +41,25 @@ def edit_file(path: Path, change: Callable[[QuantizeDocument], _T], *, force: bo
             recovery.refuse_if_interrupted(path)
         if first is not None:
             first()
-        doc = QuantizeDocument.open(path)
+        try:
+            return _edit(path, change, force, confirm_later=True)
+        except split_scan.FrontDisagrees:
+            return _edit(path, change, force, confirm_later=False)
+
+
+def _edit(path: Path, change: Callable[[QuantizeDocument], _T], force: bool,
+          confirm_later: bool) -> _T:
+    doc = QuantizeDocument.open(path, confirm_later=confirm_later)
+    try:
         result = change(doc)
-        if doc.is_modified:
-            doc.save(force=force)
-        else:
-            doc.verify()
-        return result
+    except Exception:
+        doc.verify()  # the file's error (or the redo) before change's own
+        raise
+    except BaseException:
+        split_scan.abandon(doc.scan)  # stopped: the child killed, nothing confirmed
+        raise
+    if doc.is_modified:
+        doc.save(force=force)
+    else:
+        doc.verify()
+    return result

@@ -1,4 +1,7 @@
-"""An open .quantize file: fast index, customized-layer edits with undo, atomic save."""
+"""An open .quantize file: fast index, customized-layer edits with undo, atomic save.
+
+Past 400 lines: one concept, the open document; its open, verify and save share the scan's
+states (fast index, unconfirmed, verified) and would only pass them across modules."""
 
 from __future__ import annotations
 
@@ -51,9 +54,13 @@ class QuantizeDocument:
         self.stamp: DiskStamp | None = None  # the version of the file `data` is (None: no file)
 
     @classmethod
-    def open(cls, path: str | Path, *, full: bool = True) -> QuantizeDocument:
+    def open(cls, path: str | Path, *, full: bool = True,
+             confirm_later: bool = False) -> QuantizeDocument:
         """`full`: as __init__; a version the full scan passed before is not scanned again
-        (core/disk/verdicts.py)."""
+        (core/disk/verdicts.py). `confirm_later`: the full scan may still wait for its check
+        of the front of the table (core/format/split_scan.py): verify() confirms it, and save()
+        does just before its rename (an edit's change and temp file meanwhile); verify()
+        then raises FrontDisagrees when the index the document was built on was wrong."""
         path = Path(path)
         remove_stale_temps(path)  # left by a save that was killed
         data, stamp = read_stamped(path)
@@ -61,19 +68,38 @@ class QuantizeDocument:
         if recalled is not None and verdicts.fits(recalled, data):
             recalled.data = data
             doc = cls(data, path, scan=recalled)
+        elif full:
+            label = str(path)
+            scan = split_scan.scan_with_front_aside(data, label)
+            if not confirm_later:
+                scan = split_scan.confirm(scan, label)
+            try:
+                doc = cls(data, path, scan=scan)
+            except Exception:
+                split_scan.confirm(scan, label)  # the file's error comes first
+                raise
+            except BaseException:
+                split_scan.abandon(scan)
+                raise
+            verdicts.record(stamp, doc.scan)  # (not before it is verified)
         else:
-            doc = cls(data, path, full=full)
-            if full:
-                verdicts.record(stamp, doc.scan)
+            doc = cls(data, path, full=False)
         doc.stamp = stamp
         if doc._editor.empty_header is None:
             doc._editor.empty_header = empty_header.recall(path)
         return doc
 
     def verify(self) -> None:
-        """The full scan, once: ReadError when the file is not one quanted may write."""
+        """The full scan, once: ReadError when the file is not one quanted may write;
+        FrontDisagrees when an unconfirmed scan (open's confirm_later) proves wrong."""
         scan = self._indexed()
         if scan.verified:
+            return
+        if scan.unconfirmed is not None:
+            if split_scan.confirm(scan, self._label) is not scan:
+                raise split_scan.FrontDisagrees(self._label)
+            if self.stamp is not None:
+                verdicts.record(self.stamp, scan)
             return
         full = split_scan.full_scan(self.data, self._label, text_checked=True)
         if (full.entries, full.key_indent, full.field_indent, full.newline, full.legacy) != (
@@ -314,6 +340,14 @@ class QuantizeDocument:
         if self.path is not None and self.stamp is not None:
             still_as_read(self.path, self.stamp, lambda: self.data)
 
+    def _confirmed_then(self, expect: Callable[[], None] | None) -> Callable[[], None]:
+        def checks() -> None:
+            self.verify()
+            if expect is not None:
+                expect()
+
+        return checks
+
     def save(self, path: str | Path | None = None, *, overwrite: bool = False,
              force: bool = False) -> Path:
         """Write atomically under the file's lock. Refuses if the file changed on disk, unless
@@ -335,12 +369,25 @@ class QuantizeDocument:
             text = self.block_text() if self.is_modified else None  # rendered once
             chunks = self._chunks(text)
             was_empty = block.is_empty(self._saved)
-            self.verify()
-            if text is not None:
-                scanner.check_block(text, self._label, self.scan.legacy)
-            # never a file the engine's YAML loader refuses
-            refuse_unloadable(self.data, self.scan.refusals, self._block_span, text, self._label)
-            stamp = atomic_write(target, chunks, force=force, expect=expect)
+            if self.scan.unconfirmed is None:
+                self.verify()
+                checks = expect
+            else:  # confirmed with the temp file written, just before the rename
+                checks = self._confirmed_then(expect)
+            try:
+                if text is not None:
+                    scanner.check_block(text, self._label, self.scan.legacy)
+                # never a file the engine's YAML loader refuses
+                refuse_unloadable(self.data, self.scan.refusals, self._block_span, text,
+                                  self._label)
+                stamp = atomic_write(target, chunks, force=force, expect=checks)
+            except Exception:
+                if self.scan.unconfirmed is not None:
+                    self.verify()  # the file's error first, as the scan would have raised it
+                raise
+            except BaseException:
+                split_scan.abandon(self.scan)
+                raise
             if was_empty and not block.is_empty(self.block_state):
                 empty_header.remember(target, self._saved.header)
             replaced = self.stamp if target == self.path else None

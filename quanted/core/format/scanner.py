@@ -26,8 +26,8 @@ from quanted.core.format.keys import (
 from quanted.core.format.walker import (
     CUSTOMIZED,
     QUANTIZE_PARAMETERS,
+    FrontCheck,
     Scan,
-    TableHelper,
     TopLevel,
     Walker,
     check_shape,
@@ -77,16 +77,19 @@ def _start(data: bytes, path: str, text_checked: bool = False) -> tuple[Scan, in
 
 
 def scan(data: bytes, path: str = "<input>", text_checked: bool = False,
-         helper: TableHelper | None = None) -> Scan:
+         front: FrontCheck | None = None) -> Scan:
     """The full scan: index the structure, checking every line; ReadError for anything that
     is not a .quantize file. `text_checked`: check_text passed on these very bytes (the index
-    did it; 2 ms at 15 MB). `helper`: the back of the table checked elsewhere (the same
-    verdict and index: core/format/split_scan.py)."""
+    did it; 2 ms at 15 MB). `front`: the front of the table checked elsewhere; when the walk
+    took it as checked, the scan is verified only once split_scan.confirm says it holds."""
     result, pos = _start(data, path, text_checked)
-    walker = Walker(result, path, helper)
+    walker = Walker(result, path, front)
     walker.walk(pos)
     check_shape(result, path, careful=walker.careful)
-    result.verified = True
+    if walker.speculated:
+        result.unconfirmed = front
+    else:
+        result.verified = True
     if result.double_quoted_keys is None:
         # Every key line of the table was read by the fast regex (single-quoted keys only) or
         # carefully (Walker._tensor_key notes a double-quoted one): none, without a search

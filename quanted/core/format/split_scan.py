@@ -1,16 +1,19 @@
-"""The full scan on two cores: a forked child checks the back of the tensor table while this
-process checks the rest. The full scan is most of a first edit of a big file (15 MB: 56 of
-its milliseconds, all of them in one regex match; docs/format.md section 6), and sre holds
-the GIL, so a second core helps only through a second process.
+"""The full scan on two cores: a forked child checks the front of the tensor table while this
+process walks the rest of the file. The full scan is most of a first edit of a big file (15 MB:
+40-50 ms, nearly all in one regex match; docs/format.md section 6), and sre holds the GIL,
+so a second core helps only through a second process.
 
-What the child computes is a pure function of the bytes: where the walker's fast regex
-stops when started at `cut`, a tensor key line. The walker takes that answer only where it
-would compute the very same value (walker.Walker._fast_end: same bytes object, same regex,
-its own run reaching the cut exactly), so the verdict, the index and every error message are
-the sequential scan's (tests/core/test_split_scan.py cuts at every key line). A child that
-fails in any way (no fork, killed, a short report) only means this process does that part
-itself. The child is always reaped; it never outlives a stopped parent by more than its part
-of the scan (its SIGINT, SIGTERM and SIGHUP are the default ones: it just dies).
+The child answers one question about the bytes: does the fast regex, run from the table's
+first tensor key line, reach `cut` (a later tensor key line) exactly? Meanwhile this process
+walks on from the cut as if it did (walker.Walker._fast_end). When it did, that walk is the
+sequential one, line for line (same index, same refusals, same verdict); when it did not,
+confirm() runs the sequential scan, whose error or index is the answer. Until the child's
+answer is read the scan is not verified (Scan.unconfirmed): an edit may make its change and
+write its temp file meanwhile, but renames only once confirm() has passed
+(core/document/model.py save, core/document/edit.py); every other caller confirms at once
+(full_scan). A child that fails in any way (no fork, killed, a short report) only means this
+process checks the front itself. The child is always reaped; it never outlives a stopped
+parent by more than its part of the scan (its SIGINT, SIGTERM and SIGHUP are the defaults).
 
 Only when this process runs one thread (fork_allowed): a child forked beside other threads
 inherits their locks held and no one to release them. The editor has threads (Textual's,
@@ -23,19 +26,25 @@ import os
 import re
 import threading
 
+from quanted.core.errors import ReadError
 from quanted.core.format import scanner
 from quanted.core.format.fast_regex import fast_body_source, learn_layouts
 from quanted.core.format.walker import Scan, first_field_indent, newline_of
 
-# Below this the scan (about 4 ms per MB) is not worth a fork and a reap.
+# Below this the scan (about 3 ms per MB) is not worth a fork and a reap.
 MIN_SIZE = 4 << 20
-# Where the table is cut, as a share of the bytes after its header: this process also
-# checks the text (1.5 ms at 15 MB) and forks. Measured at 15 MB: see docs/format.md
-# section 6.
-SHARE = 0.46
+# Where the table is cut: the child checks this share of the bytes after the header, this
+# process the rest, then (an edit) makes its change and writes its temp file. Measured at
+# 15 MB: docs/format.md section 6.
+SHARE = 0.66
 _STOPPING = ("SIGINT", "SIGTERM", "SIGHUP")  # the child's are the default ones
-_REPORT = 8  # the answer: a signed 8-byte offset
 _HEADER = b"quantize_parameters:"
+
+
+class FrontDisagrees(Exception):
+    """The front of the table is not what the walk took it for: the index a document was built
+    on may not be the file's. Raised by QuantizeDocument.verify; edit_file redoes the edit
+    with the sequential scan. Never leaves the core."""
 
 
 def fork_allowed() -> bool:
@@ -45,24 +54,62 @@ def fork_allowed() -> bool:
 
 def full_scan(data: bytes, path: str = "<input>", text_checked: bool = False) -> Scan:
     """scanner.scan(data, path, text_checked), on two cores when the file is big and
-    fork_allowed()."""
-    helper = start(data)
+    fork_allowed(): verified, or ReadError."""
+    return confirm(scan_with_front_aside(data, path, text_checked), path)
+
+
+def scan_with_front_aside(data: bytes, path: str = "<input>",
+                          text_checked: bool = False) -> Scan:
+    """The full scan with the front of a big table checked by a child: verified, or (the child's
+    answer unread) with Scan.unconfirmed set. ReadError as the sequential scan raises it."""
+    front = start(data)
     try:
-        return scanner.scan(data, path, text_checked, helper)
+        return scanner.scan(data, path, text_checked, front)
+    except ReadError:
+        if front is None:
+            raise
+        front.close()
+        # The front may hold an earlier bad line: the first one's error, as sequentially.
+        return scanner.scan(data, path, text_checked)
+    except BaseException:
+        if front is not None:
+            front.close()
+        raise
+
+
+def confirm(scan: Scan, path: str = "<input>") -> Scan:
+    """`scan` itself, verified, once its front check holds; otherwise the sequential scan of
+    its bytes (another Scan: its index, or its ReadError)."""
+    front = scan.unconfirmed
+    if front is None:
+        return scan
+    scan.unconfirmed = None
+    try:
+        holds = front.holds()
     finally:
-        if helper is not None:
-            helper.close()
+        front.close()
+    if holds:
+        scan.verified = True
+        return scan
+    return scanner.scan(scan.data, path, text_checked=True)  # (the walk's scan checked it)
 
 
-class ChildScan:
-    """A forked child computing `re.compile(source).match(data, cut).end()`; fast_end() is its
-    answer (or this process's own, when the child has none). close() reaps the child,
-    always. The child compiles the regex itself, beside this process compiling it for the
-    walk (a millisecond at once, not one after the other)."""
+def abandon(scan: Scan) -> None:
+    """The child of an unconfirmed scan killed and reaped (a stopped edit): nothing confirmed."""
+    front, scan.unconfirmed = scan.unconfirmed, None
+    if front is not None:
+        front.close()
 
-    def __init__(self, data: bytes, source: bytes, cut: int) -> None:
-        self.data, self.source, self.cut = data, source, cut
-        self._answer: int | None = None
+
+class ChildCheck:
+    """A forked child computing whether `re.compile(source).match(data, start, cut).end() ==
+    cut`; holds() is its answer (or this process's own, when the child has none). close()
+    reaps the child, always. The child compiles the regex itself, beside this process
+    compiling it for the walk (a millisecond at once, not one after the other)."""
+
+    def __init__(self, data: bytes, source: bytes, start: int, cut: int) -> None:
+        self.data, self.source, self.start, self.cut = data, source, start, cut
+        self._answer: bool | None = None
         self.pid = 0
         self._pipe = -1
         self._fork()
@@ -86,7 +133,7 @@ class ChildScan:
                 for sig in stopping:
                     signal.signal(sig, signal.SIG_DFL)
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-                os.write(write_fd, self._compute().to_bytes(_REPORT, "little", signed=True))
+                os.write(write_fd, b"1" if self._compute() else b"0")
                 code = 0
             finally:
                 os._exit(code)  # never back into the parent's code, its buffers or atexit
@@ -97,24 +144,21 @@ class ChildScan:
         else:
             self.pid, self._pipe = pid, read_fd
 
-    def _compute(self) -> int:
-        return re.compile(self.source).match(self.data, self.cut).end()  # type: ignore[union-attr]
+    def _compute(self) -> bool:
+        found = re.compile(self.source).match(self.data, self.start, self.cut)
+        return found is not None and found.end() == self.cut
 
-    def fast_end(self) -> int:
-        """re.compile(source).match(data, cut).end(): the child's report, or computed here."""
+    def holds(self) -> bool:
+        """The fast regex from start reaches cut exactly: the child's report, or computed here."""
         if self._answer is None:
             report = b""
             if self._pipe >= 0:
                 try:
-                    while len(report) < _REPORT:
-                        chunk = os.read(self._pipe, _REPORT - len(report))
-                        if not chunk:
-                            break
-                        report += chunk
+                    report = os.read(self._pipe, 1)
                 except OSError:
                     report = b""
-            if len(report) == _REPORT:
-                self._answer = int.from_bytes(report, "little", signed=True)
+            if report in (b"0", b"1"):
+                self._answer = report == b"1"
             self.close()
             if self._answer is None:
                 self._answer = self._compute()
@@ -140,11 +184,12 @@ class ChildScan:
                 pass
 
 
-def start(data: bytes) -> ChildScan | None:
-    """A child checking the back of the table of `data`, or None: a small file, a table whose
-    layout the header does not give, or a fork that is not allowed. The layout is read from
-    the `quantize_parameters:` line the way the walker reads it; a wrong reading costs only
-    the child's work (the walker then compares regexes and does the part itself)."""
+def start(data: bytes) -> ChildCheck | None:
+    """A child checking the front of the table of `data`, or None: a small file, a table whose
+    layout the header does not give or that does not start with a key line, or a fork that
+    is not allowed. The layout is read from the `quantize_parameters:` line the way the
+    walker reads it; a wrong reading costs only the child's work (the walker compares
+    regexes and starting points, and takes nothing as checked that it would not check)."""
     if len(data) < MIN_SIZE or not fork_allowed():
         return None
     at = 0 if data.startswith(_HEADER) else data.find(b"\n" + _HEADER) + 1
@@ -154,10 +199,13 @@ def start(data: bytes) -> ChildScan | None:
     if body <= 0 or data[at + len(_HEADER) : body].strip():  # `quantize_parameters: {}`
         return None
     key_indent, field_indent = first_field_indent(data, body)
-    cut = data.find(b"\n" + b" " * key_indent + b"'", body + int((len(data) - body) * SHARE))
+    key_line = b" " * key_indent + b"'"
+    if not data.startswith(key_line, body):
+        return None
+    cut = data.find(b"\n" + key_line, body + int((len(data) - body) * SHARE))
     if cut < 0:
         return None
     newline = newline_of(data)
     layouts = learn_layouts(data, body, key_indent, field_indent, newline)
     source = fast_body_source(key_indent, field_indent, newline, layouts)
-    return ChildScan(data, source, cut + 1)
+    return ChildCheck(data, source, body, cut + 1)

@@ -30,18 +30,22 @@ def _fieldless_re(key_indent: int) -> re.Pattern[bytes]:
     return re.compile(rb"':\r?\n(?:" + b" " * key_indent + rb"'|[^ \r\n#])")
 
 
-class TableHelper(Protocol):
-    """The back of the table of `data`, from the tensor key line at `cut`, checked elsewhere
-    (a forked child: core/format/split_scan.py) with `pattern`. The walk takes its answer
-    only where it is the one the walk would compute itself: same bytes, same regex, a fast
-    run that reaches the cut exactly."""
+class FrontCheck(Protocol):
+    """The front of the table of `data` (from its first tensor key line `start` to the key line
+    at `cut`) checked elsewhere with the fast regex `source`: a forked child,
+    core/format/split_scan.py. The walk goes on from the cut as if the front were all
+    ordinary tensors (Walker.speculated); the scan is not verified until the check holds."""
 
     data: bytes
+    start: int
     cut: int
     source: bytes  # the fast regex's
 
-    def fast_end(self) -> int:
-        """re.compile(source).match(data, cut).end()"""
+    def holds(self) -> bool:
+        """re.compile(source).match(data, start, cut) ends at cut."""
+
+    def close(self) -> None:
+        """Done with it (a child process is reaped)."""
 
 
 class TopLevel(NamedTuple):
@@ -59,13 +63,14 @@ class Scan:
     `add` (whose whole budget is 2x vim's open)."""
 
     __slots__ = ("data", "entries", "key_indent", "field_indent", "newline", "legacy",
-                 "double_quoted_keys", "verified", "refusals")
+                 "double_quoted_keys", "verified", "refusals", "unconfirmed")
 
     def __init__(self, data: bytes, entries: dict[str, TopLevel] | None = None,
                  key_indent: int = 2, field_indent: int = 4, newline: str = "\n",
                  legacy: bool = False, double_quoted_keys: bool | None = None,
                  verified: bool = False,
-                 refusals: list[tuple[int, str, str]] | None = None) -> None:
+                 refusals: list[tuple[int, str, str]] | None = None,
+                 unconfirmed: FrontCheck | None = None) -> None:
         self.data = data
         self.entries: dict[str, TopLevel] = {} if entries is None else entries
         self.key_indent = key_indent
@@ -77,6 +82,9 @@ class Scan:
         # (line offset, kind, why) of each line the engine's YAML loader refuses (the lines
         # the walk read; the full scan reads every line that can be one)
         self.refusals: list[tuple[int, str, str]] = [] if refusals is None else refusals
+        # The front of the table checked elsewhere, its answer not yet read: a full scan that
+        # may still fail (core/format/split_scan.py confirm)
+        self.unconfirmed = unconfirmed
 
     def replace(self, **changes: object) -> Scan:
         """A copy with these fields changed (dataclasses.replace's contract)."""
@@ -149,9 +157,10 @@ def first_field_indent(data: bytes, body_start: int) -> tuple[int, int]:
 class Walker:
     """Line by line through the file, jumping over runs of ordinary tensors with the fast regex."""
 
-    def __init__(self, result: Scan, path: str, helper: TableHelper | None = None) -> None:
+    def __init__(self, result: Scan, path: str, front: FrontCheck | None = None) -> None:
         self.result, self.data, self.path = result, result.data, path
-        self.helper = helper
+        self.front = front
+        self.speculated = False  # the front was taken as checked (self.front will say)
         self.careful: list[list[int]] = []  # [start, end) of the runs of lines read one by one
         self.stream = Stream()
         self.shape = Structure()
@@ -193,16 +202,17 @@ class Walker:
         self._close(len(data))
 
     def _fast_end(self, fast: re.Pattern[bytes], pos: int) -> int:
-        """fast.match(data, pos).end(), the part from the helper's cut on taken from the helper.
-        Exact: a run that stops at the cut itself, the start of a tensor key line, goes on
-        from there as the whole run would (each tensor is matched on its own, possessively,
-        and no field or item line can start with a key line's indent and quote)."""
-        helper = self.helper
-        if (helper is None or not pos < helper.cut < len(self.data)
-                or helper.data is not self.data or helper.source != fast.pattern):
-            return fast.match(self.data, pos).end()  # type: ignore[union-attr]
-        after = fast.match(self.data, pos, helper.cut).end()  # type: ignore[union-attr]
-        return helper.fast_end() if after == helper.cut else after
+        """fast.match(data, pos).end(); from the front check's start, the end of the run from
+        its cut, the front taken as ordinary tensors. That is the whole run's end exactly when
+        the front check holds: a run that stops at the cut itself, the start of a tensor key
+        line, goes on from there as the whole run would (each tensor is matched on its own,
+        possessively, and no field or item line starts with a key line's indent and quote)."""
+        front = self.front
+        if (front is not None and pos == front.start and front.cut < len(self.data)
+                and front.data is self.data and front.source == fast.pattern):
+            self.speculated = True
+            pos = front.cut
+        return fast.match(self.data, pos).end()  # type: ignore[union-attr]
 
     def walk_top_level(self, pos: int) -> None:
         """Only the lines at column 0 (top-level keys, document markers), each read as the
