@@ -2,17 +2,21 @@
 loaded, in one run; and the edits beside vim's bare open.
 
     python benchmarks/bench_edit_tricks.py [--checkout DIR] [--dir DIR] [--layers 20000]
-                                           [--rounds 9] [--busy 2]
+                                           [--rounds 9] [--busy 2] [--tricks a,b] [--no-quiet]
 
 A trick is switched off in the child interpreter only (the probe below patches it out before
 the command runs), so the shipped code has no switch for it; a trick the checkout no longer
 has is skipped (`--checkout` an older worktree measures the deleted ones: `git worktree add
 --detach /tmp/before 76d4933`, the last commit with all of them). Every round runs each
 variant once, in turn (each round starting with another), so a ratio is of times taken under
-the same load. "cold" touches the file before each edit (a new ctime: no earlier verdict
-applies, the full scan runs, as for a file pegasus wrote); "warm" edits the file quanted
-just saved. "loaded" starts --busy CPU-bound processes beside the edits (a user running
-pegasus beside quanted); "quiet" adds nothing (the machine's own load average is printed).
+the same load. "one-scan" is not a trick but its absence measured: a cold edit opened with
+the fast index first, as before, then the full scan. The loaded ratios swing by a tenth from
+run to run at 15 rounds (two busy processes and ours share two cores by the scheduler's
+luck): --tricks one trick with --rounds 61 gives a ratio that holds. "cold" touches the
+file before each edit (a new ctime: no earlier verdict applies, the full scan runs, as for a
+file pegasus wrote); "warm" edits the file quanted just saved. "loaded" starts --busy
+CPU-bound processes beside the edits (a user running pegasus beside quanted); "quiet" adds
+nothing (the machine's own load average is printed).
 Medians over the rounds; the ratio is the median of the round-by-round ratios (without /
 with: above 1 means the trick saves time). The collector's pause (core/disk/gcpause.py) is
 for bulk edits: one layer added shows nothing of it; 200,000 new lines of a block beside an

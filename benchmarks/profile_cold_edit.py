@@ -4,9 +4,10 @@
 
 Each round copies the generated file (a new inode: the verdict cache misses, as for a file
 written by someone else) and runs `quanted add` in a fresh interpreter that stamps wall and
-CPU time at each phase: imports, the argument parser, the read, the fast index, the edit, the
-full scan, the temp file written, the rename. Medians over the rounds; the same rounds time
-`vim -u NONE -es +q FILE` for the ratio.
+CPU time at each phase: imports, the argument parser, the read, the fork of the child that
+checks the front of the table, this process's part of the full scan, the edit, the temp file
+written, the wait for the child's answer, the rename. Medians over the rounds; the same
+rounds time `vim -u NONE -es +q FILE` for the ratio.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from quanted.cli import edit_commands
 mark("imports: edit_commands")
 from quanted.core.document import model as document
 from quanted.core.disk import saving
-from quanted.core.format import scanner
+from quanted.core.format import scanner, split_scan
 def stamped(owner, name, label):
     real = getattr(owner, name)
     def wrapper(*args, **kwargs):
@@ -53,10 +54,11 @@ def stamped(owner, name, label):
             mark("< " + label)
     setattr(owner, name, wrapper)
 stamped(document, "read_stamped", "read")
-stamped(scanner, "index", "fast index")
-stamped(scanner, "scan", "full scan")
+stamped(split_scan, "start", "the child forked (the front's check)")
+stamped(scanner, "scan", "full scan (this process's part)")
 stamped(saving, "write_temp", "temp file written")
-stamped(saving, "replace_temp", "check as read, rename")
+stamped(split_scan.ChildCheck, "holds", "the child's answer waited for")
+stamped(saving, "replace_temp", "the answer, check as read, rename")
 status = dispatch.main(sys.argv[1:])
 mark("done")
 print(json.dumps(marks), file=sys.stderr)

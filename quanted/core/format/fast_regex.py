@@ -38,8 +38,8 @@ def fast_body_source(key_indent: int, field_indent: int, newline: str = "\n",
     with no field stops it: fieldless tensors are then looked for in the lines read
     carefully only (walker._first_fieldless). `layouts` are tried first (learn_layouts).
 
-    Written for sre's speed, each choice measured (15 MB table: 76 ms before, 48 after, 36
-    with its one learned layout): classes spelled out (bytes `\\w` is a second test after
+    Written for sre's speed, each choice measured (15 MB table: 76 ms before, 50-56 after,
+    39-44 with its one learned layout): classes spelled out (bytes `\\w` is a second test after
     the bitmap, for every byte); possessive repeats everywhere (no backtracking state); a
     token's optional sign as `-?+`, not a branch; only the file's own newline (`\\r?\\n`
     costs a tenth). What it does not take (`--x`, a line ending the other way) the careful
