@@ -7,7 +7,6 @@ front the walk took wrongly means the edit is made again, as the sequential scan
 from __future__ import annotations
 
 import os
-import re
 
 import pytest
 
@@ -16,7 +15,7 @@ from quanted.core.disk import files
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.format import scanner, split_scan
 from quanted.core.errors import ReadError
-from tests.core.docs import v2_doc
+from tests.core.docs import line_after_tensor, v2_doc
 from tests.core.test_split_scan import _children
 
 LAYERS = tuple(f"n{i}" for i in range(40))
@@ -54,10 +53,7 @@ def _split_every_table(monkeypatch) -> list[int]:
 
 
 def _with_line(line: str, after_tensor: int) -> str:
-    text = v2_doc(layers=LAYERS)
-    keys = [m.start() for m in re.finditer(r"\n  '", text)]
-    at = keys[after_tensor] + 1
-    return text[:at] + line + text[at:]
+    return line_after_tensor(v2_doc(layers=LAYERS), line, after_tensor)
 
 
 @pytest.mark.parametrize("line, after_tensor", [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 V2_HEADER = "# !!!This file disallow TABs!!!\nversion: 2\nquantize_parameters:\n"
 
 
@@ -42,3 +44,11 @@ def legacy_doc(customized: str | None = None, rknn: bool = False) -> str:
     )
     head = "%YAML 1.2\n---\n# !!!This file disallow TABs!!!\n"
     return head + (custom + params if rknn else params + custom)
+
+
+def line_after_tensor(text: str, line: str, tensor: int) -> str:
+    """`text` with `line` put in after its `tensor`-th tensor (0: the first) of a table at
+    the usual two-space key indent."""
+    keys = [m.start() for m in re.finditer(r"\n  '", text)]
+    at = keys[tensor] + 1
+    return text[:at] + line + text[at:]

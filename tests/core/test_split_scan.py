@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from quanted.core.errors import ReadError
 from quanted.core.format import scanner, split_scan
 from quanted.core.format.fast_regex import fast_body_source, learn_layouts
-from tests.core.docs import legacy_doc, v2_doc
+from tests.core.docs import legacy_doc, line_after_tensor, v2_doc
 from tests.core.test_fast_open import corrupted
 
 LAYERS = tuple(f"n{i}" for i in range(12))
@@ -114,10 +114,7 @@ def _agrees_at_every_cut(text: str, **layout) -> int:
 
 def _bad(line: str, at: int) -> str:
     """A table of 24 tensors with `line` put in after the `at`-th."""
-    text = v2_doc(layers=LAYERS)
-    keys = [m.start() for m in re.finditer(r"\n  '", text)]
-    cut = keys[at] + 1
-    return text[:cut] + line + text[cut:]
+    return line_after_tensor(v2_doc(layers=LAYERS), line, at)
 
 
 BROKEN = [
