@@ -10,7 +10,8 @@ has is skipped (`--checkout` an older worktree measures the deleted ones: `git w
 --detach /tmp/before 76d4933`, the last commit with all of them). Every round runs each
 variant once, in turn (each round starting with another), so a ratio is of times taken under
 the same load. "one-scan" is not a trick but its absence measured: a cold edit opened with
-the fast index first, as before, then the full scan. The loaded ratios swing by a tenth from
+the fast index first, as before, then the full scan; "layouts" is the fast regex without the
+table's learned layouts (core/format/fast_regex.py). The loaded ratios swing by a tenth from
 run to run at 15 rounds (two busy processes and ours share two cores by the scheduler's
 luck): --tricks one trick with --rounds 61 gives a ratio that holds. "cold" touches the
 file before each edit (a new ctime: no earlier verdict applies, the full scan runs, as for a
@@ -62,6 +63,11 @@ try:
         except ImportError:  # before it moved (76d4933)
             from quanted.core.disk import splitscan
         splitscan.start = lambda data: None
+    elif trick == "layouts":  # the fast regex with the general lines only
+        from quanted.core.format import fast_regex, split_scan, walker
+        if not hasattr(fast_regex, "learn_layouts"):
+            gone()
+        walker.learn_layouts = split_scan.learn_layouts = lambda *args: ()
     elif trick == "one-scan":  # a cold edit opened with the fast index first, as before
         from quanted.core.document import edit, model
         if "full=False" in open(edit.__file__).read():
@@ -102,8 +108,8 @@ from quanted.cli.dispatch import run
 run()
 """
 
-TRICKS = ("early-read", "split-scan", "one-scan", "pending-write", "guessed-index", "os-exit",
-          "gc-pause", "verdict-cache")
+TRICKS = ("early-read", "split-scan", "layouts", "one-scan", "pending-write", "guessed-index",
+          "os-exit", "gc-pause", "verdict-cache")
 CASES = ("cold", "warm")
 
 
