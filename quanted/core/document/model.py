@@ -76,7 +76,10 @@ class QuantizeDocument:
             try:
                 doc = cls(data, path, scan=scan)
             except Exception:
-                split_scan.confirm(scan, label)  # the file's error comes first
+                # The file's error comes first; and an error found where a wrong index
+                # pointed is no error of the file's.
+                if split_scan.confirm(scan, label) is not scan:
+                    raise split_scan.FrontDisagrees(label) from None
                 raise
             except BaseException:
                 split_scan.abandon(scan)
