@@ -214,6 +214,7 @@ class MainScreen(Screen[None]):
             self.model.file_qtypes = message.qtypes_by_layer
             self.model.applied = message.applied
             self.table.refresh()
+            self.query_one(LayersPane).refresh_full_id()  # "not applied yet" is known now
 
     @on(BulkAdded)
     def _bulk_added(self, message: BulkAdded) -> None:

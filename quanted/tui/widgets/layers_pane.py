@@ -16,6 +16,7 @@ from quanted.tui.dialogs.filter_input import FilterBar
 from quanted.tui.widgets.layer_table import LayerTable
 
 if TYPE_CHECKING:
+    from quanted.core.document.layers import LayerRow
     from quanted.tui.row_model import RowModel
 
 
@@ -27,6 +28,7 @@ class LayersPane(Vertical):
         super().__init__(id=id)
         self._filter_before = ""
         self._id_timer: Timer | None = None
+        self._id_row: LayerRow | None = None  # the row the border's line is about
 
     def compose(self) -> ComposeResult:
         yield LayerTable(id="layers")
@@ -94,13 +96,23 @@ class LayersPane(Vertical):
     def _show_full_id(self, message: LayerTable.Highlighted) -> None:
         # The table shortens long ids in the middle; the border shows the highlighted one whole.
         # A border change repaints the whole table, so it waits until the cursor rests.
-        layer = message.row.layer if message.row is not None else ""
-        model = self.table.model
-        if layer and model is not None:  # with an analysis: where the damage happens
-            assert message.row is not None
-            layer += analysis_view.detail(model.figures, layer)
-            if model.pending(message.row):
-                layer += "  ·  not applied yet (ctrl+r applies it)"
         if self._id_timer is not None:
             self._id_timer.stop()
-        self._id_timer = self.set_timer(0.25, lambda: setattr(self.table, "border_subtitle", layer))
+        self._id_timer = self.set_timer(0.25, lambda row=message.row: self._full_id(row))
+
+    def _full_id(self, row: LayerRow | None) -> None:
+        """The border's line for `row`, as the model knows it now (its figures, and whether the
+        file applies it: known once the file's qtypes are read, refresh_full_id)."""
+        self._id_row = row
+        text = row.layer if row is not None else ""
+        model = self.table.model
+        if row is not None and model is not None:  # with an analysis: where the damage happens
+            text += analysis_view.detail(model.figures, row.layer)
+            if model.pending(row):
+                text += "  ·  not applied yet (ctrl+r applies it)"
+        self.table.border_subtitle = text
+
+    def refresh_full_id(self) -> None:
+        """The border's line again: what the model knows of its row changed."""
+        if self._id_row is not None:
+            self._full_id(self._id_row)
