@@ -2,7 +2,8 @@
 loaded, in one run; and the edits beside vim's bare open.
 
     python benchmarks/bench_edit_tricks.py [--checkout DIR] [--dir DIR] [--layers 20000]
-                                           [--rounds 9] [--busy 2] [--tricks a,b] [--no-quiet]
+                                           [--rounds 9] [--busy 2] [--tricks a,b]
+                                           [--no-quiet | --no-loaded]
 
 A trick is switched off in the child interpreter only (the probe below patches it out before
 the command runs), so the shipped code has no switch for it; a trick the checkout no longer
@@ -182,10 +183,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--busy", type=int, default=2, help="CPU-bound processes when loaded")
     parser.add_argument("--tricks", default=",".join(TRICKS),
-                        help="the tricks to measure, comma-separated (more rounds in the time)")
+                        help="the tricks to measure, comma-separated (more rounds in the time; "
+                        "'' for none: quanted beside vim alone)")
     parser.add_argument("--no-quiet", action="store_true", help="only the loaded rounds")
+    parser.add_argument("--no-loaded", action="store_true", help="only the quiet rounds")
     args = parser.parse_args()
-    tricks = tuple(args.tricks.split(","))
+    tricks = tuple(args.tricks.split(",")) if args.tricks else ()
     if set(tricks) - set(TRICKS):
         parser.error(f"--tricks: choose among {', '.join(TRICKS)}")
     root = args.dir or Path(tempfile.mkdtemp(prefix="quanted-tricks-"))
@@ -209,16 +212,17 @@ def main() -> None:
         quiet = rounds(python, env, work, layer, args.rounds, tricks)
         report(f"quiet (load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)", quiet,
                tricks)
-    busy = [subprocess.Popen([sys.executable, "-c", "while 1: pass"])
-            for _ in range(args.busy)]
-    try:
-        loaded = rounds(python, env, work, layer, args.rounds, tricks)
-    finally:
-        for process in busy:
-            process.kill()
-            process.wait()
-    report(f"loaded ({args.busy} busy processes beside it; load average "
-           f"{os.getloadavg()[0]:.1f} at the end)", loaded, tricks)
+    if not args.no_loaded:
+        busy = [subprocess.Popen([sys.executable, "-c", "while 1: pass"])
+                for _ in range(args.busy)]
+        try:
+            loaded = rounds(python, env, work, layer, args.rounds, tricks)
+        finally:
+            for process in busy:
+                process.kill()
+                process.wait()
+        report(f"loaded ({args.busy} busy processes beside it; load average "
+               f"{os.getloadavg()[0]:.1f} at the end)", loaded, tricks)
     for variant in work:
         assert work[variant].read_bytes() == original.read_bytes(), "add+remove must be exact"
     if args.dir is None:
