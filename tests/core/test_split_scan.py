@@ -198,6 +198,7 @@ def test_a_check_of_other_bytes_or_another_layout_is_never_relied_on():
         check.holds = None  # type: ignore[assignment]  # a call would fail the test
         try:
             assert _split_verdict(data, check) == sequential
+            assert check.pid == 0  # a child the walk did not rely on is reaped at once
         finally:
             check.close()
 

@@ -64,7 +64,7 @@ def scan_with_front_aside(data: bytes, path: str = "<input>",
     answer unread) with Scan.unconfirmed set. ReadError as the sequential scan raises it."""
     front = start(data)
     try:
-        return scanner.scan(data, path, text_checked, front)
+        scan = scanner.scan(data, path, text_checked, front)
     except ReadError:
         if front is None:
             raise
@@ -75,6 +75,9 @@ def scan_with_front_aside(data: bytes, path: str = "<input>",
         if front is not None:
             front.close()
         raise
+    if front is not None and scan.unconfirmed is None:
+        front.close()  # the walk checked the front itself: the child is not needed
+    return scan
 
 
 def confirm(scan: Scan, path: str = "<input>") -> Scan:
