@@ -190,12 +190,15 @@ def test_a_child_that_dies_or_cannot_be_forked_changes_nothing(monkeypatch):
 
 
 def test_a_check_of_other_bytes_or_another_layout_is_never_relied_on():
+    """Whatever such a check answers (here: the wrong answer), the verdict is the sequential
+    one: the walk never takes its front as checked."""
     data = BROKEN[0].encode()
     sequential = _verdict(data)
     other = bytes(bytearray(data))  # equal bytes, another object: not the ones scanned
     wrong = [*_checks(data, ki=2, fi=6), *_checks(data, newline="\r\n"), *_checks(other)]
     for check in wrong:
-        check.holds = None  # type: ignore[assignment]  # a call would fail the test
+        lie = not check._compute()
+        check.holds = lambda lie=lie: lie  # type: ignore[assignment]  # a wrong answer
         try:
             assert _split_verdict(data, check) == sequential
             assert check.pid == 0  # a child the walk did not rely on is reaped at once
@@ -241,3 +244,18 @@ def test_no_fork_for_a_small_file_or_beside_another_thread(monkeypatch):
     finally:
         release.set()
         other.join()
+
+
+def test_an_error_behind_a_front_that_holds_is_raised_without_a_second_scan(forking,
+                                                                           monkeypatch):
+    scans = []
+    real_scan = scanner.scan
+    monkeypatch.setattr(scanner, "scan", lambda *args, **kw: scans.append(1)
+                        or real_scan(*args, **kw))
+    late, early = BROKEN[0].encode(), BROKEN[1].encode()  # bad after the cut, and before it
+    for data, walks in ((late, 1), (early, 2)):
+        sequential = _verdict(data)
+        scans.clear()
+        with pytest.raises(ReadError) as failed:
+            split_scan.full_scan(data)
+        assert str(failed.value) == sequential and len(scans) == walks

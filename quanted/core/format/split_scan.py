@@ -68,8 +68,14 @@ def scan_with_front_aside(data: bytes, path: str = "<input>",
     except ReadError:
         if front is None:
             raise
-        front.close()
-        # The front may hold an earlier bad line: the first one's error, as sequentially.
+        try:
+            holds = front.holds()
+        finally:
+            front.close()
+        if holds:  # the walk was the sequential one up to its error
+            raise
+        # The front holds an earlier bad line (or valid lines the walk took otherwise): the
+        # sequential scan's error, the first bad line's.
         return scanner.scan(data, path, text_checked)
     except BaseException:
         if front is not None:
