@@ -19,6 +19,7 @@ from quanted.core.engine.export import scan_export_line
 from quanted.core.state.history import History
 from tests.core.docs import v2_doc
 from tests.core.model_folder import write_model_folder
+from tests.step_cancel import cancel_once_started
 
 PEGASUS = "/opt/acuity/bin/pegasus"
 USER = ("customized_quantize_layers:\n  # keep: worst entropy\n"
@@ -400,10 +401,7 @@ def test_a_rebuild_marks_the_file_while_it_runs_and_a_left_marker_refuses_the_ne
 
 
 def test_a_cancelled_rebuild_puts_the_old_file_back(model, tmp_path):
-    import threading
-
     from quanted.core.engine import quantize
-    from quanted.core.engine.step import Cancel, Events, StepCancelled
 
     target = tmp_path / "m_uint8.quantize"
     target.write_text(v2_doc(customized=USER))
@@ -413,24 +411,8 @@ def test_a_cancelled_rebuild_puts_the_old_file_back(model, tmp_path):
                                  "print('I 10:00:00 Start quantization...', flush=True)\n"
                                  "import time\ntime.sleep(60)")
     the_plan = quantize.plan(model, quantize.QuantizeOptions(), pegasus)
-    started, cancel, holder = threading.Event(), Cancel(), {}
-
-    def on_line(line: str) -> None:
-        if "Start quantization" in line:
-            started.set()
-
-    def run() -> None:
-        try:
-            quantize.run(the_plan, Events(line=on_line), cancel)
-        except StepCancelled as ended:
-            holder["ended"] = ended
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    assert started.wait(30)
-    cancel.cancel()
-    worker.join(30)
-    ended = holder["ended"]
+    ended = cancel_once_started(quantize.run, the_plan,
+                                lambda line: "Start quantization" in line, 30)
     result = ended.result
     assert ended.exit_code == 130 and result.cancelled and result.status == 130
     assert "the run was cancelled; restored m_uint8.quantize" in result.restored

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import threading
 
 import pytest
 
@@ -12,7 +11,7 @@ from quanted.cli import main
 from quanted.core.document.model import QuantizeDocument
 from quanted.core.engine import hybrid
 from quanted.core.engine.report import model_layers
-from quanted.core.engine.step import Cancel, Events, StepCancelled
+from tests.step_cancel import cancel_once_started
 
 QUANTIZE = "tinynet_uint8.quantize"
 # The worst-entropy activation the engine did not pre-fill into customized_quantize_layers.
@@ -109,26 +108,10 @@ def test_cancelled_run_restores_the_file(sample, pegasus):
     assert main(["add", str(sample), LAYER, "--comment", "keep me"]) == 0
     before = sample.read_bytes()
     plan = hybrid.plan(QuantizeDocument.open(sample), pegasus=shlex.join(pegasus))
-    started, cancel = threading.Event(), Cancel()
-    holder = {}
-
-    def on_line(line: str) -> None:
-        if "Load model" in line or "Set vsinn" in line:
-            started.set()
-
-    def go() -> None:
-        try:
-            hybrid.run(plan, Events(line=on_line), cancel)
-        except StepCancelled as ended:
-            holder["ended"] = ended
-
-    thread = threading.Thread(target=go)
-    thread.start()
-    assert started.wait(120), "the engine never started"
-    cancel.cancel()
-    thread.join(60)
-    result = holder["ended"].result
-    assert holder["ended"].exit_code == 130 and result.cancelled and result.status == 130
+    ended = cancel_once_started(
+        hybrid.run, plan, lambda line: "Load model" in line or "Set vsinn" in line, 120)
+    result = ended.result
+    assert ended.exit_code == 130 and result.cancelled and result.status == 130
     assert "cancelled" in result.restored
     assert sample.read_bytes() == before
 
