@@ -50,14 +50,8 @@ def edit_file(path: Path, change: Callable[[QuantizeDocument], _T], *, force: bo
 def _edit(path: Path, change: Callable[[QuantizeDocument], _T], force: bool,
           confirm_later: bool) -> _T:
     doc = QuantizeDocument.open(path, confirm_later=confirm_later)
-    try:
+    with doc.file_error_first():  # the file's error (or the redo) before change's own
         result = change(doc)
-    except Exception:
-        doc.verify()  # the file's error (or the redo) before change's own
-        raise
-    except BaseException:
-        split_scan.abandon(doc.scan)  # stopped: the child killed, nothing confirmed
-        raise
     if doc.is_modified:
         doc.save(force=force)
     else:

@@ -343,6 +343,22 @@ class QuantizeDocument:
         if self.path is not None and self.stamp is not None:
             still_as_read(self.path, self.stamp, lambda: self.data)
 
+    @contextmanager
+    def file_error_first(self) -> Iterator[None]:
+        """What the block raises comes after the file's own error, as when the full scan ran
+        first: an unconfirmed scan (open's confirm_later) is confirmed before it propagates
+        (ReadError, or FrontDisagrees when it proves wrong); a stop (Ctrl-C) kills its child
+        instead."""
+        try:
+            yield
+        except Exception:
+            if self.scan.unconfirmed is not None:
+                self.verify()
+            raise
+        except BaseException:
+            split_scan.abandon(self.scan)
+            raise
+
     def _confirmed_then(self, expect: Callable[[], None] | None) -> Callable[[], None]:
         def checks() -> None:
             self.verify()
@@ -377,20 +393,13 @@ class QuantizeDocument:
                 checks = expect
             else:  # confirmed with the temp file written, just before the rename
                 checks = self._confirmed_then(expect)
-            try:
+            with self.file_error_first():
                 if text is not None:
                     scanner.check_block(text, self._label, self.scan.legacy)
                 # never a file the engine's YAML loader refuses
                 refuse_unloadable(self.data, self.scan.refusals, self._block_span, text,
                                   self._label)
                 stamp = atomic_write(target, chunks, force=force, expect=checks)
-            except Exception:
-                if self.scan.unconfirmed is not None:
-                    self.verify()  # the file's error first, as the scan would have raised it
-                raise
-            except BaseException:
-                split_scan.abandon(self.scan)
-                raise
             if was_empty and not block.is_empty(self.block_state):
                 empty_header.remember(target, self._saved.header)
             replaced = self.stamp if target == self.path else None
